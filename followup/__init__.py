@@ -1,0 +1,57 @@
+"""Followup: AI employees that make sure nobody is left without an answer."""
+
+from flask import Flask
+
+from followup.config import Config
+from followup.extensions import csrf, db, htmx_ext, limiter, login_manager, mail, migrate
+
+
+def create_app(config: type[Config] | dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from followup.web.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from followup.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    import followup.models  # noqa: F401  (every model registered before migrations look)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    htmx_ext.init_app(app)
+    limiter.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from followup.web.admin import bp as admin_bp
+    from followup.web.api import bp as api_bp
+    from followup.web.auth import bp as auth_bp
+    from followup.web.health import bp as health_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
+    csrf.exempt(api_bp)  # token-authenticated, no cookies: CSRF does not apply

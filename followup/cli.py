@@ -1,0 +1,96 @@
+"""`flask --app app …` sub-commands (names and output lines are part of CONTRACT.md)."""
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from followup.errors import DomainError
+from followup.services import accounts, demo
+
+tenant_cli = AppGroup("tenant", help="Create and inspect tenants.")
+admin_cli = AppGroup("admin", help="Manage staff accounts.")
+token_cli = AppGroup("token", help="Manage REST API tokens.")
+
+
+def _fail(exc: DomainError) -> None:
+    details = "; ".join(f"{field}: {message}" for field, message in exc.fields.items())
+    raise click.ClickException(f"{exc.message} {details}".strip())
+
+
+def _echo_widget_keys(tenant) -> None:
+    click.echo(f"public_key={tenant.widget_public_key}")
+    click.echo(f"widget_secret={tenant.widget_secret}")
+
+
+@tenant_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--contact-email")
+@click.option("--contact-phone", help="E.164, e.g. +14155550100")
+@click.option("--sms-enabled", is_flag=True)
+@click.option("--timezone", default="UTC", show_default=True)
+def tenant_create(slug, name, contact_email, contact_phone, sms_enabled, timezone):
+    """Create a tenant and print its widget keys."""
+    try:
+        tenant = accounts.create_tenant(
+            slug, name, contact_email, contact_phone, sms_enabled, timezone
+        )
+    except DomainError as exc:
+        _fail(exc)
+    _echo_widget_keys(tenant)
+
+
+@tenant_cli.command("show")
+@click.argument("slug")
+def tenant_show(slug):
+    """Print a tenant's widget keys again."""
+    try:
+        _echo_widget_keys(accounts.tenant_by_slug(slug))
+    except DomainError as exc:
+        _fail(exc)
+
+
+@admin_cli.command("create")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+def admin_create(tenant_slug, email, password, name):
+    """Create a staff account that can log into the tenant's admin panel."""
+    try:
+        user = accounts.create_staff_user(tenant_slug, email, password, name)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Created {user.role} {user.email} for tenant {tenant_slug}.")
+
+
+@token_cli.command("create")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--name", default="", help="What the token is for, shown in change history.")
+def token_create(tenant_slug, name):
+    """Create a REST API token; it is printed once and cannot be shown again."""
+    try:
+        token = accounts.create_api_token(tenant_slug, name)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"token={token}")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has tenants.")
+def demo_command(if_empty):
+    """Seed the demo tenant and print its login."""
+    if if_empty and not demo.database_is_empty():
+        click.echo("Database already has data; demo not seeded.")
+    else:
+        try:
+            demo.seed()
+        except DomainError as exc:
+            _fail(exc)
+    base = current_app.config["PUBLIC_BASE_URL"]
+    click.echo(f"Admin login: {base}/login  email={demo.DEMO_EMAIL}  password={demo.DEMO_PASSWORD}")
+
+
+def register_cli(app: Flask) -> None:
+    for command in (tenant_cli, admin_cli, token_cli, demo_command):
+        app.cli.add_command(command)

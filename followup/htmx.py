@@ -1,0 +1,25 @@
+"""The one place that decides between a full page and an HTMX partial."""
+
+import json
+
+from flask import Response, make_response, render_template, request
+
+
+def is_partial_request() -> bool:
+    """An HTMX swap wants the fragment; a boost or a history restore wants the page."""
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render(page: str, partial: str, status: int = 200, **context) -> Response:
+    """Render `page` (which includes `partial`) or just `partial` for HTMX."""
+    template = partial if is_partial_request() else page
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def trigger(response: Response, *events: str) -> Response:
+    """Tell the page which panes to refresh (`HX-Trigger`)."""
+    response.headers["HX-Trigger"] = json.dumps({event: True for event in events})
+    return response

@@ -1,0 +1,131 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from followup.clock import utcnow
+from followup.extensions import db
+from followup.models.base import UTCDateTime
+from followup.models.customer import Customer
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    CONTACTED = "contacted"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class Source(StrEnum):
+    TEXT = "text"
+    VOICE = "voice"
+    API = "api"
+
+
+def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+class FollowUpRequest(db.Model):
+    """A customer's request to be contacted by a human."""
+
+    __tablename__ = "followup_requests"
+    __table_args__ = (
+        _one_of("status", Status),
+        _one_of("priority", Priority),
+        _one_of("source", Source),
+        # The list: newest first, for all statuses or one (keyset pagination).
+        Index("ix_followup_requests_tenant_created", "tenant_id", "created_at", "id"),
+        Index(
+            "ix_followup_requests_tenant_status_created",
+            "tenant_id",
+            "status",
+            "created_at",
+            "id",
+        ),
+        # Substring search on PostgreSQL: trigram index serves `LIKE '%term%'`.
+        Index(
+            "ix_followup_requests_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
+    status: Mapped[str] = mapped_column(String(16), default=Status.PENDING)
+    source: Mapped[str] = mapped_column(String(16), default=Source.API)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The chat the request came from; the chats table arrives with the widget.
+    chat_id: Mapped[int | None] = mapped_column(Integer)
+    # Maintained by the database so search can never drift from the fields.
+    search_text: Mapped[str] = mapped_column(
+        Text,
+        Computed("lower(name || ' ' || email || ' ' || reason)", persisted=True),
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer | None] = relationship()
+    history: Mapped[list["FollowUpStatusChange"]] = relationship(
+        back_populates="followup",
+        order_by="FollowUpStatusChange.changed_at",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def is_high_priority(self) -> bool:
+        return self.priority == Priority.HIGH
+
+
+class FollowUpStatusChange(db.Model):
+    """One entry of a request's history: who moved it, when, from which status to which."""
+
+    __tablename__ = "followup_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(
+        ForeignKey("followup_requests.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    actor_label: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    followup: Mapped[FollowUpRequest] = relationship(back_populates="history")
+
+
+# The trigram operator class lives in an extension that must exist before the index.
+event.listen(
+    FollowUpRequest.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)

@@ -1,0 +1,52 @@
+import secrets
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from followup.clock import utcnow
+from followup.extensions import db
+from followup.models.base import UTCDateTime
+
+DEFAULT_RESPONSE_TIME_HOURS = 24
+RESPONSE_TIME_HOURS_RANGE = (1, 168)
+
+
+def new_widget_public_key() -> str:
+    return "pk_" + secrets.token_urlsafe(18)
+
+
+def new_widget_secret() -> str:
+    return "ws_" + secrets.token_urlsafe(32)
+
+
+class Tenant(db.Model):
+    """A business. Everything else belongs to exactly one tenant."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint(
+            f"response_time_hours BETWEEN {RESPONSE_TIME_HOURS_RANGE[0]} "
+            f"AND {RESPONSE_TIME_HOURS_RANGE[1]}",
+            name="response_time_hours_range",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    sms_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    widget_public_key: Mapped[str] = mapped_column(
+        String(64), unique=True, default=new_widget_public_key
+    )
+    widget_secret: Mapped[str] = mapped_column(String(128), default=new_widget_secret)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    followups_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    response_time_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_RESPONSE_TIME_HOURS)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"

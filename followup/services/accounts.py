@@ -1,0 +1,124 @@
+"""Tenants, staff accounts and API tokens."""
+
+import re
+from zoneinfo import available_timezones
+
+from sqlalchemy import func, select
+
+from followup.clock import utcnow
+from followup.errors import NotFound, ValidationFailed
+from followup.extensions import db
+from followup.models import ROLE_OWNER, ROLE_STAFF, ApiToken, StaffUser, Tenant, hash_api_token
+from followup.services.validation import FieldErrors, clean_text, normalize_email, normalize_phone
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def _parse_slug(slug: str) -> str:
+    if not SLUG_PATTERN.match(slug or ""):
+        raise ValidationFailed(
+            {
+                "slug": "Use 1-64 lowercase letters, digits and hyphens, "
+                "not starting or ending with a hyphen."
+            }
+        )
+    return slug
+
+
+def _parse_timezone(name: str) -> str:
+    if name not in available_timezones():
+        raise ValidationFailed({"timezone": f"Unknown time zone {name!r}; e.g. Europe/Berlin."})
+    return name
+
+
+def create_tenant(
+    slug: str,
+    name: str,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
+    sms_enabled: bool = False,
+    timezone: str = "UTC",
+) -> Tenant:
+    errors = FieldErrors()
+    slug = errors.check(_parse_slug, slug)
+    name = errors.check(clean_text, name, "name", required=True, max_length=200)
+    email = errors.check(normalize_email, contact_email, "contact_email") if contact_email else None
+    phone = errors.check(normalize_phone, contact_phone, "contact_phone") if contact_phone else None
+    timezone = errors.check(_parse_timezone, timezone)
+    if slug and db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
+        errors.errors["slug"] = f"A tenant with slug {slug!r} already exists."
+    errors.raise_if_any()
+    tenant = Tenant(
+        slug=slug,
+        name=name,
+        contact_email=email,
+        contact_phone=phone,
+        sms_enabled=sms_enabled,
+        timezone=timezone,
+    )
+    db.session.add(tenant)
+    db.session.commit()
+    return tenant
+
+
+def tenant_by_slug(slug: str) -> Tenant:
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise NotFound(f"No tenant with slug {slug!r}.")
+    return tenant
+
+
+def create_staff_user(tenant_slug: str, email: str, password: str, name: str = "") -> StaffUser:
+    """Add a staff account; the tenant's first account is its owner."""
+    tenant = tenant_by_slug(tenant_slug)
+    errors = FieldErrors()
+    email = errors.check(normalize_email, email)
+    if password is None or len(password) < MIN_PASSWORD_LENGTH:
+        errors.errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if email and db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
+        errors.errors["email"] = f"A staff account for {email} already exists."
+    errors.raise_if_any()
+    has_owner = db.session.scalar(
+        select(func.count()).select_from(StaffUser).where(StaffUser.tenant_id == tenant.id)
+    )
+    user = StaffUser(
+        tenant_id=tenant.id, email=email, name=name, role=ROLE_STAFF if has_owner else ROLE_OWNER
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> StaffUser | None:
+    """The staff user with these credentials, or None (same answer for both mistakes)."""
+    try:
+        email = normalize_email(email or "")
+    except ValidationFailed:
+        return None
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+    if user is None or not user.check_password(password or ""):
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def create_api_token(tenant_slug: str, name: str = "") -> str:
+    """Create a token and return it in clear text; only its hash is kept."""
+    tenant = tenant_by_slug(tenant_slug)
+    token = ApiToken.generate()
+    db.session.add(
+        ApiToken(tenant_id=tenant.id, name=name, token_hash=hash_api_token(token), prefix=token[:8])
+    )
+    db.session.commit()
+    return token
+
+
+def api_token_for(token: str) -> ApiToken | None:
+    return db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_api_token(token), ApiToken.revoked_at.is_(None)
+        )
+    )

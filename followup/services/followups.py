@@ -1,0 +1,300 @@
+"""Follow-up requests: create, find, list, move through the workflow, annotate."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from followup.clock import utcnow
+from followup.errors import NotFound, ValidationFailed
+from followup.extensions import db
+from followup.models import (
+    Customer,
+    FollowUpRequest,
+    FollowUpStatusChange,
+    Priority,
+    Source,
+    Status,
+)
+from followup.services import workflow
+from followup.services.validation import (
+    FieldErrors,
+    clean_text,
+    normalize_email,
+    normalize_phone,
+)
+
+MAX_NAME = 200
+MAX_REASON = 5000
+MAX_SUMMARY = 10000
+MAX_NOTES = 20000
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a staff member, an API token, the system."""
+
+    label: str
+    staff_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    status: Status | None = None
+
+    @classmethod
+    def parse(cls, q: object = None, status: object = None) -> "Filters":
+        text = (q or "").strip() if isinstance(q, str) else ""
+        if len(text) > MAX_QUERY:
+            raise ValidationFailed({"q": f"Search is limited to {MAX_QUERY} characters."})
+        if status in (None, "", "all"):
+            return cls(q=text)
+        try:
+            return cls(q=text, status=Status(status))
+        except ValueError:
+            raise ValidationFailed({"status": "Unknown status filter."}) from None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position after the last row shown, for keyset pagination (newest first)."""
+
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        return f"{int(self.created_at.timestamp() * 1_000_000)}-{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str) -> "Cursor":
+        try:
+            micros, row_id = (int(part) for part in raw.split("-"))
+            created = datetime.fromtimestamp(micros / 1_000_000, tz=utcnow().tzinfo)
+        except (ValueError, OverflowError, OSError):
+            raise ValidationFailed({"cursor": "Invalid page cursor."}) from None
+        return cls(created, row_id)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[FollowUpRequest]
+    next_cursor: str | None
+
+
+def _session() -> Session:
+    return db.session
+
+
+def get_followup(tenant_id: int, followup_id: int) -> FollowUpRequest:
+    followup = _session().scalar(
+        select(FollowUpRequest).where(
+            FollowUpRequest.id == followup_id, FollowUpRequest.tenant_id == tenant_id
+        )
+    )
+    if followup is None:
+        raise NotFound("No such follow-up request.")
+    return followup
+
+
+def _filtered(tenant_id: int, filters: Filters):
+    query = select(FollowUpRequest).where(FollowUpRequest.tenant_id == tenant_id)
+    if filters.status is not None:
+        query = query.where(FollowUpRequest.status == filters.status)
+    if filters.q:
+        escaped = filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(FollowUpRequest.search_text.like(f"%{escaped}%", escape="\\"))
+    return query
+
+
+_NEWEST_FIRST = (FollowUpRequest.created_at.desc(), FollowUpRequest.id.desc())
+
+
+def list_page(tenant_id: int, filters: Filters, cursor: str | None = None, limit: int = 25) -> Page:
+    """One page of the admin list, newest first, continuing after `cursor`."""
+    query = _filtered(tenant_id, filters)
+    if cursor:
+        after = Cursor.decode(cursor)
+        query = query.where(
+            or_(
+                FollowUpRequest.created_at < after.created_at,
+                and_(
+                    FollowUpRequest.created_at == after.created_at,
+                    FollowUpRequest.id < after.id,
+                ),
+            )
+        )
+    rows = list(_session().scalars(query.order_by(*_NEWEST_FIRST).limit(limit + 1)))
+    items = rows[:limit]
+    more = len(rows) > limit
+    next_cursor = Cursor(items[-1].created_at, items[-1].id).encode() if more else None
+    return Page(items, next_cursor)
+
+
+def numbered_page(
+    tenant_id: int, filters: Filters, page: int, per_page: int
+) -> tuple[list[FollowUpRequest], int]:
+    """A numbered page and the total, for the REST API."""
+    query = _filtered(tenant_id, filters)
+    total = _session().scalar(select(func.count()).select_from(query.subquery()))
+    items = list(
+        _session().scalars(
+            query.order_by(*_NEWEST_FIRST).offset((page - 1) * per_page).limit(per_page)
+        )
+    )
+    return items, total
+
+
+def count_pending(tenant_id: int) -> int:
+    return _session().scalar(
+        select(func.count())
+        .select_from(FollowUpRequest)
+        .where(FollowUpRequest.tenant_id == tenant_id, FollowUpRequest.status == Status.PENDING)
+    )
+
+
+def is_overdue(followup: FollowUpRequest, response_time_hours: int, now: datetime) -> bool:
+    """A pending request older than the promised response time."""
+    return followup.status == Status.PENDING and now - followup.created_at > timedelta(
+        hours=response_time_hours
+    )
+
+
+def _parse_priority(value: object) -> Priority:
+    try:
+        return Priority(value)
+    except ValueError:
+        raise ValidationFailed({"priority": "Use normal or high."}) from None
+
+
+@dataclass(frozen=True)
+class NewFollowUp:
+    name: str
+    email: str
+    reason: str
+    phone: str | None = None
+    summary: str | None = None
+    priority: str = Priority.NORMAL
+
+
+def validate_new_followup(data: dict) -> NewFollowUp:
+    """Check every field at once; raise ValidationFailed naming each bad field."""
+    errors = FieldErrors()
+    name = errors.check(clean_text, data.get("name"), "name", required=True, max_length=MAX_NAME)
+    email = errors.check(clean_text, data.get("email"), "email", required=True, max_length=320)
+    if email:
+        email = errors.check(normalize_email, email)
+    phone = errors.check(clean_text, data.get("phone"), "phone", required=False, max_length=40)
+    if phone:
+        phone = errors.check(normalize_phone, phone)
+    reason = errors.check(
+        clean_text, data.get("reason"), "reason", required=True, max_length=MAX_REASON
+    )
+    summary = errors.check(
+        clean_text, data.get("summary"), "summary", required=False, max_length=MAX_SUMMARY
+    )
+    priority = errors.check(_parse_priority, data.get("priority") or Priority.NORMAL)
+    errors.raise_if_any()
+    return NewFollowUp(name, email, reason, phone, summary, priority)
+
+
+def _customer_for(tenant_id: int, new: NewFollowUp) -> Customer:
+    """The customer record for (tenant, email): reused, never duplicated."""
+    customer = _session().scalar(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == new.email)
+    )
+    if customer is None:
+        customer = Customer(tenant_id=tenant_id, email=new.email, name=new.name, phone=new.phone)
+        _session().add(customer)
+    else:
+        customer.name = customer.name or new.name
+        customer.phone = customer.phone or new.phone
+    return customer
+
+
+def create_followup(
+    tenant_id: int, data: dict, source: Source, chat_id: int | None = None
+) -> FollowUpRequest:
+    new = validate_new_followup(data)
+    followup = FollowUpRequest(
+        tenant_id=tenant_id,
+        customer=_customer_for(tenant_id, new),
+        name=new.name,
+        email=new.email,
+        phone=new.phone,
+        reason=new.reason,
+        summary=new.summary,
+        priority=new.priority,
+        status=Status.PENDING,
+        source=source,
+        chat_id=chat_id,
+        created_at=utcnow(),
+    )
+    _session().add(followup)
+    _session().commit()
+    return followup
+
+
+def _move(followup: FollowUpRequest, target: Status, actor: Actor) -> None:
+    now = utcnow()
+    followup.history.append(
+        FollowUpStatusChange(
+            from_status=followup.status,
+            to_status=target,
+            staff_user_id=actor.staff_user_id,
+            actor_label=actor.label,
+            changed_at=now,
+        )
+    )
+    followup.status = target
+    setattr(followup, workflow.STATUS_TIMESTAMP[target], now)
+
+
+def change_status(
+    tenant_id: int, followup_id: int, new_status: object, actor: Actor
+) -> FollowUpRequest:
+    """Move a request along the workflow, stamp the time and record who did it."""
+    followup = get_followup(tenant_id, followup_id)
+    target = workflow.parse_status(new_status)
+    workflow.check_transition(followup.status, target)
+    _move(followup, target, actor)
+    _session().commit()
+    return followup
+
+
+def update_notes(tenant_id: int, followup_id: int, notes: object) -> FollowUpRequest:
+    followup = get_followup(tenant_id, followup_id)
+    followup.notes = clean_text(notes, "notes", required=False, max_length=MAX_NOTES) or ""
+    _session().commit()
+    return followup
+
+
+UPDATABLE_FIELDS = frozenset({"status", "notes", "priority"})
+
+
+def update_followup(
+    tenant_id: int, followup_id: int, changes: dict, actor: Actor
+) -> FollowUpRequest:
+    """A partial update (API PATCH): everything is checked before anything changes."""
+    unknown = sorted(set(changes) - UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed({name: "This field cannot be changed." for name in unknown})
+    followup = get_followup(tenant_id, followup_id)
+    errors = FieldErrors()
+    notes = errors.check(
+        clean_text, changes.get("notes"), "notes", required=False, max_length=MAX_NOTES
+    )
+    priority = errors.check(_parse_priority, changes["priority"]) if "priority" in changes else None
+    target = errors.check(workflow.parse_status, changes["status"]) if "status" in changes else None
+    errors.raise_if_any()
+    if target is not None and target != followup.status:
+        workflow.check_transition(followup.status, target)
+        _move(followup, target, actor)
+    if "notes" in changes:
+        followup.notes = notes or ""
+    if priority is not None:
+        followup.priority = priority
+    _session().commit()
+    return followup

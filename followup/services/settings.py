@@ -1,0 +1,29 @@
+"""Tenant-level settings that staff change from the admin panel."""
+
+from followup.errors import ValidationFailed
+from followup.extensions import db
+from followup.models import RESPONSE_TIME_HOURS_RANGE, Tenant
+
+
+def parse_response_time_hours(value: object) -> int:
+    low, high = RESPONSE_TIME_HOURS_RANGE
+    message = f"Response time must be a whole number of hours from {low} to {high}."
+    if isinstance(value, bool):
+        raise ValidationFailed({"response_time_hours": message})
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit():
+            raise ValidationFailed({"response_time_hours": message})
+        value = int(value)
+    if not isinstance(value, int) or not low <= value <= high:
+        raise ValidationFailed({"response_time_hours": message})
+    return value
+
+
+def update_followup_settings(tenant_id: int, enabled: bool, response_time_hours: object) -> Tenant:
+    hours = parse_response_time_hours(response_time_hours)
+    tenant = db.session.get(Tenant, tenant_id)
+    tenant.followups_enabled = bool(enabled)
+    tenant.response_time_hours = hours
+    db.session.commit()
+    return tenant

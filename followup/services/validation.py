@@ -1,0 +1,61 @@
+"""Field validators shared by every way data comes in (forms, API, widget)."""
+
+import email_validator
+import phonenumbers
+
+from followup.errors import ValidationFailed
+
+
+def clean_text(value: object, field: str, *, required: bool, max_length: int) -> str | None:
+    """Strip a text field and check presence and length; errors name the field."""
+    if value is None:
+        text = ""
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise ValidationFailed({field: "Must be text."})
+    if not text:
+        if required:
+            raise ValidationFailed({field: "This field is required."})
+        return None
+    if len(text) > max_length:
+        raise ValidationFailed({field: f"Must be at most {max_length} characters."})
+    return text
+
+
+def normalize_email(value: str, field: str = "email") -> str:
+    try:
+        result = email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationFailed({field: f"Enter a valid email address ({exc})."}) from exc
+    return result.normalized
+
+
+def normalize_phone(value: str, field: str = "phone") -> str:
+    """Return the number in E.164; it must carry its country code."""
+    message = "Enter a valid phone number with its country code, e.g. +1 415 555 0100."
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationFailed({field: message}) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed({field: message})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class FieldErrors:
+    """Gathers every field's error so a form shows them all at once, not one by one."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def check(self, validator, *args, **kwargs):
+        try:
+            return validator(*args, **kwargs)
+        except ValidationFailed as exc:
+            self.errors.update(exc.fields)
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)

@@ -1,0 +1,6 @@
+from followup.web.admin import bp
+
+
+@bp.get("/followups")
+def followups():
+    return "todo"

@@ -1,0 +1,66 @@
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from followup.extensions import db, limiter, login_manager
+from followup.models import StaffUser
+from followup.services import accounts
+from followup.web.auth import bp
+
+
+@login_manager.user_loader
+def load_staff_user(user_id: str) -> StaffUser | None:
+    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+
+
+@login_manager.unauthorized_handler
+def send_to_login():
+    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.htmx:
+        # Swapping a login form into a pane would be confusing: send the whole page.
+        return "", 401, {"HX-Redirect": login_url}
+    return redirect(login_url)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths; anything else could bounce staff to a phishing page."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("admin.followups")
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    error = None
+    if request.method == "POST":
+        form = request.form
+        user = accounts.authenticate(form.get("email", ""), form.get("password", ""))
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")), 303)
+        error = "Wrong email or password."
+    status = 401 if error else 200
+    page = render_template("auth/login.html", error=error, email=request.form.get("email", ""))
+    return page, status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("admin.followups"))

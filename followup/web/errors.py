@@ -1,0 +1,47 @@
+"""Errors to HTTP, in one place: JSON for the APIs, a message partial for HTMX, a page otherwise."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from followup.errors import DomainError
+from followup.htmx import is_partial_request
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    if wants_json():
+        return jsonify(error={"code": code, "message": message, "fields": fields or {}}), status
+    if is_partial_request():
+        # Show the message in the page's alert area instead of inside the pane.
+        body = render_template("_alert.html", message=message, fields=fields or {})
+        return body, status, {"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML"}
+    return render_template("error.html", status=status, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return error_response(exc.http_status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(
+            400,
+            "csrf_failed",
+            "Your session form expired or is missing its security token. "
+            "Reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on our side.")

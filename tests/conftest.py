@@ -1,0 +1,203 @@
+"""Fixtures: an app on a fresh database per test, on SQLite and on PostgreSQL.
+
+Every test that uses `app` runs once per database. PostgreSQL is the server on
+127.0.0.1:5432 (`TEST_POSTGRES_URL` to change it); it is skipped when it does not
+answer, except under CI, where a missing database is a failure.
+"""
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from followup import create_app
+from followup.config import TestConfig
+from followup.extensions import db
+from followup.models import Source
+from followup.services import accounts, followups
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+PASSWORD = "correct horse battery"
+DATABASES = ["sqlite", "postgresql"]
+
+
+def _postgres_reachable() -> bool:
+    try:
+        engine = sa.create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id) -> str:
+    """A database of our own on the PostgreSQL server, made anew for this test session."""
+    if not _postgres_reachable():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not answering at {POSTGRES_ADMIN_URL}")
+        pytest.skip("PostgreSQL is not answering")
+    name = f"followup_test_{worker_id}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def worker_id(request) -> str:
+    # pytest-xdist provides the same fixture; this one serves plain `pytest` runs.
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+_schema_ready: set[str] = set()
+
+
+def _reset_postgres_schema(url: str) -> None:
+    """Create the schema once per session, then empty the tables between tests."""
+    if url not in _schema_ready:
+        db.drop_all()
+        db.create_all()
+        _schema_ready.add(url)
+        return
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+def build_app(database_url: str, **overrides):
+    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS_TEST_URL}
+    return create_app(type("AppTestConfig", (TestConfig,), settings | overrides))
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def app(database_url):
+    app = build_app(database_url)
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            db.create_all()
+        else:
+            _reset_postgres_schema(database_url)
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def tenant(app):
+    return accounts.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
+
+
+@pytest.fixture
+def other_tenant(app):
+    return accounts.create_tenant("globex", "Globex Corp", contact_email="ops@globex.example")
+
+
+@pytest.fixture
+def staff(tenant):
+    return accounts.create_staff_user("acme", "owner@acme.example", PASSWORD, name="Olivia Owner")
+
+
+class StaffBrowser:
+    """A staff member's browser: the test client plus the CSRF token and HTMX headers."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+        self.csrf_token: str | None = None
+
+    def refresh_csrf(self, url: str = "/login") -> None:
+        page = self.client.get(url).get_data(as_text=True)
+        match = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(
+            r'name="csrf_token" type="hidden" value="([^"]+)"', page
+        )
+        assert match, f"no CSRF token on {url}"
+        self.csrf_token = match.group(1)
+
+    def login(self, email: str, password: str = PASSWORD):
+        self.refresh_csrf("/login")
+        return self.client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": self.csrf_token}
+        )
+
+    @staticmethod
+    def _headers(htmx: bool, headers: dict | None) -> dict:
+        merged = {"HX-Request": "true"} if htmx else {}
+        return merged | (headers or {})
+
+    def get(self, url: str, htmx: bool = False, headers: dict | None = None, **kwargs):
+        return self.client.get(url, headers=self._headers(htmx, headers), **kwargs)
+
+    def post(
+        self,
+        url: str,
+        data=None,
+        htmx: bool = False,
+        csrf: bool = True,
+        headers: dict | None = None,
+        **kwargs,
+    ):
+        headers = self._headers(htmx, headers)
+        if csrf:
+            headers["X-CSRFToken"] = self.csrf_token
+        return self.client.post(url, data=data, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def browser(app) -> StaffBrowser:
+    """A browser with nobody logged in."""
+    return StaffBrowser(app.test_client())
+
+
+@pytest.fixture
+def staff_browser(app, staff) -> StaffBrowser:
+    """A browser with the tenant's owner logged in."""
+    browser = StaffBrowser(app.test_client())
+    response = browser.login(staff.email)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    browser.refresh_csrf("/admin/followups")
+    return browser
+
+
+@pytest.fixture
+def make_followup(app):
+    """Create a follow-up request through the service, with sensible defaults."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(tenant, **fields):
+        n = next(counter)
+        data = {
+            "name": f"Customer {n}",
+            "email": f"customer{n}@example.com",
+            "reason": f"Needs help with order {n}",
+        } | {k: v for k, v in fields.items() if k not in ("source", "chat_id")}
+        return followups.create_followup(
+            tenant.id, data, source=fields.get("source", Source.API), chat_id=fields.get("chat_id")
+        )
+
+    return make
+
+
+@pytest.fixture
+def api_token(tenant) -> str:
+    return accounts.create_api_token(tenant.slug, "tests")
