@@ -38,19 +38,22 @@ def _postgres_reachable() -> bool:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(worker_id) -> str:
+def postgres_url(worker_id):
     """A database of our own on the PostgreSQL server, made anew for this test session."""
     if not _postgres_reachable():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not answering at {POSTGRES_ADMIN_URL}")
         pytest.skip("PostgreSQL is not answering")
-    name = f"followup_test_{worker_id}"
+    # The pid keeps concurrent test runs on one server out of each other's way.
+    name = f"followup_test_{os.getpid()}_{worker_id}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(scope="session")
