@@ -11,9 +11,9 @@ def is_partial_request() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(page: str, partial: str, status: int = 200, **context) -> Response:
-    """Render `page` (which includes `partial`) or just `partial` for HTMX."""
-    template = partial if is_partial_request() else page
+def render(page_template: str, partial_template: str, status: int = 200, **context) -> Response:
+    """Render the page (which includes the partial) or, for HTMX, just the partial."""
+    template = partial_template if is_partial_request() else page_template
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response

@@ -1,0 +1,80 @@
+// Admin page behaviour that HTMX attributes cannot express on their own.
+(function () {
+  "use strict";
+
+  var narrow = window.matchMedia("(max-width: 900px)");
+
+  function detailPanel() { return document.getElementById("detail-panel"); }
+  function layout() { return document.querySelector(".followups-layout"); }
+
+  function selectedId() {
+    var article = document.querySelector("#detail-panel .followup-detail");
+    return article ? article.dataset.followupId : null;
+  }
+
+  // Desktop: the detail sits in the right column. Phone: right below the
+  // selected card, so the list never jumps away from what was tapped.
+  function placeDetail() {
+    var panel = detailPanel();
+    if (!panel || !layout()) return;
+    var id = selectedId();
+    var card = null;
+    document.querySelectorAll(".followup-card").forEach(function (item) {
+      var isSelected = item.dataset.followupId === id;
+      item.classList.toggle("is-selected", isSelected);
+      if (isSelected) card = item;
+    });
+    if (narrow.matches && card) {
+      var slot = document.getElementById("inline-detail-slot") || document.createElement("li");
+      slot.id = "inline-detail-slot";
+      slot.className = "inline-detail-slot";
+      card.after(slot);
+      slot.appendChild(panel);
+    } else if (panel.parentElement !== layout()) {
+      layout().appendChild(panel);
+    }
+    panel.classList.toggle("is-empty", !id);
+  }
+
+  // Never let a list refresh destroy the detail panel that lives inside it on phones.
+  function rescueDetail(event) {
+    var panel = detailPanel();
+    if (panel && layout() && event.detail.target.contains(panel) && event.detail.target !== panel) {
+      layout().appendChild(panel);
+    }
+  }
+
+  function focusDetailAfterSelect(event) {
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (event.detail.target.id === "detail-panel" && trigger && trigger.classList.contains("card-link")) {
+      var heading = document.getElementById("detail-name");
+      if (heading) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus({ preventScroll: true });
+        heading.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      }
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var refresh = event.target.closest("[data-refresh-event]");
+    if (refresh && window.htmx) {
+      event.preventDefault();
+      htmx.trigger(document.body, refresh.dataset.refreshEvent);
+    }
+    var close = event.target.closest("[data-close-target]");
+    if (close) {
+      event.preventDefault();
+      document.querySelector(close.dataset.closeTarget).innerHTML = "";
+      document.getElementById("settings-button").focus();
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", rescueDetail);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    placeDetail();
+    focusDetailAfterSelect(event);
+  });
+  narrow.addEventListener("change", placeDetail);
+  document.addEventListener("DOMContentLoaded", placeDetail);
+})();

@@ -1,6 +1,177 @@
+"""The Follow-Up Requests page: list, detail, workflow, notes, settings.
+
+Each view renders the whole page for a normal request and only its pane for an
+HTMX request (`followup.htmx.render`); mutations answer with the refreshed pane
+plus an `HX-Trigger` event so the list and the pending badge follow at once.
+"""
+
+from flask import current_app, redirect, request, url_for
+from flask_login import current_user
+
+from followup.clock import utcnow
+from followup.errors import ValidationFailed
+from followup.htmx import is_partial_request, render, trigger
+from followup.models import Status
+from followup.services import followups as service
+from followup.services import settings as settings_service
+from followup.services.workflow import allowed_next
 from followup.web.admin import bp
+
+FOLLOWUPS_CHANGED = "followups-changed"
+SETTINGS_CHANGED = "settings-changed"
+PAGE = "admin/followups/page.html"
+
+
+def _tenant():
+    return current_user.tenant
+
+
+def _filters() -> service.Filters:
+    return service.Filters.parse(request.args.get("q"), request.args.get("status"))
+
+
+def _filter_args(filters: service.Filters) -> dict:
+    """The filters as URL query arguments, so links keep them."""
+    args = {}
+    if filters.q:
+        args["q"] = filters.q
+    if filters.status:
+        args["status"] = filters.status.value
+    return args
+
+
+def _list_context(filters: service.Filters, cursor: str | None = None) -> dict:
+    tenant = _tenant()
+    page = service.list_page(
+        tenant.id, filters, cursor, limit=current_app.config["FOLLOWUPS_PAGE_SIZE"]
+    )
+    return {
+        "filters": filters,
+        "filter_args": _filter_args(filters),
+        "page": page,
+        "now": utcnow(),
+        "tenant": tenant,
+        "statuses": list(Status),
+    }
+
+
+def _detail_context(followup_id: int) -> dict:
+    followup = service.get_followup(_tenant().id, followup_id)
+    return {"selected": followup, "next_statuses": allowed_next(followup.status)}
+
+
+def _page_context(filters: service.Filters, **extra) -> dict:
+    return _list_context(filters) | {
+        "pending_count": service.count_pending(_tenant().id),
+        "selected": None,
+        "settings_form": None,
+    } | extra
 
 
 @bp.get("/followups")
 def followups():
-    return "todo"
+    filters = _filters()
+    cursor = request.args.get("cursor")
+    if cursor and is_partial_request():
+        return render(PAGE, "admin/followups/_rows.html", **_list_context(filters, cursor))
+    return render(PAGE, "admin/followups/_list.html", **_page_context(filters))
+
+
+@bp.get("/followups/<int:followup_id>")
+def followup_detail(followup_id: int):
+    detail = _detail_context(followup_id)
+    if is_partial_request():
+        return render(PAGE, "admin/followups/_detail.html", now=utcnow(), tenant=_tenant(),
+                      filter_args=_filter_args(_filters()), **detail)
+    return render(PAGE, PAGE, **_page_context(_filters(), **detail))
+
+
+def _after_change(followup_id: int, notes_saved: bool = False):
+    """The refreshed detail pane for HTMX, or back to the page for a plain form post."""
+    if not is_partial_request():
+        return redirect(url_for("admin.followup_detail", followup_id=followup_id), 303)
+    response = render(
+        PAGE, "admin/followups/_detail.html", now=utcnow(), tenant=_tenant(),
+        filter_args=_filter_args(_filters()), notes_saved=notes_saved,
+        **_detail_context(followup_id),
+    )
+    return trigger(response, FOLLOWUPS_CHANGED)
+
+
+@bp.post("/followups/<int:followup_id>/status")
+def change_status(followup_id: int):
+    actor = service.Actor(current_user.display_name, current_user.id)
+    service.change_status(_tenant().id, followup_id, request.form.get("status"), actor)
+    return _after_change(followup_id)
+
+
+@bp.post("/followups/<int:followup_id>/notes")
+def save_notes(followup_id: int):
+    service.update_notes(_tenant().id, followup_id, request.form.get("notes", ""))
+    return _after_change(followup_id, notes_saved=True)
+
+
+def _pane_only(partial: str, **context):
+    """Panes that exist only inside the page: a plain visit goes to the page."""
+    if not is_partial_request():
+        return redirect(url_for("admin.followups"))
+    return render(PAGE, partial, **context)
+
+
+@bp.get("/followups/badge")
+def pending_badge():
+    return _pane_only(
+        "admin/followups/_badge.html", pending_count=service.count_pending(_tenant().id)
+    )
+
+
+@bp.get("/followups/banner")
+def disabled_banner():
+    return _pane_only("admin/followups/_banner.html", tenant=_tenant())
+
+
+def _settings_form(tenant, errors: dict | None = None, values: dict | None = None,
+                   saved: bool = False) -> dict:
+    return {
+        "enabled": tenant.followups_enabled if values is None else values["enabled"],
+        "response_time_hours": (
+            tenant.response_time_hours if values is None else values["response_time_hours"]
+        ),
+        "errors": errors or {},
+        "saved": saved,
+    }
+
+
+@bp.get("/followups/settings")
+def followup_settings():
+    form = _settings_form(_tenant())
+    if is_partial_request():
+        return render(PAGE, "admin/followups/_settings.html", settings_form=form)
+    return render(PAGE, PAGE, **_page_context(_filters(), settings_form=form))
+
+
+@bp.post("/followups/settings")
+def save_followup_settings():
+    values = {
+        "enabled": request.form.get("enabled") == "on",
+        "response_time_hours": request.form.get("response_time_hours", ""),
+    }
+    try:
+        tenant = settings_service.update_followup_settings(
+            _tenant().id, values["enabled"], values["response_time_hours"]
+        )
+    except ValidationFailed as exc:
+        form = _settings_form(_tenant(), exc.fields, values)
+        if is_partial_request():
+            return render(PAGE, "admin/followups/_settings.html", 422, settings_form=form)
+        return render(PAGE, PAGE, 422, **_page_context(_filters(), settings_form=form))
+    if not is_partial_request():
+        return redirect(url_for("admin.followups"), 303)
+    response = render(PAGE, "admin/followups/_settings.html",
+                      settings_form=_settings_form(tenant, saved=True))
+    return trigger(response, SETTINGS_CHANGED, FOLLOWUPS_CHANGED)
+
+
+@bp.context_processor
+def followup_template_helpers() -> dict:
+    return {"is_overdue": service.is_overdue}

@@ -1,0 +1,38 @@
+"""Jinja filters for times and statuses, shared by every page."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def time_ago(moment: datetime, now: datetime) -> str:
+    """"5 minutes ago", "3 days ago": how long ago, in the largest whole unit."""
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in _UNITS:
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def local_datetime(moment: datetime | None, timezone: str) -> str:
+    """A timestamp in the tenant's time zone, e.g. "Nov 21, 2026 14:05 CET"."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(ZoneInfo(timezone))
+    return local.strftime("%b %-d, %Y %H:%M %Z")
+
+
+def iso_utc(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(local_datetime, "local_datetime")
+    app.add_template_filter(iso_utc, "iso_utc")
+    app.add_template_global(time_ago, "time_ago")

@@ -1,0 +1,374 @@
+"""The Follow-Up Requests admin page: every route as a full page and as an HTMX partial."""
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from followup.clock import utcnow
+from followup.extensions import db
+from followup.models import FollowUpRequest, FollowUpStatusChange, Priority, Status
+from followup.services import followups
+from followup.services.followups import Actor
+
+SYSTEM = Actor("tests")
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def card_names(html: str) -> list[str]:
+    return re.findall(r'<span class="card-name">([^<]*)</span>', html)
+
+
+def reload(followup) -> FollowUpRequest:
+    db.session.expire_all()
+    return db.session.get(FollowUpRequest, followup.id)
+
+
+# --- the page and the list ---------------------------------------------------------------
+
+
+def test_full_page_has_every_header_element_and_cards(staff_browser, tenant, make_followup):
+    make_followup(tenant, name="Maria Garcia", email="maria@example.com", phone="+14155550101",
+                  reason="Quote for 40 hoodies", priority="high")
+    make_followup(tenant, name="John Smith")
+    response = staff_browser.get("/admin/followups")
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "<h1>Follow-Up Requests</h1>" in page
+    assert ">2 pending</span>" in page
+    assert ">Settings</a>" in page and ">Refresh</a>" in page
+    assert 'placeholder="Search by name, email, or reason"' in page
+    for option in ("All Status", "Pending", "Contacted", "Resolved", "Cancelled"):
+        assert f">{option}</option>" in page
+    assert card_names(page) == ["John Smith", "Maria Garcia"]  # newest first
+    assert "maria@example.com" in page and "+14155550101" in page
+    assert "Quote for 40 hoodies" in page
+    assert 'class="status-pill status-pending">Pending<' in page
+    assert "High Priority" in page
+    assert "just now" in page
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_htmx_list_request_returns_only_the_list_partial(staff_browser, tenant, make_followup):
+    make_followup(tenant, name="Maria Garcia")
+    response = staff_browser.get("/admin/followups", htmx=True)
+    html = text_of(response)
+    assert response.status_code == 200
+    assert "<html" not in html and "<h1>" not in html
+    assert card_names(html) == ["Maria Garcia"]
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_boosted_or_history_restore_request_gets_the_full_page(staff_browser):
+    boosted = staff_browser.get("/admin/followups", htmx=True, headers={"HX-Boosted": "true"})
+    restore = staff_browser.get(
+        "/admin/followups", htmx=True, headers={"HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in text_of(boosted) and "<html" in text_of(restore)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("maria", ["Maria Garcia"]),  # name, case-insensitive
+        ("JOHN@EXAMPLE", ["John Smith"]),  # email
+        ("refund", ["John Smith"]),  # reason
+        ("100%", ["Percent Person"]),  # % is literal, not a wildcard
+        ("a_b", []),  # _ is literal too
+        ("nobody", []),
+    ],
+)
+def test_search_by_name_email_and_reason(staff_browser, tenant, make_followup, query, expected):
+    make_followup(tenant, name="Maria Garcia", email="maria@example.com", reason="Hoodies quote")
+    make_followup(tenant, name="John Smith", email="john@example.com", reason="A refund please")
+    make_followup(tenant, name="Percent Person", email="pp@example.com", reason="100% sure")
+    html = text_of(staff_browser.get(f"/admin/followups?q={query.replace('%', '%25')}", htmx=True))
+    assert card_names(html) == expected
+    if not expected:
+        assert "No follow-up requests match these filters." in html
+
+
+def test_status_filter_and_search_combine(staff_browser, tenant, make_followup):
+    done = make_followup(tenant, name="Ann Contacted")
+    make_followup(tenant, name="Ann Pending")
+    followups.change_status(tenant.id, done.id, Status.CONTACTED, SYSTEM)
+    assert card_names(text_of(staff_browser.get("/admin/followups?status=contacted", htmx=True))) \
+        == ["Ann Contacted"]
+    assert card_names(
+        text_of(staff_browser.get("/admin/followups?q=ann&status=pending", htmx=True))
+    ) == ["Ann Pending"]
+    assert len(card_names(text_of(staff_browser.get("/admin/followups?status=", htmx=True)))) == 2
+
+
+def test_filters_survive_reload_as_url_state(staff_browser, tenant, make_followup):
+    make_followup(tenant, name="Maria Garcia")
+    page = text_of(staff_browser.get("/admin/followups?q=maria&status=pending"))
+    assert 'name="q" value="maria"' in page
+    assert '<option value="pending" selected>Pending</option>' in page
+    assert 'hx-push-url="true"' in page
+
+
+def test_unknown_status_filter_is_a_clear_error(staff_browser):
+    response = staff_browser.get("/admin/followups?status=bogus", htmx=True)
+    assert response.status_code == 422
+    assert "Unknown status filter." in text_of(response)
+    assert response.headers["HX-Retarget"] == "#alerts"
+
+
+def test_list_loads_in_pages_with_a_cursor(app, staff_browser, tenant, make_followup):
+    start = utcnow() - timedelta(hours=40)
+    for n in range(30):
+        with time_machine.travel(start + timedelta(minutes=n), tick=False):
+            make_followup(tenant, name=f"Person {n:02d}")
+    first = text_of(staff_browser.get("/admin/followups"))
+    assert card_names(first) == [f"Person {n:02d}" for n in range(29, 4, -1)]
+    cursor = re.search(r'cursor=([0-9-]+)', first).group(1)
+    more = text_of(staff_browser.get(f"/admin/followups?cursor={cursor}", htmx=True))
+    assert card_names(more) == [f"Person {n:02d}" for n in range(4, -1, -1)]
+    assert "Load more" not in more
+
+
+def test_bad_cursor_is_refused(staff_browser):
+    response = staff_browser.get("/admin/followups?cursor=xyz", htmx=True)
+    assert response.status_code == 422
+    assert "Invalid page cursor." in text_of(response)
+
+
+def test_pending_older_than_response_time_is_overdue(staff_browser, tenant, make_followup):
+    with time_machine.travel(utcnow() - timedelta(hours=25), tick=False):
+        old = make_followup(tenant, name="Old Pending")
+        old_contacted = make_followup(tenant, name="Old Contacted")
+    make_followup(tenant, name="Fresh Pending")
+    followups.change_status(tenant.id, old_contacted.id, Status.CONTACTED, SYSTEM)
+    html = text_of(staff_browser.get("/admin/followups", htmx=True))
+    cards = dict(re.findall(r'data-followup-id="(\d+)">(.*?)</li>', html, re.S))
+    assert "Overdue" in cards[str(old.id)]
+    assert all("Overdue" not in body for key, body in cards.items() if key != str(old.id))
+
+
+# --- the detail panel ------------------------------------------------------------------------
+
+
+def test_detail_as_full_page_and_partial(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant, name="Maria Garcia", email="maria@example.com",
+                             phone="+14155550101", reason="Quote for hoodies",
+                             summary="Asked about bulk pricing.")
+    page = text_of(staff_browser.get(f"/admin/followups/{followup.id}?q=maria"))
+    partial = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+    assert "<h1>Follow-Up Requests</h1>" in page and "Maria Garcia" in page
+    assert 'name="q" value="maria"' in page  # filters kept beside the selection
+    assert "<html" not in partial
+    for html in (page, partial):
+        assert 'href="mailto:maria@example.com"' in html
+        assert 'href="tel:+14155550101"' in html
+        assert "Quote for hoodies" in html and "Asked about bulk pricing." in html
+        assert "Submitted" in html and "Contacted" in html and "Resolved" in html
+        assert ">Save Notes</button>" in html
+        options = re.findall(r'<option value="(\w+)"(?: selected disabled)?>', html.split(
+            'id="status-select"')[1].split("</select>")[0])
+        assert options == ["pending", "contacted", "cancelled"]
+
+
+def test_final_status_offers_no_transition(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    followups.change_status(tenant.id, followup.id, Status.CANCELLED, SYSTEM)
+    html = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+    assert 'id="status-select"' not in html
+    assert "Cancelled is a final status." in html
+
+
+def test_unknown_id_is_404(staff_browser):
+    assert staff_browser.get("/admin/followups/999999").status_code == 404
+    assert staff_browser.get("/admin/followups/999999", htmx=True).status_code == 404
+
+
+# --- workflow through the page -------------------------------------------------------------
+
+
+def test_status_change_updates_and_triggers_list_refresh(staff_browser, tenant, staff,
+                                                         make_followup):
+    followup = make_followup(tenant)
+    response = staff_browser.post(f"/admin/followups/{followup.id}/status",
+                                  data={"status": "contacted"}, htmx=True)
+    assert response.status_code == 200
+    assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
+    assert 'class="status-pill status-contacted">Contacted<' in text_of(response)
+    stored = reload(followup)
+    assert stored.status == Status.CONTACTED and stored.contacted_at is not None
+    change = db.session.query(FollowUpStatusChange).one()
+    assert (change.from_status, change.to_status, change.staff_user_id) == (
+        "pending", "contacted", staff.id)
+    assert "by Olivia Owner" in text_of(response)
+    badge = staff_browser.get("/admin/followups/badge", htmx=True)
+    assert ">0 pending</span>" in text_of(badge)
+
+
+def test_plain_form_post_redirects_back_to_the_detail(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    response = staff_browser.post(f"/admin/followups/{followup.id}/status",
+                                  data={"status": "cancelled"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/admin/followups/{followup.id}")
+    assert reload(followup).cancelled_at is not None
+
+
+@pytest.mark.parametrize(
+    ("moves", "forbidden", "message"),
+    [
+        ([], "resolved", "A pending request can move to Contacted or Cancelled, not to Resolved."),
+        (["contacted", "resolved"], "pending", "final status"),
+        (["cancelled"], "contacted", "final status"),
+        (["contacted"], "pending", "can move to Resolved or Cancelled"),
+    ],
+)
+def test_forbidden_transition_is_refused_and_changes_nothing(
+    staff_browser, tenant, make_followup, moves, forbidden, message
+):
+    followup = make_followup(tenant)
+    for status in moves:
+        followups.change_status(tenant.id, followup.id, status, SYSTEM)
+    before = reload(followup)
+    snapshot = (before.status, before.contacted_at, before.resolved_at, before.cancelled_at,
+                len(before.history))
+    response = staff_browser.post(f"/admin/followups/{followup.id}/status",
+                                  data={"status": forbidden}, htmx=True)
+    assert response.status_code == 409
+    assert message in text_of(response)
+    after = reload(followup)
+    assert (after.status, after.contacted_at, after.resolved_at, after.cancelled_at,
+            len(after.history)) == snapshot
+
+
+def test_unknown_status_value_is_a_field_error(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    response = staff_browser.post(f"/admin/followups/{followup.id}/status",
+                                  data={"status": "archived"}, htmx=True)
+    assert response.status_code == 422
+    assert reload(followup).status == Status.PENDING
+
+
+def test_save_notes(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    response = staff_browser.post(f"/admin/followups/{followup.id}/notes",
+                                  data={"notes": "Called 3/15, left voicemail"}, htmx=True)
+    assert response.status_code == 200
+    assert "Notes saved." in text_of(response)
+    assert "Called 3/15, left voicemail</textarea>" in text_of(response)
+    assert reload(followup).notes == "Called 3/15, left voicemail"
+
+
+def test_notes_too_long_are_refused(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    response = staff_browser.post(f"/admin/followups/{followup.id}/notes",
+                                  data={"notes": "x" * 20001}, htmx=True)
+    assert response.status_code == 422
+    assert reload(followup).notes == ""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "/admin/followups/{id}/status", {"status": "contacted"}),
+        ("post", "/admin/followups/{id}/notes", {"notes": "sneaky"}),
+        ("post", "/admin/followups/settings", {"response_time_hours": "48"}),
+    ],
+)
+def test_admin_writes_without_csrf_token_are_refused(staff_browser, tenant, make_followup,
+                                                      method, path, data):
+    followup = make_followup(tenant)
+    response = staff_browser.post(path.format(id=followup.id), data=data, csrf=False, htmx=True)
+    assert response.status_code == 400
+    stored = reload(followup)
+    assert (stored.status, stored.notes) == (Status.PENDING, "")
+    assert db.session.get(type(tenant), tenant.id).response_time_hours == 24
+
+
+# --- badge, banner, settings ------------------------------------------------------------------
+
+
+def test_badge_is_a_pane_only_route(staff_browser, tenant, make_followup):
+    make_followup(tenant)
+    assert ">1 pending</span>" in text_of(staff_browser.get("/admin/followups/badge", htmx=True))
+    assert staff_browser.get("/admin/followups/badge").status_code == 302
+
+
+def test_settings_panel_full_page_and_partial(staff_browser):
+    page = text_of(staff_browser.get("/admin/followups/settings"))
+    partial = text_of(staff_browser.get("/admin/followups/settings", htmx=True))
+    assert "<h1>Follow-Up Requests</h1>" in page
+    assert "<html" not in partial
+    for html in (page, partial):
+        assert "Enable Follow-Up Requests" in html
+        assert 'name="response_time_hours"' in html and 'value="24"' in html
+        assert ">Save Settings</button>" in html
+
+
+def test_disabling_followups_shows_the_banner(staff_browser, tenant):
+    assert "customers cannot request follow-ups" not in text_of(staff_browser.get("/admin/followups"))
+    response = staff_browser.post("/admin/followups/settings",
+                                  data={"response_time_hours": "48"}, htmx=True)
+    assert response.status_code == 200
+    assert "Settings saved." in text_of(response)
+    assert json.loads(response.headers["HX-Trigger"]) == {
+        "settings-changed": True, "followups-changed": True}
+    db.session.expire_all()
+    assert (tenant.followups_enabled, tenant.response_time_hours) == (False, 48)
+    banner = text_of(staff_browser.get("/admin/followups/banner", htmx=True))
+    assert "customers cannot request follow-ups" in banner
+    assert "customers cannot request follow-ups" in text_of(staff_browser.get("/admin/followups"))
+
+
+def test_enabling_again_hides_the_banner(staff_browser, tenant):
+    staff_browser.post("/admin/followups/settings", data={"response_time_hours": "24"})
+    staff_browser.post("/admin/followups/settings", data={"enabled": "on",
+                                                          "response_time_hours": "24"})
+    db.session.expire_all()
+    assert tenant.followups_enabled
+    assert "customers cannot request follow-ups" not in text_of(staff_browser.get("/admin/followups"))
+
+
+@pytest.mark.parametrize("bad", ["0", "169", "1.5", "abc", "", "-3", "24h"])
+def test_response_time_outside_1_to_168_is_refused(staff_browser, tenant, bad):
+    response = staff_browser.post("/admin/followups/settings",
+                                  data={"enabled": "on", "response_time_hours": bad}, htmx=True)
+    assert response.status_code == 422
+    assert "Response time must be a whole number of hours from 1 to 168." in text_of(response)
+    db.session.expire_all()
+    assert (tenant.followups_enabled, tenant.response_time_hours) == (True, 24)
+
+
+def test_settings_error_on_plain_post_renders_the_page(staff_browser):
+    response = staff_browser.post("/admin/followups/settings", data={"response_time_hours": "0"})
+    assert response.status_code == 422
+    assert "<h1>Follow-Up Requests</h1>" in text_of(response)
+
+
+@pytest.mark.parametrize("hours", ["1", "168"])
+def test_response_time_bounds_are_accepted(staff_browser, tenant, hours):
+    response = staff_browser.post("/admin/followups/settings",
+                                  data={"enabled": "on", "response_time_hours": hours})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert tenant.response_time_hours == int(hours)
+
+
+# --- customer text is escaped everywhere -----------------------------------------------------
+
+SCRIPT = '<script>alert("x")</script>'
+
+
+def test_customer_text_is_escaped_in_list_and_detail(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant, name=f"Eve {SCRIPT}", reason=f"Help {SCRIPT}",
+                             summary=f"Summary {SCRIPT}", priority=Priority.HIGH)
+    followups.update_notes(tenant.id, followup.id, f"Note {SCRIPT}")
+    for url, htmx in [("/admin/followups", False), ("/admin/followups", True),
+                      (f"/admin/followups/{followup.id}", False),
+                      (f"/admin/followups/{followup.id}", True)]:
+        html = text_of(staff_browser.get(url, htmx=htmx))
+        assert SCRIPT not in html, url
+        assert "&lt;script&gt;" in html, url
