@@ -88,7 +88,14 @@ def _session() -> Session:
     return db.session
 
 
+# Ids are 32-bit in the schema: a larger one cannot exist, and the databases
+# refuse to compare it (PostgreSQL) or even bind it (SQLite).
+MAX_ID = 2**31 - 1
+
+
 def get_followup(tenant_id: int, followup_id: int) -> FollowUpRequest:
+    if not 0 < followup_id <= MAX_ID:
+        raise NotFound("No such follow-up request.")
     followup = _session().scalar(
         select(FollowUpRequest).where(
             FollowUpRequest.id == followup_id, FollowUpRequest.tenant_id == tenant_id
@@ -179,9 +186,14 @@ class NewFollowUp:
     priority: str = Priority.NORMAL
 
 
+NEW_FOLLOWUP_FIELDS = frozenset(("name", "email", "phone", "reason", "summary", "priority"))
+
+
 def validate_new_followup(data: dict) -> NewFollowUp:
     """Check every field at once; raise ValidationFailed naming each bad field."""
     errors = FieldErrors()
+    # A misspelt optional field would otherwise be dropped without a word.
+    errors.errors |= {name: "Unknown field." for name in sorted(set(data) - NEW_FOLLOWUP_FIELDS)}
     name = errors.check(clean_text, data.get("name"), "name", required=True, max_length=MAX_NAME)
     email = errors.check(clean_text, data.get("email"), "email", required=True, max_length=320)
     if email:

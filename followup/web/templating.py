@@ -5,11 +5,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from followup.clock import iso_utc
+
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
 
 
 def time_ago(moment: datetime, now: datetime) -> str:
-    """"5 minutes ago", "3 days ago": how long ago, in the largest whole unit."""
+    """ "5 minutes ago", "3 days ago": how long ago, in the largest whole unit."""
     seconds = int((now - moment).total_seconds())
     if seconds < 60:
         return "just now"
@@ -26,10 +28,6 @@ def local_datetime(moment: datetime | None, timezone: str) -> str:
         return "—"
     local = moment.astimezone(ZoneInfo(timezone))
     return local.strftime("%b %-d, %Y %H:%M %Z")
-
-
-def iso_utc(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def register_template_helpers(app: Flask) -> None:

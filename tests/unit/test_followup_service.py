@@ -15,20 +15,35 @@ from followup.services.settings import parse_response_time_hours
 def test_create_normalizes_email_and_phone(tenant):
     created = followups.create_followup(
         tenant.id,
-        {"name": "  Ana  ", "email": "Ana@Example.COM", "phone": "+1 (415) 555-0101",
-         "reason": "Call me"},
+        {
+            "name": "  Ana  ",
+            "email": "Ana@Example.COM",
+            "phone": "+1 (415) 555-0101",
+            "reason": "Call me",
+        },
         source=Source.TEXT,
     )
-    assert (created.name, created.email, created.phone) == ("Ana", "Ana@example.com",
-                                                            "+14155550101")
+    assert (created.name, created.email, created.phone) == (
+        "Ana",
+        "Ana@example.com",
+        "+14155550101",
+    )
     assert created.status == Status.PENDING and created.source == Source.TEXT
 
 
 def test_create_reports_every_bad_field_at_once_and_saves_nothing(tenant):
     with pytest.raises(ValidationFailed) as caught:
         followups.create_followup(
-            tenant.id, {"name": "", "email": "not-an-email", "phone": "12", "reason": " ",
-                        "priority": "urgent"}, source=Source.API)
+            tenant.id,
+            {
+                "name": "",
+                "email": "not-an-email",
+                "phone": "12",
+                "reason": " ",
+                "priority": "urgent",
+            },
+            source=Source.API,
+        )
     assert set(caught.value.fields) == {"name", "email", "phone", "reason", "priority"}
     assert db.session.query(FollowUpRequest).count() == 0
     assert db.session.query(Customer).count() == 0

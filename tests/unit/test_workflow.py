@@ -59,8 +59,13 @@ def test_change_status_stamps_records_or_changes_nothing(tenant, make_followup, 
         followups.change_status(tenant.id, followup.id, step, Actor("setup"))
     moment = datetime(2030, 5, 4, 3, 2, 1, tzinfo=UTC)
     before = db.session.get(FollowUpRequest, followup.id)
-    snapshot = (before.status, before.contacted_at, before.resolved_at, before.cancelled_at,
-                len(before.history))
+    snapshot = (
+        before.status,
+        before.contacted_at,
+        before.resolved_at,
+        before.cancelled_at,
+        len(before.history),
+    )
     with time_machine.travel(moment, tick=False):
         if (current, new) in ALLOWED:
             followups.change_status(tenant.id, followup.id, new, Actor("Olivia"))
@@ -74,10 +79,19 @@ def test_change_status_stamps_records_or_changes_nothing(tenant, make_followup, 
         assert getattr(after, workflow.STATUS_TIMESTAMP[new]) == moment
         last = after.history[-1]
         assert (last.from_status, last.to_status, last.actor_label, last.changed_at) == (
-            current, new, "Olivia", moment)
+            current,
+            new,
+            "Olivia",
+            moment,
+        )
     else:
-        assert (after.status, after.contacted_at, after.resolved_at, after.cancelled_at,
-                len(after.history)) == snapshot
+        assert (
+            after.status,
+            after.contacted_at,
+            after.resolved_at,
+            after.cancelled_at,
+            len(after.history),
+        ) == snapshot
 
 
 def test_change_status_is_scoped_to_the_tenant(tenant, other_tenant, make_followup):
@@ -92,7 +106,9 @@ def test_patch_checks_everything_before_changing_anything(tenant, make_followup)
     followup = make_followup(tenant)
     with pytest.raises(TransitionNotAllowed):
         followups.update_followup(
-            tenant.id, followup.id, {"status": "resolved", "notes": "should not stick"},
+            tenant.id,
+            followup.id,
+            {"status": "resolved", "notes": "should not stick"},
             Actor("api"),
         )
     db.session.expire_all()

@@ -33,8 +33,14 @@ def reload(followup) -> FollowUpRequest:
 
 
 def test_full_page_has_every_header_element_and_cards(staff_browser, tenant, make_followup):
-    make_followup(tenant, name="Maria Garcia", email="maria@example.com", phone="+14155550101",
-                  reason="Quote for 40 hoodies", priority="high")
+    make_followup(
+        tenant,
+        name="Maria Garcia",
+        email="maria@example.com",
+        phone="+14155550101",
+        reason="Quote for 40 hoodies",
+        priority="high",
+    )
     make_followup(tenant, name="John Smith")
     response = staff_browser.get("/admin/followups")
     page = text_of(response)
@@ -97,8 +103,9 @@ def test_status_filter_and_search_combine(staff_browser, tenant, make_followup):
     done = make_followup(tenant, name="Ann Contacted")
     make_followup(tenant, name="Ann Pending")
     followups.change_status(tenant.id, done.id, Status.CONTACTED, SYSTEM)
-    assert card_names(text_of(staff_browser.get("/admin/followups?status=contacted", htmx=True))) \
-        == ["Ann Contacted"]
+    assert card_names(
+        text_of(staff_browser.get("/admin/followups?status=contacted", htmx=True))
+    ) == ["Ann Contacted"]
     assert card_names(
         text_of(staff_browser.get("/admin/followups?q=ann&status=pending", htmx=True))
     ) == ["Ann Pending"]
@@ -127,7 +134,7 @@ def test_list_loads_in_pages_with_a_cursor(app, staff_browser, tenant, make_foll
             make_followup(tenant, name=f"Person {n:02d}")
     first = text_of(staff_browser.get("/admin/followups"))
     assert card_names(first) == [f"Person {n:02d}" for n in range(29, 4, -1)]
-    cursor = re.search(r'cursor=([0-9-]+)', first).group(1)
+    cursor = re.search(r"cursor=([0-9-]+)", first).group(1)
     more = text_of(staff_browser.get(f"/admin/followups?cursor={cursor}", htmx=True))
     assert card_names(more) == [f"Person {n:02d}" for n in range(4, -1, -1)]
     assert "Load more" not in more
@@ -155,9 +162,14 @@ def test_pending_older_than_response_time_is_overdue(staff_browser, tenant, make
 
 
 def test_detail_as_full_page_and_partial(staff_browser, tenant, make_followup):
-    followup = make_followup(tenant, name="Maria Garcia", email="maria@example.com",
-                             phone="+14155550101", reason="Quote for hoodies",
-                             summary="Asked about bulk pricing.")
+    followup = make_followup(
+        tenant,
+        name="Maria Garcia",
+        email="maria@example.com",
+        phone="+14155550101",
+        reason="Quote for hoodies",
+        summary="Asked about bulk pricing.",
+    )
     page = text_of(staff_browser.get(f"/admin/followups/{followup.id}?q=maria"))
     partial = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
     assert "<h1>Follow-Up Requests</h1>" in page and "Maria Garcia" in page
@@ -169,8 +181,10 @@ def test_detail_as_full_page_and_partial(staff_browser, tenant, make_followup):
         assert "Quote for hoodies" in html and "Asked about bulk pricing." in html
         assert "Submitted" in html and "Contacted" in html and "Resolved" in html
         assert ">Save Notes</button>" in html
-        options = re.findall(r'<option value="(\w+)"(?: selected disabled)?>', html.split(
-            'id="status-select"')[1].split("</select>")[0])
+        options = re.findall(
+            r'<option value="(\w+)"(?: selected disabled)?>',
+            html.split('id="status-select"')[1].split("</select>")[0],
+        )
         assert options == ["pending", "contacted", "cancelled"]
 
 
@@ -190,11 +204,13 @@ def test_unknown_id_is_404(staff_browser):
 # --- workflow through the page -------------------------------------------------------------
 
 
-def test_status_change_updates_and_triggers_list_refresh(staff_browser, tenant, staff,
-                                                         make_followup):
+def test_status_change_updates_and_triggers_list_refresh(
+    staff_browser, tenant, staff, make_followup
+):
     followup = make_followup(tenant)
-    response = staff_browser.post(f"/admin/followups/{followup.id}/status",
-                                  data={"status": "contacted"}, htmx=True)
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": "contacted"}, htmx=True
+    )
     assert response.status_code == 200
     assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
     assert 'class="status-pill status-contacted">Contacted<' in text_of(response)
@@ -202,7 +218,10 @@ def test_status_change_updates_and_triggers_list_refresh(staff_browser, tenant, 
     assert stored.status == Status.CONTACTED and stored.contacted_at is not None
     change = db.session.query(FollowUpStatusChange).one()
     assert (change.from_status, change.to_status, change.staff_user_id) == (
-        "pending", "contacted", staff.id)
+        "pending",
+        "contacted",
+        staff.id,
+    )
     assert "by Olivia Owner" in text_of(response)
     badge = staff_browser.get("/admin/followups/badge", htmx=True)
     assert ">0 pending</span>" in text_of(badge)
@@ -210,8 +229,9 @@ def test_status_change_updates_and_triggers_list_refresh(staff_browser, tenant, 
 
 def test_plain_form_post_redirects_back_to_the_detail(staff_browser, tenant, make_followup):
     followup = make_followup(tenant)
-    response = staff_browser.post(f"/admin/followups/{followup.id}/status",
-                                  data={"status": "cancelled"})
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": "cancelled"}
+    )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/admin/followups/{followup.id}")
     assert reload(followup).cancelled_at is not None
@@ -233,29 +253,44 @@ def test_forbidden_transition_is_refused_and_changes_nothing(
     for status in moves:
         followups.change_status(tenant.id, followup.id, status, SYSTEM)
     before = reload(followup)
-    snapshot = (before.status, before.contacted_at, before.resolved_at, before.cancelled_at,
-                len(before.history))
-    response = staff_browser.post(f"/admin/followups/{followup.id}/status",
-                                  data={"status": forbidden}, htmx=True)
+    snapshot = (
+        before.status,
+        before.contacted_at,
+        before.resolved_at,
+        before.cancelled_at,
+        len(before.history),
+    )
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": forbidden}, htmx=True
+    )
     assert response.status_code == 409
     assert message in text_of(response)
     after = reload(followup)
-    assert (after.status, after.contacted_at, after.resolved_at, after.cancelled_at,
-            len(after.history)) == snapshot
+    assert (
+        after.status,
+        after.contacted_at,
+        after.resolved_at,
+        after.cancelled_at,
+        len(after.history),
+    ) == snapshot
 
 
 def test_unknown_status_value_is_a_field_error(staff_browser, tenant, make_followup):
     followup = make_followup(tenant)
-    response = staff_browser.post(f"/admin/followups/{followup.id}/status",
-                                  data={"status": "archived"}, htmx=True)
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": "archived"}, htmx=True
+    )
     assert response.status_code == 422
     assert reload(followup).status == Status.PENDING
 
 
 def test_save_notes(staff_browser, tenant, make_followup):
     followup = make_followup(tenant)
-    response = staff_browser.post(f"/admin/followups/{followup.id}/notes",
-                                  data={"notes": "Called 3/15, left voicemail"}, htmx=True)
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/notes",
+        data={"notes": "Called 3/15, left voicemail"},
+        htmx=True,
+    )
     assert response.status_code == 200
     assert "Notes saved." in text_of(response)
     assert "Called 3/15, left voicemail</textarea>" in text_of(response)
@@ -264,8 +299,9 @@ def test_save_notes(staff_browser, tenant, make_followup):
 
 def test_notes_too_long_are_refused(staff_browser, tenant, make_followup):
     followup = make_followup(tenant)
-    response = staff_browser.post(f"/admin/followups/{followup.id}/notes",
-                                  data={"notes": "x" * 20001}, htmx=True)
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/notes", data={"notes": "x" * 20001}, htmx=True
+    )
     assert response.status_code == 422
     assert reload(followup).notes == ""
 
@@ -278,8 +314,9 @@ def test_notes_too_long_are_refused(staff_browser, tenant, make_followup):
         ("post", "/admin/followups/settings", {"response_time_hours": "48"}),
     ],
 )
-def test_admin_writes_without_csrf_token_are_refused(staff_browser, tenant, make_followup,
-                                                      method, path, data):
+def test_admin_writes_without_csrf_token_are_refused(
+    staff_browser, tenant, make_followup, method, path, data
+):
     followup = make_followup(tenant)
     response = staff_browser.post(path.format(id=followup.id), data=data, csrf=False, htmx=True)
     assert response.status_code == 400
@@ -309,13 +346,18 @@ def test_settings_panel_full_page_and_partial(staff_browser):
 
 
 def test_disabling_followups_shows_the_banner(staff_browser, tenant):
-    assert "customers cannot request follow-ups" not in text_of(staff_browser.get("/admin/followups"))
-    response = staff_browser.post("/admin/followups/settings",
-                                  data={"response_time_hours": "48"}, htmx=True)
+    assert "customers cannot request follow-ups" not in text_of(
+        staff_browser.get("/admin/followups")
+    )
+    response = staff_browser.post(
+        "/admin/followups/settings", data={"response_time_hours": "48"}, htmx=True
+    )
     assert response.status_code == 200
     assert "Settings saved." in text_of(response)
     assert json.loads(response.headers["HX-Trigger"]) == {
-        "settings-changed": True, "followups-changed": True}
+        "settings-changed": True,
+        "followups-changed": True,
+    }
     db.session.expire_all()
     assert (tenant.followups_enabled, tenant.response_time_hours) == (False, 48)
     banner = text_of(staff_browser.get("/admin/followups/banner", htmx=True))
@@ -325,17 +367,21 @@ def test_disabling_followups_shows_the_banner(staff_browser, tenant):
 
 def test_enabling_again_hides_the_banner(staff_browser, tenant):
     staff_browser.post("/admin/followups/settings", data={"response_time_hours": "24"})
-    staff_browser.post("/admin/followups/settings", data={"enabled": "on",
-                                                          "response_time_hours": "24"})
+    staff_browser.post(
+        "/admin/followups/settings", data={"enabled": "on", "response_time_hours": "24"}
+    )
     db.session.expire_all()
     assert tenant.followups_enabled
-    assert "customers cannot request follow-ups" not in text_of(staff_browser.get("/admin/followups"))
+    assert "customers cannot request follow-ups" not in text_of(
+        staff_browser.get("/admin/followups")
+    )
 
 
 @pytest.mark.parametrize("bad", ["0", "169", "1.5", "abc", "", "-3", "24h"])
 def test_response_time_outside_1_to_168_is_refused(staff_browser, tenant, bad):
-    response = staff_browser.post("/admin/followups/settings",
-                                  data={"enabled": "on", "response_time_hours": bad}, htmx=True)
+    response = staff_browser.post(
+        "/admin/followups/settings", data={"enabled": "on", "response_time_hours": bad}, htmx=True
+    )
     assert response.status_code == 422
     assert "Response time must be a whole number of hours from 1 to 168." in text_of(response)
     db.session.expire_all()
@@ -350,8 +396,9 @@ def test_settings_error_on_plain_post_renders_the_page(staff_browser):
 
 @pytest.mark.parametrize("hours", ["1", "168"])
 def test_response_time_bounds_are_accepted(staff_browser, tenant, hours):
-    response = staff_browser.post("/admin/followups/settings",
-                                  data={"enabled": "on", "response_time_hours": hours})
+    response = staff_browser.post(
+        "/admin/followups/settings", data={"enabled": "on", "response_time_hours": hours}
+    )
     assert response.status_code == 303
     db.session.expire_all()
     assert tenant.response_time_hours == int(hours)
@@ -363,12 +410,20 @@ SCRIPT = '<script>alert("x")</script>'
 
 
 def test_customer_text_is_escaped_in_list_and_detail(staff_browser, tenant, make_followup):
-    followup = make_followup(tenant, name=f"Eve {SCRIPT}", reason=f"Help {SCRIPT}",
-                             summary=f"Summary {SCRIPT}", priority=Priority.HIGH)
+    followup = make_followup(
+        tenant,
+        name=f"Eve {SCRIPT}",
+        reason=f"Help {SCRIPT}",
+        summary=f"Summary {SCRIPT}",
+        priority=Priority.HIGH,
+    )
     followups.update_notes(tenant.id, followup.id, f"Note {SCRIPT}")
-    for url, htmx in [("/admin/followups", False), ("/admin/followups", True),
-                      (f"/admin/followups/{followup.id}", False),
-                      (f"/admin/followups/{followup.id}", True)]:
+    for url, htmx in [
+        ("/admin/followups", False),
+        ("/admin/followups", True),
+        (f"/admin/followups/{followup.id}", False),
+        (f"/admin/followups/{followup.id}", True),
+    ]:
         html = text_of(staff_browser.get(url, htmx=htmx))
         assert SCRIPT not in html, url
         assert "&lt;script&gt;" in html, url

@@ -48,8 +48,9 @@ BODIES = {"status": "contacted", "notes": "intruder was here"}
 
 
 @pytest.mark.parametrize(("method", "rule", "htmx"), WALK)
-def test_another_tenants_id_is_404(staff_browser, api_token, other_tenant, make_followup,
-                                   method, rule, htmx):
+def test_another_tenants_id_is_404(
+    staff_browser, api_token, other_tenant, make_followup, method, rule, htmx
+):
     theirs = make_followup(other_tenant, name="Their Customer")
     ids = {"followup_id": theirs.id}
     url = rule
@@ -59,7 +60,9 @@ def test_another_tenants_id_is_404(staff_browser, api_token, other_tenant, make_
 
     if rule.startswith("/api/"):
         response = staff_browser.client.open(
-            url, method=method, json=BODIES if method != "GET" else None,
+            url,
+            method=method,
+            json=BODIES if method != "GET" else None,
             headers={"Authorization": f"Bearer {api_token}"},
         )
         assert response.get_json()["error"]["code"] == "not_found"

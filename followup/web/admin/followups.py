@@ -61,11 +61,15 @@ def _detail_context(followup_id: int) -> dict:
 
 
 def _page_context(filters: service.Filters, **extra) -> dict:
-    return _list_context(filters) | {
-        "pending_count": service.count_pending(_tenant().id),
-        "selected": None,
-        "settings_form": None,
-    } | extra
+    return (
+        _list_context(filters)
+        | {
+            "pending_count": service.count_pending(_tenant().id),
+            "selected": None,
+            "settings_form": None,
+        }
+        | extra
+    )
 
 
 @bp.get("/followups")
@@ -81,8 +85,14 @@ def followups():
 def followup_detail(followup_id: int):
     detail = _detail_context(followup_id)
     if is_partial_request():
-        return render(PAGE, "admin/followups/_detail.html", now=utcnow(), tenant=_tenant(),
-                      filter_args=_filter_args(_filters()), **detail)
+        return render(
+            PAGE,
+            "admin/followups/_detail.html",
+            now=utcnow(),
+            tenant=_tenant(),
+            filter_args=_filter_args(_filters()),
+            **detail,
+        )
     return render(PAGE, PAGE, **_page_context(_filters(), **detail))
 
 
@@ -91,8 +101,12 @@ def _after_change(followup_id: int, notes_saved: bool = False):
     if not is_partial_request():
         return redirect(url_for("admin.followup_detail", followup_id=followup_id), 303)
     response = render(
-        PAGE, "admin/followups/_detail.html", now=utcnow(), tenant=_tenant(),
-        filter_args=_filter_args(_filters()), notes_saved=notes_saved,
+        PAGE,
+        "admin/followups/_detail.html",
+        now=utcnow(),
+        tenant=_tenant(),
+        filter_args=_filter_args(_filters()),
+        notes_saved=notes_saved,
         **_detail_context(followup_id),
     )
     return trigger(response, FOLLOWUPS_CHANGED)
@@ -130,8 +144,9 @@ def disabled_banner():
     return _pane_only("admin/followups/_banner.html", tenant=_tenant())
 
 
-def _settings_form(tenant, errors: dict | None = None, values: dict | None = None,
-                   saved: bool = False) -> dict:
+def _settings_form(
+    tenant, errors: dict | None = None, values: dict | None = None, saved: bool = False
+) -> dict:
     return {
         "enabled": tenant.followups_enabled if values is None else values["enabled"],
         "response_time_hours": (
@@ -167,8 +182,9 @@ def save_followup_settings():
         return render(PAGE, PAGE, 422, **_page_context(_filters(), settings_form=form))
     if not is_partial_request():
         return redirect(url_for("admin.followups"), 303)
-    response = render(PAGE, "admin/followups/_settings.html",
-                      settings_form=_settings_form(tenant, saved=True))
+    response = render(
+        PAGE, "admin/followups/_settings.html", settings_form=_settings_form(tenant, saved=True)
+    )
     return trigger(response, SETTINGS_CHANGED, FOLLOWUPS_CHANGED)
 
 

@@ -1,0 +1,61 @@
+"""Reading what API clients send: the JSON body and the list's query parameters."""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import request
+
+from followup.errors import DomainError, ValidationFailed
+from followup.services import followups
+from followup.services.validation import FieldErrors
+
+MAX_PER_PAGE = 100
+# Keeps OFFSET (page * per_page) far inside PostgreSQL's bigint.
+MAX_PAGE = 1_000_000
+# Digits only: int() would also take " 1", "+1", "1_0" and Unicode digits.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+class BadJson(DomainError):
+    code = "bad_json"
+    http_status = 400
+
+
+def json_object() -> dict:
+    """The request body as a JSON object; anything else is a 400 that says what to send."""
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict):
+        raise BadJson("Send a JSON object with 'Content-Type: application/json'.")
+    return body
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filters: followups.Filters
+    page: int
+    per_page: int
+
+
+def _page_number(raw: str | None, field: str, *, default: int, maximum: int) -> int:
+    if raw in (None, ""):
+        return default
+    if not _WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= maximum:
+        raise ValidationFailed({field: f"Use a whole number from 1 to {maximum}."})
+    return int(raw)
+
+
+def parse_list_query(args: Mapping[str, str], default_per_page: int) -> ListQuery:
+    """`status`, `q`, `page`, `per_page`; every bad one is named in a single 422."""
+    errors = FieldErrors()
+    filters = errors.check(followups.Filters.parse, args.get("q"), args.get("status"))
+    page = errors.check(_page_number, args.get("page"), "page", default=1, maximum=MAX_PAGE)
+    per_page = errors.check(
+        _page_number,
+        args.get("per_page"),
+        "per_page",
+        default=default_per_page,
+        maximum=MAX_PER_PAGE,
+    )
+    errors.raise_if_any()
+    return ListQuery(filters, page, per_page)

@@ -1,0 +1,305 @@
+"""The OpenAPI 3.1 description of the REST API, served at /api/v1/openapi.json.
+
+Written by hand to read well; enums and limits come from the code they describe,
+and the tests check the document against the spec and the real responses.
+"""
+
+from followup.config import Config
+from followup.models import Priority, Source, Status
+from followup.services import followups, workflow
+from followup.web.api.auth import MAX_BODY_BYTES
+from followup.web.api.inputs import MAX_PAGE, MAX_PER_PAGE
+
+
+def _values(enum) -> list[str]:
+    return [member.value for member in enum]
+
+
+def _ref(kind: str, name: str) -> dict:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+def _transitions() -> str:
+    moves = "; ".join(
+        f"{current.value} → {' | '.join(s.value for s in allowed) or '(final)'}"
+        for current, allowed in workflow.ALLOWED_TRANSITIONS.items()
+    )
+    return f"Allowed moves: {moves}. Any other move is refused with 409 and changes nothing."
+
+
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+FOLLOW_UP = {
+    "type": "object",
+    "required": [
+        "id",
+        "name",
+        "email",
+        "phone",
+        "reason",
+        "summary",
+        "priority",
+        "status",
+        "source",
+        "notes",
+        "chat_id",
+        "created_at",
+        "contacted_at",
+        "resolved_at",
+        "cancelled_at",
+        "overdue",
+    ],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "email": {"type": "string", "format": "email"},
+        "phone": {"type": ["string", "null"], "description": "E.164, e.g. +14155550100."},
+        "reason": {"type": "string"},
+        "summary": {"type": ["string", "null"]},
+        "priority": {"enum": _values(Priority)},
+        "status": {"enum": _values(Status)},
+        "source": {"enum": _values(Source)},
+        "notes": {"type": "string", "description": "Staff notes."},
+        "chat_id": {"type": ["integer", "null"], "description": "The chat it came from."},
+        "created_at": {"type": "string", "format": "date-time"},
+        "contacted_at": NULLABLE_TIME,
+        "resolved_at": NULLABLE_TIME,
+        "cancelled_at": NULLABLE_TIME,
+        "overdue": {
+            "type": "boolean",
+            "description": "Pending for longer than the tenant's promised response time.",
+        },
+    },
+    "description": "Times are ISO 8601 in UTC with a trailing Z, e.g. 2026-11-21T09:40:00Z.",
+}
+
+FOLLOW_UP_LIST = {
+    "type": "object",
+    "required": ["items", "total", "page", "per_page"],
+    "properties": {
+        "items": {"type": "array", "items": _ref("schemas", "FollowUp")},
+        "total": {"type": "integer", "description": "Matching requests on all pages."},
+        "page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+    },
+}
+
+NEW_FOLLOW_UP = {
+    "type": "object",
+    "required": ["name", "email", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "maxLength": followups.MAX_NAME},
+        "email": {"type": "string", "format": "email"},
+        "phone": {
+            "type": ["string", "null"],
+            "description": "With its country code, e.g. +1 415 555 0100; stored as E.164.",
+        },
+        "reason": {"type": "string", "maxLength": followups.MAX_REASON},
+        "summary": {"type": ["string", "null"], "maxLength": followups.MAX_SUMMARY},
+        "priority": {"enum": _values(Priority), "default": Priority.NORMAL.value},
+    },
+}
+
+FOLLOW_UP_PATCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "status": {"enum": _values(Status), "description": _transitions()},
+        "notes": {"type": ["string", "null"], "maxLength": followups.MAX_NOTES},
+        "priority": {"enum": _values(Priority)},
+    },
+    "description": "Only the fields sent change; everything is checked before anything changes.",
+}
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string", "examples": ["validation_failed"]},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "The message for each bad field, by field name.",
+                },
+            },
+        }
+    },
+}
+
+
+def _error(description: str, headers: dict | None = None) -> dict:
+    response = {"description": description, "content": _json(_ref("schemas", "Error"))}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+ERROR_RESPONSES = {
+    "BadJson": _error("The body is not a JSON object (code `bad_json`)."),
+    "Unauthorized": _error(
+        "The bearer token is missing, unknown or revoked.",
+        {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer challenge."}},
+    ),
+    "NotFound": _error("No such follow-up request for this token's tenant."),
+    "TransitionNotAllowed": _error("The workflow forbids this status change; nothing changed."),
+    "TooLarge": _error(f"The body is larger than {MAX_BODY_BYTES} bytes."),
+    "ValidationFailed": _error("Some fields are not valid; `fields` names each one."),
+    "RateLimited": _error(f"Too many requests for this token (default {Config.API_RATE_LIMIT})."),
+}
+
+
+def _responses(success: dict, *errors: tuple[str, str]) -> dict:
+    every = {**success, "401": _ref("responses", "Unauthorized")}
+    every |= {status: _ref("responses", name) for status, name in errors}
+    every["429"] = _ref("responses", "RateLimited")
+    return every
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+ONE_FOLLOW_UP = {
+    "description": "The follow-up request.",
+    "content": _json(_ref("schemas", "FollowUp")),
+}
+
+PATHS = {
+    "/followups": {
+        "get": {
+            "operationId": "listFollowUps",
+            "summary": "List follow-up requests, newest first.",
+            "parameters": [
+                _query(
+                    "status",
+                    {"enum": ["", "all", *_values(Status)]},
+                    "Only requests in this status; empty or `all` for every status.",
+                ),
+                _query(
+                    "q",
+                    {"type": "string", "maxLength": followups.MAX_QUERY},
+                    "Text found in the name, email or reason (case-insensitive, literal).",
+                ),
+                _query(
+                    "page",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+                    "Page number.",
+                ),
+                _query(
+                    "per_page",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+                    "Page size; the server's default when absent.",
+                ),
+            ],
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "One page.",
+                        "content": _json(_ref("schemas", "FollowUpList")),
+                    }
+                },
+                ("422", "ValidationFailed"),
+            ),
+        },
+        "post": {
+            "operationId": "createFollowUp",
+            "summary": "Create a follow-up request (source `api`, status `pending`).",
+            "requestBody": {"required": True, "content": _json(_ref("schemas", "NewFollowUp"))},
+            "responses": _responses(
+                {
+                    "201": {
+                        **ONE_FOLLOW_UP,
+                        "headers": {
+                            "Location": {
+                                "schema": {"type": "string"},
+                                "description": "The new request's URL.",
+                            }
+                        },
+                    }
+                },
+                ("400", "BadJson"),
+                ("413", "TooLarge"),
+                ("422", "ValidationFailed"),
+            ),
+        },
+    },
+    "/followups/{id}": {
+        "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        ],
+        "get": {
+            "operationId": "getFollowUp",
+            "summary": "One follow-up request.",
+            "responses": _responses({"200": ONE_FOLLOW_UP}, ("404", "NotFound")),
+        },
+        "patch": {
+            "operationId": "updateFollowUp",
+            "summary": "Change the status, the staff notes or the priority.",
+            "requestBody": {"required": True, "content": _json(_ref("schemas", "FollowUpPatch"))},
+            "responses": _responses(
+                {"200": ONE_FOLLOW_UP},
+                ("400", "BadJson"),
+                ("404", "NotFound"),
+                ("409", "TransitionNotAllowed"),
+                ("413", "TooLarge"),
+                ("422", "ValidationFailed"),
+            ),
+        },
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenApiDocument",
+            "summary": "This document.",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document.",
+                    "content": _json({"type": "object"}),
+                }
+            },
+        }
+    },
+}
+
+OPENAPI_DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Followup REST API",
+        "version": "1",
+        "description": (
+            "Follow-up requests of the tenant that owns the bearer token. "
+            "Create a token with `flask --app app token create --tenant SLUG`. "
+            "Requests of other tenants do not exist for a token (404)."
+        ),
+    },
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearerAuth": []}],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "FollowUp": FOLLOW_UP,
+            "FollowUpList": FOLLOW_UP_LIST,
+            "NewFollowUp": NEW_FOLLOW_UP,
+            "FollowUpPatch": FOLLOW_UP_PATCH,
+            "Error": ERROR,
+        },
+        "responses": ERROR_RESPONSES,
+    },
+}

@@ -1,0 +1,28 @@
+"""Follow-up requests as the API's JSON."""
+
+from datetime import datetime
+
+from followup.clock import iso_utc
+from followup.models import FollowUpRequest
+from followup.services import followups
+
+
+def followup_json(followup: FollowUpRequest, *, response_time_hours: int, now: datetime) -> dict:
+    return {
+        "id": followup.id,
+        "name": followup.name,
+        "email": followup.email,
+        "phone": followup.phone,
+        "reason": followup.reason,
+        "summary": followup.summary,
+        "priority": followup.priority,
+        "status": followup.status,
+        "source": followup.source,
+        "notes": followup.notes,
+        "chat_id": followup.chat_id,
+        "created_at": iso_utc(followup.created_at),
+        "contacted_at": iso_utc(followup.contacted_at),
+        "resolved_at": iso_utc(followup.resolved_at),
+        "cancelled_at": iso_utc(followup.cancelled_at),
+        "overdue": followups.is_overdue(followup, response_time_hours, now),
+    }
