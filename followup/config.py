@@ -85,6 +85,7 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret
 
     FOLLOWUPS_PAGE_SIZE = 25
     API_PAGE_SIZE = 50
@@ -95,3 +96,5 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105
     RATELIMIT_STORAGE_URI = "memory://"
     PUBLIC_BASE_URL = "http://localhost"
+    # Deliberately slow hashes protect real passwords; tests hash hundreds of them.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105

@@ -3,6 +3,7 @@
 import re
 from zoneinfo import available_timezones
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from followup.clock import utcnow
@@ -85,7 +86,7 @@ def create_staff_user(tenant_slug: str, email: str, password: str, name: str = "
     user = StaffUser(
         tenant_id=tenant.id, email=email, name=name, role=ROLE_STAFF if has_owner else ROLE_OWNER
     )
-    user.set_password(password)
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)
     db.session.commit()
     return user

@@ -1,10 +1,12 @@
 """Errors to HTTP, in one place: JSON for the APIs, a message partial for HTMX, a page otherwise."""
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from followup.errors import DomainError
+from followup.extensions import login_manager
 from followup.htmx import is_partial_request
 
 
@@ -29,6 +31,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        if not current_user.is_authenticated and request.endpoint != "auth.login":
+            # The session ended, taking its CSRF secret along: logging in again is the fix.
+            return login_manager.unauthorized()
         return error_response(
             400,
             "csrf_failed",

@@ -77,3 +77,14 @@ def test_login_is_rate_limited_per_ip(browser, staff, attempts):
     statuses = [browser.login(staff.email, "nope").status_code for _ in range(attempts)]
     assert statuses[:10] == [401] * 10
     assert statuses[-1] == 429
+
+
+def test_htmx_post_without_session_returns_to_the_page_not_the_post_url(browser):
+    response = browser.post(
+        "/admin/followups/1/status",
+        htmx=True,
+        csrf=False,
+        headers={"HX-Current-URL": "http://localhost/admin/followups/1?q=ann"},
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/admin/followups/1?q%3Dann"

@@ -14,9 +14,17 @@ def load_staff_user(user_id: str) -> StaffUser | None:
     return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
 
 
+def _page_to_return_to() -> str | None:
+    """Where to go after logging in: the page the person was on, never a POST-only URL."""
+    if request.htmx and request.htmx.current_url:
+        parts = urlsplit(request.htmx.current_url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return request.full_path.rstrip("?") if request.method == "GET" else None
+
+
 @login_manager.unauthorized_handler
 def send_to_login():
-    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    login_url = url_for("auth.login", next=_page_to_return_to())
     if request.htmx:
         # Swapping a login form into a pane would be confusing: send the whole page.
         return "", 401, {"HX-Redirect": login_url}

@@ -1,0 +1,261 @@
+"""The Follow-Up Requests page in real Chromium, at desktop and at phone size.
+
+One flow per viewport walks what staff do: log in, search, filter, go back in
+history, open a request, change its status, save notes, switch follow-ups off and
+see the banner, and get a settings error, checking along the way that HTMX swaps
+panes without reloading the page and that the detail panel sits where it should.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import STAFF_EMAIL
+
+pytestmark = pytest.mark.e2e
+
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def login(page: Page) -> None:
+    page.goto("/admin/followups")
+    expect(page).to_have_url(re.compile(r"/login\?next=(%2F|/)admin(%2F|/)followups$"))
+    page.fill("#email", STAFF_EMAIL)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin/followups$"))
+
+
+def cards(page: Page):
+    return page.locator("#followup-list .followup-card")
+
+
+def card(page: Page, name: str):
+    return cards(page).filter(has=page.locator(".card-name", has_text=name))
+
+
+def expect_listed(page: Page, names: list[str]) -> None:
+    expect(cards(page).locator(".card-name")).to_have_text(names)
+
+
+def search(page: Page, text: str) -> None:
+    page.fill("#search", text)
+
+
+def filter_status(page: Page, status: str) -> None:
+    page.select_option("#status-filter", status)
+
+
+def open_card(page: Page, name: str) -> None:
+    card(page, name).locator(".card-link").click()
+    expect(page.locator("#followup-detail #detail-name")).to_have_text(name)
+
+
+def detail(page: Page):
+    return page.locator("#followup-detail")
+
+
+def mark_page(page: Page) -> None:
+    """Set a marker that only survives as long as the page is not reloaded."""
+    page.evaluate("window.__noReload = true")
+
+
+def expect_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__noReload === true"), "the page was reloaded"
+
+
+def boxes(page: Page, name: str) -> dict:
+    """Viewport rectangles of the list, the detail panel, a card and the card after it,
+    read in one go so scrolling cannot skew them against each other."""
+    return page.evaluate(
+        """(name) => {
+            const rect = (el) => el && el.getBoundingClientRect().toJSON();
+            const cards = [...document.querySelectorAll('#followup-list .followup-card')];
+            const index = cards.findIndex(c => c.querySelector('.card-name').textContent === name);
+            return {
+                list: rect(document.getElementById('followup-cards')),
+                panel: rect(document.getElementById('detail-panel')),
+                card: rect(cards[index]),
+                next: rect(cards[index + 1]),
+            };
+        }""",
+        name,
+    )
+
+
+def is_phone(viewport: dict) -> bool:
+    return viewport["width"] <= 900  # the page's own breakpoint (static/js/app.js)
+
+
+def expect_detail_placed(page: Page, name: str, viewport: dict) -> None:
+    """Desktop: the panel is a column right of the list. Phone: right below the card."""
+    selected = card(page, name)
+    expect(selected).to_have_class(re.compile(r"\bis-selected\b"))
+    if not is_phone(viewport):
+        expect(page.locator(".followups-layout > #detail-panel")).to_be_visible()
+        b = boxes(page, name)
+        assert b["panel"]["left"] >= b["list"]["right"], b
+        assert b["panel"]["top"] < b["list"]["bottom"], b  # side by side, not stacked
+    else:
+        expect(page.locator("#inline-detail-slot > #detail-panel")).to_be_visible()
+        b = boxes(page, name)
+        assert b["next"] is not None, "the selected card should not be the last one"
+        assert b["card"]["bottom"] <= b["panel"]["top"] <= b["card"]["bottom"] + 40, b
+        assert b["panel"]["bottom"] <= b["next"]["top"], b
+        assert b["panel"]["left"] >= 0 and b["panel"]["right"] <= viewport["width"], b
+
+
+# --- the flow --------------------------------------------------------------------------------
+
+ALL = ["Katherine Johnson", "Alan Turing", "Grace Hopper", "Ada Lovelace"]
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_staff_work_through_the_followups_page(page: Page, seeded, viewport, artifacts_dir):
+    name = "phone" if is_phone(viewport) else "desktop"
+    grace_id = seeded["Grace Hopper"]
+
+    # Log in and land on the page.
+    login(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Follow-Up Requests")
+    badge = page.locator("#pending-badge")
+    expect(badge).to_have_text("3 pending")
+    expect_listed(page, ALL)
+    mark_page(page)
+
+    # Search narrows the list as you type (after the 300 ms pause) and goes in the URL.
+    search(page, "grace")
+    expect_listed(page, ["Grace Hopper"])
+    expect(page).to_have_url(re.compile(r"[?&]q=grace(&|$)"))
+    search(page, "")
+    expect_listed(page, ALL)
+    expect(page).not_to_have_url(re.compile(r"q=grace"))
+
+    # The status filter does the same.
+    filter_status(page, "contacted")
+    expect_listed(page, ["Katherine Johnson"])
+    expect(page).to_have_url(re.compile(r"[?&]status=contacted(&|$)"))
+
+    # Back restores the list before the filter, forward the filtered one.
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"status=contacted"))
+    expect_listed(page, ALL)
+    expect(page.locator("#status-filter")).to_have_value("")
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"[?&]status=contacted(&|$)"))
+    expect_listed(page, ["Katherine Johnson"])
+    expect(page.locator("#status-filter")).to_have_value("contacted")
+
+    # Clear the filters.
+    filter_status(page, "")
+    expect_listed(page, ALL)
+    expect(page).not_to_have_url(re.compile(r"status=contacted"))
+    expect_not_reloaded(page)
+
+    # Open a request: its details, in the right place, with the URL to come back to.
+    open_card(page, "Grace Hopper")
+    expect(page).to_have_url(re.compile(rf"/admin/followups/{grace_id}(\?|$)"))
+    expect(detail(page).locator('a[href="mailto:grace@example.com"]')).to_have_text(
+        "grace@example.com"
+    )
+    expect(detail(page).locator('a[href="tel:+14155550100"]')).to_be_visible()
+    expect(detail(page).locator(".reason")).to_have_text(
+        "Question about renewing the compiler licence before Friday."
+    )
+    expect(detail(page).locator(".detail-badges .status-pill")).to_have_text("Pending")
+    expect_detail_placed(page, "Grace Hopper", viewport)
+    expect_not_reloaded(page)
+
+    # Change the status: detail, card and badge follow without a reload.
+    page.select_option("#status-select", "contacted")
+    expect(detail(page).locator(".detail-badges .status-pill")).to_have_text("Contacted")
+    expect(detail(page).locator(".history")).to_contain_text("Pending → Contacted by Olivia Owner")
+    expect(card(page, "Grace Hopper").locator(".status-pill")).to_have_text("Contacted")
+    expect(badge).to_have_text("2 pending")
+    expect_detail_placed(page, "Grace Hopper", viewport)
+    expect_not_reloaded(page)
+
+    # A reload keeps the selection and the new status.
+    page.reload()
+    expect(page).to_have_url(re.compile(rf"/admin/followups/{grace_id}(\?|$)"))
+    expect(page.locator("#followup-detail #detail-name")).to_have_text("Grace Hopper")
+    expect(detail(page).locator(".detail-badges .status-pill")).to_have_text("Contacted")
+    expect(card(page, "Grace Hopper").locator(".status-pill")).to_have_text("Contacted")
+    expect(badge).to_have_text("2 pending")
+    expect_detail_placed(page, "Grace Hopper", viewport)
+
+    # Notes are saved and are still there after a reload.
+    notes = "Called back, she prefers email.\nSend the renewal quote on Monday."
+    page.fill("#notes", notes)
+    page.get_by_role("button", name="Save Notes").click()
+    expect(detail(page).get_by_role("status")).to_have_text("Notes saved.")
+    page.reload()
+    expect(page.locator("#notes")).to_have_value(notes)
+    expect(page.get_by_text("Notes saved.")).to_have_count(0)
+    mark_page(page)
+
+    # Switching follow-ups off shows the warning banner at once.
+    expect(page.locator("#disabled-banner")).to_have_count(0)
+    page.click("#settings-button")
+    settings = page.locator("#settings-panel")
+    expect(settings.get_by_role("heading", name="Follow-Up Settings")).to_be_visible()
+    expect(page.locator("#enabled")).to_be_checked()
+    page.uncheck("#enabled")
+    settings.get_by_role("button", name="Save Settings").click()
+    expect(settings.get_by_role("status")).to_have_text("Settings saved.")
+    banner = page.locator("#disabled-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("customers cannot request follow-ups")
+    expect(page.locator("#enabled")).not_to_be_checked()
+
+    # A response time out of range is refused with a message.
+    page.fill("#response_time_hours", "0")
+    settings.get_by_role("button", name="Save Settings").click()
+    error = settings.get_by_role("alert")
+    expect(error).to_have_text("Response time must be a whole number of hours from 1 to 168.")
+    expect(page.locator("#response_time_hours")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#response_time_hours")).to_have_value("0")
+    expect(settings.get_by_role("status")).to_have_count(0)
+    expect(banner).to_be_visible()
+    expect_not_reloaded(page)
+
+    page.screenshot(path=str(artifacts_dir / f"followups-{name}.png"), full_page=True)
+
+
+SCRIPT = "<script>window.__pwned=1</script>"
+
+
+def test_customer_text_is_shown_as_text_not_run(page: Page, live_server):
+    live_server.seed([{"name": "Mallory", "email": "mallory@example.com", "reason": SCRIPT}])
+    login(page)
+    expect(card(page, "Mallory").locator(".card-reason")).to_have_text(SCRIPT)
+    open_card(page, "Mallory")  # swapped in by HTMX, which would run a real script tag
+    expect(detail(page).locator(".reason")).to_have_text(SCRIPT)
+    page.reload()
+    expect(detail(page).locator(".reason")).to_have_text(SCRIPT)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_an_htmx_request_after_the_session_ended_goes_to_the_login_page(page: Page, seeded):
+    login(page)
+    page.context.clear_cookies()
+    search(page, "grace")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(page.get_by_role("heading", name="Log in to Followup")).to_be_visible()
+    expect(page.locator("#followup-list")).to_have_count(0)
+
+
+def test_a_refused_status_change_shows_why(page: Page, live_server, seeded):
+    login(page)
+    open_card(page, "Grace Hopper")
+    # Someone else cancels the request meanwhile; contacting it is no longer allowed.
+    live_server.change_status(seeded["Grace Hopper"], "cancelled")
+    page.select_option("#status-select", "contacted")
+    expect(page.locator("#alerts [role=alert]")).to_contain_text("cancelled, a final status")
