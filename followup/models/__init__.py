@@ -1,5 +1,6 @@
 """Every model, imported here so Alembic and `db.create_all` see the whole schema."""
 
+from followup.models.chat import Agent, Channel, Chat, CustomerLoginToken, Message, Role
 from followup.models.customer import CUSTOMER_GUEST, CUSTOMER_REGISTERED, Customer
 from followup.models.followup import (
     FollowUpRequest,
@@ -22,11 +23,17 @@ __all__ = [
     "RESPONSE_TIME_HOURS_RANGE",
     "ROLE_OWNER",
     "ROLE_STAFF",
+    "Agent",
     "ApiToken",
+    "Channel",
+    "Chat",
     "Customer",
+    "CustomerLoginToken",
     "FollowUpRequest",
     "FollowUpStatusChange",
+    "Message",
     "Priority",
+    "Role",
     "Source",
     "StaffUser",
     "Status",

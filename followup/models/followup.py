@@ -3,11 +3,11 @@ from enum import StrEnum
 
 from sqlalchemy import (
     DDL,
+    Boolean,
     CheckConstraint,
     Computed,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     event,
@@ -81,8 +81,9 @@ class FollowUpRequest(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=Status.PENDING)
     source: Mapped[str] = mapped_column(String(16), default=Source.API)
     notes: Mapped[str] = mapped_column(Text, default="")
-    # The chat the request came from; the chats table arrives with the widget.
-    chat_id: Mapped[int | None] = mapped_column(Integer)
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"), index=True)
+    # True when name and email came from a signed identity or a logged-in customer.
+    identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     # Maintained by the database so search can never drift from the fields.
     search_text: Mapped[str] = mapped_column(
         Text,
