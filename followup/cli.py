@@ -87,8 +87,11 @@ def demo_command(if_empty):
             demo.seed()
         except DomainError as exc:
             _fail(exc)
-    base = current_app.config["PUBLIC_BASE_URL"]
-    click.echo(f"Admin login: {base}/login  email={demo.DEMO_EMAIL}  password={demo.DEMO_PASSWORD}")
+    if demo.demo_login_exists():
+        base = current_app.config["PUBLIC_BASE_URL"]
+        click.echo(
+            f"Admin login: {base}/login  email={demo.DEMO_EMAIL}  password={demo.DEMO_PASSWORD}"
+        )
 
 
 def register_cli(app: Flask) -> None:

@@ -29,6 +29,7 @@ LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED_REDIS_DIR = PROJECT_ROOT / "instance" / "redis"
 WEB_ADDRESS = "127.0.0.1:5000"
 CHILD_STOP_TIMEOUT_S = 10.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def redis_answers(url: str, timeout_s: float = 0.5) -> bool:
@@ -99,7 +100,7 @@ class EmbeddedRedis:
             "--port", str(self.port),
             "--dir", str(self.data_dir),
             "--dbfilename", "dump.rdb",
-            "--save", "60 1",
+            "--save", "60", "1",
             "--appendonly", "no",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
@@ -204,8 +205,17 @@ class Supervisor:
         self.stop_signal = signum
 
     def run(self) -> int:
-        signal.signal(signal.SIGINT, self._request_stop)
-        signal.signal(signal.SIGTERM, self._request_stop)
+        previous = {sig: signal.signal(sig, self._request_stop) for sig in STOP_SIGNALS}
+        try:
+            self._start_children()
+            return self._wait_for_first_exit()
+        finally:
+            # Also when starting failed half-way: no child may outlive us.
+            self._stop_children(self.stop_signal or signal.SIGTERM)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _start_children(self) -> None:
         for name, command in self.commands.items():
             # Own session: a terminal's Ctrl-C reaches only us, and we forward it
             # once (a second SIGINT would make RQ abandon its job: cold shutdown).
@@ -216,9 +226,6 @@ class Supervisor:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
-        exit_code = self._wait_for_first_exit()
-        self._stop_children(self.stop_signal or signal.SIGTERM)
-        return exit_code
 
     def _wait_for_first_exit(self) -> int:
         while self.stop_signal is None:

@@ -17,6 +17,7 @@ from followup.config import TestConfig
 from followup.extensions import db
 from followup.models import Source
 from followup.services import accounts, followups
+from tests.fakes.openai_server import FakeOpenAI
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -77,6 +78,20 @@ def _reset_postgres_schema(url: str) -> None:
     db.session.commit()
 
 
+@pytest.fixture(scope="session")
+def fake_llm_server():
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server):
+    """The local OpenAI-compatible server every test app talks to, reset for each test."""
+    fake_llm_server.reset()
+    return fake_llm_server
+
+
 def build_app(database_url: str, **overrides):
     settings = {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS_TEST_URL}
     return create_app(type("AppTestConfig", (TestConfig,), settings | overrides))
@@ -90,8 +105,13 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(database_url):
-    app = build_app(database_url)
+def app(database_url, fake_llm):
+    app = build_app(
+        database_url,
+        OPENAI_BASE_URL=fake_llm.base_url,
+        OPENAI_API_KEY="test-key",
+        LLM_TIMEOUT_S=2.0,
+    )
     with app.app_context():
         if database_url.startswith("sqlite"):
             db.create_all()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Priority, Source, Status, Tenant
+from followup.models import Priority, Source, StaffUser, Status, Tenant
 from followup.services import accounts, followups
 
 DEMO_SLUG = "demo"
@@ -55,6 +55,10 @@ SAMPLES = [
 
 def database_is_empty() -> bool:
     return db.session.scalar(select(Tenant.id).limit(1)) is None
+
+
+def demo_login_exists() -> bool:
+    return db.session.scalar(select(StaffUser.id).where(StaffUser.email == DEMO_EMAIL)) is not None
 
 
 def seed() -> Tenant:

@@ -227,8 +227,13 @@ def _customer_for(tenant_id: int, new: NewFollowUp) -> Customer:
 
 
 def create_followup(
-    tenant_id: int, data: dict, source: Source, chat_id: int | None = None
+    tenant_id: int,
+    data: dict,
+    source: Source,
+    chat_id: int | None = None,
+    identity_verified: bool = False,
 ) -> FollowUpRequest:
+    """Validate and save a request (every creation path comes through here)."""
     new = validate_new_followup(data)
     followup = FollowUpRequest(
         tenant_id=tenant_id,
@@ -242,6 +247,7 @@ def create_followup(
         status=Status.PENDING,
         source=source,
         chat_id=chat_id,
+        identity_verified=identity_verified,
         created_at=utcnow(),
     )
     _session().add(followup)

@@ -24,11 +24,12 @@ def clean_text(value: object, field: str, *, required: bool, max_length: int) ->
 
 
 def normalize_email(value: str, field: str = "email") -> str:
+    """A valid address, lowercased: one person, one key, however they typed it."""
     try:
         result = email_validator.validate_email(value, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
         raise ValidationFailed({field: f"Enter a valid email address ({exc})."}) from exc
-    return result.normalized
+    return result.normalized.lower()
 
 
 def normalize_phone(value: str, field: str = "phone") -> str:

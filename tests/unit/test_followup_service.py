@@ -25,7 +25,7 @@ def test_create_normalizes_email_and_phone(tenant):
     )
     assert (created.name, created.email, created.phone) == (
         "Ana",
-        "Ana@example.com",
+        "ana@example.com",
         "+14155550101",
     )
     assert created.status == Status.PENDING and created.source == Source.TEXT

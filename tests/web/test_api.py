@@ -226,7 +226,7 @@ def test_create_returns_201_the_request_and_its_location(api, tenant):
     assert body | {"id": None} == {
         "id": None,
         "name": "Ada Lovelace",
-        "email": "Ada@example.com",
+        "email": "ada@example.com",
         "phone": "+14155550100",
         "reason": "Wants a call about her invoice",
         "summary": "Asked twice about invoice 42.",

@@ -76,9 +76,11 @@ def _page_context(filters: service.Filters, **extra) -> dict:
 def followups():
     filters = _filters()
     cursor = request.args.get("cursor")
-    if cursor and is_partial_request():
+    if not is_partial_request():
+        return render(PAGE, PAGE, **_page_context(filters))
+    if cursor:
         return render(PAGE, "admin/followups/_rows.html", **_list_context(filters, cursor))
-    return render(PAGE, "admin/followups/_list.html", **_page_context(filters))
+    return render(PAGE, "admin/followups/_list.html", **_list_context(filters))
 
 
 @bp.get("/followups/<int:followup_id>")

@@ -1,0 +1,92 @@
+# Followup: `make run` starts the app, `make test` runs every test.
+# Both work on a fresh machine: they create .venv and install what is missing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(PYTHON) -m pip
+FLASK := $(VENV)/bin/flask --app app
+# Two workers for the two cores; `make test PYTEST_ARGS=` runs in one process.
+PYTEST_ARGS ?= -n 2
+
+# Stamps: reinstall only when pyproject.toml changed since the last install.
+INSTALLED := $(VENV)/.installed
+INSTALLED_DEV := $(VENV)/.installed-dev
+
+# The commands that start this machine kind's services when they are down.
+REDIS_START := redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+	--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+
+.PHONY: run test lint format bench venv install install-dev chromium services clean
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	$(PYTHON) -m followup.devserver
+
+test: install-dev chromium services
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install services
+	$(PYTHON) bench/admin_list.py
+
+venv: $(PYTHON)
+
+$(PYTHON):
+	@# Debian's python3 needs python3-venv for ensurepip; install it when we can.
+	python3 -m venv $(VENV) || { \
+		rm -rf $(VENV); \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv \
+			&& python3 -m venv $(VENV); \
+		else echo "Install python3-venv (sudo apt-get install python3-venv) and retry."; exit 1; fi; }
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml | $(PYTHON)
+	$(PIP) install -e .
+	touch $@
+
+install-dev: $(INSTALLED_DEV)
+
+$(INSTALLED_DEV): pyproject.toml | $(PYTHON)
+	$(PIP) install -e '.[dev]'
+	@# The dev install includes the runtime one.
+	touch $@ $(INSTALLED)
+
+# Playwright drives Debian's Chromium (never `playwright install`: no downloads).
+chromium:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	else \
+		echo "Chromium is missing: sudo apt-get install chromium chromium-driver"; \
+		echo "(the end-to-end tests need /usr/bin/chromium)"; \
+	fi
+
+# Start PostgreSQL and Redis only when they do not answer; never restart them.
+services:
+	@if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		echo "Starting PostgreSQL"; \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start \
+			|| echo "Could not start PostgreSQL; its tests will be skipped (or fail under CI)."; \
+	fi
+	@if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+		echo "Starting Redis"; \
+		mkdir -p /var/lib/redis /var/log/redis; \
+		$(REDIS_START) || echo "Could not start Redis."; \
+		for _ in $$(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

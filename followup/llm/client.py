@@ -1,0 +1,115 @@
+"""The OpenAI SDK client (any OpenAI-compatible endpoint) and a streaming call.
+
+Every way the model can fail — not configured, refused, down, slow — surfaces as
+`LLMUnavailable`, so callers have one thing to catch and fall back from.
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+
+import openai
+from flask import current_app
+
+
+class LLMUnavailable(Exception):
+    """The model cannot answer now; the message says why, for logs (never for customers)."""
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: dict
+
+
+@dataclass
+class Completion:
+    """The whole reply once the stream ends."""
+
+    text: str
+    model: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+def is_configured() -> bool:
+    config = current_app.config
+    return bool(config.get("OPENAI_API_KEY") or config.get("OPENAI_BASE_URL"))
+
+
+@cache
+def _client(base_url: str | None, api_key: str, timeout_s: float) -> openai.OpenAI:
+    # No SDK retries: a customer is waiting, and the fallback is better than a long wait.
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
+
+
+def client() -> openai.OpenAI:
+    if not is_configured():
+        raise LLMUnavailable("No LLM configured (set OPENAI_API_KEY or OPENAI_BASE_URL).")
+    config = current_app.config
+    # Local servers (vLLM, Ollama, llama.cpp) accept any key; the SDK insists on one.
+    return _client(
+        config.get("OPENAI_BASE_URL"),
+        config.get("OPENAI_API_KEY") or "not-needed",
+        float(config["LLM_TIMEOUT_S"]),
+    )
+
+
+def _tool_calls(pieces: dict[int, dict]) -> list[ToolCall]:
+    calls = []
+    for piece in pieces.values():
+        try:
+            arguments = json.loads(piece["arguments"] or "{}")
+        except json.JSONDecodeError as exc:
+            raise LLMUnavailable(f"The model sent unreadable tool arguments: {exc}") from exc
+        calls.append(ToolCall(piece["name"], arguments if isinstance(arguments, dict) else {}))
+    return calls
+
+
+def stream_chat(
+    messages: list[dict], tools: list[dict] | None = None
+) -> Iterator[TextDelta | Completion]:
+    """Yield the reply's text as it arrives, then one `Completion` with the rest."""
+    model = current_app.config["OPENAI_MODEL"]
+    text: list[str] = []
+    pieces: dict[int, dict] = {}
+    usage = None
+    served_by = None
+    try:
+        stream = client().chat.completions.create(
+            model=model,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            **({"tools": tools} if tools else {}),
+        )
+        for chunk in stream:
+            served_by = chunk.model or served_by
+            usage = chunk.usage or usage
+            for choice in chunk.choices:
+                delta = choice.delta
+                if delta.content:
+                    text.append(delta.content)
+                    yield TextDelta(delta.content)
+                for call in delta.tool_calls or []:
+                    piece = pieces.setdefault(call.index, {"name": "", "arguments": ""})
+                    if call.function and call.function.name:
+                        piece["name"] = call.function.name
+                    if call.function and call.function.arguments:
+                        piece["arguments"] += call.function.arguments
+    except openai.OpenAIError as exc:
+        raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    yield Completion(
+        text="".join(text),
+        model=served_by or model,
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        tool_calls=_tool_calls(pieces),
+    )

@@ -1,0 +1,83 @@
+"""What the agent is told: its persona, the follow-up rules, and the follow-up tool."""
+
+from followup.models import Agent, Message, Role, Tenant
+
+FOLLOWUP_TOOL_NAME = "offer_followup"
+
+FOLLOWUP_TOOL = {
+    "type": "function",
+    "function": {
+        "name": FOLLOWUP_TOOL_NAME,
+        "description": (
+            "Show the customer a contact form so a person from the team follows up. "
+            "Call it only after the customer has confirmed they want a human to contact them."
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "reason": {
+                    "type": "string",
+                    "description": "What the customer needs help with, in one or two sentences.",
+                },
+                "summary": {
+                    "type": "string",
+                    "description": "A short summary of the conversation so far, for the team.",
+                },
+                "priority": {
+                    "type": "string",
+                    "enum": ["normal", "high"],
+                    "description": "high for urgent needs, complaints or escalations.",
+                },
+            },
+            "required": ["reason", "summary"],
+        },
+    },
+}
+
+
+def response_promise(tenant: Tenant) -> str:
+    """The sentence every offer, form and success message repeats."""
+    return f"We'll contact you within {tenant.response_time_hours} hours."
+
+
+def _followup_rules(tenant: Tenant) -> str:
+    if not tenant.followups_enabled:
+        return (
+            "You cannot arrange for a person to contact the customer; never promise that "
+            "someone will call or write back."
+        )
+    return f"""When the customer needs a person — they ask for a human; complex or custom orders;
+pricing negotiations or bulk discounts; technical issues needing investigation; complaints
+or escalations; appointments or consultations; questions needing account-specific details;
+anything you cannot resolve — offer to have the team follow up. Before you call the
+{FOLLOWUP_TOOL_NAME} tool:
+1. confirm that the customer wants a person to contact them;
+2. summarize what was discussed;
+3. tell them: "{response_promise(tenant)}"
+Then call {FOLLOWUP_TOOL_NAME}; a form pre-filled with their details will appear for them
+to check and confirm. Never ask for the details yourself in text chat."""
+
+
+def system_prompt(agent: Agent, tenant: Tenant) -> str:
+    persona = f"You are {agent.name}, {agent.role} at {tenant.name}. Tone: {agent.tone}."
+    parts = [persona, agent.instructions.strip(), _followup_rules(tenant)]
+    return "\n\n".join(part for part in parts if part)
+
+
+_ROLE_FOR_MODEL = {Role.CLIENT: "user", Role.AGENT: "assistant", Role.STAFF: "assistant"}
+
+
+def conversation(agent: Agent, tenant: Tenant, history: list[Message]) -> list[dict]:
+    """The chat as the model sees it: the system prompt, then each message in order."""
+    messages = [{"role": "system", "content": system_prompt(agent, tenant)}]
+    for message in history:
+        role = _ROLE_FOR_MODEL.get(Role(message.role))
+        if role and message.content:
+            prefix = "[A staff member wrote] " if message.role == Role.STAFF else ""
+            messages.append({"role": role, "content": prefix + message.content})
+    return messages
+
+
+def tools_for(tenant: Tenant) -> list[dict]:
+    """The follow-up tool exists for the model only while follow-ups are enabled."""
+    return [FOLLOWUP_TOOL] if tenant.followups_enabled else []

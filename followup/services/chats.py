@@ -1,0 +1,259 @@
+"""Chats with the AI agent: sessions, messages, the agent's turn, and follow-ups from chat.
+
+The widget's HTMX pages and its JSON API both call these functions, so the two
+can never disagree about what a turn does.
+"""
+
+import logging
+from collections.abc import Iterator
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from followup.clock import utcnow
+from followup.errors import DomainError, NotFound, ValidationFailed
+from followup.extensions import db
+from followup.llm import prompts
+from followup.llm.client import Completion, LLMUnavailable, TextDelta, stream_chat
+from followup.models import Agent, Channel, Chat, FollowUpRequest, Message, Role, Source, Tenant
+from followup.services import followups, voice
+from followup.services.prefill import prefill_for, visitor_from_website
+from followup.services.validation import clean_text
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4000
+DEFAULT_AGENT_NAME = "Alex"
+SESSION_SALT = "widget-session"
+
+
+class FollowupsDisabled(DomainError):
+    code = "followups_disabled"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__("Follow-up requests are turned off for this business.")
+
+
+def tenant_for_widget(public_key: str) -> Tenant:
+    tenant = db.session.scalar(select(Tenant).where(Tenant.widget_public_key == public_key))
+    if tenant is None:
+        raise NotFound("Unknown widget key.")
+    return tenant
+
+
+def default_agent(tenant: Tenant) -> Agent:
+    """The tenant's first AI employee, created on first use."""
+    agent = db.session.scalar(
+        select(Agent).where(Agent.tenant_id == tenant.id).order_by(Agent.id).limit(1)
+    )
+    if agent is None:
+        agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME)
+        db.session.add(agent)
+    return agent
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SESSION_SALT)
+
+
+def session_token(chat: Chat) -> str:
+    """A signed token that lets its holder, and only its holder, use this chat."""
+    return _serializer().dumps({"chat": chat.id})
+
+
+def chat_for_session(token: str | None, chat_id: int) -> Chat:
+    try:
+        claims = _serializer().loads(token or "")
+    except BadSignature:
+        raise NotFound("No such chat.") from None
+    chat = db.session.get(Chat, chat_id) if claims.get("chat") == chat_id else None
+    if chat is None:
+        raise NotFound("No such chat.")
+    return chat
+
+
+def _greeting(agent: Agent, tenant: Tenant) -> str:
+    return f"Hi! I'm {agent.name} from {tenant.name}. How can I help you today?"
+
+
+def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
+    """Open a chat for a website visitor; returns it and its session token."""
+    tenant = tenant_for_widget(public_key)
+    agent = default_agent(tenant)
+    visitor = visitor_from_website(tenant, customer)
+    chat = Chat(
+        tenant_id=tenant.id,
+        agent=agent,
+        channel=Channel.WEB,
+        visitor=visitor,
+        title=visitor.get("name") or visitor.get("email") or "Website visitor",
+    )
+    db.session.add(chat)
+    db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant)))
+    db.session.commit()
+    return chat, session_token(chat)
+
+
+def history(chat: Chat) -> list[Message]:
+    return list(
+        db.session.scalars(select(Message).where(Message.chat_id == chat.id).order_by(Message.id))
+    )
+
+
+def messages_after(chat: Chat, after_id: int = 0) -> list[Message]:
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.chat_id == chat.id, Message.id > after_id)
+            .order_by(Message.id)
+        )
+    )
+
+
+def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
+    message = Message(chat_id=chat.id, role=role, content=content, **fields)
+    chat.last_message_at = message.created_at = utcnow()
+    db.session.add(message)
+    db.session.commit()
+    return message
+
+
+def post_client_message(chat: Chat, text: object, mode: object = "text") -> Message:
+    content = clean_text(text, "text", required=True, max_length=MAX_MESSAGE_CHARS)
+    if mode not in ("text", "voice"):
+        raise ValidationFailed({"mode": "Use text or voice."})
+    return _add_message(chat, Role.CLIENT, content, mode=mode)
+
+
+def followup_form_action(chat: Chat, tenant: Tenant, arguments: dict | None = None) -> dict:
+    """The inline form the chat shows: pre-filled contact details plus the AI's reason."""
+    arguments = arguments or {}
+    prefill = prefill_for(chat, history(chat))
+    return {
+        "type": "followup_form",
+        "prefill": prefill.form_values() | {"reason": str(arguments.get("reason") or "")[:2000]},
+        "summary": str(arguments.get("summary") or "")[:4000] or None,
+        "priority": "high" if arguments.get("priority") == "high" else "normal",
+        "response_time_hours": tenant.response_time_hours,
+    }
+
+
+def _fallback_text(tenant: Tenant) -> str:
+    text = "Sorry, I can't answer right now."
+    if tenant.followups_enabled:
+        text += (
+            " Leave your contact details below and our team will get back to you. "
+            + prompts.response_promise(tenant)
+        )
+    return text
+
+
+def _fallback(chat: Chat, tenant: Tenant, reason: str) -> Message:
+    """Never lose a lead: say so plainly and offer the contact form."""
+    log.warning("LLM unavailable for chat %s: %s", chat.id, reason)
+    action = followup_form_action(chat, tenant) if tenant.followups_enabled else None
+    return _add_message(chat, Role.AGENT, _fallback_text(tenant), action=action)
+
+
+def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) -> Message:
+    offer = next((c for c in completion.tool_calls if c.name == prompts.FOLLOWUP_TOOL_NAME), None)
+    text = completion.text.strip()
+    action = None
+    if offer is not None and tenant.followups_enabled:
+        if mode == "voice":
+            text = voice.begin_capture(
+                chat, prefill_for(chat, history(chat)), offer.arguments, lead=text
+            )
+        else:
+            action = followup_form_action(chat, tenant, offer.arguments)
+            text = text or prompts.response_promise(tenant)
+    return _add_message(
+        chat,
+        Role.AGENT,
+        text,
+        mode=mode,
+        action=action,
+        model=completion.model,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+    )
+
+
+def agent_turn(chat: Chat) -> Iterator[TextDelta | Message]:
+    """The agent answers the chat: text pieces as they stream, then the saved message."""
+    tenant = db.session.get(Tenant, chat.tenant_id)
+    past = history(chat)
+    mode = past[-1].mode if past else "text"
+    if voice.capturing(chat):
+        yield _voice_capture_turn(chat, past[-1].content)
+        return
+    conversation = prompts.conversation(chat.agent, tenant, past)
+    completion = None
+    try:
+        for event in stream_chat(conversation, prompts.tools_for(tenant)):
+            if isinstance(event, Completion):
+                completion = event
+            else:
+                yield event
+    except LLMUnavailable as exc:
+        yield _fallback(chat, tenant, str(exc))
+        return
+    yield _finish_turn(chat, tenant, completion, mode)
+
+
+def reply(chat: Chat) -> Message:
+    """The agent's whole answer at once (for clients that do not stream)."""
+    return [event for event in agent_turn(chat) if isinstance(event, Message)][-1]
+
+
+def _latest_form(chat: Chat) -> dict:
+    for message in reversed(history(chat)):
+        if message.action and message.action.get("type") == "followup_form":
+            return message.action
+    return {}
+
+
+def submit_followup(chat: Chat, data: dict, source: Source = Source.TEXT) -> FollowUpRequest:
+    """The customer confirmed the form: save the request and thank them in the chat."""
+    tenant = db.session.get(Tenant, chat.tenant_id)
+    if not tenant.followups_enabled:
+        raise FollowupsDisabled()
+    form = _latest_form(chat)
+    prefill = prefill_for(chat, history(chat))
+    fields = {k: data.get(k) for k in ("name", "email", "phone", "reason")}
+    followup = followups.create_followup(
+        tenant.id,
+        fields | {"summary": form.get("summary"), "priority": form.get("priority", "normal")},
+        source=source,
+        chat_id=chat.id,
+        identity_verified=bool(
+            prefill.verified_email
+            and str(fields["email"] or "").strip().lower() == prefill.verified_email.lower()
+        ),
+    )
+    chat.customer_id = chat.customer_id or followup.customer_id
+    _add_message(
+        chat,
+        Role.AGENT,
+        f"Thank you, {followup.name}! Your request has been sent to our team. "
+        + prompts.response_promise(tenant),
+        action={"type": "followup_created", "followup_id": followup.id},
+    )
+    return followup
+
+
+def _voice_capture_turn(chat: Chat, answer: str) -> Message:
+    """While a follow-up is captured by voice, our code, not the model, runs the dialogue."""
+    step = voice.next_step(chat, answer)
+    if step.submit is None:
+        return _add_message(chat, Role.AGENT, step.say, mode="voice")
+    try:
+        submit_followup(chat, step.submit, source=Source.VOICE)
+    except ValidationFailed as exc:
+        field, problem = next(iter(exc.fields.items()))
+        return _add_message(chat, Role.AGENT, voice.ask_again(chat, field, problem), mode="voice")
+    voice.finish(chat)
+    db.session.commit()
+    return history(chat)[-1]

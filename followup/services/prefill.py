@@ -1,0 +1,123 @@
+"""Who the visitor is and what the follow-up form is pre-filled with.
+
+Trust order, per field: the identity the website signed with the widget secret,
+then the logged-in customer, then unsigned website data, then what the customer
+wrote earlier in the chat. Pre-fill never submits anything by itself.
+"""
+
+import hashlib
+import hmac
+import re
+from dataclasses import asdict, dataclass
+
+import phonenumbers
+
+from followup.errors import ValidationFailed
+from followup.models import Chat, Message, Role, Tenant
+from followup.services.validation import normalize_email, normalize_phone
+
+CONTACT_FIELDS = ("name", "email", "phone")
+_EMAIL_CANDIDATE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_NAME_INTRO = re.compile(
+    r"\b(?i:my name is|my name's|this is|i am|i'm|call me)\s+"
+    r"([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,2})"
+)
+
+
+def identity_signature(widget_secret: str, customer_id: str) -> str:
+    """hex(HMAC-SHA256(widget_secret, id)): what the website computes server-side."""
+    return hmac.new(widget_secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+
+
+def _clean_or_none(normalize, value) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return normalize(value.strip())
+    except ValidationFailed:
+        return None
+
+
+def visitor_from_website(tenant: Tenant, customer: object) -> dict:
+    """What the website passed as `FollowupWidget.customer`, checked and marked verified or not.
+
+    Bad or missing values are dropped rather than refused: a visitor must always be
+    able to chat, whatever the website's integration sends.
+    """
+    if not isinstance(customer, dict):
+        return {}
+    external_id = str(customer.get("id") or "")[:200]
+    signature = customer.get("signature")
+    verified = bool(
+        external_id
+        and isinstance(signature, str)
+        and hmac.compare_digest(signature, identity_signature(tenant.widget_secret, external_id))
+    )
+    name = customer.get("name")
+    return {
+        "id": external_id or None,
+        "name": name.strip()[:200] if isinstance(name, str) and name.strip() else None,
+        "email": _clean_or_none(normalize_email, customer.get("email")),
+        "phone": _clean_or_none(normalize_phone, customer.get("phone")),
+        "verified": verified,
+    }
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+def mentioned_in(messages: list[Message]) -> Contact:
+    """The latest name, email and phone the customer typed in the chat, if valid."""
+    name = email = phone = None
+    for message in messages:
+        if message.role != Role.CLIENT:
+            continue
+        text = message.content
+        for candidate in _EMAIL_CANDIDATE.findall(text):
+            email = _clean_or_none(normalize_email, candidate) or email
+        for match in phonenumbers.PhoneNumberMatcher(text, None):
+            phone = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        if found := _NAME_INTRO.search(text):
+            name = found.group(1)
+    return Contact(name, email, phone)
+
+
+@dataclass(frozen=True)
+class Prefill:
+    name: str | None
+    email: str | None
+    phone: str | None
+    # The email a trusted source vouches for; a request submitted with it is verified.
+    verified_email: str | None
+
+    def form_values(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if key in CONTACT_FIELDS}
+
+
+def prefill_for(chat: Chat, history: list[Message]) -> Prefill:
+    """The one place that applies the trust order to every contact field."""
+    visitor = chat.visitor or {}
+    signed = (
+        Contact(**{f: visitor.get(f) for f in CONTACT_FIELDS})
+        if visitor.get("verified")
+        else Contact()
+    )
+    unsigned = (
+        Contact()
+        if visitor.get("verified")
+        else Contact(**{f: visitor.get(f) for f in CONTACT_FIELDS})
+    )
+    customer = chat.customer
+    logged_in = (
+        Contact(customer.name or None, customer.email, customer.phone) if customer else Contact()
+    )
+    sources = (signed, logged_in, unsigned, mentioned_in(history))
+    values = {
+        field: next((getattr(s, field) for s in sources if getattr(s, field)), None)
+        for field in CONTACT_FIELDS
+    }
+    return Prefill(**values, verified_email=signed.email or logged_in.email)

@@ -1,0 +1,215 @@
+"""A local server that speaks OpenAI's Chat Completions protocol, for tests and benchmarks.
+
+The real `openai` SDK talks HTTP to it. Replies follow simple rules so a test can
+steer them by what the customer says, and `behaviour` switches on failures:
+
+- a message asking for a person ("human", "person", "call me", …) gets a short
+  reply and a call of the `offer_followup` tool when the request offered it;
+- anything else gets "You said: <text>";
+- `behaviour.fail_status = 500` answers every request with that error;
+- `behaviour.first_token_delay_s` / `token_delay_s` make it slow (timeouts).
+
+Every request body is kept in `requests` so tests can check prompts and tools.
+"""
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HUMAN_PATTERN = re.compile(r"\b(human|person|someone|call me|talk to|speak to|staff)\b", re.I)
+OFFER_TEXT = "I can ask our team to contact you personally."
+
+
+@dataclass
+class Behaviour:
+    fail_status: int | None = None
+    first_token_delay_s: float = 0.0
+    token_delay_s: float = 0.0
+    reply_text: str | None = None  # overrides the rule-based text when set
+    tool_arguments: dict | None = None  # overrides the tool call arguments
+
+
+@dataclass
+class FakeOpenAI:
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    requests: list[dict] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def reset(self) -> None:
+        self.behaviour = Behaviour()
+        self.requests.clear()
+
+    def start(self) -> "FakeOpenAI":
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _last_user_text(body: dict) -> str:
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") == "user":
+            return str(message.get("content") or "")
+    return ""
+
+
+def _offers_followup_tool(body: dict) -> bool:
+    return any(tool["function"]["name"] == "offer_followup" for tool in body.get("tools") or [])
+
+
+def plan_reply(body: dict, behaviour: Behaviour) -> tuple[str, dict | None]:
+    """The text and the optional tool call arguments the fake model answers with."""
+    text = _last_user_text(body)
+    if HUMAN_PATTERN.search(text):
+        arguments = None
+        if _offers_followup_tool(body):
+            arguments = behaviour.tool_arguments or {
+                "reason": f"Customer asked: {text[:200]}",
+                "summary": "The customer asked to be contacted by a person.",
+                "priority": "high" if "urgent" in text.lower() else "normal",
+            }
+        return behaviour.reply_text or OFFER_TEXT, arguments
+    return behaviour.reply_text or f"You said: {text}", None
+
+
+def _usage(body: dict, reply: str) -> dict:
+    prompt = sum(len(str(m.get("content") or "").split()) for m in body.get("messages", []))
+    completion = max(1, len(reply.split()))
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakeOpenAI
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.owner.requests.append(body)
+        behaviour = self.owner.behaviour
+        if not self.headers.get("Authorization", "").startswith("Bearer "):
+            return self._json(401, {"error": {"message": "Missing API key", "type": "auth"}})
+        if not self.path.endswith("/chat/completions"):
+            return self._json(404, {"error": {"message": "Unknown path", "type": "not_found"}})
+        if behaviour.fail_status:
+            return self._json(
+                behaviour.fail_status,
+                {"error": {"message": "The fake model is down", "type": "server"}},
+            )
+        time.sleep(behaviour.first_token_delay_s)
+        reply, arguments = plan_reply(body, behaviour)
+        if body.get("stream"):
+            return self._stream(body, reply, arguments, behaviour)
+        return self._json(200, self._completion(body, reply, arguments))
+
+    def _completion(self, body: dict, reply: str, arguments: dict | None) -> dict:
+        message = {"role": "assistant", "content": reply}
+        if arguments is not None:
+            message["tool_calls"] = [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "offer_followup", "arguments": json.dumps(arguments)},
+                }
+            ]
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if arguments else "stop",
+                }
+            ],
+            "usage": _usage(body, reply),
+        }
+
+    def _chunk(self, body: dict, delta: dict, finish: str | None = None) -> dict:
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+
+    def _stream(self, body: dict, reply: str, arguments: dict | None, behaviour: Behaviour) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        self._event(self._chunk(body, {"role": "assistant", "content": ""}))
+        for index, word in enumerate(reply.split(" ")):
+            if index:
+                time.sleep(behaviour.token_delay_s)
+            self._event(self._chunk(body, {"content": word if index == 0 else " " + word}))
+        if arguments is not None:
+            encoded = json.dumps(arguments)
+            half = len(encoded) // 2  # tool arguments arrive in pieces, as they do for real
+            self._event(
+                self._chunk(
+                    body,
+                    {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "offer_followup", "arguments": encoded[:half]},
+                            }
+                        ]
+                    },
+                )
+            )
+            self._event(
+                self._chunk(
+                    body, {"tool_calls": [{"index": 0, "function": {"arguments": encoded[half:]}}]}
+                )
+            )
+        self._event(self._chunk(body, {}, "tool_calls" if arguments else "stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            self._event({**self._chunk(body, {}), "choices": [], "usage": _usage(body, reply)})
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+    def _event(self, payload: dict) -> None:
+        self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+        self.wfile.flush()
+
+    def _json(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)

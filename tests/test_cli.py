@@ -1,0 +1,159 @@
+"""The `flask --app app …` commands of CONTRACT.md: their output lines and their refusals."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from followup.extensions import db
+from followup.models import FollowUpRequest, StaffUser, Tenant
+from followup.services import accounts, demo
+
+
+def _invoke(runner, *args: str):
+    return runner.invoke(args=list(args))
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _key_lines(output: str) -> dict[str, str]:
+    return dict(re.findall(r"^(public_key|widget_secret)=(\S+)$", output, re.MULTILINE))
+
+
+def test_tenant_create_prints_the_widget_keys_and_creates_the_tenant(runner):
+    result = _invoke(
+        runner,
+        "tenant", "create", "acme",
+        "--name", "Acme Inc",
+        "--contact-email", "team@acme.example",
+        "--contact-phone", "+1 415 555 0100",
+        "--sms-enabled",
+        "--timezone", "Europe/Berlin",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    keys = _key_lines(result.output)
+    tenant = accounts.tenant_by_slug("acme")
+    assert keys == {"public_key": tenant.widget_public_key, "widget_secret": tenant.widget_secret}
+    assert (tenant.name, tenant.contact_email, tenant.contact_phone) == (
+        "Acme Inc",
+        "team@acme.example",
+        "+14155550100",
+    )
+    assert tenant.sms_enabled and tenant.timezone == "Europe/Berlin"
+
+
+def test_tenant_show_prints_the_same_keys_again(runner):
+    created = _invoke(runner, "tenant", "create", "acme", "--name", "Acme Inc")
+    shown = _invoke(runner, "tenant", "show", "acme")
+    assert shown.exit_code == 0, shown.output
+    assert _key_lines(shown.output) == _key_lines(created.output)
+    assert set(_key_lines(shown.output)) == {"public_key", "widget_secret"}
+
+
+def test_tenant_show_of_an_unknown_slug_fails_clearly(runner):
+    result = _invoke(runner, "tenant", "show", "nobody")
+    assert result.exit_code != 0
+    assert "No tenant with slug 'nobody'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra_args", "message"),
+    [
+        (["--contact-email", "not-an-email"], "contact_email: Enter a valid email address"),
+        (["--timezone", "Mars/Olympus_Mons"], "Unknown time zone 'Mars/Olympus_Mons'"),
+        (["--contact-phone", "12"], "contact_phone: Enter a valid phone number"),
+    ],
+)
+def test_tenant_create_with_bad_input_fails_and_creates_nothing(runner, extra_args, message):
+    result = _invoke(runner, "tenant", "create", "acme", "--name", "Acme Inc", *extra_args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert _count(Tenant) == 0
+
+
+def test_tenant_create_with_a_duplicate_slug_fails_and_keeps_the_first(runner):
+    first = _invoke(runner, "tenant", "create", "acme", "--name", "Acme Inc")
+    second = _invoke(runner, "tenant", "create", "acme", "--name", "Another Acme")
+    assert second.exit_code != 0
+    assert "A tenant with slug 'acme' already exists." in second.output
+    assert _count(Tenant) == 1
+    assert accounts.tenant_by_slug("acme").name == "Acme Inc"
+    assert _key_lines(_invoke(runner, "tenant", "show", "acme").output) == _key_lines(first.output)
+
+
+def test_tenant_create_with_a_bad_slug_fails(runner):
+    result = _invoke(runner, "tenant", "create", "Not A Slug", "--name", "Acme Inc")
+    assert result.exit_code != 0
+    assert "slug: Use 1-64 lowercase letters" in result.output
+    assert _count(Tenant) == 0
+
+
+def test_admin_create_makes_a_staff_account_that_can_log_in(runner, tenant):
+    result = _invoke(
+        runner, "admin", "create", "--tenant", "acme",
+        "--email", "boss@acme.example", "--password", "long enough password",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "boss@acme.example" in result.output
+    user = accounts.authenticate("boss@acme.example", "long enough password")
+    assert user is not None and user.tenant_id == tenant.id
+
+
+def test_admin_create_refuses_a_short_password(runner, tenant):
+    result = _invoke(
+        runner, "admin", "create", "--tenant", "acme", "--email", "boss@acme.example",
+        "--password", "short",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "password: Use at least 8 characters." in result.output
+    assert _count(StaffUser) == 0
+
+
+def test_admin_create_for_an_unknown_tenant_fails(runner):
+    result = _invoke(
+        runner, "admin", "create", "--tenant", "nobody", "--email", "boss@acme.example",
+        "--password", "long enough password",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "No tenant with slug 'nobody'" in result.output
+
+
+def test_token_create_prints_a_token_once_that_resolves_to_the_tenant(runner, tenant):
+    result = _invoke(runner, "token", "create", "--tenant", "acme", "--name", "CRM sync")
+    assert result.exit_code == 0, result.output
+    tokens = re.findall(r"^token=(\S+)$", result.output, re.MULTILINE)
+    assert len(tokens) == 1
+    api_token = accounts.api_token_for(tokens[0])
+    assert api_token is not None
+    assert api_token.tenant_id == tenant.id and api_token.name == "CRM sync"
+    assert tokens[0] not in api_token.token_hash  # only the hash is kept
+
+
+def test_demo_seeds_the_demo_tenant_and_prints_the_login(runner):
+    result = _invoke(runner, "demo")
+    assert result.exit_code == 0, result.output
+    assert f"email={demo.DEMO_EMAIL}" in result.output
+    assert f"password={demo.DEMO_PASSWORD}" in result.output
+    assert "/login" in result.output
+    tenant = accounts.tenant_by_slug(demo.DEMO_SLUG)
+    assert accounts.authenticate(demo.DEMO_EMAIL, demo.DEMO_PASSWORD).tenant_id == tenant.id
+    followup_count = db.session.scalar(
+        select(func.count()).where(FollowUpRequest.tenant_id == tenant.id)
+    )
+    assert followup_count == len(demo.SAMPLES)
+
+
+def test_demo_if_empty_on_an_empty_database_seeds(runner):
+    result = _invoke(runner, "demo", "--if-empty")
+    assert result.exit_code == 0, result.output
+    assert accounts.tenant_by_slug(demo.DEMO_SLUG)
+
+
+def test_demo_if_empty_leaves_a_database_with_data_alone(runner, tenant):
+    result = _invoke(runner, "demo", "--if-empty")
+    assert result.exit_code == 0, result.output
+    assert "demo not seeded" in result.output
+    assert _count(Tenant) == 1
+    assert _count(FollowUpRequest) == 0

@@ -1,0 +1,223 @@
+"""The agent's turn, pre-fill precedence, the voice capture flow, and the LLM fallback."""
+
+import pytest
+
+from followup.extensions import db
+from followup.llm.client import TextDelta
+from followup.models import Chat, FollowUpRequest, Message, Role, Source
+from followup.services import chats
+from followup.services.prefill import identity_signature
+
+
+def start(tenant, customer=None) -> Chat:
+    chat, _token = chats.start_chat(tenant.widget_public_key, customer)
+    return chat
+
+
+def say(chat, text, mode="text") -> Message:
+    chats.post_client_message(chat, text, mode)
+    return chats.reply(chat)
+
+
+def signed(tenant, **fields):
+    return fields | {
+        "id": "cust-42",
+        "signature": identity_signature(tenant.widget_secret, "cust-42"),
+    }
+
+
+# --- the agent's turn ------------------------------------------------------------------------
+
+
+def test_reply_streams_then_saves_the_message_with_token_use(tenant, fake_llm):
+    chat = start(tenant)
+    chats.post_client_message(chat, "What are your opening hours?")
+    events = list(chats.agent_turn(chat))
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    message = events[-1]
+    assert len(deltas) > 1
+    assert "".join(deltas) == message.content == "You said: What are your opening hours?"
+    assert message.role == Role.AGENT
+    assert message.prompt_tokens > 0 and message.completion_tokens > 0 and message.model
+
+
+def test_system_prompt_carries_persona_and_response_time(tenant, fake_llm):
+    tenant.response_time_hours = 48
+    db.session.commit()
+    chat = start(tenant)
+    say(chat, "hello")
+    system = fake_llm.requests[-1]["messages"][0]
+    assert system["role"] == "system"
+    assert "Alex" in system["content"] and "Acme Inc" in system["content"]
+    assert "We'll contact you within 48 hours." in system["content"]
+
+
+def test_followup_tool_is_offered_only_when_followups_are_enabled(tenant, fake_llm):
+    chat = start(tenant)
+    say(chat, "hello")
+    assert [t["function"]["name"] for t in fake_llm.requests[-1]["tools"]] == ["offer_followup"]
+    tenant.followups_enabled = False
+    db.session.commit()
+    message = say(chat, "can I talk to a person?")
+    assert "tools" not in fake_llm.requests[-1]
+    assert message.action is None
+
+
+def test_tool_call_shows_the_prefilled_form(tenant, fake_llm):
+    chat = start(tenant)
+    say(chat, "I'm Maria Garcia, my email is maria@example.com")
+    message = say(chat, "I want to talk to a person about a bulk order, urgent")
+    action = message.action
+    assert action["type"] == "followup_form"
+    assert action["prefill"]["name"] == "Maria Garcia"
+    assert action["prefill"]["email"] == "maria@example.com"
+    assert action["prefill"]["reason"].startswith("Customer asked:")
+    assert action["priority"] == "high"
+    assert action["response_time_hours"] == 24
+
+
+# --- pre-fill precedence ---------------------------------------------------------------------
+
+
+def test_signed_identity_beats_customer_beats_unsigned_beats_chat(tenant, fake_llm):
+    customer_chat = start(tenant)
+    say(customer_chat, "my email is typed@example.com and my number is +1 415 555 0100")
+    form = say(customer_chat, "talk to a person").action["prefill"]
+    assert (form["email"], form["phone"]) == ("typed@example.com", "+14155550100")
+
+    unsigned = start(tenant, {"id": "x", "email": "site@example.com", "signature": "bogus"})
+    say(unsigned, "my email is typed@example.com")
+    assert say(unsigned, "talk to a person").action["prefill"]["email"] == "site@example.com"
+    assert unsigned.visitor["verified"] is False
+
+    logged_in = start(tenant, {"email": "site@example.com"})
+    logged_in.customer = accounts_customer(tenant, "account@example.com", "Account Name")
+    db.session.commit()
+    form = say(logged_in, "talk to a person").action["prefill"]
+    assert (form["email"], form["name"]) == ("account@example.com", "Account Name")
+
+    trusted = start(tenant, signed(tenant, email="signed@example.com", name="Signed Name"))
+    trusted.customer = accounts_customer(tenant, "account2@example.com", "Other")
+    db.session.commit()
+    say(trusted, "my email is typed@example.com")
+    form = say(trusted, "talk to a person").action["prefill"]
+    assert (form["email"], form["name"]) == ("signed@example.com", "Signed Name")
+    assert trusted.visitor["verified"] is True
+
+
+def accounts_customer(tenant, email, name):
+    from followup.models import Customer
+
+    customer = Customer(tenant_id=tenant.id, email=email, name=name)
+    db.session.add(customer)
+    return customer
+
+
+def test_submitting_the_form_creates_the_request_and_thanks(tenant, fake_llm):
+    chat = start(tenant, signed(tenant, email="signed@example.com", name="Signed Name"))
+    say(chat, "talk to a person please")
+    followup = chats.submit_followup(
+        chat, {"name": "Signed Name", "email": "signed@example.com", "reason": "Bulk order"}
+    )
+    assert followup.source == Source.TEXT and followup.chat_id == chat.id
+    assert followup.identity_verified is True
+    assert followup.summary == "The customer asked to be contacted by a person."
+    last = chats.history(chat)[-1]
+    assert "We'll contact you within 24 hours." in last.content
+    assert chat.customer_id == followup.customer_id
+
+
+def test_unsigned_data_is_recorded_as_unverified(tenant, fake_llm):
+    chat = start(tenant, {"email": "site@example.com", "name": "Site"})
+    say(chat, "talk to a person")
+    followup = chats.submit_followup(
+        chat, {"name": "Site", "email": "site@example.com", "reason": "Help"}
+    )
+    assert followup.identity_verified is False
+
+
+def test_edited_email_is_not_verified(tenant, fake_llm):
+    chat = start(tenant, signed(tenant, email="signed@example.com", name="S"))
+    say(chat, "talk to a person")
+    followup = chats.submit_followup(
+        chat, {"name": "S", "email": "other@example.com", "reason": "Help"}
+    )
+    assert followup.identity_verified is False
+
+
+# --- never lose a lead ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", ["down", "slow", "unconfigured"])
+def test_llm_failure_says_so_and_offers_the_form(app, tenant, fake_llm, failure):
+    if failure == "down":
+        fake_llm.behaviour.fail_status = 500
+    elif failure == "slow":
+        fake_llm.behaviour.first_token_delay_s = 3.0  # LLM_TIMEOUT_S is 2 in tests
+    else:
+        app.config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    chat = start(tenant)
+    message = say(chat, "hello?")
+    assert message.content.startswith("Sorry, I can't answer right now.")
+    assert "We'll contact you within 24 hours." in message.content
+    assert message.action["type"] == "followup_form"
+
+
+def test_llm_failure_without_followups_offers_no_form(tenant, fake_llm):
+    fake_llm.behaviour.fail_status = 503
+    tenant.followups_enabled = False
+    db.session.commit()
+    message = say(start(tenant), "hello?")
+    assert message.action is None and "contact you" not in message.content
+
+
+def test_submit_refused_when_followups_are_disabled(tenant, fake_llm):
+    chat = start(tenant)
+    tenant.followups_enabled = False
+    db.session.commit()
+    with pytest.raises(chats.FollowupsDisabled):
+        chats.submit_followup(chat, {"name": "A", "email": "a@example.com", "reason": "x"})
+    assert db.session.query(FollowUpRequest).count() == 0
+
+
+# --- voice --------------------------------------------------------------------------------------
+
+
+def test_voice_capture_spells_back_and_waits_for_confirmation(tenant, fake_llm):
+    chat = start(tenant)
+    offer = say(chat, "can I speak to someone about my invoice", mode="voice")
+    assert offer.action is None
+    assert offer.content.endswith("What's your email address?")
+    assert say(chat, "john at example dot com", "voice").content == (
+        "That's j-o-h-n at example dot com, correct?"
+    )
+    assert say(chat, "no", "voice").content == "Sorry about that. What's your email address?"
+    assert say(chat, "jon at example dot com", "voice").content == (
+        "That's j-o-n at example dot com, correct?"
+    )
+    assert say(chat, "yes", "voice").content == "What's your name?"
+    assert say(chat, "My name is Jon Snow", "voice").content.startswith("What phone number")
+    summary = say(chat, "plus one four one five five five five zero one zero zero", "voice")
+    assert summary.content.startswith("Let me confirm: name Jon Snow, email j-o-n at example")
+    assert db.session.query(FollowUpRequest).count() == 0  # nothing before the final yes
+    assert say(chat, "no, that's wrong", "voice").content == ASK_WHICH
+    assert say(chat, "the phone", "voice").content.startswith("What phone number")
+    assert say(chat, "skip", "voice").content.endswith(
+        ", no phone. Shall I send your request to the team?"
+    )
+    assert say(chat, "no, change the phone", "voice").content.startswith("What phone number")
+    say(chat, "+1 415 555 0100", "voice")
+    done = say(chat, "yes please", "voice")
+    assert "We'll contact you within 24 hours." in done.content
+    followup = db.session.query(FollowUpRequest).one()
+    assert (followup.name, followup.email, followup.phone, followup.source) == (
+        "Jon Snow",
+        "jon@example.com",
+        "+14155550100",
+        Source.VOICE,
+    )
+    assert followup.reason.startswith("Customer asked: can I speak to someone")
+    assert not chat.voice_capture
+
+
+ASK_WHICH = "What should I change: your email, your name, or your phone number?"
