@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from followup.clock import iso_utc
+from followup.services.followups import is_overdue
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
 
@@ -34,3 +35,4 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(iso_utc, "iso_utc")
     app.add_template_global(time_ago, "time_ago")
+    app.add_template_global(is_overdue, "is_overdue")

@@ -188,8 +188,3 @@ def save_followup_settings():
         PAGE, "admin/followups/_settings.html", settings_form=_settings_form(tenant, saved=True)
     )
     return trigger(response, SETTINGS_CHANGED, FOLLOWUPS_CHANGED)
-
-
-@bp.context_processor
-def followup_template_helpers() -> dict:
-    return {"is_overdue": service.is_overdue}
