@@ -51,9 +51,11 @@ def _register_blueprints(app: Flask) -> None:
     from followup.web.api import bp as api_bp
     from followup.web.auth import bp as auth_bp
     from followup.web.health import bp as health_bp
+    from followup.web.widget import bp as widget_bp
+    from followup.web.widget_api import bp as widget_api_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(health_bp)
-    csrf.exempt(api_bp)  # token-authenticated, no cookies: CSRF does not apply
+    for blueprint in (auth_bp, admin_bp, api_bp, health_bp, widget_bp, widget_api_bp):
+        app.register_blueprint(blueprint)
+    # Authenticated by bearer tokens, never by cookies: there is nothing to forge.
+    for blueprint in (api_bp, widget_bp, widget_api_bp):
+        csrf.exempt(blueprint)

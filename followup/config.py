@@ -52,6 +52,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalize_database_url(_env("DATABASE_URL", _default_database_url()))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    RQ_ASYNC = True
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
     OPENAI_API_KEY = _env("OPENAI_API_KEY")
@@ -95,6 +96,8 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105
     RATELIMIT_STORAGE_URI = "memory://"
+    RQ_ASYNC = False  # jobs run in the test's process; worker tests turn this back on
+    MAIL_SUPPRESS_SEND = True  # Flask-Mail records messages instead of sending them
     PUBLIC_BASE_URL = "http://localhost"
     # Deliberately slow hashes protect real passwords; tests hash hundreds of them.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105

@@ -19,4 +19,12 @@ def redis_connection() -> Redis:
 
 
 def default_queue() -> Queue:
-    return Queue("default", connection=redis_connection())
+    # RQ_ASYNC=False runs jobs at once in the caller, for tests that need no worker.
+    return Queue(
+        "default", connection=redis_connection(), is_async=current_app.config["RQ_ASYNC"]
+    )
+
+
+def enqueue(job, *args, **kwargs):
+    """Queue `job(*args)` for a worker. Call after the commit the job depends on."""
+    return default_queue().enqueue(job, *args, **kwargs)

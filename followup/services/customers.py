@@ -1,0 +1,87 @@
+"""Customers of a tenant: one-time login links from the widget, and their requests."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from followup.clock import utcnow
+from followup.errors import NotFound
+from followup.extensions import db
+from followup.jobs import enqueue
+from followup.jobs.customer_login import send_login_link
+from followup.models import Chat, Customer, CustomerLoginToken, FollowUpRequest, Message, Role
+from followup.services.validation import clean_text, normalize_email
+
+LOGIN_LINK_TTL = timedelta(minutes=30)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login_link_url(token: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/w/login/{token}"
+
+
+def request_login_link(chat: Chat, email: object) -> None:
+    """Email a one-time login link if the chat's business knows this email.
+
+    The answer is the same whether or not it does, so nobody can probe which
+    addresses are customers.
+    """
+    address = normalize_email(clean_text(email, "email", required=True, max_length=320))
+    customer = db.session.scalar(
+        select(Customer).where(Customer.tenant_id == chat.tenant_id, Customer.email == address)
+    )
+    if customer is None:
+        return
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        CustomerLoginToken(
+            customer_id=customer.id,
+            chat_id=chat.id,
+            token_hash=_hash(token),
+            expires_at=utcnow() + LOGIN_LINK_TTL,
+        )
+    )
+    db.session.commit()
+    enqueue(send_login_link, customer.id, login_link_url(token))
+
+
+def consume_login_link(token: str) -> Customer:
+    """Log the customer in to the chat that asked for the link; the link then stops working."""
+    row = db.session.scalar(
+        select(CustomerLoginToken).where(CustomerLoginToken.token_hash == _hash(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at < utcnow():
+        raise NotFound("This login link is invalid, used or expired. Ask for a new one.")
+    row.used_at = utcnow()
+    customer = db.session.get(Customer, row.customer_id)
+    if row.chat_id is not None:
+        chat = db.session.get(Chat, row.chat_id)
+        chat.customer_id = customer.id
+        db.session.add(
+            Message(chat_id=chat.id, role=Role.SYSTEM, content=f"Logged in as {customer.email}.")
+        )
+    db.session.commit()
+    return customer
+
+
+def requests_of(chat: Chat) -> list[FollowUpRequest]:
+    """The logged-in customer's follow-up requests, newest first (none when not logged in)."""
+    if chat.customer_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(FollowUpRequest)
+            .where(
+                FollowUpRequest.tenant_id == chat.tenant_id,
+                FollowUpRequest.customer_id == chat.customer_id,
+            )
+            .order_by(FollowUpRequest.created_at.desc())
+            .limit(50)
+        )
+    )

@@ -1,0 +1,5 @@
+"""The widget's JSON client API (CONTRACT.md), on the same services as the chat UI."""
+
+from flask import Blueprint
+
+bp = Blueprint("widget_api", __name__, url_prefix="/api/widget/v1")
