@@ -50,11 +50,13 @@ def _register_blueprints(app: Flask) -> None:
     from followup.web.admin import bp as admin_bp
     from followup.web.api import bp as api_bp
     from followup.web.auth import bp as auth_bp
+    from followup.web.customer_login import bp as customer_login_bp
     from followup.web.health import bp as health_bp
     from followup.web.widget import bp as widget_bp
     from followup.web.widget_api import bp as widget_api_bp
 
-    for blueprint in (auth_bp, admin_bp, api_bp, health_bp, widget_bp, widget_api_bp):
+    blueprints = (auth_bp, admin_bp, api_bp, health_bp, widget_bp, widget_api_bp, customer_login_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # Authenticated by bearer tokens, never by cookies: there is nothing to forge.
     for blueprint in (api_bp, widget_bp, widget_api_bp):

@@ -23,7 +23,7 @@ def _hash(token: str) -> str:
 
 
 def login_link_url(token: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/w/login/{token}"
+    return f"{current_app.config['PUBLIC_BASE_URL']}/customer-login/{token}"
 
 
 def request_login_link(chat: Chat, email: object) -> None:
