@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
@@ -133,6 +133,12 @@ def list_page(tenant_id: int, filters: Filters, cursor: str | None = None, limit
                 ),
             )
         )
+    # Cards never show the long texts; leave them in the database.
+    query = query.options(
+        defer(FollowUpRequest.summary),
+        defer(FollowUpRequest.notes),
+        defer(FollowUpRequest.search_text),
+    )
     rows = list(_session().scalars(query.order_by(*_NEWEST_FIRST).limit(limit + 1)))
     items = rows[:limit]
     more = len(rows) > limit
