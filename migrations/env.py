@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from followup.models.base import UTCDateTime
+from followup.models.base import UTCDateTime, exists_on_dialect
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -48,13 +48,7 @@ def render_item(type_, obj, autogen_context):
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Skip model indexes limited to another database (`ddl_if(dialect=...)`)."""
-    if type_ == "index" and not reflected:
-        condition = getattr(obj, "_ddl_if", None)
-        dialect_name = get_engine().dialect.name
-        if condition is not None and condition.dialect not in (None, dialect_name):
-            return False
-    return True
+    return exists_on_dialect(obj, type_, reflected, get_engine().dialect.name)
 
 
 def get_metadata():

@@ -7,6 +7,8 @@ answer, except under CI, where a missing database is a failure.
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -38,23 +40,36 @@ def _postgres_reachable() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def postgres_url(worker_id):
-    """A database of our own on the PostgreSQL server, made anew for this test session."""
+@contextmanager
+def scratch_postgres_database(purpose: str, worker_id: str) -> Iterator[str]:
+    """An empty database of our own on the PostgreSQL server, dropped afterwards.
+
+    Skips when the server does not answer, except under CI, where that fails.
+    """
     if not _postgres_reachable():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not answering at {POSTGRES_ADMIN_URL}")
         pytest.skip("PostgreSQL is not answering")
     # The pid keeps concurrent test runs on one server out of each other's way.
-    name = f"followup_test_{os.getpid()}_{worker_id}"
+    name = f"followup_{purpose}_{os.getpid()}_{worker_id}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    drop = sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(drop)
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(drop)
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id):
+    """The database the `app` fixture uses on PostgreSQL, made anew for this test session."""
+    with scratch_postgres_database("test", worker_id) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,19 @@ from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
+def exists_on_dialect(schema_item, type_: str, reflected: bool, dialect_name: str) -> bool:
+    """False for a model index limited to another database with `ddl_if(dialect=...)`.
+
+    Alembic's comparison (migrations/env.py, the drift test) must not expect the
+    PostgreSQL-only trigram index on SQLite.
+    """
+    if type_ == "index" and not reflected:
+        condition = getattr(schema_item, "_ddl_if", None)
+        if condition is not None and condition.dialect not in (None, dialect_name):
+            return False
+    return True
+
+
 class UTCDateTime(TypeDecorator):
     """Stored as naive UTC on every database, always returned timezone-aware.
 

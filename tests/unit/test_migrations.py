@@ -5,8 +5,6 @@ keeps the migrations honest against the models (no drift), and that they can be
 walked down and up again.
 """
 
-import os
-
 import flask_migrate
 import pytest
 import sqlalchemy as sa
@@ -14,35 +12,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from followup.extensions import db
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_reachable, build_app
-
-
-def include_object(obj, name, type_, reflected, compare_to, dialect_name: str) -> bool:
-    """The filter of migrations/env.py: model indexes limited to another database
-    (`ddl_if(dialect=...)`, the PostgreSQL-only trigram index) are not expected."""
-    if type_ == "index" and not reflected:
-        condition = getattr(obj, "_ddl_if", None)
-        if condition is not None and condition.dialect not in (None, dialect_name):
-            return False
-    return True
+from followup.models.base import exists_on_dialect
+from tests.conftest import build_app, scratch_postgres_database
 
 
 @pytest.fixture
 def empty_postgres_url(worker_id):
     """A database of its own: the session's shared one already holds `create_all` tables."""
-    if not _postgres_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not answering at {POSTGRES_ADMIN_URL}")
-        pytest.skip("PostgreSQL is not answering")
-    name = f"followup_migrations_{os.getpid()}_{worker_id}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database("migrations", worker_id) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -68,7 +46,9 @@ def schema_drift() -> list:
             opts={
                 "compare_type": True,
                 "compare_server_default": True,
-                "include_object": lambda *args: include_object(*args, dialect_name=dialect_name),
+                "include_object": lambda obj, _name, type_, reflected, _other: exists_on_dialect(
+                    obj, type_, reflected, dialect_name
+                ),
             },
         )
         return compare_metadata(context, db.metadata)
