@@ -88,7 +88,21 @@ class Config:
     API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret
 
+    # Notifications: a failed send is retried NOTIFY_RETRY_FIRST_S later, then after
+    # twice as long each time (at most NOTIFY_RETRY_MAX_S), NOTIFY_MAX_ATTEMPTS in all.
+    NOTIFY_MAX_ATTEMPTS = int(_env("NOTIFY_MAX_ATTEMPTS", "8"))
+    NOTIFY_RETRY_FIRST_S = float(_env("NOTIFY_RETRY_FIRST_S", "30"))
+    NOTIFY_RETRY_MAX_S = float(_env("NOTIFY_RETRY_MAX_S", "3600"))
+    # RQ stops a delivery job after NOTIFY_JOB_TIMEOUT_S; a worker that vanished while
+    # sending leaves its row to the sweep after NOTIFY_SEND_LEASE_S, which must be longer.
+    NOTIFY_JOB_TIMEOUT_S = int(_env("NOTIFY_JOB_TIMEOUT_S", "60"))
+    NOTIFY_SEND_LEASE_S = float(_env("NOTIFY_SEND_LEASE_S", "300"))
+    # How often the workers look for notifications that are due but not queued.
+    NOTIFY_SWEEP_INTERVAL_S = int(_env("NOTIFY_SWEEP_INTERVAL_S", "30"))
+
     FOLLOWUPS_PAGE_SIZE = 25
+    USERS_PAGE_SIZE = 25
+    CUSTOMER_LOGIN_RATE_LIMIT = _env("CUSTOMER_LOGIN_RATE_LIMIT", "20 per minute")
     API_PAGE_SIZE = 50
 
 

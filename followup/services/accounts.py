@@ -27,7 +27,7 @@ def _parse_slug(slug: str) -> str:
     return slug
 
 
-def _parse_timezone(name: str) -> str:
+def parse_timezone(name: str) -> str:
     if name not in available_timezones():
         raise ValidationFailed({"timezone": f"Unknown time zone {name!r}; e.g. Europe/Berlin."})
     return name
@@ -46,7 +46,7 @@ def create_tenant(
     name = errors.check(clean_text, name, "name", required=True, max_length=200)
     email = errors.check(normalize_email, contact_email, "contact_email") if contact_email else None
     phone = errors.check(normalize_phone, contact_phone, "contact_phone") if contact_phone else None
-    timezone = errors.check(_parse_timezone, timezone)
+    timezone = errors.check(parse_timezone, timezone)
     if slug and db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
         errors.errors["slug"] = f"A tenant with slug {slug!r} already exists."
     errors.raise_if_any()

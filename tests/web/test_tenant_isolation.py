@@ -38,6 +38,7 @@ def test_the_walk_covers_the_known_id_routes():
         ("GET", "/admin/followups/<int:followup_id>"),
         ("POST", "/admin/followups/<int:followup_id>/status"),
         ("POST", "/admin/followups/<int:followup_id>/notes"),
+        ("GET", "/admin/users/<int:customer_id>"),
         ("GET", "/api/v1/followups/<int:followup_id>"),
         ("PATCH", "/api/v1/followups/<int:followup_id>"),
     } <= set(ID_ROUTES)
@@ -52,7 +53,7 @@ def test_another_tenants_id_is_404(
     staff_browser, api_token, other_tenant, make_followup, method, rule, htmx
 ):
     theirs = make_followup(other_tenant, name="Their Customer")
-    ids = {"followup_id": theirs.id}
+    ids = {"followup_id": theirs.id, "customer_id": theirs.customer_id}
     url = rule
     for name, value in ids.items():
         url = url.replace(f"<int:{name}>", str(value))

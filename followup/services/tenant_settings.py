@@ -1,0 +1,178 @@
+"""The tenant's own settings: business details, widget origins, the widget secret.
+
+Every function checks all its fields before it changes anything, so a form with
+one bad field saves nothing and shows every problem at once.
+"""
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+from flask import current_app
+
+from followup.errors import DomainError, ValidationFailed
+from followup.extensions import db
+from followup.models import ROLE_OWNER, Tenant
+from followup.models.tenant import new_widget_secret
+from followup.services.accounts import parse_timezone
+from followup.services.validation import FieldErrors, clean_text, normalize_email, normalize_phone
+
+MAX_ORIGINS = 50
+MAX_ORIGIN_LENGTH = 300
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class OwnerOnly(DomainError):
+    code = "forbidden"
+    http_status = 403
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"Only the account owner can {action}. Ask the owner to do it.")
+
+
+@cache
+def timezone_choices() -> tuple[str, ...]:
+    """Every IANA zone name, sorted, for the picker (reading them scans the disk once)."""
+    return tuple(sorted(available_timezones()))
+
+
+@dataclass(frozen=True)
+class BusinessSettings:
+    name: str
+    contact_email: str | None
+    contact_phone: str | None
+    timezone: str
+    sms_enabled: bool
+
+
+def validate_business(data: dict) -> BusinessSettings:
+    errors = FieldErrors()
+    name = errors.check(clean_text, data.get("name"), "name", required=True, max_length=200)
+    email = errors.check(
+        clean_text, data.get("contact_email"), "contact_email", required=False, max_length=320
+    )
+    if email:
+        email = errors.check(normalize_email, email, "contact_email")
+    phone = errors.check(
+        clean_text, data.get("contact_phone"), "contact_phone", required=False, max_length=40
+    )
+    if phone:
+        phone = errors.check(normalize_phone, phone, "contact_phone")
+    timezone = errors.check(
+        clean_text, data.get("timezone"), "timezone", required=True, max_length=64
+    )
+    if timezone:
+        timezone = errors.check(parse_timezone, timezone)
+    sms_enabled = bool(data.get("sms_enabled"))
+    if sms_enabled and not phone and "contact_phone" not in errors.errors:
+        # SMS notifications go to this number; without it the switch would do nothing.
+        errors.errors["contact_phone"] = "Add a contact phone to receive SMS notifications."
+    errors.raise_if_any()
+    return BusinessSettings(name, email, phone, timezone, sms_enabled)
+
+
+def update_business(tenant_id: int, data: dict) -> Tenant:
+    settings = validate_business(data)
+    tenant = db.session.get(Tenant, tenant_id)
+    tenant.name = settings.name
+    tenant.contact_email = settings.contact_email
+    tenant.contact_phone = settings.contact_phone
+    tenant.timezone = settings.timezone
+    tenant.sms_enabled = settings.sms_enabled
+    db.session.commit()
+    return tenant
+
+
+def _origin_host(hostname: str) -> str | None:
+    """The host as browsers write it in an Origin header, or None when it is not a host."""
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        pass
+    else:
+        return f"[{address.compressed}]" if address.version == 6 else address.compressed
+    try:
+        # Browsers send internationalised names in their ASCII (punycode) form.
+        ascii_host = hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    labels = ascii_host.rstrip(".").split(".")
+    return ascii_host.rstrip(".") if all(_HOST_LABEL.match(label) for label in labels) else None
+
+
+def normalize_origin(value: str) -> str:
+    """`scheme://host[:port]` exactly as a browser's Origin header spells it.
+
+    Lowercase scheme and host, no default port, no trailing slash: the widget's
+    CSP `frame-ancestors` and CORS checks compare origins as plain strings.
+    """
+    problem = "Use http:// or https://, a host and an optional port, with no path."
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(problem) from None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(problem)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("Leave out user names and passwords.")
+    if parts.path not in ("", "/") or "?" in text or "#" in text:
+        raise ValueError(problem)
+    host = _origin_host(parts.hostname)
+    if host is None:
+        raise ValueError(f"{parts.hostname!r} is not a valid host name (no wildcards).")
+    keep_port = port is not None and port != _DEFAULT_PORTS[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if keep_port else "")
+
+
+def parse_origins(text: object) -> list[str]:
+    """One origin per line; blank lines ignored, duplicates dropped, order kept."""
+    if not isinstance(text, str):
+        raise ValidationFailed({"allowed_origins": "Must be text."})
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) > MAX_ORIGINS:
+        raise ValidationFailed({"allowed_origins": f"Enter at most {MAX_ORIGINS} origins."})
+    origins, problems = [], []
+    for number, line in enumerate(lines, start=1):
+        try:
+            if len(line) > MAX_ORIGIN_LENGTH:
+                raise ValueError(f"Must be at most {MAX_ORIGIN_LENGTH} characters.")
+            origin = normalize_origin(line)
+        except ValueError as exc:
+            problems.append(f'Line {number} "{line[:80]}": {exc}')
+            continue
+        if origin not in origins:
+            origins.append(origin)
+    if problems:
+        raise ValidationFailed({"allowed_origins": " ".join(problems)})
+    return origins
+
+
+def update_allowed_origins(tenant_id: int, text: object) -> Tenant:
+    origins = parse_origins(text)
+    tenant = db.session.get(Tenant, tenant_id)
+    tenant.allowed_origins = origins
+    db.session.commit()
+    return tenant
+
+
+def rotate_widget_secret(tenant_id: int, staff_role: str) -> Tenant:
+    """A new secret at once: identities signed with the old one stop verifying."""
+    if staff_role != ROLE_OWNER:
+        raise OwnerOnly("rotate the widget secret")
+    tenant = db.session.get(Tenant, tenant_id)
+    tenant.widget_secret = new_widget_secret()
+    db.session.commit()
+    current_app.logger.info("Widget secret rotated for tenant %s", tenant.slug)
+    return tenant
+
+
+def widget_snippet(tenant: Tenant) -> str:
+    """The one line a website pastes to get the chat widget (CONTRACT.md)."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return f'<script src="{base}/widget.js" data-key="{tenant.widget_public_key}" async></script>'

@@ -1,0 +1,99 @@
+"""The tenant Settings page: business details and the website widget.
+
+Each section is its own form and its own HTMX partial: a save swaps only that
+section, a validation error re-renders it with 422 and the field errors, and a
+plain form post (no JavaScript) gets the whole page back or a redirect to it.
+"""
+
+from flask import current_app, redirect, request, url_for
+from flask_login import current_user
+
+from followup.errors import ValidationFailed
+from followup.htmx import is_partial_request, render
+from followup.llm import prompts
+from followup.models import ROLE_OWNER, Tenant
+from followup.services import tenant_settings
+from followup.web.admin import bp
+
+PAGE = "admin/settings/page.html"
+BUSINESS_PARTIAL = "admin/settings/_business.html"
+ORIGINS_PARTIAL = "admin/settings/_origins.html"
+ROTATION_PARTIAL = "admin/settings/_secret.html"
+BUSINESS_TEXT_FIELDS = ("name", "contact_email", "contact_phone", "timezone")
+
+
+def _tenant() -> Tenant:
+    return current_user.tenant
+
+
+def _business_form(tenant: Tenant, saved: bool = False) -> dict:
+    values = {field: getattr(tenant, field) or "" for field in BUSINESS_TEXT_FIELDS}
+    return {"values": values | {"sms_enabled": tenant.sms_enabled}, "errors": {}, "saved": saved}
+
+
+def _origins_form(tenant: Tenant, saved: bool = False) -> dict:
+    return {"text": "\n".join(tenant.allowed_origins or []), "errors": {}, "saved": saved}
+
+
+def _refused(exc: ValidationFailed, **typed) -> dict:
+    """A form's state after a refused save: what was typed, and why it was refused."""
+    return typed | {"errors": exc.fields, "saved": False}
+
+
+def _context(tenant: Tenant, **sections) -> dict:
+    """Everything the page shows; `sections` replaces a form's state (errors, saved)."""
+    return {
+        "tenant": tenant,
+        "snippet": tenant_settings.widget_snippet(tenant),
+        "response_promise": prompts.response_promise(tenant),
+        "timezones": tenant_settings.timezone_choices(),
+        "is_owner": current_user.role == ROLE_OWNER,
+        "twilio_configured": bool(current_app.config.get("TWILIO_ACCOUNT_SID")),
+        "business": _business_form(tenant),
+        "origins": _origins_form(tenant),
+        "secret": {"rotated": False},
+    } | sections
+
+
+def _saved(partial: str, **sections):
+    """HTMX gets the refreshed section; a plain form post goes back to the page."""
+    if not is_partial_request():
+        return redirect(url_for("admin.settings"), 303)
+    return render(PAGE, partial, **_context(_tenant(), **sections))
+
+
+def _invalid(partial: str, **sections):
+    """The form again with its errors (only the section for HTMX); nothing was saved."""
+    return render(PAGE, partial, 422, **_context(_tenant(), **sections))
+
+
+@bp.get("/settings")
+def settings():
+    return render(PAGE, "admin/settings/_sections.html", **_context(_tenant()))
+
+
+@bp.post("/settings/business")
+def settings_business():
+    values = {field: request.form.get(field, "") for field in BUSINESS_TEXT_FIELDS}
+    values["sms_enabled"] = request.form.get("sms_enabled") == "on"
+    try:
+        tenant = tenant_settings.update_business(_tenant().id, values)
+    except ValidationFailed as exc:
+        return _invalid(BUSINESS_PARTIAL, business=_refused(exc, values=values))
+    return _saved(BUSINESS_PARTIAL, business=_business_form(tenant, saved=True))
+
+
+@bp.post("/settings/origins")
+def settings_origins():
+    text = request.form.get("allowed_origins", "")
+    try:
+        tenant = tenant_settings.update_allowed_origins(_tenant().id, text)
+    except ValidationFailed as exc:
+        return _invalid(ORIGINS_PARTIAL, origins=_refused(exc, text=text))
+    return _saved(ORIGINS_PARTIAL, origins=_origins_form(tenant, saved=True))
+
+
+@bp.post("/settings/widget-secret")
+def settings_widget_secret():
+    tenant_settings.rotate_widget_secret(_tenant().id, current_user.role)
+    return _saved(ROTATION_PARTIAL, secret={"rotated": True})

@@ -1,0 +1,82 @@
+"""The Users page: the tenant's customers, one customer's follow-ups and chats.
+
+Like the Follow-Ups page, every view renders the whole page for a normal request
+and only its pane for an HTMX request; the selected customer (and chat) live in
+the URL, so a reload or a shared link shows the same thing.
+"""
+
+from flask import current_app, request
+from flask_login import current_user
+
+from followup.clock import utcnow
+from followup.htmx import is_partial_request, render
+from followup.models import Tenant
+from followup.services import users as service
+from followup.web.admin import bp
+
+PAGE = "admin/users/page.html"
+
+
+def _tenant() -> Tenant:
+    return current_user.tenant
+
+
+def _filters() -> service.Filters:
+    return service.Filters.parse(request.args.get("q"), request.args.get("status"))
+
+
+def _filter_args(filters: service.Filters) -> dict:
+    """The filters as URL query arguments, so links keep them."""
+    return {name: value for name, value in (("q", filters.q), ("status", filters.status)) if value}
+
+
+def _list_context(filters: service.Filters, cursor: str | None = None) -> dict:
+    tenant = _tenant()
+    limit = current_app.config["USERS_PAGE_SIZE"]
+    page = service.list_page(tenant.id, filters, cursor, limit=limit)
+    return {
+        "filters": filters,
+        "filter_args": _filter_args(filters),
+        "page": page,
+        "now": utcnow(),
+        "tenant": tenant,
+        "statuses": service.CUSTOMER_STATUSES,
+    }
+
+
+def _detail_context(customer_id: int) -> dict:
+    tenant = _tenant()
+    detail = service.customer_detail(tenant.id, customer_id)
+    chat_arg = request.args.get("chat")
+    transcript = (
+        service.transcript(tenant.id, customer_id, service.parse_chat_id(chat_arg))
+        if chat_arg is not None
+        else None
+    )
+    return {"detail": detail, "transcript": transcript}
+
+
+@bp.get("/users")
+def users():
+    filters = _filters()
+    cursor = request.args.get("cursor")
+    if not is_partial_request():
+        return render(PAGE, PAGE, detail=None, **_list_context(filters))
+    partial = "admin/users/_rows.html" if cursor else "admin/users/_list.html"
+    return render(PAGE, partial, detail=None, **_list_context(filters, cursor))
+
+
+@bp.get("/users/<int:customer_id>")
+def user_detail(customer_id: int):
+    detail = _detail_context(customer_id)
+    filters = _filters()
+    if is_partial_request():
+        return render(
+            PAGE,
+            "admin/users/_detail.html",
+            now=utcnow(),
+            tenant=_tenant(),
+            filter_args=_filter_args(filters),
+            **detail,
+        )
+    return render(PAGE, PAGE, **_list_context(filters) | detail)
