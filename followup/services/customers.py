@@ -70,16 +70,42 @@ def consume_login_link(token: str) -> Customer:
     return customer
 
 
+def signed_in_customer(chat: Chat) -> Customer | None:
+    """The chat's customer when they proved who they are, else None.
+
+    `chat.customer_id` alone is no proof: submitting a form links the chat to the
+    customer of whatever email was typed. Proof is a login link opened for this
+    chat, or the website's signed identity carrying the customer's email.
+    """
+    customer = chat.customer
+    if customer is None:
+        return None
+    visitor = chat.visitor or {}
+    if visitor.get("verified") and visitor.get("email") == customer.email:
+        return customer
+    used_link = db.session.scalar(
+        select(CustomerLoginToken.id)
+        .where(
+            CustomerLoginToken.chat_id == chat.id,
+            CustomerLoginToken.customer_id == customer.id,
+            CustomerLoginToken.used_at.is_not(None),
+        )
+        .limit(1)
+    )
+    return customer if used_link is not None else None
+
+
 def requests_of(chat: Chat) -> list[FollowUpRequest]:
-    """The logged-in customer's follow-up requests, newest first (none when not logged in)."""
-    if chat.customer_id is None:
+    """The signed-in customer's follow-up requests, newest first (none otherwise)."""
+    customer = signed_in_customer(chat)
+    if customer is None:
         return []
     return list(
         db.session.scalars(
             select(FollowUpRequest)
             .where(
                 FollowUpRequest.tenant_id == chat.tenant_id,
-                FollowUpRequest.customer_id == chat.customer_id,
+                FollowUpRequest.customer_id == customer.id,
             )
             .order_by(FollowUpRequest.created_at.desc())
             .limit(50)

@@ -14,6 +14,7 @@ import phonenumbers
 
 from followup.errors import ValidationFailed
 from followup.models import Chat, Message, Role, Tenant
+from followup.services.customers import signed_in_customer
 from followup.services.validation import normalize_email, normalize_phone
 
 CONTACT_FIELDS = ("name", "email", "phone")
@@ -111,7 +112,7 @@ def prefill_for(chat: Chat, history: list[Message]) -> Prefill:
         if visitor.get("verified")
         else Contact(**{f: visitor.get(f) for f in CONTACT_FIELDS})
     )
-    customer = chat.customer
+    customer = signed_in_customer(chat)
     logged_in = (
         Contact(customer.name or None, customer.email, customer.phone) if customer else Contact()
     )

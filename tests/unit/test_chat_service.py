@@ -1,11 +1,13 @@
 """The agent's turn, pre-fill precedence, the voice capture flow, and the LLM fallback."""
 
+import re
+
 import pytest
 
-from followup.extensions import db
+from followup.extensions import db, mail
 from followup.llm.client import TextDelta
-from followup.models import Chat, FollowUpRequest, Message, Role, Source
-from followup.services import chats
+from followup.models import Chat, Customer, FollowUpRequest, Message, Role, Source
+from followup.services import chats, customers, followups
 from followup.services.prefill import identity_signature
 
 
@@ -91,26 +93,49 @@ def test_signed_identity_beats_customer_beats_unsigned_beats_chat(tenant, fake_l
     assert unsigned.visitor["verified"] is False
 
     logged_in = start(tenant, {"email": "site@example.com"})
-    logged_in.customer = accounts_customer(tenant, "account@example.com", "Account Name")
-    db.session.commit()
+    log_in(logged_in, accounts_customer(tenant, "account@example.com", "Account Name"))
     form = say(logged_in, "talk to a person").action["prefill"]
     assert (form["email"], form["name"]) == ("account@example.com", "Account Name")
 
     trusted = start(tenant, signed(tenant, email="signed@example.com", name="Signed Name"))
-    trusted.customer = accounts_customer(tenant, "account2@example.com", "Other")
-    db.session.commit()
+    log_in(trusted, accounts_customer(tenant, "account2@example.com", "Other"))
     say(trusted, "my email is typed@example.com")
     form = say(trusted, "talk to a person").action["prefill"]
     assert (form["email"], form["name"]) == ("signed@example.com", "Signed Name")
     assert trusted.visitor["verified"] is True
 
 
-def accounts_customer(tenant, email, name):
-    from followup.models import Customer
-
+def accounts_customer(tenant, email, name) -> Customer:
     customer = Customer(tenant_id=tenant.id, email=email, name=name)
     db.session.add(customer)
+    db.session.commit()
     return customer
+
+
+def log_in(chat, customer) -> None:
+    """Log in the way a customer does: the emailed one-time link, opened."""
+    with mail.record_messages() as outbox:
+        customers.request_login_link(chat, customer.email)
+    token = re.search(r"/customer-login/(\S+)", outbox[0].body).group(1)
+    customers.consume_login_link(token)
+
+
+def test_typing_someones_email_does_not_sign_them_in(tenant, fake_llm):
+    victim = accounts_customer(tenant, "victim@example.com", "Victim")
+    victim.phone = "+14155550199"
+    followups.create_followup(
+        tenant.id, {"name": "Victim", "email": victim.email, "reason": "Mine"}, source=Source.API
+    )
+    chat = start(tenant)
+    say(chat, "talk to a person")
+    chats.submit_followup(chat, {"name": "Eve", "email": victim.email, "reason": "Prying"})
+    assert chat.customer_id == victim.id  # linked, for the staff's Users page
+    assert customers.signed_in_customer(chat) is None
+    assert customers.requests_of(chat) == []
+    form = say(chat, "talk to a person again").action["prefill"]
+    assert (form["name"], form["phone"]) != ("Victim", "+14155550199")
+    second = chats.submit_followup(chat, {"name": "Eve", "email": victim.email, "reason": "x"})
+    assert second.identity_verified is False
 
 
 def test_submitting_the_form_creates_the_request_and_thanks(tenant, fake_llm):

@@ -3,3 +3,6 @@
 from flask import Blueprint
 
 bp = Blueprint("widget", __name__)
+
+# The route modules register their views on `bp`.
+from followup.web.widget import chat, forms, page  # noqa: E402, F401

@@ -1,0 +1,74 @@
+"""Who may use a chat from the widget page: session tokens, reply-stream tokens, logged-in state.
+
+The page lives in a third-party iframe, where browsers partition or block cookies,
+so it never relies on the Flask session: its script keeps the chat's session
+token and sends it as `Authorization: Bearer …`. EventSource cannot send headers,
+so a reply stream is opened with a short-lived token of its own in the URL,
+bound to one chat and one customer message.
+"""
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from followup.errors import NotFound
+from followup.extensions import db
+from followup.models import Chat, Tenant
+from followup.services import chats, customers
+from followup.web.widget import bp
+
+# Enough for any form of the widget; a chat message is at most 4,000 characters.
+MAX_BODY_BYTES = 32 * 1024
+STREAM_SALT = "widget-reply-stream"
+# The page opens the stream right after posting the message; a minute is plenty.
+STREAM_TOKEN_MAX_AGE_S = 60
+
+
+@bp.before_request
+def bound_body() -> None:
+    request.max_content_length = MAX_BODY_BYTES  # reading more raises 413
+
+
+def bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _chat_of_tenant(tenant: Tenant, chat: Chat) -> Chat:
+    # A token of one business's chat must not open it through another's widget key.
+    if chat.tenant_id != tenant.id:
+        raise NotFound("No such chat.")
+    return chat
+
+
+def session_chat(public_key: str, chat_id: int) -> tuple[Tenant, Chat]:
+    """The widget's tenant and the chat the request's session token opens (404 otherwise)."""
+    tenant = chats.tenant_for_widget(public_key)
+    return tenant, _chat_of_tenant(tenant, chats.chat_for_session(bearer_token(), chat_id))
+
+
+def _stream_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=STREAM_SALT)
+
+
+def stream_token(chat: Chat, message_id: int) -> str:
+    return _stream_serializer().dumps({"chat": chat.id, "message": message_id})
+
+
+def stream_chat(public_key: str, chat_id: int, token: str | None) -> tuple[Tenant, Chat, int]:
+    """The chat and the customer message a reply-stream token was issued for (404 otherwise)."""
+    try:
+        claims = _stream_serializer().loads(token or "", max_age=STREAM_TOKEN_MAX_AGE_S)
+    except BadSignature:  # also SignatureExpired
+        raise NotFound("This reply link has expired.") from None
+    if not isinstance(claims, dict) or claims.get("chat") != chat_id:
+        raise NotFound("No such chat.")
+    tenant = chats.tenant_for_widget(public_key)
+    chat = db.session.get(Chat, chat_id)
+    if chat is None:
+        raise NotFound("No such chat.")
+    return tenant, _chat_of_tenant(tenant, chat), int(claims["message"])
+
+
+def customer_signed_in(chat: Chat) -> bool:
+    return customers.signed_in_customer(chat) is not None

@@ -1,0 +1,161 @@
+"""The conversation: start or restore a chat, send a message, stream the reply, poll for news."""
+
+import json
+import logging
+from collections.abc import Iterator
+
+from flask import Response, request, stream_with_context, url_for
+from markupsafe import escape
+
+from followup.errors import ValidationFailed
+from followup.extensions import db
+from followup.llm.client import TextDelta
+from followup.models import Chat, Message, Role, Tenant
+from followup.services import chats
+from followup.services.followups import MAX_ID
+from followup.web.widget import bp
+from followup.web.widget.access import session_chat, stream_chat, stream_token
+from followup.web.widget.limits import per_ip, per_session
+from followup.web.widget.rendering import account_state, answered_forms, partial, render_piece
+
+log = logging.getLogger(__name__)
+
+# What the website passes as `FollowupWidget.customer` is five short strings.
+MAX_CUSTOMER_JSON = 4000
+
+
+def _customer_from_form() -> dict | None:
+    """The website's customer data relayed by the page; unusable data means an anonymous chat.
+
+    A visitor must always be able to chat, whatever the website's integration sends.
+    """
+    raw = request.form.get("customer") or ""
+    if not raw or len(raw) > MAX_CUSTOMER_JSON:
+        return None
+    try:
+        customer = json.loads(raw)
+    except ValueError:
+        return None
+    return customer if isinstance(customer, dict) else None
+
+
+def _whole_chat(tenant: Tenant, chat: Chat, status: int = 200) -> Response:
+    messages = chats.history(chat)
+    return partial(
+        "widget/_chat.html",
+        tenant,
+        chat,
+        status,
+        messages=messages,
+        answered=answered_forms(messages),
+        **account_state(chat),
+    )
+
+
+@bp.post("/w/<public_key>/chats")
+@per_ip("WIDGET_SESSIONS_LIMIT_PER_IP")
+def start_chat(public_key: str):
+    chat, token = chats.start_chat(public_key, _customer_from_form())
+    response = _whole_chat(db.session.get(Tenant, chat.tenant_id), chat, 201)
+    # The page keeps these in localStorage and sends the token as a bearer token.
+    response.headers["X-Chat-Id"] = str(chat.id)
+    response.headers["X-Session-Token"] = token
+    return response
+
+
+@bp.get("/w/<public_key>/chats/<int:chat_id>")
+@per_ip("WIDGET_READS_LIMIT_PER_IP")
+@per_session("WIDGET_READS_LIMIT_PER_SESSION")
+def restore_chat(public_key: str, chat_id: int):
+    tenant, chat = session_chat(public_key, chat_id)
+    return _whole_chat(tenant, chat)
+
+
+def _after_id() -> int:
+    raw = request.args.get("after", "0")
+    if not raw.isdigit() or int(raw) > MAX_ID:
+        raise ValidationFailed({"after": "Must be a message id."})
+    return int(raw)
+
+
+@bp.get("/w/<public_key>/chats/<int:chat_id>/messages")
+@per_ip("WIDGET_READS_LIMIT_PER_IP")
+@per_session("WIDGET_READS_LIMIT_PER_SESSION")
+def new_messages(public_key: str, chat_id: int):
+    """Messages the customer did not type and has not seen: staff replies, reminders, log-ins."""
+    tenant, chat = session_chat(public_key, chat_id)
+    messages = chats.messages_after(chat, _after_id())
+    # The account button only changes with a message ("Logged in as …"): check it then.
+    account = account_state(chat) if messages else {}
+    return partial("widget/_new_messages.html", tenant, chat, messages=messages, **account)
+
+
+@bp.post("/w/<public_key>/chats/<int:chat_id>/messages")
+@per_ip("WIDGET_MESSAGES_LIMIT_PER_IP")
+@per_session("WIDGET_MESSAGES_LIMIT_PER_SESSION")
+def send_message(public_key: str, chat_id: int):
+    """The customer's bubble, and the agent's bubble that streams the reply in."""
+    tenant, chat = session_chat(public_key, chat_id)
+    message = chats.post_client_message(
+        chat, request.form.get("text"), request.form.get("mode", "text")
+    )
+    stream_url = url_for(
+        "widget.stream_reply",
+        public_key=public_key,
+        chat_id=chat.id,
+        token=stream_token(chat, message.id),
+    )
+    return partial("widget/_sent.html", tenant, chat, message=message, stream_url=stream_url)
+
+
+def _sse(event: str, data: str) -> str:
+    """One server-sent event; every line of the data gets its own `data:` field."""
+    lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+
+def _reply_bubble(tenant: Tenant, chat: Chat, message: Message) -> str:
+    return render_piece("widget/_reply.html", tenant, chat, message=message)
+
+
+def _existing_reply(chat: Chat, message_id: int) -> Message | None:
+    """The agent's answer to this message if it exists already (a reconnecting stream)."""
+    later = chats.messages_after(chat, message_id)
+    return next((m for m in later if m.role == Role.AGENT), None)
+
+
+def _reply_events(tenant_id: int, chat_id: int, message_id: int) -> Iterator[str]:
+    # Loaded here, not in the view: the view's database session ends when it returns.
+    tenant, chat = db.session.get(Tenant, tenant_id), db.session.get(Chat, chat_id)
+    existing = _existing_reply(chat, message_id)
+    if existing is not None:
+        yield _sse("done", _reply_bubble(tenant, chat, existing))
+        return
+    turn = chats.agent_turn(chat)
+    try:
+        for event in turn:
+            if isinstance(event, TextDelta):
+                yield _sse("delta", str(escape(event.text)))
+            else:
+                yield _sse("done", _reply_bubble(tenant, chat, event))
+    except GeneratorExit:
+        # The customer left mid-reply (reload, closed tab): finish the turn anyway,
+        # so the reply is saved and shown when they come back.
+        for _event in turn:
+            pass
+        raise
+    except Exception:
+        log.exception("The reply stream of chat %s failed", chat.id)
+        yield _sse("done", render_piece("widget/_reply_failed.html", tenant, chat))
+
+
+@bp.get("/w/<public_key>/chats/<int:chat_id>/stream")
+@per_ip("WIDGET_MESSAGES_LIMIT_PER_IP")
+def stream_reply(public_key: str, chat_id: int):
+    """The agent's reply as it is written (`delta` events), then its final bubble (`done`)."""
+    tenant, chat, message_id = stream_chat(public_key, chat_id, request.args.get("token"))
+    return Response(
+        stream_with_context(_reply_events(tenant.id, chat.id, message_id)),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,499 @@
+// The chat page inside the widget's iframe. The server renders every piece and
+// HTMX swaps them in; this script adds what attributes cannot express:
+// - the session: a third-party iframe cannot count on cookies, so the chat's
+//   session token lives in localStorage (per widget key) and goes out as
+//   `Authorization: Bearer …` on every request. Where the browser denies this
+//   frame its storage too (third-party cookies blocked), the host page keeps a
+//   copy in its own storage and hands it back when the chat opens again;
+// - the handshake with the host page (`/widget.js`), which relays the website's
+//   customer data by postMessage;
+// - polling for messages nobody typed here, keyboard use, panels, and voice.
+// Customer text only ever reaches the page as server-escaped HTML or textContent.
+(function () {
+  "use strict";
+
+  var SOURCE = "followup-widget";
+  var CUSTOMER_FIELDS = ["id", "name", "email", "phone", "signature"];
+  var MAX_FIELD_LENGTH = 500;
+  var CUSTOMER_WAIT_MS = 1500; // a host page without our snippet never answers
+  var POLL_MS = 5000;
+  var REPLY_GIVE_UP_MS = 90000;
+  var NEAR_BOTTOM_PX = 80;
+
+  var widget = document.getElementById("widget");
+  var chatsUrl = widget.dataset.chatsUrl;
+  var storageKey = "followup-widget:" + widget.dataset.publicKey;
+  var allowedOrigins = JSON.parse(widget.dataset.allowedOrigins || "[]");
+  var embedded = window.parent !== window;
+
+  var session = null; // {chatId, token, customerId}
+  var hostOrigin = null; // learnt from the handshake
+  var hostSession = null; // the copy the host page kept
+  var booted = false;
+  var busy = false; // a message is on its way, or its reply is streaming
+  var busyTimer = null;
+  var polling = false;
+  var wantsFocus = !embedded;
+  var panelOpener = null;
+
+  function byId(id) { return document.getElementById(id); }
+  function chatEl() { return byId("chat"); }
+  function log() { return byId("messages"); }
+  function input() { return byId("message-input"); }
+
+  // --- the session, kept across reloads ------------------------------------------------------
+
+  function validSession(value) {
+    return !!value && typeof value === "object" && /^\d{1,10}$/.test(String(value.chatId)) &&
+      typeof value.token === "string" && value.token.length <= 500 &&
+      (value.customerId === null || typeof value.customerId === "string");
+  }
+  function readSession() {
+    var own = null;
+    try { own = JSON.parse(window.localStorage.getItem(storageKey)); } catch (e) { /* denied */ }
+    if (validSession(own)) return own;
+    return validSession(hostSession) ? hostSession : null;
+  }
+  function writeSession(value) {
+    try {
+      if (value) window.localStorage.setItem(storageKey, JSON.stringify(value));
+      else window.localStorage.removeItem(storageKey);
+    } catch (e) { /* denied: the host page's copy serves */ }
+    // Only to the host page's origin: the token opens the chat.
+    if (hostOrigin) window.parent.postMessage({ source: SOURCE, type: "session", session: value }, hostOrigin);
+  }
+  function authHeaders() {
+    return session ? { Authorization: "Bearer " + session.token } : {};
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (session) event.detail.headers.Authorization = "Bearer " + session.token;
+  });
+
+  // --- start or restore the chat -------------------------------------------------------------
+
+  function boot(customer) {
+    if (booted) return;
+    booted = true;
+    var customerId = customer && customer.id ? customer.id : null;
+    var stored = readSession();
+    // Another customer signed in on the website (or signed out): a new chat, so
+    // nobody sees the previous person's conversation on a shared computer.
+    if (stored && stored.chatId && stored.token && (stored.customerId || null) === customerId) {
+      session = stored;
+      restore(customer, customerId);
+    } else {
+      start(customer, customerId);
+    }
+  }
+
+  function restore(customer, customerId) {
+    fetch(chatsUrl + "/" + encodeURIComponent(session.chatId), { headers: authHeaders() })
+      .then(function (response) {
+        if (response.status === 404) return start(customer, customerId); // gone or expired
+        if (!response.ok) throw new Error("restore failed: " + response.status);
+        return response.text().then(showChat);
+      })
+      .catch(function () { showProblem(customer); });
+  }
+
+  function start(customer, customerId) {
+    session = null;
+    writeSession(null);
+    var body = new URLSearchParams();
+    if (customer) body.set("customer", JSON.stringify(customer));
+    return fetch(chatsUrl, { method: "POST", body: body })
+      .then(function (response) {
+        if (!response.ok) throw new Error("start failed: " + response.status);
+        session = {
+          chatId: response.headers.get("X-Chat-Id"),
+          token: response.headers.get("X-Session-Token"),
+          customerId: customerId
+        };
+        writeSession(session);
+        return response.text().then(showChat);
+      })
+      .catch(function () { showProblem(customer); });
+  }
+
+  function showChat(html) {
+    var chat = chatEl();
+    htmx.swap(chat, html, { swapStyle: "innerHTML", swapDelay: 0, settleDelay: 0 });
+    chat.removeAttribute("aria-busy");
+    setUpVoice();
+    updateSendState();
+    scrollToBottom();
+    if (wantsFocus) focusComposer();
+  }
+
+  function showProblem(customer) {
+    var chat = chatEl();
+    chat.removeAttribute("aria-busy");
+    chat.textContent = "";
+    var box = document.createElement("div");
+    box.className = "chat-problem";
+    box.setAttribute("role", "alert");
+    var text = document.createElement("p");
+    text.textContent = "Sorry, the chat could not connect. Check your connection and try again.";
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "button button-primary";
+    retry.textContent = "Try again";
+    retry.addEventListener("click", function () {
+      booted = false;
+      boot(customer);
+    });
+    box.appendChild(text);
+    box.appendChild(retry);
+    chat.appendChild(box);
+  }
+
+  // --- the handshake with the host page ------------------------------------------------------
+
+  function fromHostPage(event) {
+    return embedded && event.source === window.parent &&
+      (event.origin === window.location.origin || allowedOrigins.indexOf(event.origin) !== -1);
+  }
+
+  // Only five short strings pass; anything else the host page sends is dropped.
+  function cleanCustomer(value) {
+    if (!value || typeof value !== "object" || Array.isArray(value)) return null;
+    var customer = {};
+    var any = false;
+    CUSTOMER_FIELDS.forEach(function (field) {
+      var item = value[field];
+      if (typeof item === "number" && isFinite(item)) item = String(item);
+      if (typeof item === "string" && item.length <= MAX_FIELD_LENGTH) {
+        customer[field] = item;
+        any = true;
+      }
+    });
+    return any ? customer : null;
+  }
+
+  window.addEventListener("message", function (event) {
+    if (!fromHostPage(event)) return;
+    var data = event.data;
+    if (!data || typeof data !== "object" || data.source !== SOURCE || typeof data.type !== "string") return;
+    if (data.type === "customer") {
+      hostOrigin = event.origin;
+      hostSession = data.session;
+      boot(cleanCustomer(data.customer));
+    } else if (data.type === "open") {
+      wantsFocus = true;
+      focusComposer();
+    }
+  });
+
+  function tellHostPage(type) {
+    // These messages carry no data, so any parent may hear them.
+    if (embedded) window.parent.postMessage({ source: SOURCE, type: type }, "*");
+  }
+
+  // --- sending -------------------------------------------------------------------------------
+
+  function canSend() {
+    var field = input();
+    return !busy && !!field && field.value.trim() !== "";
+  }
+
+  function updateSendState() {
+    var send = byId("send-button");
+    if (send) send.disabled = !canSend();
+  }
+
+  function setBusy(value) {
+    busy = value;
+    window.clearTimeout(busyTimer);
+    // A reply that never arrives must not lock the composer for good.
+    if (value) busyTimer = window.setTimeout(function () { setBusy(false); poll(); }, REPLY_GIVE_UP_MS);
+    updateSendState();
+  }
+
+  function autoGrow(field) {
+    field.style.height = "auto";
+    field.style.height = Math.min(field.scrollHeight, 140) + "px";
+  }
+
+  function focusComposer() {
+    var field = input();
+    if (field) { field.focus({ preventScroll: true }); wantsFocus = false; }
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "message-input") {
+      autoGrow(event.target);
+      updateSendState();
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.target.id === "message-input" && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault(); // Enter sends, Shift+Enter makes a new line
+      if (canSend()) byId("composer").requestSubmit();
+    }
+    if (event.key === "Escape") {
+      if (voice.on) stopVoice("");
+      else if (panelIsOpen()) closePanel();
+      else tellHostPage("close");
+    }
+  });
+
+  function isComposer(event) {
+    var elt = event.detail.requestConfig ? event.detail.requestConfig.elt : event.detail.elt;
+    return elt && elt.id === "composer";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    byId("alerts").textContent = ""; // an old error no longer applies
+    if (isComposer(event)) setBusy(true);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!isComposer(event)) return;
+    if (event.detail.successful) {
+      var field = input();
+      field.value = "";
+      autoGrow(field);
+      byId("message-mode").value = "text";
+      // Still busy: the reply streams in now.
+    } else {
+      setBusy(false);
+      if (voice.on) stopVoice("");
+    }
+  });
+
+  // --- the reply stream ----------------------------------------------------------------------
+
+  document.addEventListener("htmx:sseError", function (event) {
+    var source = event.detail.source;
+    var bubble = event.detail.elt;
+    if (!source || source.readyState !== EventSource.CLOSED || !bubble) return;
+    // Refused (e.g. the link expired): stop retrying, and fetch whatever was saved.
+    bubble.removeAttribute("sse-connect");
+    bubble.remove();
+    setBusy(false);
+    poll();
+  });
+
+  // --- new content in the log ----------------------------------------------------------------
+
+  function nearBottom() {
+    var el = log();
+    return !el || el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
+  }
+  function scrollToBottom() {
+    var el = log();
+    if (el) el.scrollTop = el.scrollHeight;
+  }
+
+  var stickToBottom = true;
+  document.addEventListener("htmx:beforeSwap", function () { stickToBottom = nearBottom(); });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var el = log();
+    if (el && el.contains(event.detail.target) && (stickToBottom || isComposer(event))) scrollToBottom();
+  });
+  // The agent's thank-you arrives out of band with a submitted form.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail.target === log()) scrollToBottom();
+  });
+
+  // A poll and a stream may both bring the same message: keep the first copy.
+  function isSecondCopy(elt) {
+    var copies = document.querySelectorAll('.msg[data-message-id="' + elt.dataset.messageId + '"]');
+    return copies.length > 1 && copies[0] !== elt;
+  }
+
+  htmx.onLoad(function (elt) {
+    if (!elt.matches || !elt.matches(".msg")) return;
+    if (elt.dataset.reply) setBusy(false);
+    if (elt.dataset.messageId && isSecondCopy(elt)) { elt.remove(); return; }
+    if (elt.dataset.reply) {
+      if (elt.querySelector(".followup-card")) elt.scrollIntoView({ block: "nearest" });
+      if (voice.on) speak(textOf(elt));
+    }
+  });
+
+  function lastMessageId() {
+    var last = 0;
+    log().querySelectorAll("[data-message-id]").forEach(function (item) {
+      last = Math.max(last, Number(item.dataset.messageId) || 0);
+    });
+    return last;
+  }
+
+  // Messages nobody typed here (staff replies, reminders, "Logged in as …").
+  function poll() {
+    var el = log();
+    if (!el || !session || busy || polling || document.visibilityState !== "visible") return;
+    polling = true;
+    fetch(el.dataset.pollUrl + "?after=" + lastMessageId(), { headers: authHeaders() })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        if (html.trim() && log()) {
+          stickToBottom = nearBottom();
+          htmx.swap(log(), html, { swapStyle: "beforeend", swapDelay: 0, settleDelay: 0 });
+          if (stickToBottom) scrollToBottom();
+        }
+      })
+      .catch(function () { /* offline for a moment: the next poll tries again */ })
+      .then(function () { polling = false; });
+  }
+  window.setInterval(poll, POLL_MS);
+  document.addEventListener("visibilitychange", poll);
+
+  // --- panels: Contact us, Log in, My requests -----------------------------------------------
+
+  function panel() { return byId("panel"); }
+  function panelIsOpen() { return panel() && !panel().hidden; }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "panel") return;
+    var opener = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (opener && !target.contains(opener)) panelOpener = opener;
+    target.hidden = false;
+    if (!target.querySelector("[autofocus]")) byId("panel-title").focus();
+  });
+
+  function closePanel() {
+    var el = panel();
+    el.hidden = true;
+    el.textContent = "";
+    var back = panelOpener && document.body.contains(panelOpener) ? panelOpener : input();
+    if (back) back.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-close-panel]")) closePanel();
+    if (event.target.closest("#close-widget")) tellHostPage("close");
+    if (event.target.closest("#mic-button")) toggleVoice();
+  });
+
+  // --- voice: speech in (recognition), speech out (synthesis) --------------------------------
+
+  var Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
+  var voice = { on: false, listening: false, speaking: false, recognition: null, heard: "", error: null };
+
+  function setUpVoice() {
+    var mic = byId("mic-button");
+    if (mic) mic.hidden = !Recognition; // no Web Speech API: no mic
+    showVoiceState("");
+  }
+
+  function toggleVoice() {
+    if (voice.on) { stopVoice(""); return; }
+    voice.on = true;
+    listen();
+  }
+
+  function language() { return navigator.language || document.documentElement.lang || "en"; }
+
+  function listen() {
+    if (!voice.on || voice.listening || busy) return;
+    var recognition = new Recognition();
+    recognition.lang = language();
+    recognition.interimResults = true;
+    recognition.maxAlternatives = 1;
+    recognition.onresult = function (event) {
+      var text = "";
+      for (var i = 0; i < event.results.length; i++) text += event.results[i][0].transcript;
+      input().value = text;
+      autoGrow(input());
+      voice.heard = text;
+    };
+    recognition.onerror = function (event) { voice.error = event.error; };
+    recognition.onend = function () {
+      var heard = voice.heard.trim();
+      var error = voice.error;
+      voice.listening = false;
+      voice.recognition = null;
+      voice.heard = "";
+      voice.error = null;
+      if (heard && voice.on) {
+        sendSpoken(heard);
+        showVoiceState("");
+      } else if (error && error !== "no-speech" && error !== "aborted") {
+        stopVoice(voiceProblem(error));
+      } else {
+        stopVoice(""); // silence: stop rather than listen forever
+      }
+    };
+    voice.recognition = recognition;
+    voice.listening = true;
+    try {
+      recognition.start();
+    } catch (e) {
+      voice.listening = false;
+      stopVoice("Voice input could not start.");
+      return;
+    }
+    showVoiceState("");
+  }
+
+  function voiceProblem(error) {
+    if (error === "not-allowed" || error === "service-not-allowed") return "Microphone access is blocked.";
+    if (error === "audio-capture") return "No microphone was found.";
+    return "Voice input stopped. You can type instead.";
+  }
+
+  function sendSpoken(text) {
+    input().value = text;
+    byId("message-mode").value = "voice";
+    updateSendState();
+    byId("composer").requestSubmit();
+  }
+
+  function textOf(bubble) {
+    var text = bubble.querySelector(".bubble-text");
+    return text ? text.textContent : "";
+  }
+
+  function speak(text) {
+    if (!text || !("speechSynthesis" in window)) { listen(); return; }
+    var utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = language();
+    utterance.onend = utterance.onerror = function () {
+      voice.speaking = false;
+      showVoiceState("");
+      listen(); // the conversation goes on: the customer answers by voice
+    };
+    voice.speaking = true;
+    showVoiceState("");
+    window.speechSynthesis.cancel();
+    window.speechSynthesis.speak(utterance);
+  }
+
+  function stopVoice(note) {
+    voice.on = false;
+    if (voice.recognition) voice.recognition.abort();
+    if (voice.speaking && "speechSynthesis" in window) window.speechSynthesis.cancel();
+    voice.speaking = false;
+    showVoiceState(note);
+  }
+
+  function showVoiceState(note) {
+    var mic = byId("mic-button");
+    var status = byId("voice-status");
+    if (!mic || !status) return;
+    mic.setAttribute("aria-pressed", voice.on ? "true" : "false");
+    mic.classList.toggle("is-on", voice.on);
+    mic.classList.toggle("is-listening", voice.listening);
+    var text = note;
+    if (voice.listening) text = "Listening… Press Escape to stop.";
+    else if (voice.speaking) text = "Speaking…";
+    else if (voice.on && busy) text = "Waiting for the reply…";
+    status.textContent = text;
+    status.classList.toggle("is-active", !!text);
+  }
+
+  // --- start ---------------------------------------------------------------------------------
+
+  if (embedded) {
+    byId("close-widget").hidden = false;
+    tellHostPage("ready");
+    window.setTimeout(function () { boot(null); }, CUSTOMER_WAIT_MS);
+  } else {
+    boot(null);
+  }
+})();

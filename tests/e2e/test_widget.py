@@ -1,0 +1,636 @@
+"""The chat widget in real Chromium, embedded in a website on another origin.
+
+A host page served by a second server ("http://localhost:<port>", another site
+than the app's "http://127.0.0.1:<port>") sets `window.FollowupWidget` with a
+customer signed by the tenant's widget secret and pastes the snippet. The app is
+the real one, talking through the OpenAI SDK to the local fake model
+(`tests/fakes/openai_server.py`). The only things replaced are the computer's
+microphone and speaker (the Web Speech API), in the voice test.
+"""
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, FrameLocator, Page, expect
+from werkzeug.serving import make_server
+
+from followup.extensions import db, mail
+from followup.models import FollowUpRequest, Source, Tenant
+from followup.services.prefill import identity_signature
+from tests.conftest import PASSWORD, build_app
+from tests.e2e.conftest import STAFF_EMAIL, LiveServer
+from tests.fakes.openai_server import OFFER_TEXT, FakeOpenAI
+
+pytestmark = pytest.mark.e2e
+
+DESKTOP = {"width": 1280, "height": 820}
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "widget"
+FALLBACK_START = "Sorry, I can't answer right now."
+PROMISE = "We'll contact you within 24 hours."
+CUSTOMER = {"id": "cust-42", "name": "Maria Garcia", "email": "maria@example.com"}
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_model() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def widget_app_server(tmp_path_factory, fake_model) -> Iterator[LiveServer]:
+    """The app on its own database, answering through the fake model."""
+    database = tmp_path_factory.mktemp("widget-e2e") / "widget.db"
+    app = build_app(
+        f"sqlite:///{database}",
+        OPENAI_BASE_URL=fake_model.base_url,
+        OPENAI_API_KEY="test-key",
+        LLM_TIMEOUT_S=2.0,
+        LOGIN_RATE_LIMIT="1000 per minute",
+        WIDGET_SESSIONS_LIMIT_PER_IP="1000 per minute",
+    )
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="widget-e2e-app", daemon=True)
+    thread.start()
+    yield LiveServer(app, f"http://127.0.0.1:{server.port}")
+    server.shutdown()
+    thread.join(timeout=5)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@dataclass
+class HostSite:
+    """A tenant's website: pages served on another origin than the app."""
+
+    port: int
+    pages: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str, host: str = "localhost") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    @property
+    def origin(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def publish(self, path: str, html: str) -> str:
+        self.pages[path] = html
+        return self.url(path)
+
+
+@pytest.fixture(scope="session")
+def host_site() -> Iterator[HostSite]:
+    site = HostSite(port=0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/favicon.ico":
+                self.send_response(204)
+                self.end_headers()
+                return
+            html = site.pages.get(self.path.split("?")[0])
+            body = (html or "Not found").encode()
+            self.send_response(200 if html else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    site.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, name="widget-e2e-host", daemon=True).start()
+    yield site
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class Shop:
+    """The seeded tenant and what its website needs to embed the widget."""
+
+    public_key: str
+    widget_secret: str
+    app_url: str
+
+
+@pytest.fixture
+def shop(widget_app_server, host_site, fake_model) -> Shop:
+    fake_model.reset()
+    widget_app_server.seed()
+    with widget_app_server.app.app_context():
+        tenant = db.session.query(Tenant).filter_by(slug="acme").one()
+        tenant.allowed_origins = [host_site.origin]
+        db.session.commit()
+        shop = Shop(tenant.widget_public_key, tenant.widget_secret, widget_app_server.url)
+        db.session.remove()
+    return shop
+
+
+def host_page(shop: Shop, customer: dict | None) -> str:
+    config = ""
+    if customer is not None:
+        config = f"<script>window.FollowupWidget = {{customer: {json.dumps(customer)}}};</script>"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Acme Shop</title>
+<style>
+  body {{ margin: 0; font-family: Georgia, serif; background: #fbf7f0; color: #2d2a26; }}
+  header {{ background: #2d2a26; color: #fbf7f0; padding: 18px 32px; font-size: 22px; }}
+  main {{ padding: 32px; max-width: 720px; }}
+  .product {{ display: flex; gap: 20px; margin-top: 24px; }}
+  .product div {{ flex: 1; height: 140px; background: #e9dfcf; border-radius: 8px; }}
+</style></head>
+<body><header>Acme Shop</header>
+<main><h1>Handmade furniture</h1>
+<p>Oak tables, walnut chairs and custom orders. Ask us anything in the chat.</p>
+<div class="product"><div></div><div></div><div></div></div></main>
+{config}
+<script src="{shop.app_url}/widget.js" data-key="{shop.public_key}" async></script>
+</body></html>"""
+
+
+def signed_customer(shop: Shop) -> dict:
+    return CUSTOMER | {"signature": identity_signature(shop.widget_secret, CUSTOMER["id"])}
+
+
+# --- browser helpers -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser_page(chromium: Browser, viewport) -> Iterator[Page]:
+    context = chromium.new_context(viewport=viewport)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def viewport() -> dict:
+    return DESKTOP
+
+
+def launcher(page: Page):
+    # Hidden while the chat covers a phone's screen: found all the same.
+    return page.get_by_role("button", name="Open chat", include_hidden=True)
+
+
+def open_widget(page: Page, url: str) -> FrameLocator:
+    """Open the chat with the keyboard; the message box gets the focus."""
+    page.goto(url)
+    launcher(page).focus()
+    page.keyboard.press("Enter")
+    expect(launcher(page)).to_have_attribute("aria-expanded", "true")
+    chat = page.frame_locator('iframe[title="Chat with us"]')
+    expect(chat.locator("#messages .msg-agent").first).to_contain_text("How can I help you today?")
+    expect(chat.get_by_label("Message", exact=True)).to_be_focused()
+    return chat
+
+
+def send(chat: FrameLocator, text: str) -> None:
+    box = chat.get_by_label("Message", exact=True)
+    box.fill(text)
+    box.press("Enter")
+
+
+def last_agent_text(chat: FrameLocator):
+    return chat.locator("#messages .msg-agent .bubble-text").last
+
+
+def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+
+
+def admin_sees(chromium: Browser, app_url: str, name: str, reason_part: str) -> None:
+    context = chromium.new_context(base_url=app_url, viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto("/admin/followups")
+        page.fill("#email", STAFF_EMAIL)
+        page.fill("#password", PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(re.compile(r"/admin/followups$"))
+        card = page.locator("#followup-list .followup-card").filter(
+            has=page.locator(".card-name", has_text=name)
+        )
+        expect(card).to_have_count(1)
+        expect(card.locator(".card-reason")).to_contain_text(reason_part)
+    finally:
+        context.close()
+
+
+def saved_requests(server: LiveServer, name: str) -> list[FollowUpRequest]:
+    with server.app.app_context():
+        rows = db.session.query(FollowUpRequest).filter_by(name=name).all()
+        db.session.expunge_all()
+        db.session.remove()
+    return rows
+
+
+# --- the flows -------------------------------------------------------------------------------
+
+
+def test_signed_customer_chats_streams_gets_prefilled_form_and_reaches_staff(
+    browser_page, chromium, shop, host_site, fake_model, widget_app_server
+):
+    page = browser_page
+    problems = []
+    page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    url = host_site.publish("/", host_page(shop, signed_customer(shop)))
+    chat = open_widget(page, url)
+    expect(chat.get_by_role("log", name="Conversation")).to_be_visible()
+
+    # The reply streams in: the bubble grows a word at a time before it is final.
+    fake_model.behaviour.token_delay_s = 0.12
+    box = chat.get_by_label("Message", exact=True)
+    expect(chat.get_by_role("button", name="Send")).to_be_disabled()
+    box.fill("What are your opening hours?")
+    expect(chat.get_by_role("button", name="Send")).to_be_enabled()
+    box.press("Enter")
+    streaming = chat.locator(".msg-streaming .bubble-text")
+    expect(streaming).to_have_text(re.compile(r"^You said:"))
+    shoot(page, "desktop-streaming")
+    expect(streaming).not_to_have_text("You said: What are your opening hours?")
+    expect(last_agent_text(chat)).to_have_text("You said: What are your opening hours?")
+    expect(chat.locator(".msg-streaming")).to_have_count(0)
+    expect(chat.locator(".msg-client .bubble-text")).to_have_text(["What are your opening hours?"])
+    expect(box).to_have_value("")
+    fake_model.behaviour.token_delay_s = 0
+
+    # Asking for a person: the AI offers a follow-up, the form is pre-filled from the
+    # signed identity, and says when the team will answer.
+    send(chat, "Can I talk to a person about a bulk order of oak tables?")
+    expect(last_agent_text(chat)).to_have_text(OFFER_TEXT)
+    form = chat.locator(".msg-agent .followup-card").last
+    expect(form.get_by_label("Name")).to_have_value("Maria Garcia")
+    expect(form.get_by_label("Email")).to_have_value("maria@example.com")
+    expect(form.get_by_label("Reason")).to_have_value(re.compile("bulk order of oak tables"))
+    expect(form).to_contain_text(PROMISE)
+    shoot(page, "desktop-form")
+
+    form.get_by_label("Phone (optional)").fill("+1 415 555 0100")
+    form.get_by_role("button", name="Send request").click()
+    done = chat.locator(".followup-done")
+    expect(done).to_contain_text("Request sent")
+    expect(done).to_contain_text(PROMISE)
+    expect(last_agent_text(chat)).to_have_text(
+        f"Thank you, Maria Garcia! Your request has been sent to our team. {PROMISE}"
+    )
+    shoot(page, "desktop-success")
+
+    [saved] = saved_requests(widget_app_server, "Maria Garcia")
+    assert saved.identity_verified is True
+    assert saved.phone == "+14155550100" and saved.source == Source.TEXT
+    admin_sees(chromium, shop.app_url, "Maria Garcia", "bulk order of oak tables")
+
+    # History survives a reload: the same conversation, no new greeting, and the
+    # submitted form stays submitted. This browser denies the cross-site frame its
+    # storage, so the host page kept the session for it.
+    kept = page.evaluate(f"JSON.parse(localStorage.getItem('followup-widget:{shop.public_key}'))")
+    assert kept["customerId"] == "cust-42" and kept["token"]
+    open_widget(page, url)
+    chat = page.frame_locator('iframe[title="Chat with us"]')
+    expect(chat.locator(".msg-client .bubble-text")).to_have_count(2)
+    expect(chat.locator(".msg-agent .bubble-text").first).to_contain_text("How can I help")
+    expect(chat.locator("#messages .followup-card")).to_have_count(0)
+    expect(last_agent_text(chat)).to_contain_text("Thank you, Maria Garcia!")
+    assert problems == []  # no script errors, no CSP violations, no failed requests
+
+
+def test_with_the_model_down_the_widget_says_so_and_the_form_still_works(
+    browser_page, chromium, shop, host_site, fake_model, widget_app_server
+):
+    fake_model.behaviour.fail_status = 500
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/down", host_page(shop, None)))
+
+    send(chat, "Do you deliver to Norway?")
+    expect(last_agent_text(chat)).to_have_text(
+        f"{FALLBACK_START} Leave your contact details below and our team will get back to you. "
+        f"{PROMISE}"
+    )
+    form = chat.locator(".msg-agent .followup-card").last
+    expect(form).to_contain_text(PROMISE)
+    # Nothing known about this visitor: an empty form; mistakes are shown per field.
+    expect(form.get_by_label("Name")).to_have_value("")
+    form.get_by_label("Email").fill("not-an-email")
+    form.get_by_role("button", name="Send request").click()
+    name = form.get_by_label("Name")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_be_focused()
+    expect(form.locator("[id$=-name-error]")).to_have_text("This field is required.")
+    expect(form.get_by_label("Email")).to_have_attribute(
+        "aria-describedby", re.compile("email-error")
+    )
+    expect(form.locator(".field-error")).to_have_count(3)  # name, email, reason
+    shoot(page, "desktop-form-errors")
+
+    name.fill("Ola Nordmann")
+    form.get_by_label("Email").fill("ola@example.no")
+    form.get_by_label("Reason").fill("Delivery of two chairs to Oslo")
+    form.get_by_role("button", name="Send request").click()
+    expect(chat.locator(".followup-done")).to_contain_text(PROMISE)
+
+    [saved] = saved_requests(widget_app_server, "Ola Nordmann")
+    assert saved.reason == "Delivery of two chairs to Oslo"
+    assert saved.identity_verified is False
+    admin_sees(chromium, shop.app_url, "Ola Nordmann", "two chairs to Oslo")
+
+
+def test_contact_us_reaches_the_team_without_the_ai(
+    browser_page, shop, host_site, fake_model, widget_app_server
+):
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/contact", host_page(shop, signed_customer(shop))))
+    requests_before = len(fake_model.requests)
+
+    chat.get_by_role("button", name="Contact us").click()
+    panel = chat.get_by_role("region", name="Contact us")
+    expect(panel.get_by_label("Name")).to_be_focused()
+    expect(panel.get_by_label("Name")).to_have_value("Maria Garcia")
+    expect(panel.get_by_label("Email")).to_have_value("maria@example.com")
+    expect(panel).to_contain_text(PROMISE)
+    shoot(page, "desktop-contact-us")
+
+    # Escape closes the panel and gives the focus back to its button.
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(chat.get_by_role("button", name="Contact us")).to_be_focused()
+
+    page.keyboard.press("Enter")
+    panel = chat.get_by_role("region", name="Contact us")
+    expect(panel.get_by_label("Name")).to_be_focused()
+    panel.get_by_label("Reason").fill("Please call me about a custom walnut desk")
+    panel.get_by_role("button", name="Send request").click()
+    expect(panel.locator(".followup-done")).to_contain_text(PROMISE)
+    panel.get_by_role("button", name="Close Contact us").click()
+    expect(last_agent_text(chat)).to_contain_text("Thank you, Maria Garcia!")
+
+    assert len(fake_model.requests) == requests_before  # no model involved
+    [saved] = saved_requests(widget_app_server, "Maria Garcia")
+    assert saved.reason == "Please call me about a custom walnut desk"
+
+
+def test_a_website_not_in_the_allowed_origins_cannot_frame_the_chat(
+    browser_page, shop, host_site, widget_app_server
+):
+    with widget_app_server.app.app_context():
+        tenant = db.session.query(Tenant).filter_by(slug="acme").one()
+        tenant.allowed_origins = ["https://shop.example"]
+        db.session.commit()
+        db.session.remove()
+    page = browser_page
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(host_site.publish("/elsewhere", host_page(shop, None)))
+    launcher(page).click()
+
+    expect(page.locator("iframe[title='Chat with us']")).to_be_attached()
+    page.wait_for_timeout(1500)
+    # Chromium refuses to render it, shows its own error page instead, and says why.
+    [chat_frame] = [frame for frame in page.frames if frame != page.main_frame]
+    assert chat_frame.url.startswith("chrome-error://"), chat_frame.url
+    assert chat_frame.locator("#messages").count() == 0
+    refusals = [text for text in console if "frame-ancestors" in text]
+    assert refusals, console
+    assert "violates the following Content Security Policy directive" in refusals[0]
+    assert "The request has been blocked" in refusals[0]
+
+
+@pytest.mark.parametrize("viewport", [PHONE], ids=["phone"])
+def test_at_phone_width_the_chat_fills_the_screen_and_closes_from_inside(
+    browser_page, shop, host_site
+):
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/phone", host_page(shop, signed_customer(shop))))
+    box = page.locator("iframe[title='Chat with us']").bounding_box()
+    assert box == {"x": 0, "y": 0, "width": PHONE["width"], "height": PHONE["height"]}
+    expect(launcher(page)).to_be_hidden()  # covered: the chat has its own close button
+
+    # Shift+Enter makes a new line; Enter sends.
+    box = chat.get_by_label("Message", exact=True)
+    box.type("Hello from my phone")
+    box.press("Shift+Enter")
+    box.type("second line")
+    expect(box).to_have_value("Hello from my phone\nsecond line")
+    box.press("Enter")
+    expect(chat.locator(".msg-client .bubble-text")).to_have_text(
+        ["Hello from my phone\nsecond line"]
+    )
+    expect(last_agent_text(chat)).to_have_text("You said: Hello from my phone\nsecond line")
+    expect(chat.get_by_label("Message", exact=True)).to_be_focused()
+    shoot(page, "phone-chat")
+
+    send(chat, "I want to speak to someone")
+    expect(chat.locator(".msg-agent .followup-card").last.get_by_label("Name")).to_have_value(
+        "Maria Garcia"
+    )
+    shoot(page, "phone-form")
+
+    chat.get_by_role("button", name="Close chat").click()
+    expect(page.locator("iframe[title='Chat with us']")).to_be_hidden()
+    expect(launcher(page)).to_have_attribute("aria-expanded", "false")
+    expect(launcher(page)).to_be_focused()
+
+
+# The computer's microphone and speaker: recognition "hears" the queued phrases one
+# per start(); synthesis records what it was asked to say and ends at once.
+FAKE_SPEECH = """
+(() => {
+  const phrases = %s;
+  window.__spoken = [];
+  class FakeRecognition {
+    start() {
+      const phrase = phrases.shift();
+      setTimeout(() => {
+        if (phrase) {
+          const result = [{ transcript: phrase }];
+          result.isFinal = true;
+          this.onresult({ resultIndex: 0, results: [result] });
+        }
+        this.onend();
+      }, 100);
+    }
+    stop() {}
+    abort() {}
+  }
+  window.SpeechRecognition = FakeRecognition;
+  window.webkitSpeechRecognition = FakeRecognition;
+  const synthesis = {
+    speak(utterance) {
+      window.__spoken.push(utterance.text);
+      setTimeout(() => utterance.onend(), 30);
+    },
+    cancel() {},
+  };
+  Object.defineProperty(window, "speechSynthesis", { value: synthesis, configurable: true });
+})();
+"""
+
+
+def chat_frame(page: Page):
+    return next(frame for frame in page.frames if "/w/" in frame.url)
+
+
+def test_voice_conversation_spells_the_email_back_and_confirms_before_sending(
+    browser_page, shop, host_site, widget_app_server
+):
+    page = browser_page
+    phrases = ["I would like to talk to a person about a custom table", "yes", "skip", "yes"]
+    page.context.add_init_script(FAKE_SPEECH % json.dumps(phrases))
+    chat = open_widget(page, host_site.publish("/voice", host_page(shop, signed_customer(shop))))
+
+    mic = chat.get_by_role("button", name="Speak your message")
+    expect(mic).to_have_attribute("aria-pressed", "false")
+    mic.click()
+
+    expect(last_agent_text(chat)).to_contain_text("Thank you, Maria Garcia!", timeout=15_000)
+    expect(mic).to_have_attribute("aria-pressed", "false")  # silence ended voice mode
+    spoken = chat_frame(page).evaluate("window.__spoken")
+    assert spoken[0] == f"{OFFER_TEXT} That's m-a-r-i-a at example dot com, correct?"
+    assert spoken[1].startswith("What phone number can we reach you on?")
+    assert spoken[2] == (
+        "Let me confirm: name Maria Garcia, email m-a-r-i-a at example dot com, no phone. "
+        "Shall I send your request to the team?"
+    )
+    assert spoken[3].startswith("Thank you, Maria Garcia!")
+    expect(chat.locator(".msg-client.msg-voice .bubble-text")).to_have_text(phrases)
+    expect(chat.locator("#messages .followup-card")).to_have_count(0)  # voice needs no form
+
+    [saved] = saved_requests(widget_app_server, "Maria Garcia")
+    assert saved.source == Source.VOICE and saved.phone is None
+    assert saved.reason.startswith("Customer asked: I would like to talk to a person")
+
+
+def test_escape_stops_listening_and_no_mic_without_the_web_speech_api(
+    browser_page, shop, host_site
+):
+    page = browser_page
+    # A recognition that keeps listening until stopped.
+    page.context.add_init_script(
+        """
+        window.SpeechRecognition = window.webkitSpeechRecognition = class {
+          start() {}
+          abort() { setTimeout(() => this.onend(), 0); }
+          stop() { this.abort(); }
+        };
+        """
+    )
+    chat = open_widget(page, host_site.publish("/listen", host_page(shop, None)))
+    mic = chat.get_by_role("button", name="Speak your message")
+    mic.click()
+    expect(mic).to_have_attribute("aria-pressed", "true")
+    expect(chat.get_by_role("status").filter(has_text="Listening")).to_have_text(
+        "Listening… Press Escape to stop."
+    )
+    page.keyboard.press("Escape")
+    expect(mic).to_have_attribute("aria-pressed", "false")
+    expect(chat.locator("#voice-status")).to_have_text("")
+    expect(page.locator("iframe[title='Chat with us']")).to_be_visible()  # still open
+
+    page.context.add_init_script(
+        "delete window.webkitSpeechRecognition; delete window.SpeechRecognition;"
+    )
+    chat = open_widget(page, host_site.url("/listen"))
+    expect(chat.get_by_label("Message", exact=True)).to_be_visible()
+    expect(chat.get_by_role("button", name="Speak your message")).to_be_hidden()
+
+
+def test_a_same_site_website_lets_the_chat_keep_its_own_session(
+    browser_page, shop, host_site, widget_app_server
+):
+    # 127.0.0.1 on another port: another origin but the same site, so the browser
+    # grants the frame its own storage.
+    with widget_app_server.app.app_context():
+        tenant = db.session.query(Tenant).filter_by(slug="acme").one()
+        tenant.allowed_origins = [f"http://127.0.0.1:{host_site.port}"]
+        db.session.commit()
+        db.session.remove()
+    page = browser_page
+    host_site.publish("/same-site", host_page(shop, None))
+    url = host_site.url("/same-site", host="127.0.0.1")
+    chat = open_widget(page, url)
+    send(chat, "Remember me")
+    expect(last_agent_text(chat)).to_have_text("You said: Remember me")
+    own = chat_frame(page).evaluate(
+        f"JSON.parse(localStorage.getItem('followup-widget:{shop.public_key}'))"
+    )
+    assert own["customerId"] is None and own["token"]
+
+    chat = open_widget(page, url)
+    expect(chat.locator(".msg-client .bubble-text")).to_have_text(["Remember me"])
+
+
+def test_customer_logs_in_from_the_widget_and_sees_their_requests(
+    browser_page, chromium, shop, host_site, widget_app_server
+):
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/login", host_page(shop, None)))
+    chat.get_by_role("button", name="Contact us").click()
+    panel = chat.get_by_role("region", name="Contact us")
+    expect(panel.get_by_label("Name")).to_be_focused()
+    panel.get_by_label("Name").fill("Grace Hopper")
+    panel.get_by_label("Email").fill("grace@example.com")
+    panel.get_by_label("Reason").fill("Renew my <b>compiler</b> licence")
+    panel.get_by_role("button", name="Send request").click()
+    expect(panel.locator(".followup-done")).to_contain_text(PROMISE)
+    panel.get_by_role("button", name="Close Contact us").click()
+
+    # A submitted form does not log anyone in: the email must be proven first.
+    chat.get_by_role("button", name="Log in").click()
+    panel = chat.get_by_role("region", name="Log in")
+    expect(panel.get_by_label("Email")).to_be_focused()
+    with mail.record_messages() as outbox:
+        panel.get_by_label("Email").fill("grace@example.com")
+        panel.get_by_role("button", name="Email me a login link").click()
+        expect(panel.get_by_role("status")).to_have_text(
+            "If we know this address, we've emailed you a login link."
+        )
+    [email] = outbox
+    link = re.search(r"/customer-login/\S+", email.body).group(0)
+
+    # The customer opens the link from their mailbox, in another tab.
+    mailbox = page.context.new_page()
+    mailbox.goto(shop.app_url + link)
+    expect(mailbox.get_by_role("heading", name="You're logged in")).to_be_visible()
+    mailbox.close()
+
+    # Polling brings the news into the open widget, and the account button changes.
+    expect(chat.locator(".msg-system .note")).to_contain_text(
+        "Logged in as grace@example.com.", timeout=10_000
+    )
+    chat.get_by_role("button", name="My requests").click()
+    panel = chat.get_by_role("region", name="My requests")
+    # Newest first: this request, then the one Grace made before (seeded).
+    items = panel.locator(".request-item")
+    expect(items.locator(".request-reason")).to_have_text(
+        [
+            "Renew my <b>compiler</b> licence",
+            "Question about renewing the compiler licence before Friday.",
+        ]
+    )
+    expect(items.locator(".status-pill")).to_have_text(["Pending", "Pending"])
+    expect(items.first.locator("time")).to_have_text(
+        re.compile(r"^Submitted (just now|1 minute ago)$")
+    )
+    shoot(page, "desktop-my-requests")

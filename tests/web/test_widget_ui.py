@@ -1,0 +1,568 @@
+"""The widget's chat page and its HTMX routes under /w/: framing, session, streaming,
+forms, Contact us, log-in, polling, escaping, and who may see which chat."""
+
+import http.client
+import json
+import re
+import threading
+import time
+from html import unescape
+
+import pytest
+import time_machine
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from followup.extensions import db, mail
+from followup.models import Chat, FollowUpRequest, Message, Role, Source
+from followup.services import chats, customers
+from followup.services.prefill import identity_signature
+from followup.web.widget import access
+
+PROMISE = "We'll contact you within 24 hours."
+SHOP = "https://shop.example"
+FALLBACK_START = "Sorry, I can't answer right now."
+SCRIPT = "<script>alert('x')</script>"
+ESCAPED_SCRIPT = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+
+
+class Visitor:
+    """The chat page's script: it keeps the session token and sends it as a bearer token."""
+
+    def __init__(self, client: FlaskClient, tenant):
+        self.client = client
+        self.key = tenant.widget_public_key
+        self.chat_id: int | None = None
+        self.token: str | None = None
+
+    def start(self, customer: str | None = None):
+        data = {} if customer is None else {"customer": customer}
+        response = self.client.post(f"/w/{self.key}/chats", data=data)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        self.chat_id = int(response.headers["X-Chat-Id"])
+        self.token = response.headers["X-Session-Token"]
+        return response
+
+    def url(self, tail: str = "") -> str:
+        return f"/w/{self.key}/chats/{self.chat_id}" + (f"/{tail}" if tail else "")
+
+    def headers(self) -> dict:
+        return {"HX-Request": "true", "Authorization": f"Bearer {self.token}"}
+
+    def get(self, tail: str = "", **kwargs):
+        return self.client.get(self.url(tail), headers=self.headers(), **kwargs)
+
+    def post(self, tail: str, data: dict, **kwargs):
+        return self.client.post(self.url(tail), data=data, headers=self.headers(), **kwargs)
+
+    def send(self, text: str, mode: str = "text"):
+        return self.post("messages", {"text": text, "mode": mode})
+
+    def say(self, text: str) -> list[tuple[str, str]]:
+        """Send a message and read the reply stream to its end."""
+        response = self.send(text)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        stream = self.client.get(stream_url(response.get_data(as_text=True)))
+        assert stream.status_code == 200
+        assert stream.mimetype == "text/event-stream"
+        return parse_sse(stream.get_data(as_text=True))
+
+
+def stream_url(html: str) -> str:
+    match = re.search(r'sse-connect="([^"]+)"', html)
+    assert match, html
+    return unescape(match.group(1))
+
+
+def parse_sse(body: str) -> list[tuple[str, str]]:
+    """(event, data) pairs; a multi-line data field is joined with newlines, as browsers do."""
+    events = []
+    for block in body.split("\n\n"):
+        if not block:
+            continue
+        lines = block.split("\n")
+        assert lines[0].startswith("event: "), block
+        data = "\n".join(line.removeprefix("data: ") for line in lines[1:])
+        events.append((lines[0].removeprefix("event: "), data))
+    return events
+
+
+def signed(tenant, **fields) -> str:
+    """What the website's `FollowupWidget.customer` becomes in the page's start request."""
+    customer = {"id": "cust-42", "signature": identity_signature(tenant.widget_secret, "cust-42")}
+    return json.dumps(customer | fields)
+
+
+def count(model) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def stored_chat(chat_id: int) -> Chat:
+    db.session.rollback()
+    return db.session.get(Chat, chat_id)
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def visitor(client, tenant) -> Visitor:
+    visitor = Visitor(client, tenant)
+    visitor.start()
+    return visitor
+
+
+# --- the snippet and the page ----------------------------------------------------------------
+
+
+def test_widget_js_is_served_as_cacheable_javascript(client):
+    response = client.get("/widget.js")
+    assert response.status_code == 200
+    assert response.mimetype == "application/javascript"
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    script = response.get_data(as_text=True)
+    assert "document.currentScript" in script and 'title = "Chat with us"' in script
+    assert "postMessage(message, origin)" in script  # the customer goes to our origin only
+
+
+def test_chat_page_may_be_framed_by_the_tenants_origins_only(client, tenant):
+    tenant.allowed_origins = [SHOP, "http://localhost:8000/"]
+    db.session.commit()
+    response = client.get(f"/w/{tenant.widget_public_key}")
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://shop.example http://localhost:8000" in policy
+    assert policy.endswith("http://localhost:8000")
+    assert "script-src 'self'" in policy
+    page = response.get_data(as_text=True)
+    assert "<title>Chat with Acme Inc</title>" in page
+    assert f'data-chats-url="/w/{tenant.widget_public_key}/chats"' in page
+    assert "static/js/widget-chat.js" in page and "htmx-ext-sse-2.2.4.min.js" in page
+    assert "Set-Cookie" not in response.headers
+
+
+def test_without_allowed_origins_only_we_may_frame_the_chat(client, tenant):
+    response = client.get(f"/w/{tenant.widget_public_key}")
+    assert response.headers["Content-Security-Policy"].endswith("; frame-ancestors 'self'")
+
+
+def test_origins_that_are_not_origins_never_reach_the_header(client, tenant):
+    tenant.allowed_origins = [
+        "https://ok.example",
+        "https://evil.example; script-src *",
+        "javascript:alert(1)",
+        "https://a.example https://b.example",
+        42,
+    ]
+    db.session.commit()
+    policy = client.get(f"/w/{tenant.widget_public_key}").headers["Content-Security-Policy"]
+    assert policy.endswith("frame-ancestors 'self' https://ok.example")
+    assert policy.count("script-src") == 1
+
+
+def test_unknown_key_is_a_404_page(client, tenant):
+    response = client.get("/w/pk_nope")
+    assert response.status_code == 404
+    assert "Unknown widget key." in response.get_data(as_text=True)
+
+
+# --- starting and restoring a chat -----------------------------------------------------------
+
+
+def test_starting_a_chat_renders_the_greeting_and_hands_over_the_session(client, tenant):
+    visitor = Visitor(client, tenant)
+    response = visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
+    html = response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Hi! I&#39;m Alex from Acme Inc. How can I help you today?" in html
+    assert 'role="log" aria-live="polite"' in html
+    assert 'id="chat-actions"' in html and 'hx-swap-oob="true"' in html
+    assert ">Contact us</button>" in html and ">Log in</button>" in html
+    chat = stored_chat(visitor.chat_id)
+    assert chat.visitor["verified"] is True and chat.visitor["name"] == "Maria Garcia"
+    assert chats.chat_for_session(visitor.token, visitor.chat_id).id == chat.id
+
+
+@pytest.mark.parametrize("customer", ["not json", '["a list"]', "{" * 5000])
+def test_unusable_customer_data_still_starts_an_anonymous_chat(client, tenant, customer):
+    visitor = Visitor(client, tenant)
+    visitor.start(customer)
+    assert stored_chat(visitor.chat_id).visitor == {}
+
+
+def test_reload_restores_the_history_of_the_stored_chat(visitor, fake_llm):
+    visitor.say("hello there")
+    response = visitor.get()
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.index("How can I help you today?") < html.index("hello there")
+    assert html.index("hello there") < html.index("You said: hello there")
+
+
+# --- sending and streaming -------------------------------------------------------------------
+
+
+def test_sending_returns_the_bubble_and_a_reply_that_streams(visitor, fake_llm):
+    response = visitor.send("What are your opening hours?")
+    html = response.get_data(as_text=True)
+    assert 'class="msg msg-client"' in html and "What are your opening hours?" in html
+    assert 'sse-swap="done" sse-close="done"' in html and 'sse-swap="delta"' in html
+    stream = visitor.client.get(stream_url(html))
+    assert stream.headers["Cache-Control"] == "no-store"
+    events = parse_sse(stream.get_data(as_text=True))
+    deltas = [data for name, data in events if name == "delta"]
+    assert len(deltas) > 3 and "".join(deltas) == "You said: What are your opening hours?"
+    [(last, bubble)] = events[-1:]
+    assert last == "done" and [name for name, _ in events].count("done") == 1
+    reply = chats.history(stored_chat(visitor.chat_id))[-1]
+    assert reply.role == Role.AGENT and reply.content == "You said: What are your opening hours?"
+    assert f'data-message-id="{reply.id}" data-reply="true"' in bubble
+    assert ">You said: What are your opening hours?</span>" in bubble
+
+
+def test_a_stream_opened_again_replays_the_saved_reply_without_asking_the_model(visitor, fake_llm):
+    html = visitor.send("hello").get_data(as_text=True)
+    first = parse_sse(visitor.client.get(stream_url(html)).get_data(as_text=True))
+    calls = len(fake_llm.requests)
+    again = parse_sse(visitor.client.get(stream_url(html)).get_data(as_text=True))
+    assert len(fake_llm.requests) == calls
+    assert [name for name, _ in again] == ["done"] and again[0][1] == first[-1][1]
+
+
+def test_stream_link_is_bound_to_its_chat_and_expires(client, tenant, visitor, fake_llm):
+    html = visitor.send("hello").get_data(as_text=True)
+    url = stream_url(html)
+    other = Visitor(client, tenant)
+    other.start()
+    assert (
+        client.get(
+            url.replace(f"/chats/{visitor.chat_id}/", f"/chats/{other.chat_id}/")
+        ).status_code
+        == 404
+    )
+    assert client.get(url.split("?")[0] + "?token=forged").status_code == 404
+    with time_travel(access.STREAM_TOKEN_MAX_AGE_S + 5):
+        assert client.get(url).status_code == 404
+    assert count(Message) == 3  # two greetings and the message: no reply was made
+
+
+def time_travel(seconds: float):
+    return time_machine.travel(time.time() + seconds, tick=False)
+
+
+def test_empty_message_is_refused_with_an_alert(visitor):
+    response = visitor.send("   ")
+    assert response.status_code == 422
+    assert response.headers["HX-Retarget"] == "#alerts"
+    assert "This field is required." in response.get_data(as_text=True)
+
+
+def test_customer_markup_is_escaped_in_the_bubble_the_stream_and_the_history(visitor, fake_llm):
+    sent = visitor.send(SCRIPT).get_data(as_text=True)
+    assert SCRIPT not in sent and ESCAPED_SCRIPT in sent
+    events = parse_sse(visitor.client.get(stream_url(sent)).get_data(as_text=True))
+    body = "".join(data for _, data in events)
+    assert "<script" not in body and "&lt;script&gt;" in body
+    history = visitor.get().get_data(as_text=True)
+    assert "<script>" not in history
+    assert history.count(ESCAPED_SCRIPT) == 2  # the message and the echo
+
+
+# --- the follow-up form ----------------------------------------------------------------------
+
+
+def ask_for_a_person(visitor: Visitor) -> str:
+    events = visitor.say("Can I talk to a person about a bulk order?")
+    name, bubble = events[-1]
+    assert name == "done"
+    return bubble
+
+
+def test_the_ai_offer_shows_the_form_prefilled_from_the_signed_identity(client, tenant, fake_llm):
+    visitor = Visitor(client, tenant)
+    visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
+    bubble = ask_for_a_person(visitor)
+    assert "I can ask our team to contact you personally." in bubble
+    assert 'id="followup-m' in bubble and PROMISE.replace("'", "&#39;") in bubble
+    assert re.search(r'id="m\d+-name" name="name" type="text" value="Maria Garcia"', bubble)
+    assert 'value="maria@example.com"' in bubble
+    assert re.search(
+        r'<textarea id="m\d+-reason"[^>]*>Customer asked: Can I talk to a person', bubble
+    )
+    assert re.search(r'<label for="m\d+-phone">Phone <span class="optional">\(optional\)', bubble)
+
+
+def submit(visitor: Visitor, form_key: str, **fields):
+    return visitor.post("followups", {"form_key": form_key} | fields)
+
+
+def form_key_of(bubble: str) -> str:
+    return re.search(r'name="form_key" value="(m\d+)"', bubble).group(1)
+
+
+def test_submitting_the_form_confirms_with_the_response_time(client, tenant, fake_llm):
+    visitor = Visitor(client, tenant)
+    visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
+    key = form_key_of(ask_for_a_person(visitor))
+    response = submit(
+        visitor,
+        key,
+        name="Maria Garcia",
+        email="maria@example.com",
+        phone="+1 415 555 0100",
+        reason="Bulk order of 40 chairs",
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert f'id="followup-{key}"' in html and "Request sent" in html
+    assert PROMISE.replace("'", "&#39;") in html
+    assert 'hx-swap-oob="beforeend:#messages"' in html
+    assert "Thank you, Maria Garcia! Your request has been sent to our team." in html
+    db.session.rollback()
+    [saved] = db.session.scalars(select(FollowUpRequest)).all()
+    assert (saved.chat_id, saved.source, saved.identity_verified) == (
+        visitor.chat_id,
+        Source.TEXT,
+        True,
+    )
+    assert saved.reason == "Bulk order of 40 chairs" and saved.phone == "+14155550100"
+    # After a reload the form is not offered again; the thank-you tells what happened.
+    history = visitor.get().get_data(as_text=True)
+    assert 'class="followup-card"' not in history and "Thank you, Maria Garcia!" in history
+
+
+def test_bad_fields_come_back_inline_and_nothing_is_saved(visitor, fake_llm):
+    key = form_key_of(ask_for_a_person(visitor))
+    response = submit(visitor, key, name="", email="nope", phone="12", reason="")
+    assert response.status_code == 422
+    assert "HX-Retarget" not in response.headers  # the form itself, not an alert
+    html = response.get_data(as_text=True)
+    assert html.count('aria-invalid="true"') == 4
+    for field in ("name", "email", "phone", "reason"):
+        assert f'id="{key}-{field}-error"' in html
+    assert re.search(
+        rf'id="{key}-name"[^>]*aria-invalid="true" aria-describedby="{key}-name-error" autofocus',
+        html,
+    )
+    assert html.count("autofocus") == 1  # the first field in error
+    assert f'aria-describedby="{key}-phone-hint {key}-phone-error"' in html
+    assert 'value="nope"' in html  # what they typed stays
+    assert count(FollowUpRequest) == 0
+
+
+def test_a_made_up_form_key_is_refused(visitor):
+    response = submit(visitor, '"><script>', name="A", email="a@example.com", reason="r")
+    assert response.status_code == 422 and count(FollowUpRequest) == 0
+
+
+def test_with_the_model_down_the_reply_says_so_and_offers_the_form(visitor, fake_llm):
+    fake_llm.behaviour.fail_status = 500
+    [(name, bubble)] = visitor.say("hello?")
+    assert name == "done"
+    assert FALLBACK_START.replace("'", "&#39;") in bubble
+    assert "Your contact details" in bubble and 'name="form_key"' in bubble
+
+
+# --- Contact us ------------------------------------------------------------------------------
+
+
+def test_contact_us_shows_the_form_without_the_ai(client, tenant, fake_llm):
+    visitor = Visitor(client, tenant)
+    visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
+    response = visitor.get("contact")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<h2 id="panel-title" tabindex="-1">Contact us</h2>' in html
+    assert 'id="contact-name" name="name" type="text" value="Maria Garcia"' in html
+    assert 'id="contact-name"' in html and re.search(r'id="contact-name"[^>]*autofocus', html)
+    assert fake_llm.requests == []
+    response = submit(
+        visitor, "contact", name="Maria Garcia", email="maria@example.com", reason="Call me"
+    )
+    assert response.status_code == 200 and 'id="followup-contact"' in response.get_data(
+        as_text=True
+    )
+    assert count(FollowUpRequest) == 1
+
+
+def test_contact_us_is_gone_when_followups_are_off(client, tenant):
+    tenant.followups_enabled = False
+    db.session.commit()
+    visitor = Visitor(client, tenant)
+    html = visitor.start().get_data(as_text=True)
+    assert "Contact us" not in html
+    response = visitor.get("contact")
+    assert response.status_code == 409 and response.headers["HX-Retarget"] == "#alerts"
+
+
+# --- log-in and My requests ------------------------------------------------------------------
+
+
+def test_login_link_same_answer_for_everyone_email_only_for_customers(
+    visitor, tenant, make_followup
+):
+    make_followup(tenant, name="Maria Garcia", email="maria@example.com")
+    form = visitor.get("login").get_data(as_text=True)
+    assert 'id="login-email"' in form and "autofocus" in form
+    answers = []
+    with mail.record_messages() as outbox:
+        for email in ("Maria@Example.com", "stranger@example.com"):
+            response = visitor.post("login", {"email": email})
+            assert response.status_code == 200
+            answers.append(response.get_data(as_text=True))
+    assert answers[0] == answers[1]
+    assert "If we know this address, we've emailed you a login link." in answers[0]
+    [message] = outbox
+    assert message.recipients == ["maria@example.com"]
+    assert re.search(r"http://localhost/customer-login/\S+", message.body)
+
+
+def test_login_needs_a_valid_email(visitor):
+    response = visitor.post("login", {"email": "not an email"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="login-email"' in html and 'aria-invalid="true"' in html
+    assert "Enter a valid email address" in html
+
+
+def log_in_through_the_link(visitor: Visitor, email: str) -> None:
+    with mail.record_messages() as outbox:
+        visitor.post("login", {"email": email})
+    [message] = outbox
+    token = re.search(r"/customer-login/(\S+)", message.body).group(1)
+    customers.consume_login_link(token)
+
+
+def test_polling_shows_the_login_and_then_my_requests(visitor, tenant, make_followup):
+    make_followup(tenant, name="Maria Garcia", email="maria@example.com", reason="Old <b>order</b>")
+    last_seen = chats.history(stored_chat(visitor.chat_id))[-1].id
+    nothing_new = visitor.get("messages", query_string={"after": last_seen})
+    assert nothing_new.status_code == 200 and nothing_new.get_data(as_text=True).strip() == ""
+
+    log_in_through_the_link(visitor, "maria@example.com")
+    news = visitor.get("messages", query_string={"after": last_seen}).get_data(as_text=True)
+    assert "Logged in as maria@example.com." in news and 'class="msg msg-system"' in news
+    assert 'id="account" hx-swap-oob="true"' in news and ">My requests</button>" in news
+    assert "How can I help" not in news  # only what is new
+
+    # A staff reply (human takeover) arrives the same way, marked as the team's.
+    db.session.add(Message(chat_id=visitor.chat_id, role=Role.STAFF, content="Hi, Sam here"))
+    db.session.commit()
+    news = visitor.get("messages", query_string={"after": last_seen + 1}).get_data(as_text=True)
+    assert 'class="msg msg-staff"' in news and ">Acme Inc team</span>" in news
+    assert "Logged in as" not in news
+
+    panel = visitor.get("requests").get_data(as_text=True)
+    assert "Old &lt;b&gt;order&lt;/b&gt;" in panel
+    assert '<span class="status-pill status-pending">Pending</span>' in panel
+    assert "Submitted just now" in panel
+
+
+def test_typing_someones_email_into_a_form_does_not_reveal_their_requests(
+    visitor, tenant, make_followup, fake_llm
+):
+    make_followup(tenant, name="Victim", email="victim@example.com", reason="Private matter")
+    key = form_key_of(ask_for_a_person(visitor))
+    submit(visitor, key, name="Mallory", email="victim@example.com", reason="Hi")
+    panel = visitor.get("requests").get_data(as_text=True)
+    assert "Private matter" not in panel and "Log in to see your requests." in panel
+    assert ">Log in</button>" in visitor.get().get_data(as_text=True)
+
+
+@pytest.mark.parametrize("after", ["-1", "abc", str(2**31)])
+def test_polling_refuses_a_bad_after(visitor, after):
+    assert visitor.get("messages", query_string={"after": after}).status_code == 422
+
+
+# --- whose chat is it ------------------------------------------------------------------------
+
+CHAT_ROUTES = [
+    ("GET", ""),
+    ("GET", "messages?after=0"),
+    ("POST", "messages"),
+    ("GET", "contact"),
+    ("POST", "followups"),
+    ("GET", "login"),
+    ("POST", "login"),
+    ("GET", "requests"),
+]
+
+
+@pytest.mark.parametrize(("method", "tail"), CHAT_ROUTES)
+def test_another_chats_token_a_made_up_one_or_another_tenants_key_is_404(
+    client, tenant, other_tenant, method, tail
+):
+    mine, theirs = Visitor(client, tenant), Visitor(client, tenant)
+    mine.start()
+    theirs.start()
+    data = {"text": "hi", "form_key": "contact", "email": "a@example.com"}
+    attempts = {
+        "their token": {"Authorization": f"Bearer {theirs.token}"},
+        "no token": {},
+        "made-up token": {"Authorization": "Bearer eyJjaGF0IjoxfQ.forged"},
+    }
+    for name, headers in attempts.items():
+        response = client.open(mine.url(tail), method=method, data=data, headers=headers)
+        assert response.status_code == 404, name
+    other_key_url = mine.url(tail).replace(tenant.widget_public_key, other_tenant.widget_public_key)
+    response = client.open(
+        other_key_url, method=method, data=data, headers={"Authorization": f"Bearer {mine.token}"}
+    )
+    assert response.status_code == 404
+    assert count(Message) == 2  # the greetings only
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+def test_login_links_are_rate_limited_per_session(visitor):
+    for _ in range(5):
+        assert visitor.post("login", {"email": "someone@example.com"}).status_code == 200
+    response = visitor.post("login", {"email": "someone@example.com"})
+    assert response.status_code == 429 and "Retry-After" in response.headers
+
+
+def test_oversized_body_is_413(visitor):
+    response = visitor.post("messages", {"text": "x" * 40_000})
+    assert response.status_code == 413
+    assert count(Message) == 1
+
+
+# --- through a real server: the customer leaves mid-reply ------------------------------------
+
+
+@pytest.fixture
+def live_port(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_a_reply_is_finished_and_saved_when_the_customer_leaves_mid_stream(
+    visitor, fake_llm, live_port
+):
+    fake_llm.behaviour.reply_text = " ".join(f"word{n}" for n in range(40))
+    fake_llm.behaviour.token_delay_s = 0.02
+    url = stream_url(visitor.send("tell me a story").get_data(as_text=True))
+    connection = http.client.HTTPConnection("127.0.0.1", live_port, timeout=10)
+    connection.request("GET", url)
+    response = connection.getresponse()
+    assert response.readline() == b"event: delta\n"
+    response.close()  # reload or closed tab: the socket goes away
+    connection.close()
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        last = chats.history(stored_chat(visitor.chat_id))[-1]
+        if last.role == Role.AGENT and last.content.startswith("word0"):
+            break
+        time.sleep(0.05)
+    assert last.content == fake_llm.behaviour.reply_text
