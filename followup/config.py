@@ -100,6 +100,19 @@ class Config:
     # How often the workers look for notifications that are due but not queued.
     NOTIFY_SWEEP_INTERVAL_S = int(_env("NOTIFY_SWEEP_INTERVAL_S", "30"))
 
+    # Public widget endpoints: one budget per IP (offices share one) and one per chat.
+    WIDGET_SESSIONS_LIMIT_PER_IP = _env("WIDGET_SESSIONS_LIMIT_PER_IP", "20 per minute")
+    WIDGET_MESSAGES_LIMIT_PER_SESSION = _env("WIDGET_MESSAGES_LIMIT_PER_SESSION", "30 per minute")
+    WIDGET_MESSAGES_LIMIT_PER_IP = _env("WIDGET_MESSAGES_LIMIT_PER_IP", "120 per minute")
+    WIDGET_READS_LIMIT_PER_SESSION = _env("WIDGET_READS_LIMIT_PER_SESSION", "60 per minute")
+    WIDGET_READS_LIMIT_PER_IP = _env("WIDGET_READS_LIMIT_PER_IP", "600 per minute")
+    WIDGET_FOLLOWUPS_LIMIT_PER_SESSION = _env("WIDGET_FOLLOWUPS_LIMIT_PER_SESSION", "10 per hour")
+    WIDGET_FOLLOWUPS_LIMIT_PER_IP = _env("WIDGET_FOLLOWUPS_LIMIT_PER_IP", "60 per hour")
+    # Each one sends an email: kept low.
+    WIDGET_LOGIN_LINK_LIMIT_PER_SESSION = _env("WIDGET_LOGIN_LINK_LIMIT_PER_SESSION", "5 per hour")
+    WIDGET_LOGIN_LINK_LIMIT_PER_IP = _env("WIDGET_LOGIN_LINK_LIMIT_PER_IP", "20 per hour")
+    WIDGET_CONFIG_LIMIT_PER_IP = _env("WIDGET_CONFIG_LIMIT_PER_IP", "120 per minute")
+
     FOLLOWUPS_PAGE_SIZE = 25
     USERS_PAGE_SIZE = 25
     CUSTOMER_LOGIN_RATE_LIMIT = _env("CUSTOMER_LOGIN_RATE_LIMIT", "20 per minute")

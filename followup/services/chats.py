@@ -190,9 +190,13 @@ def agent_turn(chat: Chat) -> Iterator[TextDelta | Message]:
         yield _voice_capture_turn(chat, past[-1].content)
         return
     conversation = prompts.conversation(chat.agent, tenant, past)
+    tools = prompts.tools_for(tenant)
+    # Give the connection back while the model thinks: a stream can take many
+    # seconds, and holding a pooled connection for each would cap concurrent chats.
+    db.session.commit()
     completion = None
     try:
-        for event in stream_chat(conversation, prompts.tools_for(tenant)):
+        for event in stream_chat(conversation, tools):
             if isinstance(event, Completion):
                 completion = event
             else:

@@ -8,6 +8,7 @@ from followup.models import ApiToken
 from followup.services import accounts
 from followup.web.api import bp
 from followup.web.errors import error_response
+from followup.web.requests import bearer_token
 
 # Follow-ups are small; a bound keeps a careless or hostile client from making
 # us buffer megabytes. Set per request so the rest of the app keeps its own limits.
@@ -19,16 +20,10 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
 _ENVIRON_KEY = "followup.api_token"
 
 
-def _bearer_token() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
-
-
 def current_token() -> ApiToken | None:
     """The request's valid (known, not revoked) token, looked up once per request."""
     if _ENVIRON_KEY not in request.environ:
-        raw = _bearer_token()
+        raw = bearer_token()
         request.environ[_ENVIRON_KEY] = accounts.api_token_for(raw) if raw else None
     return request.environ[_ENVIRON_KEY]
 
@@ -42,7 +37,7 @@ def request_token() -> ApiToken:
 
 
 def _unauthorized() -> Response:
-    if _bearer_token() is None:
+    if bearer_token() is None:
         message = "Send your API token in the header 'Authorization: Bearer <token>'."
         challenge = 'Bearer realm="followup"'
     else:

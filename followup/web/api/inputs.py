@@ -4,9 +4,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import request
-
-from followup.errors import DomainError, ValidationFailed
+from followup.errors import ValidationFailed
 from followup.services import followups
 from followup.services.validation import FieldErrors
 
@@ -15,19 +13,6 @@ MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
 # Digits only: int() would also take " 1", "+1", "1_0" and Unicode digits.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
-
-
-class BadJson(DomainError):
-    code = "bad_json"
-    http_status = 400
-
-
-def json_object() -> dict:
-    """The request body as a JSON object; anything else is a 400 that says what to send."""
-    body = request.get_json(silent=True) if request.is_json else None
-    if not isinstance(body, dict):
-        raise BadJson("Send a JSON object with 'Content-Type: application/json'.")
-    return body
 
 
 @dataclass(frozen=True)

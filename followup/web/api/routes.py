@@ -10,9 +10,10 @@ from followup.models import FollowUpRequest, Source
 from followup.services import followups
 from followup.web.api import bp
 from followup.web.api.auth import request_token
-from followup.web.api.inputs import json_object, parse_list_query
+from followup.web.api.inputs import parse_list_query
 from followup.web.api.openapi import OPENAPI_DOCUMENT
 from followup.web.api.serialize import followup_json
+from followup.web.requests import json_object
 
 FOLLOWUP_URL = "/followups/<int:followup_id>"
 

@@ -14,6 +14,7 @@ from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import Chat, Tenant
 from followup.services import chats, customers
+from followup.web.requests import bearer_token
 from followup.web.widget import bp
 
 # Enough for any form of the widget; a chat message is at most 4,000 characters.
@@ -26,12 +27,6 @@ STREAM_TOKEN_MAX_AGE_S = 60
 @bp.before_request
 def bound_body() -> None:
     request.max_content_length = MAX_BODY_BYTES  # reading more raises 413
-
-
-def bearer_token() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def _chat_of_tenant(tenant: Tenant, chat: Chat) -> Chat:

@@ -13,9 +13,10 @@ from followup.llm.client import TextDelta
 from followup.models import Chat, Message, Role, Tenant
 from followup.services import chats
 from followup.services.followups import MAX_ID
+from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
 from followup.web.widget.access import session_chat, stream_chat, stream_token
-from followup.web.widget.limits import per_ip, per_session
+from followup.web.widget.limits import per_session
 from followup.web.widget.rendering import account_state, answered_forms, partial, render_piece
 
 log = logging.getLogger(__name__)

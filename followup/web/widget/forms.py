@@ -10,9 +10,10 @@ from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import Chat, Message
 from followup.services import chats, customers
+from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
 from followup.web.widget.access import customer_signed_in, session_chat
-from followup.web.widget.limits import per_ip, per_session
+from followup.web.widget.limits import per_session
 from followup.web.widget.rendering import partial
 
 FORM_FIELDS = ("name", "email", "phone", "reason")

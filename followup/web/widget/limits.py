@@ -5,32 +5,9 @@ an operator tunes the widget in one place; each endpoint counts on its own.
 """
 
 import hashlib
-from collections.abc import Callable
 
-from flask import current_app
-from flask_limiter.util import get_remote_address
-
-from followup.extensions import limiter
-from followup.web.widget.access import bearer_token
-
-DEFAULTS = {
-    "WIDGET_SESSIONS_LIMIT_PER_IP": "20 per minute",
-    "WIDGET_MESSAGES_LIMIT_PER_SESSION": "30 per minute",
-    "WIDGET_MESSAGES_LIMIT_PER_IP": "120 per minute",
-    # Polling for new messages (every 5 s while open) and opening panels.
-    "WIDGET_READS_LIMIT_PER_SESSION": "60 per minute",
-    "WIDGET_READS_LIMIT_PER_IP": "600 per minute",
-    "WIDGET_FOLLOWUPS_LIMIT_PER_SESSION": "10 per hour",
-    "WIDGET_FOLLOWUPS_LIMIT_PER_IP": "60 per hour",
-    # Each one may send an email: kept low.
-    "WIDGET_LOGIN_LINK_LIMIT_PER_SESSION": "5 per hour",
-    "WIDGET_LOGIN_LINK_LIMIT_PER_IP": "20 per hour",
-}
-
-
-def _configured(name: str) -> Callable[[], str]:
-    default = DEFAULTS[name]
-    return lambda: current_app.config.get(name, default)
+from followup.web.rate_limits import per_client_key
+from followup.web.requests import bearer_token
 
 
 def _session_key() -> str:
@@ -41,9 +18,5 @@ def _session_key() -> str:
     return "widget-page:" + hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
-def per_ip(name: str):
-    return limiter.limit(_configured(name), key_func=get_remote_address)
-
-
-def per_session(name: str):
-    return limiter.limit(_configured(name), key_func=_session_key)
+def per_session(key: str):
+    return per_client_key(key, _session_key)

@@ -6,8 +6,8 @@ from flask import current_app, make_response, render_template, send_from_directo
 
 from followup.models import Tenant
 from followup.services import chats
+from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
-from followup.web.widget.limits import per_ip
 
 # Websites pick up a new snippet within minutes, yet it is not fetched on every page view.
 SNIPPET_MAX_AGE_S = 300

@@ -1,0 +1,85 @@
+"""Who may use a chat, and what a request may send: the session token, body size and fields."""
+
+from flask import Response, make_response, request
+
+from followup.errors import NotFound, ValidationFailed
+from followup.models import Chat
+from followup.services import chats
+from followup.web.errors import error_response
+from followup.web.requests import bearer_token, json_object
+from followup.web.widget_api import bp
+
+# The longest message (chats.MAX_MESSAGE_CHARS) still fits when a client escapes
+# every character as JSON \\uXXXX pairs; anything bigger is not a chat message.
+MAX_BODY_BYTES = 64 * 1024
+# Kept in the WSGI environ, not on `g`: the rate-limit key needs the chat before
+# the view runs, and `g` outlives a request when tests share an app context.
+_ENVIRON_KEY = "followup.widget_chat"
+
+
+class MissingSessionToken(Exception):
+    """The request names a chat but sends no session token at all."""
+
+
+@bp.before_request
+def bound_body() -> None:
+    request.max_content_length = MAX_BODY_BYTES  # reading more raises 413
+
+
+@bp.errorhandler(MissingSessionToken)
+def missing_session_token(_exc: MissingSessionToken) -> Response:
+    # 401 rather than 404 tells an integrator what is missing; a token that is
+    # present but wrong stays a 404, so nobody learns which chats exist.
+    response = make_response(
+        error_response(
+            401,
+            "unauthorized",
+            "Send the chat's session token in the header 'Authorization: Bearer <token>'.",
+        )
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="followup-widget"'
+    return response
+
+
+def _verified_chat(chat_id: int) -> Chat | None:
+    """The chat if the request's token opens it, looked up once per request."""
+    if _ENVIRON_KEY not in request.environ:
+        try:
+            chat = chats.chat_for_session(bearer_token(), chat_id)
+        except NotFound:
+            chat = None
+        request.environ[_ENVIRON_KEY] = chat
+    return request.environ[_ENVIRON_KEY]
+
+
+def session_chat_id() -> int | None:
+    """The id of the chat this request is entitled to, if any (for rate-limit keys)."""
+    chat_id = (request.view_args or {}).get("chat_id")
+    if chat_id is None:
+        return None
+    chat = _verified_chat(chat_id)
+    return chat.id if chat is not None else None
+
+
+def session_chat(chat_id: int) -> Chat:
+    """The chat the request's session token opens; 401 without a token, 404 otherwise."""
+    if bearer_token() is None:
+        raise MissingSessionToken()
+    chat = _verified_chat(chat_id)
+    if chat is None:
+        raise NotFound("No such chat.")
+    return chat
+
+
+def body_with(allowed: frozenset[str], *, optional: bool = False) -> dict:
+    """The JSON object sent, refusing names outside `allowed` (a misspelt field would vanish).
+
+    With `optional`, an empty body counts as `{}`.
+    """
+    if optional and not request.get_data(cache=True):
+        return {}
+    body = json_object()
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ValidationFailed({name: "Unknown field." for name in unknown})
+    return body

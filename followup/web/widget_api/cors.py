@@ -1,0 +1,71 @@
+"""CORS for the widget API: only the tenant's own websites may call it from a browser.
+
+The tenant comes from the URL: the public key, or the chat (preflights carry no
+session token, so the chat id alone decides). Origins are stored normalized
+(`services.tenant_settings.normalize_origin`), the way browsers send them, so a
+plain comparison suffices. No cookies are involved, hence no Allow-Credentials.
+"""
+
+from flask import Response, request
+from sqlalchemy import select
+
+from followup.extensions import db
+from followup.models import Chat, Tenant
+from followup.services.followups import MAX_ID
+from followup.web.widget_api import bp
+
+ALLOW_HEADERS = "Authorization, Content-Type, Accept"
+ALLOW_METHODS = "GET, POST, OPTIONS"
+# Browsers cap this anyway (Chromium at 2 hours); 10 minutes keeps a removed
+# origin from lingering long.
+PREFLIGHT_MAX_AGE_S = 600
+# What a script may read from our answers besides the basic headers.
+EXPOSE_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+
+
+def _tenant_origins() -> list[str]:
+    args = request.view_args or {}
+    if "public_key" in args:
+        query = select(Tenant.allowed_origins).where(Tenant.widget_public_key == args["public_key"])
+    elif "chat_id" in args and 0 < args["chat_id"] <= MAX_ID:
+        query = (
+            select(Tenant.allowed_origins)
+            .join(Chat, Chat.tenant_id == Tenant.id)
+            .where(Chat.id == args["chat_id"])
+        )
+    else:
+        return []
+    return db.session.scalar(query) or []
+
+
+def allowed_origin() -> str | None:
+    """The request's Origin when the tenant allows it, else None."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return None
+    return origin if origin in _tenant_origins() else None
+
+
+@bp.before_request
+def answer_preflight() -> Response | None:
+    # Every route accepts OPTIONS; the CORS headers are added below, or not.
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    return None
+
+
+@bp.after_request
+def add_cors_headers(response: Response) -> Response:
+    response.vary.add("Origin")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    origin = allowed_origin()
+    if origin is None:
+        return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
+        response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
+        response.headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE_S)
+    else:
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    return response

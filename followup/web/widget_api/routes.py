@@ -1,0 +1,171 @@
+"""The widget's JSON client API: parse the input, call one chat service, serialise the result.
+
+Base path `/api/widget/v1`. JSON in and out; errors are
+`{"error": {"code", "message", "fields"}}`. A chat's endpoints need its session
+token: `Authorization: Bearer <session_token>` (missing → 401, wrong or for
+another chat → 404). Bodies over 64 KiB → 413; a body that is not a JSON object →
+400 `bad_json`; bad or unknown fields → 422 naming each. Every endpoint is rate
+limited per IP and, for chat endpoints, per session (429 with Retry-After; see
+`limits.py` for the config keys). CORS: answered with
+`Access-Control-Allow-Origin: <origin>` only for the tenant's allowed origins;
+preflight `OPTIONS` on any path → 204.
+
+    GET  /<public_key>/config
+         200 {agent_name, followups_enabled, response_time_hours}; unknown key 404
+    POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature}}
+         201 {session_token, chat_id}; unknown key 404. Bad customer values are
+         dropped, not refused; a valid signature = hex(HMAC-SHA256(widget secret, id))
+         marks the identity verified.
+    POST /chats/<chat_id>/messages    {text, mode?: "text"|"voice"}
+         200 {messages: [client message, agent message], actions: [...]}; text longer
+         than 4000 characters 422. An action {type: "followup_form", prefill: {name,
+         email, phone, reason}, summary, priority, response_time_hours} means the AI
+         offered a follow-up: show the form. With `Accept: text/event-stream` the
+         answer streams as Server-Sent Events (see `stream.py`): `token` {text}…,
+         `message` {agent message}, `done` {messages, actions}; `error` if it breaks.
+    GET  /chats/<chat_id>/messages?after=<message id>
+         200 {messages: [...]}: every message after that id (0 or none: all),
+         including agent fallbacks, staff replies, reminders and system notes.
+    POST /chats/<chat_id>/followups   {name, email, phone?, reason}
+         201 {id, status, message}: message is the thank-you that repeats the
+         response time; 422 with fields; 409 `followups_disabled` when turned off.
+    POST /chats/<chat_id>/login-link  {email}
+         202 {message}: the same answer whether or not the email is a customer's;
+         a known customer gets a one-time link by email, valid 30 minutes, which
+         logs them in to this chat.
+    GET  /chats/<chat_id>/followups
+         200 {customer: {name, email} | null, items: [{id, reason, status, source,
+         created_at, contacted_at, resolved_at, cancelled_at}]}: the logged-in
+         customer's requests, newest first (empty when nobody is logged in).
+
+A message is {id, role: "client"|"agent"|"staff"|"system", content, mode:
+"text"|"voice", created_at (ISO 8601 UTC), action: object | null}. Content is data:
+render it as text, never as HTML.
+"""
+
+import re
+
+from flask import request
+from sqlalchemy import inspect
+
+from followup.errors import ValidationFailed
+from followup.extensions import db
+from followup.models import FollowUpRequest, Source
+from followup.services import chats, customers
+from followup.services.followups import MAX_ID
+from followup.web.rate_limits import per_ip
+from followup.web.widget_api import bp
+from followup.web.widget_api.access import body_with, session_chat
+from followup.web.widget_api.limits import per_session
+from followup.web.widget_api.serialize import (
+    customer_json,
+    customer_request_json,
+    message_json,
+    turn_json,
+)
+from followup.web.widget_api.stream import turn_stream, wants_event_stream
+
+CHAT_URL = "/chats/<int:chat_id>"
+SESSION_FIELDS = frozenset({"customer"})
+MESSAGE_FIELDS = frozenset({"text", "mode"})
+FOLLOWUP_FIELDS = frozenset({"name", "email", "phone", "reason"})
+LOGIN_LINK_FIELDS = frozenset({"email"})
+# Digits only: int() would also take " 1", "+1", "1_0" and Unicode digits.
+_MESSAGE_ID = re.compile(r"[0-9]{1,10}")
+LOGIN_LINK_ANSWER = (
+    "If this email belongs to one of our customers, we have sent a login link to it. "
+    "It works once, for 30 minutes."
+)
+
+
+@bp.get("/<public_key>/config")
+@per_ip("WIDGET_CONFIG_LIMIT_PER_IP")
+def widget_config(public_key: str) -> dict:
+    tenant = chats.tenant_for_widget(public_key)
+    agent = chats.default_agent(tenant)
+    db.session.commit()  # the default agent is created on first use
+    return {
+        "agent_name": agent.name,
+        "followups_enabled": tenant.followups_enabled,
+        "response_time_hours": tenant.response_time_hours,
+    }
+
+
+@bp.post("/<public_key>/sessions")
+@per_ip("WIDGET_SESSIONS_LIMIT_PER_IP")
+def start_session(public_key: str) -> tuple[dict, int]:
+    body = body_with(SESSION_FIELDS, optional=True)
+    chat, token = chats.start_chat(public_key, body.get("customer"))
+    return {"session_token": token, "chat_id": chat.id}, 201
+
+
+@bp.post(f"{CHAT_URL}/messages")
+@per_ip("WIDGET_MESSAGES_LIMIT_PER_IP")
+@per_session("WIDGET_MESSAGES_LIMIT_PER_SESSION")
+def post_message(chat_id: int):
+    chat = session_chat(chat_id)
+    body = body_with(MESSAGE_FIELDS)
+    client_message = chats.post_client_message(chat, body.get("text"), body.get("mode", "text"))
+    if wants_event_stream():
+        # The identity, not `.id`: the commit expired the object, and reloading it
+        # would cost a query before the first token.
+        return turn_stream(chat_id, inspect(client_message).identity[0])
+    agent_message = chats.reply(chat)
+    return turn_json(client_message, agent_message)
+
+
+def _after_id(raw: str | None) -> int:
+    if raw in (None, ""):
+        return 0
+    if not _MESSAGE_ID.fullmatch(raw) or int(raw) > MAX_ID:
+        raise ValidationFailed({"after": "Use the id of a message (a whole number), or 0."})
+    return int(raw)
+
+
+@bp.get(f"{CHAT_URL}/messages")
+@per_ip("WIDGET_READS_LIMIT_PER_IP")
+@per_session("WIDGET_READS_LIMIT_PER_SESSION")
+def new_messages(chat_id: int) -> dict:
+    chat = session_chat(chat_id)
+    after = _after_id(request.args.get("after"))
+    return {"messages": [message_json(m) for m in chats.messages_after(chat, after)]}
+
+
+def _thank_you(chat, followup: FollowUpRequest) -> str:
+    """The chat message that confirmed this request to the customer."""
+    for message in reversed(chats.history(chat)):
+        if (message.action or {}).get("followup_id") == followup.id:
+            return message.content
+    return ""
+
+
+@bp.post(f"{CHAT_URL}/followups")
+@per_ip("WIDGET_FOLLOWUPS_LIMIT_PER_IP")
+@per_session("WIDGET_FOLLOWUPS_LIMIT_PER_SESSION")
+def submit_followup(chat_id: int) -> tuple[dict, int]:
+    chat = session_chat(chat_id)
+    body = body_with(FOLLOWUP_FIELDS)
+    followup = chats.submit_followup(chat, body, source=Source.TEXT)
+    thank_you = _thank_you(chat, followup)
+    return {"id": followup.id, "status": followup.status, "message": thank_you}, 201
+
+
+@bp.post(f"{CHAT_URL}/login-link")
+@per_ip("WIDGET_LOGIN_LINK_LIMIT_PER_IP")
+@per_session("WIDGET_LOGIN_LINK_LIMIT_PER_SESSION")
+def request_login_link(chat_id: int) -> tuple[dict, int]:
+    chat = session_chat(chat_id)
+    body = body_with(LOGIN_LINK_FIELDS)
+    customers.request_login_link(chat, body.get("email"))
+    return {"message": LOGIN_LINK_ANSWER}, 202
+
+
+@bp.get(f"{CHAT_URL}/followups")
+@per_ip("WIDGET_READS_LIMIT_PER_IP")
+@per_session("WIDGET_READS_LIMIT_PER_SESSION")
+def customer_requests(chat_id: int) -> dict:
+    chat = session_chat(chat_id)
+    return {
+        "customer": customer_json(customers.signed_in_customer(chat)),
+        "items": [customer_request_json(f) for f in customers.requests_of(chat)],
+    }

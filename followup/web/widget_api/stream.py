@@ -1,0 +1,100 @@
+"""The agent's answer as Server-Sent Events, each piece sent the moment the model writes it.
+
+Events, in this order:
+
+    event: token    data: {"text": "..."}                     one per piece of text
+    event: message  data: {id, role, content, mode, created_at, action}   the saved answer
+    event: done     data: {"messages": [...], "actions": [...]}   the turn, as without streaming
+
+If something breaks after the stream has begun (the status is already sent), an
+`event: error` with `{"error": {"code", "message"}}` ends the stream instead.
+"""
+
+import json
+import logging
+from collections.abc import Iterator
+
+from flask import Response, request, stream_with_context
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from followup.extensions import db
+from followup.llm.client import TextDelta
+from followup.models import Chat, Message, Tenant
+from followup.services import chats
+from followup.web.widget_api.serialize import message_json, turn_json
+
+log = logging.getLogger(__name__)
+
+EVENT_STREAM = "text/event-stream"
+# Proxies (nginx) must pass each event on at once rather than buffer the answer.
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def wants_event_stream() -> bool:
+    # Checked by name: `*/*` would otherwise count as asking for a stream.
+    return any(
+        mimetype == EVENT_STREAM and quality > 0 for mimetype, quality in request.accept_mimetypes
+    )
+
+
+def sse(event: str, data: dict) -> bytes:
+    # JSON never contains a raw newline, so one `data:` line always holds it.
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def turn_stream(chat_id: int, client_message_id: int) -> Response:
+    events = stream_with_context(_turn_events(chat_id, client_message_id))
+    return Response(events, mimetype=EVENT_STREAM, headers=STREAM_HEADERS)
+
+
+def _turn_events(chat_id: int, client_message_id: int) -> Iterator[bytes]:
+    turn = None
+    try:
+        # Flask tears the request's database session down when the view returns, before
+        # the server iterates; stream_with_context restores the contexts, and the chat
+        # is loaded again into the session that comes with them.
+        chat, _tenant = _load_for_turn(chat_id)  # the session holds objects weakly: keep it
+        turn = chats.agent_turn(chat)
+        for event in turn:
+            if isinstance(event, TextDelta):
+                yield sse("token", {"text": event.text})
+            else:
+                agent_message = event
+        yield sse("message", message_json(agent_message))
+        yield sse("done", turn_json(db.session.get(Message, client_message_id), agent_message))
+    except GeneratorExit:
+        if turn is not None:
+            _finish_unwatched(turn, chat_id)
+        raise
+    except Exception:
+        log.exception("Streaming the agent's answer in chat %s failed", chat_id)
+        db.session.rollback()
+        yield sse(
+            "error",
+            {"error": {"code": "internal_error", "message": "Something went wrong on our side."}},
+        )
+
+
+def _load_for_turn(chat_id: int) -> tuple[Chat, Tenant]:
+    """The chat, its agent and its tenant in one round trip: the turn reads them before
+    it calls the model, so each query saved here is time saved to the first token."""
+    chat, tenant = db.session.execute(
+        select(Chat, Tenant)
+        .join(Tenant, Tenant.id == Chat.tenant_id)
+        .options(joinedload(Chat.agent))
+        .where(Chat.id == chat_id)
+    ).one()
+    return chat, tenant
+
+
+def _finish_unwatched(turn: Iterator, chat_id: int) -> None:
+    """The visitor left mid-answer: finish the turn anyway, so the answer (and any form
+    it offers) is in the chat's history when they come back, and no transaction is
+    left half done."""
+    try:
+        for _event in turn:
+            pass
+    except Exception:
+        log.exception("Finishing the answer in chat %s after its client left failed", chat_id)
+        db.session.rollback()

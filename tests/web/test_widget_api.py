@@ -1,0 +1,671 @@
+"""The widget's JSON client API (/api/widget/v1): sessions, turns with and without SSE,
+follow-ups, polling, customer login, rate limits, sizes, errors and CORS."""
+
+import http.client
+import json
+import re
+import threading
+import time
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from followup.extensions import db, mail
+from followup.models import Chat, FollowUpRequest, Message, Role, Source
+from followup.services import chats, customers, followups
+from followup.services.prefill import identity_signature
+
+BASE = "/api/widget/v1"
+MESSAGE_KEYS = {"id", "role", "content", "mode", "created_at", "action"}
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+SHOP = "https://shop.example"
+FALLBACK_START = "Sorry, I can't answer right now."
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+def signed(tenant, **fields) -> dict:
+    """What the tenant's website puts in FollowupWidget.customer, signed with its secret."""
+    return {
+        "id": "cust-42",
+        "signature": identity_signature(tenant.widget_secret, "cust-42"),
+    } | fields
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Session:
+    """A widget session: the chat's URLs and its token, the way a custom UI holds them."""
+
+    def __init__(self, client: FlaskClient, chat_id: int, token: str):
+        self.client, self.chat_id, self.token = client, chat_id, token
+
+    def url(self, tail: str) -> str:
+        return f"{BASE}/chats/{self.chat_id}/{tail}"
+
+    def post(self, tail: str, body, headers: dict | None = None, **kwargs):
+        return self.client.post(
+            self.url(tail), json=body, headers=bearer(self.token) | (headers or {}), **kwargs
+        )
+
+    def get(self, tail: str, headers: dict | None = None, **kwargs):
+        return self.client.get(
+            self.url(tail), headers=bearer(self.token) | (headers or {}), **kwargs
+        )
+
+    def say(self, text: str, mode: str = "text", **kwargs):
+        return self.post("messages", {"text": text, "mode": mode}, **kwargs)
+
+    def stream(self, text: str, mode: str = "text"):
+        return self.say(text, mode, headers={"Accept": "text/event-stream"})
+
+
+def start(client: FlaskClient, tenant, customer: dict | None = None) -> Session:
+    body = {} if customer is None else {"customer": customer}
+    response = client.post(f"{BASE}/{tenant.widget_public_key}/sessions", json=body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    data = response.get_json()
+    assert set(data) == {"session_token", "chat_id"}
+    return Session(client, data["chat_id"], data["session_token"])
+
+
+def parse_sse(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.split("\n\n"):
+        if not block.strip():
+            continue
+        fields = dict(line.split(": ", 1) for line in block.split("\n"))
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def error_of(response) -> dict:
+    assert response.content_type == "application/json"
+    return response.get_json()["error"]
+
+
+def stored_chat(chat_id: int) -> Chat:
+    db.session.rollback()  # see what the requests committed, not a stale copy
+    return db.session.get(Chat, chat_id)
+
+
+def count(model) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# --- sessions and config ---------------------------------------------------------------------
+
+
+def test_session_opens_a_chat_that_greets(client, tenant):
+    session = start(client, tenant)
+    chat = stored_chat(session.chat_id)
+    assert chat.tenant_id == tenant.id and chat.visitor == {}
+    messages = session.get("messages").get_json()["messages"]
+    assert [m["role"] for m in messages] == ["agent"]
+    assert messages[0]["content"] == "Hi! I'm Alex from Acme Inc. How can I help you today?"
+
+
+def test_session_without_body_is_fine(client, tenant):
+    response = client.post(f"{BASE}/{tenant.widget_public_key}/sessions")
+    assert response.status_code == 201 and response.get_json()["chat_id"]
+
+
+def test_signed_customer_is_verified(client, tenant):
+    session = start(client, tenant, signed(tenant, name="Ada Lovelace", email="Ada@Example.com"))
+    visitor = stored_chat(session.chat_id).visitor
+    assert visitor["verified"] is True
+    assert visitor["name"] == "Ada Lovelace" and visitor["email"] == "ada@example.com"
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        {"id": "cust-42", "name": "Ada", "email": "ada@example.com"},
+        {"id": "cust-42", "name": "Ada", "email": "ada@example.com", "signature": "0" * 64},
+    ],
+    ids=["unsigned", "bad-signature"],
+)
+def test_unsigned_or_badly_signed_customer_is_not_verified(client, tenant, customer):
+    session = start(client, tenant, customer)
+    visitor = stored_chat(session.chat_id).visitor
+    assert visitor["verified"] is False and visitor["email"] == "ada@example.com"
+
+
+def test_bad_customer_values_are_dropped_not_refused(client, tenant):
+    customer = {"id": 7, "name": ["x"], "email": "not an email", "phone": "12", "signature": 3}
+    session = start(client, tenant, customer)
+    visitor = stored_chat(session.chat_id).visitor
+    assert visitor == {"id": "7", "name": None, "email": None, "phone": None, "verified": False}
+
+
+def test_unknown_public_key_is_404(client, tenant):
+    for response in (
+        client.post(f"{BASE}/pk_nope/sessions", json={}),
+        client.get(f"{BASE}/pk_nope/config"),
+    ):
+        assert response.status_code == 404
+        assert error_of(response)["code"] == "not_found"
+    assert count(Chat) == 0
+
+
+def test_session_refuses_unknown_fields(client, tenant):
+    response = client.post(f"{BASE}/{tenant.widget_public_key}/sessions", json={"costumer": {}})
+    assert response.status_code == 422
+    assert error_of(response)["fields"] == {"costumer": "Unknown field."}
+    assert count(Chat) == 0
+
+
+def test_config_for_custom_uis(client, tenant):
+    tenant.response_time_hours = 48
+    db.session.commit()
+    response = client.get(f"{BASE}/{tenant.widget_public_key}/config")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "agent_name": "Alex",
+        "followups_enabled": True,
+        "response_time_hours": 48,
+    }
+
+
+# --- a turn, without and with streaming ------------------------------------------------------
+
+
+def test_turn_returns_both_new_messages(client, tenant, fake_llm):
+    session = start(client, tenant)
+    response = session.say("What are your opening hours?")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["actions"] == []
+    client_message, agent_message = data["messages"]
+    assert set(client_message) == set(agent_message) == MESSAGE_KEYS  # no model, no tokens
+    assert (client_message["role"], client_message["content"], client_message["mode"]) == (
+        "client",
+        "What are your opening hours?",
+        "text",
+    )
+    assert agent_message["role"] == "agent"
+    assert agent_message["content"] == "You said: What are your opening hours?"
+    assert ISO_UTC.fullmatch(agent_message["created_at"])
+    assert agent_message["id"] > client_message["id"]
+    # The service kept the token use, which the public client never sees.
+    stored = db.session.get(Message, agent_message["id"])
+    assert stored.completion_tokens > 0 and stored.model
+
+
+def test_streamed_turn_sends_tokens_then_the_message_then_done(client, tenant, fake_llm):
+    session = start(client, tenant)
+    response = session.stream("Do you ship to Canada and Mexico?")
+    assert response.status_code == 200
+    assert response.mimetype == "text/event-stream"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["X-Accel-Buffering"] == "no"
+    chunks = [chunk.decode() for chunk in response.response]  # as the server flushes them
+    events = parse_sse("".join(chunks))
+    names = [name for name, _ in events]
+    tokens = [data["text"] for name, data in events if name == "token"]
+    assert len(tokens) >= 3
+    assert names == ["token"] * len(tokens) + ["message", "done"]
+    assert all(chunk.count("event: ") == 1 for chunk in chunks)  # one event per flush
+    message, done = events[-2][1], events[-1][1]
+    assert "".join(tokens) == message["content"] == "You said: Do you ship to Canada and Mexico?"
+    assert db.session.get(Message, message["id"]).content == message["content"]
+    assert set(message) == MESSAGE_KEYS
+    assert [m["role"] for m in done["messages"]] == ["client", "agent"]
+    assert done["messages"][1] == message and done["actions"] == []
+
+
+def test_tool_call_offers_the_prefilled_form(client, tenant, fake_llm):
+    customer = signed(tenant, name="Ada Lovelace", email="ada@example.com", phone="+14155550100")
+    session = start(client, tenant, customer)
+    data = session.say("Can I talk to a human about my invoice?").get_json()
+    (action,) = data["actions"]
+    assert action == data["messages"][1]["action"]
+    assert action["type"] == "followup_form"
+    assert action["response_time_hours"] == 24
+    assert action["prefill"] == {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "phone": "+14155550100",
+        "reason": "Customer asked: Can I talk to a human about my invoice?",
+    }
+    # The AI's summary and priority are for the team only.
+    assert "summary" not in action and "priority" not in action
+
+
+def test_streamed_tool_call_carries_the_form_in_message_and_done(client, tenant, fake_llm):
+    session = start(client, tenant)
+    session.say("I'm Grace Hopper, grace@example.com")
+    events = parse_sse(session.stream("Please have someone call me").get_data(as_text=True))
+    message, done = events[-2][1], events[-1][1]
+    assert message["action"]["type"] == "followup_form"
+    assert message["action"]["prefill"]["email"] == "grace@example.com"
+    assert message["action"]["prefill"]["name"] == "Grace Hopper"
+    assert done["actions"] == [message["action"]]
+
+
+@pytest.mark.parametrize("failure", ["down", "slow"])
+@pytest.mark.parametrize("streaming", [False, True], ids=["json", "sse"])
+def test_llm_failure_answers_plainly_with_the_form(
+    app, client, tenant, fake_llm, failure, streaming
+):
+    if failure == "down":
+        fake_llm.behaviour.fail_status = 500
+    else:
+        app.config["LLM_TIMEOUT_S"] = 0.3  # keeps the test short; the rule is the same
+        fake_llm.behaviour.first_token_delay_s = 0.8
+    session = start(client, tenant)
+    if streaming:
+        events = parse_sse(session.stream("hello?").get_data(as_text=True))
+        assert [name for name, _ in events] == ["message", "done"]
+        message = events[0][1]
+    else:
+        response = session.say("hello?")
+        assert response.status_code == 200
+        message = response.get_json()["messages"][1]
+        assert response.get_json()["actions"] == [message["action"]]
+    assert message["content"].startswith(FALLBACK_START)
+    assert "We'll contact you within 24 hours." in message["content"]
+    assert message["action"]["type"] == "followup_form"
+
+
+def test_text_too_long_or_bad_mode_is_422_and_stores_nothing(client, tenant, fake_llm):
+    session = start(client, tenant)
+    before = count(Message)
+    too_long = session.say("x" * (chats.MAX_MESSAGE_CHARS + 1))
+    assert too_long.status_code == 422
+    assert error_of(too_long)["fields"] == {"text": "Must be at most 4000 characters."}
+    bad_mode = session.say("hello", mode="video")
+    assert bad_mode.status_code == 422 and error_of(bad_mode)["fields"] == {
+        "mode": "Use text or voice."
+    }
+    empty = session.post("messages", {"mode": "text"})
+    assert error_of(empty)["fields"] == {"text": "This field is required."}
+    assert count(Message) == before
+    assert fake_llm.requests == []
+
+
+def test_customer_markup_comes_back_as_json_data(client, tenant, fake_llm):
+    session = start(client, tenant)
+    text = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    response = session.say(text)
+    assert response.content_type == "application/json"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    client_message, agent_message = response.get_json()["messages"]
+    assert client_message["content"] == text
+    assert agent_message["content"] == f"You said: {text}"
+    streamed = session.stream(text)
+    assert streamed.mimetype == "text/event-stream"
+    assert streamed.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- follow-ups ------------------------------------------------------------------------------
+
+FORM = {
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "phone": "+1 415 555 0100",
+    "reason": "Wants a call about invoice 42",
+}
+
+
+def test_submitted_followup_is_saved_and_thanked(client, tenant, fake_llm):
+    session = start(client, tenant, signed(tenant, email="ada@example.com"))
+    session.say("Can someone call me about invoice 42?")
+    response = session.post("followups", FORM)
+    assert response.status_code == 201
+    data = response.get_json()
+    assert set(data) == {"id", "status", "message"} and data["status"] == "pending"
+    assert data["message"] == (
+        "Thank you, Ada Lovelace! Your request has been sent to our team. "
+        "We'll contact you within 24 hours."
+    )
+    db.session.rollback()
+    followup = followups.get_followup(tenant.id, data["id"])
+    assert followup.source == Source.TEXT and followup.chat_id == session.chat_id
+    assert followup.identity_verified is True
+    assert followup.phone == "+14155550100" and followup.reason == FORM["reason"]
+    assert followup.summary == "The customer asked to be contacted by a person."
+    thanks = session.get("messages").get_json()["messages"][-1]
+    assert thanks["content"] == data["message"]
+    assert thanks["action"] == {"type": "followup_created", "followup_id": data["id"]}
+
+
+def test_unsigned_visitor_submits_an_unverified_request(client, tenant, fake_llm):
+    session = start(client, tenant, {"email": "ada@example.com"})
+    data = session.post("followups", FORM).get_json()
+    db.session.rollback()
+    assert followups.get_followup(tenant.id, data["id"]).identity_verified is False
+
+
+def test_bad_followup_fields_are_422_and_save_nothing(client, tenant):
+    session = start(client, tenant)
+    response = session.post("followups", {"name": " ", "email": "nope", "reason": "Help"})
+    assert response.status_code == 422
+    fields = error_of(response)["fields"]
+    assert set(fields) == {"name", "email"}
+    assert fields["name"] == "This field is required."
+    unknown = session.post("followups", FORM | {"priority": "high"})
+    assert unknown.status_code == 422
+    assert error_of(unknown)["fields"] == {"priority": "Unknown field."}
+    assert count(FollowUpRequest) == 0
+
+
+def test_followups_turned_off_is_409(client, tenant):
+    tenant.followups_enabled = False
+    db.session.commit()
+    session = start(client, tenant)
+    response = session.post("followups", FORM)
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "followups_disabled"
+    assert count(FollowUpRequest) == 0
+
+
+# --- polling ---------------------------------------------------------------------------------
+
+
+def test_polling_returns_only_newer_messages(client, tenant, fake_llm):
+    session = start(client, tenant)
+    greeting = session.get("messages").get_json()["messages"][0]
+    session.say("first")
+    newer = session.get("messages", query_string={"after": greeting["id"]}).get_json()
+    assert [m["content"] for m in newer["messages"]] == ["first", "You said: first"]
+    last_id = newer["messages"][-1]["id"]
+    assert session.get(f"messages?after={last_id}").get_json() == {"messages": []}
+    # A reminder or a staff answer written later shows up on the next poll.
+    chat = stored_chat(session.chat_id)
+    db.session.add(Message(chat_id=chat.id, role=Role.STAFF, content="Olivia here, on it."))
+    db.session.commit()
+    (staff_message,) = session.get(f"messages?after={last_id}").get_json()["messages"]
+    assert staff_message["role"] == "staff" and staff_message["content"] == "Olivia here, on it."
+
+
+@pytest.mark.parametrize("after", ["-1", "abc", "1.5", " 1", "99999999999"])
+def test_polling_refuses_a_bad_after(client, tenant, after):
+    response = start(client, tenant).get("messages", query_string={"after": after})
+    assert response.status_code == 422 and "after" in error_of(response)["fields"]
+
+
+# --- who may use a chat ----------------------------------------------------------------------
+
+
+def test_another_chats_token_or_a_made_up_one_is_404(client, tenant, other_tenant, fake_llm):
+    mine = start(client, tenant)
+    theirs = start(client, other_tenant)
+    forged = Session(client, mine.chat_id, theirs.token)
+    made_up = Session(client, mine.chat_id, "not-a-token")
+    for session in (forged, made_up):
+        for response in (
+            session.say("hello"),
+            session.get("messages"),
+            session.post("followups", FORM),
+            session.post("login-link", {"email": "a@example.com"}),
+            session.get("followups"),
+        ):
+            assert response.status_code == 404, response.request.path
+            assert error_of(response)["code"] == "not_found"
+    huge = Session(client, 2**40, mine.token)
+    assert huge.get("messages", headers={"Origin": SHOP}).status_code == 404
+    assert count(FollowUpRequest) == 0
+    assert len(chats.history(stored_chat(mine.chat_id))) == 1  # the greeting, nothing else
+
+
+def test_missing_token_is_401(client, tenant):
+    session = start(client, tenant)
+    response = client.get(session.url("messages"))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="followup-widget"'
+    assert error_of(response)["code"] == "unauthorized"
+
+
+# --- customer login --------------------------------------------------------------------------
+
+
+def test_login_link_same_answer_email_only_for_known_customers(client, tenant, make_followup):
+    make_followup(tenant, email="known@example.com", name="Kim Known")
+    session = start(client, tenant)
+    with mail.record_messages() as outbox:
+        known = session.post("login-link", {"email": "Known@Example.com"})
+        unknown = session.post("login-link", {"email": "stranger@example.com"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.get_json() == unknown.get_json()
+    (email,) = outbox
+    assert email.recipients == ["known@example.com"]
+    assert "http://localhost/customer-login/" in email.body
+
+
+def test_login_link_needs_a_valid_email(client, tenant):
+    response = start(client, tenant).post("login-link", {"email": "nope"})
+    assert response.status_code == 422 and "email" in error_of(response)["fields"]
+
+
+def test_logged_in_customer_sees_their_requests(client, tenant, other_tenant, make_followup):
+    older = make_followup(tenant, email="kim@example.com", name="Kim", reason="Broken lamp")
+    newer = make_followup(tenant, email="kim@example.com", name="Kim", reason="Late parcel")
+    make_followup(tenant, email="someone@example.com")
+    make_followup(other_tenant, email="kim@example.com", name="Kim", reason="Not this shop")
+    session = start(client, tenant)
+    assert session.get("followups").get_json() == {"customer": None, "items": []}
+    with mail.record_messages() as outbox:
+        session.post("login-link", {"email": "kim@example.com"})
+    token = re.search(r"/customer-login/(\S+)", outbox[0].body).group(1)
+    customers.consume_login_link(token)
+    data = session.get("followups").get_json()
+    assert data["customer"] == {"name": "Kim", "email": "kim@example.com"}
+    assert [item["id"] for item in data["items"]] == [newer.id, older.id]
+    assert data["items"][0]["reason"] == "Late parcel" and data["items"][0]["status"] == "pending"
+    assert "notes" not in data["items"][0] and "email" not in data["items"][0]
+    system = session.get("messages").get_json()["messages"][-1]
+    assert (system["role"], system["content"]) == ("system", "Logged in as kim@example.com.")
+
+
+# --- rate limits, sizes, bad JSON ------------------------------------------------------------
+
+
+LOGIN = {"email": "a@example.com"}
+
+
+def _calls(client: FlaskClient, tenant):
+    """One request for each endpoint, and the config key of its tightest limit."""
+    session = start(client, tenant)
+    key = tenant.widget_public_key
+    return [
+        ("WIDGET_SESSIONS_LIMIT_PER_IP", lambda: client.post(f"{BASE}/{key}/sessions")),
+        ("WIDGET_CONFIG_LIMIT_PER_IP", lambda: client.get(f"{BASE}/{key}/config")),
+        ("WIDGET_MESSAGES_LIMIT_PER_SESSION", lambda: session.say("hi")),
+        ("WIDGET_READS_LIMIT_PER_SESSION", lambda: session.get("messages")),
+        ("WIDGET_READS_LIMIT_PER_SESSION", lambda: session.get("followups")),
+        ("WIDGET_FOLLOWUPS_LIMIT_PER_SESSION", lambda: session.post("followups", FORM)),
+        (
+            "WIDGET_LOGIN_LINK_LIMIT_PER_SESSION",
+            lambda: session.post("login-link", {"email": "a@example.com"}),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_every_endpoint_is_rate_limited(app, client, tenant, fake_llm, index):
+    config_key, call = _calls(client, tenant)[index]
+    app.config[config_key] = "2 per minute"
+    assert all(call().status_code != 429 for _ in range(2))
+    refused = call()
+    assert refused.status_code == 429
+    assert error_of(refused)["code"] == "too_many_requests"
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_each_session_has_its_own_budget_and_the_ip_a_shared_one(app, client, tenant, fake_llm):
+    app.config["WIDGET_MESSAGES_LIMIT_PER_SESSION"] = "2 per minute"
+    app.config["WIDGET_MESSAGES_LIMIT_PER_IP"] = "4 per minute"
+    first, second, third = (start(client, tenant) for _ in range(3))
+    assert [first.say("hi").status_code for _ in range(2)] == [200, 200]
+    assert [second.say("hi").status_code for _ in range(2)] == [200, 200]
+    # Four from this address: a fresh chat is refused too.
+    assert third.say("hi").status_code == 429
+
+
+def test_login_links_are_limited_per_session_by_default(client, tenant):
+    session = start(client, tenant)
+    answers = [session.post("login-link", {"email": "a@example.com"}) for _ in range(6)]
+    assert [a.status_code for a in answers] == [202] * 5 + [429]
+
+
+def test_oversized_body_is_413(client, tenant, fake_llm):
+    session = start(client, tenant)
+    response = session.post("messages", {"text": "x" * 70_000})
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "request_entity_too_large"
+    assert fake_llm.requests == [] and count(Message) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [("{not json", "application/json"), ("[1, 2]", "application/json"), ("text=hi", None)],
+    ids=["broken", "array", "form"],
+)
+def test_bad_json_is_400(client, tenant, data, content_type):
+    session = start(client, tenant)
+    response = client.post(
+        session.url("messages"), data=data, content_type=content_type, headers=bearer(session.token)
+    )
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "bad_json"
+    assert count(Message) == 1
+
+
+# --- CORS ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shop_tenant(tenant):
+    tenant.allowed_origins = [SHOP, "http://localhost:8080"]
+    db.session.commit()
+    return tenant
+
+
+def test_allowed_origin_gets_cors_headers(client, shop_tenant, fake_llm):
+    key = shop_tenant.widget_public_key
+    created = client.post(f"{BASE}/{key}/sessions", headers={"Origin": SHOP})
+    assert created.headers["Access-Control-Allow-Origin"] == SHOP
+    assert "Origin" in created.headers["Vary"]
+    assert "Access-Control-Allow-Credentials" not in created.headers
+    session = Session(client, created.get_json()["chat_id"], created.get_json()["session_token"])
+    # On chat URLs the tenant comes from the chat, on errors too.
+    answered = session.say("hi", headers={"Origin": "http://localhost:8080"})
+    assert answered.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+    refused = client.get(session.url("messages"), headers={"Origin": SHOP})
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == SHOP
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "http://shop.example", "https://shop.example.evil.com"]
+)
+def test_other_origins_get_no_cors_headers(client, shop_tenant, origin):
+    key = shop_tenant.widget_public_key
+    response = client.post(f"{BASE}/{key}/sessions", headers={"Origin": origin})
+    assert response.status_code == 201  # the browser, not us, withholds the answer
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert "Origin" in response.headers["Vary"]
+    session = Session(client, response.get_json()["chat_id"], response.get_json()["session_token"])
+    preflight = client.options(session.url("messages"), headers=_preflight_headers(origin))
+    assert preflight.status_code == 204
+    assert not any(name.startswith("Access-Control-") for name, _value in preflight.headers)
+
+
+def _preflight_headers(origin: str) -> dict:
+    return {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+
+
+def test_preflight_from_an_allowed_origin(client, shop_tenant):
+    session = start(client, shop_tenant)
+    for url in (session.url("messages"), f"{BASE}/{shop_tenant.widget_public_key}/sessions"):
+        response = client.options(url, headers=_preflight_headers(SHOP))
+        assert response.status_code == 204 and response.get_data() == b""
+        assert response.headers["Access-Control-Allow-Origin"] == SHOP
+        assert response.headers["Access-Control-Allow-Methods"] == "GET, POST, OPTIONS"
+        allowed = response.headers["Access-Control-Allow-Headers"]
+        assert {"Authorization", "Content-Type", "Accept"} <= set(allowed.split(", "))
+        assert int(response.headers["Access-Control-Max-Age"]) > 0
+
+
+def test_one_tenants_origin_is_not_allowed_on_anothers_chat(client, shop_tenant, other_tenant):
+    other_tenant.allowed_origins = ["https://globex.example"]
+    db.session.commit()
+    session = start(client, shop_tenant)
+    response = session.get("messages", headers={"Origin": "https://globex.example"})
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+# --- through a real server: streaming and a client that leaves -------------------------------
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def _open_stream(
+    connection: http.client.HTTPConnection, session: Session, text: str
+) -> http.client.HTTPResponse:
+    body = json.dumps({"text": text})
+    headers = bearer(session.token) | {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream",
+    }
+    connection.request("POST", session.url("messages"), body=body, headers=headers)
+    response = connection.getresponse()
+    assert response.status == 200
+    return response
+
+
+def _wait_for(condition, timeout_s: float = 10.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_real_server_streams_and_survives_a_client_leaving(client, tenant, fake_llm, live_server):
+    session = start(client, tenant)
+    fake_llm.behaviour.reply_text = " ".join(f"word{n}" for n in range(40))
+    fake_llm.behaviour.token_delay_s = 0.02
+    connection = http.client.HTTPConnection("127.0.0.1", live_server, timeout=10)
+    response = _open_stream(connection, session, "tell me a long story")
+    assert response.readline() == b"event: token\n"
+    response.close()  # the visitor closes the tab mid-answer: both ends of the socket go
+    connection.close()
+
+    def saved_answer():
+        db.session.rollback()
+        last = chats.history(db.session.get(Chat, session.chat_id))[-1]
+        return last if last.role == Role.AGENT and last.content.startswith("word0") else None
+
+    # The answer is finished and saved anyway, so it is there when they come back.
+    assert _wait_for(saved_answer).content == fake_llm.behaviour.reply_text
+    # And the chat carries on: a whole streamed turn through the real server.
+    fake_llm.behaviour.reply_text = None
+    fake_llm.behaviour.token_delay_s = 0
+    connection = http.client.HTTPConnection("127.0.0.1", live_server, timeout=10)
+    events = parse_sse(_open_stream(connection, session, "still there?").read().decode())
+    connection.close()
+    assert [name for name, _ in events][-2:] == ["message", "done"]
+    assert events[-2][1]["content"] == "You said: still there?"
