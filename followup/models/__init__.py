@@ -1,6 +1,16 @@
 """Every model, imported here so Alembic and `db.create_all` see the whole schema."""
 
-from followup.models.chat import Agent, Channel, Chat, CustomerLoginToken, Message, Role
+from followup.models.autofollowup import AutoFollowupStep, ReminderSend
+from followup.models.chat import (
+    WEEKDAYS,
+    Agent,
+    Channel,
+    Chat,
+    CustomerLoginToken,
+    Message,
+    Role,
+    always_open,
+)
 from followup.models.customer import CUSTOMER_GUEST, CUSTOMER_REGISTERED, Customer
 from followup.models.followup import (
     FollowUpRequest,
@@ -9,6 +19,7 @@ from followup.models.followup import (
     Source,
     Status,
 )
+from followup.models.notification import DeliveryState, Notification, NotificationChannel
 from followup.models.staff import ROLE_OWNER, ROLE_STAFF, ApiToken, StaffUser, hash_api_token
 from followup.models.tenant import (
     DEFAULT_RESPONSE_TIME_HOURS,
@@ -23,20 +34,27 @@ __all__ = [
     "RESPONSE_TIME_HOURS_RANGE",
     "ROLE_OWNER",
     "ROLE_STAFF",
+    "WEEKDAYS",
     "Agent",
     "ApiToken",
+    "AutoFollowupStep",
     "Channel",
     "Chat",
     "Customer",
     "CustomerLoginToken",
+    "DeliveryState",
     "FollowUpRequest",
     "FollowUpStatusChange",
     "Message",
+    "Notification",
+    "NotificationChannel",
     "Priority",
+    "ReminderSend",
     "Role",
     "Source",
     "StaffUser",
     "Status",
     "Tenant",
+    "always_open",
     "hash_api_token",
 ]

@@ -1,13 +1,17 @@
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models.base import UTCDateTime
 from followup.models.customer import Customer
+
+if TYPE_CHECKING:
+    from followup.models.autofollowup import AutoFollowupStep
 
 
 class Channel(StrEnum):
@@ -22,6 +26,14 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def always_open() -> dict:
+    """Working hours of 24/7: every weekday one interval over the whole day."""
+    return {day: [["00:00", "24:00"]] for day in WEEKDAYS}
+
+
 class Agent(db.Model):
     """An AI employee: the persona that talks to a tenant's customers."""
 
@@ -33,14 +45,42 @@ class Agent(db.Model):
     role: Mapped[str] = mapped_column(String(200), default="Customer support assistant")
     tone: Mapped[str] = mapped_column(String(200), default="Friendly, clear and concise")
     instructions: Mapped[str] = mapped_column(Text, default="")
+    # Working hours in the agent's own time zone: {"mon": [["09:00", "18:00"], ...], ...}
+    # (an empty list is a day off) and special dates {"2026-12-24": [["10:00", "14:00"]]}
+    # that replace the weekday's hours on that date (empty: closed all day).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    working_hours: Mapped[dict] = mapped_column(JSON, default=always_open)
+    special_dates: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Channels: the agent that answers the tenant's web widget, and an SMS number.
+    serves_web_widget: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sms_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    autofollowup_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    steps: Mapped[list["AutoFollowupStep"]] = relationship(
+        back_populates="agent",
+        order_by="AutoFollowupStep.position",
+        cascade="all, delete-orphan",
+    )
 
 
 class Chat(db.Model):
-    """One conversation: one customer, one agent, one channel."""
+    """One conversation: one customer, one agent, one channel.
+
+    It also holds its auto follow-up chain (the database is the source of truth;
+    RQ only runs the work): the current cycle, the step due next and when.
+    """
 
     __tablename__ = "chats"
-    __table_args__ = (Index("ix_chats_tenant_last_message", "tenant_id", "last_message_at"),)
+    __table_args__ = (
+        Index("ix_chats_tenant_last_message", "tenant_id", "last_message_at"),
+        # The sweep and the dashboard: chains with a reminder due, soonest first.
+        Index("ix_chats_chain_due_at", "chain_due_at"),
+        # Inbound SMS: the chat of this number with this agent.
+        Index("ix_chats_agent_phone", "agent_id", "phone"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
@@ -52,6 +92,24 @@ class Chat(db.Model):
     visitor: Mapped[dict] = mapped_column(JSON, default=dict)
     # Progress of a follow-up being captured by voice (see services/voice.py).
     voice_capture: Mapped[dict | None] = mapped_column(JSON)
+    # The customer's number on the SMS channel (E.164).
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+    # Auto follow-up. A client message starts a new cycle; nothing of an older
+    # cycle may be sent. `chain_step_id` and `chain_due_at` are set while a
+    # reminder is pending and cleared when the chain is exhausted.
+    chain_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chain_step_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auto_followup_steps.id", ondelete="SET NULL")
+    )
+    chain_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    chain_exhausted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    autofollowup_paused: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_client_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_staff_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -74,6 +132,10 @@ class Message(db.Model):
     # {"type": "followup_form", "prefill": {...}, "reason": ..., "summary": ...}.
     action: Mapped[dict | None] = mapped_column(JSON)
     model: Mapped[str | None] = mapped_column(String(100))
+    # Set on reminders: the auto follow-up step that wrote this message.
+    reminder_step_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auto_followup_steps.id", ondelete="SET NULL")
+    )
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

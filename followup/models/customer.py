@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
@@ -15,7 +15,11 @@ class Customer(db.Model):
     """A person who chats or asks for a follow-up; one record per (tenant, email)."""
 
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        # The Users page: newest first, in pages.
+        Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Served by the (tenant_id, email) unique index.

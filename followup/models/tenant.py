@@ -1,7 +1,7 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
@@ -46,6 +46,10 @@ class Tenant(db.Model):
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     followups_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     response_time_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_RESPONSE_TIME_HOURS)
+    # Email the customer "We'll contact you within X hours" when a request is made.
+    customer_confirmation_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

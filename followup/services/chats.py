@@ -43,13 +43,16 @@ def tenant_for_widget(public_key: str) -> Tenant:
     return tenant
 
 
-def default_agent(tenant: Tenant) -> Agent:
-    """The tenant's first AI employee, created on first use."""
+def web_widget_agent(tenant: Tenant) -> Agent:
+    """The AI employee assigned to the web widget; a first one is created on first use."""
     agent = db.session.scalar(
-        select(Agent).where(Agent.tenant_id == tenant.id).order_by(Agent.id).limit(1)
+        select(Agent)
+        .where(Agent.tenant_id == tenant.id)
+        .order_by(Agent.serves_web_widget.desc(), Agent.id)
+        .limit(1)
     )
     if agent is None:
-        agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME)
+        agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME, serves_web_widget=True)
         db.session.add(agent)
     return agent
 
@@ -81,7 +84,7 @@ def _greeting(agent: Agent, tenant: Tenant) -> str:
 def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
     """Open a chat for a website visitor; returns it and its session token."""
     tenant = tenant_for_widget(public_key)
-    agent = default_agent(tenant)
+    agent = web_widget_agent(tenant)
     visitor = visitor_from_website(tenant, customer)
     chat = Chat(
         tenant_id=tenant.id,

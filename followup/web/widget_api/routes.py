@@ -82,7 +82,7 @@ LOGIN_LINK_ANSWER = (
 @per_ip("WIDGET_CONFIG_LIMIT_PER_IP")
 def widget_config(public_key: str) -> dict:
     tenant = chats.tenant_for_widget(public_key)
-    agent = chats.default_agent(tenant)
+    agent = chats.web_widget_agent(tenant)
     db.session.commit()  # the default agent is created on first use
     return {
         "agent_name": agent.name,

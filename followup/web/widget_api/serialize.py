@@ -7,7 +7,6 @@ anything else kept for the team.
 from followup.clock import iso_utc
 from followup.models import Customer, FollowUpRequest, Message
 
-
 # The AI's summary and priority are notes for the team, not for the customer.
 _TEAM_ONLY_ACTION_KEYS = frozenset({"summary", "priority"})
 

@@ -1,0 +1,58 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from followup.clock import utcnow
+from followup.extensions import db
+from followup.models.base import UTCDateTime
+from followup.models.followup import _one_of
+
+
+class NotificationChannel(StrEnum):
+    STAFF_EMAIL = "staff_email"
+    STAFF_SMS = "staff_sms"
+    CUSTOMER_EMAIL = "customer_email"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # waiting for its job, or for the next attempt after a failure
+    SENDING = "sending"  # claimed by a job; `next_attempt_at` is then the end of its lease
+    SENT = "sent"
+    FAILED = "failed"  # out of attempts, or a failure that no retry can fix
+
+
+class Notification(db.Model):
+    """The outbox: one message about a follow-up request on one channel.
+
+    Written in the same transaction as the request, so a request never exists
+    without its notifications; jobs deliver it and record the outcome here.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("followup_id", "channel"),
+        _one_of("channel", NotificationChannel),
+        _one_of("state", DeliveryState),
+        # The sweep: unfinished rows whose time has come, oldest first.
+        Index("ix_notifications_state_next_attempt", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followup_requests.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    # An email address or an E.164 number; None when there is nobody to send to.
+    recipient: Mapped[str | None] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_settled(self) -> bool:
+        return self.state in (DeliveryState.SENT, DeliveryState.FAILED)
