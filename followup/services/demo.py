@@ -7,7 +7,19 @@ from sqlalchemy import select
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Priority, Source, StaffUser, Status, Tenant
+from followup.models import (
+    Agent,
+    AutoFollowupStep,
+    Channel,
+    Chat,
+    Message,
+    Priority,
+    Role,
+    Source,
+    StaffUser,
+    Status,
+    Tenant,
+)
 from followup.services import accounts, followups
 
 DEMO_SLUG = "demo"
@@ -61,10 +73,68 @@ def demo_login_exists() -> bool:
     return db.session.scalar(select(StaffUser.id).where(StaffUser.email == DEMO_EMAIL)) is not None
 
 
+# The spec's example chain.
+EXAMPLE_CHAIN = [
+    (4 * 60, "Remind the user that we're available and ready to help"),
+    (24 * 60, "Ask if the question is still relevant"),
+    (48 * 60, "Say a warm goodbye and let them know we're always happy to help when needed"),
+]
+
+SAMPLE_CHATS = [
+    (
+        "Maria Garcia",
+        [
+            (Role.CLIENT, "Hi! Do you print custom hoodies for teams?"),
+            (Role.AGENT, "We do! How many hoodies do you need, and by when?"),
+            (Role.CLIENT, "About 40, before March. Can someone send me a quote?"),
+        ],
+    ),
+    (
+        "Website visitor",
+        [
+            (Role.CLIENT, "What are your opening hours?"),
+            (
+                Role.AGENT,
+                "We're open Monday to Friday, 9:00 to 18:00. Anything else I can help with?",
+            ),
+        ],
+    ),
+]
+
+
+def _seed_agent(tenant: Tenant) -> Agent:
+    agent = Agent(
+        tenant_id=tenant.id,
+        name="Alex",
+        role="Customer support assistant",
+        tone="Friendly, clear and concise",
+        serves_web_widget=True,
+        autofollowup_enabled=True,
+    )
+    for position, (delay, instruction) in enumerate(EXAMPLE_CHAIN, start=1):
+        agent.steps.append(
+            AutoFollowupStep(position=position, delay_minutes=delay, instruction=instruction)
+        )
+    db.session.add(agent)
+    return agent
+
+
+def _seed_chats(tenant: Tenant, agent: Agent) -> None:
+    for title, lines in SAMPLE_CHATS:
+        chat = Chat(tenant_id=tenant.id, agent=agent, channel=Channel.WEB, title=title)
+        db.session.add(chat)
+        for role, text in lines:
+            db.session.add(Message(chat=chat, role=role, content=text))
+
+
 def seed() -> Tenant:
     tenant = accounts.create_tenant(
         DEMO_SLUG, "Demo Company", contact_email="team@demo.example.com", timezone="UTC"
     )
+    # `make run` serves on 127.0.0.1:5000: let a page there embed the widget.
+    tenant.allowed_origins = ["http://127.0.0.1:5000", "http://localhost:5000"]
+    _seed_chats(tenant, _seed_agent(tenant))
+    db.session.commit()
     accounts.create_staff_user(DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD, name="Demo Admin")
     admin = followups.Actor("Demo Admin")
     rng = random.Random(7)  # noqa: S311 - sample data, not security
