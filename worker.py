@@ -1,26 +1,105 @@
-"""The RQ worker with its scheduler: `python worker.py`.
+"""The RQ worker with its schedulers: `python worker.py`.
 
 Run as many as the load needs; they share the queue through Redis (`REDIS_URL`).
 Jobs run inside one pushed app context, so they use `db`, `current_app` and the
-queue helpers exactly like a request does. RQ's own signal handlers stay in
-place: the first SIGTERM/SIGINT finishes the current job and stops (warm
-shutdown), a second one stops at once.
+queue helpers exactly like a request does.
+
+Beside the worker run two helper processes: RQ's scheduler, which moves jobs
+queued for later (`enqueue_at`, the notification retries) onto the queue when
+due (one worker holds its lock), and RQ's CronScheduler, which queues the
+periodic jobs: the notification sweep every NOTIFY_SWEEP_INTERVAL_S. The cron
+schedule lives in that process, not in Redis, so a Redis flush or restart cannot
+lose it.
+
+RQ forks a process for every job; what the notification jobs need is loaded once
+here first (`outbox.preload`), so each forked job starts warm.
+
+Stopping: the first SIGTERM/SIGINT lets the job in hand finish, then the worker
+stops (RQ's warm shutdown); a second one stops at once, and the notification the
+job was sending goes back to the outbox when its lease ends. The job's own process
+ignores SIGTERM, so a signal sent to every process of the service (systemd,
+`docker stop`) still lets the job finish.
 """
 
+import logging
+import multiprocessing
+import signal
+import time
+
+from redis import Redis, RedisError
 from rq import Worker
+from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
 
 from followup import create_app
+from followup.devserver import _die_with_parent
 from followup.jobs import default_queue
+from followup.jobs.notifications import sweep_notifications
+from followup.notify import outbox
+
+CRON_STOP_TIMEOUT_S = 5
+CRON_REDIS_RETRY_S = 2
+
+log = logging.getLogger("worker")
+
+
+class FollowupWorker(Worker):
+    def setup_work_horse_signals(self) -> None:
+        super().setup_work_horse_signals()
+        # The worker decides when a job stops: warm shutdown waits for it.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def run_cron(redis_url: str, queue_name: str, sweep_interval_s: int, job_timeout_s: int) -> None:
+    """The periodic jobs, in a child process that ends with the worker."""
+    _die_with_parent()
+    cron = CronScheduler(connection=Redis.from_url(redis_url))
+    cron.register(
+        sweep_notifications, queue_name, interval=sweep_interval_s, job_timeout=job_timeout_s
+    )
+    while True:
+        try:
+            cron.start()  # returns on SIGTERM/SIGINT
+            return
+        except RedisError as exc:
+            # Redis is away (restart, network): keep the schedule and carry on when it
+            # is back, as the worker itself does.
+            log.error("Cron: Redis unavailable (%s); retrying in %ss.", exc, CRON_REDIS_RETRY_S)
+        try:
+            time.sleep(CRON_REDIS_RETRY_S)
+        except StopRequested:  # raised by the cron's signal handler
+            return
+
+
+def _start_cron(app, queue_name: str) -> multiprocessing.Process:
+    config = app.config
+    process = multiprocessing.get_context("fork").Process(
+        target=run_cron,
+        args=(
+            config["REDIS_URL"],
+            queue_name,
+            config["NOTIFY_SWEEP_INTERVAL_S"],
+            config["NOTIFY_JOB_TIMEOUT_S"],
+        ),
+        name="rq-cron",
+        daemon=True,
+    )
+    process.start()
+    return process
 
 
 def main() -> None:
     app = create_app()
     with app.app_context():
+        outbox.preload()
         queue = default_queue()
-        worker = Worker([queue], connection=queue.connection)
-        # The scheduler moves jobs enqueued with enqueue_at/enqueue_in onto the
-        # queue when due; with several workers, one of them holds its lock.
-        worker.work(with_scheduler=True)
+        cron = _start_cron(app, queue.name)
+        try:
+            worker = FollowupWorker([queue], connection=queue.connection)
+            worker.work(with_scheduler=True)
+        finally:
+            cron.terminate()
+            cron.join(CRON_STOP_TIMEOUT_S)
 
 
 if __name__ == "__main__":

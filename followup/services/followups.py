@@ -17,7 +17,9 @@ from followup.models import (
     Source,
     Status,
 )
+from followup.notify import outbox
 from followup.services import workflow
+from followup.services.queries import LIKE_ESCAPE, contains_pattern
 from followup.services.validation import (
     FieldErrors,
     clean_text,
@@ -111,8 +113,9 @@ def _filtered(tenant_id: int, filters: Filters):
     if filters.status is not None:
         query = query.where(FollowUpRequest.status == filters.status)
     if filters.q:
-        escaped = filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(FollowUpRequest.search_text.like(f"%{escaped}%", escape="\\"))
+        query = query.where(
+            FollowUpRequest.search_text.like(contains_pattern(filters.q), escape=LIKE_ESCAPE)
+        )
     return query
 
 
@@ -257,7 +260,10 @@ def create_followup(
         created_at=utcnow(),
     )
     _session().add(followup)
+    # The notifications are saved with the request, and queued once both are stored.
+    deliveries = outbox.add_for_new_followup(followup)
     _session().commit()
+    outbox.dispatch(deliveries)
     return followup
 
 

@@ -20,10 +20,18 @@ def parse_response_time_hours(value: object) -> int:
     return value
 
 
-def update_followup_settings(tenant_id: int, enabled: bool, response_time_hours: object) -> Tenant:
+def update_followup_settings(
+    tenant_id: int,
+    enabled: bool,
+    response_time_hours: object,
+    customer_confirmation: bool | None = None,
+) -> Tenant:
+    """Save the follow-up settings; `customer_confirmation` None leaves that one as it is."""
     hours = parse_response_time_hours(response_time_hours)
     tenant = db.session.get(Tenant, tenant_id)
     tenant.followups_enabled = bool(enabled)
     tenant.response_time_hours = hours
+    if customer_confirmation is not None:
+        tenant.customer_confirmation_enabled = customer_confirmation
     db.session.commit()
     return tenant

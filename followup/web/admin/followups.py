@@ -12,6 +12,7 @@ from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import is_partial_request, render, trigger
 from followup.models import Status
+from followup.notify import outbox
 from followup.services import followups as service
 from followup.services import settings as settings_service
 from followup.services.workflow import allowed_next
@@ -57,7 +58,11 @@ def _list_context(filters: service.Filters, cursor: str | None = None) -> dict:
 
 def _detail_context(followup_id: int) -> dict:
     followup = service.get_followup(_tenant().id, followup_id)
-    return {"selected": followup, "next_statuses": allowed_next(followup.status)}
+    return {
+        "selected": followup,
+        "next_statuses": allowed_next(followup.status),
+        "notifications": outbox.notifications_of(_tenant().id, followup.id),
+    }
 
 
 def _page_context(filters: service.Filters, **extra) -> dict:
@@ -127,6 +132,32 @@ def save_notes(followup_id: int):
     return _after_change(followup_id, notes_saved=True)
 
 
+def _deliveries_pane(followup_id: int):
+    """The delivery state of the request's notifications (polled while unsettled)."""
+    followup = service.get_followup(_tenant().id, followup_id)
+    if not is_partial_request():
+        return redirect(url_for("admin.followup_detail", followup_id=followup.id), 303)
+    return render(
+        PAGE,
+        "admin/followups/_notifications.html",
+        selected=followup,
+        notifications=outbox.notifications_of(_tenant().id, followup.id),
+        tenant=_tenant(),
+    )
+
+
+@bp.get("/followups/<int:followup_id>/notifications")
+def followup_notifications(followup_id: int):
+    return _deliveries_pane(followup_id)
+
+
+@bp.post("/followups/<int:followup_id>/notifications/retry")
+def retry_notification(followup_id: int):
+    followup = service.get_followup(_tenant().id, followup_id)  # another tenant's id: 404
+    outbox.retry_now(_tenant().id, followup.id, request.form.get("channel"))
+    return _deliveries_pane(followup.id)
+
+
 def _pane_only(partial: str, **context):
     """Panes that exist only inside the page: a plain visit goes to the page."""
     if not is_partial_request():
@@ -154,6 +185,11 @@ def _settings_form(
         "response_time_hours": (
             tenant.response_time_hours if values is None else values["response_time_hours"]
         ),
+        "customer_confirmation": (
+            tenant.customer_confirmation_enabled
+            if values is None
+            else values["customer_confirmation"]
+        ),
         "errors": errors or {},
         "saved": saved,
     }
@@ -172,10 +208,14 @@ def save_followup_settings():
     values = {
         "enabled": request.form.get("enabled") == "on",
         "response_time_hours": request.form.get("response_time_hours", ""),
+        "customer_confirmation": request.form.get("customer_confirmation") == "on",
     }
     try:
         tenant = settings_service.update_followup_settings(
-            _tenant().id, values["enabled"], values["response_time_hours"]
+            _tenant().id,
+            values["enabled"],
+            values["response_time_hours"],
+            customer_confirmation=values["customer_confirmation"],
         )
     except ValidationFailed as exc:
         form = _settings_form(_tenant(), exc.fields, values)

@@ -1,0 +1,24 @@
+"""Telling people about follow-up requests: email and SMS senders, and the outbox
+that delivers each notification once, retrying failures (see outbox.py)."""
+
+import re
+
+# Line breaks of every kind and other control characters: in a header they would
+# start a new header (injection); in an SMS line they would forge another line.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+class DeliveryFailed(Exception):
+    """A failure that may pass (the provider is down or busy): retried later."""
+
+
+class Undeliverable(Exception):
+    """A failure that retrying cannot fix (nobody to send to, SMS not configured,
+    an address or number the provider refuses): the notification fails at once."""
+
+
+def one_line(text: str, limit: int) -> str:
+    """Customer text made safe for a header or a one-line field: control characters
+    become spaces, runs of spaces shrink to one, and it ends in "…" beyond `limit`."""
+    flat = " ".join(_CONTROL_CHARACTERS.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,436 @@
+"""The notification outbox: who is told about a new request, and delivering each
+message once, retrying what fails.
+
+- `add_for_new_followup` writes one row per channel in the request's own
+  transaction; `dispatch` queues their jobs after the commit. If Redis cannot take
+  them nothing is lost: the rows wait in the database for the sweep.
+- `deliver` (the job) claims its row with one conditional UPDATE, so two workers
+  never both send it, and a row already sent is never sent again. It sends outside
+  any transaction and records the outcome; a failure is retried with growing
+  delays, then the row is `failed` with the last error.
+- `sweep` (every NOTIFY_SWEEP_INTERVAL_S, from the worker's cron) queues a job for
+  every unfinished row that is due and has no job waiting in Redis: after a Redis
+  flush or restart, or when a worker died while sending (its lease ran out).
+
+A row's `next_attempt_at` is when it is due while `pending`, and the end of the
+sender's lease while `sending`.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import configure_mappers
+
+from followup.clock import utcnow
+from followup.errors import NotFound, TransitionNotAllowed, ValidationFailed
+from followup.extensions import db
+from followup.jobs import default_queue
+from followup.jobs.notifications import deliver_notifications
+from followup.models import (
+    ROLE_OWNER,
+    DeliveryState,
+    FollowUpRequest,
+    Notification,
+    NotificationChannel,
+    StaffUser,
+    Tenant,
+)
+from followup.notify import DeliveryFailed, Undeliverable, email, sms
+
+log = logging.getLogger(__name__)
+
+UNFINISHED = (DeliveryState.PENDING, DeliveryState.SENDING)
+RETRYABLE_BY_STAFF = (DeliveryState.PENDING, DeliveryState.FAILED)
+CHANNEL_ORDER = list(NotificationChannel)
+# Clocks of web and worker boxes differ a little, and RQ's scheduler counts whole
+# seconds: a job this early for a pending row is on time (retries are 30 s apart or
+# more). Leases get no such grace.
+CLOCK_TOLERANCE = timedelta(seconds=5)
+SWEEP_BATCH = 500
+NO_SUCH_ROW = 0  # ids start at 1
+ERROR_TEXT_LIMIT = 1000
+NOBODY_TO_TELL = {
+    NotificationChannel.STAFF_EMAIL: "There is no contact email and no owner email to send to.",
+    NotificationChannel.STAFF_SMS: "There is no contact phone with SMS turned on to send to.",
+    NotificationChannel.CUSTOMER_EMAIL: "The request has no email address.",
+}
+
+# (notification id, attempts made): a row as a delivery job sees it.
+DeliveryKey = tuple[int, int]
+Outgoing = email.OutgoingEmail | sms.OutgoingSms
+BUILDERS: dict[str, Callable[[Notification, FollowUpRequest, Tenant], Outgoing]] = {
+    NotificationChannel.STAFF_EMAIL: email.staff_alert,
+    NotificationChannel.STAFF_SMS: sms.staff_sms,
+    NotificationChannel.CUSTOMER_EMAIL: email.customer_confirmation,
+}
+
+
+# --- who is told -------------------------------------------------------------------------------
+
+
+def _owner_email(tenant_id: int) -> str | None:
+    return db.session.scalar(
+        select(StaffUser.email)
+        .where(StaffUser.tenant_id == tenant_id, StaffUser.role == ROLE_OWNER)
+        .order_by(StaffUser.id)
+        .limit(1)
+    )
+
+
+def _channels(tenant: Tenant) -> list[NotificationChannel]:
+    """Staff always get the email; SMS when the business set a phone and turned SMS on;
+    the customer a confirmation unless the business turned it off."""
+    channels = [NotificationChannel.STAFF_EMAIL]
+    if tenant.sms_enabled and tenant.contact_phone:
+        channels.append(NotificationChannel.STAFF_SMS)
+    if tenant.customer_confirmation_enabled:
+        channels.append(NotificationChannel.CUSTOMER_EMAIL)
+    return channels
+
+
+def _recipient(channel: str, tenant: Tenant, followup: FollowUpRequest) -> str | None:
+    if channel == NotificationChannel.STAFF_EMAIL:
+        return tenant.contact_email or _owner_email(tenant.id)
+    if channel == NotificationChannel.STAFF_SMS:
+        return tenant.contact_phone if tenant.sms_enabled else None
+    return followup.email
+
+
+def add_for_new_followup(followup: FollowUpRequest) -> list[DeliveryKey]:
+    """Add the request's notifications to the session; the caller commits both together."""
+    tenant = db.session.get(Tenant, followup.tenant_id)
+    db.session.flush()  # the request's id
+    rows = [
+        Notification(
+            tenant_id=tenant.id,
+            followup_id=followup.id,
+            channel=channel,
+            recipient=_recipient(channel, tenant, followup),
+            state=DeliveryState.PENDING,
+            attempts=0,
+            next_attempt_at=followup.created_at,
+            created_at=followup.created_at,
+        )
+        for channel in _channels(tenant)
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return [(row.id, 0) for row in rows]
+
+
+def preload() -> None:
+    """Prepare in the worker, once, what every delivery needs: RQ runs each job in a
+    process forked from the worker, which then starts with it all instead of doing
+    it again (a cold delivery costs several times a warm one).
+
+    Besides the templates and the Twilio SDK, the delivery's statements run once on
+    a row that does not exist, so SQLAlchemy has set up the database dialect and
+    compiled them; the connection is closed before any job forks.
+    """
+    configure_mappers()
+    email.preload()
+    sms.preload()
+    try:
+        _claim([NO_SUCH_ROW])
+        _load([NO_SUCH_ROW])
+        _record_success(NO_SUCH_ROW, "")
+    except SQLAlchemyError as exc:  # only an optimisation: the jobs will say what is wrong
+        log.warning("Could not prepare the notification statements: %s", exc)
+    finally:
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- queueing ----------------------------------------------------------------------------------
+
+
+def job_id(keys: Iterable[DeliveryKey]) -> str:
+    """The job's id names each row and attempt it delivers ("notifications-12_0-13_0"),
+    so the sweep can tell from the queue alone which rows have a job waiting."""
+    return "notifications-" + "-".join(f"{row_id}_{attempts}" for row_id, attempts in keys)
+
+
+def _keys_in(job_id_: str) -> list[DeliveryKey]:
+    if not job_id_.startswith("notifications-"):
+        return []
+    pairs = (part.split("_") for part in job_id_.removeprefix("notifications-").split("-"))
+    return [(int(row_id), int(attempts)) for row_id, attempts in pairs]
+
+
+def _enqueue(keys: list[DeliveryKey], when: datetime | None = None) -> None:
+    queue = default_queue()
+    ids = [row_id for row_id, _ in keys]
+    options = {"job_id": job_id(keys), "job_timeout": current_app.config["NOTIFY_JOB_TIMEOUT_S"]}
+    if when is None:
+        queue.enqueue(deliver_notifications, ids, **options)
+    else:
+        queue.enqueue_at(when, deliver_notifications, ids, **options)
+
+
+def dispatch(keys: list[DeliveryKey]) -> None:
+    """Queue one job for these rows (a request's notifications), after the commit
+    that saved them."""
+    if not keys:
+        return
+    try:
+        _enqueue(keys)
+    except RedisError as exc:
+        log.warning("Notification jobs not queued (%s); the sweep will send them.", exc)
+
+
+def _schedule_retry(key: DeliveryKey, when: datetime) -> None:
+    try:
+        _enqueue([key], when)
+    except RedisError as exc:
+        log.warning("Retry of notification %s not scheduled (%s); the sweep will.", key[0], exc)
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    """NOTIFY_RETRY_FIRST_S after the first failure, doubling each time, at most
+    NOTIFY_RETRY_MAX_S."""
+    config = current_app.config
+    seconds = config["NOTIFY_RETRY_FIRST_S"] * 2 ** (failed_attempts - 1)
+    return timedelta(seconds=min(seconds, config["NOTIFY_RETRY_MAX_S"]))
+
+
+# --- delivering --------------------------------------------------------------------------------
+
+
+def _claim(notification_ids: list[int]) -> dict[int, int]:
+    """Take the rows that are due for this worker: pending, or sending under a lease
+    that ran out (its worker died). Returns the attempt number of each row taken;
+    rows sent already, failed, in another worker's hands or not due are left alone."""
+    now = utcnow()
+    lease_end = now + timedelta(seconds=current_app.config["NOTIFY_SEND_LEASE_S"])
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The claim must be seen by other workers at once, not be durable: should the
+        # database lose it in a crash, the row is pending again, as if never claimed
+        # (the success is written durably, and with it everything before it).
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    claimed = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id.in_(notification_ids),
+            or_(
+                and_(
+                    Notification.state == DeliveryState.PENDING,
+                    Notification.next_attempt_at <= now + CLOCK_TOLERANCE,
+                ),
+                and_(
+                    Notification.state == DeliveryState.SENDING,
+                    Notification.next_attempt_at <= now,
+                ),
+            ),
+        )
+        .values(
+            state=DeliveryState.SENDING,
+            attempts=Notification.attempts + 1,
+            next_attempt_at=lease_end,
+        )
+        .returning(Notification.id, Notification.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return dict(claimed)
+
+
+def _load(notification_ids: list[int]):
+    return db.session.execute(
+        select(Notification, FollowUpRequest, Tenant)
+        .join(FollowUpRequest, FollowUpRequest.id == Notification.followup_id)
+        .join(Tenant, Tenant.id == Notification.tenant_id)
+        .where(Notification.id.in_(notification_ids))
+        .order_by(Notification.id)
+    ).all()
+
+
+def _outgoing(notification: Notification, followup: FollowUpRequest, tenant: Tenant) -> Outgoing:
+    if notification.recipient is None:
+        raise Undeliverable(NOBODY_TO_TELL[notification.channel])
+    return BUILDERS[notification.channel](notification, followup, tenant)
+
+
+def _prepare(notification_ids: list[int]) -> dict[int, Outgoing | Exception]:
+    """Each row's message, or the error that stops it."""
+    prepared: dict[int, Outgoing | Exception] = {}
+    for notification, followup, tenant in _load(notification_ids):
+        try:
+            prepared[notification.id] = _outgoing(notification, followup, tenant)
+        except Exception as exc:  # recorded for that row; the others go on
+            prepared[notification.id] = exc
+    return prepared
+
+
+def deliver(notification_ids: list[int]) -> None:
+    """Send each notification unless it was sent already or another worker has it;
+    record each outcome as soon as it is known."""
+    attempts = _claim(notification_ids)
+    if not attempts:
+        return
+    try:
+        prepared = _prepare(list(attempts))
+    except Exception as exc:  # the database failed us: every claimed row is retried
+        prepared = dict.fromkeys(attempts, exc)
+    # No transaction stays open while we wait on the network (SQLite writers would
+    # wait for it).
+    db.session.rollback()
+    for notification_id, outgoing in prepared.items():
+        _send_one((notification_id, attempts[notification_id]), outgoing)
+
+
+def _send_one(key: DeliveryKey, outgoing: Outgoing | Exception) -> None:
+    if isinstance(outgoing, Exception):
+        _record_failure(key, outgoing)
+        return
+    try:
+        provider_id = outgoing.send()
+    except Exception as exc:  # every failure is recorded and retried, never lost
+        db.session.rollback()
+        _record_failure(key, exc)
+    else:
+        _record_success(key[0], provider_id)
+
+
+def _record_success(notification_id: int, provider_id: str) -> None:
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.state != DeliveryState.SENT)
+        .values(
+            state=DeliveryState.SENT,
+            sent_at=utcnow(),
+            provider_message_id=provider_id,
+            next_attempt_at=None,
+        )
+    )
+    db.session.commit()
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, DeliveryFailed | Undeliverable):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text[:ERROR_TEXT_LIMIT]
+
+
+def _record_failure(key: DeliveryKey, exc: Exception) -> None:
+    """Pending again with a later due time, or failed for good: no more attempts, or
+    a failure no retry can fix."""
+    notification_id, attempt = key
+    final = isinstance(exc, Undeliverable) or attempt >= current_app.config["NOTIFY_MAX_ATTEMPTS"]
+    retry_at = None if final else utcnow() + retry_delay(attempt)
+    recorded = db.session.execute(
+        update(Notification)
+        # Only while the row is still ours: a lease that ran out belongs to another job.
+        .where(
+            Notification.id == notification_id,
+            Notification.state == DeliveryState.SENDING,
+            Notification.attempts == attempt,
+        )
+        .values(
+            state=DeliveryState.FAILED if final else DeliveryState.PENDING,
+            next_attempt_at=retry_at,
+            last_error=_describe(exc),
+        )
+    ).rowcount
+    db.session.commit()
+    log.warning("Notification %s, attempt %s failed: %s", notification_id, attempt, _describe(exc))
+    if recorded and retry_at is not None:
+        _schedule_retry(key, retry_at)
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+
+def sweep() -> int:
+    """Queue a job for each unfinished row that is due and has none waiting; returns
+    how many it queued. A job that is running or about to run may get a twin: the
+    claim lets only one of them send."""
+    due = db.session.execute(
+        select(Notification.id, Notification.attempts)
+        .where(Notification.state.in_(UNFINISHED), Notification.next_attempt_at <= utcnow())
+        .order_by(Notification.next_attempt_at)
+        .limit(SWEEP_BATCH)
+    ).all()
+    db.session.commit()
+    keys: list[DeliveryKey] = [(row.id, row.attempts) for row in due]
+    if not keys:
+        return 0
+    # Waiting means in the queue's list: a job taken from it by a worker that then
+    # died still says "queued" in its own record.
+    waiting = {key for queued in default_queue().get_job_ids() for key in _keys_in(queued)}
+    lost = [key for key in keys if key not in waiting]
+    try:
+        for key in lost:
+            _enqueue([key])
+    except RedisError as exc:
+        log.warning("The sweep could not queue notification jobs (%s).", exc)
+    return len(lost)
+
+
+# --- for the admin panel -----------------------------------------------------------------------
+
+
+def notifications_of(tenant_id: int, followup_id: int) -> list[Notification]:
+    rows = db.session.scalars(
+        select(Notification).where(
+            Notification.tenant_id == tenant_id, Notification.followup_id == followup_id
+        )
+    )
+    return sorted(rows, key=lambda row: CHANNEL_ORDER.index(row.channel))
+
+
+def _parse_channel(value: object) -> NotificationChannel:
+    try:
+        return NotificationChannel(value)
+    except ValueError:
+        raise ValidationFailed({"channel": "Unknown notification channel."}) from None
+
+
+def retry_now(tenant_id: int, followup_id: int, channel: object) -> Notification:
+    """Staff's "Retry now": a failed notification gets a fresh set of attempts, a
+    waiting one goes at once; to the current contact address of the business."""
+    notification = db.session.scalar(
+        select(Notification).where(
+            Notification.tenant_id == tenant_id,
+            Notification.followup_id == followup_id,
+            Notification.channel == _parse_channel(channel),
+        )
+    )
+    if notification is None:
+        raise NotFound("This request has no such notification.")
+    if notification.state not in RETRYABLE_BY_STAFF:
+        raise TransitionNotAllowed(
+            "This notification was sent already."
+            if notification.state == DeliveryState.SENT
+            else "This notification is being sent right now."
+        )
+    tenant = db.session.get(Tenant, tenant_id)
+    followup = db.session.get(FollowUpRequest, followup_id)
+    attempts = 0 if notification.state == DeliveryState.FAILED else notification.attempts
+    changed = db.session.execute(
+        update(Notification)
+        # Unless a worker took it meanwhile: then it is in hand, not to be sent twice.
+        .where(
+            Notification.id == notification.id,
+            Notification.state == notification.state,
+            Notification.attempts == notification.attempts,
+        )
+        .values(
+            state=DeliveryState.PENDING,
+            attempts=attempts,
+            next_attempt_at=utcnow(),
+            recipient=_recipient(notification.channel, tenant, followup),
+        )
+    ).rowcount
+    db.session.commit()
+    if not changed:
+        raise TransitionNotAllowed("This notification is being sent right now.")
+    dispatch([(notification.id, attempts)])
+    db.session.refresh(notification)
+    return notification

@@ -1,0 +1,105 @@
+"""SMS notifications through the Twilio SDK.
+
+`TWILIO_API_BASE` replaces Twilio's address (https://api.twilio.com) for every
+request, through the SDK's own extension point for HTTP (a custom HttpClient), so
+the real SDK can talk to a local server speaking the same API in tests.
+"""
+
+import importlib
+from dataclasses import dataclass
+
+from flask import current_app
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from followup.models import FollowUpRequest, Notification, Tenant
+from followup.notify import DeliveryFailed, Undeliverable, one_line
+
+TWILIO_API_ADDRESS = "https://api.twilio.com"
+SMS_REASON_LIMIT = 100
+SMS_FIELD_LIMIT = 200
+TWILIO_TIMEOUT_S = 15.0
+NOT_CONFIGURED = (
+    "SMS is not configured on this server: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+    "and TWILIO_FROM_NUMBER."
+)
+
+
+class _ApiBaseHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client, sending what was meant for api.twilio.com to `api_base`."""
+
+    def __init__(self, api_base: str, timeout: float):
+        super().__init__(timeout=timeout)
+        self.api_base = api_base.rstrip("/")
+
+    def request(self, method: str, url: str, *args, **kwargs):
+        if url.startswith(TWILIO_API_ADDRESS):
+            url = self.api_base + url[len(TWILIO_API_ADDRESS) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+def preload() -> None:
+    """Import the SDK's API modules now; it loads them on first use (~0.3 s)."""
+    importlib.import_module("twilio.rest.api")
+
+
+def sms_body(followup: FollowUpRequest) -> str:
+    """Name, email, phone if given, and the reason cut to 100 characters."""
+    lines = [
+        "New follow-up request",
+        f"Name: {one_line(followup.name, SMS_FIELD_LIMIT)}",
+        f"Email: {followup.email}",
+    ]
+    if followup.phone:
+        lines.append(f"Phone: {followup.phone}")
+    lines.append(f"Reason: {one_line(followup.reason, SMS_REASON_LIMIT)}")
+    return "\n".join(lines)
+
+
+def _client() -> Client:
+    config = current_app.config
+    if not (
+        config["TWILIO_ACCOUNT_SID"]
+        and config["TWILIO_AUTH_TOKEN"]
+        and config["TWILIO_FROM_NUMBER"]
+    ):
+        raise Undeliverable(NOT_CONFIGURED)
+    return Client(
+        config["TWILIO_ACCOUNT_SID"],
+        config["TWILIO_AUTH_TOKEN"],
+        http_client=_ApiBaseHttpClient(config["TWILIO_API_BASE"], TWILIO_TIMEOUT_S),
+    )
+
+
+@dataclass
+class OutgoingSms:
+    to: str
+    body: str
+    # The number it is sent from; None: TWILIO_FROM_NUMBER. (An AI employee's chats
+    # go out from its own number: services/channels.py.)
+    sender: str | None = None
+
+    def send(self) -> str:
+        """Ask Twilio to send it; returns the message SID."""
+        client = _client()
+        try:
+            message = client.messages.create(
+                to=self.to,
+                from_=self.sender or current_app.config["TWILIO_FROM_NUMBER"],
+                body=self.body,
+            )
+        except TwilioRestException as exc:
+            detail = f"Twilio answered {exc.status}" + (f" (error {exc.code})" if exc.code else "")
+            detail += f": {exc.msg}"
+            # A 4xx other than "too many requests" is a refusal that a retry repeats
+            # (a bad number, wrong credentials); 5xx and 429 may pass later.
+            if 400 <= exc.status < 500 and exc.status != 429:
+                raise Undeliverable(detail) from exc
+            raise DeliveryFailed(detail) from exc
+        return message.sid
+
+
+def staff_sms(notification: Notification, followup: FollowUpRequest, tenant: Tenant) -> OutgoingSms:
+    """To the business's phone: who asked and why, in one short message."""
+    return OutgoingSms(notification.recipient, sms_body(followup))

@@ -1,0 +1,153 @@
+"""A local server that speaks Twilio's Messages API, for tests and benchmarks.
+
+The real `twilio` SDK talks HTTP to it (`TWILIO_API_BASE`):
+
+    POST /2010-04-01/Accounts/<AccountSid>/Messages.json
+    Authorization: Basic <AccountSid:AuthToken>
+    To=…&From=…&Body=…
+
+answers 201 with a Twilio-shaped message resource (a fresh `SM…` SID), or
+Twilio's error JSON: 401 for wrong credentials, 400 for a missing field, 404 for
+another path. `fail_next(n, status)` makes the next n requests fail with `status`
+(500 by default). Accepted messages are kept in `messages`, every request in
+`requests`.
+"""
+
+import base64
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+API_VERSION = "2010-04-01"
+
+
+@dataclass
+class SentSms:
+    sid: str
+    to: str
+    from_: str
+    body: str
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str = "AC" + "0" * 32
+    auth_token: str = "test-auth-token"
+    messages: list[SentSms] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+    _failures: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        with self._lock:
+            self._failures.extend([status] * count)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.messages.clear()
+            self.requests.clear()
+            self._failures.clear()
+
+    def start(self) -> "FakeTwilio":
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def answer(self, path: str, authorization: str, form: dict[str, str]) -> tuple[int, dict]:
+        """The status and JSON body Twilio would answer with (and record the message)."""
+        with self._lock:
+            self.requests.append({"path": path, "form": form})
+            forced = self._failures.pop(0) if self._failures else None
+        messages_path = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        if path != messages_path:
+            return 404, _error(20404, "The requested resource was not found", 404)
+        if authorization != _basic(self.account_sid, self.auth_token):
+            return 401, _error(20003, "Authenticate", 401)
+        if forced is not None:
+            return forced, _error(20500, "Internal Server Error", forced)
+        for name, code in (("To", 21604), ("From", 21603), ("Body", 21602)):
+            if not form.get(name):
+                return 400, _error(code, f"A '{name}' parameter is required.", 400)
+        sms = SentSms("SM" + secrets.token_hex(16), form["To"], form["From"], form["Body"])
+        with self._lock:
+            self.messages.append(sms)
+        return 201, self._resource(sms)
+
+    def _resource(self, sms: SentSms) -> dict:
+        now = formatdate(usegmt=True)
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sms.sid}"
+        return {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": sms.body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": sms.from_,
+            "messaging_service_sid": None,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sms.sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": sms.to,
+            "uri": f"{uri}.json",
+        }
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _error(code: int, message: str, status: int) -> dict:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakeTwilio
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode()
+        form = {name: values[0] for name, values in parse_qs(raw).items()}
+        status, body = self.owner.answer(self.path, self.headers.get("Authorization", ""), form)
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
