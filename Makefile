@@ -37,8 +37,11 @@ format: install-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install services
+# Each benchmark prints its figures and PASS/FAIL against its targets.
+bench: install-dev services
 	$(PYTHON) bench/admin_list.py
+	$(PYTHON) bench/widget_latency.py
+	$(PYTHON) bench/notifications.py
 
 venv: $(PYTHON)
 

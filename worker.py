@@ -32,7 +32,7 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from followup import create_app
-from followup.devserver import _die_with_parent
+from followup.devserver import die_with_parent
 from followup.jobs import default_queue
 from followup.jobs.notifications import sweep_notifications
 from followup.notify import outbox
@@ -52,7 +52,7 @@ class FollowupWorker(Worker):
 
 def run_cron(redis_url: str, queue_name: str, sweep_interval_s: int, job_timeout_s: int) -> None:
     """The periodic jobs, in a child process that ends with the worker."""
-    _die_with_parent()
+    die_with_parent()
     cron = CronScheduler(connection=Redis.from_url(redis_url))
     cron.register(
         sweep_notifications, queue_name, interval=sweep_interval_s, job_timeout=job_timeout_s

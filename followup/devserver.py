@@ -51,7 +51,7 @@ def _free_local_port() -> int:
         return probe.getsockname()[1]
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the child gets SIGTERM when the launcher dies, even by SIGKILL.
 
     Without it an embedded Redis or a worker would outlive a crashed launcher
@@ -105,7 +105,7 @@ class EmbeddedRedis:
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
         self.process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
-            command, start_new_session=True, preexec_fn=_die_with_parent
+            command, start_new_session=True, preexec_fn=die_with_parent
         )
         self._wait_until_answering()
         return self
@@ -224,7 +224,7 @@ class Supervisor:
                 cwd=PROJECT_ROOT,
                 env=self.env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     def _wait_for_first_exit(self) -> int:
