@@ -51,13 +51,23 @@ def request_login_link(chat: Chat, email: object) -> None:
     enqueue(send_login_link, customer.id, login_link_url(token))
 
 
-def consume_login_link(token: str) -> Customer:
-    """Log the customer in to the chat that asked for the link; the link then stops working."""
+def _usable_link(token: str) -> CustomerLoginToken:
     row = db.session.scalar(
         select(CustomerLoginToken).where(CustomerLoginToken.token_hash == _hash(token))
     )
     if row is None or row.used_at is not None or row.expires_at < utcnow():
         raise NotFound("This login link is invalid, used or expired. Ask for a new one.")
+    return row
+
+
+def login_link_customer(token: str) -> Customer:
+    """Whom a still-usable link would log in, without using it up."""
+    return db.session.get(Customer, _usable_link(token).customer_id)
+
+
+def consume_login_link(token: str) -> Customer:
+    """Log the customer in to the chat that asked for the link; the link then stops working."""
+    row = _usable_link(token)
     row.used_at = utcnow()
     customer = db.session.get(Customer, row.customer_id)
     if row.chat_id is not None:

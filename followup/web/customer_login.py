@@ -1,10 +1,12 @@
 """The page a customer's one-time login link opens.
 
-The link logs the customer in to the chat that asked for it (the chat, not this
-browser tab, is what the customer uses), so this page only says what happened.
+Opening the link (GET) only asks "Log in?"; the button (POST) uses the link up.
+Mail scanners open links before people do, and must not spend them. The link
+logs the customer in to the chat that asked for it (the chat, not this browser
+tab, is what the customer uses), so the page then only says what happened.
 """
 
-from flask import Blueprint, current_app, make_response, render_template
+from flask import Blueprint, current_app, make_response, render_template, request
 
 from followup.errors import NotFound
 from followup.extensions import db, limiter
@@ -31,13 +33,19 @@ def _page(status: int, **context):
     return response
 
 
-@bp.get("/customer-login/<token>")
+@bp.route("/customer-login/<token>", methods=["GET", "POST"])
 @limiter.limit(_rate_limit)
 def customer_login(token: str):
+    use_it = (
+        customers.consume_login_link
+        if request.method == "POST"
+        else (customers.login_link_customer)
+    )
     try:
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotFound()
-        customer = customers.consume_login_link(token)
+        customer = use_it(token)
     except NotFound:
-        return _page(404, customer=None, tenant=None)
-    return _page(200, customer=customer, tenant=db.session.get(Tenant, customer.tenant_id))
+        return _page(404, customer=None, tenant=None, logged_in=False)
+    tenant = db.session.get(Tenant, customer.tenant_id)
+    return _page(200, customer=customer, tenant=tenant, logged_in=request.method == "POST")

@@ -31,8 +31,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        if not current_user.is_authenticated and request.endpoint != "auth.login":
-            # The session ended, taking its CSRF secret along: logging in again is the fix.
+        if request.blueprint == "admin" and not current_user.is_authenticated:
+            # The staff session ended, taking its CSRF secret along: log in again.
             return login_manager.unauthorized()
         return error_response(
             400,

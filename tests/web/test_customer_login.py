@@ -41,6 +41,14 @@ def emailed_link_path(chat: Chat, email: str = EMAIL) -> str:
     return link.group(1)
 
 
+def open_and_confirm(browser, path: str):
+    """Open the emailed link, then press "Log me in" (the POST that uses it up)."""
+    page = browser.get(path)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    return browser.client.post(path, data={"csrf_token": token.group(1)})
+
+
 def reload(chat: Chat) -> Chat:
     db.session.expire_all()
     return db.session.get(Chat, chat.id)
@@ -50,9 +58,26 @@ def system_messages(chat: Chat) -> list[str]:
     return [m.content for m in chats.history(reload(chat)) if m.role == Role.SYSTEM]
 
 
+def test_opening_the_link_asks_first_and_logs_nobody_in(browser, chat):
+    """Mail scanners open links before people do: a GET must not use the link up."""
+    path = emailed_link_path(chat)
+    for _ in range(2):
+        page = browser.get(path)
+        assert page.status_code == 200
+        assert f"Log in as <strong>{EMAIL}</strong>" in page.get_data(as_text=True)
+    assert reload(chat).customer_id is None
+    assert customers.signed_in_customer(reload(chat)) is None
+
+
+def test_confirming_without_csrf_token_is_refused(browser, chat):
+    path = emailed_link_path(chat)
+    assert browser.client.post(path).status_code == 400
+    assert system_messages(chat) == []
+
+
 def test_the_link_logs_the_customer_in_to_the_chat(browser, tenant, customer, chat):
     path = emailed_link_path(chat)
-    response = browser.get(path)
+    response = open_and_confirm(browser, path)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert (
@@ -76,7 +101,7 @@ def test_the_page_keeps_the_token_out_of_caches_and_referrers(browser, chat):
 
 def test_a_used_link_is_404_and_changes_nothing(browser, chat):
     path = emailed_link_path(chat)
-    assert browser.get(path).status_code == 200
+    assert open_and_confirm(browser, path).status_code == 200
     second = browser.get(path)
     assert second.status_code == 404
     assert "This login link is invalid, used or expired." in second.get_data(as_text=True)
@@ -96,7 +121,7 @@ def test_an_expired_link_is_404_and_logs_nobody_in(browser, chat):
 def test_a_link_just_before_expiry_still_works(browser, chat):
     path = emailed_link_path(chat)
     with time_machine.travel(utcnow() + timedelta(minutes=29), tick=False):
-        assert browser.get(path).status_code == 200
+        assert open_and_confirm(browser, path).status_code == 200
 
 
 @pytest.mark.parametrize("token", ["made-up-token", "x" * 500, "%3Cscript%3E"])
