@@ -52,12 +52,23 @@ def _register_blueprints(app: Flask) -> None:
     from followup.web.auth import bp as auth_bp
     from followup.web.customer_login import bp as customer_login_bp
     from followup.web.health import bp as health_bp
+    from followup.web.hooks import bp as hooks_bp
     from followup.web.widget import bp as widget_bp
     from followup.web.widget_api import bp as widget_api_bp
 
-    blueprints = (auth_bp, admin_bp, api_bp, health_bp, widget_bp, widget_api_bp, customer_login_bp)
+    blueprints = (
+        auth_bp,
+        admin_bp,
+        api_bp,
+        health_bp,
+        widget_bp,
+        widget_api_bp,
+        customer_login_bp,
+        hooks_bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    # Authenticated by bearer tokens, never by cookies: there is nothing to forge.
-    for blueprint in (api_bp, widget_bp, widget_api_bp):
+    # Authenticated by bearer tokens or provider signatures, never by cookies: there
+    # is nothing to forge.
+    for blueprint in (api_bp, widget_bp, widget_api_bp, hooks_bp):
         csrf.exempt(blueprint)

@@ -100,6 +100,28 @@ class Config:
     # How often the workers look for notifications that are due but not queued.
     NOTIFY_SWEEP_INTERVAL_S = int(_env("NOTIFY_SWEEP_INTERVAL_S", "30"))
 
+    # Auto follow-up. While a staff member has replied in the last STAFF_TAKEOVER_MINUTES
+    # the AI sends no reminder (the chain waits for the end of the takeover).
+    STAFF_TAKEOVER_MINUTES = int(_env("STAFF_TAKEOVER_MINUTES", "30"))
+    # A wake-up is queued for each due time; it sends what is due then in batches of
+    # REMINDER_BATCH, shared among the workers. The sweep (every REMINDER_SWEEP_INTERVAL_S,
+    # from the worker's cron) queues what is due and unclaimed, reading REMINDER_SWEEP_BATCH
+    # chains at a time. A claimed reminder not sent within REMINDER_LOST_AFTER_S counts as
+    # lost (its worker died, Redis restarted) and the sweep takes it again.
+    REMINDER_SWEEP_INTERVAL_S = int(_env("REMINDER_SWEEP_INTERVAL_S", "30"))
+    REMINDER_SWEEP_BATCH = int(_env("REMINDER_SWEEP_BATCH", "1000"))
+    REMINDER_BATCH = int(_env("REMINDER_BATCH", "20"))
+    REMINDER_LOST_AFTER_S = int(_env("REMINDER_LOST_AFTER_S", "600"))
+    # The model could not write a reminder: try again REMINDER_RETRY_FIRST_S later, then
+    # after twice as long each time, at most REMINDER_RETRY_MAX_S apart, until it can.
+    REMINDER_RETRY_FIRST_S = float(_env("REMINDER_RETRY_FIRST_S", "60"))
+    REMINDER_RETRY_MAX_S = float(_env("REMINDER_RETRY_MAX_S", "3600"))
+    # Per reminder (a batch gets this times its size); longer than LLM_TIMEOUT_S.
+    REMINDER_JOB_TIMEOUT_S = int(_env("REMINDER_JOB_TIMEOUT_S", "120"))
+    # How much of the conversation the model reads to write a reminder.
+    REMINDER_HISTORY_MESSAGES = int(_env("REMINDER_HISTORY_MESSAGES", "40"))
+    AUTO_FOLLOWUP_PAGE_SIZE = 50
+
     # Public widget endpoints: one budget per IP (offices share one) and one per chat.
     WIDGET_SESSIONS_LIMIT_PER_IP = _env("WIDGET_SESSIONS_LIMIT_PER_IP", "20 per minute")
     WIDGET_MESSAGES_LIMIT_PER_SESSION = _env("WIDGET_MESSAGES_LIMIT_PER_SESSION", "30 per minute")

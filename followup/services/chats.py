@@ -16,8 +16,18 @@ from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, stream_chat
-from followup.models import Agent, Channel, Chat, FollowUpRequest, Message, Role, Source, Tenant
-from followup.services import followups, voice
+from followup.models import (
+    Agent,
+    Channel,
+    Chat,
+    FollowUpRequest,
+    Message,
+    Role,
+    Source,
+    StaffUser,
+    Tenant,
+)
+from followup.services import autofollowup, channels, followups, voice
 from followup.services.prefill import prefill_for, visitor_from_website
 from followup.services.validation import clean_text
 
@@ -116,10 +126,20 @@ def messages_after(chat: Chat, after_id: int = 0) -> list[Message]:
 
 
 def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
+    """The one place a conversation message is added, with what it does to the reminder
+    chain: a client message starts a new cycle in its own transaction; an answer of
+    the business (the AI's or a staff member's) starts or re-plans the chain once saved."""
     message = Message(chat_id=chat.id, role=role, content=content, **fields)
     chat.last_message_at = message.created_at = utcnow()
+    if role == Role.CLIENT:
+        chat.last_client_message_at = message.created_at
+        autofollowup.on_client_message(chat)
+    elif role == Role.STAFF:
+        chat.last_staff_reply_at = message.created_at
     db.session.add(message)
     db.session.commit()
+    if role in (Role.AGENT, Role.STAFF):
+        autofollowup.on_agent_reply(chat)
     return message
 
 
@@ -128,6 +148,43 @@ def post_client_message(chat: Chat, text: object, mode: object = "text") -> Mess
     if mode not in ("text", "voice"):
         raise ValidationFailed({"mode": "Use text or voice."})
     return _add_message(chat, Role.CLIENT, content, mode=mode)
+
+
+class CustomerOptedOut(DomainError):
+    code = "opted_out"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__("The customer texted STOP: nothing more can be sent to them in this chat.")
+
+
+def post_staff_reply(chat: Chat, staff_user: StaffUser, text: object) -> Message:
+    """A staff member answers in the chat (human takeover): saved, then sent on the chat's
+    channel. For STAFF_TAKEOVER_MINUTES afterwards no reminder goes out."""
+    if staff_user.tenant_id != chat.tenant_id:
+        raise NotFound("No such chat.")
+    content = clean_text(text, "text", required=True, max_length=MAX_MESSAGE_CHARS)
+    if chat.channel == Channel.SMS and chat.opted_out:
+        raise CustomerOptedOut()
+    message = _add_message(chat, Role.STAFF, content)
+    deliver_message(chat, message)
+    return message
+
+
+def deliver_message(chat: Chat, message: Message) -> None:
+    """Send a saved message on the chat's channel (web: the widget fetches it). A failure
+    never loses it: a passing one is retried by a job, a lasting one is noted for staff."""
+    # Imported here: the SMS job module imports this one.
+    from followup.jobs.sms import queue_sms
+    from followup.services.sms_chats import note_undelivered
+
+    try:
+        channels.deliver(chat, message)
+    except channels.DeliveryFailed as exc:
+        log.warning("Message %s not delivered yet, retrying: %s", message.id, exc)
+        queue_sms(message.id)
+    except channels.Undeliverable as exc:
+        note_undelivered(message, exc)
 
 
 def followup_form_action(chat: Chat, tenant: Tenant, arguments: dict | None = None) -> dict:

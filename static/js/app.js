@@ -78,3 +78,39 @@
   narrow.addEventListener("change", placeDetail);
   document.addEventListener("DOMContentLoaded", placeDetail);
 })();
+
+// AI employees, Auto Follow-up and chats: when a swap took away the element that had
+// the keyboard, put it where the server asked (`data-focus-id`: a moved step's button,
+// a new step's title, the add button after a removal). htmx itself keeps the focus on
+// an element whose id survives the swap; the user's own moves are never overridden.
+// "Cancel" on an unsaved step card removes it.
+(function () {
+  "use strict";
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var marker = document.querySelector("[data-focus-id]");
+    if (!marker) return;
+    var target = document.getElementById(marker.dataset.focusId);
+    marker.removeAttribute("data-focus-id");
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (!target || !lost) return;
+    if (!target.matches("a, button, input, select, textarea")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-remove-closest]");
+    if (!cancel) return;
+    var item = cancel.closest(cancel.dataset.removeClosest);
+    if (item) item.remove();
+    var add = document.getElementById("add-step");
+    if (add) add.focus();
+  });
+
+  // A new step's card: its first field takes the keyboard when it appears.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var card = event.detail.target.querySelector && event.detail.target.querySelector(".step-card.is-new:last-child");
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (card && trigger && trigger.id === "add-step") card.querySelector("input[name=delay_hours]").focus();
+  });
+})();

@@ -9,7 +9,8 @@ import pytest
 from followup import create_app
 from followup.config import TestConfig
 from followup.extensions import db
-from followup.models import FollowUpRequest, Status
+from followup.models import Agent, Chat, FollowUpRequest, Message, Status
+from tests.web.agent_factories import make_agent, make_chat
 
 ID_ROUTE_PREFIXES = ("/admin/", "/api/v1/")
 
@@ -39,6 +40,18 @@ def test_the_walk_covers_the_known_id_routes():
         ("POST", "/admin/followups/<int:followup_id>/status"),
         ("POST", "/admin/followups/<int:followup_id>/notes"),
         ("GET", "/admin/users/<int:customer_id>"),
+        ("GET", "/admin/agents/<int:agent_id>"),
+        ("GET", "/admin/agents/<int:agent_id>/auto-followup"),
+        ("POST", "/admin/agents/<int:agent_id>/persona"),
+        ("POST", "/admin/agents/<int:agent_id>/channels"),
+        ("POST", "/admin/agents/<int:agent_id>/working-hours"),
+        ("POST", "/admin/agents/<int:agent_id>/delete"),
+        ("POST", "/admin/agents/<int:agent_id>/steps/<int:step_id>"),
+        ("POST", "/admin/agents/<int:agent_id>/steps/<int:step_id>/move"),
+        ("POST", "/admin/agents/<int:agent_id>/steps/<int:step_id>/delete"),
+        ("GET", "/admin/chats/<int:chat_id>"),
+        ("POST", "/admin/chats/<int:chat_id>/reply"),
+        ("POST", "/admin/chats/<int:chat_id>/pause"),
         ("GET", "/api/v1/followups/<int:followup_id>"),
         ("PATCH", "/api/v1/followups/<int:followup_id>"),
     } <= set(ID_ROUTES)
@@ -46,6 +59,36 @@ def test_the_walk_covers_the_known_id_routes():
 
 # Plausible bodies, so a 404 cannot be a 400/422 in disguise.
 BODIES = {"status": "contacted", "notes": "intruder was here"}
+ADMIN_BODIES = BODIES | {
+    # AI employees, their steps, chats
+    "name": "Intruder",
+    "role": "Intruder",
+    "tone": "Rude",
+    "instructions": "intruder was here",
+    "serves_web_widget": "on",
+    "sms_number": "+14155550199",
+    "timezone": "UTC",
+    "op": "save",
+    "enabled": "on",
+    "delay_hours": "1",
+    "delay_minutes": "0",
+    "instruction": "intruder was here",
+    "direction": "down",
+    "text": "intruder was here",
+    "paused": "on",
+}
+
+
+def _their_state(agent_id: int, chat_id: int) -> tuple:
+    """Everything the walk could change of the other tenant's agent, steps and chat."""
+    db.session.expire_all()
+    agent = db.session.get(Agent, agent_id)
+    chat = db.session.get(Chat, chat_id)
+    return (
+        (agent.name, agent.serves_web_widget, agent.sms_number, agent.autofollowup_enabled),
+        [(s.id, s.position, s.delay_minutes, s.instruction) for s in agent.steps],
+        (chat.autofollowup_paused, db.session.query(Message).filter_by(chat_id=chat.id).count()),
+    )
 
 
 @pytest.mark.parametrize(("method", "rule", "htmx"), WALK)
@@ -53,7 +96,16 @@ def test_another_tenants_id_is_404(
     staff_browser, api_token, other_tenant, make_followup, method, rule, htmx
 ):
     theirs = make_followup(other_tenant, name="Their Customer")
-    ids = {"followup_id": theirs.id, "customer_id": theirs.customer_id}
+    their_agent = make_agent(other_tenant, "Their Customer Agent", steps=2)
+    their_chat = make_chat(their_agent, "Their Customer chat", messages=[("client", "hello")])
+    before = _their_state(their_agent.id, their_chat.id)
+    ids = {
+        "followup_id": theirs.id,
+        "customer_id": theirs.customer_id,
+        "agent_id": their_agent.id,
+        "step_id": their_agent.steps[0].id,
+        "chat_id": their_chat.id,
+    }
     url = rule
     for name, value in ids.items():
         url = url.replace(f"<int:{name}>", str(value))
@@ -70,10 +122,27 @@ def test_another_tenants_id_is_404(
     elif method == "GET":
         response = staff_browser.get(url, htmx=htmx)
     else:
-        response = staff_browser.post(url, data=BODIES, htmx=htmx)
+        response = staff_browser.post(url, data=ADMIN_BODIES, htmx=htmx)
 
     assert response.status_code == 404, (method, url, response.get_data(as_text=True)[:300])
     assert "Their Customer" not in response.get_data(as_text=True)
     db.session.expire_all()
     stored = db.session.get(FollowUpRequest, theirs.id)
     assert (stored.status, stored.notes) == (Status.PENDING, "")
+    assert _their_state(their_agent.id, their_chat.id) == before
+
+
+def test_own_agent_with_another_tenants_step_is_404(staff_browser, tenant, other_tenant):
+    """Both ids must be ours: our agent's URL with their step changes nothing."""
+    ours = make_agent(tenant, "Ours")
+    theirs = make_agent(other_tenant, "Theirs", steps=1)
+    step = theirs.steps[0].id
+    for path in (f"/steps/{step}", f"/steps/{step}/move", f"/steps/{step}/delete"):
+        response = staff_browser.post(
+            f"/admin/agents/{ours.id}{path}", data=ADMIN_BODIES, htmx=True
+        )
+        assert response.status_code == 404
+    db.session.expire_all()
+    assert [(s.id, s.instruction) for s in db.session.get(Agent, theirs.id).steps] == [
+        (step, "Nudge 1")
+    ]

@@ -10,4 +10,4 @@ def require_staff_login():
     """Every admin page needs a logged-in staff member."""
 
 
-from followup.web.admin import followups, settings, users  # noqa: E402, F401
+from followup.web.admin import agents, autofollowup, chats, followups, settings, users  # noqa: E402, F401

@@ -1,0 +1,48 @@
+"""Writing a reminder with the model: the agent's persona and the conversation, plus the
+step's instruction as guidance for the model only.
+
+The instruction is never sent to the customer: the model writes the message, and a
+reply that is empty or merely repeats the instruction counts as a failed call
+(`LLMUnavailable`), retried later like any other failure.
+"""
+
+from dataclasses import replace
+
+from followup.llm import prompts
+from followup.llm.client import Completion, LLMUnavailable, stream_chat
+from followup.models import Agent, Message, Tenant
+
+TASK = """The customer has not replied since the last message above. Write your next \
+message to them now, a short and natural follow-up in the customer's language, in \
+keeping with your persona and the conversation so far.
+
+What this follow-up should do, in your team's words (guidance for you; never copy, quote \
+or mention it): {instruction}
+
+Write only the message itself."""
+
+
+def reminder_prompt(
+    agent: Agent, tenant: Tenant, history: list[Message], instruction: str
+) -> list[dict]:
+    """What the model reads: the agent's usual conversation, then the task."""
+    task = {"role": "system", "content": TASK.format(instruction=instruction.strip())}
+    return [*prompts.conversation(agent, tenant, history), task]
+
+
+def write_reminder(prompt: list[dict], instruction: str) -> Completion:
+    """The reminder the model wrote for `prompt` (no tools: it only writes)."""
+    completion = None
+    for event in stream_chat(prompt):
+        if isinstance(event, Completion):
+            completion = event
+    text = completion.text.strip() if completion else ""
+    if not text:
+        raise LLMUnavailable("The model wrote an empty reminder.")
+    if _plain(text) == _plain(instruction):
+        raise LLMUnavailable("The model repeated the step's instruction instead of writing.")
+    return replace(completion, text=text)
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().strip(" \"'“”.!").split())

@@ -1,0 +1,445 @@
+"""Auto follow-up: every rule of a chat's reminder chain, in one place.
+
+The chain lives on the chat; the database is the source of truth and RQ only runs
+the work (`followup.jobs.reminders`):
+
+- `chain_cycle` counts the client's messages. Each one ends the cycle: nothing of
+  it may be sent any more (every job carries its cycle and checks it).
+- `chain_step_id` / `chain_due_at`: the reminder pending and the moment it may go
+  (indexed: the sweep and the dashboard read it); both empty when none is pending.
+- `chain_exhausted`: every step went out this cycle; nothing until the client writes.
+
+The rules (PRODUCT.md "Auto Follow-up semantics"):
+
+- The chain starts when the client has written and the business answers (the AI,
+  or a staff member). Step 1 is due its delay after the client's last message;
+  each later step its delay after the previous reminder was actually sent.
+- A run-once-per-chat step that fired in this chat, in any cycle, is skipped; the
+  next step takes its place, its delay counted as usual.
+- Each cycle sends every step at most once, in the agent's current order: the next
+  step is the first one not yet sent this cycle. So steps edited, reordered or
+  removed meanwhile simply change what comes next (`plan` decides again).
+- Never while the chat is paused, the customer opted out, or the agent has auto
+  follow-up off; never within STAFF_TAKEOVER_MINUTES of a staff reply; never
+  outside the agent's working hours (the reminder waits for the next opening).
+
+Every change to a chain happens with the chat's row locked (`lock_chat`), so the
+web process and any number of workers see one order of events.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+
+from followup.clock import utcnow
+from followup.extensions import db
+from followup.jobs import reminders as reminder_jobs
+from followup.llm.client import Completion
+from followup.models import (
+    Agent,
+    AutoFollowupStep,
+    Chat,
+    Customer,
+    Message,
+    ReminderSend,
+    Role,
+)
+from followup.services import working_hours
+from followup.services.queries import LIKE_ESCAPE, contains_pattern
+
+# An agent open at no time in the coming year: look again after this long.
+CLOSED_RECHECK = timedelta(days=1)
+CONVERSATION_ROLES = (Role.CLIENT, Role.AGENT, Role.STAFF)
+MAX_QUERY_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A chat's pending reminder as plain values: what a job is queued for."""
+
+    chat_id: int
+    cycle: int
+    step_id: int | None
+    due_at: datetime
+
+
+def pending(chat: Chat) -> Pending | None:
+    if chat.chain_due_at is None:
+        return None
+    return Pending(chat.id, chat.chain_cycle, chat.chain_step_id, chat.chain_due_at)
+
+
+# --- what happens in a chat ----------------------------------------------------------------------
+
+
+def lock_chat(chat_id: int) -> Chat | None:
+    """The chat, freshly read and locked until the transaction ends.
+
+    PostgreSQL locks the row (SELECT … FOR UPDATE). SQLite has no row locks; a no-op
+    UPDATE first takes the database's write lock, which serializes the same way."""
+    db.session.flush()  # changes made so far in this transaction are kept, not reloaded over
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(Chat).where(Chat.id == chat_id).values(chain_cycle=Chat.chain_cycle)
+        )
+    return db.session.scalars(
+        select(Chat)
+        .where(Chat.id == chat_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def on_client_message(chat: Chat) -> None:
+    """In the transaction that adds the client's message: the current cycle ends (no
+    reminder of it may be sent any more) and a new one begins, waiting for an answer."""
+    chat = lock_chat(chat.id)
+    chat.chain_cycle += 1
+    _clear(chat)
+    chat.chain_exhausted = False
+
+
+def on_agent_reply(chat: Chat) -> None:
+    """After an answer of the business (the AI's or a staff member's) is committed: the
+    chain of this cycle starts, or its pending reminder is planned again (a staff reply
+    holds it back). Nothing once the chain is exhausted or before the client wrote."""
+    chat = lock_chat(chat.id)
+    if chat is None or chat.last_client_message_at is None or chat.chain_exhausted:
+        db.session.rollback()
+        return
+    plan(chat, utcnow())
+    _commit_and_schedule(chat)
+
+
+def set_paused(chat: Chat, paused: bool) -> None:
+    """Staff pause or resume auto follow-up for this chat. Resuming plans the next
+    reminder by the usual rules (if it is overdue, it goes at the next chance)."""
+    chat = lock_chat(chat.id)
+    chat.autofollowup_paused = bool(paused)
+    if paused:
+        _clear(chat)
+    elif not chat.chain_exhausted and _awaits_client(chat):
+        plan(chat, utcnow())
+    _commit_and_schedule(chat)
+
+
+def opt_out(chat: Chat) -> None:
+    """The customer asked for no more messages (STOP): reminders end for this chat."""
+    chat = lock_chat(chat.id)
+    chat.opted_out = True
+    _clear(chat)
+    db.session.commit()
+
+
+def agent_settings_changed(agent_id: int) -> None:
+    """Call after an agent's steps, working hours or auto follow-up switch were saved:
+    its pending reminders are planned again in the background."""
+    reminder_jobs.queue_replan(agent_id)
+
+
+def replan_agent_chains(agent_id: int, batch: int = 500) -> int:
+    """Plan again every pending reminder of this agent; returns how many chats."""
+    done, after_id = 0, 0
+    while True:
+        chat_ids = db.session.scalars(
+            select(Chat.id)
+            .where(Chat.agent_id == agent_id, Chat.chain_due_at.is_not(None), Chat.id > after_id)
+            .order_by(Chat.id)
+            .limit(batch)
+        ).all()
+        for chat_id in chat_ids:
+            chat = lock_chat(chat_id)
+            if chat is not None and chat.chain_due_at is not None:
+                plan(chat, utcnow())
+            _commit_and_schedule(chat)
+        done += len(chat_ids)
+        if len(chat_ids) < batch:
+            return done
+        after_id = chat_ids[-1]
+
+
+def staff_in_charge(chat: Chat, now: datetime | None = None) -> bool:
+    """A staff member replied in the last STAFF_TAKEOVER_MINUTES (human takeover)."""
+    ends = takeover_ends_at(chat)
+    return ends is not None and (now or utcnow()) < ends
+
+
+def takeover_ends_at(chat: Chat) -> datetime | None:
+    if chat.last_staff_reply_at is None:
+        return None
+    return chat.last_staff_reply_at + timedelta(
+        minutes=current_app.config["STAFF_TAKEOVER_MINUTES"]
+    )
+
+
+# --- deciding the next reminder ------------------------------------------------------------------
+
+
+def plan(chat: Chat, now: datetime) -> AutoFollowupStep | None:
+    """Decide from the facts which reminder is pending and when it may go; returns its
+    step (None: nothing pending). Doing it again changes nothing unless facts changed."""
+    if chat.chain_exhausted or not _may_remind(chat):
+        _clear(chat)
+        return None
+    steps = chat.agent.steps
+    step, counted_from = _next_step(chat, steps)
+    if step is None:
+        _clear(chat)
+        chat.chain_exhausted = bool(steps)  # every step went out: done until the client writes
+        return None
+    chat.chain_step_id = step.id
+    chat.chain_due_at = _send_time(chat, counted_from + timedelta(minutes=step.delay_minutes), now)
+    return step
+
+
+def _may_remind(chat: Chat) -> bool:
+    return (
+        chat.agent.autofollowup_enabled
+        and not chat.autofollowup_paused
+        and not chat.opted_out
+        and chat.last_client_message_at is not None
+    )
+
+
+def _next_step(
+    chat: Chat, steps: list[AutoFollowupStep]
+) -> tuple[AutoFollowupStep | None, datetime]:
+    """The first step, in the current order, not sent this cycle and not a run-once step
+    that fired before; and the moment its delay counts from."""
+    sends = db.session.execute(
+        select(ReminderSend.step_id, ReminderSend.cycle, ReminderSend.sent_at).where(
+            ReminderSend.chat_id == chat.id
+        )
+    ).all()
+    this_cycle = [send for send in sends if send.cycle == chat.chain_cycle]
+    sent_this_cycle = {send.step_id for send in this_cycle}
+    ever_sent = {send.step_id for send in sends}
+    counted_from = max((send.sent_at for send in this_cycle), default=chat.last_client_message_at)
+    for step in steps:
+        if step.id in sent_this_cycle or (step.run_once_per_chat and step.id in ever_sent):
+            continue
+        return step, counted_from
+    return None, counted_from
+
+
+def _send_time(chat: Chat, due: datetime, now: datetime) -> datetime:
+    """The first moment from `due` on (never in the past) outside a staff takeover and
+    inside working hours."""
+    earliest = max(due, now, takeover_ends_at(chat) or now)
+    opening = working_hours.next_opening(chat.agent, earliest)
+    return opening if opening is not None else earliest + CLOSED_RECHECK
+
+
+def _awaits_client(chat: Chat) -> bool:
+    """The client wrote, and the last word in the conversation is the business's."""
+    last_role = db.session.scalar(
+        select(Message.role)
+        .where(Message.chat_id == chat.id, Message.role.in_(CONVERSATION_ROLES))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return chat.last_client_message_at is not None and last_role in (Role.AGENT, Role.STAFF)
+
+
+def _clear(chat: Chat) -> None:
+    chat.chain_step_id = None
+    chat.chain_due_at = None
+
+
+def _commit_and_schedule(chat: Chat | None) -> None:
+    due = pending(chat) if chat is not None else None
+    db.session.commit()
+    reminder_jobs.schedule(due)
+
+
+# --- the sending job's decisions -----------------------------------------------------------------
+
+
+class Action(StrEnum):
+    SEND = "send"
+    WAIT = "wait"
+    DROP = "drop"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    reason: str
+    step: AutoFollowupStep | None = None
+
+
+def verdict(chat: Chat, cycle: int, step_id: int | None, now: datetime) -> Verdict:
+    """May the job queued for (chat, cycle, step) send now? Call with the chat locked;
+    the chain is planned again, so commit afterwards unless the answer is SEND."""
+    if chat.chain_cycle != cycle:
+        return Verdict(Action.DROP, "the client wrote since: that cycle is over")
+    if chat.chain_due_at is None:
+        return Verdict(Action.DROP, "no reminder is pending")
+    if chat.chain_step_id not in (step_id, None):  # None: its step was deleted meanwhile
+        return Verdict(Action.DROP, "another step is pending; its own job sends it")
+    step = plan(chat, now)
+    if step is None:
+        return Verdict(Action.DROP, "the chain has ended")
+    if chat.chain_due_at > now:
+        return Verdict(Action.WAIT, f"not before {chat.chain_due_at.isoformat()}", step)
+    return Verdict(Action.SEND, "due", step)
+
+
+def record_reminder(
+    chat: Chat, step: AutoFollowupStep, completion: Completion, now: datetime
+) -> Message:
+    """Save the reminder and its send, then plan the next step (its delay counts from
+    now). The unique (chat, cycle, step) key raises IntegrityError at the flush if
+    another worker sent it first."""
+    message = Message(
+        chat_id=chat.id,
+        role=Role.AGENT,
+        content=completion.text,
+        model=completion.model,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        reminder_step_id=step.id,
+        created_at=now,
+    )
+    chat.last_message_at = now
+    db.session.add(message)
+    db.session.flush()
+    send = ReminderSend(chat_id=chat.id, cycle=chat.chain_cycle, step_id=step.id, sent_at=now)
+    send.message_id = message.id
+    db.session.add(send)
+    db.session.flush()
+    plan(chat, now)
+    return message
+
+
+def postpone(chat: Chat, until: datetime) -> None:
+    """The model could not write the reminder: try again no earlier than `until`."""
+    chat.chain_due_at = max(chat.chain_due_at or until, until)
+
+
+def due_between(start: datetime, end: datetime) -> list[Pending]:
+    """The pending reminders due from `start` up to (not including) `end` (indexed)."""
+    rows = db.session.execute(
+        select(Chat.id, Chat.chain_cycle, Chat.chain_step_id, Chat.chain_due_at)
+        .where(Chat.chain_due_at >= start, Chat.chain_due_at < end)
+        .order_by(Chat.chain_due_at, Chat.id)
+    )
+    return [Pending(*row) for row in rows]
+
+
+def due_chains(now: datetime, after: Pending | None, limit: int) -> list[Pending]:
+    """Pending reminders due by `now`, soonest first, after `after` (keyset; the index
+    on chain_due_at makes this cost the same however many chains wait for later)."""
+    query = select(Chat.id, Chat.chain_cycle, Chat.chain_step_id, Chat.chain_due_at).where(
+        Chat.chain_due_at <= now
+    )
+    if after is not None:
+        query = query.where(
+            or_(
+                Chat.chain_due_at > after.due_at,
+                and_(Chat.chain_due_at == after.due_at, Chat.id > after.chat_id),
+            )
+        )
+    rows = db.session.execute(query.order_by(Chat.chain_due_at, Chat.id).limit(limit))
+    return [Pending(*row) for row in rows]
+
+
+# --- the monitoring dashboard --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveChain:
+    chat: Chat
+    agent: Agent
+    customer: Customer | None
+    step: AutoFollowupStep | None  # None for a moment if its step was just deleted
+    due_at: datetime
+    reminders_sent: int  # in the current cycle
+
+    @property
+    def chat_name(self) -> str:
+        """The client's name, or the chat's title."""
+        return (self.customer.name if self.customer else "") or self.chat.title
+
+
+@dataclass(frozen=True)
+class ActiveChainsPage:
+    rows: list[ActiveChain]
+    next_cursor: str | None  # pass back as `after` for the next page
+
+
+def active_chains(
+    tenant_id: int,
+    q: str | None = None,
+    agent_id: int | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> ActiveChainsPage:
+    """The tenant's chats with an active chain, soonest reminder first. `q` searches the
+    client's name, the chat's title and the agent's name; `agent_id` keeps one agent's."""
+    limit = limit or current_app.config["AUTO_FOLLOWUP_PAGE_SIZE"]
+    sent = (
+        select(func.count(ReminderSend.id))
+        .where(ReminderSend.chat_id == Chat.id, ReminderSend.cycle == Chat.chain_cycle)
+        .correlate(Chat)
+        .scalar_subquery()
+    )
+    query = (
+        select(Chat, Agent, Customer, AutoFollowupStep, sent)
+        .join(Agent, Agent.id == Chat.agent_id)
+        .outerjoin(Customer, Customer.id == Chat.customer_id)
+        .outerjoin(AutoFollowupStep, AutoFollowupStep.id == Chat.chain_step_id)
+        .where(
+            Chat.tenant_id == tenant_id,
+            Agent.tenant_id == tenant_id,
+            Chat.chain_due_at.is_not(None),
+            Chat.autofollowup_paused.is_(False),
+            Chat.opted_out.is_(False),
+            Agent.autofollowup_enabled.is_(True),
+        )
+    )
+    text = (q or "").strip()[:MAX_QUERY_CHARS]
+    if text:
+        pattern = contains_pattern(text)
+        query = query.where(
+            or_(
+                *(
+                    func.lower(column).like(pattern, escape=LIKE_ESCAPE)
+                    for column in (Chat.title, Agent.name, Customer.name)
+                )
+            )
+        )
+    if agent_id is not None:
+        query = query.where(Chat.agent_id == agent_id)
+    position = _parse_cursor(after)
+    if position is not None:
+        due_at, chat_id = position
+        query = query.where(
+            or_(Chat.chain_due_at > due_at, and_(Chat.chain_due_at == due_at, Chat.id > chat_id))
+        )
+    rows = db.session.execute(query.order_by(Chat.chain_due_at, Chat.id).limit(limit + 1)).all()
+    chains = [
+        ActiveChain(chat, agent, customer, step, chat.chain_due_at, count)
+        for chat, agent, customer, step, count in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return ActiveChainsPage(chains, _cursor(chains[-1]) if more else None)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _cursor(row: ActiveChain) -> str:
+    return f"{(row.due_at - EPOCH) // MICROSECOND}-{row.chat.id}"
+
+
+def _parse_cursor(text: str | None) -> tuple[datetime, int] | None:
+    """A cursor from `_cursor`; anything else starts from the first page."""
+    micros, _, chat_id = (text or "").partition("-")
+    if not (micros.isdigit() and chat_id.isdigit()) or len(micros) > 20 or len(chat_id) > 10:
+        return None
+    return EPOCH + int(micros) * MICROSECOND, int(chat_id)

@@ -1,0 +1,163 @@
+"""Chats as the staff see them: one agent's chats, one chat's conversation and chain.
+
+Read-only queries, always inside the staff member's tenant. What a chain *does*
+is the engine's (`services/autofollowup.py`); this only describes its state.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from followup.errors import NotFound
+from followup.extensions import db
+from followup.models import AutoFollowupStep, Chat, Message, ReminderSend
+from followup.services import autofollowup
+from followup.services.followups import MAX_ID
+
+AGENT_CHATS_LIMIT = 50
+CONVERSATION_LIMIT = 300
+
+
+def get_chat(tenant_id: int, chat_id: int) -> Chat:
+    chat = None
+    if 0 < chat_id <= MAX_ID:
+        chat = db.session.scalar(
+            select(Chat).where(Chat.id == chat_id, Chat.tenant_id == tenant_id)
+        )
+    if chat is None:
+        raise NotFound("No such chat.")
+    return chat
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """Where a chat's auto follow-up stands, in words the staff understand."""
+
+    state: str  # "opted_out" | "paused" | "off" | "scheduled" | "finished" | "idle"
+    label: str
+    step_number: int | None = None
+    due_at: datetime | None = None
+    # While a staff member's reply holds reminders back: when that ends.
+    held_until: datetime | None = None
+
+
+def chain_state(chat: Chat, now: datetime | None = None) -> ChainState:
+    if chat.opted_out:
+        return ChainState("opted_out", "Opted out: the client asked for no more messages")
+    if chat.autofollowup_paused:
+        return ChainState("paused", "Paused by staff")
+    if not chat.agent.autofollowup_enabled:
+        return ChainState("off", f"Off for {chat.agent.name}")
+    held_until = (
+        autofollowup.takeover_ends_at(chat) if autofollowup.staff_in_charge(chat, now) else None
+    )
+    if chat.chain_due_at is not None and chat.chain_step_id is not None:
+        number = db.session.scalar(
+            select(AutoFollowupStep.position).where(AutoFollowupStep.id == chat.chain_step_id)
+        )
+        return ChainState("scheduled", "Scheduled", number, chat.chain_due_at, held_until)
+    if chat.chain_exhausted:
+        return ChainState("finished", "Finished: every step was sent")
+    return ChainState("idle", "Not running")
+
+
+@dataclass(frozen=True)
+class AgentChat:
+    chat: Chat
+    last_message: Message | None
+    chain: ChainState
+
+
+def agent_chats(tenant_id: int, agent_id: int, limit: int = AGENT_CHATS_LIMIT) -> list[AgentChat]:
+    """The agent's most recent chats, each with its last message and chain state."""
+    chats = list(
+        db.session.scalars(
+            select(Chat)
+            .options(selectinload(Chat.customer), selectinload(Chat.agent))
+            .where(Chat.tenant_id == tenant_id, Chat.agent_id == agent_id)
+            .order_by(Chat.last_message_at.desc(), Chat.id.desc())
+            .limit(limit)
+        )
+    )
+    last_ids = (
+        select(func.max(Message.id))
+        .where(Message.chat_id.in_([chat.id for chat in chats]))
+        .group_by(Message.chat_id)
+    )
+    last = {
+        m.chat_id: m for m in db.session.scalars(select(Message).where(Message.id.in_(last_ids)))
+    }
+    return [AgentChat(chat, last.get(chat.id), chain_state(chat)) for chat in chats]
+
+
+def count_agent_chats(tenant_id: int, agent_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Chat.id)).where(Chat.tenant_id == tenant_id, Chat.agent_id == agent_id)
+    )
+
+
+@dataclass(frozen=True)
+class Conversation:
+    chat: Chat
+    messages: list[Message]
+    message_total: int
+    prompt_tokens: int
+    completion_tokens: int
+    # The step number of every reminder shown, by message id ("Reminder · step 2").
+    reminder_steps: dict[int, int]
+    reminders_sent: int
+    chain: ChainState
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def _reminder_step_numbers(messages: list[Message]) -> dict[int, int]:
+    step_ids = {m.reminder_step_id for m in messages if m.reminder_step_id is not None}
+    if not step_ids:
+        return {}
+    positions = dict(
+        db.session.execute(
+            select(AutoFollowupStep.id, AutoFollowupStep.position).where(
+                AutoFollowupStep.id.in_(step_ids)
+            )
+        ).all()
+    )
+    return {
+        m.id: positions[m.reminder_step_id] for m in messages if m.reminder_step_id in positions
+    }
+
+
+def conversation(tenant_id: int, chat_id: int, limit: int = CONVERSATION_LIMIT) -> Conversation:
+    """The chat's latest messages, oldest first, with token use and the chain's state."""
+    chat = get_chat(tenant_id, chat_id)
+    latest = db.session.scalars(
+        select(Message).where(Message.chat_id == chat.id).order_by(Message.id.desc()).limit(limit)
+    )
+    messages = list(reversed(list(latest)))
+    total, prompt, completion = db.session.execute(
+        select(
+            func.count(Message.id),
+            func.coalesce(func.sum(Message.prompt_tokens), 0),
+            func.coalesce(func.sum(Message.completion_tokens), 0),
+        ).where(Message.chat_id == chat.id)
+    ).one()
+    # Counted like the dashboard counts them: since the client's last message.
+    reminders = db.session.scalar(
+        select(func.count(ReminderSend.id)).where(
+            ReminderSend.chat_id == chat.id, ReminderSend.cycle == chat.chain_cycle
+        )
+    )
+    return Conversation(
+        chat=chat,
+        messages=messages,
+        message_total=total,
+        prompt_tokens=int(prompt),
+        completion_tokens=int(completion),
+        reminder_steps=_reminder_step_numbers(messages),
+        reminders_sent=reminders,
+        chain=chain_state(chat),
+    )

@@ -1,0 +1,184 @@
+"""Chats by SMS: an inbound text starts or continues the chat of that number with
+the AI employee whose SMS number it was sent to; the AI answers by SMS.
+
+The webhook (`followup.web.hooks`) calls `receive` and queues the answer, so
+Twilio gets its reply in milliseconds; the job (`followup.jobs.sms`) calls
+`answer` and sends what the AI wrote through `services.channels`.
+
+STOP and its synonyms opt the customer out of this chat (no AI answer, no
+reminder, nothing sent); START or UNSTOP opts them back in. Twilio's own opt-out
+handling sends the customer its standard confirmation, so we text nothing back.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from followup.clock import utcnow
+from followup.errors import NotFound
+from followup.extensions import db
+from followup.models import Agent, Channel, Chat, Customer, Message, Role
+from followup.services import autofollowup, chats
+from followup.services.validation import normalize_phone
+
+log = logging.getLogger(__name__)
+
+# Twilio's default opt-out and opt-in keywords: the whole message, any case.
+STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_KEYWORDS = frozenset({"START", "UNSTOP"})
+# Twilio also opts a stopped number back in on YES; otherwise "yes" is just an answer.
+START_WHEN_OPTED_OUT = frozenset({"YES"})
+
+
+@dataclass(frozen=True)
+class Received:
+    """What an inbound SMS did: the chat, and the client message the AI should
+    answer (None when the text was a keyword)."""
+
+    chat_id: int
+    message_id: int | None
+
+
+def agent_for_number(number: object) -> Agent:
+    """The AI employee whose SMS number this is; any other number is a 404."""
+    agent = None
+    if isinstance(number, str) and number:
+        agent = db.session.scalar(select(Agent).where(Agent.sms_number == number))
+    if agent is None:
+        raise NotFound("No AI employee has this SMS number.")
+    return agent
+
+
+def receive(to_number: object, from_number: object, text: object) -> Received:
+    """Store an inbound SMS in its chat. Bad input raises before anything is stored."""
+    agent = agent_for_number(to_number)
+    phone = normalize_phone(str(from_number or ""), "From")
+    try:
+        return _store(chat_for(agent, phone), text)
+    except Exception:
+        db.session.rollback()  # a new chat is only flushed: it goes too
+        raise
+
+
+def _store(chat: Chat, text: object) -> Received:
+    keyword = _keyword(text)
+    if keyword in STOP_KEYWORDS:
+        opt_out(chat, keyword)
+        return Received(chat.id, None)
+    if keyword in START_KEYWORDS or (chat.opted_out and keyword in START_WHEN_OPTED_OUT):
+        opt_in(chat, keyword)
+        return Received(chat.id, None)
+    message = chats.post_client_message(chat, text)
+    return Received(chat.id, message.id)
+
+
+def _keyword(text: object) -> str:
+    return text.strip().strip(".!").upper() if isinstance(text, str) else ""
+
+
+def chat_for(agent: Agent, phone: str) -> Chat:
+    """The chat of this number with this agent, started on its first message."""
+    chat = _latest_chat(agent, phone)
+    if chat is None:
+        # Two first texts at once must not open two chats. A no-op UPDATE of the agent
+        # locks its row on PostgreSQL and takes the write lock on SQLite (whose reads
+        # run outside transactions), so the second one waits here, then finds the chat.
+        db.session.execute(
+            update(Agent).where(Agent.id == agent.id).values(sms_number=Agent.sms_number)
+        )
+        chat = _latest_chat(agent, phone) or _start_chat(agent, phone)
+    return chat
+
+
+def _latest_chat(agent: Agent, phone: str) -> Chat | None:
+    return db.session.scalar(
+        select(Chat)
+        .where(Chat.agent_id == agent.id, Chat.phone == phone, Chat.channel == Channel.SMS)
+        .order_by(Chat.id.desc())
+        .limit(1)
+    )
+
+
+def _start_chat(agent: Agent, phone: str) -> Chat:
+    customer = customer_with_phone(agent.tenant_id, phone)
+    chat = Chat(
+        tenant_id=agent.tenant_id,
+        agent=agent,
+        channel=Channel.SMS,
+        phone=phone,
+        customer=customer,
+        title=(customer.name if customer and customer.name else phone),
+        # The carrier's number, offered to the follow-up form like other unsigned data.
+        visitor={"phone": phone},
+    )
+    db.session.add(chat)
+    db.session.flush()  # committed with its first message, or not at all
+    return chat
+
+
+def customer_with_phone(tenant_id: int, phone: str) -> Customer | None:
+    """The tenant's customer with this phone; None when nobody or several share it.
+
+    A link to a chat is no proof of identity (`customers.signed_in_customer`), so
+    it only names the chat and groups it with the customer's requests.
+    """
+    found = db.session.scalars(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.phone == phone).limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
+def opt_out(chat: Chat, keyword: str) -> None:
+    """The customer texted STOP: nothing more is sent on this chat, reminders end."""
+    autofollowup.opt_out(chat)
+    _note(chat, f"The customer texted {keyword}: opted out of SMS. Nothing more is sent.")
+
+
+def opt_in(chat: Chat, keyword: str) -> None:
+    chat.opted_out = False
+    _note(chat, f"The customer texted {keyword}: opted back in to SMS.")
+
+
+def _note(chat: Chat, text: str) -> Message:
+    """A system line in the chat: staff see it; the AI and the customer never do."""
+    message = Message(chat_id=chat.id, role=Role.SYSTEM, content=text, created_at=utcnow())
+    db.session.add(message)
+    db.session.commit()
+    return message
+
+
+def answer(chat_id: int, message_id: int) -> Message | None:
+    """The AI's answer to this client message, saved; None when it must not answer."""
+    chat = db.session.get(Chat, chat_id)
+    if chat is None or not awaits_answer(chat, message_id):
+        return None
+    return chats.reply(chat)
+
+
+def awaits_answer(chat: Chat, message_id: int) -> bool:
+    """Answer only the latest message of the conversation, and only if it is the
+    client's: a burst of texts gets one answer (the last job's, which sees them
+    all), a job run twice answers once, and a staff reply ends the AI's turn."""
+    # PRODUCT.md human takeover: while a staff member is in charge the AI is silent.
+    if chat.channel != Channel.SMS or chat.opted_out or autofollowup.staff_in_charge(chat):
+        return False
+    latest = db.session.execute(
+        select(Message.id, Message.role)
+        .where(Message.chat_id == chat.id, Message.role.in_(autofollowup.CONVERSATION_ROLES))
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+    return latest is not None and tuple(latest) == (message_id, Role.CLIENT)
+
+
+def note_undelivered(message: Message, error: Exception) -> None:
+    """Tell staff in the chat that this message never reached the customer's phone."""
+    log.warning("SMS of message %s not delivered: %s", message.id, error)
+    chat = db.session.get(Chat, message.chat_id)
+    _note(chat, f"This message could not be sent by SMS: {error}")
+
+
+def note_unanswered(chat_id: int) -> None:
+    chat = db.session.get(Chat, chat_id)
+    _note(chat, "The AI could not answer this message (background jobs are unavailable).")

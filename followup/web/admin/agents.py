@@ -1,0 +1,390 @@
+"""The AI Employees pages: the list, the new-employee form, and one employee's tabs.
+
+Every tab has its own URL (`/admin/agents/<id>/working-hours` …), so a reload or a
+shared link opens the same tab. A normal request gets the whole page; an HTMX
+request gets the employee's area (header, tab bar and tab) when it switches tabs,
+or just the form it posted to when it saves (`followup.htmx.render`). A refused
+save answers 422 with the form, what was typed and every field's error.
+"""
+
+from flask import current_app, redirect, request, url_for
+from flask_login import current_user
+
+from followup.clock import utcnow
+from followup.errors import ValidationFailed
+from followup.htmx import is_partial_request, render
+from followup.models import WEEKDAYS, Agent, AutoFollowupStep, Tenant
+from followup.services import agents as service
+from followup.services import conversations, working_hours
+from followup.services.demo import EXAMPLE_CHAIN
+from followup.services.tenant_settings import timezone_choices
+from followup.web.admin import bp
+
+LIST_PAGE = "admin/agents/page.html"
+AGENT_PAGE = "admin/agents/agent.html"
+AGENT_AREA = "admin/agents/_agent.html"
+TABS = {
+    "persona": "Persona",
+    "working-hours": "Working Hours",
+    "channels": "Channels",
+    "auto-followup": "Auto Follow-up",
+    "chats": "Chats",
+}
+DAY_NAMES = dict(
+    zip(
+        WEEKDAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
+SMS_WEBHOOK_PATH = "/hooks/twilio/sms"  # CONTRACT.md
+# A day that is opened again starts from the usual office hours.
+NEW_INTERVAL = ["09:00", "18:00"]
+
+
+def _tenant() -> Tenant:
+    return current_user.tenant
+
+
+# --- the list and the new-employee form ------------------------------------------------------
+
+
+def _list_context(new_form: dict | None = None) -> dict:
+    return {
+        "rows": service.list_agents(_tenant().id),
+        "channels_of": service.channels_of,
+        "new_form": new_form or {"values": service.new_persona(), "errors": {}},
+    }
+
+
+@bp.get("/agents")
+def agents():
+    return render(LIST_PAGE, "admin/agents/_list.html", **_list_context())
+
+
+@bp.post("/agents")
+def agent_create():
+    values = {field: request.form.get(field, "") for field in service.PERSONA_FIELDS}
+    try:
+        agent = service.create_agent(_tenant().id, values)
+    except ValidationFailed as exc:
+        form = {"values": values, "errors": exc.fields, "open": True}
+        return render(LIST_PAGE, "admin/agents/_new.html", 422, **_list_context(form))
+    target = tab_url(agent, "persona")
+    if is_partial_request():
+        # The new employee has a page of its own: go there, as a plain post would.
+        response = redirect(target, 303)
+        response.headers["HX-Location"] = target
+        return response
+    return redirect(target, 303)
+
+
+# --- one employee ----------------------------------------------------------------------------
+
+
+def persona_form(agent: Agent, values: dict | None = None, errors: dict | None = None, saved=False):
+    if values is None:
+        values = {field: getattr(agent, field) or "" for field in service.PERSONA_FIELDS}
+    return {"values": values, "errors": errors or {}, "saved": saved}
+
+
+def _saved_draft(agent: Agent) -> dict:
+    """The saved hours as the form shows them. A day off keeps a row ready (hidden) for
+    when it is opened again; likewise a closed special date."""
+
+    def day(intervals: list) -> dict:
+        rows = [list(i) for i in intervals]
+        return {"off": not rows, "intervals": rows or [list(NEW_INTERVAL)]}
+
+    return {
+        "timezone": agent.timezone,
+        "days": {name: day(agent.working_hours.get(name, [])) for name in WEEKDAYS},
+        "special": [
+            {"date": date, **day(intervals)}
+            for date, intervals in sorted((agent.special_dates or {}).items())
+        ],
+    }
+
+
+def _hours_errors(fields: dict, draft: dict) -> tuple[dict, list[str]]:
+    """The engine names problems by what it checked ("working_hours.mon",
+    "special_dates.2026-12-24"); the form shows them beside the row they are about.
+    Returns the errors by row key, and those that belong to no row."""
+    by_row, others = {}, []
+    for key, problem in fields.items():
+        kind, dot, name = key.partition(".")
+        rows = []
+        if kind == "working_hours" and name in WEEKDAYS:
+            rows = [name]
+        elif kind == "special_dates" and dot:
+            rows = [f"special-{i}" for i, e in enumerate(draft["special"]) if e["date"] == name]
+        elif key == "timezone" or key.startswith("special-"):
+            rows = [key]
+        for row in rows:
+            by_row[row] = problem
+        if not rows:
+            others.append(problem)
+    return by_row, others
+
+
+def hours_form(agent: Agent, draft: dict | None = None, errors: dict | None = None, **flags):
+    """The Working Hours form: the saved hours, or what is being edited (`draft`)."""
+    draft = draft or _saved_draft(agent)
+    by_row, others = _hours_errors(errors or {}, draft)
+    return {"draft": draft, "errors": by_row, "other_errors": others, **flags}
+
+
+def channels_form(
+    agent: Agent, values: dict | None = None, errors: dict | None = None, saved=False
+):
+    if values is None:
+        values = {
+            "serves_web_widget": agent.serves_web_widget,
+            "sms_number": agent.sms_number or "",
+        }
+    return {
+        "values": values,
+        "errors": errors or {},
+        "saved": saved,
+        "widget_agent": service.widget_agent_of(agent.tenant_id),
+        "webhook_url": current_app.config["PUBLIC_BASE_URL"] + SMS_WEBHOOK_PATH,
+    }
+
+
+def step_form(step: AutoFollowupStep | None, values: dict | None = None, errors=None, saved=False):
+    """A step's form: the saved step, or what was typed with its errors."""
+    if values is None:
+        hours, minutes = service.split_delay(step.delay_minutes) if step else (0, 0)
+        values = {
+            "delay_hours": hours,
+            "delay_minutes": minutes,
+            "instruction": step.instruction if step else "",
+            "run_once_per_chat": step.run_once_per_chat if step else False,
+        }
+    return {"step": step, "values": values, "errors": errors or {}, "saved": saved}
+
+
+def chain_context(agent: Agent, **forms) -> dict:
+    """What the Auto Follow-up tab shows; `forms` replaces a step's or the list's state."""
+    return {
+        "steps": [forms.get(f"step_{step.id}") or step_form(step) for step in agent.steps],
+        "new_step": forms.get("new_step"),
+        "max_steps": service.MAX_STEPS,
+        "example_chain": EXAMPLE_CHAIN,
+        "max_delay_hours": service.MAX_DELAY_HOURS,
+        "toggle_saved": forms.get("toggle_saved", False),
+        "steps_error": forms.get("steps_error"),
+        "focus": forms.get("focus"),
+    }
+
+
+def agent_context(agent: Agent, tab: str, **forms) -> dict:
+    """Everything a tab needs; `forms` replaces a form's state (what was typed, errors)."""
+    context = {"agent": agent, "tab": tab, "tabs": TABS, "tenant": _tenant(), "now": utcnow()}
+    if tab == "persona":
+        context["persona"] = forms.get("persona") or persona_form(agent)
+    elif tab == "working-hours":
+        context |= {
+            "hours": forms.get("hours") or hours_form(agent),
+            "timezones": timezone_choices(),
+            "day_names": DAY_NAMES,
+            "presets": working_hours.PRESETS,
+        }
+    elif tab == "channels":
+        context["channels"] = forms.get("channels") or channels_form(agent)
+    elif tab == "auto-followup":
+        context |= chain_context(agent, **forms)
+    elif tab == "chats":
+        context |= {
+            "chats": conversations.agent_chats(_tenant().id, agent.id),
+            "chat_total": conversations.count_agent_chats(_tenant().id, agent.id),
+        }
+    return context
+
+
+def render_tab(agent: Agent, tab: str, partial: str | None = None, status: int = 200, **forms):
+    """The page, or for HTMX the employee's area (`partial` names a smaller piece)."""
+    return render(AGENT_PAGE, partial or AGENT_AREA, status, **agent_context(agent, tab, **forms))
+
+
+def _agent(agent_id: int) -> Agent:
+    return service.get_agent(_tenant().id, agent_id)
+
+
+@bp.get("/agents/<int:agent_id>", defaults={"tab": "persona"})
+@bp.get("/agents/<int:agent_id>/working-hours", defaults={"tab": "working-hours"})
+@bp.get("/agents/<int:agent_id>/channels", defaults={"tab": "channels"})
+@bp.get("/agents/<int:agent_id>/auto-followup", defaults={"tab": "auto-followup"})
+@bp.get("/agents/<int:agent_id>/chats", defaults={"tab": "chats"})
+def agent_detail(agent_id: int, tab: str):
+    # `?tab=working-hours` is accepted too, for links written that way.
+    if request.args.get("tab") in TABS:
+        tab = request.args["tab"]
+    return render_tab(_agent(agent_id), tab)
+
+
+def _saved_or_page(agent: Agent, tab: str, partial: str, **forms):
+    """HTMX gets the refreshed form; a plain form post goes back to the tab (303)."""
+    if not is_partial_request():
+        return redirect(tab_url(agent, tab), 303)
+    return render_tab(agent, tab, partial, **forms)
+
+
+def tab_url(agent: Agent, tab: str) -> str:
+    # The tab must be named: the endpoint has one rule per tab.
+    return url_for("admin.agent_detail", agent_id=agent.id, tab=tab)
+
+
+@bp.post("/agents/<int:agent_id>/persona")
+def agent_persona(agent_id: int):
+    agent = _agent(agent_id)
+    values = {field: request.form.get(field, "") for field in service.PERSONA_FIELDS}
+    try:
+        service.update_persona(_tenant().id, agent.id, values)
+    except ValidationFailed as exc:
+        form = persona_form(agent, values, exc.fields)
+        return render_tab(agent, "persona", AGENT_AREA, 422, persona=form)
+    # The name is in the header too: the whole area is refreshed.
+    return _saved_or_page(agent, "persona", AGENT_AREA, persona=persona_form(agent, saved=True))
+
+
+@bp.post("/agents/<int:agent_id>/delete")
+def agent_delete(agent_id: int):
+    service.delete_agent(_tenant().id, agent_id)
+    target = url_for("admin.agents")
+    response = redirect(target, 303)
+    if is_partial_request():
+        response.headers["HX-Location"] = target
+    return response
+
+
+# --- working hours ---------------------------------------------------------------------------
+
+
+def _rows(form, prefix: str) -> list[list[str]]:
+    """The interval rows of one day as typed; rows left wholly empty are dropped."""
+    starts, ends = form.getlist(f"{prefix}-start"), form.getlist(f"{prefix}-end")
+    return [
+        [start.strip(), end.strip()]
+        for start, end in zip(starts, ends, strict=False)
+        if start.strip() or end.strip()
+    ]
+
+
+def _draft_from_form(form) -> dict:
+    """The Working Hours form as posted, rows of days off kept (not saved) for the form."""
+    days = {
+        day: {"off": form.get(f"{day}-off") == "on", "intervals": _rows(form, day)}
+        for day in WEEKDAYS
+    }
+    special = [
+        {
+            "date": form.get(f"special-{index}-date", "").strip(),
+            "off": form.get(f"special-{index}-off") == "on",
+            "intervals": _rows(form, f"special-{index}"),
+        }
+        for index in form.getlist("special")
+    ]
+    return {"timezone": form.get("timezone", ""), "days": days, "special": special}
+
+
+def _open_intervals(entry: dict) -> list[list[str]]:
+    return [] if entry["off"] else entry["intervals"]
+
+
+def _row_list(draft: dict, key: str) -> list | None:
+    """The rows a button names: a weekday ("mon") or a special date by index ("special-2")."""
+    if key in draft["days"]:
+        return draft["days"][key]["intervals"]
+    index = key.removeprefix("special-")
+    if key.startswith("special-") and index.isdigit() and int(index) < len(draft["special"]):
+        return draft["special"][int(index)]["intervals"]
+    return None
+
+
+def _edit_draft(draft: dict, op: str) -> None:
+    """One change to the form that is not a save: a row added or removed, a special
+    date added or removed, or a preset filled in (saved only by Save)."""
+    action, _, argument = op.partition(":")
+    key, _, index = argument.partition(":")
+    rows = _row_list(draft, key)
+    if action == "add" and rows is not None:
+        rows.append(list(NEW_INTERVAL))
+    elif action == "remove" and rows is not None and index.isdigit() and int(index) < len(rows):
+        rows.pop(int(index))
+    elif action == "add-date":
+        draft["special"].append({"date": "", "off": True, "intervals": [list(NEW_INTERVAL)]})
+    elif action == "remove-date" and key.isdigit() and int(key) < len(draft["special"]):
+        draft["special"].pop(int(key))
+    elif action == "preset" and argument in working_hours.PRESETS:
+        hours = working_hours.PRESETS[argument]["hours"]
+        draft["days"] = {
+            day: {
+                "off": not hours.get(day),
+                "intervals": [list(i) for i in hours.get(day, [])] or [list(NEW_INTERVAL)],
+            }
+            for day in WEEKDAYS
+        }
+
+
+def _special_dates(draft: dict) -> dict:
+    """Special dates as stored: {date: intervals}. A date listed twice is refused, as a
+    dictionary would silently keep only the last one."""
+    special, errors = {}, {}
+    for index, entry in enumerate(draft["special"]):
+        if entry["date"] in special:
+            errors[f"special-{index}-date"] = "This date is already listed above."
+        special[entry["date"]] = _open_intervals(entry)
+    if errors:
+        raise ValidationFailed(errors)
+    return special
+
+
+HOURS_PARTIAL = "admin/agents/_working_hours.html"
+
+
+@bp.post("/agents/<int:agent_id>/working-hours")
+def agent_working_hours(agent_id: int):
+    agent = _agent(agent_id)
+    draft = _draft_from_form(request.form)
+    op = request.form.get("op", "save")
+    if op != "save":
+        # Editing the rows, not saving yet: the form comes back with the change.
+        _edit_draft(draft, op)
+        form = hours_form(agent, draft, unsaved=True, preset=op.startswith("preset:"))
+        return render_tab(agent, "working-hours", HOURS_PARTIAL, hours=form)
+    hours = {day: _open_intervals(entry) for day, entry in draft["days"].items()}
+    try:
+        service.update_working_hours(
+            _tenant().id, agent.id, draft["timezone"], hours, _special_dates(draft)
+        )
+    except ValidationFailed as exc:
+        form = hours_form(agent, draft, exc.fields, unsaved=True)
+        return render_tab(agent, "working-hours", HOURS_PARTIAL, 422, hours=form)
+    return _saved_or_page(
+        agent, "working-hours", HOURS_PARTIAL, hours=hours_form(agent, saved=True)
+    )
+
+
+# --- channels --------------------------------------------------------------------------------
+
+CHANNELS_PARTIAL = "admin/agents/_channels.html"
+
+
+@bp.post("/agents/<int:agent_id>/channels")
+def agent_channels(agent_id: int):
+    agent = _agent(agent_id)
+    values = {
+        "serves_web_widget": request.form.get("serves_web_widget") == "on",
+        "sms_number": request.form.get("sms_number", ""),
+    }
+    try:
+        service.update_channels(
+            _tenant().id, agent.id, values["serves_web_widget"], values["sms_number"]
+        )
+    except ValidationFailed as exc:
+        form = channels_form(agent, values, exc.fields)
+        return render_tab(agent, "channels", CHANNELS_PARTIAL, 422, channels=form)
+    return _saved_or_page(
+        agent, "channels", CHANNELS_PARTIAL, channels=channels_form(agent, saved=True)
+    )

@@ -1,0 +1,194 @@
+"""Auto Follow-up: an employee's chain editor (its tab) and the monitoring dashboard.
+
+The editor changes one thing per request, in place: the Enable switch, one step's
+form (saved, or sent back with its errors beside its fields), or the step list
+(a step added, removed or moved). The dashboard only observes: every chat whose
+chain is active, searchable, filterable by employee; a row opens the chat.
+"""
+
+from flask import redirect, request
+from flask_login import current_user
+
+from followup.errors import NotFound, ValidationFailed
+from followup.htmx import is_partial_request, render
+from followup.models import Agent, AutoFollowupStep
+from followup.services import agents as service
+from followup.services import autofollowup
+from followup.services.followups import MAX_ID, MAX_QUERY
+from followup.web.admin import bp
+from followup.web.admin.agents import render_tab, step_form, tab_url
+
+TAB = "auto-followup"
+TOGGLE_PARTIAL = "admin/autofollowup/_toggle.html"
+STEPS_PARTIAL = "admin/autofollowup/_steps.html"
+STEP_PARTIAL = "admin/autofollowup/_step.html"
+DASHBOARD = "admin/autofollowup/page.html"
+
+
+def _tenant():
+    return current_user.tenant
+
+
+def _agent(agent_id: int) -> Agent:
+    return service.get_agent(_tenant().id, agent_id)
+
+
+def _step_values() -> dict:
+    return {
+        "delay_hours": request.form.get("delay_hours", ""),
+        "delay_minutes": request.form.get("delay_minutes", ""),
+        "instruction": request.form.get("instruction", ""),
+        "run_once_per_chat": request.form.get("run_once_per_chat") == "on",
+    }
+
+
+def _back_to_tab(agent: Agent, partial: str, status: int = 200, **forms):
+    """HTMX gets the piece that changed; a plain post (no JavaScript) gets the tab: a
+    redirect after a change, the page with the errors after a refusal."""
+    if is_partial_request():
+        return render_tab(agent, TAB, partial, status, **forms)
+    if status < 400:
+        return redirect(tab_url(agent, TAB), 303)
+    return render_tab(agent, TAB, None, status, **forms)
+
+
+def _one_step(agent: Agent, form: dict, status: int = 200):
+    """One step's card, alone: a save or a refusal changes nothing else on the page."""
+    step = form["step"]
+    number = step.position if step else len(agent.steps) + 1
+    return render(
+        "admin/agents/agent.html",
+        STEP_PARTIAL,
+        status,
+        agent=agent,
+        form=form,
+        number=number,
+        total=len(agent.steps) + (0 if step else 1),
+        max_delay_hours=service.MAX_DELAY_HOURS,
+    )
+
+
+@bp.post("/agents/<int:agent_id>/auto-followup")
+def agent_autofollowup_toggle(agent_id: int):
+    agent = service.set_autofollowup_enabled(
+        _tenant().id, agent_id, request.form.get("enabled") == "on"
+    )
+    return _back_to_tab(agent, TOGGLE_PARTIAL, toggle_saved=True)
+
+
+@bp.get("/agents/<int:agent_id>/steps/new")
+def agent_step_new(agent_id: int):
+    """A blank step's card, added at the end of the list; stored when it is saved."""
+    agent = _agent(agent_id)
+    if not is_partial_request():
+        return render_tab(agent, TAB, None, new_step=step_form(None))
+    return _one_step(agent, step_form(None))
+
+
+@bp.post("/agents/<int:agent_id>/steps")
+def agent_step_add(agent_id: int):
+    agent = _agent(agent_id)
+    values = _step_values()
+    try:
+        step = service.add_step(_tenant().id, agent.id, values)
+    except ValidationFailed as exc:
+        if "steps" in exc.fields:
+            return _back_to_tab(agent, STEPS_PARTIAL, 422, steps_error=exc.fields["steps"])
+        form = step_form(None, values, exc.fields)
+        if is_partial_request():
+            return _one_step(agent, form, 422)
+        return _back_to_tab(agent, STEPS_PARTIAL, 422, new_step=form)
+    response = _back_to_tab(agent, STEPS_PARTIAL, focus=f"step-{step.id}-title")
+    if is_partial_request():
+        # The new card asked to replace itself; the whole list is renumbered instead.
+        response.headers["HX-Retarget"] = "#af-steps"
+        response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@bp.post("/agents/<int:agent_id>/steps/example")
+def agent_steps_example(agent_id: int):
+    agent = _agent(agent_id)
+    try:
+        service.add_example_chain(_tenant().id, agent.id)
+    except ValidationFailed as exc:
+        return _back_to_tab(agent, STEPS_PARTIAL, 422, steps_error=exc.fields["steps"])
+    return _back_to_tab(agent, STEPS_PARTIAL)
+
+
+def _step_of(agent: Agent, step_id: int) -> AutoFollowupStep:
+    if not 0 < step_id <= MAX_ID:
+        raise NotFound("No such step.")
+    return service.get_step(agent, step_id)
+
+
+@bp.post("/agents/<int:agent_id>/steps/<int:step_id>")
+def agent_step_save(agent_id: int, step_id: int):
+    agent = _agent(agent_id)
+    step = _step_of(agent, step_id)
+    values = _step_values()
+    try:
+        service.update_step(_tenant().id, agent.id, step.id, values)
+    except ValidationFailed as exc:
+        form = step_form(step, values, exc.fields)
+        if is_partial_request():
+            return _one_step(agent, form, 422)
+        return _back_to_tab(agent, STEPS_PARTIAL, 422, **{f"step_{step.id}": form})
+    if is_partial_request():
+        return _one_step(agent, step_form(step, saved=True))
+    return _back_to_tab(agent, STEPS_PARTIAL)
+
+
+@bp.post("/agents/<int:agent_id>/steps/<int:step_id>/delete")
+def agent_step_delete(agent_id: int, step_id: int):
+    agent = _agent(agent_id)
+    service.remove_step(_tenant().id, agent.id, _step_of(agent, step_id).id)
+    return _back_to_tab(agent, STEPS_PARTIAL, focus="add-step")
+
+
+@bp.post("/agents/<int:agent_id>/steps/<int:step_id>/move")
+def agent_step_move(agent_id: int, step_id: int):
+    agent = _agent(agent_id)
+    step = _step_of(agent, step_id)
+    direction = request.form.get("direction")
+    service.move_step(_tenant().id, agent.id, step.id, direction)
+    # Keep the keyboard on the same button of the moved step, wherever it went.
+    return _back_to_tab(agent, STEPS_PARTIAL, focus=f"step-{step.id}-{direction}")
+
+
+# --- the monitoring dashboard ----------------------------------------------------------------
+
+
+def _dashboard_filters() -> tuple[str, Agent | None]:
+    q = request.args.get("q", "")
+    q = q.strip() if isinstance(q, str) else ""
+    if len(q) > MAX_QUERY:
+        raise ValidationFailed({"q": f"Search is limited to {MAX_QUERY} characters."})
+    raw_agent = request.args.get("agent", "")
+    if not raw_agent:
+        return q, None
+    if not raw_agent.isdigit():
+        raise ValidationFailed({"agent": "Unknown employee."})
+    return q, service.get_agent(_tenant().id, int(raw_agent))
+
+
+@bp.get("/auto-followup")
+def auto_followup():
+    q, agent = _dashboard_filters()
+    tenant = _tenant()
+    filters = {"q": q, "agent": agent.id if agent else None}
+    page = autofollowup.active_chains(
+        tenant.id, q=q, agent_id=filters["agent"], after=request.args.get("after")
+    )
+    context = {
+        "page": page,
+        "q": q,
+        "selected_agent": agent,
+        "filter_args": {key: value for key, value in filters.items() if value},
+        "tenant": tenant,
+    }
+    if request.args.get("after") and is_partial_request():
+        return render(DASHBOARD, "admin/autofollowup/_rows.html", **context)
+    return render(
+        DASHBOARD, "admin/autofollowup/_table.html", agents=service.agents_of(tenant.id), **context
+    )

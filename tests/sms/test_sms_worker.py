@@ -1,0 +1,81 @@
+"""The SMS jobs queued in a real Redis and run by RQ workers: `python worker.py` for the
+round trip, and an in-process RQ worker to watch a failed send being scheduled for a
+retry (its first retry is 10 s away; the test moves it forward instead of waiting)."""
+
+import pytest
+from rq import Queue, SimpleWorker
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select
+
+from followup.extensions import db
+from followup.jobs.sms import SEND_RETRY_INTERVALS_S
+from followup.models import Chat, Message, Role
+from tests.jobs.conftest import shared_settings
+from tests.jobs.helpers import wait_for
+from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, conversation
+
+
+@pytest.fixture
+def settings(database_url, jobs_redis_url, smtp, twilio, redis_db, fake_llm):
+    """What the test's app and the worker share (start_worker passes it on)."""
+    return shared_settings(database_url, jobs_redis_url, smtp, twilio) | {
+        "OPENAI_BASE_URL": fake_llm.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "LLM_TIMEOUT_S": 2.0,
+    }
+
+
+@pytest.fixture
+def queued_app(app, settings):
+    """The app queueing jobs in Redis for real instead of running them inline."""
+    app.config.update(RQ_ASYNC=True, REDIS_URL=settings["REDIS_URL"])
+    return app
+
+
+def test_a_real_worker_answers_an_inbound_sms(queued_app, agent, sms, twilio, start_worker):
+    worker = start_worker()
+
+    response = sms.send("Can I book for Friday?")
+
+    assert response.status_code == 200  # answered before the AI has said anything
+    (sent,) = wait_for(lambda: list(twilio.messages), "the AI's answer by SMS", worker)
+    assert (sent.from_, sent.to, sent.body) == (
+        AGENT_NUMBER,
+        CUSTOMER_NUMBER,
+        "You said: Can I book for Friday?",
+    )
+    db.session.rollback()
+    chat_id = db.session.scalar(select(Chat.id))
+    assert conversation(chat_id) == [
+        (Role.CLIENT, "Can I book for Friday?"),
+        (Role.AGENT, "You said: Can I book for Friday?"),
+    ]
+
+
+def test_a_failed_send_is_retried_by_rq_without_a_second_answer(
+    queued_app, agent, sms, twilio, fake_llm, redis_db
+):
+    queue = Queue("default", connection=redis_db)
+    twilio.fail_next(2, 500)  # the send in the answer's job, then the send job's first run
+    sms.send("Hello")
+    # The worker runs in this process and app context: the answer, then the send.
+    SimpleWorker([queue], connection=redis_db).work(burst=True)
+
+    registry = ScheduledJobRegistry(queue=queue)
+    (job_id,) = registry.get_job_ids()
+    job = queue.fetch_job(job_id)
+    assert job.func_name == "followup.jobs.sms.send_sms"
+    assert job.retries_left == len(SEND_RETRY_INTERVALS_S) - 1
+    assert twilio.messages == []
+
+    registry.remove(job)
+    queue.enqueue_job(job)  # its retry time, without waiting for it
+    SimpleWorker([queue], connection=redis_db).work(burst=True)
+
+    assert [m.body for m in twilio.messages] == ["You said: Hello"]
+    assert len(fake_llm.requests) == 1  # the answer was written once
+    db.session.rollback()
+    assert db.session.scalars(select(Message.role).order_by(Message.id)).all() == [
+        Role.CLIENT,
+        Role.AGENT,
+    ]
