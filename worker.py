@@ -7,7 +7,8 @@ queue helpers exactly like a request does.
 Beside the worker run two helper processes: RQ's scheduler, which moves jobs
 queued for later (`enqueue_at`, the notification retries) onto the queue when
 due (one worker holds its lock), and RQ's CronScheduler, which queues the
-periodic jobs: the notification sweep every NOTIFY_SWEEP_INTERVAL_S. The cron
+periodic jobs: the notification sweep every NOTIFY_SWEEP_INTERVAL_S and the
+reminder sweep every REMINDER_SWEEP_INTERVAL_S. The cron
 schedule lives in that process, not in Redis, so a Redis flush or restart cannot
 lose it.
 
@@ -35,6 +36,7 @@ from followup import create_app
 from followup.devserver import die_with_parent
 from followup.jobs import default_queue
 from followup.jobs.notifications import sweep_notifications
+from followup.jobs.reminders import sweep_due_reminders
 from followup.notify import outbox
 
 CRON_STOP_TIMEOUT_S = 5
@@ -50,13 +52,15 @@ class FollowupWorker(Worker):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def run_cron(redis_url: str, queue_name: str, sweep_interval_s: int, job_timeout_s: int) -> None:
-    """The periodic jobs, in a child process that ends with the worker."""
+def run_cron(redis_url: str, queue_name: str, sweeps: list[tuple]) -> None:
+    """The periodic jobs, in a child process that ends with the worker.
+
+    `sweeps`: (job, interval_s, job_timeout_s) for each periodic job.
+    """
     die_with_parent()
     cron = CronScheduler(connection=Redis.from_url(redis_url))
-    cron.register(
-        sweep_notifications, queue_name, interval=sweep_interval_s, job_timeout=job_timeout_s
-    )
+    for job, interval_s, timeout_s in sweeps:
+        cron.register(job, queue_name, interval=interval_s, job_timeout=timeout_s)
     while True:
         try:
             cron.start()  # returns on SIGTERM/SIGINT
@@ -78,8 +82,18 @@ def _start_cron(app, queue_name: str) -> multiprocessing.Process:
         args=(
             config["REDIS_URL"],
             queue_name,
-            config["NOTIFY_SWEEP_INTERVAL_S"],
-            config["NOTIFY_JOB_TIMEOUT_S"],
+            [
+                (
+                    sweep_notifications,
+                    config["NOTIFY_SWEEP_INTERVAL_S"],
+                    config["NOTIFY_JOB_TIMEOUT_S"],
+                ),
+                (
+                    sweep_due_reminders,
+                    config["REMINDER_SWEEP_INTERVAL_S"],
+                    config["REMINDER_JOB_TIMEOUT_S"],
+                ),
+            ],
         ),
         name="rq-cron",
         daemon=True,
