@@ -42,6 +42,7 @@ bench: install-dev services
 	$(PYTHON) bench/admin_list.py
 	$(PYTHON) bench/widget_latency.py
 	$(PYTHON) bench/notifications.py
+	$(PYTHON) bench/reminders.py
 
 venv: $(PYTHON)
 

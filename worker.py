@@ -22,6 +22,7 @@ ignores SIGTERM, so a signal sent to every process of the service (systemd,
 `docker stop`) still lets the job finish.
 """
 
+import gc
 import logging
 import multiprocessing
 import signal
@@ -34,7 +35,7 @@ from rq.exceptions import StopRequested
 
 from followup import create_app
 from followup.devserver import die_with_parent
-from followup.jobs import default_queue
+from followup.jobs import default_queue, reminders
 from followup.jobs.notifications import sweep_notifications
 from followup.jobs.reminders import sweep_due_reminders
 from followup.notify import outbox
@@ -106,6 +107,10 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         outbox.preload()
+        reminders.preload()
+        # Keep what the worker loaded out of the garbage collector's sight: job
+        # processes forked from it then do not sweep (and copy) it all again.
+        gc.freeze()
         queue = default_queue()
         cron = _start_cron(app, queue.name)
         try:
