@@ -31,6 +31,7 @@ def login(page: Page, target: str) -> None:
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+    page.wait_for_load_state("load")  # htmx wires the page up only after the URL changes
 
 
 def tenant_row(live_server) -> Tenant:

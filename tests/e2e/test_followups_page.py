@@ -31,6 +31,8 @@ def login(page: Page) -> None:
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/admin/followups$"))
+    # The URL changes before htmx has wired the page up: typing earlier is lost.
+    page.wait_for_load_state("load")
 
 
 def cards(page: Page):
