@@ -18,7 +18,7 @@ from followup.models import Agent, AutoFollowupStep, Channel, Chat
 from followup.services import autofollowup, working_hours
 from followup.services.accounts import parse_timezone
 from followup.services.demo import EXAMPLE_CHAIN
-from followup.services.followups import MAX_ID
+from followup.services.queries import tenant_row
 from followup.services.validation import FieldErrors, clean_text, normalize_phone
 
 MAX_NAME = 100
@@ -41,14 +41,7 @@ class AgentInUse(DomainError):
 
 
 def get_agent(tenant_id: int, agent_id: int) -> Agent:
-    agent = None
-    if 0 < agent_id <= MAX_ID:
-        agent = db.session.scalar(
-            select(Agent).where(Agent.id == agent_id, Agent.tenant_id == tenant_id)
-        )
-    if agent is None:
-        raise NotFound("No such AI employee.")
-    return agent
+    return tenant_row(Agent, tenant_id, agent_id, "No such AI employee.")
 
 
 def agents_of(tenant_id: int) -> list[Agent]:

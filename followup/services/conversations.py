@@ -10,25 +10,17 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import AutoFollowupStep, Chat, Message, ReminderSend
 from followup.services import autofollowup
-from followup.services.followups import MAX_ID
+from followup.services.queries import tenant_row
 
 AGENT_CHATS_LIMIT = 50
 CONVERSATION_LIMIT = 300
 
 
 def get_chat(tenant_id: int, chat_id: int) -> Chat:
-    chat = None
-    if 0 < chat_id <= MAX_ID:
-        chat = db.session.scalar(
-            select(Chat).where(Chat.id == chat_id, Chat.tenant_id == tenant_id)
-        )
-    if chat is None:
-        raise NotFound("No such chat.")
-    return chat
+    return tenant_row(Chat, tenant_id, chat_id, "No such chat.")
 
 
 @dataclass(frozen=True)

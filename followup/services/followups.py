@@ -7,7 +7,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from followup.clock import utcnow
-from followup.errors import NotFound, ValidationFailed
+from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import (
     Customer,
@@ -19,7 +19,12 @@ from followup.models import (
 )
 from followup.notify import outbox
 from followup.services import workflow
-from followup.services.queries import LIKE_ESCAPE, contains_pattern
+from followup.services.queries import (  # noqa: F401 - MAX_ID is imported from here
+    LIKE_ESCAPE,
+    MAX_ID,
+    contains_pattern,
+    tenant_row,
+)
 from followup.services.validation import (
     FieldErrors,
     clean_text,
@@ -90,22 +95,8 @@ def _session() -> Session:
     return db.session
 
 
-# Ids are 32-bit in the schema: a larger one cannot exist, and the databases
-# refuse to compare it (PostgreSQL) or even bind it (SQLite).
-MAX_ID = 2**31 - 1
-
-
 def get_followup(tenant_id: int, followup_id: int) -> FollowUpRequest:
-    if not 0 < followup_id <= MAX_ID:
-        raise NotFound("No such follow-up request.")
-    followup = _session().scalar(
-        select(FollowUpRequest).where(
-            FollowUpRequest.id == followup_id, FollowUpRequest.tenant_id == tenant_id
-        )
-    )
-    if followup is None:
-        raise NotFound("No such follow-up request.")
-    return followup
+    return tenant_row(FollowUpRequest, tenant_id, followup_id, "No such follow-up request.")
 
 
 def _filtered(tenant_id: int, filters: Filters):

@@ -20,7 +20,7 @@ from followup.models import (
     Message,
 )
 from followup.services.followups import MAX_ID, MAX_QUERY, Cursor
-from followup.services.queries import LIKE_ESCAPE, contains_pattern
+from followup.services.queries import LIKE_ESCAPE, contains_pattern, tenant_row
 
 CUSTOMER_STATUSES = (CUSTOMER_GUEST, CUSTOMER_REGISTERED)
 DETAIL_FOLLOWUPS_LIMIT = 50
@@ -115,14 +115,7 @@ def list_page(tenant_id: int, filters: Filters, cursor: str | None = None, limit
 
 
 def get_customer(tenant_id: int, customer_id: int) -> Customer:
-    customer = None
-    if 0 < customer_id <= MAX_ID:
-        customer = db.session.scalar(
-            select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant_id)
-        )
-    if customer is None:
-        raise NotFound("No such customer.")
-    return customer
+    return tenant_row(Customer, tenant_id, customer_id, "No such customer.")
 
 
 @dataclass(frozen=True)
