@@ -14,10 +14,11 @@ Every request body is kept in `requests` so tests can check prompts and tools.
 
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fakes import local_http
 
 HUMAN_PATTERN = re.compile(r"\b(human|person|someone|call me|talk to|speak to|staff)\b", re.I)
 OFFER_TEXT = "I can ask our team to contact you personally."
@@ -48,20 +49,11 @@ class FakeOpenAI:
         self.requests.clear()
 
     def start(self) -> "FakeOpenAI":
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = local_http.serve(_Handler, self)
         return self
 
     def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        local_http.stop(self.server)
 
 
 def _last_user_text(body: dict) -> str:

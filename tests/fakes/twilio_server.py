@@ -22,6 +22,8 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from tests.fakes import local_http
+
 API_VERSION = "2010-04-01"
 
 
@@ -59,20 +61,11 @@ class FakeTwilio:
             self._failures.clear()
 
     def start(self) -> "FakeTwilio":
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = local_http.serve(_Handler, self)
         return self
 
     def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        local_http.stop(self.server)
 
     def answer(self, path: str, authorization: str, form: dict[str, str]) -> tuple[int, dict]:
         """The status and JSON body Twilio would answer with (and record the message)."""
