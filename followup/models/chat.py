@@ -76,8 +76,10 @@ class Chat(db.Model):
     __tablename__ = "chats"
     __table_args__ = (
         Index("ix_chats_tenant_last_message", "tenant_id", "last_message_at"),
-        # The sweep and the dashboard: chains with a reminder due, soonest first.
+        # The sweep: chains with a reminder due, across tenants, soonest first.
         Index("ix_chats_chain_due_at", "chain_due_at"),
+        # The dashboard: one tenant's active chains in due order (its keyset cursor).
+        Index("ix_chats_tenant_chain_due_at", "tenant_id", "chain_due_at", "id"),
         # Inbound SMS: the chat of this number with this agent.
         Index("ix_chats_agent_phone", "agent_id", "phone"),
     )
