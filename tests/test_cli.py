@@ -1,13 +1,15 @@
 """The `flask --app app …` commands of CONTRACT.md: their output lines and their refusals."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import FollowUpRequest, StaffUser, Tenant
-from followup.services import accounts, demo
+from followup.services import accounts, autofollowup, demo
 
 
 def _invoke(runner, *args: str):
@@ -157,3 +159,19 @@ def test_demo_if_empty_leaves_a_database_with_data_alone(runner, tenant):
     assert "demo not seeded" in result.output
     assert _count(Tenant) == 1
     assert _count(FollowUpRequest) == 0
+
+
+def test_demo_chats_run_their_reminder_chains(runner):
+    _invoke(runner, "demo")
+    tenant = accounts.tenant_by_slug(demo.DEMO_SLUG)
+    chains = {row.chat.title: row for row in autofollowup.active_chains(tenant.id).rows}
+    assert set(chains) == {title for title, _ in demo.SAMPLE_CHATS}
+    now = utcnow()
+    for row in chains.values():
+        # Each chain waits for its next step, counted from the last word of the client
+        # or the last reminder: due later today or tomorrow, never in the past.
+        assert now < row.due_at < now + timedelta(days=1)
+    assert chains["Aiko Tanaka"].reminders_sent == 1
+    assert chains["Aiko Tanaka"].step.position == 2
+    assert chains["Maria Garcia"].reminders_sent == 0
+    assert chains["Maria Garcia"].step.position == 1

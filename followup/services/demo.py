@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from followup.clock import utcnow
 from followup.extensions import db
+from followup.llm.client import Completion
 from followup.models import (
     Agent,
     AutoFollowupStep,
@@ -20,7 +21,7 @@ from followup.models import (
     Status,
     Tenant,
 )
-from followup.services import accounts, followups
+from followup.services import accounts, autofollowup, followups
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.example.com"
@@ -80,22 +81,45 @@ EXAMPLE_CHAIN = [
     (48 * 60, "Say a warm goodbye and let them know we're always happy to help when needed"),
 ]
 
+# Conversations where the business answered last, so each runs its chain on the
+# dashboard: (title, minutes ago of each line, role, text). A line of role
+# REMINDER is step 1 of the example chain, already sent.
+REMINDER = "reminder"
 SAMPLE_CHATS = [
     (
         "Maria Garcia",
         [
-            (Role.CLIENT, "Hi! Do you print custom hoodies for teams?"),
-            (Role.AGENT, "We do! How many hoodies do you need, and by when?"),
-            (Role.CLIENT, "About 40, before March. Can someone send me a quote?"),
+            (130, Role.CLIENT, "Hi! Do you print custom hoodies for teams?"),
+            (129, Role.AGENT, "We do! How many hoodies do you need, and by when?"),
+            (125, Role.CLIENT, "About 40, before March. I need to check the sizes with my team."),
+            (
+                124,
+                Role.AGENT,
+                "Sounds good! Send me the sizes when you have them and I'll price it.",
+            ),
         ],
     ),
     (
         "Website visitor",
         [
-            (Role.CLIENT, "What are your opening hours?"),
+            (35, Role.CLIENT, "What are your opening hours?"),
             (
+                34,
                 Role.AGENT,
                 "We're open Monday to Friday, 9:00 to 18:00. Anything else I can help with?",
+            ),
+        ],
+    ),
+    (
+        "Aiko Tanaka",
+        [
+            (400, Role.CLIENT, "Do you have enterprise pricing for about 300 seats with SSO?"),
+            (399, Role.AGENT, "We do. Would you like someone from sales to contact you?"),
+            (
+                150,
+                REMINDER,
+                "Hi Aiko, just checking in: we're here and happy to help with the enterprise "
+                "plan whenever you're ready.",
             ),
         ],
     ),
@@ -120,11 +144,29 @@ def _seed_agent(tenant: Tenant) -> Agent:
 
 
 def _seed_chats(tenant: Tenant, agent: Agent) -> None:
+    """Replay each sample conversation at its past moments through the chain's own
+    rules, so the dashboard shows real chains. No job is queued here (the worker may not
+    run yet); the worker's sweep picks each reminder up when it is due."""
+    now = utcnow()
+    db.session.flush()  # the agent's steps get their ids
     for title, lines in SAMPLE_CHATS:
         chat = Chat(tenant_id=tenant.id, agent=agent, channel=Channel.WEB, title=title)
         db.session.add(chat)
-        for role, text in lines:
-            db.session.add(Message(chat=chat, role=role, content=text))
+        db.session.flush()  # its id and column defaults
+        for minutes_ago, role, text in lines:
+            at = now - timedelta(minutes=minutes_ago)
+            if role == REMINDER:
+                autofollowup.record_reminder(
+                    chat, agent.steps[0], Completion(text, None, None, None), at
+                )
+                continue
+            db.session.add(Message(chat=chat, role=role, content=text, created_at=at))
+            chat.last_message_at = at
+            if role == Role.CLIENT:
+                chat.chain_cycle += 1
+                chat.last_client_message_at = at
+        db.session.flush()
+        autofollowup.plan(chat, now)
 
 
 def seed() -> Tenant:
