@@ -163,8 +163,9 @@ def _seed_chats(tenant: Tenant, agent: Agent) -> None:
             db.session.add(Message(chat=chat, role=role, content=text, created_at=at))
             chat.last_message_at = at
             if role == Role.CLIENT:
-                chat.chain_cycle += 1
                 chat.last_client_message_at = at
+                db.session.flush()
+                autofollowup.on_client_message(chat)
         db.session.flush()
         autofollowup.plan(chat, now)
 
