@@ -125,7 +125,11 @@ def _reminder_step_numbers(messages: list[Message]) -> dict[int, int]:
 
 def conversation(tenant_id: int, chat_id: int, limit: int = CONVERSATION_LIMIT) -> Conversation:
     """The chat's latest messages, oldest first, with token use and the chain's state."""
-    chat = get_chat(tenant_id, chat_id)
+    return conversation_of(get_chat(tenant_id, chat_id), limit)
+
+
+def conversation_of(chat: Chat, limit: int) -> Conversation:
+    """`conversation` of a chat the caller has already found in its tenant."""
     latest = db.session.scalars(
         select(Message).where(Message.chat_id == chat.id).order_by(Message.id.desc()).limit(limit)
     )

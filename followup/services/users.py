@@ -19,6 +19,7 @@ from followup.models import (
     FollowUpRequest,
     Message,
 )
+from followup.services.conversations import Conversation, conversation_of
 from followup.services.followups import MAX_ID, MAX_QUERY, Cursor
 from followup.services.queries import LIKE_ESCAPE, contains_pattern, tenant_row
 
@@ -167,19 +168,6 @@ def customer_detail(tenant_id: int, customer_id: int) -> CustomerDetail:
     )
 
 
-@dataclass(frozen=True)
-class Transcript:
-    chat: Chat
-    messages: list[Message]
-    message_total: int
-    prompt_tokens: int
-    completion_tokens: int
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
 def parse_chat_id(raw: str) -> int:
     """The `chat` query argument; anything but an id names no chat."""
     if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
@@ -187,7 +175,7 @@ def parse_chat_id(raw: str) -> int:
     return int(raw)
 
 
-def transcript(tenant_id: int, customer_id: int, chat_id: int) -> Transcript:
+def transcript(tenant_id: int, customer_id: int, chat_id: int) -> Conversation:
     """One chat of this customer with its latest messages, oldest first, and its token use."""
     chat = db.session.scalar(
         select(Chat).where(
@@ -196,17 +184,4 @@ def transcript(tenant_id: int, customer_id: int, chat_id: int) -> Transcript:
     )
     if chat is None:
         raise NotFound("No such chat.")
-    latest = db.session.scalars(
-        select(Message)
-        .where(Message.chat_id == chat.id)
-        .order_by(Message.id.desc())
-        .limit(TRANSCRIPT_LIMIT)
-    )
-    total, prompt, completion = db.session.execute(
-        select(
-            func.count(Message.id),
-            func.coalesce(func.sum(Message.prompt_tokens), 0),
-            func.coalesce(func.sum(Message.completion_tokens), 0),
-        ).where(Message.chat_id == chat.id)
-    ).one()
-    return Transcript(chat, list(reversed(list(latest))), total, int(prompt), int(completion))
+    return conversation_of(chat, TRANSCRIPT_LIMIT)

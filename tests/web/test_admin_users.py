@@ -224,19 +224,20 @@ def test_transcript_with_roles_local_times_and_token_use(staff_browser, tenant, 
     for body in (text_of(staff_browser.get(url)), text_of(staff_browser.get(url, htmx=True))):
         transcript = re.search(r'<section class="transcript".*?</section>', body, re.S).group(0)
         roles = re.findall(r'<span class="message-role">([^<]*)</span>', transcript)
-        assert roles == ["Alex (AI)", "Maria Garcia", "Alex (AI)", "Staff", "System"]
+        assert roles == ["Alex (AI)", "Maria Garcia (client)", "Alex (AI)", "Staff", "System"]
         assert "You said: What are your opening hours?" in transcript
         assert "Hi Maria, Olivia here." in transcript
         assert re.search(r"\d{2}:\d{2} CE(S)?T</time>", transcript)  # the tenant's zone
         assert (
             f"{answer.model} · {answer.prompt_tokens} prompt + "
-            f"{answer.completion_tokens} completion tokens"
+            f"{answer.completion_tokens} completion = {answer.total_tokens} tokens"
         ) in transcript
         total = answer.prompt_tokens + answer.completion_tokens
-        assert (
-            f"5 messages\n    · AI tokens: {answer.prompt_tokens} prompt + "
-            f"{answer.completion_tokens} completion = {total}"
-        ) in transcript
+        assert re.search(
+            rf"5 messages\s+· AI tokens: {answer.prompt_tokens} prompt \+ "
+            rf"{answer.completion_tokens} completion = <strong>{total}</strong>",
+            transcript,
+        )
         assert "Hide transcript" in body
         assert f'href="/admin/users/{maria.id}#chat-{chat.id}"' in body
 
