@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 
 from followup import create_app
@@ -119,14 +120,10 @@ def database_url(request, tmp_path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-@pytest.fixture
-def app(database_url, fake_llm):
-    app = build_app(
-        database_url,
-        OPENAI_BASE_URL=fake_llm.base_url,
-        OPENAI_API_KEY="test-key",
-        LLM_TIMEOUT_S=2.0,
-    )
+@contextmanager
+def app_with_empty_schema(database_url: str, **overrides) -> Iterator[Flask]:
+    """A test app in its context, on the models' schema with empty tables."""
+    app = build_app(database_url, **overrides)
     with app.app_context():
         if database_url.startswith("sqlite"):
             db.create_all()
@@ -135,6 +132,17 @@ def app(database_url, fake_llm):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, fake_llm):
+    with app_with_empty_schema(
+        database_url,
+        OPENAI_BASE_URL=fake_llm.base_url,
+        OPENAI_API_KEY="test-key",
+        LLM_TIMEOUT_S=2.0,
+    ) as app:
+        yield app
 
 
 @pytest.fixture

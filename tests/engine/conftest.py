@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from followup.extensions import db
-from tests.conftest import _reset_postgres_schema, build_app
+from tests.conftest import app_with_empty_schema
 from tests.engine.helpers import make_agent, start_chat
 from tests.jobs import conftest as job_fixtures
 
@@ -51,15 +50,8 @@ def settings(database_url, jobs_redis_url, fake_llm, twilio_server, redis_db) ->
 
 @pytest.fixture
 def app(settings, database_url):
-    app = build_app(database_url, **settings)
-    with app.app_context():
-        if database_url.startswith("sqlite"):
-            db.create_all()
-        else:
-            _reset_postgres_schema(database_url)
+    with app_with_empty_schema(database_url, **settings) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @dataclass

@@ -19,7 +19,7 @@ from followup.extensions import db
 from followup.jobs import reminders as reminder_jobs
 from followup.models import Message, ReminderSend
 from followup.services import chats
-from tests.conftest import _reset_postgres_schema, build_app
+from tests.conftest import app_with_empty_schema
 from tests.engine.helpers import make_agent, start_chat
 from tests.jobs.helpers import wait_for
 
@@ -37,15 +37,8 @@ def settings(settings):
 @pytest.fixture
 def app(settings, database_url):
     """Jobs go to Redis for a worker (RQ_ASYNC on)."""
-    app = build_app(database_url, **settings, RQ_ASYNC=True)
-    with app.app_context():
-        if database_url.startswith("sqlite"):
-            db.create_all()
-        else:
-            _reset_postgres_schema(database_url)
+    with app_with_empty_schema(database_url, **settings, RQ_ASYNC=True) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def chain_due_in(tenant, seconds: float):

@@ -22,9 +22,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from followup.extensions import db
-from tests.conftest import REDIS_TEST_URL, build_app
-from tests.conftest import _reset_postgres_schema as reset_postgres_schema
+from tests.conftest import REDIS_TEST_URL, app_with_empty_schema
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import FakeTwilio
 from tests.jobs.helpers import session_members
@@ -126,20 +124,10 @@ def settings(database_url, jobs_redis_url, smtp, twilio, redis_db) -> dict:
 
 @pytest.fixture
 def app(settings, database_url):
-    app = build_app(
-        settings["SQLALCHEMY_DATABASE_URI"],
-        **settings,
-        RQ_ASYNC=True,
-        MAIL_SUPPRESS_SEND=False,
-    )
-    with app.app_context():
-        if database_url.startswith("sqlite"):
-            db.create_all()
-        else:
-            reset_postgres_schema(database_url)
+    with app_with_empty_schema(
+        database_url, **settings, RQ_ASYNC=True, MAIL_SUPPRESS_SEND=False
+    ) as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 @dataclass
