@@ -85,6 +85,7 @@ EXAMPLE_CHAIN = [
 # dashboard: (title, minutes ago of each line, role, text). A line of role
 # REMINDER is step 1 of the example chain, already sent.
 REMINDER = "reminder"
+ANONYMOUS_TITLE = "Website visitor"
 SAMPLE_CHATS = [
     (
         "Maria Garcia",
@@ -100,7 +101,7 @@ SAMPLE_CHATS = [
         ],
     ),
     (
-        "Website visitor",
+        ANONYMOUS_TITLE,
         [
             (35, Role.CLIENT, "What are your opening hours?"),
             (
@@ -150,7 +151,14 @@ def _seed_chats(tenant: Tenant, agent: Agent) -> None:
     now = utcnow()
     db.session.flush()  # the agent's steps get their ids
     for title, lines in SAMPLE_CHATS:
-        chat = Chat(tenant_id=tenant.id, agent=agent, channel=Channel.WEB, title=title)
+        chat = Chat(
+            tenant_id=tenant.id,
+            agent=agent,
+            channel=Channel.WEB,
+            title=title,
+            visitor={"name": title} if title != ANONYMOUS_TITLE else {},
+            created_at=now - timedelta(minutes=lines[0][0]),
+        )
         db.session.add(chat)
         db.session.flush()  # its id and column defaults
         for minutes_ago, role, text in lines:
