@@ -23,31 +23,29 @@ changes the 2,000 (the no-op count follows; the steady phase is a tenth of it).
 """
 
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
-
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-sys.path.insert(0, str(PROJECT_ROOT))  # the app and the test fakes
-
-from redis import Redis  # noqa: E402
-from rq import Queue  # noqa: E402
-from rq.job import Job  # noqa: E402
-from rq.registry import FinishedJobRegistry  # noqa: E402
-
-from tests.fakes.smtp_server import FakeSmtp  # noqa: E402
-
-ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from harness import (
+    PROJECT_ROOT,
+    ScratchDatabase,
+    finished_jobs,
+    percentile,
+    start_worker,
+    stop_processes,
+    verdict,
+    wait_until,
 )
-DATABASE_NAME = "followup_bench_notify"
-DATABASE_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+
+from tests.fakes.smtp_server import FakeSmtp
+
+DATABASE = ScratchDatabase("followup_bench_notify")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
@@ -58,24 +56,9 @@ P99_TARGET_S = 2.0
 WAIT_LIMIT_S = 900
 
 
-def recreate_database() -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{DATABASE_NAME}"'))
-    admin.dispose()
-
-
-def drop_database() -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def settings(smtp: FakeSmtp) -> dict:
     return {
-        "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+        "SQLALCHEMY_DATABASE_URI": DATABASE.url,
         "REDIS_URL": REDIS_URL,
         "RATELIMIT_STORAGE_URI": "memory://",
         "MAIL_SERVER": "127.0.0.1",
@@ -84,8 +67,8 @@ def settings(smtp: FakeSmtp) -> dict:
     }
 
 
-def start_worker(config: dict, log_path: Path) -> subprocess.Popen:
-    env = os.environ | {
+def worker_env(config: dict) -> dict[str, str]:
+    return {
         "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": config["REDIS_URL"],
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -93,44 +76,6 @@ def start_worker(config: dict, log_path: Path) -> subprocess.Popen:
         "MAIL_PORT": str(config["MAIL_PORT"]),
         "PUBLIC_BASE_URL": config["PUBLIC_BASE_URL"],
     }
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, str(PROJECT_ROOT / "worker.py")],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def stop_worker(worker: subprocess.Popen) -> None:
-    os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
-
-
-def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT_LIMIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"gave up waiting for {what}")
-        time.sleep(0.2)
-
-
-def finished_jobs(redis: Redis, prefix: str = "") -> list[Job]:
-    ids = [
-        job_id
-        for job_id in FinishedJobRegistry("default", connection=redis).get_job_ids()
-        if job_id.startswith(prefix)
-    ]
-    jobs: list[Job] = []
-    for start in range(0, len(ids), 500):
-        jobs.extend(job for job in Job.fetch_many(ids[start : start + 500], redis) if job)
-    return jobs
 
 
 def per_second(jobs: list[Job], items_of=lambda job: 1) -> float:
@@ -144,12 +89,12 @@ def measure_noop_rate(redis: Redis, config: dict, logs: Path) -> float:
     queue = Queue("default", connection=redis)
     for _ in range(NOOP_JOBS):
         queue.enqueue("os.getpid")  # a job that does nothing worth measuring
-    worker = start_worker(config, logs / "worker-noop.log")
+    worker = start_worker(worker_env(config), logs / "worker-noop.log")
     try:
-        wait_until(lambda: len(finished_jobs(redis)) >= NOOP_JOBS, "the no-op jobs")
+        wait_until(lambda: len(finished_jobs(redis)) >= NOOP_JOBS, "the no-op jobs", WAIT_LIMIT_S)
         return per_second(finished_jobs(redis))
     finally:
-        stop_worker(worker)
+        stop_processes([worker])
         redis.flushdb()
 
 
@@ -192,11 +137,6 @@ def all_delivered(expected: int) -> bool:
     return len(rows) == expected and all(row.state == "sent" for row in rows)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def main() -> int:
     import flask_migrate
 
@@ -206,7 +146,7 @@ def main() -> int:
 
     logs = PROJECT_ROOT / "instance" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
-    recreate_database()
+    DATABASE.recreate()
     smtp = FakeSmtp().start()
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
@@ -223,9 +163,11 @@ def main() -> int:
             print(f"[2/3] {REQUESTS} requests, then one worker delivers their emails ...")
             create_requests(tenant.id, REQUESTS, offset=0)
             expected = REQUESTS * 2
-            worker = start_worker(config, logs / "worker-notifications.log")
+            worker = start_worker(worker_env(config), logs / "worker-notifications.log")
             try:
-                wait_until(lambda: all_delivered(expected), "the backlog to be delivered")
+                wait_until(
+                    lambda: all_delivered(expected), "the backlog to be delivered", WAIT_LIMIT_S
+                )
                 # A request's notifications share one job: count notifications.
                 jobs = finished_jobs(redis, prefix="notifications-")
                 notify_rate = per_second(jobs, items_of=lambda job: len(job.args[0]))
@@ -234,9 +176,9 @@ def main() -> int:
                 print(f"[3/3] {LATENCY_REQUESTS} requests at {rate:.1f}/s, worker running ...")
                 create_requests(tenant.id, LATENCY_REQUESTS, offset=REQUESTS, rate=rate)
                 expected += LATENCY_REQUESTS * 2
-                wait_until(lambda: all_delivered(expected), "the steady requests")
+                wait_until(lambda: all_delivered(expected), "the steady requests", WAIT_LIMIT_S)
             finally:
-                stop_worker(worker)
+                stop_processes([worker])
 
             received = smtp.received()
             accepted = {mail.message_id: mail.accepted_at for mail in received}
@@ -249,7 +191,7 @@ def main() -> int:
     finally:
         smtp.stop()
         redis.flushdb()
-        drop_database()
+        DATABASE.drop()
 
     once = len(received) == len(accepted) == len(rows) == expected
     ratio = notify_rate / noop_rate
@@ -259,10 +201,10 @@ def main() -> int:
     print(f"no-op jobs per second           {noop_rate:8.1f}")
     print(f"notifications per second        {notify_rate:8.1f}")
     print(f"ratio notifications / no-op     {ratio:8.2f}   target >= {RATIO_TARGET}: "
-          f"{'PASS' if ratio_ok else 'FAIL'}")  # fmt: skip
+          f"{verdict(ratio_ok)}")  # fmt: skip
     print(f"commit to SMTP acceptance p50   {p50:8.3f} s")
     print(f"commit to SMTP acceptance p99   {p99:8.3f} s  target <= {P99_TARGET_S} s: "
-          f"{'PASS' if p99_ok else 'FAIL'}")  # fmt: skip
+          f"{verdict(p99_ok)}")  # fmt: skip
     print(f"mean of the steady latencies    {statistics.mean(latencies):8.3f} s")
     print(f"every email delivered once      {'yes' if once else 'NO'}")
     return 0 if ratio_ok and p99_ok and once else 1

@@ -31,32 +31,30 @@ change the counts; BENCH_WORKER the worker script.
 import io
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-sys.path.insert(0, str(PROJECT_ROOT))  # the app and the test fakes
-
-from redis import Redis  # noqa: E402
-from rq import Queue, Worker  # noqa: E402
-from rq.job import Job  # noqa: E402
-from rq.registry import FinishedJobRegistry  # noqa: E402
-
-from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
-
-ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from harness import (
+    PROJECT_ROOT,
+    ScratchDatabase,
+    finished_jobs,
+    percentile,
+    start_process,
+    stop_processes,
+    verdict,
+    wait_until,
 )
-DATABASE_NAME = "followup_bench_reminders"
-DATABASE_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
+from redis import Redis
+from rq import Queue, Worker
+from rq.registry import FinishedJobRegistry
+
+from tests.fakes.openai_server import FakeOpenAI
+
+DATABASE = ScratchDatabase("followup_bench_reminders")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 WORKER_SCRIPT = Path(os.environ.get("BENCH_WORKER", PROJECT_ROOT / "worker.py"))
 
@@ -86,24 +84,9 @@ CHAT_COLUMNS = (
 # --- set-up ----------------------------------------------------------------------------------
 
 
-def recreate_database() -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{DATABASE_NAME}"'))
-    admin.dispose()
-
-
-def drop_database() -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def settings(llm: FakeOpenAI) -> dict:
     return {
-        "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+        "SQLALCHEMY_DATABASE_URI": DATABASE.url,
         "REDIS_URL": REDIS_URL,
         "RATELIMIT_STORAGE_URI": "memory://",
         "OPENAI_BASE_URL": llm.base_url,
@@ -213,58 +196,31 @@ def add_conversations(chat_ids: list[int]) -> None:
 # --- workers ---------------------------------------------------------------------------------
 
 
-def start_workers(config: dict, logs: Path) -> list[subprocess.Popen]:
-    env = os.environ | {
+def start_workers(config: dict, logs: Path) -> list:
+    env = {
         "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": config["REDIS_URL"],
         "RATELIMIT_STORAGE_URI": "memory://",
         "OPENAI_BASE_URL": config["OPENAI_BASE_URL"],
         "OPENAI_API_KEY": config["OPENAI_API_KEY"],
         "LLM_TIMEOUT_S": str(config["LLM_TIMEOUT_S"]),
-        "PYTHONPATH": str(PROJECT_ROOT),
     }
-    workers = []
-    for n in range(WORKERS):
-        with (logs / f"worker-reminders-{n}.log").open("wb") as log:
-            workers.append(
-                subprocess.Popen(
-                    [sys.executable, str(WORKER_SCRIPT)],
-                    cwd=PROJECT_ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-    return workers
+    return [
+        start_process([sys.executable, str(WORKER_SCRIPT)], env, logs / f"worker-reminders-{n}.log")
+        for n in range(WORKERS)
+    ]
 
 
-def stop_workers(workers: list[subprocess.Popen]) -> None:
-    for worker in workers:
-        os.killpg(worker.pid, signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
-
-
-def wait_until(condition, what: str, poll_s: float = 0.2):
-    deadline = time.monotonic() + WAIT_LIMIT_S
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"gave up waiting for {what}")
-        time.sleep(poll_s)
-    return result
+def wait_for(condition, what: str, poll_s: float = 0.2):
+    return wait_until(condition, what, WAIT_LIMIT_S, poll_s)
 
 
 def warm_up(redis: Redis) -> None:
     """Every worker is registered and has run a job (imports and forks done once)."""
-    wait_until(lambda: len(Worker.all(connection=redis)) >= WORKERS, "the workers")
+    wait_for(lambda: len(Worker.all(connection=redis)) >= WORKERS, "the workers")
     queue = Queue("default", connection=redis)
     jobs = [queue.enqueue("os.getpid") for _ in range(WORKERS * 4)]
-    wait_until(lambda: all(job.get_status() == "finished" for job in jobs), "the warm-up")
+    wait_for(lambda: all(job.get_status() == "finished" for job in jobs), "the warm-up")
     redis.delete(FinishedJobRegistry("default", connection=redis).key)
 
 
@@ -278,14 +234,8 @@ def measure_noop_rate(redis: Redis) -> float:
         queue.enqueue_many([Queue.prepare_data("os.getpid") for _ in range(NOOP_JOBS)], pipe)
         pipe.execute()
     registry = FinishedJobRegistry("default", connection=redis)
-    wait_until(lambda: registry.count >= NOOP_JOBS, "the no-op jobs")
-    ids = registry.get_job_ids()
-    ended = max(
-        job.ended_at.timestamp()
-        for start in range(0, len(ids), 500)
-        for job in Job.fetch_many(ids[start : start + 500], redis)
-        if job
-    )
+    wait_for(lambda: registry.count >= NOOP_JOBS, "the no-op jobs")
+    ended = max(job.ended_at.timestamp() for job in finished_jobs(redis))
     return NOOP_JOBS / (ended - started)
 
 
@@ -336,7 +286,7 @@ def measure_reminder_rate(agent, due_ids: list[int]) -> float:
     )
     db.session.commit()
     reminder_jobs.schedule(Pending(due_ids[0], 1, agent.steps[0].id, due))
-    wait_until(lambda: count_reminders() >= len(due_ids), "the reminders", poll_s=1.0)
+    wait_for(lambda: count_reminders() >= len(due_ids), "the reminders", poll_s=1.0)
     last = max(reminder_times(due_ids).values())
     return len(due_ids) / (last - due).total_seconds()
 
@@ -357,7 +307,7 @@ def measure_lateness(agent, rate: float) -> list[float]:
     for n, chat_id in enumerate(ids):
         reminder_jobs.schedule(Pending(chat_id, 1, agent.steps[0].id, due_at(n)))
     assert datetime.now(UTC) < start, "scheduling took longer than the head start"
-    sent = wait_until(
+    sent = wait_for(
         lambda: (times := reminder_times(ids)) and len(times) == len(ids) and times,
         "the steady reminders",
         poll_s=1.0,
@@ -405,11 +355,6 @@ def analyze() -> None:
         conn.execute(sa.text("VACUUM ANALYZE chats"))
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def sent_twice() -> int:
     from followup.extensions import db
     from followup.models import ReminderSend
@@ -433,7 +378,7 @@ def main() -> int:
 
     logs = PROJECT_ROOT / "instance" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
-    recreate_database()
+    DATABASE.recreate()
     llm = FakeOpenAI().start()
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
@@ -463,7 +408,7 @@ def main() -> int:
                 print(f"[5/6] {STEADY} reminders due at {steady_rate:.1f}/s ...", flush=True)
                 lateness = measure_lateness(agent, steady_rate)
             finally:
-                stop_workers(workers)
+                stop_processes(workers)
             duplicates = sent_twice()
             print(f"[6/6] one sweep, {DUE:,} due of {DUE:,} then {LARGE:,} ...", flush=True)
             sweep_small, sweep_large = sweep_costs(agent, redis)
@@ -472,27 +417,26 @@ def main() -> int:
     finally:
         llm.stop()
         redis.flushdb()
-        drop_database()
+        DATABASE.drop()
 
     ratio = reminder_rate / noop_rate
     p50, p99 = percentile(lateness, 0.50), percentile(lateness, 0.99)
     sweep_ratio = sweep_large / sweep_small
     ratio_ok, p99_ok = ratio >= RATIO_TARGET, p99 <= P99_TARGET_S
     sweep_ok = sweep_ratio <= SWEEP_RATIO_TARGET
-    verdict = {True: "PASS", False: "FAIL"}
     rows = [
         ("workers", f"{WORKERS}"),
         ("no-op jobs per second", f"{noop_rate:.1f}"),
         (f"reminders per second ({DUE:,} due at once)", f"{reminder_rate:.1f}"),
-        ("ratio reminders / no-op", f"{ratio:.2f}  target >= {RATIO_TARGET}: {verdict[ratio_ok]}"),
+        ("ratio reminders / no-op", f"{ratio:.2f}  target >= {RATIO_TARGET}: {verdict(ratio_ok)}"),
         (f"lateness p50 at {steady_rate:.1f}/s", f"{p50:.3f} s"),
         (f"lateness p99 at {steady_rate:.1f}/s",
-         f"{p99:.3f} s  target <= {P99_TARGET_S} s: {verdict[p99_ok]}"),
+         f"{p99:.3f} s  target <= {P99_TARGET_S} s: {verdict(p99_ok)}"),
         ("lateness max / mean", f"{max(lateness):.3f} s / {statistics.mean(lateness):.3f} s"),
         (f"one sweep, {DUE:,} due of {DUE:,} active", f"{sweep_small:.3f} s"),
         (f"one sweep, {DUE:,} due of {LARGE:,} active", f"{sweep_large:.3f} s"),
         (f"ratio {LARGE:,} / {DUE:,} active",
-         f"{sweep_ratio:.2f}  target <= {SWEEP_RATIO_TARGET}: {verdict[sweep_ok]}"),
+         f"{sweep_ratio:.2f}  target <= {SWEEP_RATIO_TARGET}: {verdict(sweep_ok)}"),
         ("no reminder sent twice", "yes" if not duplicates else "NO"),
         ("bench time", f"{time.monotonic() - began:.0f} s"),
     ]  # fmt: skip

@@ -1,0 +1,147 @@
+"""What every benchmark under bench/ needs: a scratch PostgreSQL database, the app's
+processes started and stopped as a whole (gunicorn, worker.py), a wait with a
+deadline, percentiles and the PASS/FAIL word.
+
+Benchmarks run as scripts (`python bench/<name>.py`), so this folder is on
+sys.path and they `import harness`; importing it also puts the project root there,
+for the app and the test fakes.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from rq.job import Job
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+STOP_TIMEOUT_S = 30
+
+T = TypeVar("T")
+
+
+class ScratchDatabase:
+    """A database of the benchmark's own on the PostgreSQL server, made anew each run."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    def recreate(self) -> str:
+        self._run(
+            f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', f'CREATE DATABASE "{self.name}"'
+        )
+        return self.url
+
+    def drop(self) -> None:
+        self._run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    @staticmethod
+    def _run(*statements: str) -> None:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                for statement in statements:
+                    conn.execute(sa.text(statement))
+        finally:
+            admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_process(argv: Sequence[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen:
+    """Start one of the app's processes in a session of its own (its children with it),
+    its output in `log_path`; the environment is added to this process's."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            list(argv),
+            cwd=PROJECT_ROOT,
+            env=os.environ | {"PYTHONPATH": str(PROJECT_ROOT)} | dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def start_worker(env: Mapping[str, str], log_path: Path) -> subprocess.Popen:
+    """`python worker.py`, as production runs it."""
+    return start_process([sys.executable, str(PROJECT_ROOT / "worker.py")], env, log_path)
+
+
+def stop_processes(processes: Sequence[subprocess.Popen]) -> None:
+    """SIGTERM to every process of each session (a warm shutdown), then SIGKILL what is
+    still there after STOP_TIMEOUT_S."""
+    for process in processes:
+        _signal_group(process, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+
+
+def _signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it has stopped already
+        os.killpg(process.pid, sig)
+
+
+def wait_until(condition: Callable[[], T], what: str, limit_s: float, poll_s: float = 0.2) -> T:
+    """Poll until `condition()` is truthy and return it; give up after `limit_s`."""
+    deadline = time.monotonic() + limit_s
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gave up waiting for {what}")
+        time.sleep(poll_s)
+    return result
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The `fraction` percentile (0.5, 0.95, 0.99) of the values, interpolated."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def finished_jobs(redis: "Redis", prefix: str = "") -> list["Job"]:
+    """The jobs of RQ's finished registry of the default queue (ids starting `prefix`)."""
+    from rq.job import Job
+    from rq.registry import FinishedJobRegistry
+
+    ids = [
+        job_id
+        for job_id in FinishedJobRegistry("default", connection=redis).get_job_ids()
+        if job_id.startswith(prefix)
+    ]
+    return [
+        job
+        for start in range(0, len(ids), 500)
+        for job in Job.fetch_many(ids[start : start + 500], redis)
+        if job
+    ]
