@@ -27,5 +27,11 @@ class Customer(db.Model):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Guest until they prove the email is theirs (see `proved_email`).
     status: Mapped[str] = mapped_column(String(16), default=CUSTOMER_GUEST)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def proved_email(self) -> None:
+        """They showed the email is theirs (a login link opened, or the website's signed
+        identity): a Registered customer from now on."""
+        self.status = CUSTOMER_REGISTERED

@@ -70,6 +70,7 @@ def consume_login_link(token: str) -> Customer:
     row = _usable_link(token)
     row.used_at = utcnow()
     customer = db.session.get(Customer, row.customer_id)
+    customer.proved_email()
     if row.chat_id is not None:
         chat = db.session.get(Chat, row.chat_id)
         chat.customer_id = customer.id

@@ -250,6 +250,8 @@ def create_followup(
         identity_verified=identity_verified,
         created_at=utcnow(),
     )
+    if identity_verified:
+        followup.customer.proved_email()
     _session().add(followup)
     # The notifications are saved with the request, and queued once both are stored.
     deliveries = outbox.add_for_new_followup(followup)
