@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
@@ -85,9 +86,23 @@ class Cursor:
         return cls(created, row_id)
 
 
+# What a card of the admin list shows; the long texts stay in the database.
+CARD_COLUMNS = (
+    FollowUpRequest.id,
+    FollowUpRequest.tenant_id,
+    FollowUpRequest.name,
+    FollowUpRequest.email,
+    FollowUpRequest.phone,
+    FollowUpRequest.reason,
+    FollowUpRequest.is_high_priority,
+    FollowUpRequest.status,
+    FollowUpRequest.created_at,
+)
+
+
 @dataclass(frozen=True)
 class Page:
-    items: list[FollowUpRequest]
+    items: list[Row]  # rows of CARD_COLUMNS, read-only: no ORM objects to build and track
     next_cursor: str | None
 
 
@@ -99,41 +114,73 @@ def get_followup(tenant_id: int, followup_id: int) -> FollowUpRequest:
     return tenant_row(FollowUpRequest, tenant_id, followup_id, "No such follow-up request.")
 
 
-def _filtered(tenant_id: int, filters: Filters):
-    query = select(FollowUpRequest).where(FollowUpRequest.tenant_id == tenant_id)
+def _kinds(filters: Filters) -> tuple[bool, bool]:
+    """Which filters are set (status, text): what the conditions look like."""
+    return filters.status is not None, bool(filters.q)
+
+
+def _conditions(by_status: bool, by_text: bool) -> list:
+    """The conditions for the tenant's requests that pass the filters.
+
+    With bound parameters (values from `_parameters`), so a statement built from them
+    serves every request with the same kinds of filter.
+    """
+    conditions = [FollowUpRequest.tenant_id == bindparam("tenant_id")]
+    if by_status:
+        conditions.append(FollowUpRequest.status == bindparam("status"))
+    if by_text:
+        pattern = bindparam("pattern")
+        conditions.append(FollowUpRequest.search_text.like(pattern, escape=LIKE_ESCAPE))
+    return conditions
+
+
+def _parameters(tenant_id: int, filters: Filters) -> dict:
+    params: dict = {"tenant_id": tenant_id}
     if filters.status is not None:
-        query = query.where(FollowUpRequest.status == filters.status)
+        params["status"] = filters.status
     if filters.q:
-        query = query.where(
-            FollowUpRequest.search_text.like(contains_pattern(filters.q), escape=LIKE_ESCAPE)
-        )
-    return query
+        params["pattern"] = contains_pattern(filters.q)
+    return params
 
 
 _NEWEST_FIRST = (FollowUpRequest.created_at.desc(), FollowUpRequest.id.desc())
 
+# Older than the cursor's row, in the list's order (newest first).
+_AFTER_CURSOR = or_(
+    FollowUpRequest.created_at < bindparam("after_created_at"),
+    and_(
+        FollowUpRequest.created_at == bindparam("after_created_at"),
+        FollowUpRequest.id < bindparam("after_id"),
+    ),
+)
+
+
+@cache
+def _list_statement(by_status: bool, by_text: bool, after_cursor: bool, limit: int) -> Select:
+    """The admin list's query for one combination of filters, built once.
+
+    Building a statement costs more than running it, and requests differ only in
+    the parameters. The page's ids come first, then their rows: the list indexes
+    carry search_text, so on PostgreSQL a search reads the index alone until it has
+    a page of ids, and then the table only for the rows shown.
+    """
+    conditions = _conditions(by_status, by_text) + ([_AFTER_CURSOR] if after_cursor else [])
+    # One row more than the page tells whether there is a next page, without a count.
+    page_ids = select(FollowUpRequest.id).where(*conditions).order_by(*_NEWEST_FIRST)
+    page_ids = page_ids.limit(limit + 1).scalar_subquery()
+    query = select(*CARD_COLUMNS).where(FollowUpRequest.id.in_(page_ids))
+    return query.order_by(*_NEWEST_FIRST)
+
 
 def list_page(tenant_id: int, filters: Filters, cursor: str | None = None, limit: int = 25) -> Page:
     """One page of the admin list, newest first, continuing after `cursor`."""
-    query = _filtered(tenant_id, filters)
+    params = _parameters(tenant_id, filters)
     if cursor:
         after = Cursor.decode(cursor)
-        query = query.where(
-            or_(
-                FollowUpRequest.created_at < after.created_at,
-                and_(
-                    FollowUpRequest.created_at == after.created_at,
-                    FollowUpRequest.id < after.id,
-                ),
-            )
-        )
-    # Cards never show the long texts; leave them in the database.
-    query = query.options(
-        defer(FollowUpRequest.summary),
-        defer(FollowUpRequest.notes),
-        defer(FollowUpRequest.search_text),
-    )
-    rows = list(_session().scalars(query.order_by(*_NEWEST_FIRST).limit(limit + 1)))
+        params |= {"after_created_at": after.created_at, "after_id": after.id}
+    query = _list_statement(*_kinds(filters), bool(cursor), limit)
+    # Plain rows: run on the connection, past the session's ORM layer.
+    rows = _session().connection().execute(query, params).all()
     items = rows[:limit]
     more = len(rows) > limit
     next_cursor = Cursor(items[-1].created_at, items[-1].id).encode() if more else None
@@ -144,14 +191,11 @@ def numbered_page(
     tenant_id: int, filters: Filters, page: int, per_page: int
 ) -> tuple[list[FollowUpRequest], int]:
     """A numbered page and the total, for the REST API."""
-    query = _filtered(tenant_id, filters)
-    total = _session().scalar(select(func.count()).select_from(query.subquery()))
-    items = list(
-        _session().scalars(
-            query.order_by(*_NEWEST_FIRST).offset((page - 1) * per_page).limit(per_page)
-        )
-    )
-    return items, total
+    query = select(FollowUpRequest).where(*_conditions(*_kinds(filters)))
+    params = _parameters(tenant_id, filters)
+    total = _session().scalar(select(func.count()).select_from(query.subquery()), params)
+    query = query.order_by(*_NEWEST_FIRST).offset((page - 1) * per_page).limit(per_page)
+    return list(_session().scalars(query, params)), total
 
 
 def count_pending(tenant_id: int) -> int:
@@ -162,7 +206,7 @@ def count_pending(tenant_id: int) -> int:
     )
 
 
-def is_overdue(followup: FollowUpRequest, response_time_hours: int, now: datetime) -> bool:
+def is_overdue(followup: FollowUpRequest | Row, response_time_hours: int, now: datetime) -> bool:
     """A pending request older than the promised response time."""
     return followup.status == Status.PENDING and now - followup.created_at > timedelta(
         hours=response_time_hours

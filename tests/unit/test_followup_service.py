@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
+from sqlalchemy import select
 
 from followup.errors import ValidationFailed
 from followup.extensions import db
@@ -63,6 +65,48 @@ def test_search_is_scoped_to_the_tenant(tenant, other_tenant, make_followup):
     make_followup(other_tenant, name="Shared Name")
     page = followups.list_page(tenant.id, Filters.parse("shared"))
     assert [f.tenant_id for f in page.items] == [tenant.id]
+
+
+@pytest.mark.parametrize("status", [None, Status.PENDING])
+@pytest.mark.parametrize("q", ["", "refund"])
+def test_list_pages_through_exactly_the_matching_requests_newest_first(
+    tenant, other_tenant, make_followup, status, q
+):
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    for n in range(13):
+        reason = "Wants a refund" if n % 2 else "Asks for a quote"
+        with time_machine.travel(start + timedelta(minutes=n // 2), tick=False):  # ties too
+            made = make_followup(tenant, name=f"Person {n:02d}", reason=reason)
+            make_followup(other_tenant, name=f"Other {n:02d}", reason=reason)
+        if n % 3 == 0:
+            followups.change_status(tenant.id, made.id, Status.CONTACTED, followups.Actor("t"))
+    filters = Filters.parse(q, status)
+    expected = [
+        f.id
+        for f in db.session.scalars(
+            select(FollowUpRequest)
+            .where(FollowUpRequest.tenant_id == tenant.id)
+            .order_by(FollowUpRequest.created_at.desc(), FollowUpRequest.id.desc())
+        )
+        if (status is None or f.status == status) and q in f.reason
+    ]
+    shown, cursor = [], None
+    while True:
+        page = followups.list_page(tenant.id, filters, cursor, limit=3)
+        shown += [row.id for row in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert expected and shown == expected
+
+
+def test_list_rows_carry_what_a_card_shows(tenant, make_followup):
+    high = make_followup(tenant, name="Ana", phone="+14155550101", priority="high")
+    make_followup(tenant, name="Ben")
+    rows = {row.name: row for row in followups.list_page(tenant.id, Filters()).items}
+    assert rows["Ana"].id == high.id and rows["Ana"].phone == "+14155550101"
+    assert rows["Ana"].is_high_priority and not rows["Ben"].is_high_priority
+    assert rows["Ana"].created_at == high.created_at  # timezone-aware, like the model's
 
 
 def test_overdue_only_for_pending_past_the_response_time(tenant, make_followup):

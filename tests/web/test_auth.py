@@ -1,7 +1,9 @@
 """Login, logout, session handling and CSRF for the admin panel."""
 
 import pytest
+from flask import g
 
+from followup.extensions import db
 from tests.conftest import PASSWORD
 
 
@@ -65,6 +67,14 @@ def test_logout_ends_the_session(staff_browser):
     response = staff_browser.post("/logout")
     assert response.status_code == 303
     assert staff_browser.get("/admin/followups").status_code == 302
+
+
+def test_a_removed_staff_member_is_logged_out(staff_browser, staff):
+    db.session.delete(staff)
+    db.session.commit()
+    g.pop("_login_user", None)  # the tests share one app context; a server's requests do not
+    response = staff_browser.get("/admin/followups", htmx=True)
+    assert response.status_code == 401 and response.headers["HX-Redirect"].startswith("/login")
 
 
 def test_logout_requires_csrf(staff_browser):

@@ -112,6 +112,35 @@ def test_status_filter_and_search_combine(staff_browser, tenant, make_followup):
     assert len(card_names(text_of(staff_browser.get("/admin/followups?status=", htmx=True)))) == 2
 
 
+def card_of(html: str, followup_id: int) -> str:
+    return re.search(rf'data-followup-id="{followup_id}">(.*?)</li>', html, re.S).group(1)
+
+
+def test_cards_link_to_their_detail_keeping_the_filters(staff_browser, tenant, make_followup):
+    ann, bob = make_followup(tenant, name="Ann Lee"), make_followup(tenant, name="Bob Lee")
+    html = text_of(staff_browser.get("/admin/followups?q=lee&status=pending", htmx=True))
+    for followup in (ann, bob):
+        url = f"/admin/followups/{followup.id}?q=lee&amp;status=pending"
+        assert f'href="{url}" hx-get="{url}"' in card_of(html, followup.id)
+    plain = text_of(staff_browser.get("/admin/followups", htmx=True))
+    assert f'href="/admin/followups/{ann.id}" hx-get=' in card_of(plain, ann.id)
+
+
+def test_only_the_selected_card_is_marked(staff_browser, tenant, make_followup):
+    ann, bob = make_followup(tenant, name="Ann"), make_followup(tenant, name="Bob")
+    page = text_of(staff_browser.get(f"/admin/followups/{ann.id}"))
+    marked = re.findall(r'class="followup-card [^"]*is-selected"\s+data-followup-id="(\d+)"', page)
+    assert marked == [str(ann.id)] and str(bob.id) in page
+
+
+def test_high_priority_badge_only_on_high_priority_cards(staff_browser, tenant, make_followup):
+    high = make_followup(tenant, name="Urgent", priority="high")
+    normal = make_followup(tenant, name="Calm")
+    html = text_of(staff_browser.get("/admin/followups", htmx=True))
+    assert "High Priority" in card_of(html, high.id)
+    assert "High Priority" not in card_of(html, normal.id)
+
+
 def test_filters_survive_reload_as_url_state(staff_browser, tenant, make_followup):
     make_followup(tenant, name="Maria Garcia")
     page = text_of(staff_browser.get("/admin/followups?q=maria&status=pending"))

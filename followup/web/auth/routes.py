@@ -2,16 +2,23 @@ from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import bindparam, select
 
 from followup.extensions import db, limiter, login_manager
 from followup.models import StaffUser
 from followup.services import accounts
 from followup.web.auth import bp
 
+# Every admin request loads its user: the statement is built once (with the tenant,
+# joined by the relationship) and only the id changes.
+_STAFF_USER_BY_ID = select(StaffUser).where(StaffUser.id == bindparam("user_id"))
+
 
 @login_manager.user_loader
 def load_staff_user(user_id: str) -> StaffUser | None:
-    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+    if not user_id.isdigit():
+        return None
+    return db.session.scalar(_STAFF_USER_BY_ID, {"user_id": int(user_id)})
 
 
 def _page_to_return_to() -> str | None:
