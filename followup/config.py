@@ -83,7 +83,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL)
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: each answer would read its budget's window from Redis
+    # (two round trips) before its first byte. A refusal still says when to come back
+    # (Retry-After, `web.rate_limits.retry_after_s`).
+    RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret

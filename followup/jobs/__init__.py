@@ -20,9 +20,7 @@ def redis_connection() -> Redis:
 
 def default_queue() -> Queue:
     # RQ_ASYNC=False runs jobs at once in the caller, for tests that need no worker.
-    return Queue(
-        "default", connection=redis_connection(), is_async=current_app.config["RQ_ASYNC"]
-    )
+    return Queue("default", connection=redis_connection(), is_async=current_app.config["RQ_ASYNC"])
 
 
 def enqueue(job, *args, **kwargs):

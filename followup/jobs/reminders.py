@@ -42,7 +42,7 @@ from followup.llm import client as llm_client
 from followup.llm.client import LLMUnavailable
 from followup.llm.reminders import reminder_prompt, write_reminder
 from followup.models import Chat, Message, Tenant
-from followup.services import autofollowup, chats
+from followup.services import autofollowup, capture, chats
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,9 @@ def _prompt(chat_id: int, instruction: str) -> list[dict]:
         .limit(current_app.config["REMINDER_HISTORY_MESSAGES"])
     ).all()
     tenant = db.session.get(Tenant, chat.tenant_id)
-    return reminder_prompt(chat.agent, tenant, list(reversed(recent)), instruction)
+    return reminder_prompt(
+        chat.agent, tenant, list(reversed(recent)), instruction, capture.style_for(chat)
+    )
 
 
 def _retry_later(chat_id: int, cycle: int, step_id: int, error: Exception) -> str:

@@ -11,6 +11,14 @@ from functools import cache
 
 import openai
 from flask import current_app
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+# Our messages and tools are plain JSON already. `chat.completions.create()` would
+# first re-type each of them against the SDK's TypedDicts, about 0.2 ms a message
+# (4-5 ms for a 20-message chat) before a byte goes out; the SDK's generic `post`
+# (its way to any endpoint, with the client's auth, timeout and errors) sends them as
+# they are.
+COMPLETIONS_PATH = "/chat/completions"
 
 
 class LLMUnavailable(Exception):
@@ -73,6 +81,18 @@ def _tool_calls(pieces: dict[int, dict]) -> list[ToolCall]:
     return calls
 
 
+def _request_body(model: str, messages: list[dict], tools: list[dict] | None) -> dict:
+    body = {
+        "model": model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if tools:
+        body["tools"] = tools
+    return body
+
+
 def stream_chat(
     messages: list[dict], tools: list[dict] | None = None
 ) -> Iterator[TextDelta | Completion]:
@@ -83,12 +103,12 @@ def stream_chat(
     usage = None
     served_by = None
     try:
-        stream = client().chat.completions.create(
-            model=model,
-            messages=messages,
+        stream = client().post(
+            COMPLETIONS_PATH,
+            body=_request_body(model, messages, tools),
+            cast_to=ChatCompletion,
             stream=True,
-            stream_options={"include_usage": True},
-            **({"tools": tools} if tools else {}),
+            stream_cls=openai.Stream[ChatCompletionChunk],
         )
         for chunk in stream:
             served_by = chunk.model or served_by

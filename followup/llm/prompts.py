@@ -1,6 +1,11 @@
 """What the agent is told: its persona, the follow-up rules, and the follow-up tool."""
 
+from typing import TYPE_CHECKING
+
 from followup.models import Agent, Message, Role, Tenant
+
+if TYPE_CHECKING:
+    from followup.services.capture import Style
 
 FOLLOWUP_TOOL_NAME = "offer_followup"
 
@@ -9,8 +14,9 @@ FOLLOWUP_TOOL = {
     "function": {
         "name": FOLLOWUP_TOOL_NAME,
         "description": (
-            "Show the customer a contact form so a person from the team follows up. "
-            "Call it only after the customer has confirmed they want a human to contact them."
+            "Arrange for a person from the team to follow up: the customer's contact details "
+            "are then collected and confirmed with them. Call it only after the customer has "
+            "confirmed they want a human to contact them."
         ),
         "parameters": {
             "type": "object",
@@ -40,7 +46,11 @@ def response_promise(tenant: Tenant) -> str:
     return f"We'll contact you within {tenant.response_time_hours} hours."
 
 
-def _followup_rules(tenant: Tenant) -> str:
+# Where no conversational capture runs (the web widget's text chat), a form does it.
+_FORM_AFTER_OFFER = "a form pre-filled with their details will appear for them to check and confirm"
+
+
+def _followup_rules(tenant: Tenant, capture: "Style | None") -> str:
     if not tenant.followups_enabled:
         return (
             "You cannot arrange for a person to contact the customer; never promise that "
@@ -54,22 +64,27 @@ anything you cannot resolve — offer to have the team follow up. Before you cal
 1. confirm that the customer wants a person to contact them;
 2. summarize what was discussed;
 3. tell them: "{response_promise(tenant)}"
-Then call {FOLLOWUP_TOOL_NAME}; a form pre-filled with their details will appear for them
-to check and confirm. Never ask for the details yourself in text chat."""
+Then call {FOLLOWUP_TOOL_NAME}; {capture.after_offer if capture else _FORM_AFTER_OFFER}.
+Never ask for their contact details yourself."""
 
 
-def system_prompt(agent: Agent, tenant: Tenant) -> str:
+def system_prompt(agent: Agent, tenant: Tenant, capture: "Style | None" = None) -> str:
+    """`capture`: how this chat captures a follow-up in conversation (voice, SMS); None
+    in the web widget's text chat, which shows the form."""
     persona = f"You are {agent.name}, {agent.role} at {tenant.name}. Tone: {agent.tone}."
-    parts = [persona, agent.instructions.strip(), _followup_rules(tenant)]
+    writing = capture.writing if capture else ""
+    parts = [persona, writing, agent.instructions.strip(), _followup_rules(tenant, capture)]
     return "\n\n".join(part for part in parts if part)
 
 
 _ROLE_FOR_MODEL = {Role.CLIENT: "user", Role.AGENT: "assistant", Role.STAFF: "assistant"}
 
 
-def conversation(agent: Agent, tenant: Tenant, history: list[Message]) -> list[dict]:
+def conversation(
+    agent: Agent, tenant: Tenant, history: list[Message], capture: "Style | None" = None
+) -> list[dict]:
     """The chat as the model sees it: the system prompt, then each message in order."""
-    messages = [{"role": "system", "content": system_prompt(agent, tenant)}]
+    messages = [{"role": "system", "content": system_prompt(agent, tenant, capture)}]
     for message in history:
         role = _ROLE_FOR_MODEL.get(Role(message.role))
         if role and message.content:

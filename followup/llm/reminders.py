@@ -7,10 +7,14 @@ reply that is empty or merely repeats the instruction counts as a failed call
 """
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, stream_chat
 from followup.models import Agent, Message, Tenant
+
+if TYPE_CHECKING:
+    from followup.services.capture import Style
 
 TASK = """The customer has not replied since the last message above. Write your next \
 message to them now, a short and natural follow-up in the customer's language, in \
@@ -23,11 +27,16 @@ Write only the message itself."""
 
 
 def reminder_prompt(
-    agent: Agent, tenant: Tenant, history: list[Message], instruction: str
+    agent: Agent,
+    tenant: Tenant,
+    history: list[Message],
+    instruction: str,
+    capture: "Style | None" = None,
 ) -> list[dict]:
-    """What the model reads: the agent's usual conversation, then the task."""
+    """What the model reads: the agent's usual conversation on this channel (`capture`:
+    how a follow-up is taken there, e.g. by SMS), then the task."""
     task = {"role": "system", "content": TASK.format(instruction=instruction.strip())}
-    return [*prompts.conversation(agent, tenant, history), task]
+    return [*prompts.conversation(agent, tenant, history, capture), task]
 
 
 def write_reminder(prompt: list[dict], instruction: str) -> Completion:

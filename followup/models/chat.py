@@ -92,8 +92,9 @@ class Chat(db.Model):
     title: Mapped[str] = mapped_column(String(200), default="")
     # What the website said about the visitor: {id, name, email, phone, verified}.
     visitor: Mapped[dict] = mapped_column(JSON, default=dict)
-    # Progress of a follow-up being captured by voice (see services/voice.py).
-    voice_capture: Mapped[dict | None] = mapped_column(JSON)
+    # Progress of a follow-up being captured in conversation, by voice or SMS
+    # (see services/capture.py).
+    followup_capture: Mapped[dict | None] = mapped_column(JSON)
     # The customer's number on the SMS channel (E.164).
     phone: Mapped[str | None] = mapped_column(String(32))
 

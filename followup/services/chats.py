@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from followup.clock import utcnow
 from followup.errors import DomainError, NotFound, ValidationFailed
@@ -27,7 +27,7 @@ from followup.models import (
     StaffUser,
     Tenant,
 )
-from followup.services import autofollowup, channels, followups, voice
+from followup.services import autofollowup, capture, channels, followups
 from followup.services.prefill import prefill_for, visitor_from_website
 from followup.services.validation import clean_text
 
@@ -76,15 +76,30 @@ def session_token(chat: Chat) -> str:
     return _serializer().dumps({"chat": chat.id})
 
 
-def chat_for_session(token: str | None, chat_id: int) -> Chat:
+# The statements of a turn's lookups are built once, at import: building one costs
+# about a third of running it on SQLite, and every turn runs these before the model.
+_CHAT_AND_TENANT = (
+    select(Chat, Tenant)
+    .join(Tenant, Tenant.id == Chat.tenant_id)
+    .where(Chat.id == bindparam("chat_id"))
+)
+_CHAT_TENANT_AND_AGENT = _CHAT_AND_TENANT.add_columns(Agent).join(Agent, Agent.id == Chat.agent_id)
+_HISTORY = select(Message).where(Message.chat_id == bindparam("chat_id")).order_by(Message.id)
+
+
+def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant]:
+    """The chat a session token opens, and its business (one query); 404 otherwise."""
     try:
         claims = _serializer().loads(token or "")
     except BadSignature:
         raise NotFound("No such chat.") from None
-    chat = db.session.get(Chat, chat_id) if claims.get("chat") == chat_id else None
-    if chat is None:
+    found = None
+    if isinstance(claims, dict) and claims.get("chat") == chat_id:
+        found = db.session.execute(_CHAT_AND_TENANT, {"chat_id": chat_id}).first()
+    if found is None:
         raise NotFound("No such chat.")
-    return chat
+    chat, tenant = found
+    return chat, tenant
 
 
 def _greeting(agent: Agent, tenant: Tenant) -> str:
@@ -110,9 +125,7 @@ def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
 
 
 def history(chat: Chat) -> list[Message]:
-    return list(
-        db.session.scalars(select(Message).where(Message.chat_id == chat.id).order_by(Message.id))
-    )
+    return list(db.session.scalars(_HISTORY, {"chat_id": chat.id}))
 
 
 def messages_after(chat: Chat, after_id: int = 0) -> list[Message]:
@@ -129,11 +142,14 @@ def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
     """The one place a conversation message is added, with what it does to the reminder
     chain: a client message starts a new cycle in its own transaction; an answer of
     the business (the AI's or a staff member's) starts or re-plans the chain once saved."""
+    if role == Role.CLIENT:
+        # First: it locks the chat and reads it afresh, so what changes below is
+        # written once, at the commit (a change made before would be flushed first).
+        autofollowup.on_client_message(chat)
     message = Message(chat_id=chat.id, role=role, content=content, **fields)
     chat.last_message_at = message.created_at = utcnow()
     if role == Role.CLIENT:
         chat.last_client_message_at = message.created_at
-        autofollowup.on_client_message(chat)
     elif role == Role.STAFF:
         chat.last_staff_reply_at = message.created_at
     db.session.add(message)
@@ -200,21 +216,34 @@ def followup_form_action(chat: Chat, tenant: Tenant, arguments: dict | None = No
     }
 
 
-def _fallback_text(tenant: Tenant) -> str:
+def _fallback_text(tenant: Tenant, by_form: bool = True) -> str:
     text = "Sorry, I can't answer right now."
     if tenant.followups_enabled:
-        text += (
-            " Leave your contact details below and our team will get back to you. "
-            + prompts.response_promise(tenant)
+        offer = (
+            "Leave your contact details below and our team will get back to you."
+            if by_form
+            else "Our team can get back to you instead."
         )
+        text += f" {offer} {prompts.response_promise(tenant)}"
     return text
 
 
 def _fallback(chat: Chat, tenant: Tenant, reason: str) -> Message:
-    """Never lose a lead: say so plainly and offer the contact form."""
+    """Never lose a lead: say so plainly and offer the follow-up: the contact form, or
+    where none can be shown (SMS) the same details asked for in conversation, starting
+    from the customer's unanswered text as the reason."""
     log.warning("LLM unavailable for chat %s: %s", chat.id, reason)
-    action = followup_form_action(chat, tenant) if tenant.followups_enabled else None
-    return _add_message(chat, Role.AGENT, _fallback_text(tenant), action=action)
+    if not tenant.followups_enabled:
+        return _add_message(chat, Role.AGENT, _fallback_text(tenant))
+    style = capture.style_for(chat)
+    if style is None:
+        action = followup_form_action(chat, tenant)
+        return _add_message(chat, Role.AGENT, _fallback_text(tenant), action=action)
+    unanswered = history(chat)[-1]
+    arguments = {"reason": unanswered.content if unanswered.role == Role.CLIENT else ""}
+    form = followup_form_action(chat, tenant, arguments)
+    text = capture.begin(chat, style, form, lead=_fallback_text(tenant, by_form=False))
+    return _add_message(chat, Role.AGENT, text, mode=style.mode)
 
 
 def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) -> Message:
@@ -222,13 +251,13 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) 
     text = completion.text.strip()
     action = None
     if offer is not None and tenant.followups_enabled:
-        if mode == "voice":
-            text = voice.begin_capture(
-                chat, prefill_for(chat, history(chat)), offer.arguments, lead=text
-            )
-        else:
-            action = followup_form_action(chat, tenant, offer.arguments)
-            text = text or prompts.response_promise(tenant)
+        form = followup_form_action(chat, tenant, offer.arguments)
+        text = text or prompts.response_promise(tenant)
+        style = capture.style_for(chat, mode)
+        if style is None:
+            action = form
+        else:  # no form on this channel: our code asks for the details
+            text = capture.begin(chat, style, form, lead=text)
     return _add_message(
         chat,
         Role.AGENT,
@@ -241,15 +270,31 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) 
     )
 
 
+def chat_for_turn(chat_id: int) -> tuple[Chat, Tenant, Agent]:
+    """The chat, its business and its agent in one query: what `agent_turn` reads before
+    it asks the model, so each query saved here is time saved to the first token.
+    Plain entities, not an eager-loaded relationship: `chat.agent` then finds its agent
+    in the session without a query. Keep all three while the turn runs: the session
+    holds them weakly."""
+    chat, tenant, agent = db.session.execute(_CHAT_TENANT_AND_AGENT, {"chat_id": chat_id}).one()
+    return chat, tenant, agent
+
+
 def agent_turn(chat: Chat) -> Iterator[TextDelta | Message]:
-    """The agent answers the chat: text pieces as they stream, then the saved message."""
+    """The agent answers the chat: text pieces as they stream, then the saved message.
+
+    Nothing at all during a human takeover (PRODUCT.md: while a staff member has
+    replied in the last STAFF_TAKEOVER_MINUTES the AI does not answer), on every
+    channel: the client's message waits for the staff member, who sees it in the chat."""
+    if autofollowup.staff_in_charge(chat):
+        return
     tenant = db.session.get(Tenant, chat.tenant_id)
     past = history(chat)
     mode = past[-1].mode if past else "text"
-    if voice.capturing(chat):
-        yield _voice_capture_turn(chat, past[-1].content)
+    if capture.capturing(chat):
+        yield _capture_turn(chat, past[-1].content)
         return
-    conversation = prompts.conversation(chat.agent, tenant, past)
+    conversation = prompts.conversation(chat.agent, tenant, past, capture.style_for(chat, mode))
     tools = prompts.tools_for(tenant)
     # Give the connection back while the model thinks: a stream can take many
     # seconds, and holding a pooled connection for each would cap concurrent chats.
@@ -267,9 +312,11 @@ def agent_turn(chat: Chat) -> Iterator[TextDelta | Message]:
     yield _finish_turn(chat, tenant, completion, mode)
 
 
-def reply(chat: Chat) -> Message:
-    """The agent's whole answer at once (for clients that do not stream)."""
-    return [event for event in agent_turn(chat) if isinstance(event, Message)][-1]
+def reply(chat: Chat) -> Message | None:
+    """The agent's whole answer at once (for clients that do not stream); None while a
+    staff member is in charge of the chat."""
+    answers = [event for event in agent_turn(chat) if isinstance(event, Message)]
+    return answers[-1] if answers else None
 
 
 def _latest_form(chat: Chat) -> dict:
@@ -279,17 +326,22 @@ def _latest_form(chat: Chat) -> dict:
     return {}
 
 
-def submit_followup(chat: Chat, data: dict, source: Source = Source.TEXT) -> FollowUpRequest:
-    """The customer confirmed the form: save the request and thank them in the chat."""
+def submit_followup(
+    chat: Chat, data: dict, source: Source = Source.TEXT, offer: dict | None = None
+) -> FollowUpRequest:
+    """The customer confirmed their details: save the request and thank them in the chat.
+
+    `offer` is what the agent said about the request (summary, priority): by default
+    that of the latest form; a capture in conversation passes its own."""
     tenant = db.session.get(Tenant, chat.tenant_id)
     if not tenant.followups_enabled:
         raise FollowupsDisabled()
-    form = _latest_form(chat)
+    form = _latest_form(chat) if offer is None else offer
     prefill = prefill_for(chat, history(chat))
     fields = {k: data.get(k) for k in ("name", "email", "phone", "reason")}
     followup = followups.create_followup(
         tenant.id,
-        fields | {"summary": form.get("summary"), "priority": form.get("priority", "normal")},
+        fields | {"summary": form.get("summary"), "priority": form.get("priority") or "normal"},
         source=source,
         chat_id=chat.id,
         identity_verified=bool(
@@ -308,16 +360,23 @@ def submit_followup(chat: Chat, data: dict, source: Source = Source.TEXT) -> Fol
     return followup
 
 
-def _voice_capture_turn(chat: Chat, answer: str) -> Message:
-    """While a follow-up is captured by voice, our code, not the model, runs the dialogue."""
-    step = voice.next_step(chat, answer)
+def _capture_turn(chat: Chat, answer: str) -> Message:
+    """While a follow-up is captured in conversation (voice, SMS), our code, not the
+    model, runs the dialogue; the customer's final yes submits the request."""
+    style = capture.style_of(chat)
+    step = capture.next_step(chat, answer)
     if step.submit is None:
-        return _add_message(chat, Role.AGENT, step.say, mode="voice")
+        return _add_message(chat, Role.AGENT, step.say, mode=style.mode)
     try:
-        submit_followup(chat, step.submit, source=Source.VOICE)
+        submit_followup(chat, step.submit, source=style.source, offer=step.offer)
     except ValidationFailed as exc:
         field, problem = next(iter(exc.fields.items()))
-        return _add_message(chat, Role.AGENT, voice.ask_again(chat, field, problem), mode="voice")
-    voice.finish(chat)
+        text = capture.ask_again(chat, field, problem)
+        return _add_message(chat, Role.AGENT, text, mode=style.mode)
+    except FollowupsDisabled:  # turned off while the customer was answering
+        capture.finish(chat)
+        text = "Sorry, I can't pass requests to our team at the moment."
+        return _add_message(chat, Role.AGENT, text, mode=style.mode)
+    capture.finish(chat)
     db.session.commit()
     return history(chat)[-1]

@@ -71,6 +71,20 @@ class Contact:
     phone: str | None = None
 
 
+def typed_email(text: str) -> str | None:
+    """The last valid email address written in this text."""
+    emails = [_clean_or_none(normalize_email, c) for c in _EMAIL_CANDIDATE.findall(text)]
+    return next((email for email in reversed(emails) if email), None)
+
+
+def typed_phone(text: str) -> str | None:
+    """The last phone number written in this text with its country code, in E.164."""
+    numbers = [match.number for match in phonenumbers.PhoneNumberMatcher(text, None)]
+    if not numbers:
+        return None
+    return phonenumbers.format_number(numbers[-1], phonenumbers.PhoneNumberFormat.E164)
+
+
 def mentioned_in(messages: list[Message]) -> Contact:
     """The latest name, email and phone the customer typed in the chat, if valid."""
     name = email = phone = None
@@ -78,10 +92,8 @@ def mentioned_in(messages: list[Message]) -> Contact:
         if message.role != Role.CLIENT:
             continue
         text = message.content
-        for candidate in _EMAIL_CANDIDATE.findall(text):
-            email = _clean_or_none(normalize_email, candidate) or email
-        for match in phonenumbers.PhoneNumberMatcher(text, None):
-            phone = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        email = typed_email(text) or email
+        phone = typed_phone(text) or phone
         if found := _NAME_INTRO.search(text):
             name = found.group(1)
     return Contact(name, email, phone)

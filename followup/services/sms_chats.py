@@ -3,7 +3,10 @@ the AI employee whose SMS number it was sent to; the AI answers by SMS.
 
 The webhook (`followup.web.hooks`) calls `receive` and queues the answer, so
 Twilio gets its reply in milliseconds; the job (`followup.jobs.sms`) calls
-`answer` and sends what the AI wrote through `services.channels`.
+`answer` and sends what the AI wrote through `services.channels`. No form can be
+shown by SMS: once the AI offers a follow-up (or cannot answer at all), the details
+are asked for and read back by text (`services.capture`), the sender's number
+pre-filled as the phone.
 
 STOP and its synonyms opt the customer out of this chat (no AI answer, no
 reminder, nothing sent); START or UNSTOP opts them back in. Twilio's own opt-out
@@ -19,7 +22,7 @@ from followup.clock import utcnow
 from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import Agent, Channel, Chat, Customer, Message, Role
-from followup.services import autofollowup, chats
+from followup.services import autofollowup, capture, chats
 from followup.services.validation import normalize_phone
 
 log = logging.getLogger(__name__)
@@ -130,8 +133,10 @@ def customer_with_phone(tenant_id: int, phone: str) -> Customer | None:
 
 
 def opt_out(chat: Chat, keyword: str) -> None:
-    """The customer texted STOP: nothing more is sent on this chat, reminders end."""
+    """The customer texted STOP: nothing more is sent on this chat, reminders end, and
+    a follow-up being captured is dropped (they asked for silence, not a call back)."""
     autofollowup.opt_out(chat)
+    capture.finish(chat)
     _note(chat, f"The customer texted {keyword}: opted out of SMS. Nothing more is sent.")
 
 

@@ -1,6 +1,7 @@
 """Errors to HTTP, in one place: JSON for the APIs, a message partial for HTMX, a page otherwise."""
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -8,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from followup.errors import DomainError
 from followup.extensions import login_manager
 from followup.htmx import is_partial_request
+from followup.web.rate_limits import retry_after_s
 
 
 def wants_json() -> bool:
@@ -50,6 +52,11 @@ def register_error_handlers(app: Flask) -> None:
             if name.lower() != "content-type":
                 response.headers[name] = value
         return response
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded):
+        exc.retry_after = retry_after_s()  # werkzeug sends it as the Retry-After header
+        return http_error(exc)
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

@@ -1,5 +1,7 @@
-"""Rate-limit decorators whose limits come from config keys (see `followup.config`)."""
+"""Rate-limit decorators whose limits come from config keys (see `followup.config`), and
+the Retry-After of a refusal."""
 
+import time
 from collections.abc import Callable
 
 from flask import current_app
@@ -19,3 +21,13 @@ def per_ip(key: str):
 def per_client_key(key: str, client_key: Callable[[], str]):
     """A budget per whatever `client_key` names (a session, a token)."""
     return limiter.limit(_configured(key), key_func=client_key)
+
+
+def retry_after_s() -> int:
+    """For a refused request (429): whole seconds until the budget it exceeded has room.
+
+    Asked only on a refusal: reading a budget's window costs storage round trips, which
+    every answered request would pay with Flask-Limiter's X-RateLimit-* headers (off in
+    `config.Config`), before its first byte."""
+    exceeded = limiter.current_limit
+    return max(1, int(exceeded.reset_at - time.time()))

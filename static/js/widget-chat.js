@@ -68,6 +68,9 @@
 
   document.addEventListener("htmx:configRequest", function (event) {
     if (session) event.detail.headers.Authorization = "Bearer " + session.token;
+    // The last message the page has: the answer puts anything newer that no poll has
+    // brought yet (a staff reply a moment ago) before the customer's new message.
+    if (isComposer(event)) event.detail.parameters.after = String(lastMessageId());
   });
 
   // --- start or restore the chat -------------------------------------------------------------

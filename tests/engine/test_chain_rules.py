@@ -17,7 +17,7 @@ from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
 from followup.jobs.reminders import send_reminder
 from followup.models import AutoFollowupStep, Channel, Chat, Message, ReminderSend, Role
-from followup.services import accounts, autofollowup, chats, sms_chats
+from followup.services import accounts, autofollowup, capture, chats, sms_chats
 from tests.engine.conftest import START
 from tests.engine.helpers import (
     SPEC_CHAIN,
@@ -271,12 +271,13 @@ def test_rule_on_the_web_a_reminder_shows_when_the_visitor_returns(clock, agent,
     assert message["role"] == "agent" and message["content"] == "You said: Hello?"
 
 
-def test_rule_on_sms_a_reminder_goes_out_through_twilio(clock, tenant, twilio):
+def test_rule_on_sms_a_reminder_goes_out_through_twilio(clock, tenant, twilio, fake_llm):
     agent = make_agent(tenant, sms_number="+14155550100", serves_web_widget=False)
     received = sms_chats.receive("+14155550100", "+14155550177", "Do you deliver on Sundays?")
     chat = db.session.get(Chat, received.chat_id)
     chats.reply(chat)  # what the SMS answer job does
     twilio.reset()
+    fake_llm.requests.clear()
 
     clock.move_to(START + 4 * HOUR)
     run_due()
@@ -284,6 +285,10 @@ def test_rule_on_sms_a_reminder_goes_out_through_twilio(clock, tenant, twilio):
     (sms,) = twilio.messages
     assert chat.channel == Channel.SMS
     assert (sms.to, sms.from_, sms.body) == ("+14155550177", agent.sms_number, reminder.content)
+    # The model wrote it as a text message: the SMS channel's rules, no form.
+    (request,) = fake_llm.requests
+    system = request["messages"][0]["content"]
+    assert capture.SMS.writing in system and "form" not in system
 
 
 def test_rule_staff_can_pause_auto_followup_for_one_chat(chat, clock, tenant):

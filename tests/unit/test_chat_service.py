@@ -1,8 +1,10 @@
 """The agent's turn, pre-fill precedence, the voice capture flow, and the LLM fallback."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from followup.extensions import db, mail
 from followup.llm.client import TextDelta
@@ -170,6 +172,42 @@ def test_edited_email_is_not_verified(tenant, fake_llm):
     assert followup.identity_verified is False
 
 
+# --- human takeover ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock():
+    """Time stands still unless the test moves it."""
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False) as traveller:
+        yield traveller
+
+
+def test_ai_is_silent_for_30_minutes_after_a_staff_reply_then_answers(
+    tenant, staff, fake_llm, clock
+):
+    chat = start(tenant)
+    say(chat, "Do you deliver on Sundays?")
+    chats.post_staff_reply(chat, staff, "Hi, Olivia here from the team. Let me check.")
+    asked = len(fake_llm.requests)
+
+    clock.shift(timedelta(minutes=29, seconds=59))
+    chats.post_client_message(chat, "Thanks, I'll wait")
+    assert list(chats.agent_turn(chat)) == []
+    assert chats.reply(chat) is None
+    assert len(fake_llm.requests) == asked  # the model is not even asked
+    # The client's message is kept for the staff member; nobody else spoke.
+    assert [(m.role, m.content) for m in chats.history(chat)[-2:]] == [
+        (Role.STAFF, "Hi, Olivia here from the team. Let me check."),
+        (Role.CLIENT, "Thanks, I'll wait"),
+    ]
+
+    clock.shift(timedelta(seconds=1))  # 30 minutes after the staff reply: the AI is back
+    chats.post_client_message(chat, "Anyone there?")
+    answer = chats.reply(chat)
+    assert (answer.role, answer.content) == (Role.AGENT, "You said: Anyone there?")
+    assert len(fake_llm.requests) == asked + 1
+
+
 # --- never lose a lead ------------------------------------------------------------------------
 
 
@@ -242,7 +280,7 @@ def test_voice_capture_spells_back_and_waits_for_confirmation(tenant, fake_llm):
         Source.VOICE,
     )
     assert followup.reason.startswith("Customer asked: can I speak to someone")
-    assert not chat.voice_capture
+    assert not chat.followup_capture
 
 
 ASK_WHICH = "What should I change: your email, your name, or your phone number?"

@@ -286,3 +286,15 @@ def test_unknown_chat_is_404(staff_browser):
     assert (
         staff_browser.post("/admin/chats/424242/reply", {"text": "x"}, htmx=True).status_code == 404
     )
+
+
+def test_a_request_from_a_chat_links_to_its_conversation(staff_browser, tenant, fake_llm):
+    chat, _token = chats.start_chat(tenant.widget_public_key)
+    chats.post_client_message(chat, "Can someone call me?")
+    chats.reply(chat)
+    followup = chats.submit_followup(
+        chat, {"name": "Ann Lee", "email": "ann@example.com", "reason": "A call"}
+    )
+    body = text_of(staff_browser.get(f"/admin/followups/{followup.id}"))
+    link = f'<a href="/admin/chats/{chat.id}">Open the conversation</a>'
+    assert re.search(rf"Source: Text chat\s+· {link}", body)

@@ -6,8 +6,10 @@ import json
 import re
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
@@ -368,6 +370,38 @@ def test_followups_turned_off_is_409(client, tenant):
     assert count(FollowUpRequest) == 0
 
 
+# --- human takeover ----------------------------------------------------------------------------
+
+
+def test_while_staff_is_in_charge_a_turn_gets_no_ai_answer_for_30_minutes(
+    client, tenant, staff, fake_llm
+):
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False) as clock:
+        session = start(client, tenant)
+        session.say("Is the oak table in stock?")
+        chats.post_staff_reply(stored_chat(session.chat_id), staff, "Olivia here, checking.")
+        asked = len(fake_llm.requests)
+
+        clock.shift(timedelta(minutes=10))
+        data = session.say("Thank you!").get_json()
+        assert [(m["role"], m["content"]) for m in data["messages"]] == [("client", "Thank you!")]
+        assert data["actions"] == []
+        events = parse_sse(session.stream("Any news?").get_data(as_text=True))
+        assert [name for name, _ in events] == ["done"]  # no token, no agent message
+        (client_message,) = events[0][1]["messages"]
+        assert client_message["content"] == "Any news?" and events[0][1]["actions"] == []
+        assert len(fake_llm.requests) == asked  # the model was not asked
+        # The staff member's next reply reaches the client by polling, as any message does.
+        chats.post_staff_reply(stored_chat(session.chat_id), staff, "Yes, it is in stock.")
+        (news,) = session.get(f"messages?after={client_message['id']}").get_json()["messages"]
+        assert (news["role"], news["content"]) == ("staff", "Yes, it is in stock.")
+
+        clock.shift(timedelta(minutes=30))  # since that last staff reply: the AI is back
+        events = parse_sse(session.stream("Great, can I order it?").get_data(as_text=True))
+        assert [name for name, _ in events][-2:] == ["message", "done"]
+        assert events[-2][1]["content"] == "You said: Great, can I order it?"
+
+
 # --- polling ---------------------------------------------------------------------------------
 
 
@@ -498,7 +532,7 @@ def test_every_endpoint_is_rate_limited(app, client, tenant, fake_llm, index):
     refused = call()
     assert refused.status_code == 429
     assert error_of(refused)["code"] == "too_many_requests"
-    assert int(refused.headers["Retry-After"]) > 0
+    assert 0 < int(refused.headers["Retry-After"]) <= 60  # within the minute's budget
 
 
 def test_each_session_has_its_own_budget_and_the_ip_a_shared_one(app, client, tenant, fake_llm):

@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -185,7 +186,8 @@ def test_starting_a_chat_renders_the_greeting_and_hands_over_the_session(client,
     assert ">Contact us</button>" in html and ">Log in</button>" in html
     chat = stored_chat(visitor.chat_id)
     assert chat.visitor["verified"] is True and chat.visitor["name"] == "Maria Garcia"
-    assert chats.chat_for_session(visitor.token, visitor.chat_id).id == chat.id
+    opened, business = chats.chat_for_session(visitor.token, visitor.chat_id)
+    assert (opened.id, business.id) == (chat.id, tenant.id)
 
 
 @pytest.mark.parametrize("customer", ["not json", '["a list"]', "{" * 5000])
@@ -223,6 +225,41 @@ def test_sending_returns_the_bubble_and_a_reply_that_streams(visitor, fake_llm):
     assert reply.role == Role.AGENT and reply.content == "You said: What are your opening hours?"
     assert f'data-message-id="{reply.id}" data-reply="true"' in bubble
     assert ">You said: What are your opening hours?</span>" in bubble
+
+
+def test_while_staff_is_in_charge_their_reply_shows_and_no_ai_bubble_comes(
+    client, tenant, staff, fake_llm
+):
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False) as clock:
+        visitor = Visitor(client, tenant)
+        visitor.start()
+        greeting = chats.history(stored_chat(visitor.chat_id))[-1]
+        chats.post_staff_reply(stored_chat(visitor.chat_id), staff, "Hi, Olivia here.")
+        clock.shift(timedelta(minutes=29))
+        # The page has the greeting only: no poll has brought the staff reply yet, so the
+        # answer to the customer's message shows it first, in its place.
+        question = "Hi Olivia, is the oak table in stock?"
+        sent = visitor.post("messages", {"text": question, "after": str(greeting.id)})
+        html = sent.get_data(as_text=True)
+        assert html.index(">Acme Inc team</span>") < html.index("Hi, Olivia here.")
+        assert html.index("Hi, Olivia here.") < html.index(question) < html.index("msg-streaming")
+        events = parse_sse(visitor.client.get(stream_url(html)).get_data(as_text=True))
+        assert len(fake_llm.requests) == 0
+        # One `done`: it replaces the typing bubble and frees the composer (data-reply).
+        [(name, note)] = events
+        assert name == "done"
+        assert '<div class="msg msg-system" data-reply="true">' in note
+        assert "Acme Inc team is in this chat and will reply here." in note
+        assert "msg-agent" not in note
+        last = chats.history(stored_chat(visitor.chat_id))[-1]
+        assert (last.role, last.content) == (Role.CLIENT, question)
+        refused = visitor.post("messages", {"text": "Hello?", "after": "a message"})
+        assert refused.status_code == 422 and count(Message) == 3  # nothing saved
+
+        clock.shift(timedelta(minutes=1))  # 30 minutes after the staff reply
+        events = visitor.say("Hello?")
+        assert "".join(data for name, data in events if name == "delta") == "You said: Hello?"
+        assert 'class="msg msg-agent"' in events[-1][1]
 
 
 def test_a_stream_opened_again_replays_the_saved_reply_without_asking_the_model(visitor, fake_llm):

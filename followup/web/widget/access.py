@@ -29,17 +29,17 @@ def bound_body() -> None:
     request.max_content_length = MAX_BODY_BYTES  # reading more raises 413
 
 
-def _chat_of_tenant(tenant: Tenant, chat: Chat) -> Chat:
+def _through_its_widget(public_key: str, tenant: Tenant, chat: Chat) -> tuple[Tenant, Chat]:
     # A token of one business's chat must not open it through another's widget key.
-    if chat.tenant_id != tenant.id:
+    if chat.tenant_id != tenant.id or tenant.widget_public_key != public_key:
         raise NotFound("No such chat.")
-    return chat
+    return tenant, chat
 
 
 def session_chat(public_key: str, chat_id: int) -> tuple[Tenant, Chat]:
     """The widget's tenant and the chat the request's session token opens (404 otherwise)."""
-    tenant = chats.tenant_for_widget(public_key)
-    return tenant, _chat_of_tenant(tenant, chats.chat_for_session(bearer_token(), chat_id))
+    chat, tenant = chats.chat_for_session(bearer_token(), chat_id)
+    return _through_its_widget(public_key, tenant, chat)
 
 
 def _stream_serializer() -> URLSafeTimedSerializer:
@@ -62,7 +62,8 @@ def stream_chat(public_key: str, chat_id: int, token: str | None) -> tuple[Tenan
     chat = db.session.get(Chat, chat_id)
     if chat is None:
         raise NotFound("No such chat.")
-    return tenant, _chat_of_tenant(tenant, chat), int(claims["message"])
+    tenant, chat = _through_its_widget(public_key, tenant, chat)
+    return tenant, chat, int(claims["message"])
 
 
 def customer_signed_in(chat: Chat) -> bool:

@@ -72,8 +72,7 @@ def restore_chat(public_key: str, chat_id: int):
     return _whole_chat(tenant, chat)
 
 
-def _after_id() -> int:
-    raw = request.args.get("after", "0")
+def _after_id(raw: str) -> int:
     if not raw.isdigit() or int(raw) > MAX_ID:
         raise ValidationFailed({"after": "Must be a message id."})
     return int(raw)
@@ -85,7 +84,7 @@ def _after_id() -> int:
 def new_messages(public_key: str, chat_id: int):
     """Messages the customer did not type and has not seen: staff replies, reminders, log-ins."""
     tenant, chat = session_chat(public_key, chat_id)
-    messages = chats.messages_after(chat, _after_id())
+    messages = chats.messages_after(chat, _after_id(request.args.get("after", "0")))
     # The account button only changes with a message ("Logged in as …"): check it then.
     account = account_state(chat) if messages else {}
     return partial("widget/_new_messages.html", tenant, chat, messages=messages, **account)
@@ -95,18 +94,27 @@ def new_messages(public_key: str, chat_id: int):
 @per_ip("WIDGET_MESSAGES_LIMIT_PER_IP")
 @per_session("WIDGET_MESSAGES_LIMIT_PER_SESSION")
 def send_message(public_key: str, chat_id: int):
-    """The customer's bubble, and the agent's bubble that streams the reply in."""
+    """The customer's bubble, and the agent's bubble that streams the reply in. Before
+    them, what arrived after the page's last message (`after`) that no poll has brought
+    yet, e.g. a staff reply written a moment ago: polls ask for messages after the
+    newest the page has, which from now on is this one."""
     tenant, chat = session_chat(public_key, chat_id)
+    seen = request.form.get("after")
+    seen_id = None if seen is None else _after_id(seen)
     message = chats.post_client_message(
         chat, request.form.get("text"), request.form.get("mode", "text")
     )
+    newer = [] if seen_id is None else chats.messages_after(chat, seen_id)
+    missed = [m for m in newer if m.id < message.id]
     stream_url = url_for(
         "widget.stream_reply",
         public_key=public_key,
         chat_id=chat.id,
         token=stream_token(chat, message.id),
     )
-    return partial("widget/_sent.html", tenant, chat, message=message, stream_url=stream_url)
+    return partial(
+        "widget/_sent.html", tenant, chat, missed=missed, message=message, stream_url=stream_url
+    )
 
 
 def _sse(event: str, data: str) -> str:
@@ -125,20 +133,24 @@ def _existing_reply(chat: Chat, message_id: int) -> Message | None:
     return next((m for m in later if m.role == Role.AGENT), None)
 
 
-def _reply_events(tenant_id: int, chat_id: int, message_id: int) -> Iterator[str]:
+def _reply_events(chat_id: int, message_id: int) -> Iterator[str]:
     # Loaded here, not in the view: the view's database session ends when it returns.
-    tenant, chat = db.session.get(Tenant, tenant_id), db.session.get(Chat, chat_id)
+    chat, tenant, _agent = chats.chat_for_turn(chat_id)  # held: see chat_for_turn
     existing = _existing_reply(chat, message_id)
     if existing is not None:
         yield _sse("done", _reply_bubble(tenant, chat, existing))
         return
     turn = chats.agent_turn(chat)
+    answered = False
     try:
         for event in turn:
             if isinstance(event, TextDelta):
                 yield _sse("delta", str(escape(event.text)))
             else:
+                answered = True
                 yield _sse("done", _reply_bubble(tenant, chat, event))
+        if not answered:  # a staff member is in charge: the AI stays silent
+            yield _sse("done", render_piece("widget/_reply_held.html", tenant, chat))
     except GeneratorExit:
         # The customer left mid-reply (reload, closed tab): finish the turn anyway,
         # so the reply is saved and shown when they come back.
@@ -154,9 +166,9 @@ def _reply_events(tenant_id: int, chat_id: int, message_id: int) -> Iterator[str
 @per_ip("WIDGET_MESSAGES_LIMIT_PER_IP")
 def stream_reply(public_key: str, chat_id: int):
     """The agent's reply as it is written (`delta` events), then its final bubble (`done`)."""
-    tenant, chat, message_id = stream_chat(public_key, chat_id, request.args.get("token"))
+    _tenant, chat, message_id = stream_chat(public_key, chat_id, request.args.get("token"))
     return Response(
-        stream_with_context(_reply_events(tenant.id, chat.id, message_id)),
+        stream_with_context(_reply_events(chat.id, message_id)),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -1,5 +1,7 @@
 """Who may use a chat, and what a request may send: the session token, body size and fields."""
 
+from dataclasses import dataclass
+
 from flask import Response, make_response, request
 
 from followup.errors import NotFound, ValidationFailed
@@ -15,6 +17,16 @@ MAX_BODY_BYTES = 64 * 1024
 # Kept in the WSGI environ, not on `g`: the rate-limit key needs the chat before
 # the view runs, and `g` outlives a request when tests share an app context.
 _ENVIRON_KEY = "followup.widget_chat"
+
+
+@dataclass(frozen=True)
+class _Session:
+    """What a valid session token opened in this request."""
+
+    chat: Chat
+    # Read while the tenant is loaded: CORS answers after the view's commit expired it,
+    # and reading them again would cost a query before the response starts.
+    allowed_origins: tuple[str, ...]
 
 
 class MissingSessionToken(Exception):
@@ -41,14 +53,16 @@ def missing_session_token(_exc: MissingSessionToken) -> Response:
     return response
 
 
-def _verified_chat(chat_id: int) -> Chat | None:
-    """The chat if the request's token opens it, looked up once per request."""
+def _verified(chat_id: int) -> _Session | None:
+    """What the request's token opens, if anything; looked up once per request."""
     if _ENVIRON_KEY not in request.environ:
         try:
-            chat = chats.chat_for_session(bearer_token(), chat_id)
+            chat, tenant = chats.chat_for_session(bearer_token(), chat_id)
         except NotFound:
-            chat = None
-        request.environ[_ENVIRON_KEY] = chat
+            session = None
+        else:
+            session = _Session(chat, tuple(tenant.allowed_origins or ()))
+        request.environ[_ENVIRON_KEY] = session
     return request.environ[_ENVIRON_KEY]
 
 
@@ -57,18 +71,24 @@ def session_chat_id() -> int | None:
     chat_id = (request.view_args or {}).get("chat_id")
     if chat_id is None:
         return None
-    chat = _verified_chat(chat_id)
-    return chat.id if chat is not None else None
+    session = _verified(chat_id)
+    return session.chat.id if session is not None else None
 
 
 def session_chat(chat_id: int) -> Chat:
     """The chat the request's session token opens; 401 without a token, 404 otherwise."""
     if bearer_token() is None:
         raise MissingSessionToken()
-    chat = _verified_chat(chat_id)
-    if chat is None:
+    session = _verified(chat_id)
+    if session is None:
         raise NotFound("No such chat.")
-    return chat
+    return session.chat
+
+
+def session_origins() -> tuple[str, ...] | None:
+    """The allowed origins of the chat's business, when this request's token opened it."""
+    session = request.environ.get(_ENVIRON_KEY)
+    return session.allowed_origins if session is not None else None
 
 
 def body_with(allowed: frozenset[str], *, optional: bool = False) -> dict:

@@ -6,6 +6,8 @@ session token, so the chat id alone decides). Origins are stored normalized
 plain comparison suffices. No cookies are involved, hence no Allow-Credentials.
 """
 
+from collections.abc import Sequence
+
 from flask import Response, request
 from sqlalchemy import select
 
@@ -13,6 +15,7 @@ from followup.extensions import db
 from followup.models import Chat, Tenant
 from followup.services.followups import MAX_ID
 from followup.web.widget_api import bp
+from followup.web.widget_api.access import session_origins
 
 ALLOW_HEADERS = "Authorization, Content-Type, Accept"
 ALLOW_METHODS = "GET, POST, OPTIONS"
@@ -20,11 +23,14 @@ ALLOW_METHODS = "GET, POST, OPTIONS"
 # origin from lingering long.
 PREFLIGHT_MAX_AGE_S = 600
 # What a script may read from our answers besides the basic headers.
-EXPOSE_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+EXPOSE_HEADERS = "Retry-After"
 
 
-def _tenant_origins() -> list[str]:
+def _tenant_origins() -> Sequence[str]:
     args = request.view_args or {}
+    known = session_origins()  # the chat's, if its session token was checked
+    if known is not None:
+        return known
     if "public_key" in args:
         query = select(Tenant.allowed_origins).where(Tenant.widget_public_key == args["public_key"])
     elif "chat_id" in args and 0 < args["chat_id"] <= MAX_ID:

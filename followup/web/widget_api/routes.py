@@ -20,9 +20,12 @@ preflight `OPTIONS` on any path → 204.
          200 {messages: [client message, agent message], actions: [...]}; text longer
          than 4000 characters 422. An action {type: "followup_form", prefill: {name,
          email, phone, reason}, summary, priority, response_time_hours} means the AI
-         offered a follow-up: show the form. With `Accept: text/event-stream` the
-         answer streams as Server-Sent Events (see `stream.py`): `token` {text}…,
-         `message` {agent message}, `done` {messages, actions}; `error` if it breaks.
+         offered a follow-up: show the form. While a staff member is in charge of
+         the chat (they replied in the last 30 minutes) the AI does not answer:
+         `messages` holds the client message alone; the staff reply comes by polling.
+         With `Accept: text/event-stream` the answer streams as Server-Sent Events
+         (see `stream.py`): `token` {text}…, `message` {agent message}, `done`
+         {messages, actions}; `error` if it breaks.
     GET  /chats/<chat_id>/messages?after=<message id>
          200 {messages: [...]}: every message after that id (0 or none: all),
          including agent fallbacks, staff replies, reminders and system notes.

@@ -28,11 +28,13 @@ def message_json(message: Message) -> dict:
     }
 
 
-def turn_json(client_message: Message, agent_message: Message) -> dict:
-    """One turn: the customer's message, the agent's answer, and what the UI should show."""
+def turn_json(client_message: Message, agent_message: Message | None) -> dict:
+    """One turn: the customer's message, the agent's answer (none while a staff member is
+    in charge of the chat), and what the UI should show."""
+    answers = [] if agent_message is None else [agent_message]
     return {
-        "messages": [message_json(client_message), message_json(agent_message)],
-        "actions": [action_json(agent_message.action)] if agent_message.action else [],
+        "messages": [message_json(m) for m in (client_message, *answers)],
+        "actions": [action_json(m.action) for m in answers if m.action],
     }
 
 

@@ -6,6 +6,10 @@ Events, in this order:
     event: message  data: {id, role, content, mode, created_at, action}   the saved answer
     event: done     data: {"messages": [...], "actions": [...]}   the turn, as without streaming
 
+While a staff member is in charge of the chat (human takeover) the AI does not
+answer: no `token` or `message`, and `done` carries the customer's message alone;
+the staff member's reply comes by polling, like any message nobody typed here.
+
 If something breaks after the stream has begun (the status is already sent), an
 `event: error` with `{"error": {"code", "message"}}` ends the stream instead.
 """
@@ -15,12 +19,10 @@ import logging
 from collections.abc import Iterator
 
 from flask import Response, request, stream_with_context
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from followup.extensions import db
 from followup.llm.client import TextDelta
-from followup.models import Chat, Message, Tenant
+from followup.models import Message
 from followup.services import chats
 from followup.web.widget_api.serialize import message_json, turn_json
 
@@ -50,18 +52,20 @@ def turn_stream(chat_id: int, client_message_id: int) -> Response:
 
 def _turn_events(chat_id: int, client_message_id: int) -> Iterator[bytes]:
     turn = None
+    agent_message = None
     try:
         # Flask tears the request's database session down when the view returns, before
         # the server iterates; stream_with_context restores the contexts, and the chat
         # is loaded again into the session that comes with them.
-        chat, _tenant = _load_for_turn(chat_id)  # the session holds objects weakly: keep it
+        chat, _tenant, _agent = chats.chat_for_turn(chat_id)  # held: see chat_for_turn
         turn = chats.agent_turn(chat)
         for event in turn:
             if isinstance(event, TextDelta):
                 yield sse("token", {"text": event.text})
             else:
                 agent_message = event
-        yield sse("message", message_json(agent_message))
+        if agent_message is not None:
+            yield sse("message", message_json(agent_message))
         yield sse("done", turn_json(db.session.get(Message, client_message_id), agent_message))
     except GeneratorExit:
         if turn is not None:
@@ -74,18 +78,6 @@ def _turn_events(chat_id: int, client_message_id: int) -> Iterator[bytes]:
             "error",
             {"error": {"code": "internal_error", "message": "Something went wrong on our side."}},
         )
-
-
-def _load_for_turn(chat_id: int) -> tuple[Chat, Tenant]:
-    """The chat, its agent and its tenant in one round trip: the turn reads them before
-    it calls the model, so each query saved here is time saved to the first token."""
-    chat, tenant = db.session.execute(
-        select(Chat, Tenant)
-        .join(Tenant, Tenant.id == Chat.tenant_id)
-        .options(joinedload(Chat.agent))
-        .where(Chat.id == chat_id)
-    ).one()
-    return chat, tenant
 
 
 def _finish_unwatched(turn: Iterator, chat_id: int) -> None:

@@ -1,0 +1,305 @@
+"""Capturing a follow-up in conversation, where no form can be shown: by voice and by SMS.
+
+Once the agent has offered a follow-up (or could not answer at all), our code, not the
+model, leads the dialogue. It starts from the details the web widget's form would be
+pre-filled with, asks for what is missing (email, name, phone, reason), reads
+everything back, and submits nothing before the customer says yes to the full summary.
+An answer may also correct any detail it writes out in full ("my email is actually
+ann@example.com", a number with its country code, "my name is …").
+
+The channel's `Style` says how: by voice the email is spelled back letter by letter and
+confirmed on its own (speech recognition, or a model reading it out, may garble it);
+by SMS the customer typed every detail, so the summary shows them as typed.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from followup.errors import ValidationFailed
+from followup.models import Channel, Chat, Source
+from followup.services import voice
+from followup.services.followups import MAX_NAME, MAX_REASON
+from followup.services.prefill import typed_email, typed_phone
+
+_YES = re.compile(r"\b(yes|yeah|yep|yup|correct|right|sure|ok|okay|exactly|affirmative)\b", re.I)
+_NO = re.compile(r"\b(no|nope|wrong|incorrect|not|change)\b", re.I)
+_CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|no thanks|no thank you)\b", re.I)
+_SKIP = re.compile(r"\b(skip|no phone|none|don't have|do not have)\b", re.I)
+_NAME_LEAD = re.compile(r"^(?:my name is|my name's|it's|it is|i am|i'm|this is|call me)\s+", re.I)
+# "My name is actually Ann Lee, …": a name given outright, wherever in the dialogue.
+_NAME_GIVEN = re.compile(
+    r"\bmy name(?:'s| is)\s+(?:actually\s+)?(?P<name>[^,;.!?\n]+?)(?=\s+and\b|\s*[,;.!?\n]|\s*$)",
+    re.I,
+)
+# Words by which the customer names the detail to change.
+_FIELD_WORDS = {
+    "email": ("email", "e-mail"),
+    "name": ("name",),
+    "phone": ("phone", "number"),
+    "reason": ("reason",),
+}
+FIELDS = tuple(_FIELD_WORDS)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one channel captures a follow-up, and what the model is told about it."""
+
+    key: str  # stored with the capture's progress
+    source: Source
+    mode: str  # the mode of the agent's messages
+    spell_back: bool  # confirm the email on its own, spelled letter by letter
+    says: dict[str, str]  # each question, and the apologies for what could not be read
+    summary: Callable[[dict], str]  # every detail read back, asking for a yes
+    after_offer: str  # for the model: what happens once it calls the tool
+    writing: str  # for the model: how to write on this channel
+
+
+def _spoken_summary(state: dict) -> str:
+    phone = f"phone {' '.join(state['phone'])}" if state["phone"] else "no phone"
+    return (
+        f"Let me confirm: name {state['name']}, email {voice.spell_email(state['email'])}, "
+        f"{phone}. Shall I send your request to the team?"
+    )
+
+
+def _texted_summary(state: dict) -> str:
+    return (
+        "Please check your details:\n"
+        f"Name: {state['name']}\n"
+        f"Email: {state['email']}\n"
+        f"Phone: {state['phone'] or 'none'}\n"
+        f"Request: {state['reason']}\n"
+        "Reply YES to send this to our team, or tell me what to change."
+    )
+
+
+_QUESTIONS = {
+    "email": "What's your email address?",
+    "name": "What's your name?",
+    "reason": "What would you like our team to help you with?",
+}
+
+VOICE = Style(
+    key="voice",
+    source=Source.VOICE,
+    mode="voice",
+    spell_back=True,
+    says=_QUESTIONS
+    | {
+        "phone": (
+            "What phone number can we reach you on? Please include the country code, or say skip."
+        ),
+        "which": "What should I change: your email, your name, or your phone number?",
+        "bad_email": "Sorry, I didn't catch a valid email address. Could you say it again?",
+        "bad_phone": (
+            "Sorry, I couldn't understand that number. Please say it with the country code, "
+            "or say skip."
+        ),
+    },
+    summary=_spoken_summary,
+    after_offer="they will then be asked for their contact details by voice and confirm them",
+    writing="Your replies are read aloud: write plain spoken sentences, no markdown or lists.",
+)
+
+SMS = Style(
+    key="sms",
+    source=Source.TEXT,  # CONTRACT.md: a typed conversation is "text" (its chat says SMS)
+    mode="text",
+    spell_back=False,
+    says=_QUESTIONS
+    | {
+        "phone": (
+            "What phone number can we reach you on? Please include the country code, or reply SKIP."
+        ),
+        "which": (
+            "What should I change: your email, name, phone number or the reason? "
+            "You can also just type the new detail."
+        ),
+        "bad_email": (
+            "Sorry, that doesn't look like an email address. Please type it again, "
+            "like name@example.com."
+        ),
+        "bad_phone": (
+            "Sorry, that doesn't look like a phone number. Please include the country code, "
+            "like +1 415 555 0100, or reply SKIP."
+        ),
+    },
+    summary=_texted_summary,
+    after_offer=(
+        "they will then be asked for their contact details by text message and confirm them"
+    ),
+    writing=(
+        "You are texting with the customer by SMS: write plain text only (no markdown, "
+        "no lists, no emoji codes) and keep each message short."
+    ),
+)
+
+STYLES = {style.key: style for style in (VOICE, SMS)}
+
+
+def style_for(chat: Chat, mode: str = "text") -> Style | None:
+    """How a follow-up is captured in this chat now; None where the form is shown."""
+    if mode == "voice":
+        return VOICE
+    if chat.channel == Channel.SMS:
+        return SMS
+    return None
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the agent says next, or the confirmed details to submit (with what the
+    agent said about the request: its summary and priority)."""
+
+    say: str = ""
+    submit: dict | None = None
+    offer: dict | None = None
+
+
+def capturing(chat: Chat) -> bool:
+    return bool(chat.followup_capture)
+
+
+def style_of(chat: Chat) -> Style:
+    """The style of the capture under way (those begun before SMS had one were by voice)."""
+    return STYLES[chat.followup_capture.get("style", VOICE.key)]
+
+
+def _save(chat: Chat, state: dict | None) -> None:
+    # Assign a new dict: JSON columns do not notice changes made in place.
+    chat.followup_capture = dict(state) if state else None
+
+
+def _next_step_name(state: dict, style: Style) -> str:
+    """The first detail still missing or unconfirmed, else the full summary."""
+    if not state["email"]:
+        return "email"
+    if style.spell_back and not state.get("email_confirmed"):
+        return "confirm_email"
+    if not state["name"]:
+        return "name"
+    if not state["phone"] and not state.get("phone_asked"):
+        return "phone"
+    if not state["reason"]:
+        return "reason"
+    return "confirm_all"
+
+
+def _ask(state: dict, style: Style, step: str) -> str:
+    state["step"] = step
+    if step == "confirm_email":
+        return f"That's {voice.spell_email(state['email'])}, correct?"
+    if step == "confirm_all":
+        return style.summary(state)
+    return style.says[step]
+
+
+def _ask_next(state: dict, style: Style) -> str:
+    return _ask(state, style, _next_step_name(state, style))
+
+
+def begin(chat: Chat, style: Style, form: dict, lead: str = "") -> str:
+    """Start capturing the details of this follow-up form (see `chats.followup_form_action`);
+    returns what the agent says: its own words, then our first question."""
+    prefill = form["prefill"]
+    state = {field: prefill.get(field) or None for field in FIELDS} | {
+        "style": style.key,
+        "summary": form.get("summary"),
+        "priority": form.get("priority"),
+    }
+    question = _ask_next(state, style)
+    _save(chat, state)
+    return f"{lead} {question}".strip()
+
+
+def _details_in(answer: str) -> dict:
+    """The details an answer writes out in full: an email address, a number with its
+    country code, "my name is …"."""
+    given = _NAME_GIVEN.search(answer)
+    found = {
+        "email": typed_email(answer),
+        "phone": typed_phone(answer),
+        "name": given.group("name")[:MAX_NAME] if given else None,
+    }
+    return {field: value for field, value in found.items() if value}
+
+
+def _correct(state: dict, found: dict) -> None:
+    if found.get("email", state["email"]) != state["email"]:
+        state["email_confirmed"] = False  # a new address is spelled back again
+    state.update(found)
+
+
+def _agrees(answer: str) -> bool:
+    return bool(_YES.search(answer)) and not _NO.search(answer)
+
+
+def _ask_named_detail(state: dict, style: Style, answer: str, otherwise: str) -> str:
+    """Go to the detail the customer names ("the phone"), else to `otherwise`."""
+    lowered = answer.lower()
+    named = (f for f, words in _FIELD_WORDS.items() if any(w in lowered for w in words))
+    return _ask(state, style, next(named, otherwise))
+
+
+def _read_detail(state: dict, style: Style, field: str, answer: str) -> Step:
+    """The answer to our question about this one detail."""
+    try:
+        if field == "email":
+            state["email"] = voice.email_from_speech(answer)
+            state["email_confirmed"] = False
+        elif field == "phone":
+            state["phone"] = None if _SKIP.search(answer) else voice.phone_from_speech(answer)
+            state["phone_asked"] = True
+        elif field == "name":
+            state["name"] = _NAME_LEAD.sub("", answer.strip()).strip(" .!?")[:MAX_NAME] or None
+        else:
+            state["reason"] = answer.strip()[:MAX_REASON] or None
+    except ValidationFailed:
+        return Step(style.says[f"bad_{field}"])
+    return Step(_ask_next(state, style))
+
+
+def _handle(state: dict, style: Style, answer: str) -> Step:
+    step = state["step"]
+    if found := _details_in(answer):
+        _correct(state, found)
+        return Step(_ask_next(state, style))
+    if step == "confirm_all":
+        if _agrees(answer):
+            submit = {field: state[field] for field in FIELDS}
+            return Step(submit=submit, offer={k: state.get(k) for k in ("summary", "priority")})
+        return Step(_ask_named_detail(state, style, answer, otherwise="which"))
+    if step == "which":
+        return Step(_ask_named_detail(state, style, answer, otherwise="confirm_all"))
+    if step == "confirm_email":
+        if _agrees(answer):
+            state["email_confirmed"] = True
+            return Step(_ask_next(state, style))
+        return Step("Sorry about that. " + _ask(state, style, "email"))
+    return _read_detail(state, style, step, answer)
+
+
+def next_step(chat: Chat, answer: str) -> Step:
+    """Advance the capture with the customer's answer."""
+    if _CANCEL.search(answer):
+        _save(chat, None)
+        return Step("OK, I won't send a request. Is there anything else I can help with?")
+    state = dict(chat.followup_capture)
+    result = _handle(state, style_of(chat), answer)
+    _save(chat, state)
+    return result
+
+
+def finish(chat: Chat) -> None:
+    """The request was saved, or can no longer be: the capture is over."""
+    _save(chat, None)
+
+
+def ask_again(chat: Chat, field: str, problem: str) -> str:
+    """The details were refused on submit: go back to the detail at fault."""
+    state = dict(chat.followup_capture)
+    question = _ask(state, style_of(chat), field if field in FIELDS else "which")
+    _save(chat, state)
+    return f"Sorry, there's a problem with your {field}: {problem} {question}"
