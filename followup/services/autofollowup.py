@@ -47,7 +47,7 @@ from followup.models import (
     ReminderSend,
     Role,
 )
-from followup.services import working_hours
+from followup.services import capture, working_hours
 from followup.services.queries import LIKE_ESCAPE, contains_pattern
 
 # An agent open at no time in the coming year: look again after this long.
@@ -305,6 +305,7 @@ def record_reminder(
         created_at=now,
     )
     chat.last_message_at = now
+    capture.finish(chat)  # as after a staff reply: the client's next text answers this
     db.session.add(message)
     db.session.flush()
     send = ReminderSend(chat_id=chat.id, cycle=chat.chain_cycle, step_id=step.id, sent_at=now)

@@ -152,6 +152,9 @@ def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
         chat.last_client_message_at = message.created_at
     elif role == Role.STAFF:
         chat.last_staff_reply_at = message.created_at
+        # A person took over: the capture's last question is no longer the last word,
+        # so the client's next message must not be read as its answer.
+        capture.finish(chat)
     db.session.add(message)
     db.session.commit()
     if role in (Role.AGENT, Role.STAFF):

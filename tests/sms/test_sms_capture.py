@@ -9,12 +9,20 @@ import re
 import pytest
 from sqlalchemy import select
 
+from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Chat, FollowUpRequest, Notification, NotificationChannel, Source
-from followup.services import chats
+from followup.llm.client import Completion
+from followup.models import (
+    AutoFollowupStep,
+    Chat,
+    FollowUpRequest,
+    Notification,
+    NotificationChannel,
+    Source,
+)
+from followup.services import autofollowup, chats
 from tests.fakes.openai_server import OFFER_TEXT
 from tests.sms.conftest import CUSTOMER_NUMBER, count
-from tests.unit.test_migrations import empty_app, empty_postgres_url  # noqa: F401 (fixtures)
 
 STAFF_NUMBER = "+14155550100"
 THANKS = "Your request has been sent to our team. We'll contact you within 24 hours."
@@ -195,6 +203,32 @@ def test_stop_drops_the_capture_under_way(app, agent, sms, twilio, fake_llm, cus
 
     assert customer_texts("Hello again") == "You said: Hello again"
     assert count(FollowUpRequest) == 0
+
+
+def the_chat() -> Chat:
+    db.session.rollback()
+    return db.session.scalars(select(Chat)).one()
+
+
+def test_a_staff_reply_ends_the_capture(app, agent, staff, customer_texts):
+    customer_texts("Can I talk to a person?")
+    assert the_chat().followup_capture
+
+    chats.post_staff_reply(the_chat(), staff, "Hi, Olivia here. I can help you directly.")
+
+    assert not the_chat().followup_capture  # the client's next text answers Olivia
+
+
+def test_a_reminder_ends_the_capture(app, agent, customer_texts):
+    customer_texts("Can I talk to a person?")
+    step = AutoFollowupStep(agent_id=agent.id, position=1, delay_minutes=60, instruction="Nudge")
+    db.session.add(step)
+    db.session.commit()
+    chat = the_chat()
+    autofollowup.record_reminder(chat, step, Completion("Still there?", None, None, None), utcnow())
+    db.session.commit()
+
+    assert not the_chat().followup_capture
 
 
 def test_staff_see_where_the_request_came_from(app, agent, staff_browser, customer_texts):
