@@ -24,7 +24,6 @@ import http.client
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,17 +34,18 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.cookiejar import CookieJar
-from pathlib import Path
 
 import sqlalchemy as sa
-
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from harness import (
+    ScratchDatabase,
+    free_port,
+    percentile,
+    start_gunicorn,
+    stop_processes,
+    verdict,
 )
-DATABASE_NAME = "followup_bench"
-DATABASE_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
+
+DATABASE = ScratchDatabase("followup_bench")
 
 MAIN_TENANT_ROWS = 100_000
 OTHER_TENANT_ROWS = 3_000
@@ -206,21 +206,6 @@ def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield chunk
 
 
-def recreate_database() -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{DATABASE_NAME}"'))
-    admin.dispose()
-
-
-def drop_database() -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def load_data() -> None:
     """Migrate the fresh database and bulk-insert the follow-ups of both tenants."""
     import flask_migrate
@@ -230,7 +215,7 @@ def load_data() -> None:
     from followup.models import FollowUpRequest
     from followup.services import accounts
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": DATABASE_URL})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": DATABASE.url})
     with app.app_context():
         flask_migrate.upgrade()
         main = accounts.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
@@ -245,7 +230,7 @@ def load_data() -> None:
             db.session.commit()
         db.engine.dispose()
     # Fresh planner statistics, as autovacuum would have them on a live database.
-    engine = sa.create_engine(DATABASE_URL, isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(DATABASE.url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text("VACUUM ANALYZE"))
     engine.dispose()
@@ -254,44 +239,14 @@ def load_data() -> None:
 # ---------------------------------------------------------------- server
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_server(port: int) -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "gunicorn", "admin_list:bench_app()",
-        "--pythonpath", str(BENCH_DIR),
-        "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread",
-        "--workers", os.environ.get("BENCH_WORKERS", "2"),
-        "--threads", os.environ.get("BENCH_THREADS", "4"),
-        "--log-level", "warning",
-    ]  # fmt: skip
-    env = os.environ | {"BENCH_DATABASE_URL": DATABASE_URL}
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with code {server.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start listening within 30 s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    return start_gunicorn(
+        "admin_list:bench_app()",
+        port,
+        {"BENCH_DATABASE_URL": DATABASE.url},
+        workers=int(os.environ.get("BENCH_WORKERS", "2")),
+        threads=int(os.environ.get("BENCH_THREADS", "4")),
+    )
 
 
 # ---------------------------------------------------------------- client
@@ -398,14 +353,6 @@ def measure_throughput(port: int, cookie: str, list_paths: list[str]) -> tuple[f
     return requests / list_seconds, requests / bare_seconds
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def run_benchmark(port: int) -> bool:
     cookie = login(f"http://127.0.0.1:{port}")
     client = Client(port, cookie)
@@ -436,25 +383,25 @@ def run_benchmark(port: int) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", action="store_true", help=f"keep {DATABASE_NAME} afterwards")
+    parser.add_argument("--keep", action="store_true", help=f"keep {DATABASE.name} afterwards")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with the servers'
 
     started = time.perf_counter()
-    recreate_database()
+    DATABASE.recreate()
     try:
         load_data()
         print(f"Loaded {MAIN_TENANT_ROWS + OTHER_TENANT_ROWS:,} rows in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-        port = _free_port()
+        port = free_port()
         server = start_server(port)
         try:
             passed = run_benchmark(port)
         finally:
-            stop_server(server)
+            stop_processes([server])
     finally:
         if not args.keep:
-            drop_database()
+            DATABASE.drop()
     return 0 if passed else 1
 
 

@@ -90,6 +90,39 @@ def start_worker(env: Mapping[str, str], log_path: Path) -> subprocess.Popen:
     return start_process([sys.executable, str(PROJECT_ROOT / "worker.py")], env, log_path)
 
 
+def start_gunicorn(
+    app_spec: str, port: int, env: Mapping[str, str], workers: int, threads: int
+) -> subprocess.Popen:
+    """The app as production serves it (gunicorn, gthread workers) on 127.0.0.1:`port`,
+    once it accepts connections. `app_spec`: "module:factory()" from bench/."""
+    command = [
+        sys.executable, "-m", "gunicorn", app_spec,
+        "--pythonpath", f"{BENCH_DIR},{PROJECT_ROOT}",
+        "--bind", f"127.0.0.1:{port}",
+        "--worker-class", "gthread",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ | dict(env))
+    try:
+        wait_until(lambda: _listening(server, port), "gunicorn to listen", limit_s=30, poll_s=0.1)
+    except RuntimeError:
+        stop_processes([server])
+        raise
+    return server
+
+
+def _listening(server: subprocess.Popen, port: int) -> bool:
+    if server.poll() is not None:
+        raise RuntimeError(f"gunicorn exited with code {server.returncode}")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 def stop_processes(processes: Sequence[subprocess.Popen]) -> None:
     """SIGTERM to every process of each session (a warm shutdown), then SIGKILL what is
     still there after STOP_TIMEOUT_S."""
