@@ -261,7 +261,8 @@ def test_signed_customer_chats_streams_gets_prefilled_form_and_reaches_staff(
     expect(chat.get_by_role("log", name="Conversation")).to_be_visible()
 
     # The reply streams in: the bubble grows a word at a time before it is final.
-    fake_model.behaviour.token_delay_s = 0.12
+    # Slow enough that a loaded machine still sees the bubble mid-stream (about 2 s).
+    fake_model.behaviour.token_delay_s = 0.3
     box = chat.get_by_label("Message", exact=True)
     expect(chat.get_by_role("button", name="Send")).to_be_disabled()
     box.fill("What are your opening hours?")
@@ -269,8 +270,8 @@ def test_signed_customer_chats_streams_gets_prefilled_form_and_reaches_staff(
     box.press("Enter")
     streaming = chat.locator(".msg-streaming .bubble-text")
     expect(streaming).to_have_text(re.compile(r"^You said:"))
-    shoot(page, "desktop-streaming")
     expect(streaming).not_to_have_text("You said: What are your opening hours?")
+    shoot(page, "desktop-streaming")
     expect(last_agent_text(chat)).to_have_text("You said: What are your opening hours?")
     expect(chat.locator(".msg-streaming")).to_have_count(0)
     expect(chat.locator(".msg-client .bubble-text")).to_have_text(["What are your opening hours?"])
