@@ -164,9 +164,9 @@ def answer(chat_id: int, message_id: int) -> Message | None:
 def awaits_answer(chat: Chat, message_id: int) -> bool:
     """Answer only the latest message of the conversation, and only if it is the
     client's: a burst of texts gets one answer (the last job's, which sees them
-    all), a job run twice answers once, and a staff reply ends the AI's turn."""
-    # PRODUCT.md human takeover: while a staff member is in charge the AI is silent.
-    if chat.channel != Channel.SMS or chat.opted_out or autofollowup.staff_in_charge(chat):
+    all), a job run twice answers once, and a staff reply ends the AI's turn. (During a
+    human takeover `chats.agent_turn` itself stays silent, on every channel.)"""
+    if chat.channel != Channel.SMS or chat.opted_out:
         return False
     latest = db.session.execute(
         select(Message.id, Message.role)
