@@ -104,7 +104,10 @@ def start_gunicorn(
         "--threads", str(threads),
         "--log-level", "warning",
     ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ | dict(env))
+    # A session of its own, so stop_processes reaches the master and its workers.
+    server = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=os.environ | dict(env), start_new_session=True
+    )
     try:
         wait_until(lambda: _listening(server, port), "gunicorn to listen", limit_s=30, poll_s=0.1)
     except RuntimeError:

@@ -31,7 +31,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,14 +38,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from harness import (
+    ScratchDatabase,
+    free_port,
+    percentile,
+    start_gunicorn,
+    stop_processes,
+    verdict,
 )
-POSTGRES_DATABASE = "followup_widget_bench"
+
+POSTGRES_DATABASE = ScratchDatabase("followup_widget_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 FIRST_TOKEN_DELAY_S = 0.020
@@ -88,22 +89,6 @@ def bench_app():
 # ---------------------------------------------------------------- database
 
 
-def _drop_postgres_database() -> None:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{POSTGRES_DATABASE}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _create_postgres_database() -> str:
-    _drop_postgres_database()
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{POSTGRES_DATABASE}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{POSTGRES_DATABASE}"
-
-
 def prepare_database(url: str) -> str:
     """Migrate the empty database and add the tenant; return its widget's public key."""
     import flask_migrate
@@ -126,12 +111,6 @@ def prepare_database(url: str) -> str:
 # ---------------------------------------------------------------- server
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _redis_answers() -> bool:
     from redis import Redis
     from redis.exceptions import RedisError
@@ -143,36 +122,7 @@ def _redis_answers() -> bool:
 
 
 def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "gunicorn", "widget_latency:bench_app()",
-        "--pythonpath", f"{BENCH_DIR},{PROJECT_ROOT}",
-        "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread",
-        "--workers", "1",
-        "--threads", "4",
-        "--log-level", "warning",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=os.environ | env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with code {server.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    stop_server(server)
-    raise RuntimeError("gunicorn did not start listening within 30 s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    return start_gunicorn("widget_latency:bench_app()", port, env, workers=1, threads=4)
 
 
 # ---------------------------------------------------------------- the two clients
@@ -244,10 +194,6 @@ def direct_first_token_ms(client, text: str) -> float:
 # ---------------------------------------------------------------- measuring
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
-
-
 def measure(widget: WidgetClient, sdk, turns: int) -> tuple[list[float], list[float]]:
     """(direct, through us) in ms for each turn, alternating which goes first."""
     direct, ours = [], []
@@ -280,10 +226,9 @@ def report(direct: list[float], ours: list[float], database: str, storage: str) 
             f"  {label:18} {statistics.median(values):6.2f} ms "
             f"{percentile(values, 0.95):6.2f} ms {max(values):6.2f} ms"
         )
-    verdict = "PASS" if passed else "FAIL"
     # The machine's load says how much of the spread is other work sharing the CPU.
     print("  load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
-    print(f"  target overhead p50 <= {OVERHEAD_P50_TARGET_MS:.0f} ms: {verdict}")
+    print(f"  target overhead p50 <= {OVERHEAD_P50_TARGET_MS:.0f} ms: {verdict(passed)}")
     return passed
 
 
@@ -296,7 +241,7 @@ def run(args: argparse.Namespace, database_url: str) -> bool:
     fake = FakeOpenAI().start()
     fake.behaviour.first_token_delay_s = FIRST_TOKEN_DELAY_S
     storage = REDIS_URL if _redis_answers() else "memory://"
-    port = _free_port()
+    port = free_port()
     server = start_server(
         port,
         {
@@ -314,7 +259,7 @@ def run(args: argparse.Namespace, database_url: str) -> bool:
     finally:
         widget.close()
         sdk.close()
-        stop_server(server)
+        stop_processes([server])
         fake.stop()
     return report(direct, ours, args.database, "Redis" if storage != "memory://" else "memory")
 
@@ -327,13 +272,12 @@ def main() -> int:
     if not 200 <= args.turns <= 10_000:
         parser.error("--turns must be from 200 to 10000")
     sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with the server's
-    sys.path.insert(0, str(PROJECT_ROOT))  # tests.fakes
 
     if args.database == "postgresql":
         try:
-            passed = run(args, _create_postgres_database())
+            passed = run(args, POSTGRES_DATABASE.recreate())
         finally:
-            _drop_postgres_database()
+            POSTGRES_DATABASE.drop()
     else:
         with tempfile.TemporaryDirectory(prefix="widget-bench-") as directory:
             passed = run(args, f"sqlite:///{Path(directory) / 'bench.db'}")
