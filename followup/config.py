@@ -137,6 +137,9 @@ class Config:
     WIDGET_LOGIN_LINK_LIMIT_PER_SESSION = _env("WIDGET_LOGIN_LINK_LIMIT_PER_SESSION", "5 per hour")
     WIDGET_LOGIN_LINK_LIMIT_PER_IP = _env("WIDGET_LOGIN_LINK_LIMIT_PER_IP", "20 per hour")
     WIDGET_CONFIG_LIMIT_PER_IP = _env("WIDGET_CONFIG_LIMIT_PER_IP", "120 per minute")
+    # Inbound SMS (Twilio's webhook): per sender number, and per IP for Twilio as a whole.
+    SMS_WEBHOOK_LIMIT_PER_NUMBER = _env("SMS_WEBHOOK_LIMIT_PER_NUMBER", "20 per minute")
+    SMS_WEBHOOK_LIMIT_PER_IP = _env("SMS_WEBHOOK_LIMIT_PER_IP", "1200 per minute")
 
     FOLLOWUPS_PAGE_SIZE = 25
     USERS_PAGE_SIZE = 25

@@ -32,6 +32,7 @@ from followup.extensions import limiter
 from followup.jobs import enqueue, redis_connection
 from followup.jobs.sms import answer_sms
 from followup.services import sms_chats
+from followup.web.rate_limits import configured_limit, per_ip
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,6 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 # Twilio signatures carry no time: a captured request stays valid. Each MessageSid
 # is taken once within this window, so a replay (or a Twilio retry) stores nothing.
 REPLAY_WINDOW_S = 7 * 24 * 3600
-LIMITS = {
-    "SMS_WEBHOOK_LIMIT_PER_NUMBER": "20 per minute",
-    "SMS_WEBHOOK_LIMIT_PER_IP": "1200 per minute",
-}
-
-
-def _configured_limit(key: str):
-    return lambda: current_app.config.get(key, LIMITS[key])
 
 
 @bp.before_request
@@ -69,9 +62,9 @@ def _signed(response: Response) -> bool:
 
 
 @bp.post("/twilio/sms")
-@limiter.limit(_configured_limit("SMS_WEBHOOK_LIMIT_PER_IP"))
+@per_ip("SMS_WEBHOOK_LIMIT_PER_IP")
 @limiter.limit(
-    _configured_limit("SMS_WEBHOOK_LIMIT_PER_NUMBER"), key_func=_sender_key, deduct_when=_signed
+    configured_limit("SMS_WEBHOOK_LIMIT_PER_NUMBER"), key_func=_sender_key, deduct_when=_signed
 )
 def twilio_sms() -> Response:
     _require_twilio_signature()
