@@ -23,7 +23,9 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
         # Show the message in the page's alert area instead of inside the pane.
         body = render_template("_alert.html", message=message, fields=fields or {})
         return body, status, {"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML"}
-    return render_template("error.html", status=status, message=message), status
+    return render_template(
+        "error.html", status=status, message=message, fields=fields or {}
+    ), status
 
 
 def register_error_handlers(app: Flask) -> None:
