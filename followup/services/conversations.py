@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from followup.extensions import db
-from followup.models import AutoFollowupStep, Chat, Message, ReminderSend
+from followup.models import Agent, AutoFollowupStep, Chat, Message, ReminderSend
 from followup.services import autofollowup
 from followup.services.queries import tenant_row
 
@@ -46,9 +46,9 @@ def chain_state(chat: Chat, now: datetime | None = None) -> ChainState:
         autofollowup.takeover_ends_at(chat) if autofollowup.staff_in_charge(chat, now) else None
     )
     if chat.chain_due_at is not None and chat.chain_step_id is not None:
-        number = db.session.scalar(
-            select(AutoFollowupStep.position).where(AutoFollowupStep.id == chat.chain_step_id)
-        )
+        # From the session when the agent's steps are loaded (a list of chats), else one query.
+        step = db.session.get(AutoFollowupStep, chat.chain_step_id)
+        number = step.position if step else None
         return ChainState("scheduled", "Scheduled", number, chat.chain_due_at, held_until)
     if chat.chain_exhausted:
         return ChainState("finished", "Finished: every step was sent")
@@ -67,7 +67,9 @@ def agent_chats(tenant_id: int, agent_id: int, limit: int = AGENT_CHATS_LIMIT) -
     chats = list(
         db.session.scalars(
             select(Chat)
-            .options(selectinload(Chat.customer), selectinload(Chat.agent))
+            .options(
+                selectinload(Chat.customer), selectinload(Chat.agent).selectinload(Agent.steps)
+            )
             .where(Chat.tenant_id == tenant_id, Chat.agent_id == agent_id)
             .order_by(Chat.last_message_at.desc(), Chat.id.desc())
             .limit(limit)
