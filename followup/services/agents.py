@@ -19,7 +19,7 @@ from followup.services import autofollowup, working_hours
 from followup.services.accounts import parse_timezone
 from followup.services.demo import EXAMPLE_CHAIN
 from followup.services.queries import tenant_row
-from followup.services.validation import FieldErrors, clean_text, normalize_phone
+from followup.services.validation import FieldErrors, clean_text, normalize_phone, whole_number
 
 MAX_NAME = 100
 MAX_ROLE = 200
@@ -275,12 +275,8 @@ def _whole_number(value: object, field: str, upper: int, message: str) -> int:
     text = value.strip() if isinstance(value, str) else value
     if text in (None, ""):
         return 0  # an empty field is zero: "4 h" with the minutes left blank
-    if isinstance(text, bool) or not (
-        isinstance(text, int) or (isinstance(text, str) and text.isdigit())
-    ):
-        raise ValidationFailed({field: message})
-    number = int(text)
-    if not 0 <= number <= upper:
+    number = whole_number(text, upper)
+    if number is None:
         raise ValidationFailed({field: message})
     return number
 
@@ -390,11 +386,12 @@ def remove_step(tenant_id: int, agent_id: int, step_id: int) -> Agent:
 
 def move_step(tenant_id: int, agent_id: int, step_id: int, direction: object) -> Agent:
     """Swap the step with its neighbour above or below; at either end nothing moves."""
+    agent = get_agent(tenant_id, agent_id)
+    step = get_step(agent, step_id)
     if direction not in DIRECTIONS:
         raise ValidationFailed({"direction": "Move a step up or down."})
-    agent = get_agent(tenant_id, agent_id)
     steps = sorted(agent.steps, key=lambda s: s.position)
-    index = steps.index(get_step(agent, step_id))
+    index = steps.index(step)
     other = index - 1 if direction == "up" else index + 1
     if 0 <= other < len(steps):
         steps[index], steps[other] = steps[other], steps[index]

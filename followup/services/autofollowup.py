@@ -27,6 +27,7 @@ Every change to a chain happens with the chat's row locked (`lock_chat`), so the
 web process and any number of workers see one order of events.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -48,7 +49,8 @@ from followup.models import (
     Role,
 )
 from followup.services import capture, working_hours
-from followup.services.queries import LIKE_ESCAPE, contains_pattern
+from followup.services.queries import LIKE_ESCAPE, MAX_ID, contains_pattern
+from followup.services.validation import whole_number
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
@@ -432,6 +434,8 @@ def active_chains(
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+LAST_MICROS = (datetime.max.replace(tzinfo=UTC) - EPOCH) // MICROSECOND  # datetime's limit
+_MICROS = re.compile(r"[0-9]{1,18}")
 
 
 def _cursor(row: ActiveChain) -> str:
@@ -440,7 +444,8 @@ def _cursor(row: ActiveChain) -> str:
 
 def _parse_cursor(text: str | None) -> tuple[datetime, int] | None:
     """A cursor from `_cursor`; anything else starts from the first page."""
-    micros, _, chat_id = (text or "").partition("-")
-    if not (micros.isdigit() and chat_id.isdigit()) or len(micros) > 20 or len(chat_id) > 10:
+    micros, _, raw_id = (text or "").partition("-")
+    chat_id = whole_number(raw_id, MAX_ID)
+    if chat_id is None or not _MICROS.fullmatch(micros) or int(micros) > LAST_MICROS:
         return None
-    return EPOCH + int(micros) * MICROSECOND, int(chat_id)
+    return EPOCH + int(micros) * MICROSECOND, chat_id

@@ -3,6 +3,7 @@
 from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import RESPONSE_TIME_HOURS_RANGE, Tenant
+from followup.services.validation import whole_number
 
 
 def parse_response_time_hours(value: object) -> int:
@@ -11,10 +12,9 @@ def parse_response_time_hours(value: object) -> int:
     if isinstance(value, bool):
         raise ValidationFailed({"response_time_hours": message})
     if isinstance(value, str):
-        value = value.strip()
-        if not value.isdigit():
+        value = whole_number(value.strip(), high)
+        if value is None:
             raise ValidationFailed({"response_time_hours": message})
-        value = int(value)
     if not isinstance(value, int) or not low <= value <= high:
         raise ValidationFailed({"response_time_hours": message})
     return value

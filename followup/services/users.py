@@ -20,8 +20,9 @@ from followup.models import (
     Message,
 )
 from followup.services.conversations import Conversation, conversation_of
-from followup.services.followups import MAX_ID, MAX_QUERY, Cursor
-from followup.services.queries import LIKE_ESCAPE, contains_pattern, tenant_row
+from followup.services.followups import MAX_QUERY, Cursor
+from followup.services.queries import LIKE_ESCAPE, MAX_ID, contains_pattern, tenant_row
+from followup.services.validation import whole_number
 
 CUSTOMER_STATUSES = (CUSTOMER_GUEST, CUSTOMER_REGISTERED)
 DETAIL_FOLLOWUPS_LIMIT = 50
@@ -170,9 +171,10 @@ def customer_detail(tenant_id: int, customer_id: int) -> CustomerDetail:
 
 def parse_chat_id(raw: str) -> int:
     """The `chat` query argument; anything but an id names no chat."""
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    chat_id = whole_number(raw, MAX_ID)
+    if not chat_id:
         raise NotFound("No such chat.")
-    return int(raw)
+    return chat_id
 
 
 def transcript(tenant_id: int, customer_id: int, chat_id: int) -> Conversation:

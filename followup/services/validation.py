@@ -1,5 +1,7 @@
 """Field validators shared by every way data comes in (forms, API, widget)."""
 
+import re
+
 import email_validator
 import phonenumbers
 
@@ -21,6 +23,19 @@ def clean_text(value: object, field: str, *, required: bool, max_length: int) ->
     if len(text) > max_length:
         raise ValidationFailed({field: f"Must be at most {max_length} characters."})
     return text
+
+
+# ASCII digits, at most ten (every 32-bit id): int() would also take " 1", "+1", "1_0"
+# and Unicode digits, and str.isdigit() lets through some that int() then refuses ("²").
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def whole_number(text: object, maximum: int) -> int | None:
+    """`text` as a whole number from 0 to `maximum`; None for anything else."""
+    if not isinstance(text, str) or not _WHOLE_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 def normalize_email(value: str, field: str = "email") -> str:

@@ -4,6 +4,8 @@ the reminders sent this cycle; search, the employee filter, pages, tenant scopin
 
 from datetime import timedelta
 
+import pytest
+
 from followup.extensions import db
 from followup.services import autofollowup
 from followup.services.autofollowup import active_chains
@@ -104,6 +106,20 @@ def test_pages_follow_each_other_without_gaps_or_repeats(agent, clock, tenant):
             break
     assert seen == chats
     assert ids(active_chains(tenant.id, after="garbage", limit=2)) == chats[:2]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "\u00b2-1",  # a digit to str.isdigit, not to int()
+        "1-\u00b2",
+        "999999999999999999-1",  # past the last moment a datetime can hold
+        f"1-{2**31}",  # past the largest id the schema holds
+    ],
+)
+def test_a_cursor_no_page_gave_starts_from_the_first_page(chat, clock, tenant, cursor):
+    client_says(chat)
+    assert ids(active_chains(tenant.id, after=cursor)) == [chat.id]
 
 
 def test_another_tenants_chains_never_show(chat, clock, tenant, other_tenant):

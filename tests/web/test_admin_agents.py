@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -288,6 +289,14 @@ def test_editing_rows_and_presets_change_the_form_but_save_nothing(staff_browser
     assert re.search(r'name="mon-start" value="09:00"', preset)
     assert fresh(Agent, alex.id).working_hours["sat"] == [["00:00", "24:00"]]
     assert fresh(Agent, alex.id).timezone == "UTC"
+
+
+@pytest.mark.parametrize("op", ["remove:wed:²", "remove:wed:7", "remove-date:²", "add:special-²"])
+def test_a_button_naming_no_row_changes_nothing(staff_browser, alex, op):
+    url = f"/admin/agents/{alex.id}/working-hours"
+    response = staff_browser.post(url, hours_form(op=op), htmx=True)
+    assert response.status_code == 200
+    assert len(re.findall(r'name="wed-start"', text_of(response))) == 1
 
 
 def test_preset_then_save_stores_it(staff_browser, alex):
@@ -619,6 +628,9 @@ def test_add_a_step_as_htmx_renumbers_the_list(staff_browser, tenant, alex):
         (step_form("1.5", "0"), "delay_hours", "Enter whole hours from 0 to 720."),
         (step_form("1", "60"), "delay_minutes", "Enter minutes from 0 to 59."),
         (step_form("1", "ten"), "delay_minutes", "Enter minutes from 0 to 59."),
+        # Digits to str.isdigit() that int() refuses: a clear error, not a 500.
+        (step_form("²", "0"), "delay_hours", "Enter whole hours from 0 to 720."),
+        (step_form("1", "5²"), "delay_minutes", "Enter minutes from 0 to 59."),
         (step_form(instruction="   "), "instruction", "The message instruction is required"),
         (step_form(instruction="x" * 2001), "instruction", "Must be at most 2000 characters."),
     ],
@@ -735,6 +747,31 @@ def test_another_agents_step_is_404(staff_browser, tenant, alex):
         )
         assert response.status_code == 404
     assert step_rows(sam.id) == [(1, 60, "Nudge 1", False)]
+
+
+def test_chats_tab_queries_do_not_grow_with_its_chats(staff_browser, tenant):
+    agent = make_agent(tenant, steps=3)
+    agents.set_autofollowup_enabled(tenant.id, agent.id, True)
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    def queries_for_tab_with(chat_count: int) -> int:
+        while db.session.query(Chat).count() < chat_count:
+            step = agent.steps[db.session.query(Chat).count() % 3]
+            schedule(
+                make_chat(agent, messages=[(CLIENT, "hi")]), step, utcnow() + timedelta(hours=1)
+            )
+        statements.clear()
+        sa_event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert staff_browser.get(f"/admin/agents/{agent.id}/chats").status_code == 200
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    assert queries_for_tab_with(3) == queries_for_tab_with(9)
 
 
 def test_step_instructions_are_escaped(staff_browser, tenant, alex):

@@ -286,7 +286,7 @@ def test_a_chat_of_another_tenant_is_404(staff_browser, other_tenant, make_follo
     assert "Their private words" not in text_of(response)
 
 
-@pytest.mark.parametrize("chat_arg", ["abc", "", "-1", "0", "99999999999"])
+@pytest.mark.parametrize("chat_arg", ["abc", "", "-1", "0", "99999999999", "²"])
 def test_a_bad_chat_argument_is_404(staff_browser, maria, chat_arg):
     assert staff_browser.get(f"/admin/users/{maria.id}?chat={chat_arg}").status_code == 404
 

@@ -406,7 +406,7 @@ def test_enabling_again_hides_the_banner(staff_browser, tenant):
     )
 
 
-@pytest.mark.parametrize("bad", ["0", "169", "1.5", "abc", "", "-3", "24h"])
+@pytest.mark.parametrize("bad", ["0", "169", "1.5", "abc", "", "-3", "24h", "²"])
 def test_response_time_outside_1_to_168_is_refused(staff_browser, tenant, bad):
     response = staff_browser.post(
         "/admin/followups/settings", data={"enabled": "on", "response_time_hours": bad}, htmx=True

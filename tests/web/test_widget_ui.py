@@ -511,7 +511,7 @@ def test_typing_someones_email_into_a_form_does_not_reveal_their_requests(
     assert ">Log in</button>" in visitor.get().get_data(as_text=True)
 
 
-@pytest.mark.parametrize("after", ["-1", "abc", str(2**31)])
+@pytest.mark.parametrize("after", ["-1", "abc", str(2**31), "²"])
 def test_polling_refuses_a_bad_after(visitor, after):
     assert visitor.get("messages", query_string={"after": after}).status_code == 422
 

@@ -18,6 +18,7 @@ from followup.services import agents as service
 from followup.services import conversations, working_hours
 from followup.services.demo import EXAMPLE_CHAIN
 from followup.services.tenant_settings import timezone_choices
+from followup.services.validation import whole_number
 from followup.web.admin import bp
 
 LIST_PAGE = "admin/agents/page.html"
@@ -296,10 +297,15 @@ def _row_list(draft: dict, key: str) -> list | None:
     """The rows a button names: a weekday ("mon") or a special date by index ("special-2")."""
     if key in draft["days"]:
         return draft["days"][key]["intervals"]
-    index = key.removeprefix("special-")
-    if key.startswith("special-") and index.isdigit() and int(index) < len(draft["special"]):
-        return draft["special"][int(index)]["intervals"]
+    index = whole_number(key.removeprefix("special-"), len(draft["special"]) - 1)
+    if key.startswith("special-") and index is not None:
+        return draft["special"][index]["intervals"]
     return None
+
+
+def _index(text: str, rows: list) -> int | None:
+    """A position in `rows` named by a button; None for anything else."""
+    return whole_number(text, len(rows) - 1)
 
 
 def _edit_draft(draft: dict, op: str) -> None:
@@ -310,12 +316,12 @@ def _edit_draft(draft: dict, op: str) -> None:
     rows = _row_list(draft, key)
     if action == "add" and rows is not None:
         rows.append(list(NEW_INTERVAL))
-    elif action == "remove" and rows is not None and index.isdigit() and int(index) < len(rows):
-        rows.pop(int(index))
+    elif action == "remove" and rows is not None and (at := _index(index, rows)) is not None:
+        rows.pop(at)
     elif action == "add-date":
         draft["special"].append({"date": "", "off": True, "intervals": [list(NEW_INTERVAL)]})
-    elif action == "remove-date" and key.isdigit() and int(key) < len(draft["special"]):
-        draft["special"].pop(int(key))
+    elif action == "remove-date" and (at := _index(key, draft["special"])) is not None:
+        draft["special"].pop(at)
     elif action == "preset" and argument in working_hours.PRESETS:
         hours = working_hours.PRESETS[argument]["hours"]
         draft["days"] = {

@@ -9,12 +9,14 @@ chain is active, searchable, filterable by employee; a row opens the chat.
 from flask import redirect, request
 from flask_login import current_user
 
-from followup.errors import NotFound, ValidationFailed
+from followup.errors import ValidationFailed
 from followup.htmx import is_partial_request, render
-from followup.models import Agent, AutoFollowupStep
+from followup.models import Agent
 from followup.services import agents as service
 from followup.services import autofollowup
-from followup.services.followups import MAX_ID, MAX_QUERY
+from followup.services.followups import MAX_QUERY
+from followup.services.queries import MAX_ID
+from followup.services.validation import whole_number
 from followup.web.admin import bp
 from followup.web.admin.agents import render_tab, step_form, tab_url
 
@@ -116,16 +118,10 @@ def agent_steps_example(agent_id: int):
     return _back_to_tab(agent, STEPS_PARTIAL)
 
 
-def _step_of(agent: Agent, step_id: int) -> AutoFollowupStep:
-    if not 0 < step_id <= MAX_ID:
-        raise NotFound("No such step.")
-    return service.get_step(agent, step_id)
-
-
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>")
 def agent_step_save(agent_id: int, step_id: int):
     agent = _agent(agent_id)
-    step = _step_of(agent, step_id)
+    step = service.get_step(agent, step_id)
     values = _step_values()
     try:
         service.update_step(_tenant().id, agent.id, step.id, values)
@@ -142,18 +138,17 @@ def agent_step_save(agent_id: int, step_id: int):
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/delete")
 def agent_step_delete(agent_id: int, step_id: int):
     agent = _agent(agent_id)
-    service.remove_step(_tenant().id, agent.id, _step_of(agent, step_id).id)
+    service.remove_step(_tenant().id, agent.id, step_id)
     return _back_to_tab(agent, STEPS_PARTIAL, focus="add-step")
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/move")
 def agent_step_move(agent_id: int, step_id: int):
     agent = _agent(agent_id)
-    step = _step_of(agent, step_id)
     direction = request.form.get("direction")
-    service.move_step(_tenant().id, agent.id, step.id, direction)
+    service.move_step(_tenant().id, agent.id, step_id, direction)
     # Keep the keyboard on the same button of the moved step, wherever it went.
-    return _back_to_tab(agent, STEPS_PARTIAL, focus=f"step-{step.id}-{direction}")
+    return _back_to_tab(agent, STEPS_PARTIAL, focus=f"step-{step_id}-{direction}")
 
 
 # --- the monitoring dashboard ----------------------------------------------------------------
@@ -167,9 +162,10 @@ def _dashboard_filters() -> tuple[str, Agent | None]:
     raw_agent = request.args.get("agent", "")
     if not raw_agent:
         return q, None
-    if not raw_agent.isdigit():
+    agent_id = whole_number(raw_agent, MAX_ID)
+    if agent_id is None:
         raise ValidationFailed({"agent": "Unknown employee."})
-    return q, service.get_agent(_tenant().id, int(raw_agent))
+    return q, service.get_agent(_tenant().id, agent_id)
 
 
 @bp.get("/auto-followup")

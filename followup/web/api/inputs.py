@@ -1,18 +1,15 @@
 """Reading what API clients send: the JSON body and the list's query parameters."""
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from followup.errors import ValidationFailed
 from followup.services import followups
-from followup.services.validation import FieldErrors
+from followup.services.validation import FieldErrors, whole_number
 
 MAX_PER_PAGE = 100
 # Keeps OFFSET (page * per_page) far inside PostgreSQL's bigint.
 MAX_PAGE = 1_000_000
-# Digits only: int() would also take " 1", "+1", "1_0" and Unicode digits.
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -25,9 +22,10 @@ class ListQuery:
 def _page_number(raw: str | None, field: str, *, default: int, maximum: int) -> int:
     if raw in (None, ""):
         return default
-    if not _WHOLE_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= maximum:
+    number = whole_number(raw, maximum)
+    if not number:
         raise ValidationFailed({field: f"Use a whole number from 1 to {maximum}."})
-    return int(raw)
+    return number
 
 
 def parse_list_query(args: Mapping[str, str], default_per_page: int) -> ListQuery:

@@ -13,6 +13,7 @@ from followup.llm.client import TextDelta
 from followup.models import Chat, Message, Role, Tenant
 from followup.services import chats
 from followup.services.followups import MAX_ID
+from followup.services.validation import whole_number
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
 from followup.web.widget.access import session_chat, stream_chat, stream_token
@@ -73,9 +74,10 @@ def restore_chat(public_key: str, chat_id: int):
 
 
 def _after_id(raw: str) -> int:
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    after = whole_number(raw, MAX_ID)
+    if after is None:
         raise ValidationFailed({"after": "Must be a message id."})
-    return int(raw)
+    return after
 
 
 @bp.get("/w/<public_key>/chats/<int:chat_id>/messages")
