@@ -231,7 +231,13 @@ def _from_us(us: int) -> datetime:
 
 
 def queue_replan(agent_id: int) -> None:
-    enqueue(replan_agent_chains, agent_id)
+    """Plan the agent's pending reminders again in the background; with Redis away,
+    here and now (nothing else would move a reminder that is now due sooner)."""
+    try:
+        enqueue(replan_agent_chains, agent_id)
+    except RedisError as exc:
+        log.warning("Replan of agent %s not queued (%s); planning it now.", agent_id, exc)
+        autofollowup.replan_agent_chains(agent_id)
 
 
 def replan_agent_chains(agent_id: int) -> int:
@@ -248,14 +254,16 @@ def send_reminder(chat_id: int, cycle: int, step_id: int | None) -> str:
     checked = _decide(chat_id, cycle, step_id, utcnow())
     if checked.action != autofollowup.Action.SEND:
         return f"{checked.action}: {checked.reason}"
-    step = checked.step
-    prompt = _prompt(chat_id, step.instruction)
+    # Plain values: the rollback expires the step, and reading it again would open a
+    # transaction (a pooled connection) for as long as the model writes.
+    send_step_id, instruction = checked.step.id, checked.step.instruction
+    prompt = _prompt(chat_id, instruction)
     db.session.rollback()  # let go of the chat while the model writes
     try:
-        completion = write_reminder(prompt, step.instruction)
+        completion = write_reminder(prompt, instruction)
     except LLMUnavailable as exc:
-        return _retry_later(chat_id, cycle, step.id, exc)
-    return _save_and_deliver(chat_id, cycle, step_id, step.id, completion)
+        return _retry_later(chat_id, cycle, send_step_id, exc)
+    return _save_and_deliver(chat_id, cycle, step_id, send_step_id, completion)
 
 
 def _decide(chat_id: int, cycle: int, step_id: int | None, now: datetime):

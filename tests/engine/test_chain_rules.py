@@ -6,6 +6,7 @@ The chat starts at START (Monday 09:00 UTC) with Alexey, whose chain is the spec
 example: 4 h, 24 h, 48 h.
 """
 
+import socket
 import threading
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
+from followup.jobs import reminders as reminder_jobs
 from followup.jobs.reminders import send_reminder
 from followup.models import AutoFollowupStep, Channel, Chat, Message, ReminderSend, Role
 from followup.services import accounts, autofollowup, capture, chats, sms_chats
@@ -344,6 +346,22 @@ def test_rule_never_two_reminders_for_the_same_chat_cycle_and_step(chat, clock, 
     assert len(reminders(chat)) == 1 and len(sends(chat)) == 1
 
 
+def test_the_job_holds_no_transaction_while_the_model_writes(chat, clock, monkeypatch):
+    """The model may take seconds: meanwhile the job keeps no lock, snapshot or pooled
+    connection (a client message or a pause must get through, and workers share the pool)."""
+    written, in_transaction = reminder_jobs.write_reminder, []
+
+    def write_reminder(prompt, instruction):
+        in_transaction.append(db.session().in_transaction())
+        return written(prompt, instruction)
+
+    monkeypatch.setattr(reminder_jobs, "write_reminder", write_reminder)
+    client_says(chat)
+    clock.move_to(START + 4 * HOUR)
+    run_due()
+    assert step_positions(chat) == [1] and in_transaction == [False]
+
+
 def test_rule_the_unique_key_refuses_a_second_send_of_a_chat_cycle_and_step(chat, clock):
     client_says(chat)
     clock.move_to(START + 4 * HOUR)
@@ -489,6 +507,21 @@ def test_rule_working_hours_saved_meanwhile_move_the_pending_reminder(clock, ten
     agent.working_hours = {"mon": [["00:00", "24:00"]]}
     db.session.commit()
     autofollowup.agent_settings_changed(agent.id)  # what the Working Hours tab's save does
+    assert refreshed(chat).chain_due_at == START + 4 * HOUR
+
+
+def test_with_redis_down_saved_settings_still_move_the_pending_reminder(
+    clock, tenant, app, monkeypatch
+):
+    agent = make_agent(tenant, working_hours={"tue": [["09:00", "18:00"]]})
+    chat = start_chat(tenant)
+    client_says(chat)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{probe.getsockname()[1]}")
+    agent.working_hours = {"mon": [["00:00", "24:00"]]}
+    db.session.commit()
+    autofollowup.agent_settings_changed(agent.id)  # no job can be queued: planned at once
     assert refreshed(chat).chain_due_at == START + 4 * HOUR
 
 
