@@ -15,13 +15,14 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import sqlalchemy as sa
 
 if TYPE_CHECKING:
+    from flask import Flask
     from redis import Redis
     from rq.job import Job
 
@@ -63,6 +64,32 @@ class ScratchDatabase:
                     conn.execute(sa.text(statement))
         finally:
             admin.dispose()
+
+
+@contextlib.contextmanager
+def migrated_app(config: Mapping) -> Iterator["Flask"]:
+    """The app made with `config`, its database migrated to the latest revision, inside
+    its app context; its connections closed at the end."""
+    import flask_migrate
+
+    from followup import create_app
+    from followup.extensions import db
+
+    app = create_app(dict(config))
+    with app.app_context():
+        flask_migrate.upgrade()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def logs_dir() -> Path:
+    """Where the benchmarks' processes write their output (made if need be)."""
+    logs = PROJECT_ROOT / "instance" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs
 
 
 def free_port() -> int:

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from harness import (
-    PROJECT_ROOT,
     ScratchDatabase,
     finished_jobs,
+    logs_dir,
+    migrated_app,
     percentile,
     start_worker,
     stop_processes,
@@ -138,23 +139,16 @@ def all_delivered(expected: int) -> bool:
 
 
 def main() -> int:
-    import flask_migrate
-
-    from followup import create_app
-    from followup.extensions import db
     from followup.services import accounts
 
-    logs = PROJECT_ROOT / "instance" / "bench"
-    logs.mkdir(parents=True, exist_ok=True)
+    logs = logs_dir()
     DATABASE.recreate()
     smtp = FakeSmtp().start()
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
     config = settings(smtp)
-    app = create_app(config)
     try:
-        with app.app_context():
-            flask_migrate.upgrade()
+        with migrated_app(config):
             tenant = accounts.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
 
             print(f"[1/3] {NOOP_JOBS} no-op jobs, one worker ...", flush=True)
@@ -187,7 +181,6 @@ def main() -> int:
             latencies = [
                 accepted[row.provider_message_id] - row.created_at.timestamp() for row in steady
             ]
-            db.engine.dispose()
     finally:
         smtp.stop()
         redis.flushdb()

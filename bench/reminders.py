@@ -42,6 +42,8 @@ from harness import (
     PROJECT_ROOT,
     ScratchDatabase,
     finished_jobs,
+    logs_dir,
+    migrated_app,
     percentile,
     start_process,
     stop_processes,
@@ -371,23 +373,14 @@ def sent_twice() -> int:
 
 
 def main() -> int:
-    import flask_migrate
-
-    from followup import create_app
-    from followup.extensions import db
-
-    logs = PROJECT_ROOT / "instance" / "bench"
-    logs.mkdir(parents=True, exist_ok=True)
     DATABASE.recreate()
     llm = FakeOpenAI().start()
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
     config = settings(llm)
-    app = create_app(config)
     began = time.monotonic()
     try:
-        with app.app_context():
-            flask_migrate.upgrade()
+        with migrated_app(config):
             agent = make_agent()
             print(f"[1/6] {CHATS:,} chats with an active chain ...", flush=True)
             tomorrow = datetime.now(UTC) + timedelta(days=1)
@@ -397,7 +390,7 @@ def main() -> int:
             analyze()
 
             print(f"[2/6] {WORKERS} workers ...", flush=True)
-            workers = start_workers(config, logs)
+            workers = start_workers(config, logs_dir())
             try:
                 warm_up(redis)
                 print(f"[3/6] {NOOP_JOBS:,} no-op jobs ...", flush=True)
@@ -412,8 +405,6 @@ def main() -> int:
             duplicates = sent_twice()
             print(f"[6/6] one sweep, {DUE:,} due of {DUE:,} then {LARGE:,} ...", flush=True)
             sweep_small, sweep_large = sweep_costs(agent, redis)
-            db.session.remove()
-            db.engine.dispose()
     finally:
         llm.stop()
         redis.flushdb()
