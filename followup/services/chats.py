@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 
 from followup.clock import utcnow
@@ -28,7 +29,7 @@ from followup.models import (
     Tenant,
 )
 from followup.services import autofollowup, capture, channels, followups
-from followup.services.prefill import prefill_for, visitor_from_website
+from followup.services.prefill import prefill_for, verified_email, visitor_from_website
 from followup.services.validation import clean_text
 
 log = logging.getLogger(__name__)
@@ -201,15 +202,21 @@ def deliver_message(chat: Chat, message: Message) -> None:
         channels.deliver(chat, message)
     except channels.DeliveryFailed as exc:
         log.warning("Message %s not delivered yet, retrying: %s", message.id, exc)
-        queue_sms(message.id)
+        try:
+            queue_sms(message.id)
+        except RedisError as error:  # no retry can be queued: staff must know
+            note_undelivered(message, channels.DeliveryFailed(f"{exc} (no retry: {error})"))
     except channels.Undeliverable as exc:
         note_undelivered(message, exc)
 
 
-def followup_form_action(chat: Chat, tenant: Tenant, arguments: dict | None = None) -> dict:
-    """The inline form the chat shows: pre-filled contact details plus the AI's reason."""
+def followup_form_action(
+    chat: Chat, tenant: Tenant, arguments: dict | None = None, past: list[Message] | None = None
+) -> dict:
+    """The inline form the chat shows: pre-filled contact details plus the AI's reason.
+    `past`: the chat's history when the caller has just read it."""
     arguments = arguments or {}
-    prefill = prefill_for(chat, history(chat))
+    prefill = prefill_for(chat, history(chat) if past is None else past)
     return {
         "type": "followup_form",
         "prefill": prefill.form_values() | {"reason": str(arguments.get("reason") or "")[:2000]},
@@ -242,9 +249,10 @@ def _fallback(chat: Chat, tenant: Tenant, reason: str) -> Message:
     if style is None:
         action = followup_form_action(chat, tenant)
         return _add_message(chat, Role.AGENT, _fallback_text(tenant), action=action)
-    unanswered = history(chat)[-1]
+    past = history(chat)  # read again: the turn's copy expired at its commit
+    unanswered = past[-1]
     arguments = {"reason": unanswered.content if unanswered.role == Role.CLIENT else ""}
-    form = followup_form_action(chat, tenant, arguments)
+    form = followup_form_action(chat, tenant, arguments, past)
     text = capture.begin(chat, style, form, lead=_fallback_text(tenant, by_form=False))
     return _add_message(chat, Role.AGENT, text, mode=style.mode)
 
@@ -295,7 +303,7 @@ def agent_turn(chat: Chat) -> Iterator[TextDelta | Message]:
     past = history(chat)
     mode = past[-1].mode if past else "text"
     if capture.capturing(chat):
-        yield _capture_turn(chat, past[-1].content)
+        yield _capture_turn(chat, tenant, past[-1].content)
         return
     conversation = prompts.conversation(chat.agent, tenant, past, capture.style_for(chat, mode))
     tools = prompts.tools_for(tenant)
@@ -329,57 +337,60 @@ def _latest_form(chat: Chat) -> dict:
     return {}
 
 
-def submit_followup(
-    chat: Chat, data: dict, source: Source = Source.TEXT, offer: dict | None = None
-) -> FollowUpRequest:
-    """The customer confirmed their details: save the request and thank them in the chat.
-
-    `offer` is what the agent said about the request (summary, priority): by default
-    that of the latest form; a capture in conversation passes its own."""
+def submit_followup(chat: Chat, data: dict, source: Source = Source.TEXT) -> FollowUpRequest:
+    """The customer confirmed the form: save the request and thank them in the chat."""
     tenant = db.session.get(Tenant, chat.tenant_id)
+    followup, _thanks = _submit(chat, tenant, data, source, _latest_form(chat))
+    return followup
+
+
+def _submit(
+    chat: Chat, tenant: Tenant, data: dict, source: Source, offer: dict
+) -> tuple[FollowUpRequest, Message]:
+    """Save the request and thank the customer in the chat; returns both. `offer` is
+    what the agent said about the request: its summary and priority."""
     if not tenant.followups_enabled:
         raise FollowupsDisabled()
-    form = _latest_form(chat) if offer is None else offer
-    prefill = prefill_for(chat, history(chat))
+    vouched = verified_email(chat)
     fields = {k: data.get(k) for k in ("name", "email", "phone", "reason")}
     followup = followups.create_followup(
         tenant.id,
-        fields | {"summary": form.get("summary"), "priority": form.get("priority") or "normal"},
+        fields | {"summary": offer.get("summary"), "priority": offer.get("priority") or "normal"},
         source=source,
         chat_id=chat.id,
         identity_verified=bool(
-            prefill.verified_email
-            and str(fields["email"] or "").strip().lower() == prefill.verified_email.lower()
+            vouched and str(fields["email"] or "").strip().lower() == vouched.lower()
         ),
     )
     chat.customer_id = chat.customer_id or followup.customer_id
-    _add_message(
+    thanks = _add_message(
         chat,
         Role.AGENT,
         f"Thank you, {followup.name}! Your request has been sent to our team. "
         + prompts.response_promise(tenant),
         action={"type": "followup_created", "followup_id": followup.id},
     )
-    return followup
+    return followup, thanks
 
 
-def _capture_turn(chat: Chat, answer: str) -> Message:
+def _capture_turn(chat: Chat, tenant: Tenant, answer: str) -> Message:
     """While a follow-up is captured in conversation (voice, SMS), our code, not the
     model, runs the dialogue; the customer's final yes submits the request."""
     style = capture.style_of(chat)
     step = capture.next_step(chat, answer)
     if step.submit is None:
         return _add_message(chat, Role.AGENT, step.say, mode=style.mode)
+    progress = chat.followup_capture
+    # Ended in the request's own commit: a yes read twice cannot submit it twice.
+    capture.finish(chat)
     try:
-        submit_followup(chat, step.submit, source=style.source, offer=step.offer)
-    except ValidationFailed as exc:
+        _followup, thanks = _submit(chat, tenant, step.submit, style.source, step.offer)
+    except ValidationFailed as exc:  # refused before anything was saved
+        chat.followup_capture = progress
         field, problem = next(iter(exc.fields.items()))
         text = capture.ask_again(chat, field, problem)
         return _add_message(chat, Role.AGENT, text, mode=style.mode)
     except FollowupsDisabled:  # turned off while the customer was answering
-        capture.finish(chat)
         text = "Sorry, I can't pass requests to our team at the moment."
         return _add_message(chat, Role.AGENT, text, mode=style.mode)
-    capture.finish(chat)
-    db.session.commit()
-    return history(chat)[-1]
+    return thanks

@@ -111,8 +111,8 @@ class Prefill:
         return {key: value for key, value in asdict(self).items() if key in CONTACT_FIELDS}
 
 
-def prefill_for(chat: Chat, history: list[Message]) -> Prefill:
-    """The one place that applies the trust order to every contact field."""
+def _known(chat: Chat) -> tuple[Contact, Contact, Contact]:
+    """What the website signed, the logged-in customer, and unsigned website data."""
     visitor = chat.visitor or {}
     signed = (
         Contact(**{f: visitor.get(f) for f in CONTACT_FIELDS})
@@ -128,6 +128,18 @@ def prefill_for(chat: Chat, history: list[Message]) -> Prefill:
     logged_in = (
         Contact(customer.name or None, customer.email, customer.phone) if customer else Contact()
     )
+    return signed, logged_in, unsigned
+
+
+def verified_email(chat: Chat) -> str | None:
+    """The email a trusted source vouches for (never what was typed in the chat)."""
+    signed, logged_in, _unsigned = _known(chat)
+    return signed.email or logged_in.email
+
+
+def prefill_for(chat: Chat, history: list[Message]) -> Prefill:
+    """The one place that applies the trust order to every contact field."""
+    signed, logged_in, unsigned = _known(chat)
     sources = (signed, logged_in, unsigned, mentioned_in(history))
     values = {
         field: next((getattr(s, field) for s in sources if getattr(s, field)), None)

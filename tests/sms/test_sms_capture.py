@@ -13,6 +13,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.llm.client import Completion
 from followup.models import (
+    Agent,
     AutoFollowupStep,
     Chat,
     FollowUpRequest,
@@ -183,6 +184,24 @@ def test_when_the_llm_is_down_the_details_are_still_captured_by_text(
     assert (followup.source, followup.priority, followup.summary) == (Source.TEXT, "normal", None)
     assert count(Notification) == 2  # staff email, customer confirmation
     assert_plain_texts_without_a_form(twilio)
+
+
+def test_what_the_customer_told_another_business_stays_there(
+    app, agent, other_tenant, sms, twilio, fake_llm, customer_texts
+):
+    elsewhere = Agent(tenant_id=other_tenant.id, name="Kim", sms_number="+14155550151")
+    db.session.add(elsewhere)
+    db.session.commit()
+    sms.send("Hi, I'm Maria Garcia, maria@example.com", to=elsewhere.sms_number)
+
+    # This business's capture knows only the number she texts from.
+    assert customer_texts("Can I talk to a person?") == f"{OFFER_TEXT} What's your email address?"
+    assert customer_texts("ann@example.com") == "What's your name?"
+    db.session.rollback()
+    assert {(c.tenant_id, c.agent_id) for c in db.session.scalars(select(Chat))} == {
+        (agent.tenant_id, agent.id),
+        (other_tenant.id, elsewhere.id),
+    }
 
 
 def test_the_customer_can_call_the_capture_off(app, agent, twilio, fake_llm, customer_texts):

@@ -3,6 +3,7 @@ the fake LLM and sent back through the local Twilio server (the real Twilio SDK 
 HTTP). Jobs run inline (RQ_ASYNC off); tests/sms/test_sms_worker.py runs a real worker.
 Every test runs on SQLite and PostgreSQL."""
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -400,6 +401,41 @@ def test_a_text_that_cannot_be_delivered_leaves_a_note_for_staff(
     assert role == Role.SYSTEM
     assert note.startswith("This message could not be sent by SMS: " + error)
     assert twilio.messages == []
+
+
+def redis_down(app, monkeypatch) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{port}/0")
+
+
+def test_when_redis_is_down_the_text_is_kept_and_staff_are_told(app, agent, sms, monkeypatch):
+    redis_down(app, monkeypatch)
+
+    assert sms.send("Hello").status_code == 200
+
+    assert conversation(the_chat().id) == [
+        (Role.CLIENT, "Hello"),
+        (Role.SYSTEM, "The AI could not answer this message (background jobs are unavailable)."),
+    ]
+
+
+def test_a_staff_reply_twilio_and_redis_cannot_take_is_noted_not_lost(
+    app, agent, staff, sms, twilio, monkeypatch
+):
+    sms.send("Hello")
+    chat = the_chat()
+    redis_down(app, monkeypatch)
+    twilio.fail_next(1, 500)
+
+    chats.post_staff_reply(chat, staff, "Hi, this is Olivia from Acme.")
+
+    *_, reply, (role, note) = conversation(chat.id)
+    assert reply == (Role.STAFF, "Hi, this is Olivia from Acme.")
+    assert role == Role.SYSTEM
+    assert note.startswith("This message could not be sent by SMS: Twilio answered 500")
+    assert "no retry" in note
 
 
 def test_when_the_llm_is_down_the_customer_still_gets_an_answer(app, agent, sms, twilio, fake_llm):

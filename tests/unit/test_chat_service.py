@@ -284,3 +284,42 @@ def test_voice_capture_spells_back_and_waits_for_confirmation(tenant, fake_llm):
 
 
 ASK_WHICH = "What should I change: your email, your name, or your phone number?"
+
+
+def at_the_voice_summary(chat) -> Message:
+    say(chat, "can I speak to someone about my invoice", mode="voice")
+    say(chat, "john at example dot com", "voice")
+    say(chat, "yes", "voice")
+    say(chat, "My name is John Doe", "voice")
+    return say(chat, "skip", "voice")
+
+
+def test_details_refused_on_the_final_yes_go_back_to_the_detail_at_fault(tenant, fake_llm):
+    chat = start(tenant)
+    assert at_the_voice_summary(chat).content.startswith("Let me confirm: name John Doe")
+    # A capture begun under older rules: its name is now too long for a request.
+    chat.followup_capture = chat.followup_capture | {"name": "J" * 201}
+    db.session.commit()
+
+    assert say(chat, "yes", "voice").content == (
+        "Sorry, there's a problem with your name: Must be at most 200 characters. What's your name?"
+    )
+    assert db.session.query(FollowUpRequest).count() == 0
+    assert chat.followup_capture["step"] == "name"  # the capture goes on from there
+    assert say(chat, "John Doe", "voice").content.startswith("Let me confirm: name John Doe")
+    say(chat, "yes", "voice")
+    assert db.session.query(FollowUpRequest).one().name == "John Doe"
+    assert not chat.followup_capture
+
+
+def test_followups_turned_off_during_a_capture_end_it_with_nothing_saved(tenant, fake_llm):
+    chat = start(tenant)
+    at_the_voice_summary(chat)
+    tenant.followups_enabled = False
+    db.session.commit()
+
+    assert say(chat, "yes", "voice").content == (
+        "Sorry, I can't pass requests to our team at the moment."
+    )
+    assert db.session.query(FollowUpRequest).count() == 0
+    assert not chat.followup_capture
