@@ -28,6 +28,11 @@ def retry_after_s() -> int:
 
     Asked only on a refusal: reading a budget's window costs storage round trips, which
     every answered request would pay with Flask-Limiter's X-RateLimit-* headers (off in
-    `config.Config`), before its first byte."""
+    `config.Config`), before its first byte. The storage that refused may be gone by
+    now (Redis restarting): then the budget's whole window, still a 429 and not a 500."""
     exceeded = limiter.current_limit
-    return max(1, int(exceeded.reset_at - time.time()))
+    try:
+        return max(1, int(exceeded.reset_at - time.time()))
+    except Exception:  # any storage error, as Flask-Limiter itself treats them
+        current_app.logger.warning("Rate-limit storage unreachable: Retry-After is the window")
+        return exceeded.limit.get_expiry()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from flask.testing import FlaskClient
+from flask_limiter import RequestLimit
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
@@ -533,6 +534,21 @@ def test_every_endpoint_is_rate_limited(app, client, tenant, fake_llm, index):
     assert refused.status_code == 429
     assert error_of(refused)["code"] == "too_many_requests"
     assert 0 < int(refused.headers["Retry-After"]) <= 60  # within the minute's budget
+
+
+def test_a_refusal_stays_429_when_the_storage_cannot_say_when(app, client, tenant, monkeypatch):
+    """Retry-After reads the budget's window again: storage gone since (Redis restarting)."""
+
+    def unreachable(_limit):
+        raise ConnectionError("Rate-limit storage unreachable")
+
+    app.config["WIDGET_CONFIG_LIMIT_PER_IP"] = "1 per minute"
+    config_url = f"{BASE}/{tenant.widget_public_key}/config"
+    assert client.get(config_url).status_code == 200
+    monkeypatch.setattr(RequestLimit, "reset_at", property(unreachable))
+    refused = client.get(config_url)
+    assert refused.status_code == 429 and error_of(refused)["code"] == "too_many_requests"
+    assert refused.headers["Retry-After"] == "60"  # the whole window: never too early
 
 
 def test_each_session_has_its_own_budget_and_the_ip_a_shared_one(app, client, tenant, fake_llm):
