@@ -207,8 +207,10 @@ def test_paused_chats_leave_the_dashboard(staff_browser, reminded_chat):
     assert "Maria Garcia" not in text_of(staff_browser.get("/admin/auto-followup"))
 
 
-def test_opted_out_chat_says_so(staff_browser, alex):
-    chat = make_chat(
+@pytest.fixture
+def opted_out_chat(alex):
+    """An SMS chat whose client texted STOP."""
+    return make_chat(
         alex,
         "+14155550100",
         channel="sms",
@@ -216,25 +218,22 @@ def test_opted_out_chat_says_so(staff_browser, alex):
         opted_out=True,
         messages=[(CLIENT, "STOP")],
     )
-    body = text_of(staff_browser.get(f"/admin/chats/{chat.id}"))
+
+
+def test_opted_out_chat_says_so(staff_browser, opted_out_chat):
+    body = text_of(staff_browser.get(f"/admin/chats/{opted_out_chat.id}"))
     assert "The client opted out (asked to stop): no reminder will be sent in this chat." in body
     assert '<span class="badge badge-high">Opted out</span>' in body
     assert "Sent to the client by SMS." in body
 
 
-def test_no_staff_reply_to_a_customer_who_texted_stop(staff_browser, alex):
-    chat = make_chat(
-        alex,
-        "+14155550100",
-        channel="sms",
-        phone="+14155550100",
-        opted_out=True,
-        messages=[(CLIENT, "STOP")],
+def test_no_staff_reply_to_a_customer_who_texted_stop(staff_browser, opted_out_chat):
+    response = staff_browser.post(
+        f"/admin/chats/{opted_out_chat.id}/reply", {"text": "Hello?"}, htmx=True
     )
-    response = staff_browser.post(f"/admin/chats/{chat.id}/reply", {"text": "Hello?"}, htmx=True)
     assert response.status_code == 409 and response.headers["HX-Retarget"] == "#alerts"
     assert "texted STOP" in text_of(response)
-    assert messages_of(chat.id) == [(Role.CLIENT, "STOP")]
+    assert messages_of(opted_out_chat.id) == [(Role.CLIENT, "STOP")]
 
 
 def test_chain_states_in_words(staff_browser, tenant, alex):
