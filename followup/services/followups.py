@@ -20,12 +20,7 @@ from followup.models import (
 )
 from followup.notify import outbox
 from followup.services import workflow
-from followup.services.queries import (  # noqa: F401 - MAX_ID is imported from here
-    LIKE_ESCAPE,
-    MAX_ID,
-    contains_pattern,
-    tenant_row,
-)
+from followup.services.queries import LIKE_ESCAPE, contains_pattern, tenant_row
 from followup.services.validation import (
     FieldErrors,
     clean_text,

@@ -12,7 +12,7 @@ from followup.extensions import db
 from followup.llm.client import TextDelta
 from followup.models import Chat, Message, Role, Tenant
 from followup.services import chats
-from followup.services.followups import MAX_ID
+from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp

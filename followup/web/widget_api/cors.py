@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from followup.extensions import db
 from followup.models import Chat, Tenant
-from followup.services.followups import MAX_ID
+from followup.services.queries import MAX_ID
 from followup.web.widget_api import bp
 from followup.web.widget_api.access import session_origins
 

@@ -55,7 +55,7 @@ from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
 from followup.services import chats, customers
-from followup.services.followups import MAX_ID
+from followup.services.queries import MAX_ID
 from followup.web.rate_limits import per_ip
 from followup.web.widget_api import bp
 from followup.web.widget_api.access import body_with, session_chat
