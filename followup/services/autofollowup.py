@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, inspect, or_, select, update
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -49,13 +49,15 @@ from followup.models import (
     Role,
 )
 from followup.services import capture, working_hours
-from followup.services.queries import LIKE_ESCAPE, MAX_ID, contains_pattern
+from followup.services.queries import LIKE_ESCAPE, MAX_ID, contains_pattern, update_and_reload
 from followup.services.validation import whole_number
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
 CONVERSATION_ROLES = (Role.CLIENT, Role.AGENT, Role.STAFF)
 MAX_QUERY_CHARS = 200
+# A chat's chain with no reminder pending, as column values.
+NOTHING_PENDING = {"chain_step_id": None, "chain_due_at": None}
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,15 @@ def pending(chat: Chat) -> Pending | None:
 # --- what happens in a chat ----------------------------------------------------------------------
 
 
-def lock_chat(chat_id: int) -> Chat | None:
-    """The chat, freshly read and locked until the transaction ends.
+def lock_chat(chat: Chat | int) -> Chat | None:
+    """The chat (given as itself or its id), freshly read and locked until the
+    transaction ends.
 
     PostgreSQL locks the row (SELECT … FOR UPDATE). SQLite has no row locks; a no-op
     UPDATE first takes the database's write lock, which serializes the same way."""
     db.session.flush()  # changes made so far in this transaction are kept, not reloaded over
+    # Its identity, not `.id`: after a commit that would read the row once more first.
+    chat_id = chat if isinstance(chat, int) else inspect(chat).identity[0]
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(
             update(Chat).where(Chat.id == chat_id).values(chain_cycle=Chat.chain_cycle)
@@ -95,20 +100,30 @@ def lock_chat(chat_id: int) -> Chat | None:
     ).one_or_none()
 
 
-def on_client_message(chat: Chat) -> None:
-    """In the transaction that adds the client's message: the current cycle ends (no
-    reminder of it may be sent any more) and a new one begins, waiting for an answer."""
-    chat = lock_chat(chat.id)
-    chat.chain_cycle += 1
-    _clear(chat)
-    chat.chain_exhausted = False
+def on_client_message(chat: Chat, at: datetime) -> None:
+    """In the transaction that adds the client's message, written `at`: the current
+    cycle ends (no reminder of it may be sent any more) and a new one begins, waiting
+    for an answer.
+
+    One UPDATE that locks the row, as `lock_chat` does, and reads it back into `chat`:
+    it runs before every AI answer, and a round trip saved here is time saved to the
+    first token."""
+    db.session.flush()  # changes made so far in this transaction are kept, not reloaded over
+    update_and_reload(
+        chat,
+        chain_cycle=Chat.chain_cycle + 1,
+        chain_exhausted=False,
+        last_message_at=at,
+        last_client_message_at=at,
+        **NOTHING_PENDING,
+    )
 
 
 def on_agent_reply(chat: Chat) -> None:
     """After an answer of the business (the AI's or a staff member's) is committed: the
     chain of this cycle starts, or its pending reminder is planned again (a staff reply
     holds it back). Nothing once the chain is exhausted or before the client wrote."""
-    chat = lock_chat(chat.id)
+    chat = lock_chat(chat)
     if chat is None or chat.last_client_message_at is None or chat.chain_exhausted:
         db.session.rollback()
         return
@@ -119,7 +134,7 @@ def on_agent_reply(chat: Chat) -> None:
 def set_paused(chat: Chat, paused: bool) -> None:
     """Staff pause or resume auto follow-up for this chat. Resuming plans the next
     reminder by the usual rules (if it is overdue, it goes at the next chance)."""
-    chat = lock_chat(chat.id)
+    chat = lock_chat(chat)
     chat.autofollowup_paused = bool(paused)
     if paused:
         _clear(chat)
@@ -130,7 +145,7 @@ def set_paused(chat: Chat, paused: bool) -> None:
 
 def opt_out(chat: Chat) -> None:
     """The customer asked for no more messages (STOP): reminders end for this chat."""
-    chat = lock_chat(chat.id)
+    chat = lock_chat(chat)
     chat.opted_out = True
     _clear(chat)
     db.session.commit()
@@ -247,8 +262,8 @@ def _awaits_client(chat: Chat) -> bool:
 
 
 def _clear(chat: Chat) -> None:
-    chat.chain_step_id = None
-    chat.chain_due_at = None
+    for column, value in NOTHING_PENDING.items():
+        setattr(chat, column, value)
 
 
 def _commit_and_schedule(chat: Chat | None) -> None:

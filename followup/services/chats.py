@@ -6,6 +6,7 @@ can never disagree about what a turn does.
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -79,28 +80,35 @@ def session_token(chat: Chat) -> str:
 
 # The statements of a turn's lookups are built once, at import: building one costs
 # about a third of running it on SQLite, and every turn runs these before the model.
-_CHAT_AND_TENANT = (
-    select(Chat, Tenant)
+_CHAT_TENANT_AND_AGENT = (
+    select(Chat, Tenant, Agent)
     .join(Tenant, Tenant.id == Chat.tenant_id)
+    .join(Agent, Agent.id == Chat.agent_id)
     .where(Chat.id == bindparam("chat_id"))
 )
-_CHAT_TENANT_AND_AGENT = _CHAT_AND_TENANT.add_columns(Agent).join(Agent, Agent.id == Chat.agent_id)
 _HISTORY = select(Message).where(Message.chat_id == bindparam("chat_id")).order_by(Message.id)
+# What an answer reads of the history: plain rows, no entities to build before the model.
+_LINES = (
+    select(Message.role, Message.content, Message.mode)
+    .where(Message.chat_id == bindparam("chat_id"))
+    .order_by(Message.id)
+)
 
 
-def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant]:
-    """The chat a session token opens, and its business (one query); 404 otherwise."""
+def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Agent]:
+    """The chat a session token opens, its business and its agent (one query, all an
+    answer needs: see `chat_for_turn`); 404 otherwise."""
     try:
         claims = _serializer().loads(token or "")
     except BadSignature:
         raise NotFound("No such chat.") from None
     found = None
     if isinstance(claims, dict) and claims.get("chat") == chat_id:
-        found = db.session.execute(_CHAT_AND_TENANT, {"chat_id": chat_id}).first()
+        found = db.session.execute(_CHAT_TENANT_AND_AGENT, {"chat_id": chat_id}).first()
     if found is None:
         raise NotFound("No such chat.")
-    chat, tenant = found
-    return chat, tenant
+    chat, tenant, agent = found
+    return chat, tenant, agent
 
 
 def _greeting(agent: Agent, tenant: Tenant) -> str:
@@ -139,35 +147,58 @@ def messages_after(chat: Chat, after_id: int = 0) -> list[Message]:
     )
 
 
-def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
-    """The one place a conversation message is added, with what it does to the reminder
-    chain: a client message starts a new cycle in its own transaction; an answer of
-    the business (the AI's or a staff member's) starts or re-plans the chain once saved."""
+def _stage_message(chat: Chat, role: Role, content: str, **fields) -> Message:
+    """The one place a conversation message is added (to the transaction), with what it
+    does to the chat: a client message starts a new cycle of the reminder chain."""
+    message = Message(chat_id=chat.id, role=role, content=content, created_at=utcnow(), **fields)
     if role == Role.CLIENT:
-        # First: it locks the chat and reads it afresh, so what changes below is
-        # written once, at the commit (a change made before would be flushed first).
-        autofollowup.on_client_message(chat)
-    message = Message(chat_id=chat.id, role=role, content=content, **fields)
-    chat.last_message_at = message.created_at = utcnow()
-    if role == Role.CLIENT:
-        chat.last_client_message_at = message.created_at
-    elif role == Role.STAFF:
+        # It locks the chat and reads it afresh, with the message's times written.
+        autofollowup.on_client_message(chat, message.created_at)
+    else:
+        chat.last_message_at = message.created_at
+    if role == Role.STAFF:
         chat.last_staff_reply_at = message.created_at
         # A person took over: the capture's last question is no longer the last word,
         # so the client's next message must not be read as its answer.
         capture.finish(chat)
     db.session.add(message)
+    return message
+
+
+def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
+    """A message added and committed; an answer of the business (the AI's or a staff
+    member's) then starts or re-plans the reminder chain."""
+    message = _stage_message(chat, role, content, **fields)
     db.session.commit()
     if role in (Role.AGENT, Role.STAFF):
         autofollowup.on_agent_reply(chat)
     return message
 
 
-def post_client_message(chat: Chat, text: object, mode: object = "text") -> Message:
+def _stage_client_message(chat: Chat, text: object, mode: object) -> Message:
     content = clean_text(text, "text", required=True, max_length=MAX_MESSAGE_CHARS)
     if mode not in ("text", "voice"):
         raise ValidationFailed({"mode": "Use text or voice."})
-    return _add_message(chat, Role.CLIENT, content, mode=mode)
+    return _stage_message(chat, Role.CLIENT, content, mode=mode)
+
+
+def post_client_message(chat: Chat, text: object, mode: object = "text") -> Message:
+    message = _stage_client_message(chat, text, mode)
+    db.session.commit()
+    return message
+
+
+def take_client_message(
+    chat: Chat, text: object, mode: object = "text"
+) -> tuple[Message, Iterator[TextDelta | Message]]:
+    """The client's message saved and the agent's turn begun, in one transaction: the
+    path of a streamed answer, where every round trip before the model is asked is
+    time to the first token. Returns the message and the answer's events, as
+    `agent_turn` yields them; the model is asked when they are iterated."""
+    message = _stage_client_message(chat, text, mode)
+    begun = _begin_turn(chat)
+    db.session.commit()
+    return message, _answer(begun)
 
 
 class CustomerOptedOut(DomainError):
@@ -282,13 +313,60 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) 
 
 
 def chat_for_turn(chat_id: int) -> tuple[Chat, Tenant, Agent]:
-    """The chat, its business and its agent in one query: what `agent_turn` reads before
-    it asks the model, so each query saved here is time saved to the first token.
-    Plain entities, not an eager-loaded relationship: `chat.agent` then finds its agent
-    in the session without a query. Keep all three while the turn runs: the session
+    """The chat, its business and its agent in one query: what an answer reads. Plain
+    entities, not an eager-loaded relationship: `chat.agent` then finds its agent in
+    the session without a query. Keep all three while the turn runs: the session
     holds them weakly."""
     chat, tenant, agent = db.session.execute(_CHAT_TENANT_AND_AGENT, {"chat_id": chat_id}).one()
     return chat, tenant, agent
+
+
+@dataclass(frozen=True)
+class _ModelTurn:
+    """What the model is asked, read before the transaction ends: the answer needs the
+    database again only once the model has finished."""
+
+    chat_id: int
+    mode: str
+    conversation: list[dict]
+    tools: list[dict] | None
+
+
+def _begin_turn(chat: Chat) -> Message | _ModelTurn | None:
+    """The agent's turn up to asking the model: nothing during a human takeover; the
+    next question of a capture (our code answers there, not the model); or what to ask."""
+    if autofollowup.staff_in_charge(chat):
+        return None
+    tenant = db.session.get(Tenant, chat.tenant_id)
+    past = db.session.execute(_LINES, {"chat_id": chat.id}).all()
+    mode = past[-1].mode if past else "text"
+    if capture.capturing(chat):
+        return _capture_turn(chat, tenant, past[-1].content)
+    conversation = prompts.conversation(chat.agent, tenant, past, capture.style_for(chat, mode))
+    return _ModelTurn(chat.id, mode, conversation, prompts.tools_for(tenant))
+
+
+def _answer(begun: Message | _ModelTurn | None) -> Iterator[TextDelta | Message]:
+    """The rest of a turn `_begin_turn` began, after its commit: the model's text as it
+    streams, then the saved answer (or the plain fallback when the model fails)."""
+    if begun is None:
+        return
+    if isinstance(begun, Message):
+        yield begun
+        return
+    completion = None
+    try:
+        for event in stream_chat(begun.conversation, begun.tools):
+            if isinstance(event, Completion):
+                completion = event
+            else:
+                yield event
+    except LLMUnavailable as exc:
+        chat, tenant, _agent = chat_for_turn(begun.chat_id)
+        yield _fallback(chat, tenant, str(exc))
+        return
+    chat, tenant, _agent = chat_for_turn(begun.chat_id)
+    yield _finish_turn(chat, tenant, completion, begun.mode)
 
 
 def agent_turn(chat: Chat) -> Iterator[TextDelta | Message]:
@@ -297,36 +375,22 @@ def agent_turn(chat: Chat) -> Iterator[TextDelta | Message]:
     Nothing at all during a human takeover (PRODUCT.md: while a staff member has
     replied in the last STAFF_TAKEOVER_MINUTES the AI does not answer), on every
     channel: the client's message waits for the staff member, who sees it in the chat."""
-    if autofollowup.staff_in_charge(chat):
-        return
-    tenant = db.session.get(Tenant, chat.tenant_id)
-    past = history(chat)
-    mode = past[-1].mode if past else "text"
-    if capture.capturing(chat):
-        yield _capture_turn(chat, tenant, past[-1].content)
-        return
-    conversation = prompts.conversation(chat.agent, tenant, past, capture.style_for(chat, mode))
-    tools = prompts.tools_for(tenant)
+    begun = _begin_turn(chat)
     # Give the connection back while the model thinks: a stream can take many
     # seconds, and holding a pooled connection for each would cap concurrent chats.
     db.session.commit()
-    completion = None
-    try:
-        for event in stream_chat(conversation, tools):
-            if isinstance(event, Completion):
-                completion = event
-            else:
-                yield event
-    except LLMUnavailable as exc:
-        yield _fallback(chat, tenant, str(exc))
-        return
-    yield _finish_turn(chat, tenant, completion, mode)
+    yield from _answer(begun)
 
 
 def reply(chat: Chat) -> Message | None:
     """The agent's whole answer at once (for clients that do not stream); None while a
     staff member is in charge of the chat."""
-    answers = [event for event in agent_turn(chat) if isinstance(event, Message)]
+    return whole_answer(agent_turn(chat))
+
+
+def whole_answer(events: Iterator[TextDelta | Message]) -> Message | None:
+    """The saved answer at the end of a turn's events; None when the agent stayed silent."""
+    answers = [event for event in events if isinstance(event, Message)]
     return answers[-1] if answers else None
 
 

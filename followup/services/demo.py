@@ -169,11 +169,10 @@ def _seed_chats(tenant: Tenant, agent: Agent) -> None:
                 )
                 continue
             db.session.add(Message(chat=chat, role=role, content=text, created_at=at))
-            chat.last_message_at = at
             if role == Role.CLIENT:
-                chat.last_client_message_at = at
-                db.session.flush()
-                autofollowup.on_client_message(chat)
+                autofollowup.on_client_message(chat, at)
+            else:
+                chat.last_message_at = at
         db.session.flush()
         autofollowup.plan(chat, now)
 

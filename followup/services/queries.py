@@ -1,6 +1,7 @@
 """Small query-building helpers shared by the services."""
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from followup.errors import NotFound
 from followup.extensions import db
@@ -27,3 +28,18 @@ def contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` literally (%, _ and \\ escaped), lowercased."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def update_and_reload(row, **values) -> None:
+    """UPDATE `row` with `values` and read the whole row back into it, in one round
+    trip; the row stays locked until the transaction ends.
+
+    The ORM's own UPDATE … RETURNING with populate_existing does the same for about
+    twice the CPU; this runs before every AI answer (`autofollowup.on_client_message`)."""
+    mapper = inspect(type(row))
+    table = mapper.local_table
+    fresh = db.session.execute(
+        update(table).where(table.c.id == row.id).values(**values).returning(*table.c)
+    ).one()
+    for column, value in zip(table.c, fresh, strict=True):
+        set_committed_value(row, mapper.get_property_by_column(column).key, value)

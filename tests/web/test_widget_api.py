@@ -1,18 +1,20 @@
 """The widget's JSON client API (/api/widget/v1): sessions, turns with and without SSE,
 follow-ups, polling, customer login, rate limits, sizes, errors and CORS."""
 
+import contextlib
 import http.client
 import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from flask.testing import FlaskClient
 from flask_limiter import RequestLimit
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from werkzeug.serving import make_server
 
 from followup.extensions import db, mail
@@ -223,6 +225,44 @@ def test_streamed_turn_sends_tokens_then_the_message_then_done(client, tenant, f
     assert set(message) == MESSAGE_KEYS
     assert [m["role"] for m in done["messages"]] == ["client", "agent"]
     assert done["messages"][1] == message and done["actions"] == []
+
+
+@contextlib.contextmanager
+def database_work() -> Iterator[list[str]]:
+    """What the app asks of the database meanwhile, in order: each statement's first
+    word, COMMIT, and CHECKOUT for each connection taken from the pool."""
+    seen: list[str] = []
+    hooks = [
+        (db.engine, "before_cursor_execute", lambda _c, _cur, sql, *_: seen.append(sql.split()[0])),
+        (db.engine, "commit", lambda _conn: seen.append("COMMIT")),
+        (db.engine.pool, "checkout", lambda *_: seen.append("CHECKOUT")),
+    ]
+    for target, name, hook in hooks:
+        event.listen(target, name, hook)
+    try:
+        yield seen
+    finally:
+        for target, name, hook in hooks:
+            event.remove(target, name, hook)
+
+
+def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(
+    client, tenant, fake_llm
+):
+    """Time to the first token: the session, the client's message and the history the
+    model reads take one connection, four statements and one commit, before the model
+    is asked. (The answer is saved after it, without holding a connection meanwhile.)"""
+    session = start(client, tenant)
+    session.say("Hello")
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        response = session.stream("Do you ship to Canada?")  # read up to the first token
+        before_first_token = list(seen)
+        rest = b"".join(response.response)
+    assert before_first_token == ["CHECKOUT", "SELECT", "UPDATE", "INSERT", "SELECT", "COMMIT"]
+    assert b"event: done" in rest and "INSERT" in seen[len(before_first_token) :]
+    contents = db.session.scalars(select(Message.content).where(Message.chat_id == session.chat_id))
+    assert list(contents)[-2:] == ["Do you ship to Canada?", "You said: Do you ship to Canada?"]
 
 
 def test_tool_call_offers_the_prefilled_form(client, tenant, fake_llm):

@@ -186,7 +186,7 @@ def test_starting_a_chat_renders_the_greeting_and_hands_over_the_session(client,
     assert ">Contact us</button>" in html and ">Log in</button>" in html
     chat = stored_chat(visitor.chat_id)
     assert chat.visitor["verified"] is True and chat.visitor["name"] == "Maria Garcia"
-    opened, business = chats.chat_for_session(visitor.token, visitor.chat_id)
+    opened, business, _agent = chats.chat_for_session(visitor.token, visitor.chat_id)
     assert (opened.id, business.id) == (chat.id, tenant.id)
 
 

@@ -38,7 +38,7 @@ def _through_its_widget(public_key: str, tenant: Tenant, chat: Chat) -> tuple[Te
 
 def session_chat(public_key: str, chat_id: int) -> tuple[Tenant, Chat]:
     """The widget's tenant and the chat the request's session token opens (404 otherwise)."""
-    chat, tenant = chats.chat_for_session(bearer_token(), chat_id)
+    chat, tenant, _agent = chats.chat_for_session(bearer_token(), chat_id)
     return _through_its_widget(public_key, tenant, chat)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from flask import Response, make_response, request
 
 from followup.errors import NotFound, ValidationFailed
-from followup.models import Chat
+from followup.models import Agent, Chat, Tenant
 from followup.services import chats
 from followup.web.errors import error_response
 from followup.web.requests import bearer_token, json_object
@@ -24,6 +24,10 @@ class _Session:
     """What a valid session token opened in this request."""
 
     chat: Chat
+    # Held so the session keeps them (it holds objects weakly): an answer reads both,
+    # and loading them again would cost a query before the first token.
+    tenant: Tenant
+    agent: Agent
     # Read while the tenant is loaded: CORS answers after the view's commit expired it,
     # and reading them again would cost a query before the response starts.
     allowed_origins: tuple[str, ...]
@@ -57,11 +61,11 @@ def _verified(chat_id: int) -> _Session | None:
     """What the request's token opens, if anything; looked up once per request."""
     if _ENVIRON_KEY not in request.environ:
         try:
-            chat, tenant = chats.chat_for_session(bearer_token(), chat_id)
+            chat, tenant, agent = chats.chat_for_session(bearer_token(), chat_id)
         except NotFound:
             session = None
         else:
-            session = _Session(chat, tuple(tenant.allowed_origins or ()))
+            session = _Session(chat, tenant, agent, tuple(tenant.allowed_origins or ()))
         request.environ[_ENVIRON_KEY] = session
     return request.environ[_ENVIRON_KEY]
 

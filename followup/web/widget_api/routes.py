@@ -108,13 +108,14 @@ def start_session(public_key: str) -> tuple[dict, int]:
 def post_message(chat_id: int):
     chat = session_chat(chat_id)
     body = body_with(MESSAGE_FIELDS)
-    client_message = chats.post_client_message(chat, body.get("text"), body.get("mode", "text"))
+    client_message, answer = chats.take_client_message(
+        chat, body.get("text"), body.get("mode", "text")
+    )
     if wants_event_stream():
         # The identity, not `.id`: the commit expired the object, and reloading it
         # would cost a query before the first token.
-        return turn_stream(chat_id, inspect(client_message).identity[0])
-    agent_message = chats.reply(chat)
-    return turn_json(client_message, agent_message)
+        return turn_stream(chat_id, inspect(client_message).identity[0], answer)
+    return turn_json(client_message, chats.whole_answer(answer))
 
 
 def _after_id(raw: str | None) -> int:

@@ -23,7 +23,6 @@ from flask import Response, request, stream_with_context
 from followup.extensions import db
 from followup.llm.client import TextDelta
 from followup.models import Message
-from followup.services import chats
 from followup.web.widget_api.serialize import message_json, turn_json
 
 log = logging.getLogger(__name__)
@@ -45,20 +44,19 @@ def sse(event: str, data: dict) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-def turn_stream(chat_id: int, client_message_id: int) -> Response:
-    events = stream_with_context(_turn_events(chat_id, client_message_id))
+def turn_stream(
+    chat_id: int, client_message_id: int, answer: Iterator[TextDelta | Message]
+) -> Response:
+    """The events of `answer` (from `chats.take_client_message`) as the model writes it."""
+    events = stream_with_context(_turn_events(chat_id, client_message_id, answer))
     return Response(events, mimetype=EVENT_STREAM, headers=STREAM_HEADERS)
 
 
-def _turn_events(chat_id: int, client_message_id: int) -> Iterator[bytes]:
-    turn = None
+def _turn_events(
+    chat_id: int, client_message_id: int, turn: Iterator[TextDelta | Message]
+) -> Iterator[bytes]:
     agent_message = None
     try:
-        # Flask tears the request's database session down when the view returns, before
-        # the server iterates; stream_with_context restores the contexts, and the chat
-        # is loaded again into the session that comes with them.
-        chat, _tenant, _agent = chats.chat_for_turn(chat_id)  # held: see chat_for_turn
-        turn = chats.agent_turn(chat)
         for event in turn:
             if isinstance(event, TextDelta):
                 yield sse("token", {"text": event.text})
@@ -68,8 +66,7 @@ def _turn_events(chat_id: int, client_message_id: int) -> Iterator[bytes]:
             yield sse("message", message_json(agent_message))
         yield sse("done", turn_json(db.session.get(Message, client_message_id), agent_message))
     except GeneratorExit:
-        if turn is not None:
-            _finish_unwatched(turn, chat_id)
+        _finish_unwatched(turn, chat_id)
         raise
     except Exception:
         log.exception("Streaming the agent's answer in chat %s failed", chat_id)
