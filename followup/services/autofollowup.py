@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import and_, func, inspect, or_, select, update
+from sqlalchemy import and_, bindparam, func, inspect, or_, select, update
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -49,7 +49,13 @@ from followup.models import (
     Role,
 )
 from followup.services import capture, working_hours
-from followup.services.queries import LIKE_ESCAPE, MAX_ID, contains_pattern, update_and_reload
+from followup.services.queries import (
+    LIKE_ESCAPE,
+    MAX_ID,
+    contains_pattern,
+    row_update,
+    update_and_reload,
+)
 from followup.services.validation import whole_number
 
 # An agent open at no time in the coming year: look again after this long.
@@ -100,6 +106,16 @@ def lock_chat(chat: Chat | int) -> Chat | None:
     ).one_or_none()
 
 
+_NEW_CYCLE = row_update(
+    Chat,
+    chain_cycle=Chat.chain_cycle + 1,
+    chain_exhausted=False,
+    last_message_at=bindparam("at"),
+    last_client_message_at=bindparam("at"),
+    **NOTHING_PENDING,
+)
+
+
 def on_client_message(chat: Chat, at: datetime) -> None:
     """In the transaction that adds the client's message, written `at`: the current
     cycle ends (no reminder of it may be sent any more) and a new one begins, waiting
@@ -109,14 +125,7 @@ def on_client_message(chat: Chat, at: datetime) -> None:
     it runs before every AI answer, and a round trip saved here is time saved to the
     first token."""
     db.session.flush()  # changes made so far in this transaction are kept, not reloaded over
-    update_and_reload(
-        chat,
-        chain_cycle=Chat.chain_cycle + 1,
-        chain_exhausted=False,
-        last_message_at=at,
-        last_client_message_at=at,
-        **NOTHING_PENDING,
-    )
+    update_and_reload(chat, _NEW_CYCLE, at=at)
 
 
 def on_agent_reply(chat: Chat) -> None:
