@@ -124,7 +124,8 @@ def stream_chat(
                         piece["name"] = call.function.name
                     if call.function and call.function.arguments:
                         piece["arguments"] += call.function.arguments
-    except openai.OpenAIError as exc:
+    # ValueError: a streamed chunk that is not JSON, which the SDK passes on as it is.
+    except (openai.OpenAIError, ValueError) as exc:
         raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
     yield Completion(
         text="".join(text),

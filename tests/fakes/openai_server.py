@@ -7,7 +7,8 @@ steer them by what the customer says, and `behaviour` switches on failures:
   reply and a call of the `offer_followup` tool when the request offered it;
 - anything else gets "You said: <text>";
 - `behaviour.fail_status = 500` answers every request with that error;
-- `behaviour.first_token_delay_s` / `token_delay_s` make it slow (timeouts).
+- `behaviour.first_token_delay_s` / `token_delay_s` make it slow (timeouts);
+- `behaviour.garbled` breaks a streamed reply with a chunk that is not JSON.
 
 Every request body is kept in `requests` so tests can check prompts and tools.
 """
@@ -31,6 +32,7 @@ class Behaviour:
     token_delay_s: float = 0.0
     reply_text: str | None = None  # overrides the rule-based text when set
     tool_arguments: dict | None = None  # overrides the tool call arguments
+    garbled: bool = False  # the stream's second chunk is not JSON (a broken proxy, say)
 
 
 @dataclass
@@ -161,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         self._event(self._chunk(body, {"role": "assistant", "content": ""}))
+        if behaviour.garbled:
+            self.wfile.write(b'data: {"choices": [{"delta": {"content": "Hel\n\n')
         for index, word in enumerate(reply.split(" ")):
             if index:
                 time.sleep(behaviour.token_delay_s)

@@ -94,6 +94,12 @@ def test_a_stream_that_stalls_midway_is_llm_unavailable(llm_app, fake_llm):
     assert received == [TextDelta("You")]
 
 
+def test_a_chunk_that_is_not_json_is_llm_unavailable(llm_app, fake_llm):
+    fake_llm.behaviour.garbled = True
+    with pytest.raises(LLMUnavailable, match="JSONDecodeError"):
+        list(stream_chat(said("hello there")))
+
+
 def test_no_model_configured_is_llm_unavailable(llm_app):
     llm_app.config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
     with pytest.raises(LLMUnavailable, match="No LLM configured"):

@@ -294,16 +294,18 @@ def test_streamed_tool_call_carries_the_form_in_message_and_done(client, tenant,
     assert done["actions"] == [message["action"]]
 
 
-@pytest.mark.parametrize("failure", ["down", "slow"])
+@pytest.mark.parametrize("failure", ["down", "slow", "garbled"])
 @pytest.mark.parametrize("streaming", [False, True], ids=["json", "sse"])
 def test_llm_failure_answers_plainly_with_the_form(
     app, client, tenant, fake_llm, failure, streaming
 ):
     if failure == "down":
         fake_llm.behaviour.fail_status = 500
-    else:
+    elif failure == "slow":
         app.config["LLM_TIMEOUT_S"] = 0.3  # keeps the test short; the rule is the same
         fake_llm.behaviour.first_token_delay_s = 0.8
+    else:
+        fake_llm.behaviour.garbled = True
     session = start(client, tenant)
     if streaming:
         events = parse_sse(session.stream("hello?").get_data(as_text=True))
