@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from sqlalchemy import bindparam, select
 
@@ -69,12 +69,14 @@ def web_widget_agent(tenant: Tenant) -> Agent:
     return agent
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SESSION_SALT)
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SESSION_SALT)
 
 
 def session_token(chat: Chat) -> str:
-    """A signed token that lets its holder, and only its holder, use this chat."""
+    """A signed token that lets its holder, and only its holder, use this chat, for
+    WIDGET_SESSION_MAX_AGE_DAYS (a token copied from a shared computer does not open
+    the chat for ever; the widget then starts a new chat)."""
     return _serializer().dumps({"chat": chat.id})
 
 
@@ -98,9 +100,10 @@ _LINES = (
 def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Agent]:
     """The chat a session token opens, its business and its agent (one query, all an
     answer needs: see `chat_for_turn`); 404 otherwise."""
+    max_age_s = current_app.config["WIDGET_SESSION_MAX_AGE_DAYS"] * 86400
     try:
-        claims = _serializer().loads(token or "")
-    except BadSignature:
+        claims = _serializer().loads(token or "", max_age=max_age_s)
+    except BadSignature:  # also SignatureExpired
         raise NotFound("No such chat.") from None
     found = None
     if isinstance(claims, dict) and claims.get("chat") == chat_id:

@@ -582,6 +582,31 @@ def test_a_same_site_website_lets_the_chat_keep_its_own_session(
     expect(chat.locator(".msg-client .bubble-text")).to_have_text(["Remember me"])
 
 
+def test_an_expired_session_gives_a_new_chat_not_an_error(
+    browser_page, shop, host_site, widget_app_server
+):
+    page = browser_page
+    script_errors = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    url = host_site.publish("/expired", host_page(shop, None))
+    chat = open_widget(page, url)
+    send(chat, "Hello from last month")
+    expect(last_agent_text(chat)).to_have_text("You said: Hello from last month")
+
+    config = widget_app_server.app.config
+    days = config["WIDGET_SESSION_MAX_AGE_DAYS"]
+    config["WIDGET_SESSION_MAX_AGE_DAYS"] = -1  # every session token issued so far has expired
+    try:
+        chat = open_widget(page, url)  # a new chat greets; the old one stays closed
+        expect(chat.locator("#messages .msg-agent")).to_have_count(1)
+        expect(chat.locator("#messages .msg-client")).to_have_count(0)
+    finally:
+        config["WIDGET_SESSION_MAX_AGE_DAYS"] = days
+    send(chat, "Hello again")
+    expect(last_agent_text(chat)).to_have_text("You said: Hello again")
+    assert script_errors == []
+
+
 def test_customer_logs_in_from_the_widget_and_sees_their_requests(
     browser_page, chromium, shop, host_site, widget_app_server
 ):

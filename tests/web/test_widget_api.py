@@ -494,6 +494,19 @@ def test_another_chats_token_or_a_made_up_one_is_404(client, tenant, other_tenan
     assert len(chats.history(stored_chat(mine.chat_id))) == 1  # the greeting, nothing else
 
 
+def test_a_session_token_opens_its_chat_for_the_configured_days_only(app, client, tenant):
+    """A token copied from a shared computer must not open the chat for ever."""
+    days = app.config["WIDGET_SESSION_MAX_AGE_DAYS"]
+    session = start(client, tenant)
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days, minutes=-1), tick=False):
+        assert session.get("messages").status_code == 200
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days, minutes=1), tick=False):
+        for response in (session.get("messages"), session.say("Still there?")):
+            assert response.status_code == 404
+            assert error_of(response)["code"] == "not_found"
+    assert len(chats.history(stored_chat(session.chat_id))) == 1  # the greeting, nothing else
+
+
 def test_missing_token_is_401(client, tenant):
     session = start(client, tenant)
     response = client.get(session.url("messages"))
