@@ -153,7 +153,10 @@ def parse_origins(text: object) -> list[str]:
     return origins
 
 
-def update_allowed_origins(tenant_id: int, text: object) -> Tenant:
+def update_allowed_origins(tenant_id: int, text: object, staff_role: str) -> Tenant:
+    """Which websites may show the widget: the owner's decision, like the secret's."""
+    if staff_role != ROLE_OWNER:
+        raise OwnerOnly("change the allowed website origins")
     origins = parse_origins(text)
     tenant = db.session.get(Tenant, tenant_id)
     tenant.allowed_origins = origins

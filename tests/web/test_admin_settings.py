@@ -375,6 +375,28 @@ def test_staff_see_the_rotate_button_disabled_and_why(staff_member_browser):
     assert "Only the account owner can rotate the widget secret." in page
 
 
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "page"])
+def test_staff_cannot_change_the_allowed_origins(staff_member_browser, tenant, htmx):
+    before = list(stored(tenant).allowed_origins)
+    response = staff_member_browser.post(
+        "/admin/settings/origins", data={"allowed_origins": "https://evil.example"}, htmx=htmx
+    )
+    assert response.status_code == 403
+    assert "Only the account owner can change the allowed website origins." in text_of(response)
+    assert stored(tenant).allowed_origins == before
+
+
+def test_staff_see_the_origins_read_only_and_the_secret_masked(staff_member_browser, tenant):
+    """Whoever holds the secret can sign in as any customer; whoever sets the origins
+    decides which websites show the chat: both stay with the owner."""
+    page = text_of(staff_member_browser.get("/admin/settings"))
+    assert tenant.widget_secret not in page and tenant.widget_secret[:3] + "••••" in page
+    assert "Only the account owner can see the widget secret." in page
+    assert re.search(r'<textarea id="allowed_origins"[^>]*\breadonly>', page)
+    assert re.search(r'class="btn btn-primary" disabled>Save origins', page)
+    assert "Only the account owner can change the allowed origins." in page
+
+
 def test_staff_can_still_change_business_details(staff_member_browser, tenant):
     response = staff_member_browser.post(
         "/admin/settings/business", data=BUSINESS | {"name": "Acme by Sam"}, htmx=True

@@ -87,7 +87,7 @@ def settings_business():
 def settings_origins():
     text = request.form.get("allowed_origins", "")
     try:
-        tenant = tenant_settings.update_allowed_origins(_tenant().id, text)
+        tenant = tenant_settings.update_allowed_origins(_tenant().id, text, current_user.role)
     except ValidationFailed as exc:
         return _invalid(ORIGINS_PARTIAL, origins=_refused(exc, text=text))
     return _saved(ORIGINS_PARTIAL, origins=_origins_form(tenant, saved=True))
