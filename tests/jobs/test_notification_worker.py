@@ -19,6 +19,7 @@ from followup.models import NotificationChannel, Source
 from followup.services import followups
 from tests.jobs.conftest import TWILIO_FROM
 from tests.jobs.helpers import (
+    WAIT_S,
     all_sent,
     configure_tenant,
     outbox_rows,
@@ -223,7 +224,9 @@ def test_sigterm_to_every_worker_process_lets_the_job_in_hand_finish(
     # What systemd or `docker stop` do: SIGTERM for every process of the service.
     for pid in session_members(worker.process.pid):
         os.kill(pid, signal.SIGTERM)
-    assert worker.process.wait(timeout=10) == 0, worker.log()
+    # The job needs about 1 s; the rest is a margin for a loaded machine, where the
+    # test once failed at 10 s. Graceful is what is checked here, not fast.
+    assert worker.process.wait(timeout=WAIT_S) == 0, worker.log()
 
     row = row_of("staff_email")
     assert (row["state"], row["attempts"]) == ("sent", 1)
