@@ -125,7 +125,7 @@ class Config:
     REMINDER_HISTORY_MESSAGES = int(_env("REMINDER_HISTORY_MESSAGES", "40"))
     AUTO_FOLLOWUP_PAGE_SIZE = 50
 
-    # A widget session token opens its chat for this many days after the chat began.
+    # A widget session token opens its chat until the customer has not written for this long.
     WIDGET_SESSION_MAX_AGE_DAYS = int(_env("WIDGET_SESSION_MAX_AGE_DAYS", "30"))
     # Public widget endpoints: one budget per IP (offices share one) and one per chat.
     WIDGET_SESSIONS_LIMIT_PER_IP = _env("WIDGET_SESSIONS_LIMIT_PER_IP", "20 per minute")

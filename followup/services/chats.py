@@ -7,11 +7,12 @@ can never disagree about what a turn does.
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 
 from followup.clock import utcnow
 from followup.errors import DomainError, NotFound, ValidationFailed
@@ -69,15 +70,23 @@ def web_widget_agent(tenant: Tenant) -> Agent:
     return agent
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SESSION_SALT)
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SESSION_SALT)
 
 
 def session_token(chat: Chat) -> str:
-    """A signed token that lets its holder, and only its holder, use this chat, for
-    WIDGET_SESSION_MAX_AGE_DAYS (a token copied from a shared computer does not open
-    the chat for ever; the widget then starts a new chat)."""
+    """A signed token that lets its holder, and only its holder, use this chat while
+    the chat is in use (`_session_lapsed`)."""
     return _serializer().dumps({"chat": chat.id})
+
+
+def _session_lapsed(chat: Chat) -> bool:
+    """No message from the customer for WIDGET_SESSION_MAX_AGE_DAYS: the token no longer
+    opens the chat (one copied from a shared computer does not open it for ever), and
+    the widget starts a new chat. Counted from the chat itself, not from the token, so
+    a conversation in use stays open however old it is."""
+    last_seen = chat.last_client_message_at or chat.created_at
+    return utcnow() - last_seen > timedelta(days=current_app.config["WIDGET_SESSION_MAX_AGE_DAYS"])
 
 
 # The statements of a turn's lookups are built once, at import: building one costs
@@ -100,15 +109,14 @@ _LINES = (
 def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Agent]:
     """The chat a session token opens, its business and its agent (one query, all an
     answer needs: see `chat_for_turn`); 404 otherwise."""
-    max_age_s = current_app.config["WIDGET_SESSION_MAX_AGE_DAYS"] * 86400
     try:
-        claims = _serializer().loads(token or "", max_age=max_age_s)
-    except BadSignature:  # also SignatureExpired
+        claims = _serializer().loads(token or "")
+    except BadSignature:
         raise NotFound("No such chat.") from None
     found = None
     if isinstance(claims, dict) and claims.get("chat") == chat_id:
         found = db.session.execute(_CHAT_TENANT_AND_AGENT, {"chat_id": chat_id}).first()
-    if found is None:
+    if found is None or _session_lapsed(found[0]):
         raise NotFound("No such chat.")
     chat, tenant, agent = found
     return chat, tenant, agent
@@ -199,9 +207,21 @@ def take_client_message(
     time to the first token. Returns the message and the answer's events, as
     `agent_turn` yields them; the model is asked when they are iterated."""
     message = _stage_client_message(chat, text, mode)
-    begun = _begin_turn(chat)
+    try:
+        begun = _begin_turn(chat)
+    except Exception:
+        _keep_client_message(message, chat, text, mode)
+        raise
     db.session.commit()
     return message, _answer(begun)
+
+
+def _keep_client_message(message: Message, chat: Chat, text: object, mode: object) -> None:
+    """The turn failed before its commit: the customer's words are saved on their own
+    (never lose a lead), unless a commit inside the turn saved them already."""
+    db.session.rollback()
+    if inspect(message).transient:  # rolled back with the turn
+        post_client_message(chat, text, mode)
 
 
 class CustomerOptedOut(DomainError):
@@ -355,7 +375,9 @@ def _answer(begun: Message | _ModelTurn | None) -> Iterator[TextDelta | Message]
     if begun is None:
         return
     if isinstance(begun, Message):
-        yield begun
+        # Read again by its identity: the session that saved it may be gone by now
+        # (a streamed turn's view session ends before the stream is read).
+        yield db.session.get(Message, inspect(begun).identity[0])
         return
     completion = None
     try:

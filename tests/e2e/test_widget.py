@@ -595,7 +595,7 @@ def test_an_expired_session_gives_a_new_chat_not_an_error(
 
     config = widget_app_server.app.config
     days = config["WIDGET_SESSION_MAX_AGE_DAYS"]
-    config["WIDGET_SESSION_MAX_AGE_DAYS"] = -1  # every session token issued so far has expired
+    config["WIDGET_SESSION_MAX_AGE_DAYS"] = -1  # every chat counts as left for too long
     try:
         chat = open_widget(page, url)  # a new chat greets; the old one stays closed
         expect(chat.locator("#messages .msg-agent")).to_have_count(1)

@@ -15,6 +15,7 @@ import time_machine
 from flask.testing import FlaskClient
 from flask_limiter import RequestLimit
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from followup.extensions import db, mail
@@ -265,6 +266,32 @@ def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(
     assert list(contents)[-2:] == ["Do you ship to Canada?", "You said: Do you ship to Canada?"]
 
 
+def test_a_turn_that_fails_before_its_commit_still_keeps_the_customers_message(
+    client, tenant, fake_llm
+):
+    """Never lose a lead: the database fails while the history is read (the injected
+    fault stands for a dropped connection); the customer's words are saved all the same."""
+    session = start(client, tenant)
+
+    def fail_history_read(_conn, _cursor, sql, *_):
+        if sql.startswith("SELECT messages.role, messages.content, messages.mode"):
+            raise OperationalError(sql, {}, Exception("the connection dropped"))
+
+    event.listen(db.engine, "before_cursor_execute", fail_history_read)
+    try:
+        response = session.say("Please call me back about my order")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", fail_history_read)
+    assert response.status_code == 500
+    assert error_of(response)["code"] == "internal_error"
+    db.session.rollback()
+    saved = chats.history(stored_chat(session.chat_id))
+    assert [(m.role, m.content) for m in saved][1:] == [
+        (Role.CLIENT, "Please call me back about my order")
+    ]
+    assert stored_chat(session.chat_id).chain_cycle == 1  # its reminder cycle began once
+
+
 def test_tool_call_offers_the_prefilled_form(client, tenant, fake_llm):
     customer = signed(tenant, name="Ada Lovelace", email="ada@example.com", phone="+14155550100")
     session = start(client, tenant, customer)
@@ -494,17 +521,27 @@ def test_another_chats_token_or_a_made_up_one_is_404(client, tenant, other_tenan
     assert len(chats.history(stored_chat(mine.chat_id))) == 1  # the greeting, nothing else
 
 
-def test_a_session_token_opens_its_chat_for_the_configured_days_only(app, client, tenant):
-    """A token copied from a shared computer must not open the chat for ever."""
-    days = app.config["WIDGET_SESSION_MAX_AGE_DAYS"]
+def test_a_session_token_lapses_after_the_configured_days_without_the_customer(
+    app, client, tenant, fake_llm
+):
+    """A token copied from a shared computer must not open the chat for ever; a chat in
+    use stays open however old it is."""
+    days = timedelta(days=app.config["WIDGET_SESSION_MAX_AGE_DAYS"])
     session = start(client, tenant)
-    with time_machine.travel(datetime.now(UTC) + timedelta(days=days, minutes=-1), tick=False):
+    began = datetime.now(UTC)
+    with time_machine.travel(began + days - timedelta(minutes=1), tick=False):
+        assert session.say("Still there?").status_code == 200  # the customer writes
+    last_seen = began + days - timedelta(minutes=1)
+    with time_machine.travel(last_seen + days - timedelta(minutes=1), tick=False):
         assert session.get("messages").status_code == 200
-    with time_machine.travel(datetime.now(UTC) + timedelta(days=days, minutes=1), tick=False):
-        for response in (session.get("messages"), session.say("Still there?")):
+    with time_machine.travel(last_seen + days + timedelta(minutes=1), tick=False):
+        for response in (session.get("messages"), session.say("Hello?")):
             assert response.status_code == 404
             assert error_of(response)["code"] == "not_found"
-    assert len(chats.history(stored_chat(session.chat_id))) == 1  # the greeting, nothing else
+    assert [m.content for m in chats.history(stored_chat(session.chat_id))][1:] == [
+        "Still there?",
+        "You said: Still there?",
+    ]
 
 
 def test_missing_token_is_401(client, tenant):
@@ -727,9 +764,9 @@ def live_server(app):
 
 
 def _open_stream(
-    connection: http.client.HTTPConnection, session: Session, text: str
+    connection: http.client.HTTPConnection, session: Session, text: str, mode: str = "text"
 ) -> http.client.HTTPResponse:
-    body = json.dumps({"text": text})
+    body = json.dumps({"text": text, "mode": mode})
     headers = bearer(session.token) | {
         "Content-Type": "application/json",
         "Accept": "text/event-stream",
@@ -747,6 +784,22 @@ def _wait_for(condition, timeout_s: float = 10.0):
             return result
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_a_voice_capture_streams_each_answer_through_a_real_server(
+    client, tenant, fake_llm, live_server
+):
+    """Each request gets its own database session there, as in production: the answers
+    our code writes during a capture must reach the stream after the view's session."""
+    session = start(client, tenant)
+    turns = ["Can a person call me?", "ann@example.com"]
+    for text in turns:
+        connection = http.client.HTTPConnection("127.0.0.1", live_server, timeout=10)
+        response = _open_stream(connection, session, text, mode="voice")
+        events = parse_sse(response.read().decode())
+        connection.close()
+        assert [name for name, _ in events][-2:] == ["message", "done"], events
+    assert "a-n-n at example dot com" in events[-2][1]["content"]
 
 
 def test_real_server_streams_and_survives_a_client_leaving(client, tenant, fake_llm, live_server):
