@@ -46,7 +46,8 @@ def update_and_reload(row, statement: Update, **params) -> None:
 
     The ORM's own UPDATE … RETURNING with populate_existing does the same for about
     twice the CPU; this runs before every AI answer (`autofollowup.on_client_message`)."""
-    fresh = db.session.execute(statement, {"row_id": row.id, **params}).one()
+    # Its identity, not `.id`: on an object a commit expired, that would cost a SELECT.
+    fresh = db.session.execute(statement, {"row_id": inspect(row).identity[0], **params}).one()
     mapper = inspect(type(row))
     for column, value in zip(statement.table.c, fresh, strict=True):
         set_committed_value(row, mapper.get_property_by_column(column).key, value)
