@@ -1,13 +1,11 @@
 """The widget's JSON client API (/api/widget/v1): sessions, turns with and without SSE,
 follow-ups, polling, customer login, rate limits, sizes, errors and CORS."""
 
-import contextlib
 import http.client
 import json
 import re
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +20,7 @@ from followup.extensions import db, mail
 from followup.models import Chat, FollowUpRequest, Message, Role, Source
 from followup.services import chats, customers, followups
 from followup.services.prefill import identity_signature
+from tests.web.database_work import database_work
 
 BASE = "/api/widget/v1"
 MESSAGE_KEYS = {"id", "role", "content", "mode", "created_at", "action"}
@@ -226,25 +225,6 @@ def test_streamed_turn_sends_tokens_then_the_message_then_done(client, tenant, f
     assert set(message) == MESSAGE_KEYS
     assert [m["role"] for m in done["messages"]] == ["client", "agent"]
     assert done["messages"][1] == message and done["actions"] == []
-
-
-@contextlib.contextmanager
-def database_work() -> Iterator[list[str]]:
-    """What the app asks of the database meanwhile, in order: each statement's first
-    word, COMMIT, and CHECKOUT for each connection taken from the pool."""
-    seen: list[str] = []
-    hooks = [
-        (db.engine, "before_cursor_execute", lambda _c, _cur, sql, *_: seen.append(sql.split()[0])),
-        (db.engine, "commit", lambda _conn: seen.append("COMMIT")),
-        (db.engine.pool, "checkout", lambda *_: seen.append("CHECKOUT")),
-    ]
-    for target, name, hook in hooks:
-        event.listen(target, name, hook)
-    try:
-        yield seen
-    finally:
-        for target, name, hook in hooks:
-            event.remove(target, name, hook)
 
 
 def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(

@@ -20,6 +20,7 @@ from followup.models import Chat, FollowUpRequest, Message, Role, Source
 from followup.services import chats, customers
 from followup.services.prefill import identity_signature
 from followup.web.widget import access
+from tests.web.database_work import database_work
 
 PROMISE = "We'll contact you within 24 hours."
 SHOP = "https://shop.example"
@@ -286,6 +287,31 @@ def test_stream_link_is_bound_to_its_chat_and_expires(client, tenant, visitor, f
     with time_travel(access.STREAM_TOKEN_MAX_AGE_S + 5):
         assert client.get(url).status_code == 404
     assert count(Message) == 3  # two greetings and the message: no reply was made
+
+
+def test_a_stream_link_of_another_widget_is_refused(
+    client, tenant, other_tenant, visitor, fake_llm
+):
+    url = stream_url(visitor.send("hello").get_data(as_text=True))
+    other_key = other_tenant.widget_public_key
+    assert (
+        client.get(url.replace(f"/w/{tenant.widget_public_key}/", f"/w/{other_key}/")).status_code
+        == 404
+    )
+
+
+def test_the_reply_stream_asks_the_model_after_one_connection_and_three_reads(visitor, fake_llm):
+    """Time to the first token: the stream link is checked without the database; the
+    chat (with its business and agent), an answer already made (a stream opened
+    again) and the history come on one connection, in one transaction."""
+    url = stream_url(visitor.send("hello").get_data(as_text=True))
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        response = visitor.client.get(url)  # read up to the first piece of the reply
+        before_first_token = list(seen)
+        rest = response.get_data(as_text=True)
+    assert before_first_token == ["CHECKOUT", "SELECT", "SELECT", "SELECT", "COMMIT"]
+    assert "event: done" in rest
 
 
 def time_travel(seconds: float):

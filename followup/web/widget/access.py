@@ -11,7 +11,6 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from followup.errors import NotFound
-from followup.extensions import db
 from followup.models import Chat, Tenant
 from followup.services import chats, customers
 from followup.web.requests import bearer_token
@@ -46,24 +45,25 @@ def _stream_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=STREAM_SALT)
 
 
-def stream_token(chat: Chat, message_id: int) -> str:
-    return _stream_serializer().dumps({"chat": chat.id, "message": message_id})
+def stream_token(public_key: str, chat: Chat, message_id: int) -> str:
+    return _stream_serializer().dumps({"key": public_key, "chat": chat.id, "message": message_id})
 
 
-def stream_chat(public_key: str, chat_id: int, token: str | None) -> tuple[Tenant, Chat, int]:
-    """The chat and the customer message a reply-stream token was issued for (404 otherwise)."""
+def stream_message_id(public_key: str, chat_id: int, token: str | None) -> int:
+    """The customer message a reply-stream token was issued for (404 otherwise).
+
+    No query: the token is only issued once the session token has opened this chat
+    through this widget, and it says so, signed; the stream reads the chat itself."""
     try:
         claims = _stream_serializer().loads(token or "", max_age=STREAM_TOKEN_MAX_AGE_S)
     except BadSignature:  # also SignatureExpired
         raise NotFound("This reply link has expired.") from None
-    if not isinstance(claims, dict) or claims.get("chat") != chat_id:
+    if not isinstance(claims, dict) or (claims.get("key"), claims.get("chat")) != (
+        public_key,
+        chat_id,
+    ):
         raise NotFound("No such chat.")
-    tenant = chats.tenant_for_widget(public_key)
-    chat = db.session.get(Chat, chat_id)
-    if chat is None:
-        raise NotFound("No such chat.")
-    tenant, chat = _through_its_widget(public_key, tenant, chat)
-    return tenant, chat, int(claims["message"])
+    return int(claims["message"])
 
 
 def customer_signed_in(chat: Chat) -> bool:

@@ -16,7 +16,7 @@ from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
-from followup.web.widget.access import session_chat, stream_chat, stream_token
+from followup.web.widget.access import session_chat, stream_message_id, stream_token
 from followup.web.widget.limits import per_session
 from followup.web.widget.rendering import account_state, answered_forms, partial, render_piece
 
@@ -112,7 +112,7 @@ def send_message(public_key: str, chat_id: int):
         "widget.stream_reply",
         public_key=public_key,
         chat_id=chat.id,
-        token=stream_token(chat, message.id),
+        token=stream_token(public_key, chat, message.id),
     )
     return partial(
         "widget/_sent.html", tenant, chat, missed=missed, message=message, stream_url=stream_url
@@ -168,9 +168,9 @@ def _reply_events(chat_id: int, message_id: int) -> Iterator[str]:
 @per_ip("WIDGET_MESSAGES_LIMIT_PER_IP")
 def stream_reply(public_key: str, chat_id: int):
     """The agent's reply as it is written (`delta` events), then its final bubble (`done`)."""
-    _tenant, chat, message_id = stream_chat(public_key, chat_id, request.args.get("token"))
+    message_id = stream_message_id(public_key, chat_id, request.args.get("token"))
     return Response(
-        stream_with_context(_reply_events(chat.id, message_id)),
+        stream_with_context(_reply_events(chat_id, message_id)),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
