@@ -25,7 +25,7 @@ impossible, whatever the workers do.
 
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -35,7 +35,7 @@ from rq.job import JobStatus
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from followup.clock import utcnow
+from followup.clock import from_micros, to_micros, utcnow
 from followup.extensions import db
 from followup.jobs import default_queue, enqueue, redis_connection
 from followup.llm import client as llm_client
@@ -52,8 +52,6 @@ ATTEMPTS_KEY = "followup:reminders:attempts:{}-{}-{}"
 ATTEMPTS_TTL_S = 7 * 24 * 3600
 FAILED_JOB_TTL_S = 7 * 24 * 3600
 NO_SUCH_CHAT = 0  # ids start at 1
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 
 # A due reminder as jobs carry it: [chat id, cycle, step id, due time in µs].
 Item = list
@@ -89,13 +87,13 @@ def schedule(due: "autofollowup.Pending | None") -> None:
     scheduled jobs: the sweep runs what is due."""
     if due is None:
         return
-    second = int(_us(due.due_at) // 1_000_000)
+    second = int(to_micros(due.due_at) // 1_000_000)
     current = get_current_job()
     if due.due_at <= utcnow() or (current is not None and current.id == wake_up_id(second)):
         # Due already: a wake-up of its own, now (the one for its second may have run).
         _queue_wake_up(second, None, f"{wake_up_id(second)}-{secrets.token_hex(4)}")
     else:
-        _queue_wake_up(second, _from_us(second * 1_000_000), wake_up_id(second))
+        _queue_wake_up(second, from_micros(second * 1_000_000), wake_up_id(second))
 
 
 def wake_up_id(second: int) -> str:
@@ -133,7 +131,7 @@ def send_due_reminders(second: int) -> str:
     so this one may run before some (or all) of its reminders are due: while the second
     lasts, another wake-up is queued, which the scheduler starts at its next look, by
     then past the second. No reminder goes early; none waits more than about a second."""
-    start = _from_us(second * 1_000_000)
+    start = from_micros(second * 1_000_000)
     end, now = start + timedelta(seconds=1), utcnow()
     if now < end:
         _queue_wake_up(second, max(start, now), f"{wake_up_id(second)}-{secrets.token_hex(4)}")
@@ -166,7 +164,7 @@ def send_reminders(items: list[Item]) -> str:
 
 
 def _item(due: "autofollowup.Pending") -> Item:
-    return [due.chat_id, due.cycle, due.step_id, _us(due.due_at)]
+    return [due.chat_id, due.cycle, due.step_id, to_micros(due.due_at)]
 
 
 def _batches(items: list[Item]) -> list[list[Item]]:
@@ -219,15 +217,6 @@ def _job_options(job_id: str | None, timeout_s: int) -> dict:
         "result_ttl": 0,  # nothing to keep: the database records what was sent
         "failure_ttl": FAILED_JOB_TTL_S,
     }
-
-
-def _us(moment: datetime) -> int:
-    """A moment as a whole number of microseconds, exact: jobs find chats due at it."""
-    return (moment - EPOCH) // MICROSECOND
-
-
-def _from_us(us: int) -> datetime:
-    return EPOCH + us * MICROSECOND
 
 
 def queue_replan(agent_id: int) -> None:

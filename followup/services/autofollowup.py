@@ -29,13 +29,13 @@ web process and any number of workers see one order of events.
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, inspect, or_, select, update
 
-from followup.clock import utcnow
+from followup.clock import LAST_MICROS, from_micros, to_micros, utcnow
 from followup.extensions import db
 from followup.jobs import reminders as reminder_jobs
 from followup.llm.client import Completion
@@ -456,14 +456,11 @@ def active_chains(
     return ActiveChainsPage(chains, _cursor(chains[-1]) if more else None)
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
-LAST_MICROS = (datetime.max.replace(tzinfo=UTC) - EPOCH) // MICROSECOND  # datetime's limit
 _MICROS = re.compile(r"[0-9]{1,18}")
 
 
 def _cursor(row: ActiveChain) -> str:
-    return f"{(row.due_at - EPOCH) // MICROSECOND}-{row.chat.id}"
+    return f"{to_micros(row.due_at)}-{row.chat.id}"
 
 
 def _parse_cursor(text: str | None) -> tuple[datetime, int] | None:
@@ -472,4 +469,4 @@ def _parse_cursor(text: str | None) -> tuple[datetime, int] | None:
     chat_id = whole_number(raw_id, MAX_ID)
     if chat_id is None or not _MICROS.fullmatch(micros) or int(micros) > LAST_MICROS:
         return None
-    return EPOCH + int(micros) * MICROSECOND, chat_id
+    return from_micros(int(micros)), chat_id
