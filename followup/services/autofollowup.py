@@ -56,12 +56,11 @@ from followup.services.queries import (
     row_update,
     update_and_reload,
 )
-from followup.services.validation import whole_number
+from followup.services.validation import search_text, whole_number
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
 CONVERSATION_ROLES = (Role.CLIENT, Role.AGENT, Role.STAFF)
-MAX_QUERY_CHARS = 200
 # A chat's chain with no reminder pending, as column values.
 NOTHING_PENDING = {"chain_step_id": None, "chain_due_at": None}
 
@@ -428,7 +427,7 @@ def active_chains(
             Agent.autofollowup_enabled.is_(True),
         )
     )
-    text = (q or "").strip()[:MAX_QUERY_CHARS]
+    text = search_text(q)
     if text:
         pattern = contains_pattern(text)
         query = query.where(

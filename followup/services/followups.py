@@ -26,13 +26,13 @@ from followup.services.validation import (
     clean_text,
     normalize_email,
     normalize_phone,
+    search_text,
 )
 
 MAX_NAME = 200
 MAX_REASON = 5000
 MAX_SUMMARY = 10000
 MAX_NOTES = 20000
-MAX_QUERY = 200
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,7 @@ class Filters:
 
     @classmethod
     def parse(cls, q: object = None, status: object = None) -> "Filters":
-        text = (q or "").strip() if isinstance(q, str) else ""
-        if len(text) > MAX_QUERY:
-            raise ValidationFailed({"q": f"Search is limited to {MAX_QUERY} characters."})
+        text = search_text(q)
         if status in (None, "", "all"):
             return cls(q=text)
         try:

@@ -20,9 +20,9 @@ from followup.models import (
     Message,
 )
 from followup.services.conversations import Conversation, conversation_of
-from followup.services.followups import MAX_QUERY, Cursor
+from followup.services.followups import Cursor
 from followup.services.queries import LIKE_ESCAPE, MAX_ID, contains_pattern, tenant_row
-from followup.services.validation import whole_number
+from followup.services.validation import search_text, whole_number
 
 CUSTOMER_STATUSES = (CUSTOMER_GUEST, CUSTOMER_REGISTERED)
 DETAIL_FOLLOWUPS_LIMIT = 50
@@ -37,9 +37,7 @@ class Filters:
 
     @classmethod
     def parse(cls, q: object = None, status: object = None) -> "Filters":
-        text = q.strip() if isinstance(q, str) else ""
-        if len(text) > MAX_QUERY:
-            raise ValidationFailed({"q": f"Search is limited to {MAX_QUERY} characters."})
+        text = search_text(q)
         if status in (None, "", "all"):
             return cls(q=text)
         if status not in CUSTOMER_STATUSES:

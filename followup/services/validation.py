@@ -25,6 +25,18 @@ def clean_text(value: object, field: str, *, required: bool, max_length: int) ->
     return text
 
 
+MAX_SEARCH_CHARS = 200
+
+
+def search_text(q: object) -> str:
+    """What a list's search box sent, stripped ("" for none or for anything but text);
+    refused past MAX_SEARCH_CHARS, which no name, email or reason needs."""
+    text = q.strip() if isinstance(q, str) else ""
+    if len(text) > MAX_SEARCH_CHARS:
+        raise ValidationFailed({"q": f"Search is limited to {MAX_SEARCH_CHARS} characters."})
+    return text
+
+
 # ASCII digits, at most ten (every 32-bit id): int() would also take " 1", "+1", "1_0"
 # and Unicode digits, and str.isdigit() lets through some that int() then refuses ("²").
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")

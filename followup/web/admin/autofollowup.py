@@ -14,9 +14,8 @@ from followup.htmx import is_partial_request, render
 from followup.models import Agent
 from followup.services import agents as service
 from followup.services import autofollowup
-from followup.services.followups import MAX_QUERY
 from followup.services.queries import MAX_ID
-from followup.services.validation import whole_number
+from followup.services.validation import search_text, whole_number
 from followup.web.admin import bp
 from followup.web.admin.agents import render_tab, step_form, tab_url
 
@@ -155,10 +154,7 @@ def agent_step_move(agent_id: int, step_id: int):
 
 
 def _dashboard_filters() -> tuple[str, Agent | None]:
-    q = request.args.get("q", "")
-    q = q.strip() if isinstance(q, str) else ""
-    if len(q) > MAX_QUERY:
-        raise ValidationFailed({"q": f"Search is limited to {MAX_QUERY} characters."})
+    q = search_text(request.args.get("q"))
     raw_agent = request.args.get("agent", "")
     if not raw_agent:
         return q, None

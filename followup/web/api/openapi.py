@@ -7,6 +7,7 @@ and the tests check the document against the spec and the real responses.
 from followup.config import Config
 from followup.models import Priority, Source, Status
 from followup.services import followups, workflow
+from followup.services.validation import MAX_SEARCH_CHARS
 from followup.web.api.auth import MAX_BODY_BYTES
 from followup.web.api.inputs import MAX_PAGE, MAX_PER_PAGE
 
@@ -193,7 +194,7 @@ PATHS = {
                 ),
                 _query(
                     "q",
-                    {"type": "string", "maxLength": followups.MAX_QUERY},
+                    {"type": "string", "maxLength": MAX_SEARCH_CHARS},
                     "Text found in the name, email or reason (case-insensitive, literal).",
                 ),
                 _query(
