@@ -27,7 +27,6 @@ Every change to a chain happens with the chat's row locked (`lock_chat`), so the
 web process and any number of workers see one order of events.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -35,7 +34,7 @@ from enum import StrEnum
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, inspect, or_, select, update
 
-from followup.clock import LAST_MICROS, from_micros, to_micros, utcnow
+from followup.clock import utcnow
 from followup.extensions import db
 from followup.jobs import reminders as reminder_jobs
 from followup.llm.client import Completion
@@ -51,12 +50,13 @@ from followup.models import (
 from followup.services import capture, working_hours
 from followup.services.queries import (
     LIKE_ESCAPE,
-    MAX_ID,
     contains_pattern,
+    keyset_cursor,
+    parse_keyset_cursor,
     row_update,
     update_and_reload,
 )
-from followup.services.validation import search_text, whole_number
+from followup.services.validation import search_text
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
@@ -440,7 +440,7 @@ def active_chains(
         )
     if agent_id is not None:
         query = query.where(Chat.agent_id == agent_id)
-    position = _parse_cursor(after)
+    position = parse_keyset_cursor(after)
     if position is not None:
         due_at, chat_id = position
         query = query.where(
@@ -451,21 +451,6 @@ def active_chains(
         ActiveChain(chat, agent, customer, step, chat.chain_due_at, count)
         for chat, agent, customer, step, count in rows[:limit]
     ]
-    more = len(rows) > limit
-    return ActiveChainsPage(chains, _cursor(chains[-1]) if more else None)
-
-
-_MICROS = re.compile(r"[0-9]{1,18}")
-
-
-def _cursor(row: ActiveChain) -> str:
-    return f"{to_micros(row.due_at)}-{row.chat.id}"
-
-
-def _parse_cursor(text: str | None) -> tuple[datetime, int] | None:
-    """A cursor from `_cursor`; anything else starts from the first page."""
-    micros, _, raw_id = (text or "").partition("-")
-    chat_id = whole_number(raw_id, MAX_ID)
-    if chat_id is None or not _MICROS.fullmatch(micros) or int(micros) > LAST_MICROS:
-        return None
-    return from_micros(int(micros)), chat_id
+    if len(rows) <= limit:
+        return ActiveChainsPage(chains, None)
+    return ActiveChainsPage(chains, keyset_cursor(chains[-1].due_at, chains[-1].chat.id))

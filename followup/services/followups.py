@@ -20,7 +20,13 @@ from followup.models import (
 )
 from followup.notify import outbox
 from followup.services import workflow
-from followup.services.queries import LIKE_ESCAPE, contains_pattern, tenant_row
+from followup.services.queries import (
+    LIKE_ESCAPE,
+    contains_pattern,
+    keyset_cursor,
+    parse_keyset_cursor,
+    tenant_row,
+)
 from followup.services.validation import (
     FieldErrors,
     clean_text,
@@ -67,16 +73,14 @@ class Cursor:
     id: int
 
     def encode(self) -> str:
-        return f"{int(self.created_at.timestamp() * 1_000_000)}-{self.id}"
+        return keyset_cursor(self.created_at, self.id)
 
     @classmethod
     def decode(cls, raw: str) -> "Cursor":
-        try:
-            micros, row_id = (int(part) for part in raw.split("-"))
-            created = datetime.fromtimestamp(micros / 1_000_000, tz=utcnow().tzinfo)
-        except (ValueError, OverflowError, OSError):
-            raise ValidationFailed({"cursor": "Invalid page cursor."}) from None
-        return cls(created, row_id)
+        position = parse_keyset_cursor(raw)
+        if position is None:
+            raise ValidationFailed({"cursor": "Invalid page cursor."})
+        return cls(*position)
 
 
 # What a card of the admin list shows; the long texts stay in the database.

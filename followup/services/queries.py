@@ -1,15 +1,21 @@
 """Small query-building helpers shared by the services."""
 
+import re
+from datetime import datetime
+
 from sqlalchemy import Update, bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from followup.clock import LAST_MICROS, from_micros, to_micros
 from followup.errors import NotFound
 from followup.extensions import db
+from followup.services.validation import whole_number
 
 LIKE_ESCAPE = "\\"
 # Ids are 32-bit in the schema: a larger one cannot exist, and the databases
 # refuse to compare it (PostgreSQL) or even bind it (SQLite).
 MAX_ID = 2**31 - 1
+_MICROS = re.compile(r"[0-9]{1,18}")
 
 
 def tenant_row(model, tenant_id: int, row_id: int, not_found: str):
@@ -51,3 +57,17 @@ def update_and_reload(row, statement: Update, **params) -> None:
     mapper = inspect(type(row))
     for column, value in zip(statement.table.c, fresh, strict=True):
         set_committed_value(row, mapper.get_property_by_column(column).key, value)
+
+
+def keyset_cursor(moment: datetime, row_id: int) -> str:
+    """Where a keyset page ends: its last row's time (exact microseconds) and id."""
+    return f"{to_micros(moment)}-{row_id}"
+
+
+def parse_keyset_cursor(text: object) -> tuple[datetime, int] | None:
+    """The time and id of a `keyset_cursor`; None for anything else."""
+    micros, _, raw_id = text.partition("-") if isinstance(text, str) else ("", "", "")
+    row_id = whole_number(raw_id, MAX_ID)
+    if row_id is None or not _MICROS.fullmatch(micros) or int(micros) > LAST_MICROS:
+        return None
+    return from_micros(int(micros)), row_id
