@@ -297,7 +297,7 @@ def _row_list(draft: dict, key: str) -> list | None:
     """The rows a button names: a weekday ("mon") or a special date by index ("special-2")."""
     if key in draft["days"]:
         return draft["days"][key]["intervals"]
-    index = whole_number(key.removeprefix("special-"), len(draft["special"]) - 1)
+    index = _index(key.removeprefix("special-"), draft["special"])
     if key.startswith("special-") and index is not None:
         return draft["special"][index]["intervals"]
     return None

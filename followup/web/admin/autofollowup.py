@@ -136,16 +136,14 @@ def agent_step_save(agent_id: int, step_id: int):
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/delete")
 def agent_step_delete(agent_id: int, step_id: int):
-    agent = _agent(agent_id)
-    service.remove_step(_tenant().id, agent.id, step_id)
+    agent = service.remove_step(_tenant().id, agent_id, step_id)
     return _back_to_tab(agent, STEPS_PARTIAL, focus="add-step")
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/move")
 def agent_step_move(agent_id: int, step_id: int):
-    agent = _agent(agent_id)
     direction = request.form.get("direction")
-    service.move_step(_tenant().id, agent.id, step_id, direction)
+    agent = service.move_step(_tenant().id, agent_id, step_id, direction)
     # Keep the keyboard on the same button of the moved step, wherever it went.
     return _back_to_tab(agent, STEPS_PARTIAL, focus=f"step-{step_id}-{direction}")
 

@@ -7,6 +7,8 @@ from sqlalchemy import bindparam, select
 from followup.extensions import db, limiter, login_manager
 from followup.models import StaffUser
 from followup.services import accounts
+from followup.services.queries import MAX_ID
+from followup.services.validation import whole_number
 from followup.web.auth import bp
 
 # Every admin request loads its user: the statement is built once (with the tenant,
@@ -16,9 +18,10 @@ _STAFF_USER_BY_ID = select(StaffUser).where(StaffUser.id == bindparam("user_id")
 
 @login_manager.user_loader
 def load_staff_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdigit():
+    staff_user_id = whole_number(user_id, MAX_ID)
+    if staff_user_id is None:
         return None
-    return db.session.scalar(_STAFF_USER_BY_ID, {"user_id": int(user_id)})
+    return db.session.scalar(_STAFF_USER_BY_ID, {"user_id": staff_user_id})
 
 
 def _page_to_return_to() -> str | None:

@@ -46,8 +46,6 @@ A message is {id, role: "client"|"agent"|"staff"|"system", content, mode:
 render it as text, never as HTML.
 """
 
-import re
-
 from flask import request
 from sqlalchemy import inspect
 
@@ -56,6 +54,7 @@ from followup.extensions import db
 from followup.models import FollowUpRequest, Source
 from followup.services import chats, customers
 from followup.services.queries import MAX_ID
+from followup.services.validation import whole_number
 from followup.web.rate_limits import per_ip
 from followup.web.widget_api import bp
 from followup.web.widget_api.access import body_with, session_chat
@@ -73,8 +72,6 @@ SESSION_FIELDS = frozenset({"customer"})
 MESSAGE_FIELDS = frozenset({"text", "mode"})
 FOLLOWUP_FIELDS = frozenset({"name", "email", "phone", "reason"})
 LOGIN_LINK_FIELDS = frozenset({"email"})
-# Digits only: int() would also take " 1", "+1", "1_0" and Unicode digits.
-_MESSAGE_ID = re.compile(r"[0-9]{1,10}")
 LOGIN_LINK_ANSWER = (
     "If this email belongs to one of our customers, we have sent a login link to it. "
     "It works once, for 30 minutes."
@@ -121,9 +118,10 @@ def post_message(chat_id: int):
 def _after_id(raw: str | None) -> int:
     if raw in (None, ""):
         return 0
-    if not _MESSAGE_ID.fullmatch(raw) or int(raw) > MAX_ID:
+    after = whole_number(raw, MAX_ID)
+    if after is None:
         raise ValidationFailed({"after": "Use the id of a message (a whole number), or 0."})
-    return int(raw)
+    return after
 
 
 @bp.get(f"{CHAT_URL}/messages")
