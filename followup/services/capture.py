@@ -20,18 +20,16 @@ from followup.errors import ValidationFailed
 from followup.models import Channel, Chat, Source
 from followup.services import voice
 from followup.services.followups import MAX_NAME, MAX_REASON
-from followup.services.prefill import typed_email, typed_phone
+from followup.services.prefill import NAME_SHAPE, typed_email, typed_phone
 
 _YES = re.compile(r"\b(yes|yeah|yep|yup|correct|right|sure|ok|okay|exactly|affirmative)\b", re.I)
 _NO = re.compile(r"\b(no|nope|wrong|incorrect|not|change)\b", re.I)
 _CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|no thanks|no thank you)\b", re.I)
 _SKIP = re.compile(r"\b(skip|no phone|none|don't have|do not have)\b", re.I)
 _NAME_LEAD = re.compile(r"^(?:my name is|my name's|it's|it is|i am|i'm|this is|call me)\s+", re.I)
-# "My name is actually Ann Lee, …": a name given outright, wherever in the dialogue.
-_NAME_GIVEN = re.compile(
-    r"\bmy name(?:'s| is)\s+(?:actually\s+)?(?P<name>[^,;.!?\n]+?)(?=\s+and\b|\s*[,;.!?\n]|\s*$)",
-    re.I,
-)
+# "My name is actually Ann Lee, …": a name given outright, wherever in the dialogue
+# (name-shaped, so "my name is wrong" names no one).
+_NAME_GIVEN = re.compile(r"\b(?i:my name(?:'s| is))\s+(?i:actually\s+)?" + NAME_SHAPE)
 # Words by which the customer names the detail to change.
 _FIELD_WORDS = {
     "email": ("email", "e-mail"),
@@ -221,7 +219,7 @@ def _details_in(answer: str) -> dict:
     found = {
         "email": typed_email(answer),
         "phone": typed_phone(answer),
-        "name": given.group("name")[:MAX_NAME] if given else None,
+        "name": given.group(1)[:MAX_NAME] if given else None,
     }
     return {field: value for field, value in found.items() if value}
 
@@ -263,7 +261,9 @@ def _read_detail(state: dict, style: Style, field: str, answer: str) -> Step:
 
 def _handle(state: dict, style: Style, answer: str) -> Step:
     step = state["step"]
-    if found := _details_in(answer):
+    # The reason is the customer's own words: an address, a number or "my name is …"
+    # in it is part of the request, not a correction.
+    if step != "reason" and (found := _details_in(answer)):
         _correct(state, found)
         return Step(_ask_next(state, style))
     if step == "confirm_all":
@@ -281,12 +281,20 @@ def _handle(state: dict, style: Style, answer: str) -> Step:
     return _read_detail(state, style, step, answer)
 
 
+def _cancels(state: dict, answer: str) -> bool:
+    """ "Never mind" and the like end the capture; while the reason is asked for, only
+    when that is all the answer says ("cancel my subscription" is a reason)."""
+    if state["step"] == "reason":
+        return bool(_CANCEL.fullmatch(answer.strip(" .!?")))
+    return bool(_CANCEL.search(answer))
+
+
 def next_step(chat: Chat, answer: str) -> Step:
     """Advance the capture with the customer's answer."""
-    if _CANCEL.search(answer):
+    state = dict(chat.followup_capture)
+    if _cancels(state, answer):
         _save(chat, None)
         return Step("OK, I won't send a request. Is there anything else I can help with?")
-    state = dict(chat.followup_capture)
     result = _handle(state, style_of(chat), answer)
     _save(chat, state)
     return result

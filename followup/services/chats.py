@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
 DEFAULT_AGENT_NAME = "Alex"
+CAPTURE_CLOSED = "Sorry, I can't pass requests to our team at the moment."
 SESSION_SALT = "widget-session"
 
 
@@ -97,13 +98,13 @@ _CHAT_TENANT_AND_AGENT = (
     .join(Agent, Agent.id == Chat.agent_id)
     .where(Chat.id == bindparam("chat_id"))
 )
-_HISTORY = select(Message).where(Message.chat_id == bindparam("chat_id")).order_by(Message.id)
-# What an answer reads of the history: plain rows, no entities to build before the model.
-_LINES = (
-    select(Message.role, Message.content, Message.mode)
-    .where(Message.chat_id == bindparam("chat_id"))
+_MESSAGES_AFTER = (
+    select(Message)
+    .where(Message.chat_id == bindparam("chat_id"), Message.id > bindparam("after_id"))
     .order_by(Message.id)
 )
+# What an answer reads of the history: plain rows, no entities to build before the model.
+_LINES = _MESSAGES_AFTER.with_only_columns(Message.role, Message.content, Message.mode)
 
 
 def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Agent]:
@@ -145,17 +146,11 @@ def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
 
 
 def history(chat: Chat) -> list[Message]:
-    return list(db.session.scalars(_HISTORY, {"chat_id": chat.id}))
+    return messages_after(chat, 0)
 
 
-def messages_after(chat: Chat, after_id: int = 0) -> list[Message]:
-    return list(
-        db.session.scalars(
-            select(Message)
-            .where(Message.chat_id == chat.id, Message.id > after_id)
-            .order_by(Message.id)
-        )
-    )
+def messages_after(chat: Chat, after_id: int) -> list[Message]:
+    return list(db.session.scalars(_MESSAGES_AFTER, {"chat_id": chat.id, "after_id": after_id}))
 
 
 def _stage_message(chat: Chat, role: Role, content: str, **fields) -> Message:
@@ -361,9 +356,11 @@ def _begin_turn(chat: Chat) -> Message | _ModelTurn | None:
     if autofollowup.staff_in_charge(chat):
         return None
     tenant = db.session.get(Tenant, chat.tenant_id)
-    past = db.session.execute(_LINES, {"chat_id": chat.id}).all()
+    past = db.session.execute(_LINES, {"chat_id": chat.id, "after_id": 0}).all()
     mode = past[-1].mode if past else "text"
-    if capture.capturing(chat):
+    # Locked, then checked again: two answers read at once (a text sent twice) must not
+    # both submit the request. (The widget's turn holds the lock already.)
+    if capture.capturing(chat) and capture.capturing(autofollowup.lock_chat(chat)):
         return _capture_turn(chat, tenant, past[-1].content)
     conversation = prompts.conversation(chat.agent, tenant, past, capture.style_for(chat, mode))
     return _ModelTurn(chat.id, mode, conversation, prompts.tools_for(tenant))
@@ -466,6 +463,9 @@ def _capture_turn(chat: Chat, tenant: Tenant, answer: str) -> Message:
     """While a follow-up is captured in conversation (voice, SMS), our code, not the
     model, runs the dialogue; the customer's final yes submits the request."""
     style = capture.style_of(chat)
+    if not tenant.followups_enabled:  # turned off while the customer was answering
+        capture.finish(chat)
+        return _add_message(chat, Role.AGENT, CAPTURE_CLOSED, mode=style.mode)
     step = capture.next_step(chat, answer)
     if step.submit is None:
         return _add_message(chat, Role.AGENT, step.say, mode=style.mode)
@@ -478,8 +478,5 @@ def _capture_turn(chat: Chat, tenant: Tenant, answer: str) -> Message:
         chat.followup_capture = progress
         field, problem = next(iter(exc.fields.items()))
         text = capture.ask_again(chat, field, problem)
-        return _add_message(chat, Role.AGENT, text, mode=style.mode)
-    except FollowupsDisabled:  # turned off while the customer was answering
-        text = "Sorry, I can't pass requests to our team at the moment."
         return _add_message(chat, Role.AGENT, text, mode=style.mode)
     return thanks

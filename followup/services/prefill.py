@@ -19,10 +19,9 @@ from followup.services.validation import normalize_email, normalize_phone
 
 CONTACT_FIELDS = ("name", "email", "phone")
 _EMAIL_CANDIDATE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_NAME_INTRO = re.compile(
-    r"\b(?i:my name is|my name's|this is|i am|i'm|call me)\s+"
-    r"([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,2})"
-)
+# A name as people write one: one to three capitalised words.
+NAME_SHAPE = r"([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,2})"
+_NAME_INTRO = re.compile(r"\b(?i:my name is|my name's|this is|i am|i'm|call me)\s+" + NAME_SHAPE)
 
 
 def identity_signature(widget_secret: str, customer_id: str) -> str:
@@ -104,11 +103,9 @@ class Prefill:
     name: str | None
     email: str | None
     phone: str | None
-    # The email a trusted source vouches for; a request submitted with it is verified.
-    verified_email: str | None
 
     def form_values(self) -> dict:
-        return {key: value for key, value in asdict(self).items() if key in CONTACT_FIELDS}
+        return asdict(self)
 
 
 def _known(chat: Chat) -> tuple[Contact, Contact, Contact]:
@@ -145,4 +142,4 @@ def prefill_for(chat: Chat, history: list[Message]) -> Prefill:
         field: next((getattr(s, field) for s in sources if getattr(s, field)), None)
         for field in CONTACT_FIELDS
     }
-    return Prefill(**values, verified_email=signed.email or logged_in.email)
+    return Prefill(**values)

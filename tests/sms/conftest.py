@@ -114,6 +114,13 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def the_chat() -> Chat:
+    """The one chat the test's texts opened, as the requests committed it."""
+    db.session.rollback()
+    (chat,) = db.session.scalars(select(Chat)).all()
+    return chat
+
+
 def nothing_stored() -> bool:
     return count(Chat) == 0 and count(Message) == 0
 

@@ -23,7 +23,7 @@ from followup.models import (
 )
 from followup.services import autofollowup, chats
 from tests.fakes.openai_server import OFFER_TEXT
-from tests.sms.conftest import CUSTOMER_NUMBER, count
+from tests.sms.conftest import CUSTOMER_NUMBER, count, the_chat
 
 STAFF_NUMBER = "+14155550100"
 THANKS = "Your request has been sent to our team. We'll contact you within 24 hours."
@@ -159,6 +159,30 @@ def test_any_detail_can_be_corrected_by_text_before_the_yes(
     assert_plain_texts_without_a_form(twilio)
 
 
+def test_the_reason_is_taken_as_written_and_only_a_name_shaped_name_corrects(
+    app, agent, twilio, fake_llm, customer_texts
+):
+    """Never lose a lead: a reason that says "cancel" or carries a number is the
+    request itself, not a command or a correction."""
+    asked = "Can I speak to someone?"
+    customer_texts(asked)
+    customer_texts("ann@example.com")
+    reason_first = f"Customer asked: {asked}"
+    assert customer_texts("Ann Lee") == summary(
+        "Ann Lee", "ann@example.com", CUSTOMER_NUMBER, reason_first
+    )
+    assert customer_texts("No, my name is wrong") == "What's your name?"  # not "wrong"
+    assert customer_texts("Ann Lee") == summary(
+        "Ann Lee", "ann@example.com", CUSTOMER_NUMBER, reason_first
+    )
+    assert customer_texts("no").startswith("What should I change")
+    assert customer_texts("the reason") == "What would you like our team to help you with?"
+    reason = "I want to cancel my subscription, call +1 415 555 0199 after 5"
+    assert customer_texts(reason) == summary("Ann Lee", "ann@example.com", CUSTOMER_NUMBER, reason)
+    assert customer_texts("yes") == f"Thank you, Ann Lee! {THANKS}"
+    assert (the_request().name, the_request().reason) == ("Ann Lee", reason)
+
+
 def test_when_the_llm_is_down_the_details_are_still_captured_by_text(
     app, agent, twilio, fake_llm, customer_texts
 ):
@@ -222,11 +246,6 @@ def test_stop_drops_the_capture_under_way(app, agent, sms, twilio, fake_llm, cus
 
     assert customer_texts("Hello again") == "You said: Hello again"
     assert count(FollowUpRequest) == 0
-
-
-def the_chat() -> Chat:
-    db.session.rollback()
-    return db.session.scalars(select(Chat)).one()
 
 
 def test_a_staff_reply_ends_the_capture(app, agent, staff, customer_texts):

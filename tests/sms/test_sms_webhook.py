@@ -23,16 +23,11 @@ from tests.sms.conftest import (
     conversation,
     count,
     nothing_stored,
+    the_chat,
     twilio_params,
 )
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-
-def the_chat() -> Chat:
-    db.session.rollback()
-    (chat,) = db.session.scalars(select(Chat)).all()
-    return chat
 
 
 def texts_sent(twilio) -> list[tuple[str, str, str]]:
