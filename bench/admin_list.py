@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from harness import (
     ScratchDatabase,
     free_port,
+    migrated_app,
     percentile,
     start_gunicorn,
     stop_processes,
@@ -208,16 +209,11 @@ def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
 
 def load_data() -> None:
     """Migrate the fresh database and bulk-insert the follow-ups of both tenants."""
-    import flask_migrate
-
-    from followup import create_app
     from followup.extensions import db
     from followup.models import FollowUpRequest
     from followup.services import accounts
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": DATABASE.url})
-    with app.app_context():
-        flask_migrate.upgrade()
+    with migrated_app({"SQLALCHEMY_DATABASE_URI": DATABASE.url}):
         main = accounts.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
         other = accounts.create_tenant("other", "Other Co", contact_email="ops@other.example")
         accounts.create_staff_user("bench", STAFF_EMAIL, STAFF_PASSWORD, name="Bench Admin")
@@ -228,7 +224,6 @@ def load_data() -> None:
             for chunk in _chunks(_followup_rows(rng, tenant_id, count, now), 5_000):
                 db.session.execute(insert, chunk)
             db.session.commit()
-        db.engine.dispose()
     # Fresh planner statistics, as autovacuum would have them on a live database.
     engine = sa.create_engine(DATABASE.url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

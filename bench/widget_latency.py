@@ -41,6 +41,7 @@ from pathlib import Path
 from harness import (
     ScratchDatabase,
     free_port,
+    migrated_app,
     percentile,
     start_gunicorn,
     stop_processes,
@@ -91,21 +92,14 @@ def bench_app():
 
 def prepare_database(url: str) -> str:
     """Migrate the empty database and add the tenant; return its widget's public key."""
-    import flask_migrate
-
-    from followup import create_app
     from followup.extensions import db
     from followup.services import accounts
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        flask_migrate.upgrade()
+    with migrated_app({"SQLALCHEMY_DATABASE_URI": url}):
         tenant = accounts.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
         tenant.allowed_origins = [ORIGIN]
         db.session.commit()
-        public_key = tenant.widget_public_key
-        db.engine.dispose()
-    return public_key
+        return tenant.widget_public_key
 
 
 # ---------------------------------------------------------------- server
