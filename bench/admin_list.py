@@ -13,8 +13,13 @@
        sent as HTMX (`HX-Request: true`), cycling through rare and common terms;
    (b) requests per second of that request and of `/bench/bare` with a few
        client threads, in alternating slices, and their ratio.
+4. Does it twice: as shipped, where the web processes keep rendered list pages
+   (FOLLOWUPS_LIST_CACHE_MB; the terms repeat, as staff views, refreshes and
+   paging do), and with that cache off, so every request queries and renders: what
+   a search typed for the first time, or the first view after a change, costs.
 
-Targets: p95 <= 30 ms, ratio >= 0.3. Exit code 0 when both pass.
+Targets: p95 <= 30 ms with and without the cache; ratio >= 0.3 as shipped. Exit
+code 0 when they pass.
 Environment: BENCH_POSTGRES_ADMIN_URL (default the local server's `postgres`
 database), BENCH_WORKERS/BENCH_THREADS (gunicorn; default 2/4).
 """
@@ -32,6 +37,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.cookiejar import CookieJar
 
@@ -45,6 +51,8 @@ from harness import (
     stop_processes,
     verdict,
 )
+
+from followup.config import Config
 
 DATABASE = ScratchDatabase("followup_bench")
 
@@ -234,11 +242,11 @@ def load_data() -> None:
 # ---------------------------------------------------------------- server
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, list_cache_mb: str) -> subprocess.Popen:
     return start_gunicorn(
         "admin_list:bench_app()",
         port,
-        {"BENCH_DATABASE_URL": DATABASE.url},
+        {"BENCH_DATABASE_URL": DATABASE.url, "FOLLOWUPS_LIST_CACHE_MB": list_cache_mb},
         workers=int(os.environ.get("BENCH_WORKERS", "2")),
         threads=int(os.environ.get("BENCH_THREADS", "4")),
     )
@@ -348,7 +356,21 @@ def measure_throughput(port: int, cookie: str, list_paths: list[str]) -> tuple[f
     return requests / list_seconds, requests / bare_seconds
 
 
-def run_benchmark(port: int) -> bool:
+@dataclass
+class Figures:
+    p50: float
+    p95: float
+    max: float
+    p50_by_term: dict[str, float]
+    rps_list: float
+    rps_bare: float
+
+    @property
+    def ratio(self) -> float:
+        return self.rps_list / self.rps_bare
+
+
+def measure(port: int) -> Figures:
     cookie = login(f"http://127.0.0.1:{port}")
     client = Client(port, cookie)
     try:
@@ -360,20 +382,50 @@ def run_benchmark(port: int) -> bool:
     list_paths = [list_path(term) for term in SEARCH_TERMS]
     timed_requests(port, cookie, ["/bench/bare"], THROUGHPUT_REQUESTS)  # warm-up
     rps_list, rps_bare = measure_throughput(port, cookie, list_paths)
-    ratio = rps_list / rps_bare
     times = [ms for term_times in times_by_term.values() for ms in term_times]
-    p50, p95 = statistics.median(times), percentile(times, 0.95)
+    return Figures(
+        p50=statistics.median(times),
+        p95=percentile(times, 0.95),
+        max=max(times),
+        p50_by_term={term: statistics.median(ms) for term, ms in times_by_term.items()},
+        rps_list=rps_list,
+        rps_bare=rps_bare,
+    )
 
+
+def report(title: str, figures: Figures) -> None:
+    print(f"\n  {title}")
+    print(f"    server time  p50 {figures.p50:6.2f} ms   p95 {figures.p95:6.2f} ms   "
+          f"max {figures.max:6.2f} ms")  # fmt: skip
+    by_term = ", ".join(f"{term} {ms:.1f}" for term, ms in figures.p50_by_term.items())
+    print(f"    p50 by term (ms): {by_term}")
+    print(f"    throughput   list {figures.rps_list:7.1f} req/s   "
+          f"bare {figures.rps_bare:7.1f} req/s")  # fmt: skip
+    print(f"    ratio list/bare {figures.ratio:.2f}  ({CLIENT_THREADS} client threads)")
+
+
+def run_server(list_cache_mb: str) -> Figures:
+    port = free_port()
+    server = start_server(port, list_cache_mb)
+    try:
+        return measure(port)
+    finally:
+        stop_processes([server])
+
+
+def run_benchmark() -> bool:
+    shipped = run_server(str(Config.FOLLOWUPS_LIST_CACHE_MB))
+    uncached = run_server("0")
     print(f"\nAdmin list partial, {MAIN_TENANT_ROWS:,} follow-ups (+{OTHER_TENANT_ROWS:,} other)")
     print(f"  terms: {', '.join(SEARCH_TERMS)}; status=pending; {LATENCY_REQUESTS} requests")
-    print(f"  server time  p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   max {max(times):6.2f} ms")
-    by_term = ", ".join(f"{t} {statistics.median(ms):.1f}" for t, ms in times_by_term.items())
-    print(f"  p50 by term (ms): {by_term}")
-    print(f"  throughput   list {rps_list:7.1f} req/s   bare {rps_bare:7.1f} req/s")
-    print(f"  ratio list/bare {ratio:.2f}  ({CLIENT_THREADS} client threads)")
-    print(f"  target p95 <= {P95_TARGET_MS:.0f} ms: {verdict(p95 <= P95_TARGET_MS)}")
-    print(f"  target ratio >= {RATIO_TARGET}: {verdict(ratio >= RATIO_TARGET)}")
-    return p95 <= P95_TARGET_MS and ratio >= RATIO_TARGET
+    report(f"as shipped (FOLLOWUPS_LIST_CACHE_MB={Config.FOLLOWUPS_LIST_CACHE_MB:g})", shipped)
+    report("every request queried and rendered (FOLLOWUPS_LIST_CACHE_MB=0)", uncached)
+    p95_ok = max(shipped.p95, uncached.p95) <= P95_TARGET_MS
+    ratio_ok = shipped.ratio >= RATIO_TARGET
+    print(f"\n  target p95 <= {P95_TARGET_MS:.0f} ms, both ways: {verdict(p95_ok)}")
+    print(f"  target ratio >= {RATIO_TARGET} as shipped: {verdict(ratio_ok)}"
+          f"  (without the cache: {uncached.ratio:.2f})")  # fmt: skip
+    return p95_ok and ratio_ok
 
 
 def main() -> int:
@@ -388,12 +440,7 @@ def main() -> int:
         load_data()
         print(f"Loaded {MAIN_TENANT_ROWS + OTHER_TENANT_ROWS:,} rows in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-        port = free_port()
-        server = start_server(port)
-        try:
-            passed = run_benchmark(port)
-        finally:
-            stop_processes([server])
+        passed = run_benchmark()
     finally:
         if not args.keep:
             DATABASE.drop()

@@ -3,7 +3,17 @@
 from flask import Flask
 
 from followup.config import Config
-from followup.extensions import csrf, db, htmx_ext, limiter, login_manager, mail, migrate
+from followup.extensions import (
+    check_idle_connections,
+    csrf,
+    db,
+    htmx_ext,
+    limiter,
+    login_manager,
+    mail,
+    migrate,
+)
+from followup.web import fragment_cache
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
@@ -38,12 +48,15 @@ def _init_extensions(app: Flask) -> None:
     import followup.models  # noqa: F401  (every model registered before migrations look)
 
     db.init_app(app)
+    with app.app_context():
+        check_idle_connections(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
     htmx_ext.init_app(app)
     limiter.init_app(app)
+    fragment_cache.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -50,7 +50,8 @@ def _normalize_database_url(url: str) -> str:
 class Config:
     SECRET_KEY = _env("SECRET_KEY") or _instance_secret_key()
     SQLALCHEMY_DATABASE_URI = _normalize_database_url(_env("DATABASE_URL", _default_database_url()))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Connections idle for a while are checked before use (extensions.check_idle_connections).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     RQ_ASYNC = True
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
@@ -144,6 +145,8 @@ class Config:
     SMS_WEBHOOK_LIMIT_PER_IP = _env("SMS_WEBHOOK_LIMIT_PER_IP", "1200 per minute")
 
     FOLLOWUPS_PAGE_SIZE = 25
+    # Rendered pages of the follow-ups list kept by each web process (0 turns it off).
+    FOLLOWUPS_LIST_CACHE_MB = float(_env("FOLLOWUPS_LIST_CACHE_MB", "16"))
     USERS_PAGE_SIZE = 25
     CUSTOMER_LOGIN_RATE_LIMIT = _env("CUSTOMER_LOGIN_RATE_LIMIT", "20 per minute")
     API_PAGE_SIZE = 50

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and initialised in `create_app`."""
 
 import sqlite3
+import time
+from functools import partial
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,6 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import Engine, MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 # Deterministic constraint names, so migrations are the same on every database.
@@ -41,6 +44,38 @@ def _configure_sqlite(dbapi_connection, _connection_record) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")  # wait for the other process's write
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite does not check them unless asked
     cursor.close()
+
+
+# A pooled connection is checked with a round trip before use only once it has been idle
+# this long. SQLAlchemy's pool_pre_ping checks every time, a round trip each request pays;
+# a connection used moments ago is alive. After a database restart, the first statement
+# on a connection last used under PING_AFTER_IDLE_S before it fails; SQLAlchemy then
+# replaces the whole pool, so that is one failed request per process, not one per
+# connection.
+PING_AFTER_IDLE_S = 5.0
+
+
+def check_idle_connections(engine: Engine) -> None:
+    """Install the check on `engine`'s pool (create_app does, for the app's engine)."""
+    if engine.dialect.name == "sqlite":
+        return  # a file, no server that could have gone away
+    event.listen(engine, "checkin", _note_idle_since)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+
+
+def _note_idle_since(_dbapi_connection, connection_record) -> None:
+    connection_record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect, dbapi_connection, connection_record, _connection_proxy) -> None:
+    idle_since = connection_record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+        return  # new, or used moments ago
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as exc:
+        # The pool drops this connection and checks out another (three tries).
+        raise DisconnectionError("the pooled connection is gone") from exc
 
 
 migrate = Migrate()

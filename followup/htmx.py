@@ -14,7 +14,12 @@ def is_partial_request() -> bool:
 def render(page_template: str, partial_template: str, status: int = 200, **context) -> Response:
     """Render the page (which includes the partial) or, for HTMX, just the partial."""
     template = partial_template if is_partial_request() else page_template
-    response = make_response(render_template(template, **context), status)
+    return html_response(render_template(template, **context), status)
+
+
+def html_response(html: str, status: int = 200) -> Response:
+    """A rendered page or partial; HTTP caches keep the two apart (`Vary: HX-Request`)."""
+    response = make_response(html, status)
     response.vary.add("HX-Request")
     return response
 

@@ -11,15 +11,19 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    bindparam,
     event,
+    update,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models.base import UTCDateTime
 from followup.models.customer import Customer
+from followup.models.tenant import Tenant
 
 if TYPE_CHECKING:
     from followup.models.chat import Chat
@@ -146,3 +150,30 @@ event.listen(
     "before_create",
     DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
 )
+
+
+_NEXT_FOLLOWUPS_VERSION = (
+    update(Tenant)
+    .where(Tenant.id == bindparam("tenant_id"))
+    .values(followups_version=Tenant.followups_version + 1)
+    .returning(Tenant.followups_version)
+)
+
+
+@event.listens_for(Session, "after_flush")
+def _count_followup_changes(session: Session, _flush_context) -> None:
+    """Bump `Tenant.followups_version` of each tenant whose requests this flush wrote,
+    in the same transaction: a list cached under the old version is never shown again,
+    and a rolled-back change bumps nothing."""
+    for tenant_id in sorted(_tenants_with_written_followups(session)):  # one lock order
+        version = session.connection().scalar(_NEXT_FOLLOWUPS_VERSION, {"tenant_id": tenant_id})
+        tenant = session.identity_map.get(session.identity_key(Tenant, tenant_id))
+        if tenant is not None:  # this request's own list must see its change too
+            set_committed_value(tenant, "followups_version", version)
+
+
+def _tenants_with_written_followups(session: Session) -> set[int]:
+    # In after_flush the session still lists what the flush wrote, with its history.
+    written = [*session.new, *session.deleted]
+    written += [obj for obj in session.dirty if session.is_modified(obj)]
+    return {obj.tenant_id for obj in written if isinstance(obj, FollowUpRequest)}

@@ -6,24 +6,29 @@ plus an `HX-Trigger` event so the list and the pending badge follow at once.
 """
 
 from collections.abc import Callable
+from datetime import datetime
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, render, trigger
+from followup.htmx import html_response, is_partial_request, render, trigger
 from followup.models import Status
 from followup.notify import outbox
 from followup.services import followups as service
 from followup.services import settings as settings_service
 from followup.services.queries import MAX_ID
 from followup.services.workflow import allowed_next
+from followup.web import fragment_cache
 from followup.web.admin import bp
 
 FOLLOWUPS_CHANGED = "followups-changed"
 SETTINGS_CHANGED = "settings-changed"
 PAGE = "admin/followups/page.html"
+LIST = "admin/followups/_list.html"
+MORE_ROWS = "admin/followups/_rows.html"
 
 
 def _tenant():
@@ -56,21 +61,51 @@ def _detail_url_maker(filter_args: dict) -> Callable[[int], str]:
     return lambda followup_id: f"{head}{followup_id}{tail}"
 
 
-def _list_context(filters: service.Filters, cursor: str | None = None) -> dict:
+def _list_html(
+    filters: service.Filters, cursor: str | None = None, selected_id: int | None = None
+) -> Markup:
+    """The list (or, after `cursor`, its next rows) as HTML. Rendered once a minute per
+    view of the data: the key holds all the list shows, and the tenant's
+    followups_version changes with every write of its requests, so only the "time ago"
+    texts and overdue marks may be up to a minute old."""
+    tenant = _tenant()
+    now = utcnow()
+    template = MORE_ROWS if cursor else LIST
+    key = (
+        template,
+        tenant.id,
+        tenant.created_at,  # SQLite may give a new tenant a deleted one's id
+        tenant.followups_version,
+        tenant.response_time_hours,
+        tenant.timezone,
+        filters.q,
+        filters.status,
+        cursor,
+        selected_id,
+        now.replace(second=0, microsecond=0),
+    )
+    html = fragment_cache.get_or_render(
+        key, lambda: _render_list(template, filters, cursor, selected_id, now)
+    )
+    return Markup(html)  # noqa: S704 (an autoescaping template's output)
+
+
+def _render_list(template: str, filters, cursor, selected_id, now: datetime) -> str:
     tenant = _tenant()
     page = service.list_page(
         tenant.id, filters, cursor, limit=current_app.config["FOLLOWUPS_PAGE_SIZE"]
     )
     filter_args = _filter_args(filters)
-    return {
-        "filters": filters,
-        "filter_args": filter_args,
-        "detail_url_of": _detail_url_maker(filter_args),
-        "page": page,
-        "now": utcnow(),
-        "tenant": tenant,
-        "statuses": list(Status),
-    }
+    return render_template(
+        template,
+        filters=filters,
+        filter_args=filter_args,
+        detail_url_of=_detail_url_maker(filter_args),
+        page=page,
+        now=now,
+        tenant=tenant,
+        selected_id=selected_id,
+    )
 
 
 def _detail_context(followup_id: int) -> dict:
@@ -82,27 +117,26 @@ def _detail_context(followup_id: int) -> dict:
     }
 
 
-def _page_context(filters: service.Filters, **extra) -> dict:
-    return (
-        _list_context(filters)
-        | {
-            "pending_count": service.count_pending(_tenant().id),
-            "selected": None,
-            "settings_form": None,
-        }
-        | extra
-    )
+def _page_context(filters: service.Filters, selected=None, **extra) -> dict:
+    return {
+        "filters": filters,
+        "filter_args": _filter_args(filters),
+        "statuses": list(Status),
+        "tenant": _tenant(),
+        "now": utcnow(),
+        "list_html": _list_html(filters, selected_id=selected.id if selected else None),
+        "pending_count": service.count_pending(_tenant().id),
+        "selected": selected,
+        "settings_form": None,
+    } | extra
 
 
 @bp.get("/followups")
 def followups():
     filters = _filters()
-    cursor = request.args.get("cursor")
     if not is_partial_request():
         return render(PAGE, PAGE, **_page_context(filters))
-    if cursor:
-        return render(PAGE, "admin/followups/_rows.html", **_list_context(filters, cursor))
-    return render(PAGE, "admin/followups/_list.html", **_list_context(filters))
+    return html_response(_list_html(filters, request.args.get("cursor")))
 
 
 @bp.get("/followups/<int:followup_id>")

@@ -1,0 +1,245 @@
+"""The follow-ups list is rendered once per view of the data and minute, then served
+from the web process's cache: every write shows at once, in this process and others."""
+
+import re
+from datetime import timedelta
+
+import time_machine
+from flask import g
+
+from followup.clock import utcnow
+from followup.extensions import db
+from followup.models import Source, Status, Tenant
+from followup.services import accounts, followups, settings, tenant_settings
+from followup.services.followups import Actor
+from followup.web.fragment_cache import FragmentCache
+from tests.conftest import PASSWORD, StaffBrowser, app_with_empty_schema
+from tests.web.database_work import database_work
+
+SYSTEM = Actor("tests")
+LIST = "/admin/followups?q=order&status=pending"
+# The user load joins the tenant: one SELECT, then the list's own when it is rendered.
+USER_LOAD = ["CHECKOUT", "SELECT"]
+
+
+def list_html(browser: StaffBrowser, url: str = LIST) -> str:
+    response = browser.get(url, htmx=True)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def card(html: str, followup_id: int) -> str:
+    cards = dict(re.findall(r'data-followup-id="(\d+)">(.*?)</li>', html, re.S))
+    return cards[str(followup_id)]
+
+
+def version_of(tenant) -> int:
+    return db.session.get(Tenant, tenant.id).followups_version
+
+
+def logged_in(app, tenant_slug: str) -> StaffBrowser:
+    email = f"owner@{tenant_slug}.example"
+    accounts.create_staff_user(tenant_slug, email, PASSWORD, name="Owner")
+    fresh_request_session()
+    browser = StaffBrowser(app.test_client())
+    assert browser.login(email).status_code == 303
+    fresh_request_session()
+    return browser
+
+
+def fresh_request_session() -> None:
+    """What a server's request starts with: an empty `g` (no user, no CSRF token) and
+    nothing loaded. The tests' requests share one app context, its `g` and session."""
+    vars(g).clear()
+    db.session.remove()
+
+
+def test_the_same_view_again_is_served_without_the_list_query(staff_browser, tenant, make_followup):
+    make_followup(tenant)
+    fresh_request_session()
+    first = list_html(staff_browser)
+    fresh_request_session()
+    with database_work() as again:
+        second = list_html(staff_browser)
+    assert second == first and "Customer 1" in second
+    assert again == USER_LOAD
+
+
+def test_another_view_is_rendered_for_itself(staff_browser, tenant, make_followup):
+    make_followup(tenant, reason="Needs help with order 7")
+    list_html(staff_browser)
+    fresh_request_session()
+    with database_work() as other_filter:
+        html = list_html(staff_browser, "/admin/followups?q=refund&status=pending")
+    assert other_filter == [*USER_LOAD, "SELECT"]
+    assert "No follow-up requests match these filters." in html
+
+
+def test_a_status_change_shows_at_once(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    assert "status-pending" in card(list_html(staff_browser, "/admin/followups"), followup.id)
+
+    staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": "contacted"}, htmx=True
+    )
+
+    html = list_html(staff_browser, "/admin/followups")
+    assert 'class="status-pill status-contacted">Contacted<' in card(html, followup.id)
+    assert "Customer 1" not in list_html(staff_browser, "/admin/followups?status=pending")
+
+
+def test_a_request_made_elsewhere_shows_at_once(staff_browser, tenant, make_followup):
+    """A widget capture or the REST API writes in another process: the version in the
+    database, not a message between processes, makes the list new."""
+    make_followup(tenant, name="First Customer")
+    assert "Second Customer" not in list_html(staff_browser)
+    make_followup(tenant, name="Second Customer")
+    fresh_request_session()
+    assert "Second Customer" in list_html(staff_browser)
+
+
+def test_every_write_of_a_request_counts_once_and_only_for_its_tenant(
+    app, tenant, other_tenant, make_followup
+):
+    followup = make_followup(tenant)
+    assert (version_of(tenant), version_of(other_tenant)) == (1, 0)
+    followups.change_status(tenant.id, followup.id, Status.CONTACTED, SYSTEM)
+    followups.update_notes(tenant.id, followup.id, "Called back")
+    assert (version_of(tenant), version_of(other_tenant)) == (3, 0)
+
+
+def test_a_write_rolled_back_counts_nothing(app, tenant, make_followup):
+    followup = make_followup(tenant)
+    followup.notes = "never saved"
+    db.session.flush()
+    assert tenant.followups_version == 2  # this transaction's own list sees it
+    db.session.rollback()
+    assert version_of(tenant) == 1
+
+
+def test_a_flush_without_a_real_change_counts_nothing(app, tenant, make_followup):
+    followup = make_followup(tenant)
+    followup.notes = followup.notes  # dirty in the session's eyes, the same value
+    db.session.commit()
+    assert version_of(tenant) == 1
+
+
+def test_time_ago_and_overdue_follow_the_clock_within_a_minute(
+    staff_browser, tenant, make_followup
+):
+    made = utcnow()
+    with time_machine.travel(made, tick=False):
+        followup = make_followup(tenant)
+        assert "just now" in card(list_html(staff_browser), followup.id)
+    with time_machine.travel(made + timedelta(seconds=50), tick=False):
+        list_html(staff_browser)  # the same minute or the next: either is fine
+    with time_machine.travel(made + timedelta(hours=25), tick=False):
+        later = card(list_html(staff_browser), followup.id)
+    assert "1 day ago" in later and "Overdue" in later
+
+
+def test_a_new_response_time_moves_the_overdue_mark_at_once(staff_browser, tenant, make_followup):
+    with time_machine.travel(utcnow() - timedelta(hours=5), tick=False):
+        followup_id = make_followup(tenant).id
+    assert "Overdue" not in card(list_html(staff_browser), followup_id)
+    settings.update_followup_settings(tenant.id, True, 4)
+    fresh_request_session()
+    assert "Overdue" in card(list_html(staff_browser), followup_id)
+
+
+def test_a_new_timezone_shows_in_the_cards_at_once(staff_browser, tenant, make_followup):
+    followup_id = make_followup(tenant).id
+    assert re.search(r'title="[^"]+ UTC"', card(list_html(staff_browser), followup_id))
+    tenant_settings.update_business(tenant.id, {"name": "Acme Inc", "timezone": "Asia/Tokyo"})
+    fresh_request_session()
+    assert re.search(r'title="[^"]+ JST"', card(list_html(staff_browser), followup_id))
+
+
+def test_tenants_never_see_each_others_list(app, tenant, other_tenant, make_followup):
+    """Same filters, same version number: the tenant is part of the key."""
+    make_followup(tenant, name="Acme Customer")
+    make_followup(other_tenant, name="Globex Customer")
+    assert version_of(tenant) == version_of(other_tenant) == 1
+    acme_browser, globex_browser = (logged_in(app, slug) for slug in ("acme", "globex"))
+    acme = list_html(acme_browser)
+    fresh_request_session()
+    globex = list_html(globex_browser)
+    assert "Acme Customer" in acme and "Globex" not in acme
+    assert "Globex Customer" in globex and "Acme" not in globex
+
+
+def test_a_tenant_made_anew_under_an_old_id_gets_its_own_list(app, fake_llm):
+    """SQLite hands a deleted row's id out again, and the new tenant's version starts
+    at the old one's first value too."""
+    for name in ("Before Customer", "After Customer"):
+        vars(g).clear()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        tenant = accounts.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
+        followups.create_followup(
+            tenant.id, {"name": name, "email": "c@example.com", "reason": "order 1"}, Source.API
+        )
+        html = list_html(logged_in(app, "acme"))
+        assert name in html and card_count(html) == 1
+
+
+def card_count(html: str) -> int:
+    return len(re.findall(r'class="followup-card ', html))
+
+
+def selected_cards(html: str) -> list[str]:
+    return re.findall(r'class="followup-card [^"]*is-selected"\s+data-followup-id="(\d+)"', html)
+
+
+def test_the_full_page_marks_the_selected_card_from_its_own_entry(
+    staff_browser, tenant, make_followup
+):
+    first, second = make_followup(tenant).id, make_followup(tenant).id
+    for selected in (first, second, first):
+        page = staff_browser.get(f"/admin/followups/{selected}").get_data(as_text=True)
+        assert selected_cards(page) == [str(selected)]
+    assert selected_cards(staff_browser.get("/admin/followups").get_data(as_text=True)) == []
+
+
+def test_size_zero_turns_the_cache_off(database_url, fake_llm):
+    with app_with_empty_schema(database_url, FOLLOWUPS_LIST_CACHE_MB=0) as app:
+        tenant = accounts.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
+        followups.create_followup(
+            tenant.id, {"name": "Ann", "email": "ann@example.com", "reason": "order 1"}, Source.API
+        )
+        browser = logged_in(app, "acme")
+        list_html(browser)
+        fresh_request_session()
+        with database_work() as again:
+            assert "Ann" in list_html(browser)
+        assert again == [*USER_LOAD, "SELECT"]
+
+
+# --- the cache itself ---------------------------------------------------------------------
+
+
+def test_least_recently_used_entries_go_first_when_full():
+    cache = FragmentCache(max_chars=30)
+    rendered = []
+
+    def render(text):
+        def make():
+            rendered.append(text)
+            return text
+
+        return make
+
+    cache.get_or_render("a", render("a" * 10))
+    cache.get_or_render("b", render("b" * 10))
+    cache.get_or_render("a", render("never"))  # a hit; "a" is now the most recent
+    cache.get_or_render("c", render("c" * 15))  # 35 > 30: "b" goes
+    cache.get_or_render("a", render("never"))
+    cache.get_or_render("b", render("b" * 10))
+    assert rendered == ["a" * 10, "b" * 10, "c" * 15, "b" * 10]
+
+
+def test_a_fragment_larger_than_the_cache_is_served_not_kept():
+    cache = FragmentCache(max_chars=5)
+    assert cache.get_or_render("big", lambda: "x" * 6) == "x" * 6
+    assert cache.get_or_render("big", lambda: "again") == "again"
