@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
-from followup.jobs import reminders as reminder_jobs
 from followup.jobs.reminders import send_reminder
 from followup.models import AutoFollowupStep, Channel, Chat, Message, ReminderSend, Role
 from followup.services import accounts, autofollowup, capture, chats, sms_chats
@@ -346,20 +345,19 @@ def test_rule_never_two_reminders_for_the_same_chat_cycle_and_step(chat, clock, 
     assert len(reminders(chat)) == 1 and len(sends(chat)) == 1
 
 
-def test_the_job_holds_no_transaction_while_the_model_writes(chat, clock, monkeypatch):
+def test_the_job_holds_no_transaction_while_the_model_writes(chat, clock, fake_llm):
     """The model may take seconds: meanwhile the job keeps no lock, snapshot or pooled
     connection (a client message or a pause must get through, and workers share the pool)."""
-    written, in_transaction = reminder_jobs.write_reminder, []
-
-    def write_reminder(prompt, instruction):
-        in_transaction.append(db.session().in_transaction())
-        return written(prompt, instruction)
-
-    monkeypatch.setattr(reminder_jobs, "write_reminder", write_reminder)
+    # The job runs in this thread and app context; the model is asked from the fake
+    # server's thread, which has neither.
+    job_session, pool, held = db.session(), db.engine.pool, []
+    fake_llm.behaviour.on_request = lambda _body: held.append(
+        (job_session.in_transaction(), pool.checkedout())
+    )
     client_says(chat)
     clock.move_to(START + 4 * HOUR)
     run_due()
-    assert step_positions(chat) == [1] and in_transaction == [False]
+    assert step_positions(chat) == [1] and held and set(held) == {(False, 0)}
 
 
 def test_rule_the_unique_key_refuses_a_second_send_of_a_chat_cycle_and_step(chat, clock):

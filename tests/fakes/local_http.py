@@ -1,5 +1,7 @@
-"""Serving a fake provider's HTTP handler on a free 127.0.0.1 port in a background thread."""
+"""Serving a fake provider's HTTP handler on a free 127.0.0.1 port in a background thread;
+and the address of a server that is down."""
 
+import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,3 +29,11 @@ def stop(server: ThreadingHTTPServer | None) -> None:
     if server:
         server.shutdown()
         server.server_close()
+
+
+def closed_redis_url() -> str:
+    """A Redis URL nobody answers at: a port bound, then released (Redis is down)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"

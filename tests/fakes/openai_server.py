@@ -8,7 +8,9 @@ steer them by what the customer says, and `behaviour` switches on failures:
 - anything else gets "You said: <text>";
 - `behaviour.fail_status = 500` answers every request with that error;
 - `behaviour.first_token_delay_s` / `token_delay_s` make it slow (timeouts);
-- `behaviour.garbled` breaks a streamed reply with a chunk that is not JSON.
+- `behaviour.garbled` breaks a streamed reply with a chunk that is not JSON;
+- `behaviour.on_request(body)` is called as each request arrives (in the server's
+  thread), for a test to look at the world while the model "thinks".
 
 Every request body is kept in `requests` so tests can check prompts and tools.
 """
@@ -16,6 +18,7 @@ Every request body is kept in `requests` so tests can check prompts and tools.
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,6 +36,7 @@ class Behaviour:
     reply_text: str | None = None  # overrides the rule-based text when set
     tool_arguments: dict | None = None  # overrides the tool call arguments
     garbled: bool = False  # the stream's second chunk is not JSON (a broken proxy, say)
+    on_request: Callable[[dict], None] | None = None
 
 
 @dataclass
@@ -106,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         self.owner.requests.append(body)
         behaviour = self.owner.behaviour
+        if behaviour.on_request:
+            behaviour.on_request(body)
         if not self.headers.get("Authorization", "").startswith("Bearer "):
             return self._json(401, {"error": {"message": "Missing API key", "type": "auth"}})
         if not self.path.endswith("/chat/completions"):

@@ -2,7 +2,6 @@
 (as a worker would), against the real SMTP server, the Twilio SDK talking to the
 local Twilio server, and Redis; the clock is moved, not waited for."""
 
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +19,7 @@ from followup.models import Notification, NotificationChannel, Source
 from followup.notify import outbox, sms
 from followup.services import accounts
 from followup.services.followups import create_followup
+from tests.fakes.local_http import closed_redis_url
 from tests.jobs.helpers import configure_tenant, outbox_rows, row_of
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -274,16 +274,10 @@ def test_a_twilio_refusal_fails_at_once_and_a_twilio_500_waits_for_a_retry(
 # --- Redis away or emptied ------------------------------------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_with_redis_down_the_request_is_saved_and_the_sweep_sends_it_later(
     app, tenant, make_followup, smtp, redis_db, jobs_redis_url, caplog
 ):
-    current_app.config["REDIS_URL"] = f"redis://127.0.0.1:{_closed_port()}/0"
+    current_app.config["REDIS_URL"] = closed_redis_url()
     followup = make_followup(tenant)  # no exception: the request is what matters
     assert followup.id
     assert {row["state"] for row in outbox_rows()} == {"pending"}

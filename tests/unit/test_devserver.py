@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -11,14 +10,7 @@ import pytest
 import redis
 
 from followup.devserver import LOCAL_REDIS_URL, Supervisor, redis_answers, resolve_redis
-
-
-def _closed_port_url() -> str:
-    """A URL nobody listens on: bind a port, then release it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
+from tests.fakes.local_http import closed_redis_url
 
 
 def test_redis_url_from_the_environment_wins(tmp_path):
@@ -37,7 +29,7 @@ def test_a_redis_answering_locally_is_used(tmp_path):
 
 
 def test_without_any_redis_an_embedded_server_starts_and_stops(tmp_path):
-    choice = resolve_redis({"REDIS_URL": ""}, local_url=_closed_port_url(), data_dir=tmp_path)
+    choice = resolve_redis({"REDIS_URL": ""}, local_url=closed_redis_url(), data_dir=tmp_path)
     assert choice.embedded is not None
     server_process = choice.embedded.process
     try:

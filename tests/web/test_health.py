@@ -1,16 +1,8 @@
 """/healthz tells a load balancer whether this box can serve: database and Redis."""
 
-import socket
-
 from followup.extensions import db
 from tests.conftest import build_app
-
-
-def _closed_port_redis_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
+from tests.fakes.local_http import closed_redis_url
 
 
 def test_healthz_is_ok_when_database_and_redis_answer(app):
@@ -20,7 +12,7 @@ def test_healthz_is_ok_when_database_and_redis_answer(app):
 
 
 def test_healthz_is_503_naming_redis_when_redis_is_down(database_url):
-    app = build_app(database_url, REDIS_URL=_closed_port_redis_url())
+    app = build_app(database_url, REDIS_URL=closed_redis_url())
     with app.app_context():
         response = app.test_client().get("/healthz")
         db.engine.dispose()
