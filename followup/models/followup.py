@@ -1,6 +1,5 @@
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     DDL,
@@ -22,11 +21,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models.base import UTCDateTime
+from followup.models.chat import Channel, Chat
 from followup.models.customer import Customer
 from followup.models.tenant import Tenant
-
-if TYPE_CHECKING:
-    from followup.models.chat import Chat
 
 
 class Status(StrEnum):
@@ -45,6 +42,9 @@ class Source(StrEnum):
     TEXT = "text"
     VOICE = "voice"
     API = "api"
+
+
+SOURCE_LABELS = {Source.TEXT: "Text chat", Source.VOICE: "Voice chat", Source.API: "API"}
 
 
 def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
@@ -113,12 +113,20 @@ class FollowUpRequest(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     customer: Mapped[Customer | None] = relationship()
-    chat: Mapped["Chat | None"] = relationship()  # the conversation it came from
+    chat: Mapped[Chat | None] = relationship()  # the conversation it came from
     history: Mapped[list["FollowUpStatusChange"]] = relationship(
         back_populates="followup",
         order_by="FollowUpStatusChange.changed_at",
         cascade="all, delete-orphan",
     )
+
+    @property
+    def source_label(self) -> str:
+        """How the request reached us, in staff's words: a text chat on SMS says so."""
+        on_sms = self.chat is not None and self.chat.channel == Channel.SMS
+        if self.source == Source.TEXT and on_sms:
+            return "SMS"
+        return SOURCE_LABELS[self.source]
 
     # A hybrid, so the admin list can select it as a column of its rows.
     @hybrid_property

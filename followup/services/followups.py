@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
@@ -107,8 +107,15 @@ def _session() -> Session:
     return db.session
 
 
-def get_followup(tenant_id: int, followup_id: int) -> FollowUpRequest:
-    return tenant_row(FollowUpRequest, tenant_id, followup_id, "No such follow-up request.")
+def get_followup(tenant_id: int, followup_id: int, *options) -> FollowUpRequest:
+    return tenant_row(
+        FollowUpRequest, tenant_id, followup_id, "No such follow-up request.", *options
+    )
+
+
+def followup_for_detail(tenant_id: int, followup_id: int) -> FollowUpRequest:
+    """The request with its conversation (the detail names the channel) in one query."""
+    return get_followup(tenant_id, followup_id, joinedload(FollowUpRequest.chat))
 
 
 def _kinds(filters: Filters) -> tuple[bool, bool]:

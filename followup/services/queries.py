@@ -18,13 +18,13 @@ MAX_ID = 2**31 - 1
 _MICROS = re.compile(r"[0-9]{1,18}")
 
 
-def tenant_row(model, tenant_id: int, row_id: int, not_found: str):
-    """The tenant's row of `model` with this id; NotFound for any other id or tenant."""
+def tenant_row(model, tenant_id: int, row_id: int, not_found: str, *options):
+    """The tenant's row of `model` with this id; NotFound for any other id or tenant.
+    `options`: loader options, e.g. relationships to read in the same query."""
     row = None
     if 0 < row_id <= MAX_ID:
-        row = db.session.scalar(
-            select(model).where(model.id == row_id, model.tenant_id == tenant_id)
-        )
+        statement = select(model).options(*options)
+        row = db.session.scalar(statement.where(model.id == row_id, model.tenant_id == tenant_id))
     if row is None:
         raise NotFound(not_found)
     return row

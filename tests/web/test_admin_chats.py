@@ -22,6 +22,7 @@ from tests.web.agent_factories import (
     text_of,
     unescaped,
 )
+from tests.web.database_work import database_work
 
 
 def fresh_chat(chat_id: int) -> Chat:
@@ -294,6 +295,12 @@ def test_a_request_from_a_chat_links_to_its_conversation(staff_browser, tenant, 
     followup = chats.submit_followup(
         chat, {"name": "Ann Lee", "email": "ann@example.com", "reason": "A call"}
     )
-    body = text_of(staff_browser.get(f"/admin/followups/{followup.id}"))
+    followup_id = followup.id
+    db.session.expire_all()  # as a new request finds it: nothing loaded yet
+    with database_work() as work:
+        body = text_of(staff_browser.get(f"/admin/followups/{followup_id}", htmx=True))
     link = f'<a href="/admin/chats/{chat.id}">Open the conversation</a>'
     assert re.search(rf"Source: Text chat\s+· {link}", body)
+    # The staff user, the request with its chat, its history, its notifications: the
+    # chat is not read on its own for its channel.
+    assert work.count("SELECT") == 4, work

@@ -109,7 +109,7 @@ def _render_list(template: str, filters, cursor, selected_id, now: datetime) -> 
 
 
 def _detail_context(followup_id: int) -> dict:
-    followup = service.get_followup(_tenant().id, followup_id)
+    followup = service.followup_for_detail(_tenant().id, followup_id)
     return {
         "selected": followup,
         "next_statuses": allowed_next(followup.status),
