@@ -1,5 +1,7 @@
 from flask import Blueprint
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from followup.models import Tenant
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -8,6 +10,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @login_required
 def require_staff_login():
     """Every admin page needs a logged-in staff member."""
+
+
+def current_tenant() -> Tenant:
+    """The logged-in staff member's business: every admin query is scoped to it."""
+    return current_user.tenant
 
 
 from followup.web.admin import agents, autofollowup, chats, followups, settings, users  # noqa: E402, F401

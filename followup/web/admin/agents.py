@@ -8,18 +8,17 @@ save answers 422 with the form, what was typed and every field's error.
 """
 
 from flask import current_app, redirect, request, url_for
-from flask_login import current_user
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import is_partial_request, render
-from followup.models import WEEKDAYS, Agent, AutoFollowupStep, Tenant
+from followup.models import WEEKDAYS, Agent, AutoFollowupStep
 from followup.services import agents as service
 from followup.services import conversations, working_hours
 from followup.services.demo import EXAMPLE_CHAIN
 from followup.services.tenant_settings import timezone_choices
 from followup.services.validation import whole_number
-from followup.web.admin import bp
+from followup.web.admin import bp, current_tenant
 
 LIST_PAGE = "admin/agents/page.html"
 AGENT_PAGE = "admin/agents/agent.html"
@@ -43,16 +42,12 @@ SMS_WEBHOOK_PATH = "/hooks/twilio/sms"  # CONTRACT.md
 NEW_INTERVAL = ["09:00", "18:00"]
 
 
-def _tenant() -> Tenant:
-    return current_user.tenant
-
-
 # --- the list and the new-employee form ------------------------------------------------------
 
 
 def _list_context(new_form: dict | None = None) -> dict:
     return {
-        "rows": service.list_agents(_tenant().id),
+        "rows": service.list_agents(current_tenant().id),
         "channels_of": service.channels_of,
         "new_form": new_form or {"values": service.new_persona(), "errors": {}},
     }
@@ -67,7 +62,7 @@ def agents():
 def agent_create():
     values = {field: request.form.get(field, "") for field in service.PERSONA_FIELDS}
     try:
-        agent = service.create_agent(_tenant().id, values)
+        agent = service.create_agent(current_tenant().id, values)
     except ValidationFailed as exc:
         form = {"values": values, "errors": exc.fields, "open": True}
         return render(LIST_PAGE, "admin/agents/_new.html", 422, **_list_context(form))
@@ -181,7 +176,13 @@ def chain_context(agent: Agent, **forms) -> dict:
 
 def agent_context(agent: Agent, tab: str, **forms) -> dict:
     """Everything a tab needs; `forms` replaces a form's state (what was typed, errors)."""
-    context = {"agent": agent, "tab": tab, "tabs": TABS, "tenant": _tenant(), "now": utcnow()}
+    context = {
+        "agent": agent,
+        "tab": tab,
+        "tabs": TABS,
+        "tenant": current_tenant(),
+        "now": utcnow(),
+    }
     if tab == "persona":
         context["persona"] = forms.get("persona") or persona_form(agent)
     elif tab == "working-hours":
@@ -197,8 +198,8 @@ def agent_context(agent: Agent, tab: str, **forms) -> dict:
         context |= chain_context(agent, **forms)
     elif tab == "chats":
         context |= {
-            "chats": conversations.agent_chats(_tenant().id, agent.id),
-            "chat_total": conversations.count_agent_chats(_tenant().id, agent.id),
+            "chats": conversations.agent_chats(current_tenant().id, agent.id),
+            "chat_total": conversations.count_agent_chats(current_tenant().id, agent.id),
         }
     return context
 
@@ -209,7 +210,7 @@ def render_tab(agent: Agent, tab: str, partial: str | None = None, status: int =
 
 
 def _agent(agent_id: int) -> Agent:
-    return service.get_agent(_tenant().id, agent_id)
+    return service.get_agent(current_tenant().id, agent_id)
 
 
 @bp.get("/agents/<int:agent_id>", defaults={"tab": "persona"})
@@ -241,7 +242,7 @@ def agent_persona(agent_id: int):
     agent = _agent(agent_id)
     values = {field: request.form.get(field, "") for field in service.PERSONA_FIELDS}
     try:
-        service.update_persona(_tenant().id, agent.id, values)
+        service.update_persona(current_tenant().id, agent.id, values)
     except ValidationFailed as exc:
         form = persona_form(agent, values, exc.fields)
         return render_tab(agent, "persona", AGENT_AREA, 422, persona=form)
@@ -251,7 +252,7 @@ def agent_persona(agent_id: int):
 
 @bp.post("/agents/<int:agent_id>/delete")
 def agent_delete(agent_id: int):
-    service.delete_agent(_tenant().id, agent_id)
+    service.delete_agent(current_tenant().id, agent_id)
     target = url_for("admin.agents")
     response = redirect(target, 303)
     if is_partial_request():
@@ -362,7 +363,7 @@ def agent_working_hours(agent_id: int):
     hours = {day: _open_intervals(entry) for day, entry in draft["days"].items()}
     try:
         service.update_working_hours(
-            _tenant().id, agent.id, draft["timezone"], hours, _special_dates(draft)
+            current_tenant().id, agent.id, draft["timezone"], hours, _special_dates(draft)
         )
     except ValidationFailed as exc:
         form = hours_form(agent, draft, exc.fields, unsaved=True)
@@ -386,7 +387,7 @@ def agent_channels(agent_id: int):
     }
     try:
         service.update_channels(
-            _tenant().id, agent.id, values["serves_web_widget"], values["sms_number"]
+            current_tenant().id, agent.id, values["serves_web_widget"], values["sms_number"]
         )
     except ValidationFailed as exc:
         form = channels_form(agent, values, exc.fields)

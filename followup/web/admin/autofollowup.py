@@ -7,7 +7,6 @@ chain is active, searchable, filterable by employee; a row opens the chat.
 """
 
 from flask import redirect, request
-from flask_login import current_user
 
 from followup.errors import ValidationFailed
 from followup.htmx import is_partial_request, render
@@ -16,7 +15,7 @@ from followup.services import agents as service
 from followup.services import autofollowup
 from followup.services.queries import MAX_ID
 from followup.services.validation import search_text, whole_number
-from followup.web.admin import bp
+from followup.web.admin import bp, current_tenant
 from followup.web.admin.agents import render_tab, step_form, tab_url
 
 TAB = "auto-followup"
@@ -26,12 +25,8 @@ STEP_PARTIAL = "admin/autofollowup/_step.html"
 DASHBOARD = "admin/autofollowup/page.html"
 
 
-def _tenant():
-    return current_user.tenant
-
-
 def _agent(agent_id: int) -> Agent:
-    return service.get_agent(_tenant().id, agent_id)
+    return service.get_agent(current_tenant().id, agent_id)
 
 
 def _step_values() -> dict:
@@ -72,7 +67,7 @@ def _one_step(agent: Agent, form: dict, status: int = 200):
 @bp.post("/agents/<int:agent_id>/auto-followup")
 def agent_autofollowup_toggle(agent_id: int):
     agent = service.set_autofollowup_enabled(
-        _tenant().id, agent_id, request.form.get("enabled") == "on"
+        current_tenant().id, agent_id, request.form.get("enabled") == "on"
     )
     return _back_to_tab(agent, TOGGLE_PARTIAL, toggle_saved=True)
 
@@ -91,7 +86,7 @@ def agent_step_add(agent_id: int):
     agent = _agent(agent_id)
     values = _step_values()
     try:
-        step = service.add_step(_tenant().id, agent.id, values)
+        step = service.add_step(current_tenant().id, agent.id, values)
     except ValidationFailed as exc:
         if "steps" in exc.fields:
             return _back_to_tab(agent, STEPS_PARTIAL, 422, steps_error=exc.fields["steps"])
@@ -111,7 +106,7 @@ def agent_step_add(agent_id: int):
 def agent_steps_example(agent_id: int):
     agent = _agent(agent_id)
     try:
-        service.add_example_chain(_tenant().id, agent.id)
+        service.add_example_chain(current_tenant().id, agent.id)
     except ValidationFailed as exc:
         return _back_to_tab(agent, STEPS_PARTIAL, 422, steps_error=exc.fields["steps"])
     return _back_to_tab(agent, STEPS_PARTIAL)
@@ -123,7 +118,7 @@ def agent_step_save(agent_id: int, step_id: int):
     step = service.get_step(agent, step_id)
     values = _step_values()
     try:
-        service.update_step(_tenant().id, agent.id, step.id, values)
+        service.update_step(current_tenant().id, agent.id, step.id, values)
     except ValidationFailed as exc:
         form = step_form(step, values, exc.fields)
         if is_partial_request():
@@ -136,14 +131,14 @@ def agent_step_save(agent_id: int, step_id: int):
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/delete")
 def agent_step_delete(agent_id: int, step_id: int):
-    agent = service.remove_step(_tenant().id, agent_id, step_id)
+    agent = service.remove_step(current_tenant().id, agent_id, step_id)
     return _back_to_tab(agent, STEPS_PARTIAL, focus="add-step")
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/move")
 def agent_step_move(agent_id: int, step_id: int):
     direction = request.form.get("direction")
-    agent = service.move_step(_tenant().id, agent_id, step_id, direction)
+    agent = service.move_step(current_tenant().id, agent_id, step_id, direction)
     # Keep the keyboard on the same button of the moved step, wherever it went.
     return _back_to_tab(agent, STEPS_PARTIAL, focus=f"step-{step_id}-{direction}")
 
@@ -159,13 +154,13 @@ def _dashboard_filters() -> tuple[str, Agent | None]:
     agent_id = whole_number(raw_agent, MAX_ID)
     if agent_id is None:
         raise ValidationFailed({"agent": "Unknown employee."})
-    return q, service.get_agent(_tenant().id, agent_id)
+    return q, service.get_agent(current_tenant().id, agent_id)
 
 
 @bp.get("/auto-followup")
 def auto_followup():
     q, agent = _dashboard_filters()
-    tenant = _tenant()
+    tenant = current_tenant()
     filters = {"q": q, "agent": agent.id if agent else None}
     page = autofollowup.active_chains(
         tenant.id, q=q, agent_id=filters["agent"], after=request.args.get("after")

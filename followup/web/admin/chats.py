@@ -12,9 +12,8 @@ from flask_login import current_user
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import is_partial_request, render, trigger
-from followup.models import Tenant
 from followup.services import autofollowup, chats, conversations
-from followup.web.admin import bp
+from followup.web.admin import bp, current_tenant
 
 PAGE = "admin/chats/page.html"
 CONVERSATION = "admin/chats/_conversation.html"
@@ -23,14 +22,10 @@ CHAIN = "admin/chats/_chain.html"
 CHAT_CHANGED = "chat-changed"
 
 
-def _tenant() -> Tenant:
-    return current_user.tenant
-
-
 def _context(chat_id: int, reply: dict | None = None, **extra) -> dict:
     return {
-        "conversation": conversations.conversation(_tenant().id, chat_id),
-        "tenant": _tenant(),
+        "conversation": conversations.conversation(current_tenant().id, chat_id),
+        "tenant": current_tenant(),
         "now": utcnow(),
         "reply": reply or {"text": "", "errors": {}, "sent": False},
     } | extra
@@ -44,7 +39,7 @@ def chat_detail(chat_id: int):
 
 @bp.post("/chats/<int:chat_id>/reply")
 def chat_reply(chat_id: int):
-    chat = conversations.get_chat(_tenant().id, chat_id)
+    chat = conversations.get_chat(current_tenant().id, chat_id)
     text = request.form.get("text", "")
     try:
         chats.post_staff_reply(chat, current_user, text)
@@ -59,7 +54,7 @@ def chat_reply(chat_id: int):
 
 @bp.post("/chats/<int:chat_id>/pause")
 def chat_pause(chat_id: int):
-    chat = conversations.get_chat(_tenant().id, chat_id)
+    chat = conversations.get_chat(current_tenant().id, chat_id)
     autofollowup.set_paused(chat, request.form.get("paused") == "on")
     if not is_partial_request():
         return redirect(url_for("admin.chat_detail", chat_id=chat.id), 303)
@@ -70,6 +65,6 @@ def chat_pause(chat_id: int):
 def chat_chain(chat_id: int):
     """The chain panel alone, refreshed after a staff reply (which holds reminders back)."""
     if not is_partial_request():
-        conversations.get_chat(_tenant().id, chat_id)  # another tenant's id: 404
+        conversations.get_chat(current_tenant().id, chat_id)  # another tenant's id: 404
         return redirect(url_for("admin.chat_detail", chat_id=chat_id))
     return render(PAGE, CHAIN, **_context(chat_id))

@@ -5,7 +5,6 @@ HTMX request (`followup.htmx.render`); mutations answer with the refreshed pane
 plus an `HX-Trigger` event so the list and the pending badge follow at once.
 """
 
-from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -19,10 +18,9 @@ from followup.models import Status
 from followup.notify import outbox
 from followup.services import followups as service
 from followup.services import settings as settings_service
-from followup.services.queries import MAX_ID
 from followup.services.workflow import allowed_next
 from followup.web import fragment_cache
-from followup.web.admin import bp
+from followup.web.admin import bp, current_tenant, lists
 
 FOLLOWUPS_CHANGED = "followups-changed"
 SETTINGS_CHANGED = "settings-changed"
@@ -31,34 +29,12 @@ LIST = "admin/followups/_list.html"
 MORE_ROWS = "admin/followups/_rows.html"
 
 
-def _tenant():
-    return current_user.tenant
-
-
 def _filters() -> service.Filters:
     return service.Filters.parse(request.args.get("q"), request.args.get("status"))
 
 
 def _filter_args(filters: service.Filters) -> dict:
-    """The filters as URL query arguments, so links keep them."""
-    args = {}
-    if filters.q:
-        args["q"] = filters.q
-    if filters.status:
-        args["status"] = filters.status.value
-    return args
-
-
-def _detail_url_maker(filter_args: dict) -> Callable[[int], str]:
-    """The detail URL of each card, keeping the filters.
-
-    `url_for` costs more than the rest of a card, and a page's URLs differ only in
-    the id: build one for a marker id and put each card's id in its place.
-    """
-    marker = MAX_ID
-    url = url_for("admin.followup_detail", followup_id=marker, **filter_args)
-    head, _, tail = url.partition(str(marker))
-    return lambda followup_id: f"{head}{followup_id}{tail}"
+    return lists.filter_args(filters.q, filters.status)
 
 
 def _list_html(
@@ -68,7 +44,7 @@ def _list_html(
     view of the data: the key holds all the list shows, and the tenant's
     followups_version changes with every write of its requests, so only the "time ago"
     texts and overdue marks may be up to a minute old."""
-    tenant = _tenant()
+    tenant = current_tenant()
     now = utcnow()
     template = MORE_ROWS if cursor else LIST
     key = (
@@ -91,7 +67,7 @@ def _list_html(
 
 
 def _render_list(template: str, filters, cursor, selected_id, now: datetime) -> str:
-    tenant = _tenant()
+    tenant = current_tenant()
     page = service.list_page(
         tenant.id, filters, cursor, limit=current_app.config["FOLLOWUPS_PAGE_SIZE"]
     )
@@ -100,7 +76,7 @@ def _render_list(template: str, filters, cursor, selected_id, now: datetime) -> 
         template,
         filters=filters,
         filter_args=filter_args,
-        detail_url_of=_detail_url_maker(filter_args),
+        detail_url_of=lists.detail_url_maker("admin.followup_detail", "followup_id", filter_args),
         page=page,
         now=now,
         tenant=tenant,
@@ -109,11 +85,11 @@ def _render_list(template: str, filters, cursor, selected_id, now: datetime) -> 
 
 
 def _detail_context(followup_id: int) -> dict:
-    followup = service.followup_for_detail(_tenant().id, followup_id)
+    followup = service.followup_for_detail(current_tenant().id, followup_id)
     return {
         "selected": followup,
         "next_statuses": allowed_next(followup.status),
-        "notifications": outbox.notifications_of(_tenant().id, followup.id),
+        "notifications": outbox.notifications_of(current_tenant().id, followup.id),
     }
 
 
@@ -122,10 +98,10 @@ def _page_context(filters: service.Filters, selected=None, **extra) -> dict:
         "filters": filters,
         "filter_args": _filter_args(filters),
         "statuses": list(Status),
-        "tenant": _tenant(),
+        "tenant": current_tenant(),
         "now": utcnow(),
         "list_html": _list_html(filters, selected_id=selected.id if selected else None),
-        "pending_count": service.count_pending(_tenant().id),
+        "pending_count": service.count_pending(current_tenant().id),
         "selected": selected,
         "settings_form": None,
     } | extra
@@ -147,7 +123,7 @@ def followup_detail(followup_id: int):
             PAGE,
             "admin/followups/_detail.html",
             now=utcnow(),
-            tenant=_tenant(),
+            tenant=current_tenant(),
             filter_args=_filter_args(_filters()),
             **detail,
         )
@@ -162,7 +138,7 @@ def _after_change(followup_id: int, notes_saved: bool = False):
         PAGE,
         "admin/followups/_detail.html",
         now=utcnow(),
-        tenant=_tenant(),
+        tenant=current_tenant(),
         filter_args=_filter_args(_filters()),
         notes_saved=notes_saved,
         **_detail_context(followup_id),
@@ -173,27 +149,27 @@ def _after_change(followup_id: int, notes_saved: bool = False):
 @bp.post("/followups/<int:followup_id>/status")
 def change_status(followup_id: int):
     actor = service.Actor(current_user.display_name, current_user.id)
-    service.change_status(_tenant().id, followup_id, request.form.get("status"), actor)
+    service.change_status(current_tenant().id, followup_id, request.form.get("status"), actor)
     return _after_change(followup_id)
 
 
 @bp.post("/followups/<int:followup_id>/notes")
 def save_notes(followup_id: int):
-    service.update_notes(_tenant().id, followup_id, request.form.get("notes", ""))
+    service.update_notes(current_tenant().id, followup_id, request.form.get("notes", ""))
     return _after_change(followup_id, notes_saved=True)
 
 
 def _deliveries_pane(followup_id: int):
     """The delivery state of the request's notifications (polled while unsettled)."""
-    followup = service.get_followup(_tenant().id, followup_id)
+    followup = service.get_followup(current_tenant().id, followup_id)
     if not is_partial_request():
         return redirect(url_for("admin.followup_detail", followup_id=followup.id), 303)
     return render(
         PAGE,
         "admin/followups/_notifications.html",
         selected=followup,
-        notifications=outbox.notifications_of(_tenant().id, followup.id),
-        tenant=_tenant(),
+        notifications=outbox.notifications_of(current_tenant().id, followup.id),
+        tenant=current_tenant(),
     )
 
 
@@ -204,8 +180,8 @@ def followup_notifications(followup_id: int):
 
 @bp.post("/followups/<int:followup_id>/notifications/retry")
 def retry_notification(followup_id: int):
-    followup = service.get_followup(_tenant().id, followup_id)  # another tenant's id: 404
-    outbox.retry_now(_tenant().id, followup.id, request.form.get("channel"))
+    followup = service.get_followup(current_tenant().id, followup_id)  # another tenant's id: 404
+    outbox.retry_now(current_tenant().id, followup.id, request.form.get("channel"))
     return _deliveries_pane(followup.id)
 
 
@@ -219,13 +195,13 @@ def _pane_only(partial: str, **context):
 @bp.get("/followups/badge")
 def pending_badge():
     return _pane_only(
-        "admin/followups/_badge.html", pending_count=service.count_pending(_tenant().id)
+        "admin/followups/_badge.html", pending_count=service.count_pending(current_tenant().id)
     )
 
 
 @bp.get("/followups/banner")
 def disabled_banner():
-    return _pane_only("admin/followups/_banner.html", tenant=_tenant())
+    return _pane_only("admin/followups/_banner.html", tenant=current_tenant())
 
 
 def _settings_form(
@@ -248,7 +224,7 @@ def _settings_form(
 
 @bp.get("/followups/settings")
 def followup_settings():
-    form = _settings_form(_tenant())
+    form = _settings_form(current_tenant())
     if is_partial_request():
         return render(PAGE, "admin/followups/_settings.html", settings_form=form)
     return render(PAGE, PAGE, **_page_context(_filters(), settings_form=form))
@@ -263,13 +239,13 @@ def save_followup_settings():
     }
     try:
         tenant = settings_service.update_followup_settings(
-            _tenant().id,
+            current_tenant().id,
             values["enabled"],
             values["response_time_hours"],
             customer_confirmation=values["customer_confirmation"],
         )
     except ValidationFailed as exc:
-        form = _settings_form(_tenant(), exc.fields, values)
+        form = _settings_form(current_tenant(), exc.fields, values)
         if is_partial_request():
             return render(PAGE, "admin/followups/_settings.html", 422, settings_form=form)
         return render(PAGE, PAGE, 422, **_page_context(_filters(), settings_form=form))

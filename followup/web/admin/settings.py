@@ -13,17 +13,13 @@ from followup.htmx import is_partial_request, render
 from followup.llm import prompts
 from followup.models import ROLE_OWNER, Tenant
 from followup.services import tenant_settings
-from followup.web.admin import bp
+from followup.web.admin import bp, current_tenant
 
 PAGE = "admin/settings/page.html"
 BUSINESS_PARTIAL = "admin/settings/_business.html"
 ORIGINS_PARTIAL = "admin/settings/_origins.html"
 ROTATION_PARTIAL = "admin/settings/_secret.html"
 BUSINESS_TEXT_FIELDS = ("name", "contact_email", "contact_phone", "timezone")
-
-
-def _tenant() -> Tenant:
-    return current_user.tenant
 
 
 def _business_form(tenant: Tenant, saved: bool = False) -> dict:
@@ -59,17 +55,17 @@ def _saved(partial: str, **sections):
     """HTMX gets the refreshed section; a plain form post goes back to the page."""
     if not is_partial_request():
         return redirect(url_for("admin.settings"), 303)
-    return render(PAGE, partial, **_context(_tenant(), **sections))
+    return render(PAGE, partial, **_context(current_tenant(), **sections))
 
 
 def _invalid(partial: str, **sections):
     """The form again with its errors (only the section for HTMX); nothing was saved."""
-    return render(PAGE, partial, 422, **_context(_tenant(), **sections))
+    return render(PAGE, partial, 422, **_context(current_tenant(), **sections))
 
 
 @bp.get("/settings")
 def settings():
-    return render(PAGE, "admin/settings/_sections.html", **_context(_tenant()))
+    return render(PAGE, "admin/settings/_sections.html", **_context(current_tenant()))
 
 
 @bp.post("/settings/business")
@@ -77,7 +73,7 @@ def settings_business():
     values = {field: request.form.get(field, "") for field in BUSINESS_TEXT_FIELDS}
     values["sms_enabled"] = request.form.get("sms_enabled") == "on"
     try:
-        tenant = tenant_settings.update_business(_tenant().id, values)
+        tenant = tenant_settings.update_business(current_tenant().id, values)
     except ValidationFailed as exc:
         return _invalid(BUSINESS_PARTIAL, business=_refused(exc, values=values))
     return _saved(BUSINESS_PARTIAL, business=_business_form(tenant, saved=True))
@@ -87,7 +83,9 @@ def settings_business():
 def settings_origins():
     text = request.form.get("allowed_origins", "")
     try:
-        tenant = tenant_settings.update_allowed_origins(_tenant().id, text, current_user.role)
+        tenant = tenant_settings.update_allowed_origins(
+            current_tenant().id, text, current_user.role
+        )
     except ValidationFailed as exc:
         return _invalid(ORIGINS_PARTIAL, origins=_refused(exc, text=text))
     return _saved(ORIGINS_PARTIAL, origins=_origins_form(tenant, saved=True))
@@ -95,5 +93,5 @@ def settings_origins():
 
 @bp.post("/settings/widget-secret")
 def settings_widget_secret():
-    tenant_settings.rotate_widget_secret(_tenant().id, current_user.role)
+    tenant_settings.rotate_widget_secret(current_tenant().id, current_user.role)
     return _saved(ROTATION_PARTIAL, secret={"rotated": True})

@@ -6,19 +6,13 @@ the URL, so a reload or a shared link shows the same thing.
 """
 
 from flask import current_app, request
-from flask_login import current_user
 
 from followup.clock import utcnow
 from followup.htmx import is_partial_request, render
-from followup.models import Tenant
 from followup.services import users as service
-from followup.web.admin import bp
+from followup.web.admin import bp, current_tenant, lists
 
 PAGE = "admin/users/page.html"
-
-
-def _tenant() -> Tenant:
-    return current_user.tenant
 
 
 def _filters() -> service.Filters:
@@ -26,17 +20,18 @@ def _filters() -> service.Filters:
 
 
 def _filter_args(filters: service.Filters) -> dict:
-    """The filters as URL query arguments, so links keep them."""
-    return {name: value for name, value in (("q", filters.q), ("status", filters.status)) if value}
+    return lists.filter_args(filters.q, filters.status)
 
 
 def _list_context(filters: service.Filters, cursor: str | None = None) -> dict:
-    tenant = _tenant()
+    tenant = current_tenant()
     limit = current_app.config["USERS_PAGE_SIZE"]
     page = service.list_page(tenant.id, filters, cursor, limit=limit)
+    filter_args = _filter_args(filters)
     return {
         "filters": filters,
-        "filter_args": _filter_args(filters),
+        "filter_args": filter_args,
+        "detail_url_of": lists.detail_url_maker("admin.user_detail", "customer_id", filter_args),
         "page": page,
         "now": utcnow(),
         "tenant": tenant,
@@ -45,7 +40,7 @@ def _list_context(filters: service.Filters, cursor: str | None = None) -> dict:
 
 
 def _detail_context(customer_id: int) -> dict:
-    tenant = _tenant()
+    tenant = current_tenant()
     detail = service.customer_detail(tenant.id, customer_id)
     chat_arg = request.args.get("chat")
     transcript = (
@@ -75,7 +70,7 @@ def user_detail(customer_id: int):
             PAGE,
             "admin/users/_detail.html",
             now=utcnow(),
-            tenant=_tenant(),
+            tenant=current_tenant(),
             filter_args=_filter_args(filters),
             **detail,
         )
