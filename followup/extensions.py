@@ -13,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import Engine, MetaData, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase
 
 # Deterministic constraint names, so migrations are the same on every database.
@@ -48,10 +48,10 @@ def _configure_sqlite(dbapi_connection, _connection_record) -> None:
 
 # A pooled connection is checked with a round trip before use only once it has been idle
 # this long. SQLAlchemy's pool_pre_ping checks every time, a round trip each request pays;
-# a connection used moments ago is alive. After a database restart, the first statement
-# on a connection last used under PING_AFTER_IDLE_S before it fails; SQLAlchemy then
-# replaces the whole pool, so that is one failed request per process, not one per
-# connection.
+# a connection used moments ago is alive. The cost: after a database restart, a request
+# that takes a connection last used under PING_AFTER_IDLE_S before fails at its first
+# statement (at most one per thread of each process, those already under way); that
+# failure, like a failed ping, makes SQLAlchemy replace every older connection in the pool.
 PING_AFTER_IDLE_S = 5.0
 
 
@@ -74,8 +74,9 @@ def _ping_if_idle(dialect, dbapi_connection, connection_record, _connection_prox
     try:
         dialect.do_ping(dbapi_connection)
     except dialect.loaded_dbapi.Error as exc:
-        # The pool drops this connection and checks out another (three tries).
-        raise DisconnectionError("the pooled connection is gone") from exc
+        # As pool_pre_ping does: the server went away, so every connection older than
+        # now is stale; the pool reconnects this one and retires the others as they come.
+        raise InvalidatePoolError("a pooled connection is gone") from exc
 
 
 migrate = Migrate()

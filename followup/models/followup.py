@@ -16,7 +16,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
-from sqlalchemy.orm.attributes import set_committed_value
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -164,7 +163,6 @@ _NEXT_FOLLOWUPS_VERSION = (
     update(Tenant)
     .where(Tenant.id == bindparam("tenant_id"))
     .values(followups_version=Tenant.followups_version + 1)
-    .returning(Tenant.followups_version)
 )
 
 
@@ -174,10 +172,12 @@ def _count_followup_changes(session: Session, _flush_context) -> None:
     in the same transaction: a list cached under the old version is never shown again,
     and a rolled-back change bumps nothing."""
     for tenant_id in sorted(_tenants_with_written_followups(session)):  # one lock order
-        version = session.connection().scalar(_NEXT_FOLLOWUPS_VERSION, {"tenant_id": tenant_id})
+        session.connection().execute(_NEXT_FOLLOWUPS_VERSION, {"tenant_id": tenant_id})
         tenant = session.identity_map.get(session.identity_key(Tenant, tenant_id))
-        if tenant is not None:  # this request's own list must see its change too
-            set_committed_value(tenant, "followups_version", version)
+        if tenant is not None:
+            # Read again when next used: this transaction's own list must see its change,
+            # and after a rollback (of a savepoint too) the value in the database.
+            session.expire(tenant, ["followups_version"])
 
 
 def _tenants_with_written_followups(session: Session) -> set[int]:
@@ -185,3 +185,12 @@ def _tenants_with_written_followups(session: Session) -> set[int]:
     written = [*session.new, *session.deleted]
     written += [obj for obj in session.dirty if session.is_modified(obj)]
     return {obj.tenant_id for obj in written if isinstance(obj, FollowUpRequest)}
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _read_versions_again(session: Session, _previous_transaction) -> None:
+    """A rollback, of a savepoint too, undoes the bumps made in it; the session would
+    otherwise keep a version it read in between."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Tenant):
+            session.expire(obj, ["followups_version"])

@@ -8,6 +8,7 @@ each process can keep its own, with nothing to tell the others; the least recent
 used entries go first when the cache reaches its size (FOLLOWUPS_LIST_CACHE_MB).
 """
 
+import sys
 import threading
 from collections.abc import Callable, Hashable
 
@@ -18,8 +19,12 @@ EXTENSION = "followup.fragment_cache"
 
 
 class FragmentCache:
-    def __init__(self, max_chars: int):
-        self._entries = LRUCache(maxsize=max_chars, getsizeof=len) if max_chars > 0 else None
+    def __init__(self, max_bytes: int):
+        # Sized by each string's memory (a page in a script beyond Latin-1 takes 2-4 bytes
+        # a character), so FOLLOWUPS_LIST_CACHE_MB is what a process spends.
+        self._entries = (
+            LRUCache(maxsize=max_bytes, getsizeof=sys.getsizeof) if max_bytes > 0 else None
+        )
         self._lock = threading.Lock()  # gunicorn's threads share it
 
     def get_or_render(self, key: Hashable, render: Callable[[], str]) -> str:
@@ -34,7 +39,7 @@ class FragmentCache:
         return html
 
     def _store(self, key: Hashable, html: str) -> None:
-        if len(html) > self._entries.maxsize:
+        if sys.getsizeof(html) > self._entries.maxsize:
             return  # larger than the whole cache: served, not kept
         with self._lock:
             self._entries[key] = html

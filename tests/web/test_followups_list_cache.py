@@ -2,6 +2,7 @@
 from the web process's cache: every write shows at once, in this process and others."""
 
 import re
+import sys
 from datetime import timedelta
 
 import time_machine
@@ -117,6 +118,18 @@ def test_a_write_rolled_back_counts_nothing(app, tenant, make_followup):
     assert version_of(tenant) == 1
 
 
+def test_a_write_in_a_savepoint_rolled_back_counts_nothing(app, tenant, make_followup):
+    followup = make_followup(tenant)
+    savepoint = db.session.begin_nested()
+    followup.notes = "never saved"
+    db.session.flush()
+    assert tenant.followups_version == 2
+    savepoint.rollback()
+    assert tenant.followups_version == 1  # what the database holds, not what it held
+    db.session.commit()
+    assert version_of(tenant) == 1
+
+
 def test_a_flush_without_a_real_change_counts_nothing(app, tenant, make_followup):
     followup = make_followup(tenant)
     followup.notes = followup.notes  # dirty in the session's eyes, the same value
@@ -219,27 +232,38 @@ def test_size_zero_turns_the_cache_off(database_url, fake_llm):
 # --- the cache itself ---------------------------------------------------------------------
 
 
+def renders(log: list[str], html: str):
+    def render() -> str:
+        log.append(html)
+        return html
+
+    return render
+
+
 def test_least_recently_used_entries_go_first_when_full():
-    cache = FragmentCache(max_chars=30)
+    ten = sys.getsizeof("a" * 10)
+    cache = FragmentCache(max_bytes=3 * ten - 1)  # room for two pages of ten characters
     rendered = []
+    cache.get_or_render("a", renders(rendered, "a" * 10))
+    cache.get_or_render("b", renders(rendered, "b" * 10))
+    cache.get_or_render("a", renders(rendered, "never"))  # a hit: "a" is the most recent
+    cache.get_or_render("c", renders(rendered, "c" * 10))  # no room: "b" goes
+    cache.get_or_render("a", renders(rendered, "never"))
+    cache.get_or_render("b", renders(rendered, "b" * 10))
+    assert rendered == ["a" * 10, "b" * 10, "c" * 10, "b" * 10]
 
-    def render(text):
-        def make():
-            rendered.append(text)
-            return text
 
-        return make
-
-    cache.get_or_render("a", render("a" * 10))
-    cache.get_or_render("b", render("b" * 10))
-    cache.get_or_render("a", render("never"))  # a hit; "a" is now the most recent
-    cache.get_or_render("c", render("c" * 15))  # 35 > 30: "b" goes
-    cache.get_or_render("a", render("never"))
-    cache.get_or_render("b", render("b" * 10))
-    assert rendered == ["a" * 10, "b" * 10, "c" * 15, "b" * 10]
+def test_the_size_is_memory_not_characters():
+    """Ten characters of Japanese take about four times the memory of ten of English."""
+    cache = FragmentCache(max_bytes=2 * sys.getsizeof("a" * 10))
+    rendered = []
+    cache.get_or_render("ja", renders(rendered, "日本語のページです。"))
+    cache.get_or_render("en", renders(rendered, "a" * 10))
+    cache.get_or_render("ja", renders(rendered, "日本語のページです。"))
+    assert rendered == ["日本語のページです。", "a" * 10, "日本語のページです。"]
 
 
 def test_a_fragment_larger_than_the_cache_is_served_not_kept():
-    cache = FragmentCache(max_chars=5)
+    cache = FragmentCache(max_bytes=sys.getsizeof("x" * 5))
     assert cache.get_or_render("big", lambda: "x" * 6) == "x" * 6
     assert cache.get_or_render("big", lambda: "again") == "again"
