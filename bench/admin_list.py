@@ -65,8 +65,7 @@ STAFF_PASSWORD = "bench password"
 USER_AGENT = "Mozilla/5.0 (admin-list benchmark)"
 
 LATENCY_REQUESTS = 500
-# Enough that warm-up (each server thread's first database connection, the list cache's
-# once-a-minute re-render of each page) does not weigh on the steady rate.
+# Enough requests that the shared host's passing load mostly averages out.
 THROUGHPUT_REQUESTS = 4_000
 # Throughput is measured in alternating slices of the bare route and the list, so that
 # whatever else runs on the (shared) machine weighs on both alike.
