@@ -215,14 +215,26 @@ def browser(app) -> StaffBrowser:
     return StaffBrowser(app.test_client())
 
 
-@pytest.fixture
-def staff_browser(app, staff) -> StaffBrowser:
-    """A browser with the tenant's owner logged in."""
+def logged_in_browser(app: Flask, email: str) -> StaffBrowser:
+    """A browser with the staff member `email` logged in."""
     browser = StaffBrowser(app.test_client())
-    response = browser.login(staff.email)
+    response = browser.login(email)
     assert response.status_code == 303, response.get_data(as_text=True)
     browser.refresh_csrf("/admin/followups")
     return browser
+
+
+@pytest.fixture
+def staff_browser(app, staff) -> StaffBrowser:
+    """A browser with the tenant's owner logged in."""
+    return logged_in_browser(app, staff.email)
+
+
+def empty_tables() -> None:
+    """Every row gone, the schema kept (a database to reuse, as the e2e server's)."""
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
 from followup.services import accounts, followups
-from tests.conftest import PASSWORD, build_app
+from tests.conftest import PASSWORD, build_app, empty_tables
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -69,7 +69,7 @@ class LiveServer:
     def seed(self, extra_followups: list[dict] | None = None) -> dict[str, int]:
         """A tenant, its owner and some follow-ups; returns follow-up ids by name."""
         with self.app.app_context():
-            _empty_tables()
+            empty_tables()
             tenant = accounts.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
             staff = accounts.create_staff_user("acme", STAFF_EMAIL, PASSWORD, name="Olivia Owner")
             ids = {}
@@ -94,12 +94,6 @@ class LiveServer:
                 followup.tenant_id, followup_id, status, followups.Actor("Another Admin")
             )
             db.session.remove()
-
-
-def _empty_tables() -> None:
-    with db.engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ the fake LLM and sent back through the local Twilio server (the real Twilio SDK 
 HTTP). Jobs run inline (RQ_ASYNC off); tests/sms/test_sms_worker.py runs a real worker.
 Every test runs on SQLite and PostgreSQL."""
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from followup.extensions import db
 from followup.jobs.sms import send_sms
 from followup.models import Agent, Channel, Chat, Customer, Message, Role
 from followup.services import chats
+from tests.fakes.local_http import closed_redis_url
 from tests.sms.conftest import (
     AGENT_NUMBER,
     CUSTOMER_NUMBER,
@@ -399,10 +399,7 @@ def test_a_text_that_cannot_be_delivered_leaves_a_note_for_staff(
 
 
 def redis_down(app, monkeypatch) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setitem(app.config, "REDIS_URL", closed_redis_url())
 
 
 def test_when_redis_is_down_the_text_is_kept_and_staff_are_told(app, agent, sms, monkeypatch):
