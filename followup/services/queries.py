@@ -20,14 +20,25 @@ _MICROS = re.compile(r"[0-9]{1,18}")
 
 def tenant_row(model, tenant_id: int, row_id: int, not_found: str, *options):
     """The tenant's row of `model` with this id; NotFound for any other id or tenant.
-    `options`: loader options, e.g. relationships to read in the same query."""
-    row = None
-    if 0 < row_id <= MAX_ID:
+    A row this transaction has read already is taken from the session, without a
+    query (a view and the service it calls both look the row up). `options`: loader
+    options for a query, e.g. relationships to read with the row."""
+    if not 0 < row_id <= MAX_ID:
+        raise NotFound(not_found)
+    row = _read_already(model, tenant_id, row_id)
+    if row is None:
         statement = select(model).options(*options)
         row = db.session.scalar(statement.where(model.id == row_id, model.tenant_id == tenant_id))
     if row is None:
         raise NotFound(not_found)
     return row
+
+
+def _read_already(model, tenant_id: int, row_id: int):
+    row = db.session.identity_map.get(db.session.identity_key(model, row_id))
+    if row is None or inspect(row).expired:  # expired: it may be gone; ask the database
+        return None
+    return row if row.tenant_id == tenant_id else None
 
 
 def contains_pattern(text: str) -> str:
@@ -46,14 +57,19 @@ def row_update(model, **values) -> Update:
     )
 
 
+def row_id(row) -> int:
+    """A saved row's id from its identity, never a query: `.id` on a row a commit has
+    expired reads the row again first, and on a row of a session that has ended fails."""
+    return inspect(row).identity[0]
+
+
 def update_and_reload(row, statement: Update, **params) -> None:
     """Run `statement` (from `row_update`) on `row` and read the whole row back into
     it, in one round trip; the row stays locked until the transaction ends.
 
     The ORM's own UPDATE … RETURNING with populate_existing does the same for about
     twice the CPU; this runs before every AI answer (`autofollowup.on_client_message`)."""
-    # Its identity, not `.id`: on an object a commit expired, that would cost a SELECT.
-    fresh = db.session.execute(statement, {"row_id": inspect(row).identity[0], **params}).one()
+    fresh = db.session.execute(statement, {"row_id": row_id(row), **params}).one()
     mapper = inspect(type(row))
     for column, value in zip(statement.table.c, fresh, strict=True):
         set_committed_value(row, mapper.get_property_by_column(column).key, value)
