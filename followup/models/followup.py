@@ -182,9 +182,14 @@ def _count_followup_changes(session: Session, _flush_context) -> None:
 
 def _tenants_with_written_followups(session: Session) -> set[int]:
     # In after_flush the session still lists what the flush wrote, with its history.
-    written = [*session.new, *session.deleted]
-    written += [obj for obj in session.dirty if session.is_modified(obj)]
-    return {obj.tenant_id for obj in written if isinstance(obj, FollowUpRequest)}
+    # Runs on every flush of the app: the type test first, is_modified only for requests.
+    written = [obj for obj in (*session.new, *session.deleted) if isinstance(obj, FollowUpRequest)]
+    written += [
+        obj
+        for obj in session.dirty
+        if isinstance(obj, FollowUpRequest) and session.is_modified(obj)
+    ]
+    return {obj.tenant_id for obj in written}
 
 
 @event.listens_for(Session, "after_soft_rollback")

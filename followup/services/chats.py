@@ -32,6 +32,7 @@ from followup.models import (
 )
 from followup.services import autofollowup, capture, channels, followups
 from followup.services.prefill import prefill_for, verified_email, visitor_from_website
+from followup.services.queries import row_id
 from followup.services.validation import clean_text
 
 log = logging.getLogger(__name__)
@@ -372,9 +373,9 @@ def _answer(begun: Message | _ModelTurn | None) -> Iterator[TextDelta | Message]
     if begun is None:
         return
     if isinstance(begun, Message):
-        # Read again by its identity: the session that saved it may be gone by now
-        # (a streamed turn's view session ends before the stream is read).
-        yield db.session.get(Message, inspect(begun).identity[0])
+        # Read again: the session that saved it may be gone by now (a streamed turn's
+        # view session ends before the stream is read).
+        yield db.session.get(Message, row_id(begun))
         return
     completion = None
     try:

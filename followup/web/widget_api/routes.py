@@ -47,13 +47,12 @@ render it as text, never as HTML.
 """
 
 from flask import request
-from sqlalchemy import inspect
 
 from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
 from followup.services import chats, customers
-from followup.services.queries import MAX_ID
+from followup.services.queries import MAX_ID, row_id
 from followup.services.validation import whole_number
 from followup.web.rate_limits import per_ip
 from followup.web.widget_api import bp
@@ -109,9 +108,8 @@ def post_message(chat_id: int):
         chat, body.get("text"), body.get("mode", "text")
     )
     if wants_event_stream():
-        # The identity, not `.id`: the commit expired the object, and reloading it
-        # would cost a query before the first token.
-        return turn_stream(chat_id, inspect(client_message).identity[0], answer)
+        # Not a query before the first token for the id of a message the commit expired.
+        return turn_stream(chat_id, row_id(client_message), answer)
     return turn_json(client_message, chats.whole_answer(answer))
 
 
