@@ -226,7 +226,7 @@ def queue_replan(agent_id: int) -> None:
         enqueue(replan_agent_chains, agent_id)
     except RedisError as exc:
         log.warning("Replan of agent %s not queued (%s); planning it now.", agent_id, exc)
-        autofollowup.replan_agent_chains(agent_id)
+        autofollowup.replan_agent_chains(agent_id, queue_wake_ups=False)
 
 
 def replan_agent_chains(agent_id: int) -> int:

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, inspect, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -53,6 +53,7 @@ from followup.services.queries import (
     contains_pattern,
     keyset_cursor,
     parse_keyset_cursor,
+    row_id,
     row_update,
     update_and_reload,
 )
@@ -91,8 +92,7 @@ def lock_chat(chat: Chat | int) -> Chat | None:
     PostgreSQL locks the row (SELECT … FOR UPDATE). SQLite has no row locks; a no-op
     UPDATE first takes the database's write lock, which serializes the same way."""
     db.session.flush()  # changes made so far in this transaction are kept, not reloaded over
-    # Its identity, not `.id`: after a commit that would read the row once more first.
-    chat_id = chat if isinstance(chat, int) else inspect(chat).identity[0]
+    chat_id = chat if isinstance(chat, int) else row_id(chat)
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(
             update(Chat).where(Chat.id == chat_id).values(chain_cycle=Chat.chain_cycle)
@@ -165,8 +165,10 @@ def agent_settings_changed(agent_id: int) -> None:
     reminder_jobs.queue_replan(agent_id)
 
 
-def replan_agent_chains(agent_id: int, batch: int = 500) -> int:
-    """Plan again every pending reminder of this agent; returns how many chats."""
+def replan_agent_chains(agent_id: int, batch: int = 500, queue_wake_ups: bool = True) -> int:
+    """Plan again every pending reminder of this agent; returns how many chats.
+    `queue_wake_ups` False: Redis is away, so only the due times are saved (the sweep
+    finds them) instead of a failing try at Redis for every chat."""
     done, after_id = 0, 0
     while True:
         chat_ids = db.session.scalars(
@@ -179,7 +181,10 @@ def replan_agent_chains(agent_id: int, batch: int = 500) -> int:
             chat = lock_chat(chat_id)
             if chat is not None and chat.chain_due_at is not None:
                 plan(chat, utcnow())
-            _commit_and_schedule(chat)
+            if queue_wake_ups:
+                _commit_and_schedule(chat)
+            else:
+                db.session.commit()
         done += len(chat_ids)
         if len(chat_ids) < batch:
             return done

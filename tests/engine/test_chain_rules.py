@@ -6,7 +6,7 @@ The chat starts at START (Monday 09:00 UTC) with Alexey, whose chain is the spec
 example: 4 h, 24 h, 48 h.
 """
 
-import socket
+import logging
 import threading
 from datetime import timedelta
 
@@ -31,6 +31,7 @@ from tests.engine.helpers import (
     start_chat,
     step_positions,
 )
+from tests.fakes.local_http import closed_redis_url
 
 HOUR = timedelta(hours=1)
 
@@ -514,13 +515,31 @@ def test_with_redis_down_saved_settings_still_move_the_pending_reminder(
     agent = make_agent(tenant, working_hours={"tue": [["09:00", "18:00"]]})
     chat = start_chat(tenant)
     client_says(chat)
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{probe.getsockname()[1]}")
+    monkeypatch.setitem(app.config, "REDIS_URL", closed_redis_url())
     agent.working_hours = {"mon": [["00:00", "24:00"]]}
     db.session.commit()
     autofollowup.agent_settings_changed(agent.id)  # no job can be queued: planned at once
     assert refreshed(chat).chain_due_at == START + 4 * HOUR
+
+
+def test_with_redis_down_the_replan_asks_redis_once_not_once_per_chat(
+    clock, tenant, app, monkeypatch, caplog
+):
+    """Each try at a Redis that is away can take its connect timeout, inside the
+    request that saved the settings."""
+    agent = make_agent(tenant, working_hours={"tue": [["09:00", "18:00"]]})
+    waiting = [start_chat(tenant) for _ in range(3)]
+    for chat in waiting:
+        client_says(chat)
+    monkeypatch.setitem(app.config, "REDIS_URL", closed_redis_url())
+    monkeypatch.setitem(app.config, "RQ_ASYNC", True)  # as with workers: wake-ups go to Redis
+    agent.working_hours = {"mon": [["00:00", "24:00"]]}
+    db.session.commit()
+    with caplog.at_level(logging.WARNING, logger="followup.jobs.reminders"):
+        autofollowup.agent_settings_changed(agent.id)
+    assert [refreshed(chat).chain_due_at for chat in waiting] == [START + 4 * HOUR] * 3
+    unqueued = [r.getMessage() for r in caplog.records if "not queued" in r.getMessage()]
+    assert len(unqueued) == 1 and unqueued[0].startswith("Replan of agent")
 
 
 def test_rule_the_sweep_only_reads_chains_that_are_due(chat, clock, tenant):
