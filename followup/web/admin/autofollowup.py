@@ -15,7 +15,7 @@ from followup.services import agents as service
 from followup.services import autofollowup
 from followup.services.queries import MAX_ID
 from followup.services.validation import search_text, whole_number
-from followup.web.admin import bp, current_tenant
+from followup.web.admin import bp, current_tenant, lists
 from followup.web.admin.agents import render_tab, step_form, tab_url
 
 TAB = "auto-followup"
@@ -161,15 +161,16 @@ def _dashboard_filters() -> tuple[str, Agent | None]:
 def auto_followup():
     q, agent = _dashboard_filters()
     tenant = current_tenant()
-    filters = {"q": q, "agent": agent.id if agent else None}
+    agent_id = agent.id if agent else None
     page = autofollowup.active_chains(
-        tenant.id, q=q, agent_id=filters["agent"], after=request.args.get("after")
+        tenant.id, q=q, agent_id=agent_id, after=request.args.get("after")
     )
     context = {
         "page": page,
         "q": q,
         "selected_agent": agent,
-        "filter_args": {key: value for key, value in filters.items() if value},
+        "filter_args": lists.filter_args(q=q, agent=agent_id),
+        "chat_url_of": lists.detail_url_maker("admin.chat_detail", "chat_id", {}),
         "tenant": tenant,
     }
     if request.args.get("after") and is_partial_request():

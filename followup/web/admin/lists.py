@@ -7,9 +7,9 @@ from flask import url_for
 from followup.services.queries import MAX_ID
 
 
-def filter_args(q: str | None, status: str | None) -> dict:
-    """A list's filters as URL query arguments, so its links keep them."""
-    return {name: str(value) for name, value in (("q", q), ("status", status)) if value}
+def filter_args(**filters) -> dict:
+    """A list's filters as URL query arguments (those set), so its links keep them."""
+    return {name: str(value) for name, value in filters.items() if value}
 
 
 def detail_url_maker(endpoint: str, id_name: str, filters: dict) -> Callable[[int], str]:

@@ -20,7 +20,7 @@ def _filters() -> service.Filters:
 
 
 def _filter_args(filters: service.Filters) -> dict:
-    return lists.filter_args(filters.q, filters.status)
+    return lists.filter_args(q=filters.q, status=filters.status)
 
 
 def _list_context(filters: service.Filters, cursor: str | None = None) -> dict:
