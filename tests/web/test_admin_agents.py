@@ -755,10 +755,11 @@ def test_chats_tab_queries_do_not_grow_with_its_chats(staff_browser, tenant):
     agents.set_autofollowup_enabled(tenant.id, agent.id, True)
 
     def queries_for_tab_with(chat_count: int) -> int:
-        while db.session.query(Chat).count() < chat_count:
-            step = agent.steps[db.session.query(Chat).count() % 3]
+        for n in range(db.session.query(Chat).count(), chat_count):
             schedule(
-                make_chat(agent, messages=[(CLIENT, "hi")]), step, utcnow() + timedelta(hours=1)
+                make_chat(agent, messages=[(CLIENT, "hi")]),
+                agent.steps[n % 3],
+                utcnow() + timedelta(hours=1),
             )
         with database_work() as seen:
             assert staff_browser.get(f"/admin/agents/{agent.id}/chats").status_code == 200
