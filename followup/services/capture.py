@@ -26,7 +26,6 @@ _YES = re.compile(r"\b(yes|yeah|yep|yup|correct|right|sure|ok|okay|exactly|affir
 _NO = re.compile(r"\b(no|nope|wrong|incorrect|not|change)\b", re.I)
 _CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|no thanks|no thank you)\b", re.I)
 _SKIP = re.compile(r"\b(skip|no phone|none|don't have|do not have)\b", re.I)
-_NAME_LEAD = re.compile(r"^(?:my name is|my name's|it's|it is|i am|i'm|this is|call me)\s+", re.I)
 # "My name is actually Ann Lee, …": a name given outright, wherever in the dialogue
 # (name-shaped, so "my name is wrong" names no one).
 _NAME_GIVEN = re.compile(r"\b(?i:my name(?:'s| is))\s+(?i:actually\s+)?" + NAME_SHAPE)
@@ -251,7 +250,7 @@ def _read_detail(state: dict, style: Style, field: str, answer: str) -> Step:
             state["phone"] = None if _SKIP.search(answer) else voice.phone_from_speech(answer)
             state["phone_asked"] = True
         elif field == "name":
-            state["name"] = _NAME_LEAD.sub("", answer.strip()).strip(" .!?")[:MAX_NAME] or None
+            state["name"] = voice.name_from_speech(answer)[:MAX_NAME] or None
         else:
             state["reason"] = answer.strip()[:MAX_REASON] or None
     except ValidationFailed:

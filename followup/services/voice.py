@@ -1,5 +1,5 @@
-"""Contact details by voice: an email spelled back letter by letter, and an email or a
-phone number read from what the customer said (a typed one reads the same).
+"""Contact details by voice: an email spelled back letter by letter, and an email, a
+name or a phone number read from what the customer said (a typed one reads the same).
 
 The dialogue that uses them, on voice and SMS alike, is `followup.services.capture`.
 """
@@ -16,6 +16,7 @@ _SPOKEN_SYMBOLS = {
     "hyphen": "-",
     "plus": "+",
     "period": ".",
+    "apostrophe": "'",
 }
 _SPOKEN_DIGITS = {
     "zero": "0",
@@ -30,7 +31,36 @@ _SPOKEN_DIGITS = {
     "eight": "8",
     "nine": "9",
 }
-_LOCAL_SYMBOLS = {".": "dot", "+": "plus", "-": "dash", "_": "underscore"}
+_LOCAL_SYMBOLS = {".": "dot", "+": "plus", "-": "dash", "_": "underscore", "'": "apostrophe"}
+
+# What people say before the detail we asked for ("sure, it's …", "my email is …",
+# "name: …") and after it ("… please"): not part of the detail.
+_FILLER = r"sure|yes|yeah|yep|yup|ok|okay|well|um|uh|erm"
+_POINTING = r"(?:it|that)'?s|(?:it|that|this)\s+is"
+
+
+def _lead_in(detail: str, *more: str) -> re.Pattern:
+    """Any run of fillers and lead-ins for this detail at the start of an answer."""
+    named = rf"(?:(?:my|the)\s+)?{detail}(?:\s+is|'s)"
+    phrases = "|".join((_FILLER, _POINTING, named, *more))
+    return re.compile(rf"^(?:\s*(?:(?:{phrases})\b|{detail}\s*:)[\s,.:!-]*)+", re.I)
+
+
+_LEAD_INS = {
+    "email": _lead_in(r"e-?mail(?:\s+address)?"),
+    "name": _lead_in(r"name", r"i\s+am", r"i'm", r"call\s+me"),
+}
+_TAIL = re.compile(r"(?:[\s.,!?]+(?:please|thanks|thank\s+you))?[\s.,!?]*$", re.I)
+# "J. O. H. N.": a letter spelled out, as speech recognition may write it.
+_SPELLED_LETTER = re.compile(r"(\w)\.")
+
+
+def _detail_said(heard: str, detail: str) -> str:
+    """What the customer said with its lead-in, courtesies and end punctuation dropped:
+    "Sure, it's Ann Lee." → "Ann Lee"."""
+    # Speech recognition may write the apostrophe of "it's" as a typographic one (U+2019).
+    said = heard.strip().replace("\u2019", "'")
+    return _TAIL.sub("", _LEAD_INS[detail].sub("", said, count=1))
 
 
 def spell_email(email: str) -> str:
@@ -51,11 +81,23 @@ def spell_email(email: str) -> str:
     return f"{' '.join(spoken)} at {domain_words}"
 
 
+def _email_part(word: str) -> str:
+    if letter := _SPELLED_LETTER.fullmatch(word):
+        return letter.group(1)
+    return _SPOKEN_SYMBOLS.get(word, _SPOKEN_DIGITS.get(word, word))
+
+
 def email_from_speech(heard: str) -> str:
-    """Turn "john dot doe at example dot com" (or a typed address) into an address."""
-    words = heard.strip().lower().rstrip(".?!").split()
-    joined = "".join(_SPOKEN_SYMBOLS.get(word, _SPOKEN_DIGITS.get(word, word)) for word in words)
+    """Turn "my email is john dot doe at example dot com" (or a typed address) into an
+    address: spelled letters join up ("j o h n"), spoken symbols become symbols."""
+    words = _detail_said(heard, "email").lower().replace(",", " ").split()
+    joined = "".join(_email_part(word) for word in words)
     return normalize_email(joined)
+
+
+def name_from_speech(heard: str) -> str:
+    """ "Yeah, my name is Ann Lee." → "Ann Lee" ("" when only a lead-in was said)."""
+    return _detail_said(heard, "name")
 
 
 def phone_from_speech(heard: str) -> str:

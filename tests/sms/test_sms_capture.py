@@ -159,6 +159,19 @@ def test_any_detail_can_be_corrected_by_text_before_the_yes(
     assert_plain_texts_without_a_form(twilio)
 
 
+def test_lead_ins_and_spelled_out_symbols_are_read_by_text_as_by_voice(
+    app, agent, twilio, fake_llm, customer_texts
+):
+    asked = "Can I speak to someone about my invoice?"
+    customer_texts(asked)
+    assert customer_texts("it's ann dot lee at example dot com") == "What's your name?"
+    assert customer_texts("Sure, it's Ann Lee.") == summary(
+        "Ann Lee", "ann.lee@example.com", CUSTOMER_NUMBER, f"Customer asked: {asked}"
+    )
+    customer_texts("yes")
+    assert (the_request().name, the_request().email) == ("Ann Lee", "ann.lee@example.com")
+
+
 def test_the_reason_is_taken_as_written_and_only_a_name_shaped_name_corrects(
     app, agent, twilio, fake_llm, customer_texts
 ):

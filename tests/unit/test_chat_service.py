@@ -283,6 +283,43 @@ def test_voice_capture_spells_back_and_waits_for_confirmation(tenant, fake_llm):
     assert not chat.followup_capture
 
 
+def test_voice_capture_drops_the_lead_ins_of_the_email_and_the_name(tenant, fake_llm):
+    chat = start(tenant)
+    say(chat, "can I speak to someone about my invoice", mode="voice")
+    assert say(chat, "my email is john dot doe at example dot com", "voice").content == (
+        "That's j-o-h-n dot d-o-e at example dot com, correct?"
+    )
+    assert say(chat, "yes", "voice").content == "What's your name?"
+    assert say(chat, "Sure, it's John Doe.", "voice").content.startswith("What phone number")
+    assert say(chat, "skip", "voice").content == (
+        "Let me confirm: name John Doe, email j-o-h-n dot d-o-e at example dot com, "
+        "no phone. Shall I send your request to the team?"
+    )
+    say(chat, "yes", "voice")
+    followup = db.session.query(FollowUpRequest).one()
+    assert (followup.name, followup.email) == ("John Doe", "john.doe@example.com")
+
+
+BAD_SPOKEN_EMAIL = "Sorry, I didn't catch a valid email address. Could you say it again?"
+
+
+@pytest.mark.parametrize(
+    "heard",
+    ["it's not sure", "my email is at example dot com", "sure, it's john at example"],
+)
+def test_a_spoken_email_that_is_no_address_is_asked_again_not_spelled_back(tenant, fake_llm, heard):
+    chat = start(tenant)
+    say(chat, "can I speak to someone about my invoice", mode="voice")
+
+    assert say(chat, heard, "voice").content == BAD_SPOKEN_EMAIL
+    assert (chat.followup_capture["step"], chat.followup_capture["email"]) == ("email", None)
+    assert say(chat, "it's jane dot roe at example dot com", "voice").content == (
+        "That's j-a-n-e dot r-o-e at example dot com, correct?"
+    )
+    assert chat.followup_capture["email"] == "jane.roe@example.com"
+    assert db.session.query(FollowUpRequest).count() == 0
+
+
 ASK_WHICH = "What should I change: your email, your name, or your phone number?"
 
 
