@@ -5,6 +5,8 @@ keeps the migrations honest against the models (no drift), and that they can be
 walked down and up again.
 """
 
+from datetime import UTC, datetime
+
 import flask_migrate
 import pytest
 import sqlalchemy as sa
@@ -123,7 +125,7 @@ def _value_for(column: sa.Column):
     python_type = {
         sa.Integer: 1,
         sa.Boolean: False,
-        sa.DateTime: sa.func.now(),
+        sa.DateTime: datetime(2026, 1, 1, tzinfo=UTC),  # a fixed moment, not the server's clock
         sa.JSON: {},
     }
     for type_, value in python_type.items():
