@@ -7,8 +7,10 @@ answer, except under CI, where a missing database is a failure.
 
 import os
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +30,16 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
 DATABASES = ["sqlite", "postgresql"]
+
+
+def pytest_report_header() -> str | None:
+    """`make test-clock` says how far ahead it runs; a run that asked and is not ahead fails."""
+    days = os.environ.get("FOLLOWUP_TEST_CLOCK_AHEAD_DAYS")
+    if not days:
+        return None
+    mover = getattr(sys.modules.get("sitecustomize"), "__file__", "") or ""
+    assert "clock_ahead" in mover, "the clock is not ahead: put tests/clock_ahead on PYTHONPATH"
+    return f"clock moved {days} days ahead: today is {datetime.now(UTC):%Y-%m-%d}"
 
 
 def _postgres_reachable() -> bool:
