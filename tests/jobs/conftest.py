@@ -56,13 +56,45 @@ def jobs_redis_url():
     token = f"{socket.gethostname()}:{os.getpid()}"
     for number in REDIS_DB_POOL:
         key = f"followup-tests:jobs-db:{number}"
-        if registry.set(key, token, nx=True, ex=REDIS_DB_LEASE_S):
+        if registry.set(key, token, nx=True, ex=REDIS_DB_LEASE_S) or _took_over(
+            registry, key, token
+        ):
             yield REDIS_TEST_URL.rsplit("/", 1)[0] + f"/{number}"
             if registry.get(key) == token.encode():
                 registry.delete(key)
             registry.close()
             return
     pytest.fail(f"every Redis database in {REDIS_DB_POOL} is in use by other test runs")
+
+
+def _took_over(registry: redis.Redis, key: str, token: str) -> bool:
+    """Take a database whose borrower on this machine is gone (a killed test run)."""
+    holder = (registry.get(key) or b"").decode()
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or _process_alive(int(pid)):
+        return False
+    # Only if the loan is still the dead one's: two runs may find it at once.
+    with registry.pipeline() as pipe:
+        try:
+            pipe.watch(key)
+            if (pipe.get(key) or b"").decode() != holder:
+                return False
+            pipe.multi()
+            pipe.set(key, token, ex=REDIS_DB_LEASE_S)
+            pipe.execute()
+            return True
+        except redis.WatchError:
+            return False
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @pytest.fixture
