@@ -124,8 +124,12 @@ def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Age
     return chat, tenant, agent
 
 
-def _greeting(agent: Agent, tenant: Tenant) -> str:
-    return f"Hi! I'm {agent.name} from {tenant.name}. How can I help you today?"
+def _greeting(agent: Agent, tenant: Tenant, visitor: dict) -> str:
+    """By name only when the website signed who the visitor is: an unsigned name may be
+    anyone's, so it only pre-fills the form."""
+    name = " ".join((visitor.get("name") or "").split()) if visitor.get("verified") else ""
+    hello = f"Hi {name}," if name else "Hi!"
+    return f"{hello} I'm {agent.name} from {tenant.name}. How can I help you today?"
 
 
 def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
@@ -141,7 +145,7 @@ def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
         title=visitor.get("name") or visitor.get("email") or "Website visitor",
     )
     db.session.add(chat)
-    db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant)))
+    db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant, visitor)))
     db.session.commit()
     return chat, session_token(chat)
 

@@ -31,9 +31,10 @@ pytestmark = pytest.mark.e2e
 
 DESKTOP = {"width": 1280, "height": 820}
 PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "widget"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 FALLBACK_START = "Sorry, I can't answer right now."
 PROMISE = "We'll contact you within 24 hours."
+GREETING = "I'm Alex from Acme Inc. How can I help you today?"
 CUSTOMER = {"id": "cust-42", "name": "Maria Garcia", "email": "maria@example.com"}
 
 
@@ -216,7 +217,7 @@ def last_agent_text(chat: FrameLocator):
 
 def shoot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+    page.screenshot(path=str(SCREENSHOTS / f"widget-{name}.png"), animations="disabled")
 
 
 def admin_sees(chromium: Browser, app_url: str, name: str, reason_part: str) -> None:
@@ -416,6 +417,27 @@ def test_a_website_not_in_the_allowed_origins_cannot_frame_the_chat(
     assert refusals, console
     assert "violates the following Content Security Policy directive" in refusals[0]
     assert "The request has been blocked" in refusals[0]
+
+
+@pytest.mark.parametrize(
+    ("customer", "greeting"),
+    [
+        ("signed", f"Hi Maria Garcia, {GREETING}"),
+        ("unsigned", f"Hi! {GREETING}"),
+    ],
+)
+def test_only_a_signed_customer_is_greeted_by_name(
+    browser_page, shop, host_site, customer, greeting
+):
+    page = browser_page
+    data = signed_customer(shop) if customer == "signed" else CUSTOMER
+    chat = open_widget(page, host_site.publish(f"/greet-{customer}", host_page(shop, data)))
+    expect(chat.locator("#messages .msg-agent .bubble-text")).to_have_text([greeting])
+    shoot(page, f"greeting-{customer}")
+    # Signed or not, the website's details pre-fill the form.
+    chat.get_by_role("button", name="Contact us").click()
+    panel = chat.get_by_role("region", name="Contact us")
+    expect(panel.get_by_label("Name")).to_have_value("Maria Garcia")
 
 
 @pytest.mark.parametrize("viewport", [PHONE], ids=["phone"])

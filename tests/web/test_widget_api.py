@@ -128,6 +128,10 @@ def test_signed_customer_is_verified(client, tenant):
     visitor = stored_chat(session.chat_id).visitor
     assert visitor["verified"] is True
     assert visitor["name"] == "Ada Lovelace" and visitor["email"] == "ada@example.com"
+    [greeting] = session.get("messages").get_json()["messages"]
+    assert (
+        greeting["content"] == "Hi Ada Lovelace, I'm Alex from Acme Inc. How can I help you today?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -142,6 +146,8 @@ def test_unsigned_or_badly_signed_customer_is_not_verified(client, tenant, custo
     session = start(client, tenant, customer)
     visitor = stored_chat(session.chat_id).visitor
     assert visitor["verified"] is False and visitor["email"] == "ada@example.com"
+    [greeting] = session.get("messages").get_json()["messages"]
+    assert greeting["content"] == "Hi! I'm Alex from Acme Inc. How can I help you today?"
 
 
 def test_bad_customer_values_are_dropped_not_refused(client, tenant):

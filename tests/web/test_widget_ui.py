@@ -181,7 +181,7 @@ def test_starting_a_chat_renders_the_greeting_and_hands_over_the_session(client,
     response = visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
     html = response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
-    assert "Hi! I&#39;m Alex from Acme Inc. How can I help you today?" in html
+    assert "Hi Maria Garcia, I&#39;m Alex from Acme Inc. How can I help you today?" in html
     assert 'role="log" aria-live="polite"' in html
     assert 'id="chat-actions"' in html and 'hx-swap-oob="true"' in html
     assert ">Contact us</button>" in html and ">Log in</button>" in html
@@ -189,6 +189,32 @@ def test_starting_a_chat_renders_the_greeting_and_hands_over_the_session(client,
     assert chat.visitor["verified"] is True and chat.visitor["name"] == "Maria Garcia"
     opened, business, _agent = chats.chat_for_session(visitor.token, visitor.chat_id)
     assert (opened.id, business.id) == (chat.id, tenant.id)
+
+
+def test_a_signed_name_is_greeted_escaped(client, tenant):
+    visitor = Visitor(client, tenant)
+    html = visitor.start(signed(tenant, name="  Ada\n <b>Lovelace</b> ")).get_data(as_text=True)
+    assert "Hi Ada &lt;b&gt;Lovelace&lt;/b&gt;, I&#39;m Alex from Acme Inc." in html
+    assert "<b>" not in html
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        json.dumps({"id": "cust-42", "name": "Maria Garcia", "email": "maria@example.com"}),
+        json.dumps({"id": "cust-42", "name": "Maria Garcia", "signature": "0" * 64}),
+    ],
+    ids=["unsigned", "badly-signed"],
+)
+def test_an_unsigned_name_only_prefills_the_form_and_never_changes_the_greeting(
+    client, tenant, customer
+):
+    visitor = Visitor(client, tenant)
+    html = visitor.start(customer).get_data(as_text=True)
+    assert "Hi! I&#39;m Alex from Acme Inc. How can I help you today?" in html
+    assert "Maria" not in html
+    panel = visitor.get("contact").get_data(as_text=True)
+    assert 'id="contact-name" name="name" type="text" value="Maria Garcia"' in panel
 
 
 @pytest.mark.parametrize("customer", ["not json", '["a list"]', "{" * 5000])
