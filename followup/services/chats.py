@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 DEFAULT_AGENT_NAME = "Alex"
 CAPTURE_CLOSED = "Sorry, I can't pass requests to our team at the moment."
+# Above the web chat's form: what happens next. The form itself says when the team
+# answers, so no sentence around it repeats that.
+FORM_LEAD = "Leave your details below and the team will get back to you."
 SESSION_SALT = "widget-session"
 
 
@@ -282,14 +285,11 @@ def followup_form_action(
 
 def _fallback_text(tenant: Tenant, by_form: bool = True) -> str:
     text = "Sorry, I can't answer right now."
-    if tenant.followups_enabled:
-        offer = (
-            "Leave your contact details below and our team will get back to you."
-            if by_form
-            else "Our team can get back to you instead."
-        )
-        text += f" {offer} {prompts.response_promise(tenant)}"
-    return text
+    if not tenant.followups_enabled:
+        return text
+    if by_form:  # the form below says when the team answers
+        return f"{text} {FORM_LEAD}"
+    return f"{text} Our team can get back to you instead. {prompts.response_promise(tenant)}"
 
 
 def _fallback(chat: Chat, tenant: Tenant, reason: str) -> Message:
@@ -317,12 +317,12 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) 
     action = None
     if offer is not None and tenant.followups_enabled:
         form = followup_form_action(chat, tenant, offer.arguments)
-        text = text or prompts.response_promise(tenant)
         style = capture.style_for(chat, mode)
         if style is None:
             action = form
+            text = prompts.without_promise(text) or FORM_LEAD
         else:  # no form on this channel: our code asks for the details
-            text = capture.begin(chat, style, form, lead=text)
+            text = capture.begin(chat, style, form, lead=text or prompts.response_promise(tenant))
     return _add_message(
         chat,
         Role.AGENT,

@@ -34,6 +34,7 @@ PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 FALLBACK_START = "Sorry, I can't answer right now."
 PROMISE = "We'll contact you within 24 hours."
+FORM_LEAD = "Leave your details below and the team will get back to you."
 GREETING = "I'm Alex from Acme Inc. How can I help you today?"
 CUSTOMER = {"id": "cust-42", "name": "Maria Garcia", "email": "maria@example.com"}
 
@@ -220,6 +221,11 @@ def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"widget-{name}.png"), animations="disabled")
 
 
+def promises_in_view(chat: FrameLocator) -> int:
+    """How often the conversation, as the customer sees it, says when the team answers."""
+    return chat.locator("#messages").inner_text().count(PROMISE)
+
+
 def admin_sees(chromium: Browser, app_url: str, name: str, reason_part: str) -> None:
     context = chromium.new_context(base_url=app_url, viewport=DESKTOP)
     context.set_default_timeout(10_000)
@@ -287,17 +293,18 @@ def test_signed_customer_chats_streams_gets_prefilled_form_and_reaches_staff(
     expect(form.get_by_label("Name")).to_have_value("Maria Garcia")
     expect(form.get_by_label("Email")).to_have_value("maria@example.com")
     expect(form.get_by_label("Reason")).to_have_value(re.compile("bulk order of oak tables"))
-    expect(form).to_contain_text(PROMISE)
+    expect(form.locator(".promise")).to_have_text(PROMISE)
+    assert promises_in_view(chat) == 1
     shoot(page, "desktop-form")
 
     form.get_by_label("Phone (optional)").fill("+1 415 555 0100")
     form.get_by_role("button", name="Send request").click()
     done = chat.locator(".followup-done")
-    expect(done).to_contain_text("Request sent")
-    expect(done).to_contain_text(PROMISE)
+    expect(done).to_have_text("Request sent")
     expect(last_agent_text(chat)).to_have_text(
         f"Thank you, Maria Garcia! Your request has been sent to our team. {PROMISE}"
     )
+    assert promises_in_view(chat) == 1  # the thank-you, below the confirmation
     shoot(page, "desktop-success")
 
     [saved] = saved_requests(widget_app_server, "Maria Garcia")
@@ -316,6 +323,7 @@ def test_signed_customer_chats_streams_gets_prefilled_form_and_reaches_staff(
     expect(chat.locator(".msg-agent .bubble-text").first).to_contain_text("How can I help")
     expect(chat.locator("#messages .followup-card")).to_have_count(0)
     expect(last_agent_text(chat)).to_contain_text("Thank you, Maria Garcia!")
+    assert promises_in_view(chat) == 1
     assert problems == []  # no script errors, no CSP violations, no failed requests
 
 
@@ -327,12 +335,10 @@ def test_with_the_model_down_the_widget_says_so_and_the_form_still_works(
     chat = open_widget(page, host_site.publish("/down", host_page(shop, None)))
 
     send(chat, "Do you deliver to Norway?")
-    expect(last_agent_text(chat)).to_have_text(
-        f"{FALLBACK_START} Leave your contact details below and our team will get back to you. "
-        f"{PROMISE}"
-    )
+    expect(last_agent_text(chat)).to_have_text(f"{FALLBACK_START} {FORM_LEAD}")
     form = chat.locator(".msg-agent .followup-card").last
-    expect(form).to_contain_text(PROMISE)
+    expect(form.locator(".promise")).to_have_text(PROMISE)
+    assert promises_in_view(chat) == 1
     # Nothing known about this visitor: an empty form; mistakes are shown per field.
     expect(form.get_by_label("Name")).to_have_value("")
     form.get_by_label("Email").fill("not-an-email")
@@ -345,13 +351,18 @@ def test_with_the_model_down_the_widget_says_so_and_the_form_still_works(
         "aria-describedby", re.compile("email-error")
     )
     expect(form.locator(".field-error")).to_have_count(3)  # name, email, reason
+    assert promises_in_view(chat) == 1
     shoot(page, "desktop-form-errors")
 
     name.fill("Ola Nordmann")
     form.get_by_label("Email").fill("ola@example.no")
     form.get_by_label("Reason").fill("Delivery of two chairs to Oslo")
     form.get_by_role("button", name="Send request").click()
-    expect(chat.locator(".followup-done")).to_contain_text(PROMISE)
+    expect(chat.locator(".followup-done")).to_have_text("Request sent")
+    expect(last_agent_text(chat)).to_have_text(
+        f"Thank you, Ola Nordmann! Your request has been sent to our team. {PROMISE}"
+    )
+    assert promises_in_view(chat) == 1
 
     [saved] = saved_requests(widget_app_server, "Ola Nordmann")
     assert saved.reason == "Delivery of two chairs to Oslo"
@@ -438,6 +449,37 @@ def test_only_a_signed_customer_is_greeted_by_name(
     chat.get_by_role("button", name="Contact us").click()
     panel = chat.get_by_role("region", name="Contact us")
     expect(panel.get_by_label("Name")).to_have_value("Maria Garcia")
+
+
+@pytest.mark.parametrize(
+    ("model_text", "shown"),
+    [
+        ("", FORM_LEAD),
+        (
+            f"Of course, I'll pass this on to the team. {PROMISE}",
+            "Of course, I'll pass this on to the team.",
+        ),
+    ],
+    ids=["no-text", "text-with-the-promise"],
+)
+def test_the_offer_says_what_happens_next_and_the_form_says_when_once(
+    browser_page, shop, host_site, fake_model, model_text, shown
+):
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/offer", host_page(shop, signed_customer(shop))))
+    fake_model.behaviour.reply_text = model_text
+    send(chat, "Can someone call me about a custom order?")
+    form = chat.locator(".msg-agent .followup-card").last
+    expect(form.locator(".promise")).to_have_text(PROMISE)
+    expect(last_agent_text(chat)).to_have_text(shown)
+    expect(chat.locator(".msg-streaming")).to_have_count(0)
+    assert promises_in_view(chat) == 1
+    shoot(page, f"offer-{'no-text' if not model_text else 'with-text'}")
+
+    form.get_by_role("button", name="Send request").click()
+    expect(chat.locator(".followup-done")).to_have_text("Request sent")
+    expect(last_agent_text(chat)).to_contain_text("Thank you, Maria Garcia!")
+    assert promises_in_view(chat) == 1
 
 
 @pytest.mark.parametrize("viewport", [PHONE], ids=["phone"])

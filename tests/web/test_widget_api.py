@@ -329,9 +329,12 @@ def test_llm_failure_answers_plainly_with_the_form(
         assert response.status_code == 200
         message = response.get_json()["messages"][1]
         assert response.get_json()["actions"] == [message["action"]]
-    assert message["content"].startswith(FALLBACK_START)
-    assert "We'll contact you within 24 hours." in message["content"]
+    assert message["content"] == (
+        f"{FALLBACK_START} Leave your details below and the team will get back to you."
+    )
+    # The form says when the team answers, not the text above it.
     assert message["action"]["type"] == "followup_form"
+    assert message["action"]["response_time_hours"] == 24
 
 
 def test_text_too_long_or_bad_mode_is_422_and_stores_nothing(client, tenant, fake_llm):
