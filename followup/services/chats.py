@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -18,7 +19,7 @@ from followup.clock import utcnow
 from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm import prompts
-from followup.llm.client import Completion, LLMUnavailable, TextDelta, stream_chat
+from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
 from followup.models import (
     Agent,
     Channel,
@@ -73,6 +74,23 @@ def web_widget_agent(tenant: Tenant) -> Agent:
         agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME, serves_web_widget=True)
         db.session.add(agent)
     return agent
+
+
+class Presence(StrEnum):
+    """Who answers the website chat, as its header tells the visitor."""
+
+    AI = "ai"  # the AI employee, at once
+    FOLLOW_UP = "follow_up"  # nobody at once: the form brings the team back in time
+    TEAM = "team"  # nobody at once, no follow-ups: the team reads the chat and replies there
+
+
+def widget_presence(tenant: Tenant) -> Presence:
+    """The truth for the header. The website chat always has an AI employee (see
+    `web_widget_agent`), so it answers whenever a model is configured; when the model
+    fails mid-chat the answer says so and offers the form."""
+    if is_configured():
+        return Presence.AI
+    return Presence.FOLLOW_UP if tenant.followups_enabled else Presence.TEAM
 
 
 def _serializer() -> URLSafeSerializer:

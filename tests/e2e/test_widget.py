@@ -451,6 +451,41 @@ def test_only_a_signed_customer_is_greeted_by_name(
     expect(panel.get_by_label("Name")).to_have_value("Maria Garcia")
 
 
+def presence(chat: FrameLocator):
+    return chat.locator("#presence")
+
+
+def test_with_a_model_the_presence_line_says_the_ai_replies_in_seconds(
+    browser_page, shop, host_site
+):
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/presence-ai", host_page(shop, None)))
+    expect(presence(chat)).to_have_text("The AI assistant replies in seconds")
+    shoot(page, "presence-ai")
+
+
+def test_without_a_model_the_presence_line_promises_what_the_team_does(
+    browser_page, shop, host_site, fake_model, widget_app_server
+):
+    page = browser_page
+    config = widget_app_server.app.config
+    model = {key: config[key] for key in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)  # no model configured
+    try:
+        chat = open_widget(page, host_site.publish("/presence-none", host_page(shop, None)))
+        expect(presence(chat)).to_have_text(
+            "Leave your details and we'll get back to you within 24 hours"
+        )
+        send(chat, "Do you make round tables?")
+        expect(last_agent_text(chat)).to_have_text(f"{FALLBACK_START} {FORM_LEAD}")
+        expect(chat.locator(".msg-agent .followup-card .promise")).to_have_text(PROMISE)
+        assert promises_in_view(chat) == 1
+    finally:
+        config.update(model)
+    assert fake_model.requests == []
+    shoot(page, "presence-no-model")
+
+
 @pytest.mark.parametrize(
     ("model_text", "shown"),
     [

@@ -183,7 +183,19 @@ def test_config_for_custom_uis(client, tenant):
         "agent_name": "Alex",
         "followups_enabled": True,
         "response_time_hours": 48,
+        "presence": "ai",
     }
+
+
+@pytest.mark.parametrize(("followups_enabled", "presence"), [(True, "follow_up"), (False, "team")])
+def test_config_without_a_model_says_who_answers_instead(
+    app, client, tenant, followups_enabled, presence
+):
+    app.config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    tenant.followups_enabled = followups_enabled
+    db.session.commit()
+    config = client.get(f"{BASE}/{tenant.widget_public_key}/config").get_json()
+    assert config["presence"] == presence
 
 
 # --- a turn, without and with streaming ------------------------------------------------------

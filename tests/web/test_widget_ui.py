@@ -168,6 +168,38 @@ def test_origins_that_are_not_origins_never_reach_the_header(client, tenant):
     assert policy.count("script-src") == 1
 
 
+def presence_of(page: str) -> str:
+    found = re.search(r'<p class="presence" id="presence">(.*?)</p>', page, re.S)
+    assert found, page
+    return unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip()
+
+
+def test_the_presence_line_says_the_ai_answers_when_a_model_is_configured(client, tenant):
+    page = client.get(f"/w/{tenant.widget_public_key}").get_data(as_text=True)
+    assert presence_of(page) == "The AI assistant replies in seconds"
+    assert "is-away" not in page
+
+
+@pytest.mark.parametrize(
+    ("followups_enabled", "line"),
+    [
+        (True, "Leave your details and we'll get back to you within 48 hours"),
+        (False, "Leave a message and our team will reply here"),
+    ],
+    ids=["followups-on", "followups-off"],
+)
+def test_without_a_model_the_presence_line_says_who_answers_and_when(
+    app, client, tenant, followups_enabled, line
+):
+    app.config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    tenant.response_time_hours = 48
+    tenant.followups_enabled = followups_enabled
+    db.session.commit()
+    page = client.get(f"/w/{tenant.widget_public_key}").get_data(as_text=True)
+    assert presence_of(page) == line
+    assert 'class="presence-dot is-away"' in page and "in seconds" not in page
+
+
 def test_unknown_key_is_a_404_page(client, tenant):
     response = client.get("/w/pk_nope")
     assert response.status_code == 404

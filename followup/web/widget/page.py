@@ -56,7 +56,10 @@ def content_security_policy(tenant: Tenant) -> str:
 def chat_page(public_key: str):
     tenant = chats.tenant_for_widget(public_key)
     page = render_template(
-        "widget/page.html", tenant=tenant, allowed_origins=framing_origins(tenant)
+        "widget/page.html",
+        tenant=tenant,
+        allowed_origins=framing_origins(tenant),
+        presence=chats.widget_presence(tenant),
     )
     response = make_response(page)
     response.headers["Content-Security-Policy"] = content_security_policy(tenant)

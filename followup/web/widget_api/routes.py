@@ -11,7 +11,10 @@ limited per IP and, for chat endpoints, per session (429 with Retry-After; see
 preflight `OPTIONS` on any path → 204.
 
     GET  /<public_key>/config
-         200 {agent_name, followups_enabled, response_time_hours}; unknown key 404
+         200 {agent_name, followups_enabled, response_time_hours, presence}; unknown key
+         404. `presence`: who answers the chat now ("ai": the AI at once; "follow_up":
+         no AI, leave details for the team; "team": no AI, no follow-ups, the team
+         replies in the chat).
     POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature}}
          201 {session_token, chat_id}; unknown key 404. Bad customer values are
          dropped, not refused; a valid signature = hex(HMAC-SHA256(widget secret, id))
@@ -87,6 +90,7 @@ def widget_config(public_key: str) -> dict:
         "agent_name": agent.name,
         "followups_enabled": tenant.followups_enabled,
         "response_time_hours": tenant.response_time_hours,
+        "presence": chats.widget_presence(tenant),
     }
 
 
