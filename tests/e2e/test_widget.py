@@ -404,30 +404,48 @@ def test_contact_us_reaches_the_team_without_the_ai(
     assert saved.reason == "Please call me about a custom walnut desk"
 
 
-def test_a_website_not_in_the_allowed_origins_cannot_frame_the_chat(
-    browser_page, shop, host_site, widget_app_server
-):
-    with widget_app_server.app.app_context():
+def allow_only(server: LiveServer, origins: list[str]) -> None:
+    with server.app.app_context():
         tenant = db.session.query(Tenant).filter_by(slug="acme").one()
-        tenant.allowed_origins = ["https://shop.example"]
+        tenant.allowed_origins = origins
         db.session.commit()
         db.session.remove()
+
+
+def test_on_a_site_that_is_not_allowed_there_is_no_button_and_one_warning(
+    browser_page, shop, host_site, widget_app_server
+):
+    allow_only(widget_app_server, ["https://shop.example"])
     page = browser_page
     console = []
-    page.on("console", lambda message: console.append(message.text))
-    page.goto(host_site.publish("/elsewhere", host_page(shop, None)))
-    launcher(page).click()
+    page.on("console", lambda message: console.append((message.type, message.text)))
+    page.on("pageerror", lambda error: console.append(("pageerror", str(error))))
+    chat_requests = []
+    page.on("request", lambda request: "/w/" in request.url and chat_requests.append(request.url))
 
-    expect(page.locator("iframe[title='Chat with us']")).to_be_attached()
-    page.wait_for_timeout(1500)
-    # Chromium refuses to render it, shows its own error page instead, and says why.
-    [chat_frame] = [frame for frame in page.frames if frame != page.main_frame]
-    assert chat_frame.url.startswith("chrome-error://"), chat_frame.url
-    assert chat_frame.locator("#messages").count() == 0
-    refusals = [text for text in console if "frame-ancestors" in text]
-    assert refusals, console
-    assert "violates the following Content Security Policy directive" in refusals[0]
-    assert "The request has been blocked" in refusals[0]
+    url = host_site.publish("/elsewhere", host_page(shop, None))
+    with page.expect_console_message(lambda message: message.type == "warning"):
+        page.goto(url)
+
+    expect(page.get_by_role("heading", name="Handmade furniture")).to_be_visible()
+    expect(page.locator("[data-followup-widget]")).to_have_count(0)
+    expect(launcher(page)).to_have_count(0)
+    assert console == [
+        (
+            "warning",
+            f"Followup: this site ({host_site.origin}) is not an allowed origin for this widget. "
+            "Add it under Settings \u2192 Allowed website origins.",
+        )
+    ]
+    assert chat_requests == []  # no frame was even tried
+    shoot(page, "host-not-allowed")
+
+    # Once the owner allows the site, the button is there on the next page view.
+    allow_only(widget_app_server, ["https://shop.example", host_site.origin])
+    console.clear()
+    page.reload()
+    expect(launcher(page)).to_be_visible()
+    assert console == []
 
 
 @pytest.mark.parametrize(

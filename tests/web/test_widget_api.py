@@ -184,6 +184,7 @@ def test_config_for_custom_uis(client, tenant):
         "followups_enabled": True,
         "response_time_hours": 48,
         "presence": "ai",
+        "origin_allowed": True,  # no Origin: not a browser on another site
     }
 
 
@@ -740,6 +741,34 @@ def test_preflight_from_an_allowed_origin(client, shop_tenant):
         allowed = response.headers["Access-Control-Allow-Headers"]
         assert {"Authorization", "Content-Type", "Accept"} <= set(allowed.split(", "))
         assert int(response.headers["Access-Control-Max-Age"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        (SHOP, True),
+        ("http://localhost:8080", True),
+        ("http://localhost", True),  # our own pages
+        ("https://evil.example", False),
+        ("http://shop.example", False),
+        ("https://shop.example.evil.com", False),
+    ],
+)
+def test_any_site_may_ask_the_config_whether_it_may_show_the_widget(
+    client, shop_tenant, other_tenant, origin, allowed
+):
+    other_tenant.allowed_origins = ["https://evil.example"]
+    db.session.commit()
+    response = client.get(
+        f"{BASE}/{shop_tenant.widget_public_key}/config", headers={"Origin": origin}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["origin_allowed"] is allowed
+    # Readable by the asking site whatever the answer, which names no other site.
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Origin" in response.headers["Vary"]
+    body = response.get_data(as_text=True)
+    assert "shop.example" not in body and "localhost" not in body
 
 
 def test_one_tenants_origin_is_not_allowed_on_anothers_chat(client, shop_tenant, other_tenant):

@@ -2,7 +2,7 @@
 
 import re
 
-from flask import current_app, make_response, render_template, send_from_directory
+from flask import current_app, make_response, render_template, request, send_from_directory
 
 from followup.models import Tenant
 from followup.services import chats
@@ -43,6 +43,14 @@ def framing_origins(tenant: Tenant) -> list[str]:
         if _ORIGIN.match(candidate) and candidate not in origins:
             origins.append(candidate)
     return origins
+
+
+def may_show_on(tenant: Tenant, origin: str | None) -> bool:
+    """Whether a page on `origin` (a browser's Origin header) may show the widget: what
+    `frame-ancestors` below lets it frame. No Origin: a page of ours (a browser sends
+    none on a same-origin GET) or no browser at all."""
+    own = request.host_url.rstrip("/")
+    return origin is None or origin == own or origin in framing_origins(tenant)
 
 
 def content_security_policy(tenant: Tenant) -> str:
