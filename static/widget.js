@@ -3,8 +3,9 @@
  * Optionally, before it (the signature is computed on your server):
  *   window.FollowupWidget = {customer: {id, name, email, phone, signature}};
  *     signature = hex(HMAC-SHA256(widget_secret, id))
- * Adds a launcher button and the chat in an iframe. No dependencies; defines no
- * globals; reads window.FollowupWidget only.
+ * Adds a launcher button and the chat in an iframe, once our server says this site
+ * is one of the business's allowed origins. No dependencies; defines no globals;
+ * reads window.FollowupWidget only.
  */
 (function () {
   "use strict";
@@ -24,6 +25,7 @@
 
   var origin = new URL(script.src, window.location.href).origin;
   var chatUrl = origin + "/w/" + encodeURIComponent(key);
+  var configUrl = origin + "/api/widget/v1/" + encodeURIComponent(key) + "/config";
   var storageKey = "followup-widget:" + key;
 
   var STYLE = [
@@ -152,7 +154,36 @@
     }
   });
 
-  function mount() { document.body.appendChild(host); }
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
+  function mount() {
+    if (document.querySelector("[data-followup-widget]")) return; // pasted twice
+    document.body.appendChild(host);
+  }
+  function show() {
+    if (document.body) mount();
+    else document.addEventListener("DOMContentLoaded", mount);
+  }
+
+  // On a site that is not allowed the browser refuses to frame the chat: no button
+  // then, and the site's developer learns why. The answer names this site only.
+  function warn(text) { if (window.console) console.warn("Followup: " + text); }
+  function showIfAllowed() {
+    fetch(configUrl, { credentials: "omit" })
+      .then(function (response) {
+        if (response.status === 404) return { unknownKey: true };
+        return response.ok ? response.json() : null;
+      })
+      // Unreachable or busy (429): show it all the same, the chat says what is wrong.
+      .catch(function () { return null; })
+      .then(function (config) {
+        if (config && config.unknownKey) {
+          warn("the widget key \"" + key + "\" is unknown. Copy the snippet again from Settings.");
+        } else if (config && config.origin_allowed === false) {
+          warn("this site (" + window.location.origin + ") is not an allowed origin for this widget. " +
+            "Add it under Settings \u2192 Allowed website origins.");
+        } else {
+          show();
+        }
+      });
+  }
+  showIfAllowed();
 })();

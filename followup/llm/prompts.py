@@ -1,5 +1,6 @@
 """What the agent is told: its persona, the follow-up rules, and the follow-up tool."""
 
+import re
 from typing import TYPE_CHECKING
 
 from followup.models import Agent, Message, Role, Tenant
@@ -42,12 +43,37 @@ FOLLOWUP_TOOL = {
 
 
 def response_promise(tenant: Tenant) -> str:
-    """The sentence every offer, form and success message repeats."""
+    """When the team answers a follow-up: said once around a request, where it is made
+    (the form, or the capture in conversation) and in the thank-you once it is sent."""
     return f"We'll contact you within {tenant.response_time_hours} hours."
 
 
-# Where no conversational capture runs (the web widget's text chat), a form does it.
+# The response time as a model writes it ("We will get back to you within 48 hours.").
+_PROMISE_SENTENCE = re.compile(
+    r"\s*\bwe(?:'|\u2019| wi)ll (?:contact you|get back to you|be in touch)"
+    r" within \d+ hours?\b[.!]?",
+    re.IGNORECASE,
+)
+
+
+def without_promise(text: str) -> str:
+    """The model's offer without a response-time sentence: the form below it states the
+    tenant's (the model may write one despite its rules, or one from an older prompt)."""
+    return _PROMISE_SENTENCE.sub("", text).strip()
+
+
+# Where no conversational capture runs (the web widget's text chat), a form does it,
+# and the form tells the customer when the team will answer.
 _FORM_AFTER_OFFER = "a form pre-filled with their details will appear for them to check and confirm"
+
+
+def _when_the_team_answers(tenant: Tenant, capture: "Style | None") -> str:
+    if capture is None:
+        return (
+            "do not say when the team will answer: the form states it "
+            f'("{response_promise(tenant)}")'
+        )
+    return f'tell them: "{response_promise(tenant)}"'
 
 
 def _followup_rules(tenant: Tenant, capture: "Style | None") -> str:
@@ -63,7 +89,7 @@ anything you cannot resolve — offer to have the team follow up. Before you cal
 {FOLLOWUP_TOOL_NAME} tool:
 1. confirm that the customer wants a person to contact them;
 2. summarize what was discussed;
-3. tell them: "{response_promise(tenant)}"
+3. {_when_the_team_answers(tenant, capture)}.
 Then call {FOLLOWUP_TOOL_NAME}; {capture.after_offer if capture else _FORM_AFTER_OFFER}.
 Never ask for their contact details yourself."""
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -18,7 +19,7 @@ from followup.clock import utcnow
 from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm import prompts
-from followup.llm.client import Completion, LLMUnavailable, TextDelta, stream_chat
+from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
 from followup.models import (
     Agent,
     Channel,
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 DEFAULT_AGENT_NAME = "Alex"
 CAPTURE_CLOSED = "Sorry, I can't pass requests to our team at the moment."
+# Above the web chat's form: what happens next. The form itself says when the team
+# answers, so no sentence around it repeats that.
+FORM_LEAD = "Leave your details below and the team will get back to you."
 SESSION_SALT = "widget-session"
 
 
@@ -70,6 +74,23 @@ def web_widget_agent(tenant: Tenant) -> Agent:
         agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME, serves_web_widget=True)
         db.session.add(agent)
     return agent
+
+
+class Presence(StrEnum):
+    """Who answers the website chat, as its header tells the visitor."""
+
+    AI = "ai"  # the AI employee, at once
+    FOLLOW_UP = "follow_up"  # nobody at once: the form brings the team back in time
+    TEAM = "team"  # nobody at once, no follow-ups: the team reads the chat and replies there
+
+
+def widget_presence(tenant: Tenant) -> Presence:
+    """The truth for the header. The website chat always has an AI employee (see
+    `web_widget_agent`), so it answers whenever a model is configured; when the model
+    fails mid-chat the answer says so and offers the form."""
+    if is_configured():
+        return Presence.AI
+    return Presence.FOLLOW_UP if tenant.followups_enabled else Presence.TEAM
 
 
 def _serializer() -> URLSafeSerializer:
@@ -124,8 +145,12 @@ def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Age
     return chat, tenant, agent
 
 
-def _greeting(agent: Agent, tenant: Tenant) -> str:
-    return f"Hi! I'm {agent.name} from {tenant.name}. How can I help you today?"
+def _greeting(agent: Agent, tenant: Tenant, visitor: dict) -> str:
+    """By name only when the website signed who the visitor is: an unsigned name may be
+    anyone's, so it only pre-fills the form."""
+    name = " ".join((visitor.get("name") or "").split()) if visitor.get("verified") else ""
+    hello = f"Hi {name}," if name else "Hi!"
+    return f"{hello} I'm {agent.name} from {tenant.name}. How can I help you today?"
 
 
 def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
@@ -141,7 +166,7 @@ def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
         title=visitor.get("name") or visitor.get("email") or "Website visitor",
     )
     db.session.add(chat)
-    db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant)))
+    db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant, visitor)))
     db.session.commit()
     return chat, session_token(chat)
 
@@ -278,14 +303,11 @@ def followup_form_action(
 
 def _fallback_text(tenant: Tenant, by_form: bool = True) -> str:
     text = "Sorry, I can't answer right now."
-    if tenant.followups_enabled:
-        offer = (
-            "Leave your contact details below and our team will get back to you."
-            if by_form
-            else "Our team can get back to you instead."
-        )
-        text += f" {offer} {prompts.response_promise(tenant)}"
-    return text
+    if not tenant.followups_enabled:
+        return text
+    if by_form:  # the form below says when the team answers
+        return f"{text} {FORM_LEAD}"
+    return f"{text} Our team can get back to you instead. {prompts.response_promise(tenant)}"
 
 
 def _fallback(chat: Chat, tenant: Tenant, reason: str) -> Message:
@@ -313,12 +335,12 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) 
     action = None
     if offer is not None and tenant.followups_enabled:
         form = followup_form_action(chat, tenant, offer.arguments)
-        text = text or prompts.response_promise(tenant)
         style = capture.style_for(chat, mode)
         if style is None:
             action = form
+            text = prompts.without_promise(text) or FORM_LEAD
         else:  # no form on this channel: our code asks for the details
-            text = capture.begin(chat, style, form, lead=text)
+            text = capture.begin(chat, style, form, lead=text or prompts.response_promise(tenant))
     return _add_message(
         chat,
         Role.AGENT,

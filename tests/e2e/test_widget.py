@@ -31,9 +31,11 @@ pytestmark = pytest.mark.e2e
 
 DESKTOP = {"width": 1280, "height": 820}
 PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "widget"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 FALLBACK_START = "Sorry, I can't answer right now."
 PROMISE = "We'll contact you within 24 hours."
+FORM_LEAD = "Leave your details below and the team will get back to you."
+GREETING = "I'm Alex from Acme Inc. How can I help you today?"
 CUSTOMER = {"id": "cust-42", "name": "Maria Garcia", "email": "maria@example.com"}
 
 
@@ -216,7 +218,12 @@ def last_agent_text(chat: FrameLocator):
 
 def shoot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+    page.screenshot(path=str(SCREENSHOTS / f"widget-{name}.png"), animations="disabled")
+
+
+def promises_in_view(chat: FrameLocator) -> int:
+    """How often the conversation, as the customer sees it, says when the team answers."""
+    return chat.locator("#messages").inner_text().count(PROMISE)
 
 
 def admin_sees(chromium: Browser, app_url: str, name: str, reason_part: str) -> None:
@@ -286,17 +293,18 @@ def test_signed_customer_chats_streams_gets_prefilled_form_and_reaches_staff(
     expect(form.get_by_label("Name")).to_have_value("Maria Garcia")
     expect(form.get_by_label("Email")).to_have_value("maria@example.com")
     expect(form.get_by_label("Reason")).to_have_value(re.compile("bulk order of oak tables"))
-    expect(form).to_contain_text(PROMISE)
+    expect(form.locator(".promise")).to_have_text(PROMISE)
+    assert promises_in_view(chat) == 1
     shoot(page, "desktop-form")
 
     form.get_by_label("Phone (optional)").fill("+1 415 555 0100")
     form.get_by_role("button", name="Send request").click()
     done = chat.locator(".followup-done")
-    expect(done).to_contain_text("Request sent")
-    expect(done).to_contain_text(PROMISE)
+    expect(done).to_have_text("Request sent")
     expect(last_agent_text(chat)).to_have_text(
         f"Thank you, Maria Garcia! Your request has been sent to our team. {PROMISE}"
     )
+    assert promises_in_view(chat) == 1  # the thank-you, below the confirmation
     shoot(page, "desktop-success")
 
     [saved] = saved_requests(widget_app_server, "Maria Garcia")
@@ -315,6 +323,7 @@ def test_signed_customer_chats_streams_gets_prefilled_form_and_reaches_staff(
     expect(chat.locator(".msg-agent .bubble-text").first).to_contain_text("How can I help")
     expect(chat.locator("#messages .followup-card")).to_have_count(0)
     expect(last_agent_text(chat)).to_contain_text("Thank you, Maria Garcia!")
+    assert promises_in_view(chat) == 1
     assert problems == []  # no script errors, no CSP violations, no failed requests
 
 
@@ -326,12 +335,10 @@ def test_with_the_model_down_the_widget_says_so_and_the_form_still_works(
     chat = open_widget(page, host_site.publish("/down", host_page(shop, None)))
 
     send(chat, "Do you deliver to Norway?")
-    expect(last_agent_text(chat)).to_have_text(
-        f"{FALLBACK_START} Leave your contact details below and our team will get back to you. "
-        f"{PROMISE}"
-    )
+    expect(last_agent_text(chat)).to_have_text(f"{FALLBACK_START} {FORM_LEAD}")
     form = chat.locator(".msg-agent .followup-card").last
-    expect(form).to_contain_text(PROMISE)
+    expect(form.locator(".promise")).to_have_text(PROMISE)
+    assert promises_in_view(chat) == 1
     # Nothing known about this visitor: an empty form; mistakes are shown per field.
     expect(form.get_by_label("Name")).to_have_value("")
     form.get_by_label("Email").fill("not-an-email")
@@ -344,13 +351,18 @@ def test_with_the_model_down_the_widget_says_so_and_the_form_still_works(
         "aria-describedby", re.compile("email-error")
     )
     expect(form.locator(".field-error")).to_have_count(3)  # name, email, reason
+    assert promises_in_view(chat) == 1
     shoot(page, "desktop-form-errors")
 
     name.fill("Ola Nordmann")
     form.get_by_label("Email").fill("ola@example.no")
     form.get_by_label("Reason").fill("Delivery of two chairs to Oslo")
     form.get_by_role("button", name="Send request").click()
-    expect(chat.locator(".followup-done")).to_contain_text(PROMISE)
+    expect(chat.locator(".followup-done")).to_have_text("Request sent")
+    expect(last_agent_text(chat)).to_have_text(
+        f"Thank you, Ola Nordmann! Your request has been sent to our team. {PROMISE}"
+    )
+    assert promises_in_view(chat) == 1
 
     [saved] = saved_requests(widget_app_server, "Ola Nordmann")
     assert saved.reason == "Delivery of two chairs to Oslo"
@@ -392,30 +404,135 @@ def test_contact_us_reaches_the_team_without_the_ai(
     assert saved.reason == "Please call me about a custom walnut desk"
 
 
-def test_a_website_not_in_the_allowed_origins_cannot_frame_the_chat(
-    browser_page, shop, host_site, widget_app_server
-):
-    with widget_app_server.app.app_context():
+def allow_only(server: LiveServer, origins: list[str]) -> None:
+    with server.app.app_context():
         tenant = db.session.query(Tenant).filter_by(slug="acme").one()
-        tenant.allowed_origins = ["https://shop.example"]
+        tenant.allowed_origins = origins
         db.session.commit()
         db.session.remove()
+
+
+def test_on_a_site_that_is_not_allowed_there_is_no_button_and_one_warning(
+    browser_page, shop, host_site, widget_app_server
+):
+    allow_only(widget_app_server, ["https://shop.example"])
     page = browser_page
     console = []
-    page.on("console", lambda message: console.append(message.text))
-    page.goto(host_site.publish("/elsewhere", host_page(shop, None)))
-    launcher(page).click()
+    page.on("console", lambda message: console.append((message.type, message.text)))
+    page.on("pageerror", lambda error: console.append(("pageerror", str(error))))
+    chat_requests = []
+    page.on("request", lambda request: "/w/" in request.url and chat_requests.append(request.url))
 
-    expect(page.locator("iframe[title='Chat with us']")).to_be_attached()
-    page.wait_for_timeout(1500)
-    # Chromium refuses to render it, shows its own error page instead, and says why.
-    [chat_frame] = [frame for frame in page.frames if frame != page.main_frame]
-    assert chat_frame.url.startswith("chrome-error://"), chat_frame.url
-    assert chat_frame.locator("#messages").count() == 0
-    refusals = [text for text in console if "frame-ancestors" in text]
-    assert refusals, console
-    assert "violates the following Content Security Policy directive" in refusals[0]
-    assert "The request has been blocked" in refusals[0]
+    url = host_site.publish("/elsewhere", host_page(shop, None))
+    with page.expect_console_message(lambda message: message.type == "warning"):
+        page.goto(url)
+
+    expect(page.get_by_role("heading", name="Handmade furniture")).to_be_visible()
+    expect(page.locator("[data-followup-widget]")).to_have_count(0)
+    expect(launcher(page)).to_have_count(0)
+    assert console == [
+        (
+            "warning",
+            f"Followup: this site ({host_site.origin}) is not an allowed origin for this widget. "
+            "Add it under Settings \u2192 Allowed website origins.",
+        )
+    ]
+    assert chat_requests == []  # no frame was even tried
+    shoot(page, "host-not-allowed")
+
+    # Once the owner allows the site, the button is there on the next page view.
+    allow_only(widget_app_server, ["https://shop.example", host_site.origin])
+    console.clear()
+    page.reload()
+    expect(launcher(page)).to_be_visible()
+    assert console == []
+
+
+@pytest.mark.parametrize(
+    ("customer", "greeting"),
+    [
+        ("signed", f"Hi Maria Garcia, {GREETING}"),
+        ("unsigned", f"Hi! {GREETING}"),
+    ],
+)
+def test_only_a_signed_customer_is_greeted_by_name(
+    browser_page, shop, host_site, customer, greeting
+):
+    page = browser_page
+    data = signed_customer(shop) if customer == "signed" else CUSTOMER
+    chat = open_widget(page, host_site.publish(f"/greet-{customer}", host_page(shop, data)))
+    expect(chat.locator("#messages .msg-agent .bubble-text")).to_have_text([greeting])
+    shoot(page, f"greeting-{customer}")
+    # Signed or not, the website's details pre-fill the form.
+    chat.get_by_role("button", name="Contact us").click()
+    panel = chat.get_by_role("region", name="Contact us")
+    expect(panel.get_by_label("Name")).to_have_value("Maria Garcia")
+
+
+def presence(chat: FrameLocator):
+    return chat.locator("#presence")
+
+
+def test_with_a_model_the_presence_line_says_the_ai_replies_in_seconds(
+    browser_page, shop, host_site
+):
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/presence-ai", host_page(shop, None)))
+    expect(presence(chat)).to_have_text("The AI assistant replies in seconds")
+    shoot(page, "presence-ai")
+
+
+def test_without_a_model_the_presence_line_promises_what_the_team_does(
+    browser_page, shop, host_site, fake_model, widget_app_server
+):
+    page = browser_page
+    config = widget_app_server.app.config
+    model = {key: config[key] for key in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)  # no model configured
+    try:
+        chat = open_widget(page, host_site.publish("/presence-none", host_page(shop, None)))
+        expect(presence(chat)).to_have_text(
+            "Leave your details and we'll get back to you within 24 hours"
+        )
+        send(chat, "Do you make round tables?")
+        expect(last_agent_text(chat)).to_have_text(f"{FALLBACK_START} {FORM_LEAD}")
+        expect(chat.locator(".msg-agent .followup-card .promise")).to_have_text(PROMISE)
+        assert promises_in_view(chat) == 1
+    finally:
+        config.update(model)
+    assert fake_model.requests == []
+    shoot(page, "presence-no-model")
+
+
+@pytest.mark.parametrize(
+    ("model_text", "shown"),
+    [
+        ("", FORM_LEAD),
+        (
+            f"Of course, I'll pass this on to the team. {PROMISE}",
+            "Of course, I'll pass this on to the team.",
+        ),
+    ],
+    ids=["no-text", "text-with-the-promise"],
+)
+def test_the_offer_says_what_happens_next_and_the_form_says_when_once(
+    browser_page, shop, host_site, fake_model, model_text, shown
+):
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/offer", host_page(shop, signed_customer(shop))))
+    fake_model.behaviour.reply_text = model_text
+    send(chat, "Can someone call me about a custom order?")
+    form = chat.locator(".msg-agent .followup-card").last
+    expect(form.locator(".promise")).to_have_text(PROMISE)
+    expect(last_agent_text(chat)).to_have_text(shown)
+    expect(chat.locator(".msg-streaming")).to_have_count(0)
+    assert promises_in_view(chat) == 1
+    shoot(page, f"offer-{'no-text' if not model_text else 'with-text'}")
+
+    form.get_by_role("button", name="Send request").click()
+    expect(chat.locator(".followup-done")).to_have_text("Request sent")
+    expect(last_agent_text(chat)).to_contain_text("Thank you, Maria Garcia!")
+    assert promises_in_view(chat) == 1
 
 
 @pytest.mark.parametrize("viewport", [PHONE], ids=["phone"])

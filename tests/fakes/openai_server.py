@@ -33,7 +33,7 @@ class Behaviour:
     fail_status: int | None = None
     first_token_delay_s: float = 0.0
     token_delay_s: float = 0.0
-    reply_text: str | None = None  # overrides the rule-based text when set
+    reply_text: str | None = None  # overrides the rule-based text when set ("": no text)
     tool_arguments: dict | None = None  # overrides the tool call arguments
     garbled: bool = False  # the stream's second chunk is not JSON (a broken proxy, say)
     on_request: Callable[[dict], None] | None = None
@@ -76,6 +76,7 @@ def _offers_followup_tool(body: dict) -> bool:
 def plan_reply(body: dict, behaviour: Behaviour) -> tuple[str, dict | None]:
     """The text and the optional tool call arguments the fake model answers with."""
     text = _last_user_text(body)
+    override = behaviour.reply_text
     if HUMAN_PATTERN.search(text):
         arguments = None
         if _offers_followup_tool(body):
@@ -84,8 +85,8 @@ def plan_reply(body: dict, behaviour: Behaviour) -> tuple[str, dict | None]:
                 "summary": "The customer asked to be contacted by a person.",
                 "priority": "high" if "urgent" in text.lower() else "normal",
             }
-        return behaviour.reply_text or OFFER_TEXT, arguments
-    return behaviour.reply_text or f"You said: {text}", None
+        return OFFER_TEXT if override is None else override, arguments
+    return f"You said: {text}" if override is None else override, None
 
 
 def _usage(body: dict, reply: str) -> dict:

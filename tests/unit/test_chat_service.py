@@ -53,7 +53,17 @@ def test_system_prompt_carries_persona_and_response_time(tenant, fake_llm):
     system = fake_llm.requests[-1]["messages"][0]
     assert system["role"] == "system"
     assert "Alex" in system["content"] and "Acme Inc" in system["content"]
+    # The web chat's form states the response time: the model must not say it too.
+    assert "do not say when the team will answer: the form states it" in system["content"]
     assert "We'll contact you within 48 hours." in system["content"]
+
+
+def test_a_voice_turn_tells_the_model_to_say_the_response_time(tenant, fake_llm):
+    chat = start(tenant)
+    say(chat, "hello", mode="voice")
+    system = fake_llm.requests[-1]["messages"][0]["content"]
+    assert 'tell them: "We\'ll contact you within 24 hours."' in system
+    assert "the form states it" not in system
 
 
 def test_followup_tool_is_offered_only_when_followups_are_enabled(tenant, fake_llm):
@@ -221,8 +231,11 @@ def test_llm_failure_says_so_and_offers_the_form(app, tenant, fake_llm, failure)
         app.config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
     chat = start(tenant)
     message = say(chat, "hello?")
-    assert message.content.startswith("Sorry, I can't answer right now.")
-    assert "We'll contact you within 24 hours." in message.content
+    # What happens next; the form below says when.
+    assert message.content == (
+        "Sorry, I can't answer right now. Leave your details below and the team will get "
+        "back to you."
+    )
     assert message.action["type"] == "followup_form"
 
 

@@ -128,6 +128,10 @@ def test_signed_customer_is_verified(client, tenant):
     visitor = stored_chat(session.chat_id).visitor
     assert visitor["verified"] is True
     assert visitor["name"] == "Ada Lovelace" and visitor["email"] == "ada@example.com"
+    [greeting] = session.get("messages").get_json()["messages"]
+    assert (
+        greeting["content"] == "Hi Ada Lovelace, I'm Alex from Acme Inc. How can I help you today?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -142,6 +146,8 @@ def test_unsigned_or_badly_signed_customer_is_not_verified(client, tenant, custo
     session = start(client, tenant, customer)
     visitor = stored_chat(session.chat_id).visitor
     assert visitor["verified"] is False and visitor["email"] == "ada@example.com"
+    [greeting] = session.get("messages").get_json()["messages"]
+    assert greeting["content"] == "Hi! I'm Alex from Acme Inc. How can I help you today?"
 
 
 def test_bad_customer_values_are_dropped_not_refused(client, tenant):
@@ -177,7 +183,20 @@ def test_config_for_custom_uis(client, tenant):
         "agent_name": "Alex",
         "followups_enabled": True,
         "response_time_hours": 48,
+        "presence": "ai",
+        "origin_allowed": True,  # no Origin: not a browser on another site
     }
+
+
+@pytest.mark.parametrize(("followups_enabled", "presence"), [(True, "follow_up"), (False, "team")])
+def test_config_without_a_model_says_who_answers_instead(
+    app, client, tenant, followups_enabled, presence
+):
+    app.config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    tenant.followups_enabled = followups_enabled
+    db.session.commit()
+    config = client.get(f"{BASE}/{tenant.widget_public_key}/config").get_json()
+    assert config["presence"] == presence
 
 
 # --- a turn, without and with streaming ------------------------------------------------------
@@ -323,9 +342,12 @@ def test_llm_failure_answers_plainly_with_the_form(
         assert response.status_code == 200
         message = response.get_json()["messages"][1]
         assert response.get_json()["actions"] == [message["action"]]
-    assert message["content"].startswith(FALLBACK_START)
-    assert "We'll contact you within 24 hours." in message["content"]
+    assert message["content"] == (
+        f"{FALLBACK_START} Leave your details below and the team will get back to you."
+    )
+    # The form says when the team answers, not the text above it.
     assert message["action"]["type"] == "followup_form"
+    assert message["action"]["response_time_hours"] == 24
 
 
 def test_text_too_long_or_bad_mode_is_422_and_stores_nothing(client, tenant, fake_llm):
@@ -719,6 +741,34 @@ def test_preflight_from_an_allowed_origin(client, shop_tenant):
         allowed = response.headers["Access-Control-Allow-Headers"]
         assert {"Authorization", "Content-Type", "Accept"} <= set(allowed.split(", "))
         assert int(response.headers["Access-Control-Max-Age"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        (SHOP, True),
+        ("http://localhost:8080", True),
+        ("http://localhost", True),  # our own pages
+        ("https://evil.example", False),
+        ("http://shop.example", False),
+        ("https://shop.example.evil.com", False),
+    ],
+)
+def test_any_site_may_ask_the_config_whether_it_may_show_the_widget(
+    client, shop_tenant, other_tenant, origin, allowed
+):
+    other_tenant.allowed_origins = ["https://evil.example"]
+    db.session.commit()
+    response = client.get(
+        f"{BASE}/{shop_tenant.widget_public_key}/config", headers={"Origin": origin}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["origin_allowed"] is allowed
+    # Readable by the asking site whatever the answer, which names no other site.
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Origin" in response.headers["Vary"]
+    body = response.get_data(as_text=True)
+    assert "shop.example" not in body and "localhost" not in body
 
 
 def test_one_tenants_origin_is_not_allowed_on_anothers_chat(client, shop_tenant, other_tenant):

@@ -23,6 +23,7 @@ from followup.web.widget import access
 from tests.web.database_work import database_work
 
 PROMISE = "We'll contact you within 24 hours."
+HTML_PROMISE = PROMISE.replace("'", "&#39;")
 SHOP = "https://shop.example"
 FALLBACK_START = "Sorry, I can't answer right now."
 SCRIPT = "<script>alert('x')</script>"
@@ -167,6 +168,38 @@ def test_origins_that_are_not_origins_never_reach_the_header(client, tenant):
     assert policy.count("script-src") == 1
 
 
+def presence_of(page: str) -> str:
+    found = re.search(r'<p class="presence" id="presence">(.*?)</p>', page, re.S)
+    assert found, page
+    return unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip()
+
+
+def test_the_presence_line_says_the_ai_answers_when_a_model_is_configured(client, tenant):
+    page = client.get(f"/w/{tenant.widget_public_key}").get_data(as_text=True)
+    assert presence_of(page) == "The AI assistant replies in seconds"
+    assert "is-away" not in page
+
+
+@pytest.mark.parametrize(
+    ("followups_enabled", "line"),
+    [
+        (True, "Leave your details and we'll get back to you within 48 hours"),
+        (False, "Leave a message and our team will reply here"),
+    ],
+    ids=["followups-on", "followups-off"],
+)
+def test_without_a_model_the_presence_line_says_who_answers_and_when(
+    app, client, tenant, followups_enabled, line
+):
+    app.config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    tenant.response_time_hours = 48
+    tenant.followups_enabled = followups_enabled
+    db.session.commit()
+    page = client.get(f"/w/{tenant.widget_public_key}").get_data(as_text=True)
+    assert presence_of(page) == line
+    assert 'class="presence-dot is-away"' in page and "in seconds" not in page
+
+
 def test_unknown_key_is_a_404_page(client, tenant):
     response = client.get("/w/pk_nope")
     assert response.status_code == 404
@@ -181,7 +214,7 @@ def test_starting_a_chat_renders_the_greeting_and_hands_over_the_session(client,
     response = visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
     html = response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
-    assert "Hi! I&#39;m Alex from Acme Inc. How can I help you today?" in html
+    assert "Hi Maria Garcia, I&#39;m Alex from Acme Inc. How can I help you today?" in html
     assert 'role="log" aria-live="polite"' in html
     assert 'id="chat-actions"' in html and 'hx-swap-oob="true"' in html
     assert ">Contact us</button>" in html and ">Log in</button>" in html
@@ -189,6 +222,32 @@ def test_starting_a_chat_renders_the_greeting_and_hands_over_the_session(client,
     assert chat.visitor["verified"] is True and chat.visitor["name"] == "Maria Garcia"
     opened, business, _agent = chats.chat_for_session(visitor.token, visitor.chat_id)
     assert (opened.id, business.id) == (chat.id, tenant.id)
+
+
+def test_a_signed_name_is_greeted_escaped(client, tenant):
+    visitor = Visitor(client, tenant)
+    html = visitor.start(signed(tenant, name="  Ada\n <b>Lovelace</b> ")).get_data(as_text=True)
+    assert "Hi Ada &lt;b&gt;Lovelace&lt;/b&gt;, I&#39;m Alex from Acme Inc." in html
+    assert "<b>" not in html
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        json.dumps({"id": "cust-42", "name": "Maria Garcia", "email": "maria@example.com"}),
+        json.dumps({"id": "cust-42", "name": "Maria Garcia", "signature": "0" * 64}),
+    ],
+    ids=["unsigned", "badly-signed"],
+)
+def test_an_unsigned_name_only_prefills_the_form_and_never_changes_the_greeting(
+    client, tenant, customer
+):
+    visitor = Visitor(client, tenant)
+    html = visitor.start(customer).get_data(as_text=True)
+    assert "Hi! I&#39;m Alex from Acme Inc. How can I help you today?" in html
+    assert "Maria" not in html
+    panel = visitor.get("contact").get_data(as_text=True)
+    assert 'id="contact-name" name="name" type="text" value="Maria Garcia"' in panel
 
 
 @pytest.mark.parametrize("customer", ["not json", '["a list"]', "{" * 5000])
@@ -351,13 +410,43 @@ def test_the_ai_offer_shows_the_form_prefilled_from_the_signed_identity(client, 
     visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
     bubble = ask_for_a_person(visitor)
     assert "I can ask our team to contact you personally." in bubble
-    assert 'id="followup-m' in bubble and PROMISE.replace("'", "&#39;") in bubble
+    assert 'id="followup-m' in bubble and bubble.count(HTML_PROMISE) == 1
     assert re.search(r'id="m\d+-name" name="name" type="text" value="Maria Garcia"', bubble)
     assert 'value="maria@example.com"' in bubble
     assert re.search(
         r'<textarea id="m\d+-reason"[^>]*>Customer asked: Can I talk to a person', bubble
     )
     assert re.search(r'<label for="m\d+-phone">Phone <span class="optional">\(optional\)', bubble)
+
+
+def bubble_text(bubble: str) -> str:
+    return unescape(re.search(r'<span class="bubble-text">(.*?)</span>', bubble, re.S).group(1))
+
+
+@pytest.mark.parametrize(
+    ("model_text", "shown"),
+    [
+        (None, "I can ask our team to contact you personally."),
+        (
+            "Sure, I'll pass this on. We'll contact you within 24 hours.",
+            "Sure, I'll pass this on.",
+        ),
+        ("I'll arrange it. We will get back to you within 12 hours!", "I'll arrange it."),
+        ("", "Leave your details below and the team will get back to you."),
+        (
+            "We'll contact you within 24 hours.",
+            "Leave your details below and the team will get back to you.",
+        ),
+    ],
+    ids=["offer", "offer-with-promise", "other-promise", "no-text", "promise-only"],
+)
+def test_an_offer_says_when_the_team_answers_once_in_its_form(visitor, fake_llm, model_text, shown):
+    fake_llm.behaviour.reply_text = model_text
+    bubble = ask_for_a_person(visitor)
+    assert bubble_text(bubble) == shown
+    assert bubble.count(HTML_PROMISE) == 1
+    assert re.search(r'<p class="promise">.*?<span>' + re.escape(HTML_PROMISE), bubble)
+    assert "within 12 hours" not in bubble
 
 
 def submit(visitor: Visitor, form_key: str, **fields):
@@ -383,9 +472,12 @@ def test_submitting_the_form_confirms_with_the_response_time(client, tenant, fak
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert f'id="followup-{key}"' in html and "Request sent" in html
-    assert PROMISE.replace("'", "&#39;") in html
     assert 'hx-swap-oob="beforeend:#messages"' in html
-    assert "Thank you, Maria Garcia! Your request has been sent to our team." in html
+    # Said once: by the thank-you, right below the confirmation that replaces the form.
+    assert html.count(HTML_PROMISE) == 1
+    assert (
+        f"Thank you, Maria Garcia! Your request has been sent to our team. {HTML_PROMISE}" in html
+    )
     db.session.rollback()
     [saved] = db.session.scalars(select(FollowUpRequest)).all()
     assert (saved.chat_id, saved.source, saved.identity_verified) == (
@@ -427,8 +519,11 @@ def test_with_the_model_down_the_reply_says_so_and_offers_the_form(visitor, fake
     fake_llm.behaviour.fail_status = 500
     [(name, bubble)] = visitor.say("hello?")
     assert name == "done"
-    assert FALLBACK_START.replace("'", "&#39;") in bubble
+    assert bubble_text(bubble) == (
+        f"{FALLBACK_START} Leave your details below and the team will get back to you."
+    )
     assert "Your contact details" in bubble and 'name="form_key"' in bubble
+    assert bubble.count(HTML_PROMISE) == 1  # in the form
 
 
 # --- Contact us ------------------------------------------------------------------------------
@@ -443,13 +538,16 @@ def test_contact_us_shows_the_form_without_the_ai(client, tenant, fake_llm):
     assert '<h2 id="panel-title" tabindex="-1">Contact us</h2>' in html
     assert 'id="contact-name" name="name" type="text" value="Maria Garcia"' in html
     assert 'id="contact-name"' in html and re.search(r'id="contact-name"[^>]*autofocus', html)
+    assert html.count(HTML_PROMISE) == 1
     assert fake_llm.requests == []
     response = submit(
         visitor, "contact", name="Maria Garcia", email="maria@example.com", reason="Call me"
     )
-    assert response.status_code == 200 and 'id="followup-contact"' in response.get_data(
-        as_text=True
-    )
+    sent = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="followup-contact"' in sent
+    # The panel covers the conversation: its confirmation says when the team answers.
+    card, thanks = sent.split('hx-swap-oob="beforeend:#messages"')
+    assert card.count(HTML_PROMISE) == 1 and thanks.count(HTML_PROMISE) == 1
     assert count(FollowUpRequest) == 1
 
 

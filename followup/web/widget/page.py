@@ -2,7 +2,7 @@
 
 import re
 
-from flask import current_app, make_response, render_template, send_from_directory
+from flask import current_app, make_response, render_template, request, send_from_directory
 
 from followup.models import Tenant
 from followup.services import chats
@@ -45,6 +45,14 @@ def framing_origins(tenant: Tenant) -> list[str]:
     return origins
 
 
+def may_show_on(tenant: Tenant, origin: str | None) -> bool:
+    """Whether a page on `origin` (a browser's Origin header) may show the widget: what
+    `frame-ancestors` below lets it frame. No Origin: a page of ours (a browser sends
+    none on a same-origin GET) or no browser at all."""
+    own = request.host_url.rstrip("/")
+    return origin is None or origin == own or origin in framing_origins(tenant)
+
+
 def content_security_policy(tenant: Tenant) -> str:
     # Only the tenant's own websites may frame the chat (and we ourselves, for previews).
     ancestors = " ".join(["'self'", *framing_origins(tenant)])
@@ -56,7 +64,10 @@ def content_security_policy(tenant: Tenant) -> str:
 def chat_page(public_key: str):
     tenant = chats.tenant_for_widget(public_key)
     page = render_template(
-        "widget/page.html", tenant=tenant, allowed_origins=framing_origins(tenant)
+        "widget/page.html",
+        tenant=tenant,
+        allowed_origins=framing_origins(tenant),
+        presence=chats.widget_presence(tenant),
     )
     response = make_response(page)
     response.headers["Content-Security-Policy"] = content_security_policy(tenant)

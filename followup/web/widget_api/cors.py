@@ -24,6 +24,9 @@ ALLOW_METHODS = "GET, POST, OPTIONS"
 PREFLIGHT_MAX_AGE_S = 600
 # What a script may read from our answers besides the basic headers.
 EXPOSE_HEADERS = "Retry-After"
+# Readable from any website: `/widget.js` asks it, on whatever site it was pasted,
+# whether it may show itself there. It tells only that, never the allowed origins.
+ANY_ORIGIN_ENDPOINTS = frozenset({"widget_api.widget_config"})
 
 
 def _tenant_origins() -> Sequence[str]:
@@ -45,7 +48,10 @@ def _tenant_origins() -> Sequence[str]:
 
 
 def allowed_origin() -> str | None:
-    """The request's Origin when the tenant allows it, else None."""
+    """The request's Origin when the tenant allows it ("*" for an endpoint any website
+    may read), else None."""
+    if request.endpoint in ANY_ORIGIN_ENDPOINTS:
+        return "*"
     origin = request.headers.get("Origin")
     if not origin:
         return None

@@ -11,7 +11,12 @@ limited per IP and, for chat endpoints, per session (429 with Retry-After; see
 preflight `OPTIONS` on any path → 204.
 
     GET  /<public_key>/config
-         200 {agent_name, followups_enabled, response_time_hours}; unknown key 404
+         200 {agent_name, followups_enabled, response_time_hours, presence, origin_allowed};
+         unknown key 404. `presence`: who answers the chat now ("ai": the AI at once;
+         "follow_up": no AI, leave details for the team; "team": no AI, no follow-ups,
+         the team replies in the chat). `origin_allowed`: whether a page on the
+         request's Origin may show the widget (its allowed origins are never listed);
+         `/widget.js` asks before it shows its button. Readable from any origin (CORS *).
     POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature}}
          201 {session_token, chat_id}; unknown key 404. Bad customer values are
          dropped, not refused; a valid signature = hex(HMAC-SHA256(widget secret, id))
@@ -55,6 +60,7 @@ from followup.services import chats, customers
 from followup.services.queries import MAX_ID, row_id
 from followup.services.validation import whole_number
 from followup.web.rate_limits import per_ip
+from followup.web.widget.page import may_show_on
 from followup.web.widget_api import bp
 from followup.web.widget_api.access import body_with, session_chat
 from followup.web.widget_api.limits import per_session
@@ -87,6 +93,8 @@ def widget_config(public_key: str) -> dict:
         "agent_name": agent.name,
         "followups_enabled": tenant.followups_enabled,
         "response_time_hours": tenant.response_time_hours,
+        "presence": chats.widget_presence(tenant),
+        "origin_allowed": may_show_on(tenant, request.headers.get("Origin")),
     }
 
 
