@@ -392,6 +392,7 @@ def test_contact_us_reaches_the_team_without_the_ai(
     assert saved.reason == "Please call me about a custom walnut desk"
 
 
+@pytest.mark.allow_console_errors("frame-ancestors")
 def test_a_website_not_in_the_allowed_origins_cannot_frame_the_chat(
     browser_page, shop, host_site, widget_app_server
 ):
