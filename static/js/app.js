@@ -117,3 +117,9 @@
     if (card) card.querySelector("input[name=delay_hours]").focus();
   });
 })();
+
+// Back and Forward may restore a page from the browser's back/forward cache exactly as
+// it was left: a list without the employee just created. Load it again, in place.
+window.addEventListener("pageshow", function (event) {
+  if (event.persisted) window.location.replace(window.location.href.split("#")[0]);
+});
