@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+SCREENS = ARTIFACTS.parent / "screens"
 STAFF_EMAIL = "owner@acme.example"
 
 # Oldest first; the page lists newest first, so Katherine is on top and Ada last.
@@ -158,6 +159,12 @@ def page(chromium, live_server, viewport):
     page = context.new_page()
     yield page
     context.close()
+
+
+def screenshot(page, name: str) -> None:
+    """The whole page as a person sees it, to look at: test-artifacts/screens/<name>.png."""
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True, animations="disabled")
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,10 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db
 from followup.models import Tenant
 from followup.services import agents
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, screenshot
 from tests.e2e.test_admin_settings_users import login
 
 pytestmark = pytest.mark.e2e
-
-SCREENS = "test-artifacts/screens"
 
 
 def hire_alex(live_server: LiveServer) -> None:
@@ -35,10 +33,6 @@ def listed(page: Page):
 
 def main_nav_current(page: Page):
     return page.get_by_role("navigation", name="Main").locator('[aria-current="page"]')
-
-
-def shoot(page: Page, name: str) -> None:
-    page.screenshot(path=f"{SCREENS}/{name}.png", full_page=True)
 
 
 def create(page: Page, name: str) -> None:
@@ -71,13 +65,13 @@ def test_a_new_employee_opens_on_its_own_page_and_back_lists_it(page: Page, live
     expect(main_nav_current(page)).to_have_text("AI Employees")
     expect(page.locator("#new-agent, #agent-list")).to_have_count(0)  # not the list page
     expect(page.get_by_label("Name")).to_have_value("Nova")
-    shoot(page, "agent-created")
+    screenshot(page, "agent-created")
 
     page.go_back(wait_until="commit")  # a page kept in the back/forward cache never "loads"
     expect(page).to_have_url(re.compile(r"/admin/agents$"))
     expect(page).to_have_title("AI Employees · Followup")
     expect(listed(page)).to_have_text(["Alex", "Nova"])
-    shoot(page, "agent-created-back-to-list")
+    screenshot(page, "agent-created-back-to-list")
 
     page.go_forward(wait_until="commit")
     expect(page).to_have_url(re.compile(rf"/admin/agents/{nova_id}$"))
@@ -99,7 +93,7 @@ def test_a_deleted_employee_leaves_for_the_list_and_a_refusal_stays(
     expect(page).to_have_title("AI Employees · Followup")
     expect(listed(page)).to_have_text(["Alex"])
     expect(main_nav_current(page)).to_have_text("AI Employees")
-    shoot(page, "agent-deleted")
+    screenshot(page, "agent-deleted")
 
     # Alex answers the website chat: the delete is refused, and the page stays.
     listed(page).first.click()

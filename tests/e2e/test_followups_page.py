@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import STAFF_EMAIL
+from tests.e2e.conftest import STAFF_EMAIL, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -264,9 +264,7 @@ def test_a_refused_status_change_shows_why(page: Page, live_server, seeded):
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_back_and_forward_restore_each_step_without_script_errors(
-    page: Page, seeded, viewport, artifacts_dir
-):
+def test_back_and_forward_restore_each_step_without_script_errors(page: Page, seeded, viewport):
     """History restores swap the whole page in without a request of the page's own:
     the page's scripts must take that in their stride (the guard fails on any error)."""
     grace_id = seeded["Grace Hopper"]
@@ -300,4 +298,4 @@ def test_back_and_forward_restore_each_step_without_script_errors(
     expect_listed(page, ["Katherine Johnson"])
     expect(page.locator("#status-filter")).to_have_value("contacted")
     name = "phone" if is_phone(viewport) else "desktop"
-    page.screenshot(path=str(artifacts_dir / f"followups-history-{name}.png"), full_page=True)
+    screenshot(page, f"followups-history-{name}")

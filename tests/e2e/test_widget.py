@@ -24,7 +24,7 @@ from followup.extensions import db, mail
 from followup.models import FollowUpRequest, Source, Tenant
 from followup.services.prefill import identity_signature
 from tests.conftest import PASSWORD, build_app
-from tests.e2e.conftest import STAFF_EMAIL, LiveServer
+from tests.e2e.conftest import STAFF_EMAIL, LiveServer, screenshot
 from tests.fakes.openai_server import OFFER_TEXT, FakeOpenAI
 
 pytestmark = pytest.mark.e2e
@@ -685,5 +685,5 @@ def test_a_refused_form_puts_the_keyboard_on_the_field_without_a_console_error(
     expect(email).to_be_focused()
     expect(email).to_have_value("not-an-email")
     expect(panel.get_by_label("Reason")).to_have_value("A table\nfor six")
-    shoot(page, "desktop-contact-refused")
+    screenshot(page, "widget-contact-refused")
     assert console_guard.problems == []
