@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Response, make_response, render_template, request
+from flask import Response, make_response, redirect, render_template, request
 
 
 def is_partial_request() -> bool:
@@ -20,6 +20,23 @@ def render(page_template: str, partial_template: str, status: int = 200, **conte
 def html_response(html: str, status: int = 200) -> Response:
     """A rendered page or partial; HTTP caches keep the two apart (`Vary: HX-Request`)."""
     response = make_response(html, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def redirect_after_post(url: str) -> Response:
+    """Send the browser to another page after a post that succeeded.
+
+    A plain form post gets a 303. An HTMX request must not: its XHR would follow the
+    redirect unseen and htmx would swap the next page into the form, the URL unchanged.
+    It gets `HX-Redirect` instead: a full load of `url`, with its own title, navigation
+    and history entry, so Back returns to the page the post came from, reloaded.
+    """
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+    else:
+        response = redirect(url, 303)
     response.vary.add("HX-Request")
     return response
 

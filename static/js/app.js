@@ -44,9 +44,10 @@
     }
   }
 
+  // A history restore (back/forward) swaps without a request: no trigger, no target.
   function focusDetailAfterSelect(event) {
     var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (event.detail.target.id === "detail-panel" && trigger && trigger.classList.contains("card-link")) {
+    if (trigger && trigger.classList.contains("card-link") && event.detail.target.id === "detail-panel") {
       var heading = document.getElementById("detail-name");
       if (heading) {
         heading.setAttribute("tabindex", "-1");
@@ -107,10 +108,18 @@
     if (add) add.focus();
   });
 
-  // A new step's card: its first field takes the keyboard when it appears.
+  // A new step's card: its first field takes the keyboard when it appears. (A history
+  // restore swaps without a request: no trigger, and no target either.)
   document.addEventListener("htmx:afterSwap", function (event) {
-    var card = event.detail.target.querySelector && event.detail.target.querySelector(".step-card.is-new:last-child");
     var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (card && trigger && trigger.id === "add-step") card.querySelector("input[name=delay_hours]").focus();
+    if (!trigger || trigger.id !== "add-step") return;
+    var card = event.detail.target.querySelector(".step-card.is-new:last-child");
+    if (card) card.querySelector("input[name=delay_hours]").focus();
   });
 })();
+
+// Back and Forward may restore a page from the browser's back/forward cache exactly as
+// it was left: a list without the employee just created. Load it again, in place.
+window.addEventListener("pageshow", function (event) {
+  if (event.persisted) window.location.replace(window.location.href.split("#")[0]);
+});

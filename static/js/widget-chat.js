@@ -356,7 +356,15 @@
     var opener = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (opener && !target.contains(opener)) panelOpener = opener;
     target.hidden = false;
-    if (!target.querySelector("[autofocus]")) byId("panel-title").focus();
+    if (!target.querySelector("[data-autofocus]")) byId("panel-title").focus();
+  });
+
+  // A form names the field that wants the keyboard with data-autofocus: this frame is
+  // on another site than the page around it, where Chromium refuses the autofocus
+  // attribute (with a console error), while focus() is allowed.
+  htmx.onLoad(function (elt) {
+    var field = elt.matches && (elt.matches("[data-autofocus]") ? elt : elt.querySelector("[data-autofocus]"));
+    if (field) field.focus();
   });
 
   function closePanel() {

@@ -5,15 +5,21 @@ for the whole session; each test empties the tables and seeds its own data from 
 test thread (inside an app context of its own), and gets a fresh browser context, so
 no cookies or state leak between tests. These tests do not use the root `app`
 fixture: they run once, on SQLite.
+
+Every browser context a test opens is watched (`console_guard`): a console error, an
+uncaught script error or a Content Security Policy violation fails the test, unless
+the test allows that text with `@pytest.mark.allow_console_errors("...")`.
 """
 
 import os
+import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Response, WebError
 from werkzeug.serving import make_server
 
 from followup.extensions import db
@@ -32,6 +38,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+SCREENS = ARTIFACTS.parent / "screens"
 STAFF_EMAIL = "owner@acme.example"
 
 # Oldest first; the page lists newest first, so Katherine is on top and Ada last.
@@ -129,7 +136,12 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            # Back and Forward as users have them: Playwright turns this cache off.
+            ignore_default_args=["--disable-back-forward-cache"],
+        )
         yield browser
         browser.close()
 
@@ -149,7 +161,91 @@ def page(chromium, live_server, viewport):
     context.close()
 
 
+def screenshot(page, name: str) -> None:
+    """The whole page as a person sees it, to look at: test-artifacts/screens/<name>.png."""
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True, animations="disabled")
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# --- no console errors, no script errors, no CSP violations -------------------------------------
+
+CSP_BINDING = "__followupCspViolation"
+# Chromium logs a violation to the console too; the event names the directive and the
+# blocked thing in every frame, whatever the console line says.
+CSP_LISTENER = f"""
+document.addEventListener("securitypolicyviolation", function (event) {{
+  var report = window.{CSP_BINDING};
+  if (report) report(event.effectiveDirective + " refused " + (event.blockedURI || "inline")
+    + " in " + event.documentURI + (event.sample ? " (" + event.sample + ")" : ""));
+}}, true);
+"""
+# Chromium logs every 4xx/5xx answer as a console error. A 4xx to an HTMX or fetch
+# request is the app refusing something and the page showing why (422 form errors,
+# 409 conflicts, 401 session ended); those lines are judged by the response instead.
+STATUS_LINE = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
+ASKED_BY_SCRIPT = {"xhr", "fetch"}
+
+
+def failed_load(status: int, resource_type: str) -> bool:
+    """A server error, or a page, frame, script, style or image that did not load."""
+    return status >= 500 or (status >= 400 and resource_type not in ASKED_BY_SCRIPT)
+
+
+@dataclass
+class ConsoleGuard:
+    """Collects what the browser reports as broken in the contexts it watches."""
+
+    allowed: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list)
+
+    def watch(self, context: BrowserContext) -> BrowserContext:
+        context.on("console", self._on_console)
+        context.on("weberror", self._on_script_error)
+        context.on("response", self._on_response)
+        context.expose_binding(CSP_BINDING, lambda _source, text: self._add(f"CSP: {text}"))
+        context.add_init_script(CSP_LISTENER)
+        return context
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and not STATUS_LINE.match(message.text):
+            where = message.location.get("url", "")
+            self._add(f"console error ({where}): {message.text}")
+
+    def _on_script_error(self, error: WebError) -> None:
+        self._add(f"script error: {error.error}")
+
+    def _on_response(self, response: Response) -> None:
+        kind = response.request.resource_type
+        if failed_load(response.status, kind):
+            self._add(f"HTTP {response.status} for the {kind} {response.url}")
+
+    def _add(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def unexpected(self) -> list[str]:
+        return [p for p in self.problems if not any(text in p for text in self.allowed)]
+
+    def check(self) -> None:
+        if unexpected := self.unexpected():
+            listed = "\n".join(f"  - {problem}" for problem in unexpected)
+            pytest.fail(f"The browser reported errors:\n{listed}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def console_guard(request, monkeypatch) -> Iterator[ConsoleGuard]:
+    """Watches every context the test opens on the shared browser and fails the test at
+    teardown on anything the browser reported that the test did not allow."""
+    marker = request.node.get_closest_marker("allow_console_errors")
+    guard = ConsoleGuard(allowed=marker.args if marker else ())
+    if "chromium" in request.fixturenames:
+        browser = request.getfixturevalue("chromium")
+        new_context = browser.new_context
+        monkeypatch.setattr(browser, "new_context", lambda **kw: guard.watch(new_context(**kw)))
+    yield guard
+    guard.check()

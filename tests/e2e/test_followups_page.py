@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import STAFF_EMAIL
+from tests.e2e.conftest import STAFF_EMAIL, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -261,3 +261,41 @@ def test_a_refused_status_change_shows_why(page: Page, live_server, seeded):
     live_server.change_status(seeded["Grace Hopper"], "cancelled")
     page.select_option("#status-select", "contacted")
     expect(page.locator("#alerts [role=alert]")).to_contain_text("cancelled, a final status")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_back_and_forward_restore_each_step_without_script_errors(page: Page, seeded, viewport):
+    """History restores swap the whole page in without a request of the page's own:
+    the page's scripts must take that in their stride (the guard fails on any error)."""
+    grace_id = seeded["Grace Hopper"]
+    login(page)
+    open_card(page, "Grace Hopper")
+    expect(page).to_have_url(re.compile(rf"/admin/followups/{grace_id}(\?|$)"))
+    filter_status(page, "contacted")
+    expect_listed(page, ["Katherine Johnson"])
+    expect(page).to_have_url(re.compile(r"[?&]status=contacted(&|$)"))
+
+    page.go_back()  # the request open, the list unfiltered
+    expect(page).to_have_url(re.compile(rf"/admin/followups/{grace_id}(\?|$)"))
+    expect(page).not_to_have_url(re.compile(r"status=contacted"))
+    expect(page.locator("#status-filter")).to_have_value("")
+    expect_listed(page, ALL)
+    expect(page.locator("#followup-detail #detail-name")).to_have_text("Grace Hopper")
+    expect_detail_placed(page, "Grace Hopper", viewport)
+
+    page.go_back()  # the list as it was first shown
+    expect(page).to_have_url(re.compile(r"/admin/followups(\?|$)"))
+    expect_listed(page, ALL)
+    expect(page.locator("#followup-detail")).to_have_count(0)
+
+    page.go_forward()
+    expect(page).to_have_url(re.compile(rf"/admin/followups/{grace_id}(\?|$)"))
+    expect(page.locator("#followup-detail #detail-name")).to_have_text("Grace Hopper")
+    expect_detail_placed(page, "Grace Hopper", viewport)
+
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"[?&]status=contacted(&|$)"))
+    expect_listed(page, ["Katherine Johnson"])
+    expect(page.locator("#status-filter")).to_have_value("contacted")
+    name = "phone" if is_phone(viewport) else "desktop"
+    screenshot(page, f"followups-history-{name}")

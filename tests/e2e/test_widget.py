@@ -24,7 +24,7 @@ from followup.extensions import db, mail
 from followup.models import FollowUpRequest, Source, Tenant
 from followup.services.prefill import identity_signature
 from tests.conftest import PASSWORD, build_app
-from tests.e2e.conftest import STAFF_EMAIL, LiveServer
+from tests.e2e.conftest import STAFF_EMAIL, LiveServer, screenshot
 from tests.fakes.openai_server import OFFER_TEXT, FakeOpenAI
 
 pytestmark = pytest.mark.e2e
@@ -778,3 +778,28 @@ def test_customer_logs_in_from_the_widget_and_sees_their_requests(
         re.compile(r"^Submitted (just now|1 minute ago)$")
     )
     shoot(page, "desktop-my-requests")
+
+
+def test_a_refused_form_puts_the_keyboard_on_the_field_without_a_console_error(
+    browser_page, shop, host_site, console_guard
+):
+    """The chat lives in a frame of another site, where Chromium refuses the autofocus
+    attribute with a console error: the script moves the focus instead. The console
+    guard fails this test on any error or CSP violation."""
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/refused", host_page(shop, None)))
+    chat.get_by_role("button", name="Contact us").click()
+    panel = chat.get_by_role("region", name="Contact us")
+    expect(panel.get_by_label("Name")).to_be_focused()
+    panel.get_by_label("Name").fill("Ola Nordmann")
+    panel.get_by_label("Email").fill("not-an-email")
+    panel.get_by_label("Reason").fill("A table\nfor six")
+    panel.get_by_role("button", name="Send request").click()
+
+    email = panel.get_by_label("Email")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
+    expect(email).to_have_value("not-an-email")
+    expect(panel.get_by_label("Reason")).to_have_value("A table\nfor six")
+    screenshot(page, "widget-contact-refused")
+    assert console_guard.problems == []

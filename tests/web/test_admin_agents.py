@@ -93,8 +93,10 @@ def test_create_as_htmx_goes_to_the_new_employee(staff_browser, tenant):
         htmx=True,
     )
     nina = db.session.query(Agent).filter_by(name="Nina").one()
-    assert response.status_code == 303
-    assert response.headers["HX-Location"] == f"/admin/agents/{nina.id}"
+    # No 3xx: the browser's XHR would follow it and htmx would never see where to go.
+    assert response.status_code == 204 and "Location" not in response.headers
+    assert response.headers["HX-Redirect"] == f"/admin/agents/{nina.id}"
+    assert "HX-Request" in response.headers["Vary"]
     assert (nina.role, nina.tone, nina.instructions) == ("Concierge", "Warm", "Be brief.")
     assert nina.tenant_id == tenant.id
     assert nina.serves_web_widget is True  # the tenant's first employee answers the widget
@@ -109,6 +111,7 @@ def test_create_as_plain_form_redirects_and_later_ones_do_not_take_the_widget(st
     assert response.status_code == 303 and response.headers["Location"].endswith(
         f"/admin/agents/{sam.id}"
     )
+    assert "HX-Redirect" not in response.headers and "HX-Request" in response.headers["Vary"]
     assert sam.serves_web_widget is False and fresh(Agent, alex.id).serves_web_widget is True
 
 
@@ -215,7 +218,7 @@ def test_customer_controlled_and_staff_text_is_escaped(staff_browser, tenant):
 def test_delete_an_unused_employee(staff_browser, tenant, alex):
     sam = make_agent(tenant, "Sam", steps=2)
     response = staff_browser.post(f"/admin/agents/{sam.id}/delete", htmx=True)
-    assert response.status_code == 303 and response.headers["HX-Location"] == "/admin/agents"
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/admin/agents"
     assert fresh(Agent, sam.id) is None
     assert db.session.query(AutoFollowupStep).count() == 0
 

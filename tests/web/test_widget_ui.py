@@ -501,10 +501,12 @@ def test_bad_fields_come_back_inline_and_nothing_is_saved(visitor, fake_llm):
     for field in ("name", "email", "phone", "reason"):
         assert f'id="{key}-{field}-error"' in html
     assert re.search(
-        rf'id="{key}-name"[^>]*aria-invalid="true" aria-describedby="{key}-name-error" autofocus',
+        rf'id="{key}-name"[^>]*aria-invalid="true" '
+        rf'aria-describedby="{key}-name-error" data-autofocus',
         html,
     )
-    assert html.count("autofocus") == 1  # the first field in error
+    assert html.count("data-autofocus") == 1  # the first field in error
+    assert " autofocus" not in html  # refused in a frame on another site
     assert f'aria-describedby="{key}-phone-hint {key}-phone-error"' in html
     assert 'value="nope"' in html  # what they typed stays
     assert count(FollowUpRequest) == 0
@@ -537,7 +539,7 @@ def test_contact_us_shows_the_form_without_the_ai(client, tenant, fake_llm):
     html = response.get_data(as_text=True)
     assert '<h2 id="panel-title" tabindex="-1">Contact us</h2>' in html
     assert 'id="contact-name" name="name" type="text" value="Maria Garcia"' in html
-    assert 'id="contact-name"' in html and re.search(r'id="contact-name"[^>]*autofocus', html)
+    assert 'id="contact-name"' in html and re.search(r'id="contact-name"[^>]*data-autofocus', html)
     assert html.count(HTML_PROMISE) == 1
     assert fake_llm.requests == []
     response = submit(
@@ -569,7 +571,7 @@ def test_login_link_same_answer_for_everyone_email_only_for_customers(
 ):
     make_followup(tenant, name="Maria Garcia", email="maria@example.com")
     form = visitor.get("login").get_data(as_text=True)
-    assert 'id="login-email"' in form and "autofocus" in form
+    assert 'id="login-email"' in form and "data-autofocus" in form
     answers = []
     with mail.record_messages() as outbox:
         for email in ("Maria@Example.com", "stranger@example.com"):

@@ -7,11 +7,11 @@ or just the form it posted to when it saves (`followup.htmx.render`). A refused
 save answers 422 with the form, what was typed and every field's error.
 """
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, request, url_for
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, render
+from followup.htmx import is_partial_request, redirect_after_post, render
 from followup.models import WEEKDAYS, Agent, AutoFollowupStep
 from followup.services import agents as service
 from followup.services import conversations, working_hours
@@ -66,13 +66,8 @@ def agent_create():
     except ValidationFailed as exc:
         form = {"values": values, "errors": exc.fields, "open": True}
         return render(LIST_PAGE, "admin/agents/_new.html", 422, **_list_context(form))
-    target = tab_url(agent, "persona")
-    if is_partial_request():
-        # The new employee has a page of its own: go there, as a plain post would.
-        response = redirect(target, 303)
-        response.headers["HX-Location"] = target
-        return response
-    return redirect(target, 303)
+    # The new employee has a page of its own: the browser goes there.
+    return redirect_after_post(tab_url(agent, "persona"))
 
 
 # --- one employee ----------------------------------------------------------------------------
@@ -228,7 +223,7 @@ def agent_detail(agent_id: int, tab: str):
 def _saved_or_page(agent: Agent, tab: str, partial: str, **forms):
     """HTMX gets the refreshed form; a plain form post goes back to the tab (303)."""
     if not is_partial_request():
-        return redirect(tab_url(agent, tab), 303)
+        return redirect_after_post(tab_url(agent, tab))
     return render_tab(agent, tab, partial, **forms)
 
 
@@ -253,11 +248,7 @@ def agent_persona(agent_id: int):
 @bp.post("/agents/<int:agent_id>/delete")
 def agent_delete(agent_id: int):
     service.delete_agent(current_tenant().id, agent_id)
-    target = url_for("admin.agents")
-    response = redirect(target, 303)
-    if is_partial_request():
-        response.headers["HX-Location"] = target
-    return response
+    return redirect_after_post(url_for("admin.agents"))
 
 
 # --- working hours ---------------------------------------------------------------------------

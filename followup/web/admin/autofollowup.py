@@ -6,10 +6,10 @@ form (saved, or sent back with its errors beside its fields), or the step list
 chain is active, searchable, filterable by employee; a row opens the chat.
 """
 
-from flask import redirect, request
+from flask import request
 
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, render
+from followup.htmx import is_partial_request, redirect_after_post, render
 from followup.models import Agent
 from followup.services import agents as service
 from followup.services import autofollowup
@@ -44,7 +44,7 @@ def _back_to_tab(agent: Agent, partial: str, status: int = 200, **forms):
     if is_partial_request():
         return render_tab(agent, TAB, partial, status, **forms)
     if status < 400:
-        return redirect(tab_url(agent, TAB), 303)
+        return redirect_after_post(tab_url(agent, TAB))
     return render_tab(agent, TAB, None, status, **forms)
 
 

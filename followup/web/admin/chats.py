@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, render, trigger
+from followup.htmx import is_partial_request, redirect_after_post, render, trigger
 from followup.services import autofollowup, chats, conversations
 from followup.web.admin import bp, current_tenant
 
@@ -47,7 +47,7 @@ def chat_reply(chat_id: int):
         reply = {"text": text, "errors": exc.fields, "sent": False}
         return render(PAGE, REPLY, 422, **_context(chat.id, reply))
     if not is_partial_request():
-        return redirect(url_for("admin.chat_detail", chat_id=chat.id), 303)
+        return redirect_after_post(url_for("admin.chat_detail", chat_id=chat.id))
     reply = {"text": "", "errors": {}, "sent": True}
     return trigger(render(PAGE, REPLY, **_context(chat.id, reply)), CHAT_CHANGED)
 
@@ -57,7 +57,7 @@ def chat_pause(chat_id: int):
     chat = conversations.get_chat(current_tenant().id, chat_id)
     autofollowup.set_paused(chat, request.form.get("paused") == "on")
     if not is_partial_request():
-        return redirect(url_for("admin.chat_detail", chat_id=chat.id), 303)
+        return redirect_after_post(url_for("admin.chat_detail", chat_id=chat.id))
     return render(PAGE, CHAIN, **_context(chat.id, pause_saved=True))
 
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.htmx import html_response, is_partial_request, render, trigger
+from followup.htmx import html_response, is_partial_request, redirect_after_post, render, trigger
 from followup.models import Status
 from followup.notify import outbox
 from followup.services import followups as service
@@ -133,7 +133,7 @@ def followup_detail(followup_id: int):
 def _after_change(followup_id: int, notes_saved: bool = False):
     """The refreshed detail pane for HTMX, or back to the page for a plain form post."""
     if not is_partial_request():
-        return redirect(url_for("admin.followup_detail", followup_id=followup_id), 303)
+        return redirect_after_post(url_for("admin.followup_detail", followup_id=followup_id))
     response = render(
         PAGE,
         "admin/followups/_detail.html",
@@ -250,7 +250,7 @@ def save_followup_settings():
             return render(PAGE, "admin/followups/_settings.html", 422, settings_form=form)
         return render(PAGE, PAGE, 422, **_page_context(_filters(), settings_form=form))
     if not is_partial_request():
-        return redirect(url_for("admin.followups"), 303)
+        return redirect_after_post(url_for("admin.followups"))
     response = render(
         PAGE, "admin/followups/_settings.html", settings_form=_settings_form(tenant, saved=True)
     )

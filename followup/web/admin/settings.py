@@ -5,11 +5,11 @@ section, a validation error re-renders it with 422 and the field errors, and a
 plain form post (no JavaScript) gets the whole page back or a redirect to it.
 """
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, render
+from followup.htmx import is_partial_request, redirect_after_post, render
 from followup.llm import prompts
 from followup.models import ROLE_OWNER, Tenant
 from followup.services import tenant_settings
@@ -54,7 +54,7 @@ def _context(tenant: Tenant, **sections) -> dict:
 def _saved(partial: str, **sections):
     """HTMX gets the refreshed section; a plain form post goes back to the page."""
     if not is_partial_request():
-        return redirect(url_for("admin.settings"), 303)
+        return redirect_after_post(url_for("admin.settings"))
     return render(PAGE, partial, **_context(current_tenant(), **sections))
 
 
