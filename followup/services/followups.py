@@ -1,5 +1,7 @@
 """Follow-up requests: create, find, list, move through the workflow, annotate."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -8,7 +10,7 @@ from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from followup.clock import utcnow
-from followup.errors import ValidationFailed
+from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
 from followup.models import (
     Customer,
@@ -24,6 +26,7 @@ from followup.services.queries import (
     LIKE_ESCAPE,
     contains_pattern,
     keyset_cursor,
+    lock_row,
     parse_keyset_cursor,
     tenant_row,
 )
@@ -323,15 +326,30 @@ def _move(followup: FollowUpRequest, target: Status, actor: Actor) -> None:
     setattr(followup, workflow.STATUS_TIMESTAMP[target], now)
 
 
+@contextmanager
+def _changing(tenant_id: int, followup_id: int) -> Iterator[FollowUpRequest]:
+    """The request as it is now, locked while the block checks and changes it: two tabs
+    saving at once take turns, and the second is checked against what the first wrote.
+    Committed after the block; a refusal (any DomainError) rolls back, letting go of the
+    lock with nothing changed."""
+    followup = get_followup(tenant_id, followup_id)  # NotFound for another tenant's id
+    followup = lock_row(FollowUpRequest, followup.id, FollowUpRequest.status)
+    try:
+        yield followup
+    except DomainError:
+        _session().rollback()
+        raise
+    _session().commit()
+
+
 def change_status(
     tenant_id: int, followup_id: int, new_status: object, actor: Actor
 ) -> FollowUpRequest:
     """Move a request along the workflow, stamp the time and record who did it."""
-    followup = get_followup(tenant_id, followup_id)
     target = workflow.parse_status(new_status)
-    workflow.check_transition(followup.status, target)
-    _move(followup, target, actor)
-    _session().commit()
+    with _changing(tenant_id, followup_id) as followup:
+        workflow.check_transition(followup.status, target)
+        _move(followup, target, actor)
     return followup
 
 

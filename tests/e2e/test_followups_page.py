@@ -7,6 +7,7 @@ panes without reloading the page and that the detail panel sits where it should.
 """
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -254,10 +255,72 @@ def test_an_htmx_request_after_the_session_ended_goes_to_the_login_page(page: Pa
     expect(page.locator("#followup-list")).to_have_count(0)
 
 
+SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True, animations="disabled")
+
+
+def console_problems(page: Page) -> list[str]:
+    """Console errors and CSP violations of this tab from now on, as they come."""
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+def second_tab(page: Page, url: str) -> Page:
+    """Another tab of the same browser (the same staff login) on `url`."""
+    tab = page.context.new_page()
+    tab.goto(url)
+    tab.wait_for_load_state("load")
+    return tab
+
+
 def test_a_refused_status_change_shows_why(page: Page, live_server, seeded):
     login(page)
     open_card(page, "Grace Hopper")
     # Someone else cancels the request meanwhile; contacting it is no longer allowed.
     live_server.change_status(seeded["Grace Hopper"], "cancelled")
     page.select_option("#status-select", "contacted")
-    expect(page.locator("#alerts [role=alert]")).to_contain_text("cancelled, a final status")
+    expect(detail(page).get_by_role("alert")).to_contain_text("cancelled, a final status")
+    expect(detail(page).locator(".detail-badges .status-pill")).to_have_text("Cancelled")
+
+
+@pytest.mark.parametrize("tried", ["contacted", "cancelled"])
+def test_two_tabs_a_change_refused_after_the_other_tab_resolved_shows_it_resolved_everywhere(
+    page: Page, seeded, tried
+):
+    grace_id = seeded["Grace Hopper"]
+    login(page)
+    problems = console_problems(page)
+    open_card(page, "Grace Hopper")
+    expect(page.locator("#pending-badge")).to_have_text("3 pending")
+
+    tab_b = second_tab(page, f"/admin/followups/{grace_id}")
+    tab_b.select_option("#status-select", "contacted")
+    expect(tab_b.locator("#status-select")).to_have_value("contacted")
+    expect(detail(tab_b).locator(".detail-badges .status-pill")).to_have_text("Contacted")
+    tab_b.select_option("#status-select", "resolved")
+    expect(detail(tab_b).locator(".detail-badges .status-pill")).to_have_text("Resolved")
+
+    # Tab A still shows Pending and offers Contacted and Cancelled.
+    mark_page(page)
+    page.select_option("#status-select", tried)
+
+    refusal = detail(page).get_by_role("alert")
+    expect(refusal).to_contain_text("Status not changed.")
+    expect(refusal).to_contain_text("This request is resolved, a final status")
+    expect(detail(page).locator(".detail-badges .status-pill")).to_have_text("Resolved")
+    expect(page.locator("#status-select")).to_have_count(0)
+    expect(detail(page).locator(".final-status")).to_have_text("Resolved is a final status.")
+    expect(detail(page).locator(".history li")).to_have_count(2)
+    expect(detail(page).locator(".history")).to_contain_text("Contacted → Resolved by Olivia Owner")
+    expect(card(page, "Grace Hopper").locator(".status-pill")).to_have_text("Resolved")
+    expect(page.locator("#pending-badge")).to_have_text("2 pending")
+    expect_not_reloaded(page)
+    assert problems == []
+    if tried == "contacted":
+        screenshot(page, "followups-refused-status-change")

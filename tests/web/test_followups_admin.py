@@ -266,6 +266,21 @@ def test_plain_form_post_redirects_back_to_the_detail(staff_browser, tenant, mak
     assert reload(followup).cancelled_at is not None
 
 
+def status_options(html: str) -> list[str]:
+    """The values the status dropdown offers, the current status first."""
+    return re.findall(
+        r'<option value="(\w+)"(?: selected disabled)?>',
+        html.split('id="status-select"')[1].split("</select>")[0],
+    )
+
+
+def history_lines(html: str) -> list[str]:
+    """The history's entries as text, without their times."""
+    history = html.split('class="history"')[1].split("</ol>")[0]
+    items = re.findall(r"<li>(.*?)<time", history, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()).rstrip(",") for item in items]
+
+
 @pytest.mark.parametrize(
     ("moves", "forbidden", "message"),
     [
@@ -292,7 +307,8 @@ def test_forbidden_transition_is_refused_and_changes_nothing(
     response = staff_browser.post(
         f"/admin/followups/{followup.id}/status", data={"status": forbidden}, htmx=True
     )
-    assert response.status_code == 409
+    # htmx swaps the pane like any other; the message is in it.
+    assert response.status_code == 200
     assert message in text_of(response)
     after = reload(followup)
     assert (
@@ -304,13 +320,80 @@ def test_forbidden_transition_is_refused_and_changes_nothing(
     ) == snapshot
 
 
-def test_unknown_status_value_is_a_field_error(staff_browser, tenant, make_followup):
+@pytest.mark.parametrize("tried", ["contacted", "cancelled"])
+def test_a_change_refused_after_another_tab_resolved_shows_the_request_as_it_is_now(
+    staff_browser, tenant, make_followup, tried
+):
+    followup = make_followup(tenant)
+    tab_a = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+    assert status_options(tab_a) == ["pending", "contacted", "cancelled"]
+    other = Actor("Another Admin")
+    followups.change_status(tenant.id, followup.id, Status.CONTACTED, other)  # tab B
+    followups.change_status(tenant.id, followup.id, Status.RESOLVED, other)
+
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": tried}, htmx=True
+    )
+
+    html = text_of(response)
+    assert response.status_code == 200
+    assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
+    assert 'role="alert" id="status-refused"' in html
+    assert "Status not changed." in html
+    assert "This request is resolved, a final status; it cannot be changed." in html
+    assert 'class="status-pill status-resolved">Resolved<' in html
+    assert 'id="status-select"' not in html and "Resolved is a final status." in html
+    assert history_lines(html) == [
+        "Pending → Contacted by Another Admin",
+        "Contacted → Resolved by Another Admin",
+    ]
+    stored = reload(followup)
+    assert (stored.status, len(stored.history)) == (Status.RESOLVED, 2)
+
+
+def test_a_refused_change_offers_the_moves_allowed_now(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    followups.change_status(tenant.id, followup.id, Status.CONTACTED, Actor("Another Admin"))
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": "contacted"}, htmx=True
+    )
+    html = text_of(response)
+    assert "A contacted request can move to Resolved or Cancelled, not to Contacted." in html
+    assert 'class="status-pill status-contacted">Contacted<' in html
+    assert status_options(html) == ["contacted", "resolved", "cancelled"]
+    assert '<option value="contacted" selected disabled>Contacted (current)</option>' in html
+    assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
+
+
+def test_a_refused_plain_form_post_shows_the_page_as_it_is_now(
+    staff_browser, tenant, make_followup
+):
+    followup = make_followup(tenant)
+    followups.change_status(tenant.id, followup.id, Status.CANCELLED, Actor("Another Admin"))
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": "contacted"}
+    )
+    page = text_of(response)
+    assert response.status_code == 409
+    assert "<h1>Follow-Up Requests</h1>" in page
+    assert "This request is cancelled, a final status; it cannot be changed." in page
+    assert 'class="status-pill status-cancelled">Cancelled<' in page
+    assert ">0 pending</span>" in page  # the badge as it is now, too
+    assert reload(followup).status == Status.CANCELLED
+
+
+def test_unknown_status_value_is_refused_in_the_pane(staff_browser, tenant, make_followup):
     followup = make_followup(tenant)
     response = staff_browser.post(
         f"/admin/followups/{followup.id}/status", data={"status": "archived"}, htmx=True
     )
-    assert response.status_code == 422
+    html = text_of(response)
+    assert response.status_code == 200
+    assert "Unknown status; use one of: pending, contacted, resolved, cancelled." in html
+    assert status_options(html) == ["pending", "contacted", "cancelled"]
     assert reload(followup).status == Status.PENDING
+    plain = staff_browser.post(f"/admin/followups/{followup.id}/status", data={"status": "x"})
+    assert plain.status_code == 422
 
 
 def test_save_notes(staff_browser, tenant, make_followup):
