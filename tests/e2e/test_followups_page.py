@@ -324,3 +324,38 @@ def test_two_tabs_a_change_refused_after_the_other_tab_resolved_shows_it_resolve
     assert problems == []
     if tried == "contacted":
         screenshot(page, "followups-refused-status-change")
+
+
+def test_two_tabs_notes_saved_over_newer_ones_are_refused_showing_both_texts(page: Page, seeded):
+    grace_id = seeded["Grace Hopper"]
+    login(page)
+    problems = console_problems(page)
+    open_card(page, "Grace Hopper")
+
+    tab_b = second_tab(page, f"/admin/followups/{grace_id}")
+    theirs = "Called her at 10:00: she wants the quote <b>by Friday</b>."
+    tab_b.fill("#notes", theirs)
+    tab_b.get_by_role("button", name="Save Notes").click()
+    expect(detail(tab_b).get_by_role("status")).to_have_text("Notes saved.")
+
+    mine = "Sent the renewal form.\nAsk about the second licence."
+    page.fill("#notes", mine)
+    page.get_by_role("button", name="Save Notes").click()
+
+    conflict = page.locator("#notes-conflict")
+    expect(conflict).to_have_attribute("role", "alert")
+    expect(conflict).to_contain_text("Someone else changed these notes")
+    expect(page.locator("#notes-saved-text")).to_have_text(theirs)
+    expect(page.locator("#notes")).to_have_value(mine)
+    expect(detail(page).get_by_text("Notes saved.")).to_have_count(0)
+    screenshot(page, "followups-notes-conflict")
+
+    # Merge and save again: accepted, and tab B's next save would be the one refused.
+    merged = f"{theirs}\n{mine}"
+    page.fill("#notes", merged)
+    page.get_by_role("button", name="Save Notes").click()
+    expect(detail(page).get_by_role("status")).to_have_text("Notes saved.")
+    expect(page.locator("#notes-conflict")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#notes")).to_have_value(merged)
+    assert problems == []

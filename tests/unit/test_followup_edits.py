@@ -1,19 +1,57 @@
-"""Two writes of one request at once take turns, the second checked against the first."""
+"""Staff notes carry a version: a save based on an older one is refused, never lost; and
+two writes of one request at once take turns, the second checked against the first."""
 
 import threading
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import FollowUpRequest, Status
 from followup.services import followups
-from followup.services.followups import Actor
+from followup.services.followups import Actor, NotesChangedMeanwhile
 
 
 def stored(followup_id: int) -> FollowUpRequest:
     db.session.expire_all()
     return db.session.get(FollowUpRequest, followup_id)
+
+
+def test_each_save_that_changes_the_notes_counts_a_version(tenant, make_followup):
+    followup_id = make_followup(tenant).id
+    assert stored(followup_id).notes_version == 0
+    followups.update_notes(tenant.id, followup_id, "Called.", based_on=0)
+    followups.update_notes(tenant.id, followup_id, "  Called.  ", based_on=1)  # the same
+    followups.update_notes(tenant.id, followup_id, "Called twice.", based_on="1")  # a form's
+    assert (stored(followup_id).notes, stored(followup_id).notes_version) == ("Called twice.", 2)
+
+
+def test_a_save_based_on_an_older_version_is_refused_and_changes_nothing(tenant, make_followup):
+    followup_id = make_followup(tenant).id
+    followups.update_notes(tenant.id, followup_id, "Theirs", based_on=0)
+    with pytest.raises(NotesChangedMeanwhile, match="Someone else changed these notes"):
+        followups.update_notes(tenant.id, followup_id, "Mine", based_on=0)
+    assert (stored(followup_id).notes, stored(followup_id).notes_version) == ("Theirs", 1)
+
+
+def test_the_api_patch_counts_a_version_too(tenant, make_followup):
+    followup_id = make_followup(tenant).id
+    followups.update_followup(tenant.id, followup_id, {"notes": "From the CRM"}, Actor("api"))
+    with pytest.raises(NotesChangedMeanwhile):
+        followups.update_notes(tenant.id, followup_id, "Mine", based_on=0)
+    assert stored(followup_id).notes == "From the CRM"
+
+
+def test_a_bad_version_names_the_field(tenant, make_followup):
+    followup_id = make_followup(tenant).id
+    with pytest.raises(ValidationFailed) as caught:
+        followups.update_notes(tenant.id, followup_id, "Mine", based_on="latest")
+    assert set(caught.value.fields) == {"notes_version"}
+
+
+# --- two writers at once ----------------------------------------------------------------------
 
 
 def _is_lock_of_the_row(statement: str) -> bool:
@@ -69,6 +107,21 @@ def run_at_once(app, first, second) -> dict[str, object]:
         for target, name, hook in hooks:
             event.remove(target, name, hook)
     return outcomes
+
+
+def test_two_notes_saves_at_once_on_one_version_keep_the_first_and_refuse_the_second(
+    app, tenant, make_followup
+):
+    tenant_id, followup_id = tenant.id, make_followup(tenant).id
+    db.session.remove()
+    outcomes = run_at_once(
+        app,
+        lambda: followups.update_notes(tenant_id, followup_id, "First", based_on=0).id,
+        lambda: followups.update_notes(tenant_id, followup_id, "Second", based_on=0).id,
+    )
+    assert outcomes["first"] == followup_id
+    assert isinstance(outcomes["second"], NotesChangedMeanwhile)
+    assert (stored(followup_id).notes, stored(followup_id).notes_version) == ("First", 1)
 
 
 def test_two_status_changes_at_once_take_turns(app, tenant, make_followup):

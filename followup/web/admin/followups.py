@@ -168,7 +168,15 @@ def change_status(followup_id: int):
 
 @bp.post("/followups/<int:followup_id>/notes")
 def save_notes(followup_id: int):
-    service.update_notes(current_tenant().id, followup_id, request.form.get("notes", ""))
+    typed = request.form.get("notes", "")
+    try:
+        service.update_notes(
+            current_tenant().id, followup_id, typed, based_on=request.form.get("notes_version")
+        )
+    except service.NotesChangedMeanwhile as exc:
+        # Both texts are shown: the saved ones and, in the box, what this person typed.
+        conflict = {"message": exc.message, "yours": typed}
+        return _refused(followup_id, exc, notes_conflict=conflict)
     return _after_change(followup_id, notes_saved=True)
 
 
