@@ -97,6 +97,7 @@ CARD_COLUMNS = (
     FollowUpRequest.phone,
     FollowUpRequest.reason,
     FollowUpRequest.is_high_priority,
+    FollowUpRequest.identity_verified,
     FollowUpRequest.status,
     FollowUpRequest.created_at,
 )

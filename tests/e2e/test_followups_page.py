@@ -359,3 +359,39 @@ def test_two_tabs_notes_saved_over_newer_ones_are_refused_showing_both_texts(pag
     page.reload()
     expect(page.locator("#notes")).to_have_value(merged)
     assert problems == []
+
+
+UNVERIFIED_TIP = (
+    "Unverified: these details were typed in; your website did not sign them, "
+    "and the customer has not confirmed the email by opening a login link."
+)
+VERIFIED_TIP = (
+    "Verified: the email is the customer's own: your website signed it, "
+    "or the customer opened a login link sent to it."
+)
+
+
+def test_cards_and_detail_say_verified_or_unverified_with_what_it_means(
+    page: Page, live_server, seeded
+):
+    live_server.mark_identity_verified(seeded["Alan Turing"])
+    login(page)
+    problems = console_problems(page)
+    for name, label, tip in (
+        ("Alan Turing", "Verified", VERIFIED_TIP),
+        ("Grace Hopper", "Unverified", UNVERIFIED_TIP),
+    ):
+        badge = card(page, name).locator(f".badge-{label.lower()}")
+        expect(badge).to_be_visible()
+        expect(badge).to_have_attribute("title", tip)
+        # Screen readers get the same words as the mouse's tooltip.
+        expect(badge).to_have_text(f"{label}{tip.removeprefix(label)}")
+        open_card(page, name)
+        detail_badge = detail(page).locator(f".detail-badges .badge-{label.lower()}")
+        expect(detail_badge).to_have_attribute("title", tip)
+        expect(detail_badge).to_have_text(f"{label}{tip.removeprefix(label)}")
+    expect(cards(page).locator(".badge-verified")).to_have_count(1)
+    expect(cards(page).locator(".badge-unverified")).to_have_count(3)
+    open_card(page, "Alan Turing")
+    screenshot(page, "followups-verified-badges")
+    assert problems == []

@@ -10,7 +10,7 @@ import time_machine
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import FollowUpRequest, FollowUpStatusChange, Priority, Status
+from followup.models import FollowUpRequest, FollowUpStatusChange, Priority, Source, Status
 from followup.services import followups
 from followup.services.followups import Actor
 
@@ -229,6 +229,46 @@ def test_final_status_offers_no_transition(staff_browser, tenant, make_followup)
 def test_unknown_id_is_404(staff_browser):
     assert staff_browser.get("/admin/followups/999999").status_code == 404
     assert staff_browser.get("/admin/followups/999999", htmx=True).status_code == 404
+
+
+VERIFIED_WHY = (
+    "the email is the customer&#39;s own: your website signed it, "
+    "or the customer opened a login link sent to it."
+)
+UNVERIFIED_WHY = (
+    "these details were typed in; your website did not sign them, "
+    "and the customer has not confirmed the email by opening a login link."
+)
+
+
+def identity_badge(label: str, why: str) -> str:
+    return (
+        f'<span class="badge badge-{label.lower()}" title="{label}: {why}">{label}'
+        f'<span class="visually-hidden">: {why}</span></span>'
+    )
+
+
+def test_cards_and_detail_say_whether_the_identity_was_verified(
+    staff_browser, tenant, make_followup
+):
+    signed = followups.create_followup(
+        tenant.id,
+        {"name": "Signed Sam", "email": "sam@example.com", "reason": "Invoice"},
+        source=Source.TEXT,
+        identity_verified=True,
+    )
+    typed = make_followup(tenant, name="Typed Tom")
+    verified, unverified = (
+        identity_badge("Verified", VERIFIED_WHY),
+        identity_badge("Unverified", UNVERIFIED_WHY),
+    )
+    html = text_of(staff_browser.get("/admin/followups", htmx=True))
+    assert verified in card_of(html, signed.id) and unverified not in card_of(html, signed.id)
+    assert unverified in card_of(html, typed.id) and verified not in card_of(html, typed.id)
+    for followup, badge in ((signed, verified), (typed, unverified)):
+        detail = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+        badges = detail.split('class="detail-badges"')[1].split("</div>")[0]
+        assert badge in badges
 
 
 # --- workflow through the page -------------------------------------------------------------
