@@ -395,3 +395,23 @@ def test_cards_and_detail_say_verified_or_unverified_with_what_it_means(
     open_card(page, "Alan Turing")
     screenshot(page, "followups-verified-badges")
     assert problems == []
+
+
+def test_the_detail_shows_status_notes_and_history_before_notifications(page: Page, seeded):
+    login(page)
+    problems = console_problems(page)
+    open_card(page, "Grace Hopper")
+    titles = detail(page).locator("h3")
+    expect(titles).to_have_text(
+        [
+            "Contact Information",
+            "Reason for Follow-Up",
+            "Status",
+            "Timestamps",
+            "Staff Notes",
+            "History",
+            "Notifications",
+        ],
+        ignore_case=True,
+    )
+    assert problems == []

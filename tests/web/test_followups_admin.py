@@ -271,6 +271,31 @@ def test_cards_and_detail_say_whether_the_identity_was_verified(
         assert badge in badges
 
 
+def section_titles(html: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", title)
+        for title in re.findall(r"<h3[^>]*>(.*?)</h3>", html.split('id="followup-detail"')[1])
+    ]
+
+
+def test_the_detail_shows_status_notes_and_history_before_notifications(
+    staff_browser, tenant, make_followup
+):
+    followup = make_followup(tenant, summary="Asked about bulk pricing.")
+    for htmx in (True, False):
+        html = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=htmx))
+        assert section_titles(html) == [
+            "Contact Information",
+            "Reason for Follow-Up",
+            "Conversation Summary",
+            "Status",
+            "Timestamps",
+            "Staff Notes",
+            "History",
+            "Notifications",
+        ]
+
+
 # --- workflow through the page -------------------------------------------------------------
 
 
