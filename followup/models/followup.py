@@ -8,6 +8,7 @@ from sqlalchemy import (
     Computed,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     bindparam,
@@ -98,6 +99,9 @@ class FollowUpRequest(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=Status.PENDING)
     source: Mapped[str] = mapped_column(String(16), default=Source.API)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Counts the saves that changed `notes`: a save based on an older count would
+    # overwrite a colleague's words (`services.followups.save_notes` refuses it).
+    notes_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"), index=True)
     # True when name and email came from a signed identity or a logged-in customer.
     identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -52,6 +52,7 @@ from followup.services.queries import (
     LIKE_ESCAPE,
     contains_pattern,
     keyset_cursor,
+    lock_row,
     parse_keyset_cursor,
     row_id,
     row_update,
@@ -87,22 +88,9 @@ def pending(chat: Chat) -> Pending | None:
 
 def lock_chat(chat: Chat | int) -> Chat | None:
     """The chat (given as itself or its id), freshly read and locked until the
-    transaction ends.
-
-    PostgreSQL locks the row (SELECT … FOR UPDATE). SQLite has no row locks; a no-op
-    UPDATE first takes the database's write lock, which serializes the same way."""
-    db.session.flush()  # changes made so far in this transaction are kept, not reloaded over
+    transaction ends (`queries.lock_row`)."""
     chat_id = chat if isinstance(chat, int) else row_id(chat)
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
-            update(Chat).where(Chat.id == chat_id).values(chain_cycle=Chat.chain_cycle)
-        )
-    return db.session.scalars(
-        select(Chat)
-        .where(Chat.id == chat_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    return lock_row(Chat, chat_id, Chat.chain_cycle)
 
 
 _NEW_CYCLE = row_update(

@@ -1,5 +1,7 @@
 """Follow-up requests: create, find, list, move through the workflow, annotate."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -8,7 +10,7 @@ from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from followup.clock import utcnow
-from followup.errors import ValidationFailed
+from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
 from followup.models import (
     Customer,
@@ -24,6 +26,7 @@ from followup.services.queries import (
     LIKE_ESCAPE,
     contains_pattern,
     keyset_cursor,
+    lock_row,
     parse_keyset_cursor,
     tenant_row,
 )
@@ -33,12 +36,14 @@ from followup.services.validation import (
     normalize_email,
     normalize_phone,
     search_text,
+    whole_number,
 )
 
 MAX_NAME = 200
 MAX_REASON = 5000
 MAX_SUMMARY = 10000
 MAX_NOTES = 20000
+MAX_NOTES_VERSION = 2**31 - 1  # the column is a 32-bit integer
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ CARD_COLUMNS = (
     FollowUpRequest.phone,
     FollowUpRequest.reason,
     FollowUpRequest.is_high_priority,
+    FollowUpRequest.identity_verified,
     FollowUpRequest.status,
     FollowUpRequest.created_at,
 )
@@ -323,49 +329,114 @@ def _move(followup: FollowUpRequest, target: Status, actor: Actor) -> None:
     setattr(followup, workflow.STATUS_TIMESTAMP[target], now)
 
 
+@contextmanager
+def _changing(tenant_id: int, followup_id: int) -> Iterator[FollowUpRequest]:
+    """The request as it is now, locked while the block checks and changes it: two tabs
+    saving at once take turns, and the second is checked against what the first wrote.
+    Committed after the block; a refusal (any DomainError) rolls back, letting go of the
+    lock with nothing changed."""
+    followup = get_followup(tenant_id, followup_id)  # NotFound for another tenant's id
+    followup = lock_row(FollowUpRequest, followup.id, FollowUpRequest.status)
+    try:
+        yield followup
+    except DomainError:
+        _session().rollback()
+        raise
+    _session().commit()
+
+
 def change_status(
     tenant_id: int, followup_id: int, new_status: object, actor: Actor
 ) -> FollowUpRequest:
     """Move a request along the workflow, stamp the time and record who did it."""
-    followup = get_followup(tenant_id, followup_id)
     target = workflow.parse_status(new_status)
-    workflow.check_transition(followup.status, target)
-    _move(followup, target, actor)
-    _session().commit()
+    with _changing(tenant_id, followup_id) as followup:
+        workflow.check_transition(followup.status, target)
+        _move(followup, target, actor)
     return followup
 
 
-def update_notes(tenant_id: int, followup_id: int, notes: object) -> FollowUpRequest:
-    followup = get_followup(tenant_id, followup_id)
-    followup.notes = clean_text(notes, "notes", required=False, max_length=MAX_NOTES) or ""
-    _session().commit()
+class NotesChangedMeanwhile(DomainError):
+    """A save based on notes someone else has changed since: it would lose their words."""
+
+    code = "notes_conflict"
+    http_status = 409
+
+    def __init__(self):
+        super().__init__("Someone else changed these notes since you read them.")
+
+
+def _parse_notes_version(value: object) -> int:
+    """The notes version a save is based on: a whole number, as JSON or as form text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value if 0 <= value <= MAX_NOTES_VERSION else None
+    else:
+        number = whole_number(value, MAX_NOTES_VERSION)
+    if number is None:
+        raise ValidationFailed(
+            {"notes_version": "The notes version must be a whole number, as read with the notes."}
+        )
+    return number
+
+
+def _clean_notes(notes: object) -> str:
+    return clean_text(notes, "notes", required=False, max_length=MAX_NOTES) or ""
+
+
+def _write_notes(followup: FollowUpRequest, notes: str, based_on: int | None) -> None:
+    """Save the notes unless they changed after version `based_on` (None: no check, the
+    last save wins). Every save that changes them counts a new version."""
+    if notes == followup.notes:
+        return  # nothing to save, and nothing of anyone's to lose
+    if based_on is not None and based_on != followup.notes_version:
+        raise NotesChangedMeanwhile()
+    followup.notes = notes
+    followup.notes_version += 1
+
+
+def update_notes(
+    tenant_id: int, followup_id: int, notes: object, based_on: object = None
+) -> FollowUpRequest:
+    """Save the staff notes. `based_on`: the notes version the writer read (None: the
+    last save wins); after someone else's save it is refused (NotesChangedMeanwhile)."""
+    text = _clean_notes(notes)
+    version = None if based_on is None else _parse_notes_version(based_on)
+    with _changing(tenant_id, followup_id) as followup:
+        _write_notes(followup, text, version)
     return followup
 
 
 UPDATABLE_FIELDS = frozenset({"status", "notes", "priority"})
+# Checked, never changed, by a PATCH: the notes version the client read.
+PRECONDITION_FIELDS = frozenset({"notes_version"})
 
 
 def update_followup(
     tenant_id: int, followup_id: int, changes: dict, actor: Actor
 ) -> FollowUpRequest:
-    """A partial update (API PATCH): everything is checked before anything changes."""
-    unknown = sorted(set(changes) - UPDATABLE_FIELDS)
+    """A partial update (API PATCH): everything is checked before anything changes.
+    With `notes_version`, new notes are refused (NotesChangedMeanwhile) when the saved
+    ones changed after that version; without it, the last save wins."""
+    unknown = sorted(set(changes) - UPDATABLE_FIELDS - PRECONDITION_FIELDS)
     if unknown:
         raise ValidationFailed({name: "This field cannot be changed." for name in unknown})
-    followup = get_followup(tenant_id, followup_id)
+    get_followup(tenant_id, followup_id)  # another tenant's id: 404 before any field error
     errors = FieldErrors()
-    notes = errors.check(
-        clean_text, changes.get("notes"), "notes", required=False, max_length=MAX_NOTES
-    )
+    notes = errors.check(_clean_notes, changes.get("notes"))
     priority = errors.check(_parse_priority, changes["priority"]) if "priority" in changes else None
     target = errors.check(workflow.parse_status, changes["status"]) if "status" in changes else None
+    based_on = (
+        errors.check(_parse_notes_version, changes["notes_version"])
+        if "notes_version" in changes
+        else None
+    )
     errors.raise_if_any()
-    if target is not None and target != followup.status:
-        workflow.check_transition(followup.status, target)
-        _move(followup, target, actor)
-    if "notes" in changes:
-        followup.notes = notes or ""
-    if priority is not None:
-        followup.priority = priority
-    _session().commit()
+    with _changing(tenant_id, followup_id) as followup:
+        if target is not None and target != followup.status:
+            workflow.check_transition(followup.status, target)
+            _move(followup, target, actor)
+        if "notes" in changes:
+            _write_notes(followup, notes, based_on)
+        if priority is not None:
+            followup.priority = priority
     return followup

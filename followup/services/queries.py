@@ -63,6 +63,25 @@ def row_id(row) -> int:
     return inspect(row).identity[0]
 
 
+def lock_row(model, row_id: int, column):
+    """The row of `model` with this id, freshly read and locked until the transaction
+    ends (None when it is gone): two writers take turns, the second reads what the
+    first wrote.
+
+    PostgreSQL locks the row (SELECT … FOR UPDATE). SQLite has no row locks; a no-op
+    UPDATE of `column` first takes the database's write lock, which serializes the
+    same way."""
+    db.session.flush()  # changes made so far in this transaction are kept, not reloaded over
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(model).where(model.id == row_id).values({column: column}))
+    return db.session.scalars(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
 def update_and_reload(row, statement: Update, **params) -> None:
     """Run `statement` (from `row_update`) on `row` and read the whole row back into
     it, in one round trip; the row stays locked until the transaction ends.

@@ -254,13 +254,22 @@ def test_an_htmx_request_after_the_session_ended_goes_to_the_login_page(page: Pa
     expect(page.locator("#followup-list")).to_have_count(0)
 
 
+def second_tab(page: Page, url: str) -> Page:
+    """Another tab of the same browser (the same staff login) on `url`."""
+    tab = page.context.new_page()
+    tab.goto(url)
+    tab.wait_for_load_state("load")
+    return tab
+
+
 def test_a_refused_status_change_shows_why(page: Page, live_server, seeded):
     login(page)
     open_card(page, "Grace Hopper")
     # Someone else cancels the request meanwhile; contacting it is no longer allowed.
     live_server.change_status(seeded["Grace Hopper"], "cancelled")
     page.select_option("#status-select", "contacted")
-    expect(page.locator("#alerts [role=alert]")).to_contain_text("cancelled, a final status")
+    expect(detail(page).get_by_role("alert")).to_contain_text("cancelled, a final status")
+    expect(detail(page).locator(".detail-badges .status-pill")).to_have_text("Cancelled")
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -299,3 +308,123 @@ def test_back_and_forward_restore_each_step_without_script_errors(page: Page, se
     expect(page.locator("#status-filter")).to_have_value("contacted")
     name = "phone" if is_phone(viewport) else "desktop"
     screenshot(page, f"followups-history-{name}")
+
+
+@pytest.mark.parametrize("tried", ["contacted", "cancelled"])
+def test_two_tabs_a_change_refused_after_the_other_tab_resolved_shows_it_resolved_everywhere(
+    page: Page, seeded, tried
+):
+    grace_id = seeded["Grace Hopper"]
+    login(page)
+    open_card(page, "Grace Hopper")
+    expect(page.locator("#pending-badge")).to_have_text("3 pending")
+
+    tab_b = second_tab(page, f"/admin/followups/{grace_id}")
+    tab_b.select_option("#status-select", "contacted")
+    expect(tab_b.locator("#status-select")).to_have_value("contacted")
+    expect(detail(tab_b).locator(".detail-badges .status-pill")).to_have_text("Contacted")
+    tab_b.select_option("#status-select", "resolved")
+    expect(detail(tab_b).locator(".detail-badges .status-pill")).to_have_text("Resolved")
+
+    # Tab A still shows Pending and offers Contacted and Cancelled.
+    mark_page(page)
+    page.select_option("#status-select", tried)
+
+    refusal = detail(page).get_by_role("alert")
+    expect(refusal).to_contain_text("Status not changed.")
+    expect(refusal).to_contain_text("This request is resolved, a final status")
+    expect(detail(page).locator(".detail-badges .status-pill")).to_have_text("Resolved")
+    expect(page.locator("#status-select")).to_have_count(0)
+    expect(detail(page).locator(".final-status")).to_have_text("Resolved is a final status.")
+    expect(detail(page).locator(".history li")).to_have_count(2)
+    expect(detail(page).locator(".history")).to_contain_text("Contacted → Resolved by Olivia Owner")
+    expect(card(page, "Grace Hopper").locator(".status-pill")).to_have_text("Resolved")
+    expect(page.locator("#pending-badge")).to_have_text("2 pending")
+    expect_not_reloaded(page)
+    if tried == "contacted":
+        screenshot(page, "followups-refused-status-change")
+
+
+def test_two_tabs_notes_saved_over_newer_ones_are_refused_showing_both_texts(page: Page, seeded):
+    grace_id = seeded["Grace Hopper"]
+    login(page)
+    open_card(page, "Grace Hopper")
+
+    tab_b = second_tab(page, f"/admin/followups/{grace_id}")
+    theirs = "Called her at 10:00: she wants the quote <b>by Friday</b>."
+    tab_b.fill("#notes", theirs)
+    tab_b.get_by_role("button", name="Save Notes").click()
+    expect(detail(tab_b).get_by_role("status")).to_have_text("Notes saved.")
+
+    mine = "Sent the renewal form.\nAsk about the second licence."
+    page.fill("#notes", mine)
+    page.get_by_role("button", name="Save Notes").click()
+
+    conflict = page.locator("#notes-conflict")
+    expect(conflict).to_have_attribute("role", "alert")
+    expect(conflict).to_contain_text("Someone else changed these notes")
+    expect(page.locator("#notes-saved-text")).to_have_text(theirs)
+    expect(page.locator("#notes")).to_have_value(mine)
+    expect(detail(page).get_by_text("Notes saved.")).to_have_count(0)
+    screenshot(page, "followups-notes-conflict")
+
+    # Merge and save again: accepted, and tab B's next save would be the one refused.
+    merged = f"{theirs}\n{mine}"
+    page.fill("#notes", merged)
+    page.get_by_role("button", name="Save Notes").click()
+    expect(detail(page).get_by_role("status")).to_have_text("Notes saved.")
+    expect(page.locator("#notes-conflict")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#notes")).to_have_value(merged)
+
+
+UNVERIFIED_TIP = (
+    "Unverified: these details were typed in; your website did not sign them, "
+    "and the customer has not confirmed the email by opening a login link."
+)
+VERIFIED_TIP = (
+    "Verified: the email is the customer's own: your website signed it, "
+    "or the customer opened a login link sent to it."
+)
+
+
+def test_cards_and_detail_say_verified_or_unverified_with_what_it_means(
+    page: Page, live_server, seeded
+):
+    live_server.mark_identity_verified(seeded["Alan Turing"])
+    login(page)
+    for name, label, tip in (
+        ("Alan Turing", "Verified", VERIFIED_TIP),
+        ("Grace Hopper", "Unverified", UNVERIFIED_TIP),
+    ):
+        badge = card(page, name).locator(f".badge-{label.lower()}")
+        expect(badge).to_be_visible()
+        expect(badge).to_have_attribute("title", tip)
+        # Screen readers get the same words as the mouse's tooltip.
+        expect(badge).to_have_text(f"{label}{tip.removeprefix(label)}")
+        open_card(page, name)
+        detail_badge = detail(page).locator(f".detail-badges .badge-{label.lower()}")
+        expect(detail_badge).to_have_attribute("title", tip)
+        expect(detail_badge).to_have_text(f"{label}{tip.removeprefix(label)}")
+    expect(cards(page).locator(".badge-verified")).to_have_count(1)
+    expect(cards(page).locator(".badge-unverified")).to_have_count(3)
+    open_card(page, "Alan Turing")
+    screenshot(page, "followups-verified-badges")
+
+
+def test_the_detail_shows_status_notes_and_history_before_notifications(page: Page, seeded):
+    login(page)
+    open_card(page, "Grace Hopper")
+    titles = detail(page).locator("h3")
+    expect(titles).to_have_text(
+        [
+            "Contact Information",
+            "Reason for Follow-Up",
+            "Status",
+            "Timestamps",
+            "Staff Notes",
+            "History",
+            "Notifications",
+        ],
+        ignore_case=True,
+    )

@@ -161,7 +161,7 @@ def row_counts(metadata: sa.MetaData) -> dict[str, int]:
         }
 
 
-@pytest.mark.parametrize("start", ["0001", "0002", "0003"])
+@pytest.mark.parametrize("start", ["0001", "0002", "0003", "0007"])
 def test_upgrading_a_database_with_data_keeps_every_row(empty_app, start):
     flask_migrate.upgrade(revision=start)
     before = fill_every_table()
@@ -169,3 +169,14 @@ def test_upgrading_a_database_with_data_keeps_every_row(empty_app, start):
     after = row_counts(db.metadata)
     assert {name: after[name] for name in before} == before
     assert schema_drift() == []
+
+
+def test_0008_keeps_the_notes_of_every_request_and_starts_their_version_at_0(empty_app):
+    flask_migrate.upgrade(revision="0007")
+    fill_every_table()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE followup_requests SET notes = 'Called back on Monday.'"))
+    flask_migrate.upgrade(revision="0008")
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT notes, notes_version FROM followup_requests")).all()
+    assert [tuple(row) for row in rows] == [("Called back on Monday.", 0)]

@@ -25,6 +25,7 @@ FOLLOWUP_KEYS = {
     "status",
     "source",
     "notes",
+    "notes_version",
     "chat_id",
     "created_at",
     "contacted_at",
@@ -239,6 +240,7 @@ def _check_created_and_fetched(api):
         "status": "pending",
         "source": "api",
         "notes": "",
+        "notes_version": 0,
         "chat_id": None,
         "created_at": "2026-11-21T09:40:00Z",
         "contacted_at": None,
@@ -432,6 +434,46 @@ def test_patch_with_null_notes_clears_them(api, tenant, make_followup):
     followup = make_followup(tenant)
     followups.update_notes(tenant.id, followup.id, "old")
     assert api.patch(url(followup.id), json={"notes": None}).get_json()["notes"] == ""
+
+
+def test_patch_notes_with_the_version_read_saves_them_and_counts_one(api, tenant, make_followup):
+    followup = make_followup(tenant)
+    read = api.get(url(followup.id)).get_json()
+    assert read["notes_version"] == 0
+    body = api.patch(url(followup.id), json={"notes": "Called.", "notes_version": 0}).get_json()
+    assert (body["notes"], body["notes_version"]) == ("Called.", 1)
+
+
+def test_patch_notes_with_an_older_version_is_409_and_changes_nothing(api, tenant, make_followup):
+    followup = make_followup(tenant)
+    followups.update_notes(tenant.id, followup.id, "A colleague's notes")
+    before = api.get(url(followup.id)).get_json()
+    response = api.patch(
+        url(followup.id),
+        json={"notes": "mine", "notes_version": 0, "status": "contacted", "priority": "high"},
+    )
+    assert response.status_code == 409
+    error = error_of(response)
+    assert error["code"] == "notes_conflict"
+    assert error["message"] == "Someone else changed these notes since you read them."
+    assert api.get(url(followup.id)).get_json() == before
+    assert count(FollowUpStatusChange) == 0
+
+
+def test_patch_notes_without_a_version_saves_over_any(api, tenant, make_followup):
+    followup = make_followup(tenant)
+    followups.update_notes(tenant.id, followup.id, "A colleague's notes")
+    body = api.patch(url(followup.id), json={"notes": "mine"}).get_json()
+    assert (body["notes"], body["notes_version"]) == ("mine", 2)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "one", True, None, 2**31])
+def test_patch_with_a_bad_notes_version_is_422(api, tenant, make_followup, bad):
+    followup = make_followup(tenant)
+    response = api.patch(url(followup.id), json={"notes": "mine", "notes_version": bad})
+    assert response.status_code == 422
+    assert set(error_of(response)["fields"]) == {"notes_version"}
+    assert fresh(followup.id).notes == ""
 
 
 @pytest.mark.parametrize(

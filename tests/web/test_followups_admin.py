@@ -3,13 +3,14 @@
 import json
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 import time_machine
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import FollowUpRequest, FollowUpStatusChange, Priority, Status
+from followup.models import FollowUpRequest, FollowUpStatusChange, Priority, Source, Status
 from followup.services import followups
 from followup.services.followups import Actor
 
@@ -230,6 +231,71 @@ def test_unknown_id_is_404(staff_browser):
     assert staff_browser.get("/admin/followups/999999", htmx=True).status_code == 404
 
 
+VERIFIED_WHY = (
+    "the email is the customer&#39;s own: your website signed it, "
+    "or the customer opened a login link sent to it."
+)
+UNVERIFIED_WHY = (
+    "these details were typed in; your website did not sign them, "
+    "and the customer has not confirmed the email by opening a login link."
+)
+
+
+def identity_badge(label: str, why: str) -> str:
+    return (
+        f'<span class="badge badge-{label.lower()}" title="{label}: {why}">{label}'
+        f'<span class="visually-hidden">: {why}</span></span>'
+    )
+
+
+def test_cards_and_detail_say_whether_the_identity_was_verified(
+    staff_browser, tenant, make_followup
+):
+    signed = followups.create_followup(
+        tenant.id,
+        {"name": "Signed Sam", "email": "sam@example.com", "reason": "Invoice"},
+        source=Source.TEXT,
+        identity_verified=True,
+    )
+    typed = make_followup(tenant, name="Typed Tom")
+    verified, unverified = (
+        identity_badge("Verified", VERIFIED_WHY),
+        identity_badge("Unverified", UNVERIFIED_WHY),
+    )
+    html = text_of(staff_browser.get("/admin/followups", htmx=True))
+    assert verified in card_of(html, signed.id) and unverified not in card_of(html, signed.id)
+    assert unverified in card_of(html, typed.id) and verified not in card_of(html, typed.id)
+    for followup, badge in ((signed, verified), (typed, unverified)):
+        detail = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+        badges = detail.split('class="detail-badges"')[1].split("</div>")[0]
+        assert badge in badges
+
+
+def section_titles(html: str) -> list[str]:
+    return [
+        re.sub(r"<[^>]+>", "", title)
+        for title in re.findall(r"<h3[^>]*>(.*?)</h3>", html.split('id="followup-detail"')[1])
+    ]
+
+
+def test_the_detail_shows_status_notes_and_history_before_notifications(
+    staff_browser, tenant, make_followup
+):
+    followup = make_followup(tenant, summary="Asked about bulk pricing.")
+    for htmx in (True, False):
+        html = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=htmx))
+        assert section_titles(html) == [
+            "Contact Information",
+            "Reason for Follow-Up",
+            "Conversation Summary",
+            "Status",
+            "Timestamps",
+            "Staff Notes",
+            "History",
+            "Notifications",
+        ]
+
+
 # --- workflow through the page -------------------------------------------------------------
 
 
@@ -266,6 +332,21 @@ def test_plain_form_post_redirects_back_to_the_detail(staff_browser, tenant, mak
     assert reload(followup).cancelled_at is not None
 
 
+def status_options(html: str) -> list[str]:
+    """The values the status dropdown offers, the current status first."""
+    return re.findall(
+        r'<option value="(\w+)"(?: selected disabled)?>',
+        html.split('id="status-select"')[1].split("</select>")[0],
+    )
+
+
+def history_lines(html: str) -> list[str]:
+    """The history's entries as text, without their times."""
+    history = html.split('class="history"')[1].split("</ol>")[0]
+    items = re.findall(r"<li>(.*?)<time", history, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()).rstrip(",") for item in items]
+
+
 @pytest.mark.parametrize(
     ("moves", "forbidden", "message"),
     [
@@ -292,7 +373,8 @@ def test_forbidden_transition_is_refused_and_changes_nothing(
     response = staff_browser.post(
         f"/admin/followups/{followup.id}/status", data={"status": forbidden}, htmx=True
     )
-    assert response.status_code == 409
+    # htmx swaps the pane like any other; the message is in it.
+    assert response.status_code == 200
     assert message in text_of(response)
     after = reload(followup)
     assert (
@@ -304,26 +386,192 @@ def test_forbidden_transition_is_refused_and_changes_nothing(
     ) == snapshot
 
 
-def test_unknown_status_value_is_a_field_error(staff_browser, tenant, make_followup):
+@pytest.mark.parametrize("tried", ["contacted", "cancelled"])
+def test_a_change_refused_after_another_tab_resolved_shows_the_request_as_it_is_now(
+    staff_browser, tenant, make_followup, tried
+):
+    followup = make_followup(tenant)
+    tab_a = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+    assert status_options(tab_a) == ["pending", "contacted", "cancelled"]
+    other = Actor("Another Admin")
+    followups.change_status(tenant.id, followup.id, Status.CONTACTED, other)  # tab B
+    followups.change_status(tenant.id, followup.id, Status.RESOLVED, other)
+
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": tried}, htmx=True
+    )
+
+    html = text_of(response)
+    assert response.status_code == 200
+    assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
+    assert 'role="alert" id="status-refused"' in html
+    assert "Status not changed." in html
+    assert "This request is resolved, a final status; it cannot be changed." in html
+    assert 'class="status-pill status-resolved">Resolved<' in html
+    assert 'id="status-select"' not in html and "Resolved is a final status." in html
+    assert history_lines(html) == [
+        "Pending → Contacted by Another Admin",
+        "Contacted → Resolved by Another Admin",
+    ]
+    stored = reload(followup)
+    assert (stored.status, len(stored.history)) == (Status.RESOLVED, 2)
+
+
+def test_a_refused_change_offers_the_moves_allowed_now(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    followups.change_status(tenant.id, followup.id, Status.CONTACTED, Actor("Another Admin"))
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": "contacted"}, htmx=True
+    )
+    html = text_of(response)
+    assert "A contacted request can move to Resolved or Cancelled, not to Contacted." in html
+    assert 'class="status-pill status-contacted">Contacted<' in html
+    assert status_options(html) == ["contacted", "resolved", "cancelled"]
+    assert '<option value="contacted" selected disabled>Contacted (current)</option>' in html
+    assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
+
+
+def test_a_refused_plain_form_post_shows_the_page_as_it_is_now(
+    staff_browser, tenant, make_followup
+):
+    followup = make_followup(tenant)
+    followups.change_status(tenant.id, followup.id, Status.CANCELLED, Actor("Another Admin"))
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/status", data={"status": "contacted"}
+    )
+    page = text_of(response)
+    assert response.status_code == 409
+    assert "<h1>Follow-Up Requests</h1>" in page
+    assert "This request is cancelled, a final status; it cannot be changed." in page
+    assert 'class="status-pill status-cancelled">Cancelled<' in page
+    assert ">0 pending</span>" in page  # the badge as it is now, too
+    assert reload(followup).status == Status.CANCELLED
+
+
+def test_unknown_status_value_is_refused_in_the_pane(staff_browser, tenant, make_followup):
     followup = make_followup(tenant)
     response = staff_browser.post(
         f"/admin/followups/{followup.id}/status", data={"status": "archived"}, htmx=True
     )
-    assert response.status_code == 422
+    html = text_of(response)
+    assert response.status_code == 200
+    assert "Unknown status; use one of: pending, contacted, resolved, cancelled." in html
+    assert status_options(html) == ["pending", "contacted", "cancelled"]
     assert reload(followup).status == Status.PENDING
+    plain = staff_browser.post(f"/admin/followups/{followup.id}/status", data={"status": "x"})
+    assert plain.status_code == 422
+
+
+def notes_version_in(html: str) -> int:
+    return int(re.search(r'name="notes_version" value="(\d+)"', html).group(1))
+
+
+def textarea_text(html: str) -> str:
+    return unescape(re.search(r'<textarea id="notes"[^>]*>(.*?)</textarea>', html, re.S).group(1))
+
+
+def save_notes(browser, followup, notes: str, version: int | None, htmx: bool = True):
+    data = {"notes": notes} | ({} if version is None else {"notes_version": str(version)})
+    return browser.post(f"/admin/followups/{followup.id}/notes", data=data, htmx=htmx)
 
 
 def test_save_notes(staff_browser, tenant, make_followup):
     followup = make_followup(tenant)
-    response = staff_browser.post(
-        f"/admin/followups/{followup.id}/notes",
-        data={"notes": "Called 3/15, left voicemail"},
-        htmx=True,
-    )
+    opened = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+    assert notes_version_in(opened) == 0
+    response = save_notes(staff_browser, followup, "Called 3/15, left voicemail", 0)
     assert response.status_code == 200
     assert "Notes saved." in text_of(response)
     assert "Called 3/15, left voicemail</textarea>" in text_of(response)
-    assert reload(followup).notes == "Called 3/15, left voicemail"
+    assert notes_version_in(text_of(response)) == 1  # the next save is based on this one
+    stored = reload(followup)
+    assert (stored.notes, stored.notes_version) == ("Called 3/15, left voicemail", 1)
+
+
+def test_notes_saved_over_a_colleagues_newer_ones_are_refused_showing_both(
+    staff_browser, tenant, make_followup
+):
+    followup = make_followup(tenant)
+    followups.update_notes(tenant.id, followup.id, "Customer prefers mornings.", based_on=0)
+    tab_a = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+    assert notes_version_in(tab_a) == 1
+    followups.update_notes(tenant.id, followup.id, "Called: wants a quote <b>by Friday</b>.", 1)
+    tenant_version = db.session.get(type(tenant), tenant.id).followups_version
+
+    typed = "Customer prefers mornings.\nSent the brochure & price list."
+    response = save_notes(staff_browser, followup, typed, 1)
+
+    html = text_of(response)
+    assert response.status_code == 200
+    assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
+    assert 'role="alert" id="notes-conflict"' in html
+    assert "Someone else changed these notes" in html
+    assert "Notes saved." not in html
+    # Both texts: the saved ones shown, this person's in the box to merge and save again.
+    saved = re.search(r'id="notes-saved-text">(.*?)</div>', html, re.S).group(1)
+    assert saved == "Called: wants a quote &lt;b&gt;by Friday&lt;/b&gt;."
+    assert textarea_text(html) == typed
+    assert notes_version_in(html) == 2
+    stored = reload(followup)
+    assert (stored.notes, stored.notes_version) == ("Called: wants a quote <b>by Friday</b>.", 2)
+    assert db.session.get(type(tenant), tenant.id).followups_version == tenant_version
+
+    merged = "Called: wants a quote by Friday.\nSent the brochure & price list."
+    again = save_notes(staff_browser, followup, merged, notes_version_in(html))
+    assert "Notes saved." in text_of(again) and 'id="notes-conflict"' not in text_of(again)
+    assert (reload(followup).notes, reload(followup).notes_version) == (merged, 3)
+
+
+def test_a_refused_notes_save_as_a_plain_form_post_shows_both_texts(
+    staff_browser, tenant, make_followup
+):
+    followup = make_followup(tenant)
+    followups.update_notes(tenant.id, followup.id, "Theirs", based_on=0)
+    response = save_notes(staff_browser, followup, "Mine", 0, htmx=False)
+    page = text_of(response)
+    assert response.status_code == 409
+    assert "<h1>Follow-Up Requests</h1>" in page
+    assert "Someone else changed these notes" in page
+    assert 'id="notes-saved-text">Theirs</div>' in page and textarea_text(page) == "Mine"
+    assert reload(followup).notes == "Theirs"
+
+
+def test_notes_cleared_by_a_colleague_show_as_cleared(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    followups.update_notes(tenant.id, followup.id, "Old", based_on=0)
+    followups.update_notes(tenant.id, followup.id, "", based_on=1)
+    html = text_of(save_notes(staff_browser, followup, "Old and more", 1))
+    assert "(empty: the notes were cleared)" in html and textarea_text(html) == "Old and more"
+    assert reload(followup).notes == ""
+
+
+def test_the_same_notes_as_saved_are_no_conflict(staff_browser, tenant, make_followup):
+    followup = make_followup(tenant)
+    followups.update_notes(tenant.id, followup.id, "Called back.", based_on=0)
+    response = save_notes(staff_browser, followup, "Called back.", 0)
+    assert "Notes saved." in text_of(response)
+    assert reload(followup).notes_version == 1  # nothing written, nothing counted
+
+
+def test_a_save_without_a_version_still_saves(staff_browser, tenant, make_followup):
+    """A page opened before the version existed posts none: the last save wins."""
+    followup = make_followup(tenant)
+    followups.update_notes(tenant.id, followup.id, "Theirs", based_on=0)
+    assert "Notes saved." in text_of(save_notes(staff_browser, followup, "Mine", None))
+    assert (reload(followup).notes, reload(followup).notes_version) == ("Mine", 2)
+
+
+@pytest.mark.parametrize("bad", ["", "-1", "1.5", "abc", str(2**31)])
+def test_a_bad_notes_version_is_refused(staff_browser, tenant, make_followup, bad):
+    followup = make_followup(tenant)
+    response = staff_browser.post(
+        f"/admin/followups/{followup.id}/notes",
+        data={"notes": "x", "notes_version": bad},
+        htmx=True,
+    )
+    assert response.status_code == 422
+    assert "The notes version must be a whole number" in text_of(response)
+    assert reload(followup).notes == ""
 
 
 def test_notes_too_long_are_refused(staff_browser, tenant, make_followup):

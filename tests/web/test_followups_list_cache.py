@@ -10,7 +10,7 @@ from flask import g
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Source, Status, Tenant
+from followup.models import FollowUpRequest, Source, Status, Tenant
 from followup.services import accounts, followups, settings, tenant_settings
 from followup.services.followups import Actor
 from followup.web.fragment_cache import FragmentCache
@@ -102,6 +102,17 @@ def test_a_request_made_elsewhere_shows_at_once(staff_browser, tenant, make_foll
     make_followup(tenant, name="Second Customer")
     fresh_request_session()
     assert "Second Customer" in list_html(staff_browser)
+
+
+def test_a_request_verified_later_shows_so_at_once(staff_browser, tenant, make_followup):
+    """The card's Verified mark is a column of the request: its writes renew the list."""
+    followup_id = make_followup(tenant).id
+    assert ">Unverified<" in card(list_html(staff_browser), followup_id)
+    db.session.get(FollowUpRequest, followup_id).identity_verified = True
+    db.session.commit()
+    fresh_request_session()
+    marked = card(list_html(staff_browser), followup_id)
+    assert ">Verified<" in marked and ">Unverified<" not in marked
 
 
 def test_every_write_of_a_request_counts_once_and_only_for_its_tenant(

@@ -12,7 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from followup.clock import utcnow
-from followup.errors import ValidationFailed
+from followup.errors import DomainError, TransitionNotAllowed, ValidationFailed
 from followup.htmx import html_response, is_partial_request, redirect_after_post, render, trigger
 from followup.models import Status
 from followup.notify import outbox
@@ -27,6 +27,7 @@ SETTINGS_CHANGED = "settings-changed"
 PAGE = "admin/followups/page.html"
 LIST = "admin/followups/_list.html"
 MORE_ROWS = "admin/followups/_rows.html"
+DETAIL = "admin/followups/_detail.html"
 
 
 def _filters() -> service.Filters:
@@ -117,45 +118,65 @@ def followups():
 
 @bp.get("/followups/<int:followup_id>")
 def followup_detail(followup_id: int):
-    detail = _detail_context(followup_id)
     if is_partial_request():
-        return render(
-            PAGE,
-            "admin/followups/_detail.html",
-            now=utcnow(),
-            tenant=current_tenant(),
-            filter_args=_filter_args(_filters()),
-            **detail,
-        )
-    return render(PAGE, PAGE, **_page_context(_filters(), **detail))
+        return _pane(followup_id)
+    return render(PAGE, PAGE, **_page_context(_filters(), **_detail_context(followup_id)))
+
+
+def _pane(followup_id: int, **extra):
+    """The detail pane of the request as it is now (for HTMX)."""
+    return render(
+        PAGE,
+        DETAIL,
+        now=utcnow(),
+        tenant=current_tenant(),
+        filter_args=_filter_args(_filters()),
+        **_detail_context(followup_id),
+        **extra,
+    )
 
 
 def _after_change(followup_id: int, notes_saved: bool = False):
     """The refreshed detail pane for HTMX, or back to the page for a plain form post."""
     if not is_partial_request():
         return redirect_after_post(url_for("admin.followup_detail", followup_id=followup_id))
-    response = render(
-        PAGE,
-        "admin/followups/_detail.html",
-        now=utcnow(),
-        tenant=current_tenant(),
-        filter_args=_filter_args(_filters()),
-        notes_saved=notes_saved,
-        **_detail_context(followup_id),
-    )
-    return trigger(response, FOLLOWUPS_CHANGED)
+    return trigger(_pane(followup_id, notes_saved=notes_saved), FOLLOWUPS_CHANGED)
+
+
+def _refused(followup_id: int, refusal: DomainError, **why):
+    """A change refused because the tab showed an older state (another tab or a colleague
+    got there first): the request as it is now, fresh from the database, with why. The
+    list and the badge refresh too. HTMX gets the pane as a 200, swapped like any other
+    (htmx reports other 4xx answers as errors); a plain form post the page, with the
+    refusal's status."""
+    if not is_partial_request():
+        context = _page_context(_filters(), **_detail_context(followup_id), **why)
+        return render(PAGE, PAGE, refusal.http_status, **context)
+    return trigger(_pane(followup_id, **why), FOLLOWUPS_CHANGED)
 
 
 @bp.post("/followups/<int:followup_id>/status")
 def change_status(followup_id: int):
     actor = service.Actor(current_user.display_name, current_user.id)
-    service.change_status(current_tenant().id, followup_id, request.form.get("status"), actor)
+    try:
+        service.change_status(current_tenant().id, followup_id, request.form.get("status"), actor)
+    except (TransitionNotAllowed, ValidationFailed) as exc:
+        message = exc.fields.get("status", exc.message)
+        return _refused(followup_id, exc, status_refused=message)
     return _after_change(followup_id)
 
 
 @bp.post("/followups/<int:followup_id>/notes")
 def save_notes(followup_id: int):
-    service.update_notes(current_tenant().id, followup_id, request.form.get("notes", ""))
+    typed = request.form.get("notes", "")
+    try:
+        service.update_notes(
+            current_tenant().id, followup_id, typed, based_on=request.form.get("notes_version")
+        )
+    except service.NotesChangedMeanwhile as exc:
+        # Both texts are shown: the saved ones and, in the box, what this person typed.
+        conflict = {"message": exc.message, "yours": typed}
+        return _refused(followup_id, exc, notes_conflict=conflict)
     return _after_change(followup_id, notes_saved=True)
 
 

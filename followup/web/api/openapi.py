@@ -47,6 +47,7 @@ FOLLOW_UP = {
         "status",
         "source",
         "notes",
+        "notes_version",
         "chat_id",
         "created_at",
         "contacted_at",
@@ -65,6 +66,12 @@ FOLLOW_UP = {
         "status": {"enum": _values(Status)},
         "source": {"enum": _values(Source)},
         "notes": {"type": "string", "description": "Staff notes."},
+        "notes_version": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Counts the saves that changed the notes; send it back with new "
+            "notes (PATCH) so a colleague's newer notes are not overwritten.",
+        },
         "chat_id": {"type": ["integer", "null"], "description": "The chat it came from."},
         "created_at": {"type": "string", "format": "date-time"},
         "contacted_at": NULLABLE_TIME,
@@ -112,6 +119,14 @@ FOLLOW_UP_PATCH = {
     "properties": {
         "status": {"enum": _values(Status), "description": _transitions()},
         "notes": {"type": ["string", "null"], "maxLength": followups.MAX_NOTES},
+        "notes_version": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": followups.MAX_NOTES_VERSION,
+            "description": "Optional, with `notes`: the `notes_version` you read. When the "
+            "notes were changed since, they are not overwritten: 409 with the code "
+            "`notes_conflict`, and nothing changes. Without it, the last save wins.",
+        },
         "priority": {"enum": _values(Priority)},
     },
     "description": "Only the fields sent change; everything is checked before anything changes.",
@@ -152,7 +167,10 @@ ERROR_RESPONSES = {
         {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer challenge."}},
     ),
     "NotFound": _error("No such follow-up request for this token's tenant."),
-    "TransitionNotAllowed": _error("The workflow forbids this status change; nothing changed."),
+    "Conflict": _error(
+        "The workflow forbids this status change (code `transition_not_allowed`), or the "
+        "notes changed since the `notes_version` sent (code `notes_conflict`); nothing changed."
+    ),
     "TooLarge": _error(f"The body is larger than {MAX_BODY_BYTES} bytes."),
     "ValidationFailed": _error("Some fields are not valid; `fields` names each one."),
     "RateLimited": _error(f"Too many requests for this token (default {Config.API_RATE_LIMIT})."),
@@ -257,7 +275,7 @@ PATHS = {
                 {"200": ONE_FOLLOW_UP},
                 ("400", "BadJson"),
                 ("404", "NotFound"),
-                ("409", "TransitionNotAllowed"),
+                ("409", "Conflict"),
                 ("413", "TooLarge"),
                 ("422", "ValidationFailed"),
             ),

@@ -19,6 +19,7 @@ def followup_json(followup: FollowUpRequest, *, response_time_hours: int, now: d
         "status": followup.status,
         "source": followup.source,
         "notes": followup.notes,
+        "notes_version": followup.notes_version,
         "chat_id": followup.chat_id,
         "created_at": iso_utc(followup.created_at),
         "contacted_at": iso_utc(followup.contacted_at),
