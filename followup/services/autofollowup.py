@@ -7,13 +7,18 @@ the work (`followup.jobs.reminders`):
   it may be sent any more (every job carries its cycle and checks it).
 - `chain_step_id` / `chain_due_at`: the reminder pending and the moment it may go
   (indexed: the sweep and the dashboard read it); both empty when none is pending.
-- `chain_exhausted`: every step went out this cycle; nothing until the client writes.
+- `chain_ended`: why this cycle ended before the client wrote again (a `ChainEnd`):
+  every step went out (exhausted), or a follow-up request was taken in the chat (handed
+  off: the team has it). Either way nothing more of it is sent; the next client message
+  starts a new cycle.
 
 The rules (PRODUCT.md "Auto Follow-up semantics"):
 
 - The chain starts when the client has written and the business answers (the AI,
   or a staff member). Step 1 is due its delay after the client's last message;
   each later step its delay after the previous reminder was actually sent.
+- A follow-up request taken in the chat ends the cycle: the team has it (PRODUCT.md
+  "Handed to the team ends the chain").
 - A run-once-per-chat step that fired in this chat, in any cycle, is skipped; the
   next step takes its place, its delay counted as usual.
 - Each cycle sends every step at most once, in the agent's current order: the next
@@ -41,6 +46,7 @@ from followup.llm.client import Completion
 from followup.models import (
     Agent,
     AutoFollowupStep,
+    ChainEnd,
     Chat,
     Customer,
     Message,
@@ -108,7 +114,7 @@ def lock_chat(chat: Chat | int) -> Chat | None:
 _NEW_CYCLE = row_update(
     Chat,
     chain_cycle=Chat.chain_cycle + 1,
-    chain_exhausted=False,
+    chain_ended=None,
     last_message_at=bindparam("at"),
     last_client_message_at=bindparam("at"),
     **NOTHING_PENDING,
@@ -130,9 +136,9 @@ def on_client_message(chat: Chat, at: datetime) -> None:
 def on_agent_reply(chat: Chat) -> None:
     """After an answer of the business (the AI's or a staff member's) is committed: the
     chain of this cycle starts, or its pending reminder is planned again (a staff reply
-    holds it back). Nothing once the chain is exhausted or before the client wrote."""
+    holds it back). Nothing once the cycle has ended or before the client wrote."""
     chat = lock_chat(chat)
-    if chat is None or chat.last_client_message_at is None or chat.chain_exhausted:
+    if chat is None or chat.last_client_message_at is None or chat.chain_ended:
         db.session.rollback()
         return
     plan(chat, utcnow())
@@ -146,9 +152,19 @@ def set_paused(chat: Chat, paused: bool) -> None:
     chat.autofollowup_paused = bool(paused)
     if paused:
         _clear(chat)
-    elif not chat.chain_exhausted and _awaits_client(chat):
+    elif not chat.chain_ended and _awaits_client(chat):
         plan(chat, utcnow())
     _commit_and_schedule(chat)
+
+
+def on_handed_off(chat_id: int) -> None:
+    """In the transaction that saves a follow-up request taken in this chat: the team
+    has it now, so the current cycle ends (nothing of it may be sent) until the client
+    writes again. The caller commits. Before the client wrote there is no cycle to end."""
+    chat = lock_chat(chat_id)
+    if chat is not None and chat.last_client_message_at is not None:
+        chat.chain_ended = ChainEnd.HANDED_OFF
+        plan(chat, utcnow())
 
 
 def opt_out(chat: Chat) -> None:
@@ -211,14 +227,15 @@ def takeover_ends_at(chat: Chat) -> datetime | None:
 def plan(chat: Chat, now: datetime) -> AutoFollowupStep | None:
     """Decide from the facts which reminder is pending and when it may go; returns its
     step (None: nothing pending). Doing it again changes nothing unless facts changed."""
-    if chat.chain_exhausted or not _may_remind(chat):
+    if chat.chain_ended or not _may_remind(chat):
         _clear(chat)
         return None
     steps = chat.agent.steps
     step, counted_from = _next_step(chat, steps)
     if step is None:
         _clear(chat)
-        chat.chain_exhausted = bool(steps)  # every step went out: done until the client writes
+        if steps:  # every step went out: done until the client writes
+            chat.chain_ended = ChainEnd.EXHAUSTED
         return None
     chat.chain_step_id = step.id
     chat.chain_due_at = _send_time(chat, counted_from + timedelta(minutes=step.delay_minutes), now)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from followup.extensions import db
-from followup.models import Agent, AutoFollowupStep, Chat, Message, ReminderSend
+from followup.models import Agent, AutoFollowupStep, ChainEnd, Chat, Message, ReminderSend
 from followup.services import autofollowup
 from followup.services.queries import tenant_row
 
@@ -50,7 +50,7 @@ def chain_state(chat: Chat, now: datetime | None = None) -> ChainState:
         step = db.session.get(AutoFollowupStep, chat.chain_step_id)
         number = step.position if step else None
         return ChainState("scheduled", "Scheduled", number, chat.chain_due_at, held_until)
-    if chat.chain_exhausted:
+    if chat.chain_ended == ChainEnd.EXHAUSTED:
         return ChainState("finished", "Finished: every step was sent")
     return ChainState("idle", "Not running")
 

@@ -169,3 +169,16 @@ def test_upgrading_a_database_with_data_keeps_every_row(empty_app, start):
     after = row_counts(db.metadata)
     assert {name: after[name] for name in before} == before
     assert schema_drift() == []
+
+
+def test_0008_keeps_exhausted_chains_exhausted_both_ways(empty_app):
+    flask_migrate.upgrade(revision="0007")
+    fill_every_table()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE chats SET chain_exhausted = TRUE"))
+    flask_migrate.upgrade(revision="0008")
+    with db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT chain_ended FROM chats")) == "exhausted"
+    flask_migrate.downgrade(revision="0007")
+    with db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT chain_exhausted FROM chats")) in (True, 1)

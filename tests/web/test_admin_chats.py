@@ -9,7 +9,7 @@ import time_machine
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Chat, Message, ReminderSend, Role
+from followup.models import ChainEnd, Chat, Message, ReminderSend, Role
 from followup.services import agents, chats
 from tests.web.agent_factories import (
     AGENT,
@@ -238,7 +238,7 @@ def test_no_staff_reply_to_a_customer_who_texted_stop(staff_browser, opted_out_c
 
 
 def test_chain_states_in_words(staff_browser, tenant, alex):
-    finished = make_chat(alex, "Finished", chain_exhausted=True)
+    finished = make_chat(alex, "Finished", chain_ended=ChainEnd.EXHAUSTED)
     idle = make_chat(alex, "Idle")
     sam = make_agent(tenant, "Sam")
     off = make_chat(sam, "Off")

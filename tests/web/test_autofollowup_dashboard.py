@@ -8,7 +8,7 @@ import pytest
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import ReminderSend
+from followup.models import ChainEnd, ReminderSend
 from followup.services import agents
 from tests.web.agent_factories import SCRIPT, make_agent, make_chat, schedule, text_of, unescaped
 
@@ -43,7 +43,7 @@ def team(tenant):
             make_chat(alex, "Paused", autofollowup_paused=True), alex.steps[0], soon
         ),
         "stopped": schedule(make_chat(alex, "Stopped", opted_out=True), alex.steps[0], soon),
-        "done": make_chat(alex, "Done", chain_exhausted=True),
+        "done": make_chat(alex, "Done", chain_ended=ChainEnd.EXHAUSTED),
         "quiet": make_chat(alex, "Quiet"),
         "nina": schedule(make_chat(nina, "Nina's chat"), nina.steps[0], soon),
     }
