@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -49,13 +49,16 @@ from followup.models import (
     ChainEnd,
     Chat,
     Customer,
+    FollowUpRequest,
     Message,
     ReminderSend,
     Role,
+    Status,
 )
-from followup.services import capture, working_hours
+from followup.services import capture, workflow, working_hours
 from followup.services.queries import (
     LIKE_ESCAPE,
+    MAX_ID,
     contains_pattern,
     keyset_cursor,
     parse_keyset_cursor,
@@ -63,7 +66,7 @@ from followup.services.queries import (
     row_update,
     update_and_reload,
 )
-from followup.services.validation import search_text
+from followup.services.validation import search_text, whole_number
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
@@ -397,6 +400,11 @@ def due_chains(now: datetime, after: Pending | None, limit: int) -> list[Pending
 
 # --- the monitoring dashboard --------------------------------------------------------------------
 
+# Requests the team has not closed yet (no move out of a final status).
+OPEN_STATUSES = tuple(status for status in Status if workflow.allowed_next(status))
+# Where a dashboard page of handed-off chats ends: this prefix and the request's id.
+HANDED_OFF_CURSOR = "handed-off-"
+
 
 @dataclass(frozen=True)
 class ActiveChain:
@@ -404,13 +412,19 @@ class ActiveChain:
     agent: Agent
     customer: Customer | None
     step: AutoFollowupStep | None  # None for a moment if its step was just deleted
-    due_at: datetime
+    due_at: datetime | None  # None once handed to the team
     reminders_sent: int  # in the current cycle
+    # The open request that handed the chat to the team (the cycle ended with it).
+    followup_id: int | None = None
 
     @property
     def chat_name(self) -> str:
         """The client's name, or the chat's title."""
         return (self.customer.name if self.customer else "") or self.chat.title
+
+    @property
+    def handed_off(self) -> bool:
+        return self.followup_id is not None
 
 
 @dataclass(frozen=True)
@@ -426,9 +440,25 @@ def active_chains(
     after: str | None = None,
     limit: int | None = None,
 ) -> ActiveChainsPage:
-    """The tenant's chats with an active chain, soonest reminder first. `q` searches the
-    client's name, the chat's title and the agent's name; `agent_id` keeps one agent's."""
+    """The tenant's chats with an active chain, soonest reminder first; then the chats
+    handed to the team (a follow-up request ended their cycle, and the team has not
+    closed it yet), newest request first, so staff see why no reminder is coming, until
+    the client writes again. `q` searches the client's name, the chat's title and the
+    agent's name; `agent_id` keeps one agent's."""
     limit = limit or current_app.config["AUTO_FOLLOWUP_PAGE_SIZE"]
+    filters = (tenant_id, search_text(q), agent_id)
+    handed_off_after = _handed_off_position(after)
+    rows = []
+    if handed_off_after is None:
+        rows = _scheduled_chains(*filters, parse_keyset_cursor(after), limit + 1)
+    if len(rows) <= limit:
+        rows += _handed_off_chains(*filters, handed_off_after, limit + 1 - len(rows))
+    chains = rows[:limit]
+    return ActiveChainsPage(chains, _cursor_after(chains[-1]) if len(rows) > limit else None)
+
+
+def _chains_query(tenant_id: int, text: str, agent_id: int | None, *columns) -> Select:
+    """The tenant's chats that reminders may reach, with what a row shows, filtered."""
     sent = (
         select(func.count(ReminderSend.id))
         .where(ReminderSend.chat_id == Chat.id, ReminderSend.cycle == Chat.chain_cycle)
@@ -436,20 +466,18 @@ def active_chains(
         .scalar_subquery()
     )
     query = (
-        select(Chat, Agent, Customer, AutoFollowupStep, sent)
+        select(Chat, Agent, Customer, AutoFollowupStep, sent, *columns)
         .join(Agent, Agent.id == Chat.agent_id)
         .outerjoin(Customer, Customer.id == Chat.customer_id)
         .outerjoin(AutoFollowupStep, AutoFollowupStep.id == Chat.chain_step_id)
         .where(
             Chat.tenant_id == tenant_id,
             Agent.tenant_id == tenant_id,
-            Chat.chain_due_at.is_not(None),
             Chat.autofollowup_paused.is_(False),
             Chat.opted_out.is_(False),
             Agent.autofollowup_enabled.is_(True),
         )
     )
-    text = search_text(q)
     if text:
         pattern = contains_pattern(text)
         query = query.where(
@@ -462,17 +490,61 @@ def active_chains(
         )
     if agent_id is not None:
         query = query.where(Chat.agent_id == agent_id)
-    position = parse_keyset_cursor(after)
-    if position is not None:
-        due_at, chat_id = position
+    return query
+
+
+def _scheduled_chains(
+    tenant_id: int,
+    text: str,
+    agent_id: int | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[ActiveChain]:
+    """Chats with a reminder pending, soonest first, after the (due time, id) `after`."""
+    query = _chains_query(tenant_id, text, agent_id).where(Chat.chain_due_at.is_not(None))
+    if after is not None:
+        due_at, chat_id = after
         query = query.where(
             or_(Chat.chain_due_at > due_at, and_(Chat.chain_due_at == due_at, Chat.id > chat_id))
         )
-    rows = db.session.execute(query.order_by(Chat.chain_due_at, Chat.id).limit(limit + 1)).all()
-    chains = [
+    rows = db.session.execute(query.order_by(Chat.chain_due_at, Chat.id).limit(limit))
+    return [
         ActiveChain(chat, agent, customer, step, chat.chain_due_at, count)
-        for chat, agent, customer, step, count in rows[:limit]
+        for chat, agent, customer, step, count in rows
     ]
-    if len(rows) <= limit:
-        return ActiveChainsPage(chains, None)
-    return ActiveChainsPage(chains, keyset_cursor(chains[-1].due_at, chains[-1].chat.id))
+
+
+def _handed_off_chains(
+    tenant_id: int, text: str, agent_id: int | None, after: int | None, limit: int
+) -> list[ActiveChain]:
+    """Chats handed to the team whose request is still open, newest request first,
+    after the request `after`."""
+    open_request = (
+        select(func.max(FollowUpRequest.id))
+        .where(FollowUpRequest.chat_id == Chat.id, FollowUpRequest.status.in_(OPEN_STATUSES))
+        .correlate(Chat)
+        .scalar_subquery()
+    )
+    query = _chains_query(tenant_id, text, agent_id, open_request).where(
+        Chat.chain_ended == ChainEnd.HANDED_OFF, open_request.is_not(None)
+    )
+    if after is not None:
+        query = query.where(open_request < after)
+    rows = db.session.execute(query.order_by(open_request.desc()).limit(limit))
+    return [
+        ActiveChain(chat, agent, customer, step, None, count, followup_id)
+        for chat, agent, customer, step, count, followup_id in rows
+    ]
+
+
+def _cursor_after(row: ActiveChain) -> str:
+    if row.handed_off:
+        return f"{HANDED_OFF_CURSOR}{row.followup_id}"
+    return keyset_cursor(row.due_at, row.chat.id)
+
+
+def _handed_off_position(cursor: object) -> int | None:
+    """The request id a cursor into the handed-off chats ends at; None for any other."""
+    if not isinstance(cursor, str) or not cursor.startswith(HANDED_OFF_CURSOR):
+        return None
+    return whole_number(cursor.removeprefix(HANDED_OFF_CURSOR), MAX_ID)

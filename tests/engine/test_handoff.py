@@ -17,7 +17,7 @@ from followup.extensions import db
 from followup.jobs import sms as sms_jobs
 from followup.jobs.reminders import send_reminder
 from followup.models import ChainEnd, Chat, FollowUpRequest, Source
-from followup.services import autofollowup, chats, followups, sms_chats
+from followup.services import autofollowup, chats, conversations, followups, sms_chats
 from tests.engine.conftest import START
 from tests.engine.helpers import client_says, reminders, run_due, step_positions
 from tests.web.test_widget_api import start as start_api_session
@@ -198,3 +198,13 @@ def test_a_request_made_through_the_rest_api_ends_no_chain(chat, clock, tenant):
     clock.move_to(START + 4 * HOUR)
     run_due()
     assert step_positions(chat) == [1] and the_chat(chat.id).chain_ended is None
+
+
+# --- what the staff see --------------------------------------------------------------------
+
+
+def test_the_chat_says_it_was_handed_to_the_team(chat, clock):
+    client_says(chat, ASK)
+    chats.submit_followup(chat, FORM)
+    state = conversations.chain_state(the_chat(chat.id))
+    assert (state.state, state.label) == ("handed_off", "Handed to the team")

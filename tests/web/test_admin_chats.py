@@ -249,6 +249,16 @@ def test_chain_states_in_words(staff_browser, tenant, alex):
     assert "Auto Follow-up is off for Sam" in text_of(staff_browser.get(f"/admin/chats/{off.id}"))
 
 
+def test_a_chat_handed_to_the_team_says_so(staff_browser, tenant, alex, make_followup):
+    chat = make_chat(alex, "Callback", last_client_message_at=utcnow())
+    make_followup(tenant, chat_id=chat.id)
+    page = text_of(staff_browser.get(f"/admin/chats/{chat.id}"))
+    assert '<span class="chain-state chain-handed_off">Handed to the team</span>' in page
+    assert "no reminder until the client writes again." in page
+    tab = text_of(staff_browser.get(f"/admin/agents/{alex.id}/chats"))
+    assert '<span class="chain-state chain-handed_off">Handed to the team</span>' in tab
+
+
 def test_a_reminder_stays_in_the_conversation_after_its_step_is_removed(
     staff_browser, tenant, reminded_chat
 ):
