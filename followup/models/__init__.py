@@ -4,6 +4,7 @@ from followup.models.autofollowup import AutoFollowupStep, ReminderSend
 from followup.models.chat import (
     WEEKDAYS,
     Agent,
+    ChainEnd,
     Channel,
     Chat,
     CustomerLoginToken,
@@ -38,6 +39,7 @@ __all__ = [
     "Agent",
     "ApiToken",
     "AutoFollowupStep",
+    "ChainEnd",
     "Channel",
     "Chat",
     "Customer",

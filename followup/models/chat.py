@@ -26,6 +26,13 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+class ChainEnd(StrEnum):
+    """Why a chat's reminder cycle ended before the client wrote again."""
+
+    EXHAUSTED = "exhausted"  # every step was sent
+    HANDED_OFF = "handed_off"  # a follow-up request was taken in the chat: the team has it
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -100,13 +107,14 @@ class Chat(db.Model):
 
     # Auto follow-up. A client message starts a new cycle; nothing of an older
     # cycle may be sent. `chain_step_id` and `chain_due_at` are set while a
-    # reminder is pending and cleared when the chain is exhausted.
+    # reminder is pending and cleared when the cycle ends; `chain_ended` says why
+    # it ended (a ChainEnd), None until then.
     chain_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     chain_step_id: Mapped[int | None] = mapped_column(
         ForeignKey("auto_followup_steps.id", ondelete="SET NULL")
     )
     chain_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    chain_exhausted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    chain_ended: Mapped[str | None] = mapped_column(String(16))
     autofollowup_paused: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )

@@ -7,13 +7,18 @@ the work (`followup.jobs.reminders`):
   it may be sent any more (every job carries its cycle and checks it).
 - `chain_step_id` / `chain_due_at`: the reminder pending and the moment it may go
   (indexed: the sweep and the dashboard read it); both empty when none is pending.
-- `chain_exhausted`: every step went out this cycle; nothing until the client writes.
+- `chain_ended`: why this cycle ended before the client wrote again (a `ChainEnd`):
+  every step went out (exhausted), or a follow-up request was taken in the chat (handed
+  off: the team has it). Either way nothing more of it is sent; the next client message
+  starts a new cycle.
 
 The rules (PRODUCT.md "Auto Follow-up semantics"):
 
 - The chain starts when the client has written and the business answers (the AI,
   or a staff member). Step 1 is due its delay after the client's last message;
   each later step its delay after the previous reminder was actually sent.
+- A follow-up request taken in the chat ends the cycle: the team has it (PRODUCT.md
+  "Handed to the team ends the chain").
 - A run-once-per-chat step that fired in this chat, in any cycle, is skipped; the
   next step takes its place, its delay counted as usual.
 - Each cycle sends every step at most once, in the agent's current order: the next
@@ -32,7 +37,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -41,15 +46,19 @@ from followup.llm.client import Completion
 from followup.models import (
     Agent,
     AutoFollowupStep,
+    ChainEnd,
     Chat,
     Customer,
+    FollowUpRequest,
     Message,
     ReminderSend,
     Role,
+    Status,
 )
-from followup.services import capture, working_hours
+from followup.services import capture, workflow, working_hours
 from followup.services.queries import (
     LIKE_ESCAPE,
+    MAX_ID,
     contains_pattern,
     keyset_cursor,
     lock_row,
@@ -58,7 +67,7 @@ from followup.services.queries import (
     row_update,
     update_and_reload,
 )
-from followup.services.validation import search_text
+from followup.services.validation import search_text, whole_number
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
@@ -96,7 +105,7 @@ def lock_chat(chat: Chat | int) -> Chat | None:
 _NEW_CYCLE = row_update(
     Chat,
     chain_cycle=Chat.chain_cycle + 1,
-    chain_exhausted=False,
+    chain_ended=None,
     last_message_at=bindparam("at"),
     last_client_message_at=bindparam("at"),
     **NOTHING_PENDING,
@@ -118,9 +127,9 @@ def on_client_message(chat: Chat, at: datetime) -> None:
 def on_agent_reply(chat: Chat) -> None:
     """After an answer of the business (the AI's or a staff member's) is committed: the
     chain of this cycle starts, or its pending reminder is planned again (a staff reply
-    holds it back). Nothing once the chain is exhausted or before the client wrote."""
+    holds it back). Nothing once the cycle has ended or before the client wrote."""
     chat = lock_chat(chat)
-    if chat is None or chat.last_client_message_at is None or chat.chain_exhausted:
+    if chat is None or chat.last_client_message_at is None or chat.chain_ended:
         db.session.rollback()
         return
     plan(chat, utcnow())
@@ -134,9 +143,19 @@ def set_paused(chat: Chat, paused: bool) -> None:
     chat.autofollowup_paused = bool(paused)
     if paused:
         _clear(chat)
-    elif not chat.chain_exhausted and _awaits_client(chat):
+    elif not chat.chain_ended and _awaits_client(chat):
         plan(chat, utcnow())
     _commit_and_schedule(chat)
+
+
+def on_handed_off(chat_id: int) -> None:
+    """In the transaction that saves a follow-up request taken in this chat: the team
+    has it now, so the current cycle ends (nothing of it may be sent) until the client
+    writes again. The caller commits. Before the client wrote there is no cycle to end."""
+    chat = lock_chat(chat_id)
+    if chat is not None and chat.last_client_message_at is not None:
+        chat.chain_ended = ChainEnd.HANDED_OFF
+        plan(chat, utcnow())
 
 
 def opt_out(chat: Chat) -> None:
@@ -199,14 +218,15 @@ def takeover_ends_at(chat: Chat) -> datetime | None:
 def plan(chat: Chat, now: datetime) -> AutoFollowupStep | None:
     """Decide from the facts which reminder is pending and when it may go; returns its
     step (None: nothing pending). Doing it again changes nothing unless facts changed."""
-    if chat.chain_exhausted or not _may_remind(chat):
+    if chat.chain_ended or not _may_remind(chat):
         _clear(chat)
         return None
     steps = chat.agent.steps
     step, counted_from = _next_step(chat, steps)
     if step is None:
         _clear(chat)
-        chat.chain_exhausted = bool(steps)  # every step went out: done until the client writes
+        if steps:  # every step went out: done until the client writes
+            chat.chain_ended = ChainEnd.EXHAUSTED
         return None
     chat.chain_step_id = step.id
     chat.chain_due_at = _send_time(chat, counted_from + timedelta(minutes=step.delay_minutes), now)
@@ -368,6 +388,11 @@ def due_chains(now: datetime, after: Pending | None, limit: int) -> list[Pending
 
 # --- the monitoring dashboard --------------------------------------------------------------------
 
+# Requests the team has not closed yet (no move out of a final status).
+OPEN_STATUSES = tuple(status for status in Status if workflow.allowed_next(status))
+# Where a dashboard page of handed-off chats ends: this prefix and the request's id.
+HANDED_OFF_CURSOR = "handed-off-"
+
 
 @dataclass(frozen=True)
 class ActiveChain:
@@ -375,13 +400,19 @@ class ActiveChain:
     agent: Agent
     customer: Customer | None
     step: AutoFollowupStep | None  # None for a moment if its step was just deleted
-    due_at: datetime
+    due_at: datetime | None  # None once handed to the team
     reminders_sent: int  # in the current cycle
+    # The open request that handed the chat to the team (the cycle ended with it).
+    followup_id: int | None = None
 
     @property
     def chat_name(self) -> str:
         """The client's name, or the chat's title."""
         return (self.customer.name if self.customer else "") or self.chat.title
+
+    @property
+    def handed_off(self) -> bool:
+        return self.followup_id is not None
 
 
 @dataclass(frozen=True)
@@ -397,9 +428,25 @@ def active_chains(
     after: str | None = None,
     limit: int | None = None,
 ) -> ActiveChainsPage:
-    """The tenant's chats with an active chain, soonest reminder first. `q` searches the
-    client's name, the chat's title and the agent's name; `agent_id` keeps one agent's."""
+    """The tenant's chats with an active chain, soonest reminder first; then the chats
+    handed to the team (a follow-up request ended their cycle, and the team has not
+    closed it yet), newest request first, so staff see why no reminder is coming, until
+    the client writes again. `q` searches the client's name, the chat's title and the
+    agent's name; `agent_id` keeps one agent's."""
     limit = limit or current_app.config["AUTO_FOLLOWUP_PAGE_SIZE"]
+    filters = (tenant_id, search_text(q), agent_id)
+    handed_off_after = _handed_off_position(after)
+    rows = []
+    if handed_off_after is None:
+        rows = _scheduled_chains(*filters, parse_keyset_cursor(after), limit + 1)
+    if len(rows) <= limit:
+        rows += _handed_off_chains(*filters, handed_off_after, limit + 1 - len(rows))
+    chains = rows[:limit]
+    return ActiveChainsPage(chains, _cursor_after(chains[-1]) if len(rows) > limit else None)
+
+
+def _chains_query(tenant_id: int, text: str, agent_id: int | None, *columns) -> Select:
+    """The tenant's chats that reminders may reach, with what a row shows, filtered."""
     sent = (
         select(func.count(ReminderSend.id))
         .where(ReminderSend.chat_id == Chat.id, ReminderSend.cycle == Chat.chain_cycle)
@@ -407,20 +454,18 @@ def active_chains(
         .scalar_subquery()
     )
     query = (
-        select(Chat, Agent, Customer, AutoFollowupStep, sent)
+        select(Chat, Agent, Customer, AutoFollowupStep, sent, *columns)
         .join(Agent, Agent.id == Chat.agent_id)
         .outerjoin(Customer, Customer.id == Chat.customer_id)
         .outerjoin(AutoFollowupStep, AutoFollowupStep.id == Chat.chain_step_id)
         .where(
             Chat.tenant_id == tenant_id,
             Agent.tenant_id == tenant_id,
-            Chat.chain_due_at.is_not(None),
             Chat.autofollowup_paused.is_(False),
             Chat.opted_out.is_(False),
             Agent.autofollowup_enabled.is_(True),
         )
     )
-    text = search_text(q)
     if text:
         pattern = contains_pattern(text)
         query = query.where(
@@ -433,17 +478,61 @@ def active_chains(
         )
     if agent_id is not None:
         query = query.where(Chat.agent_id == agent_id)
-    position = parse_keyset_cursor(after)
-    if position is not None:
-        due_at, chat_id = position
+    return query
+
+
+def _scheduled_chains(
+    tenant_id: int,
+    text: str,
+    agent_id: int | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[ActiveChain]:
+    """Chats with a reminder pending, soonest first, after the (due time, id) `after`."""
+    query = _chains_query(tenant_id, text, agent_id).where(Chat.chain_due_at.is_not(None))
+    if after is not None:
+        due_at, chat_id = after
         query = query.where(
             or_(Chat.chain_due_at > due_at, and_(Chat.chain_due_at == due_at, Chat.id > chat_id))
         )
-    rows = db.session.execute(query.order_by(Chat.chain_due_at, Chat.id).limit(limit + 1)).all()
-    chains = [
+    rows = db.session.execute(query.order_by(Chat.chain_due_at, Chat.id).limit(limit))
+    return [
         ActiveChain(chat, agent, customer, step, chat.chain_due_at, count)
-        for chat, agent, customer, step, count in rows[:limit]
+        for chat, agent, customer, step, count in rows
     ]
-    if len(rows) <= limit:
-        return ActiveChainsPage(chains, None)
-    return ActiveChainsPage(chains, keyset_cursor(chains[-1].due_at, chains[-1].chat.id))
+
+
+def _handed_off_chains(
+    tenant_id: int, text: str, agent_id: int | None, after: int | None, limit: int
+) -> list[ActiveChain]:
+    """Chats handed to the team whose request is still open, newest request first,
+    after the request `after`."""
+    open_request = (
+        select(func.max(FollowUpRequest.id))
+        .where(FollowUpRequest.chat_id == Chat.id, FollowUpRequest.status.in_(OPEN_STATUSES))
+        .correlate(Chat)
+        .scalar_subquery()
+    )
+    query = _chains_query(tenant_id, text, agent_id, open_request).where(
+        Chat.chain_ended == ChainEnd.HANDED_OFF, open_request.is_not(None)
+    )
+    if after is not None:
+        query = query.where(open_request < after)
+    rows = db.session.execute(query.order_by(open_request.desc()).limit(limit))
+    return [
+        ActiveChain(chat, agent, customer, step, None, count, followup_id)
+        for chat, agent, customer, step, count, followup_id in rows
+    ]
+
+
+def _cursor_after(row: ActiveChain) -> str:
+    if row.handed_off:
+        return f"{HANDED_OFF_CURSOR}{row.followup_id}"
+    return keyset_cursor(row.due_at, row.chat.id)
+
+
+def _handed_off_position(cursor: object) -> int | None:
+    """The request id a cursor into the handed-off chats ends at; None for any other."""
+    if not isinstance(cursor, str) or not cursor.startswith(HANDED_OFF_CURSOR):
+        return None
+    return whole_number(cursor.removeprefix(HANDED_OFF_CURSOR), MAX_ID)

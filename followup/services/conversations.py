@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from followup.extensions import db
-from followup.models import Agent, AutoFollowupStep, Chat, Message, ReminderSend
+from followup.models import Agent, AutoFollowupStep, ChainEnd, Chat, Message, ReminderSend
 from followup.services import autofollowup
 from followup.services.queries import tenant_row
 
@@ -27,7 +27,8 @@ def get_chat(tenant_id: int, chat_id: int) -> Chat:
 class ChainState:
     """Where a chat's auto follow-up stands, in words the staff understand."""
 
-    state: str  # "opted_out" | "paused" | "off" | "scheduled" | "finished" | "idle"
+    # "opted_out" | "paused" | "off" | "scheduled" | "handed_off" | "finished" | "idle"
+    state: str
     label: str
     step_number: int | None = None
     due_at: datetime | None = None
@@ -50,7 +51,9 @@ def chain_state(chat: Chat, now: datetime | None = None) -> ChainState:
         step = db.session.get(AutoFollowupStep, chat.chain_step_id)
         number = step.position if step else None
         return ChainState("scheduled", "Scheduled", number, chat.chain_due_at, held_until)
-    if chat.chain_exhausted:
+    if chat.chain_ended == ChainEnd.HANDED_OFF:
+        return ChainState("handed_off", "Handed to the team")
+    if chat.chain_ended == ChainEnd.EXHAUSTED:
         return ChainState("finished", "Finished: every step was sent")
     return ChainState("idle", "Not running")
 

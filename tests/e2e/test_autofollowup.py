@@ -20,11 +20,11 @@ from playwright.sync_api import Browser, Page, expect
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.jobs.reminders import sweep_due_reminders
-from followup.models import Agent, Chat, Tenant
-from followup.services import agents
+from followup.models import Agent, Chat, FollowUpRequest, Tenant
+from followup.services import agents, chats
 from tests.conftest import PASSWORD
 from tests.e2e import test_widget as widget_tests
-from tests.e2e.conftest import STAFF_EMAIL
+from tests.e2e.conftest import STAFF_EMAIL, screenshot
 from tests.e2e.test_widget import (
     DESKTOP,
     host_page,
@@ -291,3 +291,75 @@ def test_staff_build_a_chain_and_the_reminder_arrives_in_the_open_widget(
     staff_page.goto(f"/admin/agents/{alex}/chats")
     expect(staff_page.locator(".chats-table")).to_contain_text("Step 2 due")
     shoot(staff_page, "tab-chats")
+
+
+def a_chain_of_one_step(server, agent_id: int) -> None:
+    """Alex reminds after an hour (the chain is built through the tab in the test above)."""
+    with server.app.app_context():
+        tenant_id = db.session.get(Agent, agent_id).tenant_id
+        agents.set_autofollowup_enabled(tenant_id, agent_id, True)
+        agents.add_step(
+            tenant_id,
+            agent_id,
+            {"delay_hours": "1", "delay_minutes": "0", "instruction": FIRST_INSTRUCTION},
+        )
+        db.session.remove()
+
+
+def a_waiting_chat(server, shop) -> None:
+    """Another visitor asked something and went silent: their reminder is scheduled."""
+    with server.app.app_context():
+        chat, _token = chats.start_chat(shop.public_key, {"name": "Tom Baker"})
+        chats.post_client_message(chat, "Do you deliver to Leeds?")
+        chats.reply(chat)
+        db.session.remove()
+
+
+def request_of(server, name: str) -> tuple[int, int]:
+    """The chat a customer's request was taken in, and the request: their ids."""
+    with server.app.app_context():
+        request = db.session.query(FollowUpRequest).filter_by(name=name).one()
+        ids = request.chat_id, request.id
+        db.session.remove()
+    return ids
+
+
+def test_the_dashboard_and_the_chat_say_a_chat_was_handed_to_the_team(
+    staff_page, browser_page, alex, shop, host_site, widget_app_server
+):
+    a_chain_of_one_step(widget_app_server, alex)
+    a_waiting_chat(widget_app_server, shop)
+
+    # Maria asks for a person and sends the form: the team has her request now.
+    widget = open_widget(
+        browser_page, host_site.publish("/", host_page(shop, signed_customer(shop)))
+    )
+    send(widget, "Can I talk to a person about a bulk order of oak tables?")
+    widget.locator(".msg-agent .followup-card").last.get_by_role(
+        "button", name="Send request"
+    ).click()
+    expect(widget.locator(".followup-done")).to_contain_text("Request sent")
+    chat_id, followup_id = request_of(widget_app_server, "Maria Garcia")
+
+    staff_page.goto("/admin/auto-followup")
+    waiting = staff_page.locator("tr.af-row").first
+    expect(waiting).to_contain_text("Tom Baker")
+    expect(waiting).to_contain_text("Step 1")
+    row = staff_page.locator(f'tr[data-chat-id="{chat_id}"]')
+    expect(row).to_contain_text("Maria Garcia")
+    expect(row).to_contain_text("None until the client writes")
+    handed = row.get_by_role("link", name="Handed to the team")
+    expect(handed).to_have_attribute("href", f"/admin/followups/{followup_id}")
+    screenshot(staff_page, "autofollowup-handed-to-the-team")
+
+    # The row opens the chat, which says the same; the state's own link opens the request.
+    row.get_by_role("link", name="Maria Garcia").click()
+    expect(staff_page).to_have_url(re.compile(rf"/admin/chats/{chat_id}$"))
+    expect(staff_page.locator("#chain .chain-state")).to_have_text("Handed to the team")
+    expect(staff_page.locator("#chain")).to_contain_text(
+        "no reminder until the client writes again"
+    )
+    screenshot(staff_page, "chat-handed-to-the-team")
+    staff_page.go_back()
+    handed.click()
+    expect(staff_page).to_have_url(re.compile(rf"/admin/followups/{followup_id}$"))

@@ -17,7 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
 from followup.jobs.reminders import send_reminder
-from followup.models import AutoFollowupStep, Channel, Chat, Message, ReminderSend, Role
+from followup.models import (
+    AutoFollowupStep,
+    ChainEnd,
+    Channel,
+    Chat,
+    Message,
+    ReminderSend,
+    Role,
+)
 from followup.services import accounts, autofollowup, capture, chats, sms_chats
 from tests.engine.conftest import START
 from tests.engine.helpers import (
@@ -142,7 +150,7 @@ def test_rule_a_run_once_step_that_fired_is_skipped_in_later_cycles(clock, tenan
     clock.move_to(wrote_at + 2 * HOUR)
     run_due()
     assert step_positions(chat) == [1, 2, 2]
-    assert refreshed(chat).chain_exhausted
+    assert refreshed(chat).chain_ended == ChainEnd.EXHAUSTED
 
 
 def test_rule_after_the_last_step_the_chain_is_exhausted_until_the_client_writes(
@@ -154,7 +162,7 @@ def test_rule_after_the_last_step_the_chain_is_exhausted_until_the_client_writes
         run_due()
     assert step_positions(chat) == [1, 2, 3]
     chat = refreshed(chat)
-    assert chat.chain_exhausted and chat.chain_due_at is None
+    assert chat.chain_ended == ChainEnd.EXHAUSTED and chat.chain_due_at is None
     assert autofollowup.active_chains(tenant.id).rows == []
 
     clock.advance(days=30)
@@ -164,7 +172,7 @@ def test_rule_after_the_last_step_the_chain_is_exhausted_until_the_client_writes
 
     client_says(chat, "Back again: do you ship to Sweden?")
     chat = refreshed(chat)
-    assert not chat.chain_exhausted and chat.chain_due_at is not None
+    assert chat.chain_ended is None and chat.chain_due_at is not None
     assert [row.chat.id for row in autofollowup.active_chains(tenant.id).rows] == [chat.id]
 
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from followup.extensions import db
-from followup.services import autofollowup
+from followup.models import Status
+from followup.services import autofollowup, chats, followups
 from followup.services.autofollowup import active_chains
 from tests.engine.conftest import START
 from tests.engine.helpers import client_says, make_agent, run_due, start_chat
@@ -152,3 +153,69 @@ def test_paused_opted_out_and_switched_off_chains_are_not_listed(clock, tenant):
     agent.autofollowup_enabled = False
     db.session.commit()
     assert ids(active_chains(tenant.id)) == []
+
+
+# --- chats handed to the team ------------------------------------------------------------------
+
+
+def hand_to_the_team(chat, name: str) -> int:
+    """The client asks for a person and sends the form; returns the request's id."""
+    client_says(chat, "Can a person call me?")
+    form = {"name": name, "email": "client@example.com", "reason": "Call me back"}
+    return chats.submit_followup(chat, form).id
+
+
+def test_chats_handed_to_the_team_follow_the_scheduled_ones_until_the_client_writes(
+    chat, clock, tenant
+):
+    handed = start_chat(tenant, name="Hana Ito")
+    request_id = hand_to_the_team(handed, "Hana Ito")
+    clock.advance(minutes=5)
+    client_says(chat)
+
+    scheduled, handed_row = active_chains(tenant.id).rows
+    assert (scheduled.chat.id, scheduled.handed_off) == (chat.id, False)
+    assert (handed_row.chat.id, handed_row.handed_off, handed_row.followup_id) == (
+        handed.id,
+        True,
+        request_id,
+    )
+    assert (handed_row.step, handed_row.due_at, handed_row.reminders_sent) == (None, None, 0)
+    assert ids(active_chains(tenant.id, q="hana")) == [handed.id]
+
+    clock.advance(minutes=5)
+    client_says(handed, "Also: do you ship to Norway?")  # a new cycle, scheduled as usual
+    rows = active_chains(tenant.id).rows
+    assert [(row.chat.id, row.handed_off) for row in rows] == [(chat.id, False), (handed.id, False)]
+
+
+def test_a_handed_off_chat_leaves_the_dashboard_once_the_team_closes_its_request(
+    chat, clock, tenant
+):
+    request_id = hand_to_the_team(chat, "Michael Brown")
+    team = followups.Actor("Olivia")
+    followups.change_status(tenant.id, request_id, Status.CONTACTED, team)
+    assert ids(active_chains(tenant.id)) == [chat.id]  # the team is still on it
+    followups.change_status(tenant.id, request_id, Status.RESOLVED, team)
+    assert ids(active_chains(tenant.id)) == []
+
+
+def test_pages_run_on_from_the_scheduled_chats_into_the_handed_off_ones(agent, clock, tenant):
+    scheduled, handed = [], []
+    for n in range(3):
+        chat = start_chat(tenant)
+        client_says(chat)
+        scheduled.append(chat.id)
+        chat = start_chat(tenant)
+        hand_to_the_team(chat, f"Client {n}")
+        handed.insert(0, chat.id)  # the newest request first
+        clock.advance(minutes=1)
+    seen, cursor = [], None
+    while True:
+        page = active_chains(tenant.id, after=cursor, limit=2)
+        seen += ids(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == scheduled + handed
+    assert ids(active_chains(tenant.id, after="handed-off-x", limit=2)) == scheduled[:2]

@@ -4,7 +4,7 @@ decides. The chat starts at START (Monday 09:00 UTC) with Alexey (4 h, 24 h, 48 
 from datetime import timedelta
 
 from followup.extensions import db
-from followup.models import Chat
+from followup.models import ChainEnd, Chat
 from followup.services import autofollowup, chats, sms_chats
 from followup.services.agents import MAX_STEPS
 from tests.engine.conftest import START
@@ -83,7 +83,7 @@ def test_faq_how_many_steps_every_one_of_the_most_allowed_runs_in_order(clock, t
         clock.move_to(START + timedelta(minutes=minute))
         run_due()
     assert step_positions(chat) == list(range(1, MAX_STEPS + 1))
-    assert refreshed(chat).chain_exhausted
+    assert refreshed(chat).chain_ended == ChainEnd.EXHAUSTED
 
 
 def test_faq_the_delay_counts_from_the_clients_last_message_then_from_each_reminder(chat, clock):

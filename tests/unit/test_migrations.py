@@ -161,7 +161,7 @@ def row_counts(metadata: sa.MetaData) -> dict[str, int]:
         }
 
 
-@pytest.mark.parametrize("start", ["0001", "0002", "0003", "0007"])
+@pytest.mark.parametrize("start", ["0001", "0002", "0003", "0007", "0008"])
 def test_upgrading_a_database_with_data_keeps_every_row(empty_app, start):
     flask_migrate.upgrade(revision=start)
     before = fill_every_table()
@@ -180,3 +180,16 @@ def test_0008_keeps_the_notes_of_every_request_and_starts_their_version_at_0(emp
     with db.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT notes, notes_version FROM followup_requests")).all()
     assert [tuple(row) for row in rows] == [("Called back on Monday.", 0)]
+
+
+def test_0009_keeps_exhausted_chains_exhausted_both_ways(empty_app):
+    flask_migrate.upgrade(revision="0008")
+    fill_every_table()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE chats SET chain_exhausted = TRUE"))
+    flask_migrate.upgrade(revision="0009")
+    with db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT chain_ended FROM chats")) == "exhausted"
+    flask_migrate.downgrade(revision="0008")
+    with db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT chain_exhausted FROM chats")) in (True, 1)

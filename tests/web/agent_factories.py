@@ -80,7 +80,7 @@ def make_chat(
 def schedule(chat: Chat, step: AutoFollowupStep, due_at: datetime, cycle: int = 1) -> Chat:
     """Put the chat's chain at `step`, due at `due_at` (as the engine would)."""
     chat.chain_cycle, chat.chain_step_id, chat.chain_due_at = cycle, step.id, due_at
-    chat.chain_exhausted = False
+    chat.chain_ended = None
     db.session.commit()
     return chat
 

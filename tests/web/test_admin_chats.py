@@ -9,7 +9,7 @@ import time_machine
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Chat, Message, ReminderSend, Role
+from followup.models import ChainEnd, Chat, Message, ReminderSend, Role
 from followup.services import agents, chats
 from tests.web.agent_factories import (
     AGENT,
@@ -238,7 +238,7 @@ def test_no_staff_reply_to_a_customer_who_texted_stop(staff_browser, opted_out_c
 
 
 def test_chain_states_in_words(staff_browser, tenant, alex):
-    finished = make_chat(alex, "Finished", chain_exhausted=True)
+    finished = make_chat(alex, "Finished", chain_ended=ChainEnd.EXHAUSTED)
     idle = make_chat(alex, "Idle")
     sam = make_agent(tenant, "Sam")
     off = make_chat(sam, "Off")
@@ -247,6 +247,16 @@ def test_chain_states_in_words(staff_browser, tenant, alex):
     )
     assert "Not running" in text_of(staff_browser.get(f"/admin/chats/{idle.id}"))
     assert "Auto Follow-up is off for Sam" in text_of(staff_browser.get(f"/admin/chats/{off.id}"))
+
+
+def test_a_chat_handed_to_the_team_says_so(staff_browser, tenant, alex, make_followup):
+    chat = make_chat(alex, "Callback", last_client_message_at=utcnow())
+    make_followup(tenant, chat_id=chat.id)
+    page = text_of(staff_browser.get(f"/admin/chats/{chat.id}"))
+    assert '<span class="chain-state chain-handed_off">Handed to the team</span>' in page
+    assert "no reminder until the client writes again." in page
+    tab = text_of(staff_browser.get(f"/admin/agents/{alex.id}/chats"))
+    assert '<span class="chain-state chain-handed_off">Handed to the team</span>' in tab
 
 
 def test_a_reminder_stays_in_the_conversation_after_its_step_is_removed(

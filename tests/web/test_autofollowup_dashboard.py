@@ -8,8 +8,8 @@ import pytest
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import ReminderSend
-from followup.services import agents
+from followup.models import ChainEnd, ReminderSend, Status
+from followup.services import agents, followups
 from tests.web.agent_factories import SCRIPT, make_agent, make_chat, schedule, text_of, unescaped
 
 
@@ -43,7 +43,7 @@ def team(tenant):
             make_chat(alex, "Paused", autofollowup_paused=True), alex.steps[0], soon
         ),
         "stopped": schedule(make_chat(alex, "Stopped", opted_out=True), alex.steps[0], soon),
-        "done": make_chat(alex, "Done", chain_exhausted=True),
+        "done": make_chat(alex, "Done", chain_ended=ChainEnd.EXHAUSTED),
         "quiet": make_chat(alex, "Quiet"),
         "nina": schedule(make_chat(nina, "Nina's chat"), nina.steps[0], soon),
     }
@@ -161,3 +161,26 @@ def test_the_dashboard_is_read_only(staff_browser, team):
     assert [row.step_count for row in agents.list_agents(team["alex"].tenant_id)] == [
         row.step_count for row in before
     ]
+
+
+def test_a_chat_handed_to_the_team_shows_why_no_reminder_is_coming(
+    staff_browser, tenant, team, make_followup
+):
+    chat = make_chat(
+        team["alex"], "Callback", customer_name="Hana Ito", last_client_message_at=utcnow()
+    )
+    request = make_followup(tenant, name="Hana Ito", chat_id=chat.id)
+    body = text_of(staff_browser.get("/admin/auto-followup"))
+    assert chat_names(body) == ["Oak table order", "Anna Lee", "Michael Brown", "Hana Ito"]
+    row = re.search(rf'data-chat-id="{chat.id}">(.*?)</tr>', body, re.S).group(1)
+    assert f'href="/admin/chats/{chat.id}"' in row
+    link = f'class="chain-state chain-handed_off cell-link" href="/admin/followups/{request.id}"'
+    assert f"<a {link}>Handed to the team</a>" in row
+    assert unescaped(r"<td[^>]*>(.*?)</td>", row)[2:] == [
+        '<span class="muted">None until the client writes</span>',
+        "0",
+    ]
+
+    followups.change_status(tenant.id, request.id, Status.CANCELLED, followups.Actor("Olivia"))
+    body = text_of(staff_browser.get("/admin/auto-followup"))
+    assert "Hana Ito" not in chat_names(body)

@@ -3,7 +3,8 @@
 The editor changes one thing per request, in place: the Enable switch, one step's
 form (saved, or sent back with its errors beside its fields), or the step list
 (a step added, removed or moved). The dashboard only observes: every chat whose
-chain is active, searchable, filterable by employee; a row opens the chat.
+chain is active (or that was handed to the team), searchable, filterable by
+employee; a row opens the chat.
 """
 
 from flask import request
@@ -171,6 +172,7 @@ def auto_followup():
         "selected_agent": agent,
         "filter_args": lists.filter_args(q=q, agent=agent_id),
         "chat_url_of": lists.detail_url_maker("admin.chat_detail", "chat_id", {}),
+        "followup_url_of": lists.detail_url_maker("admin.followup_detail", "followup_id", {}),
         "tenant": tenant,
     }
     if request.args.get("after") and is_partial_request():
