@@ -58,6 +58,7 @@ from followup.services.queries import (
     update_and_reload,
 )
 from followup.services.validation import search_text
+from followup.services.visitors import LABEL_SQL
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
@@ -390,11 +391,6 @@ class ActiveChain:
     due_at: datetime
     reminders_sent: int  # in the current cycle
 
-    @property
-    def chat_name(self) -> str:
-        """The client's name, or the chat's title."""
-        return (self.customer.name if self.customer else "") or self.chat.title
-
 
 @dataclass(frozen=True)
 class ActiveChainsPage:
@@ -410,7 +406,8 @@ def active_chains(
     limit: int | None = None,
 ) -> ActiveChainsPage:
     """The tenant's chats with an active chain, soonest reminder first. `q` searches the
-    client's name, the chat's title and the agent's name; `agent_id` keeps one agent's."""
+    client's name, the chat's title and label and the agent's name; `agent_id` keeps one
+    agent's."""
     limit = limit or current_app.config["AUTO_FOLLOWUP_PAGE_SIZE"]
     sent = (
         select(func.count(ReminderSend.id))
@@ -439,7 +436,7 @@ def active_chains(
             or_(
                 *(
                     func.lower(column).like(pattern, escape=LIKE_ESCAPE)
-                    for column in (Chat.title, Agent.name, Customer.name)
+                    for column in (Chat.title, LABEL_SQL, Agent.name, Customer.name)
                 )
             )
         )

@@ -85,7 +85,7 @@ EXAMPLE_CHAIN = [
 # dashboard: (title, minutes ago of each line, role, text). A line of role
 # REMINDER is step 1 of the example chain, already sent.
 REMINDER = "reminder"
-ANONYMOUS_TITLE = "Website visitor"
+ANONYMOUS_TITLE = ""  # a nameless visitor, shown by the chat's label ("Visitor 4F2A")
 SAMPLE_CHATS = [
     (
         "Maria Garcia",
