@@ -12,6 +12,7 @@ import pytest
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Channel, Chat
+from followup.services.prefill import identity_signature
 from tests.web.agent_factories import make_agent, make_chat, schedule, text_of
 
 SHOP = "https://shop.example"
@@ -262,3 +263,30 @@ def test_a_name_once_known_reads_the_same_in_every_list(app, tenant, alex, staff
     assert f'<span class="chat-title">{label}</span>' in user
     assert "Mobile</span><span>en-GB</span>" in user
     assert "Website visitor" not in chat_page + dashboard + agent_chats + users + user
+
+
+def test_a_customer_signed_in_on_the_website_has_their_chat_on_users(
+    app, tenant, alex, staff_browser, make_followup
+):
+    """Sam asked once by email; later the website signs them in and they chat. The chat
+    is theirs from its start: Users counts it, the dashboard names it alike."""
+    sam = make_followup(tenant, name="Sam Carter", email="sam@example.com")
+    signed = {
+        "id": "cust-7",
+        "name": "Samuel Carter",  # the website's spelling; our customer record names them
+        "email": "sam@example.com",
+        "signature": identity_signature(tenant.widget_secret, "cust-7"),
+    }
+    chat = start_by_api(app, tenant, {"customer": signed})
+    assert chat.customer_id == sam.customer_id
+    schedule(chat, alex.steps[0], utcnow() + timedelta(hours=1))
+    assert users_cards(text_of(staff_browser.get("/admin/users"))) == [("Sam Carter", "1 chat")]
+    dashboard = text_of(staff_browser.get("/admin/auto-followup"))
+    assert [name for name, _line in dashboard_rows(dashboard)] == ["Sam Carter"]
+
+
+def test_an_unsigned_email_does_not_claim_a_customers_chats(app, tenant, make_followup):
+    """Anyone can type an email into the website's data: only a signed one links the chat."""
+    make_followup(tenant, name="Sam Carter", email="sam@example.com")
+    unsigned = {"id": "cust-7", "name": "Sam", "email": "sam@example.com"}
+    assert start_by_api(app, tenant, {"customer": unsigned}).customer_id is None
