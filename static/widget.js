@@ -113,9 +113,16 @@
     if (iframe && iframe.contentWindow) iframe.contentWindow.postMessage(message, origin);
   }
 
+  // Where the chat starts, for the staff: the frame cannot read its host page's address.
+  function visitQuery() {
+    var params = new URLSearchParams({ page_url: window.location.href.split("#")[0] });
+    if (document.referrer) params.set("referrer", document.referrer);
+    return "?" + params.toString();
+  }
+
   function createFrame() {
     iframe = document.createElement("iframe");
-    iframe.src = chatUrl;
+    iframe.src = chatUrl + visitQuery();
     iframe.title = "Chat with us";
     iframe.setAttribute("allow", "microphone");
     frameBox.appendChild(iframe);

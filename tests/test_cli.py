@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import FollowUpRequest, StaffUser, Tenant
-from followup.services import accounts, autofollowup, demo
+from followup.services import accounts, autofollowup, demo, users, visitors
 
 
 def _invoke(runner, *args: str):
@@ -175,3 +175,23 @@ def test_demo_chats_run_their_reminder_chains(runner):
     assert chains["Aiko Tanaka"].step.position == 2
     assert chains["Maria Garcia"].reminders_sent == 0
     assert chains["Maria Garcia"].step.position == 1
+
+
+def test_demo_customers_who_chatted_have_their_chat_on_users(runner):
+    """Maria and Aiko asked for follow-ups and chat on the dashboard: Users counts their
+    chats, and every list names them alike; the nameless visitor goes by its label."""
+    _invoke(runner, "demo")
+    tenant = accounts.tenant_by_slug(demo.DEMO_SLUG)
+    rows = users.list_page(tenant.id, users.Filters()).rows
+    chat_counts = {visitors.customer_name(row.customer): row.chat_count for row in rows}
+    assert chat_counts == {
+        "Maria Garcia": 1,
+        "John Smith": 0,
+        "Aiko Tanaka": 1,
+        "Lukas Weber": 0,
+        "Fatima Khan": 0,
+    }
+    chains = autofollowup.active_chains(tenant.id).rows
+    names = sorted(visitors.display_name(row.chat) for row in chains)
+    assert names[:2] == ["Aiko Tanaka", "Maria Garcia"]
+    assert re.fullmatch(r"Visitor [0-9A-Z]{4}", names[2])

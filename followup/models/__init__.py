@@ -2,15 +2,18 @@
 
 from followup.models.autofollowup import AutoFollowupStep, ReminderSend
 from followup.models.chat import (
+    VISITOR_CODE_ALPHABET,
     WEEKDAYS,
     Agent,
     ChainEnd,
     Channel,
     Chat,
     CustomerLoginToken,
+    DeviceClass,
     Message,
     Role,
     always_open,
+    new_visitor_code,
 )
 from followup.models.customer import CUSTOMER_GUEST, CUSTOMER_REGISTERED, Customer
 from followup.models.followup import (
@@ -35,6 +38,7 @@ __all__ = [
     "RESPONSE_TIME_HOURS_RANGE",
     "ROLE_OWNER",
     "ROLE_STAFF",
+    "VISITOR_CODE_ALPHABET",
     "WEEKDAYS",
     "Agent",
     "ApiToken",
@@ -45,6 +49,7 @@ __all__ = [
     "Customer",
     "CustomerLoginToken",
     "DeliveryState",
+    "DeviceClass",
     "FollowUpRequest",
     "FollowUpStatusChange",
     "Message",
@@ -59,4 +64,5 @@ __all__ = [
     "Tenant",
     "always_open",
     "hash_api_token",
+    "new_visitor_code",
 ]

@@ -1,3 +1,4 @@
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -17,6 +18,23 @@ if TYPE_CHECKING:
 class Channel(StrEnum):
     WEB = "web"
     SMS = "sms"
+
+
+class DeviceClass(StrEnum):
+    MOBILE = "mobile"
+    TABLET = "tablet"
+    DESKTOP = "desktop"
+
+
+# Crockford's base 32: no I, L, O or U, so a code read out or copied by hand stays right.
+VISITOR_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+VISITOR_CODE_LENGTH = 4
+
+
+def new_visitor_code() -> str:
+    """A random code, e.g. "4F2A": about a million of them, so a tenant's chats rarely share
+    one; random, so it tells nobody how many chats there are."""
+    return "".join(secrets.choice(VISITOR_CODE_ALPHABET) for _ in range(VISITOR_CODE_LENGTH))
 
 
 class Role(StrEnum):
@@ -104,6 +122,13 @@ class Chat(db.Model):
     followup_capture: Mapped[dict | None] = mapped_column(JSON)
     # The customer's number on the SMS channel (E.164).
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Telling chats apart: the code of the chat's label ("Visitor 4F2A"), and where a
+    # widget chat started as the browser reported it (None when it said nothing).
+    visitor_code: Mapped[str] = mapped_column(String(8), default=new_visitor_code)
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    referrer: Mapped[str | None] = mapped_column(String(2000))
+    language: Mapped[str | None] = mapped_column(String(35))
+    device: Mapped[str | None] = mapped_column(String(8))
 
     # Auto follow-up. A client message starts a new cycle; nothing of an older
     # cycle may be sent. `chain_step_id` and `chain_due_at` are set while a

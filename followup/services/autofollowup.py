@@ -68,6 +68,7 @@ from followup.services.queries import (
     update_and_reload,
 )
 from followup.services.validation import search_text, whole_number
+from followup.services.visitors import LABEL_SQL
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
@@ -406,11 +407,6 @@ class ActiveChain:
     followup_id: int | None = None
 
     @property
-    def chat_name(self) -> str:
-        """The client's name, or the chat's title."""
-        return (self.customer.name if self.customer else "") or self.chat.title
-
-    @property
     def handed_off(self) -> bool:
         return self.followup_id is not None
 
@@ -431,8 +427,8 @@ def active_chains(
     """The tenant's chats with an active chain, soonest reminder first; then the chats
     handed to the team (a follow-up request ended their cycle, and the team has not
     closed it yet), newest request first, so staff see why no reminder is coming, until
-    the client writes again. `q` searches the client's name, the chat's title and the
-    agent's name; `agent_id` keeps one agent's."""
+    the client writes again. `q` searches the client's name, the chat's title and label
+    and the agent's name; `agent_id` keeps one agent's."""
     limit = limit or current_app.config["AUTO_FOLLOWUP_PAGE_SIZE"]
     filters = (tenant_id, search_text(q), agent_id)
     handed_off_after = _handed_off_position(after)
@@ -472,7 +468,7 @@ def _chains_query(tenant_id: int, text: str, agent_id: int | None, *columns) -> 
             or_(
                 *(
                     func.lower(column).like(pattern, escape=LIKE_ESCAPE)
-                    for column in (Chat.title, Agent.name, Customer.name)
+                    for column in (Chat.title, LABEL_SQL, Agent.name, Customer.name)
                 )
             )
         )

@@ -24,6 +24,7 @@ from followup.models import (
     Agent,
     Channel,
     Chat,
+    Customer,
     FollowUpRequest,
     Message,
     Role,
@@ -35,6 +36,7 @@ from followup.services import autofollowup, capture, channels, followups
 from followup.services.prefill import prefill_for, verified_email, visitor_from_website
 from followup.services.queries import row_id
 from followup.services.validation import clean_text
+from followup.services.visitors import Visit
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +155,22 @@ def _greeting(agent: Agent, tenant: Tenant, visitor: dict) -> str:
     return f"{hello} I'm {agent.name} from {tenant.name}. How can I help you today?"
 
 
-def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
-    """Open a chat for a website visitor; returns it and its session token."""
+def _proven_customer(tenant: Tenant, visitor: dict) -> Customer | None:
+    """The customer whose email the website's signed identity vouches for, if we know them:
+    their chat is theirs from the start (Users counts and lists it)."""
+    if not (visitor.get("verified") and visitor.get("email")):
+        return None
+    return db.session.scalar(
+        select(Customer).where(Customer.tenant_id == tenant.id, Customer.email == visitor["email"])
+    )
+
+
+def start_chat(
+    public_key: str, customer: object = None, visit: Visit | None = None
+) -> tuple[Chat, str]:
+    """Open a chat for a website visitor; returns it and its session token. `visit`:
+    where the browser says the chat started."""
+    visit = visit or Visit()
     tenant = tenant_for_widget(public_key)
     agent = web_widget_agent(tenant)
     visitor = visitor_from_website(tenant, customer)
@@ -163,7 +179,13 @@ def start_chat(public_key: str, customer: object = None) -> tuple[Chat, str]:
         agent=agent,
         channel=Channel.WEB,
         visitor=visitor,
-        title=visitor.get("name") or visitor.get("email") or "Website visitor",
+        customer=_proven_customer(tenant, visitor),
+        # Nameless: the chat is shown by its label ("Visitor 4F2A").
+        title=visitor.get("name") or visitor.get("email") or "",
+        page_url=visit.page_url,
+        referrer=visit.referrer,
+        language=visit.language,
+        device=visit.device,
     )
     db.session.add(chat)
     db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant, visitor)))

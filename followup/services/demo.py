@@ -85,7 +85,7 @@ EXAMPLE_CHAIN = [
 # dashboard: (title, minutes ago of each line, role, text). A line of role
 # REMINDER is step 1 of the example chain, already sent.
 REMINDER = "reminder"
-ANONYMOUS_TITLE = "Website visitor"
+ANONYMOUS_TITLE = ""  # a nameless visitor, shown by the chat's label ("Visitor 4F2A")
 SAMPLE_CHATS = [
     (
         "Maria Garcia",
@@ -144,11 +144,13 @@ def _seed_agent(tenant: Tenant) -> Agent:
     return agent
 
 
-def _seed_chats(tenant: Tenant, agent: Agent) -> None:
+def _seed_chats(tenant: Tenant, agent: Agent) -> dict[str, Chat]:
     """Replay each sample conversation at its past moments through the chain's own
-    rules, so the dashboard shows real chains. No job is queued here (the worker may not
-    run yet); the worker's sweep picks each reminder up when it is due."""
+    rules, so the dashboard shows real chains; returns the chats by title. No job is
+    queued here (the worker may not run yet); the worker's sweep picks each reminder up
+    when it is due."""
     now = utcnow()
+    chats = {}
     db.session.flush()  # the agent's steps get their ids
     for title, lines in SAMPLE_CHATS:
         chat = Chat(
@@ -175,6 +177,8 @@ def _seed_chats(tenant: Tenant, agent: Agent) -> None:
                 chat.last_message_at = at
         db.session.flush()
         autofollowup.plan(chat, now)
+        chats[title] = chat
+    return chats
 
 
 def seed() -> Tenant:
@@ -183,7 +187,7 @@ def seed() -> Tenant:
     )
     # `make run` serves on 127.0.0.1:5000: let a page there embed the widget.
     tenant.allowed_origins = ["http://127.0.0.1:5000", "http://localhost:5000"]
-    _seed_chats(tenant, _seed_agent(tenant))
+    chats = _seed_chats(tenant, _seed_agent(tenant))
     db.session.commit()
     accounts.create_staff_user(DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD, name="Demo Admin")
     admin = followups.Actor("Demo Admin")
@@ -203,6 +207,8 @@ def seed() -> Tenant:
             },
             source=rng.choice([Source.TEXT, Source.VOICE]),
         )
+        if name in chats:  # the same person chatted: the chat is theirs (Users lists it)
+            chats[name].customer_id = request.customer_id
         request.created_at = utcnow() - timedelta(hours=age_hours)
         db.session.commit()
         if age_hours >= 75:

@@ -71,6 +71,15 @@ def normalize_phone(value: str, field: str = "phone") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def international_phone(e164: str) -> str:
+    """A stored E.164 number as people read it, e.g. "+44 20 7183 8750"."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 class FieldErrors:
     """Gathers every field's error so a form shows them all at once, not one by one."""
 

@@ -1,11 +1,13 @@
 """Jinja filters for times and statuses, shared by every page."""
 
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 
 from followup.clock import iso_utc
+from followup.services import visitors
 from followup.services.followups import is_overdue
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
@@ -35,8 +37,20 @@ def local_datetime(moment: datetime | None, timezone: str) -> str:
     return f"{month} {local.day}, {local.year} {local.hour:02d}:{local.minute:02d} {local.tzname()}"
 
 
+def short_address(address: str, limit: int = 60) -> str:
+    """The host and path of a web address, for a line in a list (the chat shows it whole)."""
+    parts = urlsplit(address)
+    text = parts.netloc + parts.path.rstrip("/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(iso_utc, "iso_utc")
     app.add_template_global(time_ago, "time_ago")
     app.add_template_global(is_overdue, "is_overdue")
+    app.add_template_filter(short_address, "short_address")
+    # The one way chats and customers are named on every page (services/visitors.py).
+    app.add_template_global(visitors.display_name, "chat_name")
+    app.add_template_global(visitors.chat_label, "chat_label")
+    app.add_template_global(visitors.customer_name, "customer_name")

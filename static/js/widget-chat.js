@@ -105,6 +105,12 @@
     writeSession(null);
     var body = new URLSearchParams();
     if (customer) body.set("customer", JSON.stringify(customer));
+    // Where the chat started, as /widget.js passed it in this frame's address.
+    var visit = new URLSearchParams(window.location.search);
+    ["page_url", "referrer"].forEach(function (name) {
+      if (visit.get(name)) body.set(name, visit.get(name));
+    });
+    if (navigator.language) body.set("language", navigator.language);
     return fetch(chatsUrl, { method: "POST", body: body })
       .then(function (response) {
         if (!response.ok) throw new Error("start failed: " + response.status);

@@ -21,11 +21,12 @@ from playwright.sync_api import Browser, FrameLocator, Page, expect
 from werkzeug.serving import make_server
 
 from followup.extensions import db, mail
-from followup.models import FollowUpRequest, Source, Tenant
+from followup.models import Chat, FollowUpRequest, Source, Tenant
 from followup.services.prefill import identity_signature
 from tests.conftest import PASSWORD, build_app
 from tests.e2e.conftest import STAFF_EMAIL, LiveServer, screenshot
 from tests.fakes.openai_server import OFFER_TEXT, FakeOpenAI
+from tests.web.agent_factories import make_agent
 
 pytestmark = pytest.mark.e2e
 
@@ -803,3 +804,103 @@ def test_a_refused_form_puts_the_keyboard_on_the_field_without_a_console_error(
     expect(panel.get_by_label("Reason")).to_have_value("A table\nfor six")
     screenshot(page, "widget-contact-refused")
     assert console_guard.problems == []
+
+
+# --- telling chats apart ----------------------------------------------------------------------
+
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+
+
+def logged_in_staff(chromium: Browser, app_url: str) -> Page:
+    context = chromium.new_context(base_url=app_url, viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/admin/followups")
+    page.fill("#email", STAFF_EMAIL)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/admin/followups$"))
+    return page
+
+
+def test_staff_tell_chats_apart_by_label_page_referrer_language_and_device(
+    chromium, shop, host_site, widget_app_server
+):
+    """A visitor on an iPhone, browsing in Canadian French, follows a link on the shop's
+    site to its oak tables page and chats there. Staff see the chat as "Visitor XXXX",
+    with that page, the page they came from, the language and the device; once the
+    visitor leaves their name with a request, every list calls them by it."""
+    with widget_app_server.app.app_context():
+        tenant = db.session.query(Tenant).filter_by(slug="acme").one()
+        make_agent(tenant, "Alex", steps=1, autofollowup_enabled=True, serves_web_widget=True)
+        db.session.remove()
+    context = chromium.new_context(user_agent=IPHONE_UA, locale="fr-CA", viewport=PHONE)
+    context.set_default_timeout(10_000)
+    visitor = context.new_page()
+    page_url = host_site.publish("/tables/oak", host_page(shop, None)) + "?colour=light"
+    came_from = host_site.publish("/journal", '<a href="/tables/oak?colour=light">Oak tables</a>')
+    visitor.goto(came_from)
+    visitor.get_by_role("link", name="Oak tables").click()
+    expect(visitor).to_have_url(page_url)
+    launcher(visitor).click()
+    chat = visitor.frame_locator('iframe[title="Chat with us"]')
+    send(chat, "Do you deliver oak tables to Lyon?")
+    expect(last_agent_text(chat)).to_have_text("You said: Do you deliver oak tables to Lyon?")
+
+    with widget_app_server.app.app_context():
+        [chat_row] = db.session.query(Chat).all()
+        chat_id, label = chat_row.id, f"Visitor {chat_row.visitor_code}"
+        db.session.remove()
+    staff = logged_in_staff(chromium, shop.app_url)
+    try:
+        staff.goto("/admin/auto-followup")
+        row = staff.locator(f'.af-row[data-chat-id="{chat_id}"]')
+        expect(row.locator(".row-link")).to_have_text(label)
+        short_page = page_url.removeprefix("http://").split("?")[0]
+        expect(row.locator(".visit-line > span")).to_have_text(["Mobile", "fr-CA", short_page])
+        screenshot(staff, "chat-visitor-dashboard")
+
+        row.locator(".row-link").click()
+        expect(staff).to_have_url(re.compile(rf"/admin/chats/{chat_id}$"))
+        expect(staff.get_by_role("heading", level=1)).to_have_text(label)
+        card = staff.locator(".chat-side .chat-facts").first
+        for term, value in (
+            ("Label", label),
+            ("Started on", page_url),
+            ("Referrer", came_from),
+            ("Language", "fr-CA"),
+            ("Device", "Mobile"),
+        ):
+            expect(card.locator(f'dt:text-is("{term}") + dd')).to_have_text(value)
+        screenshot(staff, "chat-visitor-chat-view")
+
+        # The visitor leaves their name with a request: every list now says it.
+        chat.get_by_role("button", name="Contact us").click()
+        panel = chat.get_by_role("region", name="Contact us")
+        panel.get_by_label("Name").fill("Sam Carter")
+        panel.get_by_label("Email").fill("sam@example.com")
+        panel.get_by_label("Reason").fill("Delivery of two oak tables to Lyon")
+        panel.get_by_role("button", name="Send request").click()
+        expect(panel.locator(".followup-done")).to_contain_text(PROMISE)
+
+        staff.reload()
+        expect(staff.get_by_role("heading", level=1)).to_have_text("Sam Carter")
+        expect(card.locator('dt:text-is("Label") + dd')).to_have_text(label)
+        staff.goto("/admin/users")
+        user_card = staff.locator(".user-card").filter(has_text="sam@example.com")
+        expect(user_card.locator(".card-name")).to_have_text("Sam Carter")
+        expect(user_card.locator(".user-chat-count")).to_have_text("1 chat")
+        user_card.locator(".card-link").click()
+        expect(staff.locator("#user-detail-name")).to_have_text("Sam Carter")
+        chat_item = staff.locator(f"#chat-{chat_id}")
+        expect(chat_item.locator(".chat-title")).to_have_text(label)
+        expect(chat_item.locator(".visit-line > span")).to_have_text(
+            ["Mobile", "fr-CA", short_page]
+        )
+        screenshot(staff, "chat-visitor-users")
+    finally:
+        staff.context.close()
+        context.close()

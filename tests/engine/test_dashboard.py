@@ -10,6 +10,7 @@ from followup.extensions import db
 from followup.models import Status
 from followup.services import autofollowup, chats, followups
 from followup.services.autofollowup import active_chains
+from followup.services.visitors import display_name
 from tests.engine.conftest import START
 from tests.engine.helpers import client_says, make_agent, run_due, start_chat
 
@@ -25,7 +26,7 @@ def test_each_row_has_chat_employee_next_step_due_time_and_reminders_sent(chat, 
     clock.move_to(START + 4 * HOUR)
     run_due()
     (row,) = active_chains(tenant.id).rows
-    assert row.chat.id == chat.id and row.chat_name == "Michael Brown"
+    assert row.chat.id == chat.id and display_name(row.chat) == "Michael Brown"
     assert row.agent.name == "Alexey"
     assert (
         row.step.position == 2 and row.step.instruction == "Ask if the question is still relevant"
@@ -75,7 +76,7 @@ def test_search_finds_the_customer_linked_to_the_chat(chat, clock, tenant, make_
     chat.title = "Website visitor"
     db.session.commit()
     (row,) = active_chains(tenant.id, q="priya").rows
-    assert row.chat_name == "Priya Patel"
+    assert display_name(row.chat) == "Priya Patel"
 
 
 def test_filter_by_employee(clock, tenant):

@@ -314,7 +314,7 @@ def test_the_staff_see_the_customers_text_as_text(app, agent, sms, staff_browser
 
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt;" in page
     assert "<script>alert(1)" not in page and "<b>bold</b>" not in page
-    assert CUSTOMER_NUMBER in page  # the chat's title
+    assert "<h1>+1 415-555-0177</h1>" in page  # the chat's number, as people read it
 
 
 def test_a_known_customer_names_the_chat(app, tenant, other_tenant, agent, sms, twilio):

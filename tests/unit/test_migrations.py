@@ -5,6 +5,7 @@ keeps the migrations honest against the models (no drift), and that they can be
 walked down and up again.
 """
 
+import re
 from datetime import UTC, datetime
 
 import flask_migrate
@@ -193,3 +194,52 @@ def test_0009_keeps_exhausted_chains_exhausted_both_ways(empty_app):
     flask_migrate.downgrade(revision="0008")
     with db.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT chain_exhausted FROM chats")) in (True, 1)
+
+
+def _row_of_tenant(table: sa.Table, tenant_id: int) -> dict:
+    """A row of `table` for tenant `tenant_id`, its text values made its own (unique keys)."""
+    row = {column.name: _value_for(column) for column in table.columns if not column.nullable}
+    row = {
+        name: f"{value}{tenant_id}" if isinstance(value, str) else value
+        for name, value in row.items()
+    }
+    return row | {"id": tenant_id} | ({"tenant_id": tenant_id} if "tenant_id" in row else {})
+
+
+def test_existing_chats_get_a_label_each_and_lose_the_placeholder_title(empty_app):
+    """0010 on a database with chats: none lost, each gets a code no other chat of its
+    tenant has, and nameless web chats are no longer titled "Website visitor"."""
+    flask_migrate.upgrade(revision="0007")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    tenants, agents, chats = (metadata.tables[name] for name in ("tenants", "agents", "chats"))
+    titles = ["Website visitor", "Maria Garcia", "+14155550177"] * 40
+    with db.engine.begin() as conn:
+        for tenant_id in (1, 2):
+            conn.execute(tenants.insert().values(_row_of_tenant(tenants, tenant_id)))
+            conn.execute(agents.insert().values(_row_of_tenant(agents, tenant_id)))
+            conn.execute(
+                chats.insert(),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "agent_id": tenant_id,
+                        "channel": "sms" if title.startswith("+") else "web",
+                        "title": title,
+                        "visitor": {},
+                        "created_at": datetime(2026, 11, 1, tzinfo=UTC),
+                        "last_message_at": datetime(2026, 11, 1, tzinfo=UTC),
+                    }
+                    for title in titles
+                ],
+            )
+    flask_migrate.upgrade()
+    assert schema_drift() == []
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT tenant_id, title, visitor_code FROM chats")).all()
+    assert len(rows) == 2 * len(titles)
+    for tenant_id in (1, 2):
+        codes = [code for tid, _title, code in rows if tid == tenant_id]
+        assert len(set(codes)) == len(titles)
+        assert all(re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}", code) for code in codes)
+    assert sorted({title for _tid, title, _code in rows}) == ["", "+14155550177", "Maria Garcia"]

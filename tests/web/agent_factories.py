@@ -44,7 +44,7 @@ def make_agent(tenant, name: str = "Alex", steps: int = 0, **fields) -> Agent:
 
 def make_chat(
     agent: Agent,
-    title: str = "Website visitor",
+    title: str = "",
     customer_name: str | None = None,
     channel: str = Channel.WEB,
     messages: tuple = (),

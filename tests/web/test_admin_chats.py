@@ -77,10 +77,12 @@ def reminded_chat(alex):
     return schedule(chat, second, utcnow() + timedelta(hours=3))
 
 
-def test_an_anonymous_visitor_is_labelled_client(staff_browser, alex):
-    chat = make_chat(alex, "Website visitor", messages=[(CLIENT, "Are you open on Sunday?")])
+def test_a_nameless_visitor_is_named_by_the_chats_label(staff_browser, alex):
+    chat = make_chat(alex, messages=[(CLIENT, "Are you open on Sunday?")])
     body = text_of(staff_browser.get(f"/admin/chats/{chat.id}"))
-    assert unescaped(r'<span class="message-role">([^<]*)</span>', body) == ["Client"]
+    label = f"Visitor {chat.visitor_code}"
+    assert f"<h1>{label}</h1>" in body
+    assert unescaped(r'<span class="message-role">([^<]*)</span>', body) == [f"{label} (client)"]
 
 
 def test_page_shows_the_conversation_with_roles_steps_and_tokens(staff_browser, reminded_chat):

@@ -193,7 +193,7 @@ def test_detail_as_full_page_and_partial(staff_browser, tenant, make_followup, m
         assert 'class="status-pill status-contacted">Contacted</span>' in body
         assert 'class="status-pill status-pending">Pending</span>' in body
         assert "Chats (1)" in body
-        assert 'class="chat-title">Chat with Maria Garcia</span>' in body
+        assert f'class="chat-title">Visitor {chat.visitor_code}</span>' in body
         assert 'class="badge channel-badge">Web chat</span>' in body
         assert "· 3 messages" in body  # greeting, question, answer
         assert f'href="/admin/users/{maria.id}?chat={chat.id}#chat-{chat.id}"' in body

@@ -14,6 +14,7 @@ from followup.models import Chat, Message, Role, Tenant
 from followup.services import chats
 from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
+from followup.services.visitors import Visit
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
 from followup.web.widget.access import session_chat, stream_message_id, stream_token
@@ -57,7 +58,13 @@ def _whole_chat(tenant: Tenant, chat: Chat, status: int = 200) -> Response:
 @bp.post("/w/<public_key>/chats")
 @per_ip("WIDGET_SESSIONS_LIMIT_PER_IP")
 def start_chat(public_key: str):
-    chat, token = chats.start_chat(public_key, _customer_from_form())
+    visit = Visit.reported(
+        request.form.get("page_url"),
+        request.form.get("referrer"),
+        request.form.get("language"),
+        request.user_agent.string,
+    )
+    chat, token = chats.start_chat(public_key, _customer_from_form(), visit)
     response = _whole_chat(db.session.get(Tenant, chat.tenant_id), chat, 201)
     # The page keeps these in localStorage and sends the token as a bearer token.
     response.headers["X-Chat-Id"] = str(chat.id)

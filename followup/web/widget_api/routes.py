@@ -17,10 +17,15 @@ preflight `OPTIONS` on any path → 204.
          the team replies in the chat). `origin_allowed`: whether a page on the
          request's Origin may show the widget (its allowed origins are never listed);
          `/widget.js` asks before it shows its button. Readable from any origin (CORS *).
-    POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature}}
+    POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature},
+                                       page_url?, referrer?, language?}
          201 {session_token, chat_id}; unknown key 404. Bad customer values are
          dropped, not refused; a valid signature = hex(HMAC-SHA256(widget secret, id))
-         marks the identity verified.
+         marks the identity verified. page_url (the page the chat starts on) and
+         referrer (its document.referrer) are http(s) addresses of at most 2000
+         characters, language a browser language tag ("en-GB", navigator.language);
+         staff see them on the chat, with the device class (mobile, tablet or
+         desktop) read from the User-Agent. A bad value is dropped, not refused.
     POST /chats/<chat_id>/messages    {text, mode?: "text"|"voice"}
          200 {messages: [client message, agent message], actions: [...]}; text longer
          than 4000 characters 422. An action {type: "followup_form", prefill: {name,
@@ -59,6 +64,7 @@ from followup.models import FollowUpRequest, Source
 from followup.services import chats, customers
 from followup.services.queries import MAX_ID, row_id
 from followup.services.validation import whole_number
+from followup.services.visitors import Visit
 from followup.web.rate_limits import per_ip
 from followup.web.widget.page import may_show_on
 from followup.web.widget_api import bp
@@ -73,7 +79,7 @@ from followup.web.widget_api.serialize import (
 from followup.web.widget_api.stream import turn_stream, wants_event_stream
 
 CHAT_URL = "/chats/<int:chat_id>"
-SESSION_FIELDS = frozenset({"customer"})
+SESSION_FIELDS = frozenset({"customer", "page_url", "referrer", "language"})
 MESSAGE_FIELDS = frozenset({"text", "mode"})
 FOLLOWUP_FIELDS = frozenset({"name", "email", "phone", "reason"})
 LOGIN_LINK_FIELDS = frozenset({"email"})
@@ -102,7 +108,10 @@ def widget_config(public_key: str) -> dict:
 @per_ip("WIDGET_SESSIONS_LIMIT_PER_IP")
 def start_session(public_key: str) -> tuple[dict, int]:
     body = body_with(SESSION_FIELDS, optional=True)
-    chat, token = chats.start_chat(public_key, body.get("customer"))
+    visit = Visit.reported(
+        body.get("page_url"), body.get("referrer"), body.get("language"), request.user_agent.string
+    )
+    chat, token = chats.start_chat(public_key, body.get("customer"), visit)
     return {"session_token": token, "chat_id": chat.id}, 201
 
 
