@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Response, WebError
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Response, WebError, expect
 from werkzeug.serving import make_server
 
 from followup.extensions import db
@@ -166,6 +166,18 @@ def page(chromium, live_server, viewport):
     page = context.new_page()
     yield page
     context.close()
+
+
+def staff_login(page: Page, target: str) -> None:
+    """Open `target` as the seeded staff member: the login form comes first, then `target`."""
+    page.goto(target)
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.fill("#email", STAFF_EMAIL)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+    # The URL changes before htmx has wired the page up: typing earlier is lost.
+    page.wait_for_load_state("load")
 
 
 def screenshot(page, name: str) -> None:

@@ -14,8 +14,7 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db
 from followup.models import Chat, Customer, Tenant
 from followup.services import chats
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import STAFF_EMAIL
+from tests.e2e.conftest import staff_login
 
 pytestmark = pytest.mark.e2e
 
@@ -23,15 +22,6 @@ DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 VIEWPORTS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
 ALL_CUSTOMERS = ["Katherine Johnson", "Alan Turing", "Grace Hopper", "Ada Lovelace"]
-
-
-def login(page: Page, target: str) -> None:
-    page.goto(target)
-    page.fill("#email", STAFF_EMAIL)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
-    page.wait_for_load_state("load")  # htmx wires the page up only after the URL changes
 
 
 def tenant_row(live_server) -> Tenant:
@@ -75,7 +65,7 @@ def test_copy_snippet_rotate_secret_and_search_users(
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
 
     # Settings: the Copy button puts the exact snippet, with the real key, on the clipboard.
-    login(page, "/admin/settings")
+    staff_login(page, "/admin/settings")
     expect(
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings")
     ).to_have_attribute("aria-current", "page")

@@ -13,8 +13,7 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db
 from followup.models import Tenant
 from followup.services import agents
-from tests.e2e.conftest import LiveServer, screenshot
-from tests.e2e.test_admin_settings_users import login
+from tests.e2e.conftest import LiveServer, screenshot, staff_login
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +46,7 @@ def create(page: Page, name: str) -> None:
 
 def test_a_new_employee_opens_on_its_own_page_and_back_lists_it(page: Page, live_server, seeded):
     hire_alex(live_server)
-    login(page, "/admin/agents")
+    staff_login(page, "/admin/agents")
     expect(listed(page)).to_have_text(["Alex"])
 
     # A refused create stays on the list, the form open with its errors.
@@ -82,7 +81,7 @@ def test_a_deleted_employee_leaves_for_the_list_and_a_refusal_stays(
     page: Page, live_server, seeded
 ):
     hire_alex(live_server)
-    login(page, "/admin/agents")
+    staff_login(page, "/admin/agents")
     create(page, "Nova")
     expect(page.get_by_role("heading", level=1)).to_have_text("Nova")
 

@@ -22,9 +22,8 @@ from followup.extensions import db
 from followup.jobs.reminders import sweep_due_reminders
 from followup.models import Agent, Chat, FollowUpRequest, Tenant
 from followup.services import agents, chats
-from tests.conftest import PASSWORD
 from tests.e2e import test_widget as widget_tests
-from tests.e2e.conftest import STAFF_EMAIL, screenshot
+from tests.e2e.conftest import screenshot, staff_login
 from tests.e2e.test_widget import (
     DESKTOP,
     host_page,
@@ -74,11 +73,7 @@ def staff_page(chromium: Browser, shop, alex) -> Iterator[Page]:
     context = chromium.new_context(base_url=shop.app_url, viewport=DESKTOP)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.goto("/admin/agents")
-    page.fill("#email", STAFF_EMAIL)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/admin/agents$"))
+    staff_login(page, "/admin/agents")
     yield page
     context.close()
 

@@ -11,8 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import STAFF_EMAIL, screenshot
+from tests.e2e.conftest import screenshot, staff_login
 
 pytestmark = pytest.mark.e2e
 
@@ -25,14 +24,7 @@ VIEWPORTS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone"
 
 
 def login(page: Page) -> None:
-    page.goto("/admin/followups")
-    expect(page).to_have_url(re.compile(r"/login\?next=(%2F|/)admin(%2F|/)followups$"))
-    page.fill("#email", STAFF_EMAIL)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/admin/followups$"))
-    # The URL changes before htmx has wired the page up: typing earlier is lost.
-    page.wait_for_load_state("load")
+    staff_login(page, "/admin/followups")
 
 
 def cards(page: Page):

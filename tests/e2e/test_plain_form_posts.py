@@ -13,8 +13,7 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db
 from followup.models import Chat, Tenant
 from followup.services import agents, chats
-from tests.e2e.conftest import LiveServer
-from tests.e2e.test_admin_settings_users import login
+from tests.e2e.conftest import LiveServer, staff_login
 
 pytestmark = pytest.mark.e2e
 
@@ -187,7 +186,7 @@ POSTS = {
 @pytest.mark.parametrize("post", POSTS.values(), ids=POSTS.keys())
 def test_a_plain_form_post_lands_on_its_page_and_back_returns(plain_page: Page, data, post):
     page = plain_page
-    login(page, post.start(data))
+    staff_login(page, post.start(data))
     post.submit(page)
     expect(page).to_have_url(re.compile(rf"{post.lands_on(data)}$"))
     post.shows(page)

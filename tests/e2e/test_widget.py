@@ -24,7 +24,7 @@ from followup.extensions import db, mail
 from followup.models import Chat, FollowUpRequest, Source, Tenant
 from followup.services.prefill import identity_signature
 from tests.conftest import PASSWORD, build_app
-from tests.e2e.conftest import STAFF_EMAIL, LiveServer, screenshot
+from tests.e2e.conftest import STAFF_EMAIL, LiveServer, screenshot, staff_login
 from tests.fakes.openai_server import OFFER_TEXT, FakeOpenAI
 from tests.web.agent_factories import make_agent
 
@@ -818,11 +818,7 @@ def logged_in_staff(chromium: Browser, app_url: str) -> Page:
     context = chromium.new_context(base_url=app_url, viewport={"width": 1280, "height": 720})
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.goto("/admin/followups")
-    page.fill("#email", STAFF_EMAIL)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/admin/followups$"))
+    staff_login(page, "/admin/followups")
     return page
 
 

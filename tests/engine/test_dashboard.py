@@ -92,6 +92,17 @@ def test_filter_by_employee(clock, tenant):
     assert ids(active_chains(tenant.id)) == [first.id, second.id]  # "All employees"
 
 
+def every_page(tenant_id: int, limit: int) -> list[int]:
+    """The chat ids of every page, following each page's cursor to the end."""
+    seen, cursor = [], None
+    while True:
+        page = active_chains(tenant_id, after=cursor, limit=limit)
+        seen += ids(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+
+
 def test_pages_follow_each_other_without_gaps_or_repeats(agent, clock, tenant):
     chats = []
     for _ in range(5):
@@ -99,13 +110,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(agent, clock, tenant):
         client_says(chat)
         chats.append(chat.id)
     clock.advance(minutes=1)
-    seen, cursor = [], None
-    while True:
-        page = active_chains(tenant.id, after=cursor, limit=2)
-        seen += ids(page)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = every_page(tenant.id, limit=2)
     assert seen == chats
     assert ids(active_chains(tenant.id, after="garbage", limit=2)) == chats[:2]
 
@@ -211,12 +216,6 @@ def test_pages_run_on_from_the_scheduled_chats_into_the_handed_off_ones(agent, c
         hand_to_the_team(chat, f"Client {n}")
         handed.insert(0, chat.id)  # the newest request first
         clock.advance(minutes=1)
-    seen, cursor = [], None
-    while True:
-        page = active_chains(tenant.id, after=cursor, limit=2)
-        seen += ids(page)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = every_page(tenant.id, limit=2)
     assert seen == scheduled + handed
     assert ids(active_chains(tenant.id, after="handed-off-x", limit=2)) == scheduled[:2]
