@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from followup.clock import utcnow
-from followup.extensions import db
-from followup.models import FollowUpRequest, StaffUser, Tenant
+from followup.extensions import db, mail
+from followup.models import FollowUpRequest, Notification, StaffUser, Tenant
 from followup.services import accounts, autofollowup, demo, users, visitors
 
 
@@ -151,6 +151,16 @@ def test_demo_if_empty_on_an_empty_database_seeds(runner):
     result = _invoke(runner, "demo", "--if-empty")
     assert result.exit_code == 0, result.output
     assert accounts.tenant_by_slug(demo.DEMO_SLUG)
+
+
+def test_demo_emails_and_texts_nobody_about_its_sample_requests(runner):
+    # The jobs run in this process (RQ_ASYNC is off): a queued email would be recorded.
+    with mail.record_messages() as sent:
+        result = _invoke(runner, "demo")
+    assert result.exit_code == 0, result.output
+    assert _count(FollowUpRequest) == len(demo.SAMPLES)
+    assert _count(Notification) == 0
+    assert sent == []
 
 
 def test_demo_if_empty_leaves_a_database_with_data_alone(runner, tenant):

@@ -206,6 +206,8 @@ def seed() -> Tenant:
                 "summary": "The customer chatted with the AI assistant, which offered a follow-up.",
             },
             source=rng.choice([Source.TEXT, Source.VOICE]),
+            # Made-up customers of made-up hours ago: nobody is emailed or texted.
+            notify=False,
         )
         if name in chats:  # the same person chatted: the chat is theirs (Users lists it)
             chats[name].customer_id = request.customer_id

@@ -296,9 +296,11 @@ def create_followup(
     source: Source,
     chat_id: int | None = None,
     identity_verified: bool = False,
+    notify: bool = True,
 ) -> FollowUpRequest:
     """Validate and save a request (every creation path comes through here). One taken
-    in a chat ends that chat's reminder cycle in the same commit: the team has it."""
+    in a chat ends that chat's reminder cycle in the same commit: the team has it.
+    `notify=False` tells nobody: the demo's sample requests are history, not news."""
     new = validate_new_followup(data)
     if chat_id is not None:
         _hand_off(chat_id)
@@ -321,7 +323,7 @@ def create_followup(
         followup.customer.proved_email()
     _session().add(followup)
     # The notifications are saved with the request, and queued once both are stored.
-    deliveries = outbox.add_for_new_followup(followup)
+    deliveries = outbox.add_for_new_followup(followup) if notify else []
     _session().commit()
     outbox.dispatch(deliveries)
     return followup
