@@ -61,7 +61,8 @@ class Config:
     OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")
     LLM_TIMEOUT_S = float(_env("LLM_TIMEOUT_S", "20"))
 
-    MAIL_SERVER = _env("MAIL_SERVER", "localhost")
+    # Unset: emails are written as files under instance/mail instead (notify/email.py).
+    MAIL_SERVER = _env("MAIL_SERVER")
     MAIL_PORT = int(_env("MAIL_PORT", "25"))
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
     MAIL_USERNAME = _env("MAIL_USERNAME")
@@ -72,6 +73,7 @@ class Config:
     TWILIO_AUTH_TOKEN = _env("TWILIO_AUTH_TOKEN")
     TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")
     TWILIO_API_BASE = _env("TWILIO_API_BASE", "https://api.twilio.com")
+    TWILIO_TIMEOUT_S = 15.0  # seconds Twilio has to answer before the send counts as failed
 
     # Cookies: never readable from JS, not sent on cross-site POSTs, and HTTPS-only
     # whenever the public address is HTTPS.
@@ -158,6 +160,9 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     RQ_ASYNC = False  # jobs run in the test's process; worker tests turn this back on
     MAIL_SUPPRESS_SEND = True  # Flask-Mail records messages instead of sending them
+    # A server name keeps emails on Flask-Mail's path (recorded, see above) rather than
+    # written to files; the tests of mail without a server unset it.
+    MAIL_SERVER = "localhost"
     PUBLIC_BASE_URL = "http://localhost"
     # Deliberately slow hashes protect real passwords; tests hash hundreds of them.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105

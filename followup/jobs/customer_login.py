@@ -2,8 +2,9 @@
 
 from flask_mail import Message as MailMessage
 
-from followup.extensions import db, mail
+from followup.extensions import db
 from followup.models import Customer, Tenant
+from followup.notify import email
 
 
 def send_login_link(customer_id: int, link: str) -> None:
@@ -11,7 +12,7 @@ def send_login_link(customer_id: int, link: str) -> None:
     # it works once and expires in 30 minutes.
     customer = db.session.get(Customer, customer_id)
     tenant = db.session.get(Tenant, customer.tenant_id)
-    mail.send(
+    email.hand_over(
         MailMessage(
             subject=f"Your login link for {tenant.name}",
             recipients=[customer.email],
@@ -21,5 +22,6 @@ def send_login_link(customer_id: int, link: str) -> None:
                 "It works once and expires in 30 minutes. If you did not ask for it, ignore "
                 "this email.\n"
             ),
-        )
+        ),
+        f"login-link-customer-{customer_id}",
     )

@@ -20,7 +20,13 @@ class DeliveryState(StrEnum):
     PENDING = "pending"  # waiting for its job, or for the next attempt after a failure
     SENDING = "sending"  # claimed by a job; `next_attempt_at` is then the end of its lease
     SENT = "sent"
+    # No MAIL_SERVER is configured: the email was written to a file (instance/mail).
+    SAVED_TO_FILE = "saved_to_file"
     FAILED = "failed"  # out of attempts, or a failure that no retry can fix
+
+
+# Nothing more will happen to a notification in these states.
+SETTLED = (DeliveryState.SENT, DeliveryState.SAVED_TO_FILE, DeliveryState.FAILED)
 
 
 class Notification(db.Model):
@@ -48,11 +54,14 @@ class Notification(db.Model):
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last failure in staff words, and the provider's technical text beside it
+    # (None when that says nothing more): notify/failures.py writes both.
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_detail: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
     def is_settled(self) -> bool:
-        return self.state in (DeliveryState.SENT, DeliveryState.FAILED)
+        return self.state in SETTLED

@@ -2,17 +2,29 @@
 that delivers each notification once, retrying failures (see outbox.py)."""
 
 import re
+from dataclasses import dataclass
+
+from followup.models import DeliveryState
 
 # Line breaks of every kind and other control characters: in a header they would
 # start a new header (injection); in an SMS line they would forge another line.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 
 
-class DeliveryFailed(Exception):
+class NotSent(Exception):
+    """A message that did not go out. `str()` is the technical text (the provider's
+    words); `staff_text` says it in the words staff read (see failures.py)."""
+
+    def __init__(self, technical: str, staff_text: str | None = None):
+        super().__init__(technical)
+        self.staff_text = staff_text or technical
+
+
+class DeliveryFailed(NotSent):
     """A failure that may pass (the provider is down or busy): retried later."""
 
 
-class Undeliverable(Exception):
+class Undeliverable(NotSent):
     """A failure that retrying cannot fix (nobody to send to, SMS not configured,
     an address or number the provider refuses): the notification fails at once."""
 
@@ -22,3 +34,12 @@ def one_line(text: str, limit: int) -> str:
     become spaces, runs of spaces shrink to one, and it ends in "…" beyond `limit`."""
     flat = " ".join(_CONTROL_CHARACTERS.sub(" ", text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """How a message went out: the provider's id for it (Message-ID, SMS SID, or the
+    file it was saved to) and the delivery state to record."""
+
+    provider_id: str
+    state: DeliveryState = DeliveryState.SENT

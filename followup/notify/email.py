@@ -4,20 +4,29 @@ Each has a plain-text and an HTML part rendered from templates/notify/; the HTML
 templates autoescape, so customer text always shows as text. Customer text reaches
 a header only through `one_line` (no header injection); addresses were validated
 when the request was made.
+
+With no MAIL_SERVER configured, every email is written whole (headers and body, as
+it would be sent) to a file under the instance folder's `mail/` instead: nothing
+waits on a mail server that is not there (see `hand_over`).
 """
 
+import os
 import smtplib
 from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
+from flask_mail import BadHeaderError
 from flask_mail import Message as MailMessage
 
+from followup.clock import utcnow
+from followup.config import PROJECT_ROOT
 from followup.extensions import mail
 from followup.llm.prompts import response_promise
-from followup.models import FollowUpRequest, Notification, Tenant
-from followup.notify import Undeliverable, one_line
+from followup.models import DeliveryState, FollowUpRequest, Notification, Tenant
+from followup.notify import Receipt, failures, one_line
 
 SUBJECT_TEXT_LIMIT = 80
 TEMPLATES = ("staff_email", "customer_email")
@@ -48,22 +57,59 @@ def _context(followup: FollowUpRequest, tenant: Tenant, **extra) -> dict:
     return {"followup": followup, "tenant": tenant, "name": one_line(followup.name, 200)} | extra
 
 
+def saves_to_files() -> bool:
+    """No MAIL_SERVER: emails are written to files instead of sent."""
+    return not current_app.config.get("MAIL_SERVER")
+
+
+def mail_folder() -> Path:
+    return Path(current_app.instance_path) / "mail"
+
+
+def mail_folder_label() -> str:
+    """The folder as people find it: relative to the project when it lies inside."""
+    folder = mail_folder()
+    return str(folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder)
+
+
+def _save(message: MailMessage, tag: str) -> str:
+    """Write the message as an .eml file named by time then `tag`, so a listing is in
+    the order they were written; returns its path as `mail_folder_label` shows it."""
+    if message.date is None:  # as Flask-Mail stamps it when sending
+        message.date = utcnow().timestamp()
+    if message.has_bad_headers():  # the check Flask-Mail makes before sending
+        raise BadHeaderError
+    folder = mail_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{utcnow():%Y%m%dT%H%M%S.%fZ}-{tag}.eml"
+    # Written aside, then renamed: a mail client never opens half a file.
+    partial = folder / f".{name}.part"
+    partial.write_bytes(message.as_bytes())
+    os.replace(partial, folder / name)
+    return f"{mail_folder_label()}/{name}"
+
+
+def hand_over(message: MailMessage, tag: str) -> Receipt:
+    """Send the message through MAIL_SERVER, or save it as a file when none is set.
+    `tag` names the file ("notification-12"). SMTP failures come back in staff words
+    (`failures.smtp_failure`)."""
+    if saves_to_files():
+        return Receipt(_save(message, tag), DeliveryState.SAVED_TO_FILE)
+    try:
+        mail.send(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        config = current_app.config
+        raise failures.smtp_failure(exc, f"{config['MAIL_SERVER']}:{config['MAIL_PORT']}") from exc
+    return Receipt(message.msgId)
+
+
 @dataclass
 class OutgoingEmail:
     message: MailMessage
+    tag: str
 
-    def send(self) -> str:
-        """Hand the message to the SMTP server; returns its Message-ID."""
-        try:
-            mail.send(self.message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            # 5xx is the server's final word on an address; 4xx may pass later.
-            if all(code >= 500 for code, _ in exc.recipients.values()):
-                raise Undeliverable(
-                    f"The mail server refused {', '.join(exc.recipients)}."
-                ) from exc
-            raise
-        return self.message.msgId
+    def send(self) -> Receipt:
+        return hand_over(self.message, self.tag)
 
 
 def _email(
@@ -83,7 +129,7 @@ def _email(
         html=render_template(f"notify/{template}.html", **context),
     )
     message.msgId = _message_id(notification)
-    return OutgoingEmail(message)
+    return OutgoingEmail(message, f"notification-{notification.id}")
 
 
 def staff_alert(

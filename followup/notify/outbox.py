@@ -40,12 +40,14 @@ from followup.models import (
     StaffUser,
     Tenant,
 )
-from followup.notify import DeliveryFailed, Undeliverable, email, sms
+from followup.notify import Receipt, Undeliverable, email, failures, sms
 
 log = logging.getLogger(__name__)
 
 UNFINISHED = (DeliveryState.PENDING, DeliveryState.SENDING)
 RETRYABLE_BY_STAFF = (DeliveryState.PENDING, DeliveryState.FAILED)
+# Handed over for good: never sent again.
+DONE = (DeliveryState.SENT, DeliveryState.SAVED_TO_FILE)
 CHANNEL_ORDER = list(NotificationChannel)
 # Clocks of web and worker boxes differ a little, and RQ's scheduler counts whole
 # seconds: a job this early for a pending row is on time (retries are 30 s apart or
@@ -53,12 +55,6 @@ CHANNEL_ORDER = list(NotificationChannel)
 CLOCK_TOLERANCE = timedelta(seconds=5)
 SWEEP_BATCH = 500
 NO_SUCH_ROW = 0  # ids start at 1
-ERROR_TEXT_LIMIT = 1000
-NOBODY_TO_TELL = {
-    NotificationChannel.STAFF_EMAIL: "There is no contact email and no owner email to send to.",
-    NotificationChannel.STAFF_SMS: "There is no contact phone with SMS turned on to send to.",
-    NotificationChannel.CUSTOMER_EMAIL: "The request has no email address.",
-}
 
 # (notification id, attempts made): a row as a delivery job sees it.
 DeliveryKey = tuple[int, int]
@@ -138,7 +134,7 @@ def preload() -> None:
     try:
         _claim([NO_SUCH_ROW])
         _load([NO_SUCH_ROW])
-        _record_success(NO_SUCH_ROW, "")
+        _record_success(NO_SUCH_ROW, Receipt(""))
     except SQLAlchemyError as exc:  # only an optimisation: the jobs will say what is wrong
         log.warning("Could not prepare the notification statements: %s", exc)
     finally:
@@ -251,7 +247,7 @@ def _load(notification_ids: list[int]):
 
 def _outgoing(notification: Notification, followup: FollowUpRequest, tenant: Tenant) -> Outgoing:
     if notification.recipient is None:
-        raise Undeliverable(NOBODY_TO_TELL[notification.channel])
+        raise Undeliverable(failures.NOBODY_TO_TELL[notification.channel])
     return BUILDERS[notification.channel](notification, followup, tenant)
 
 
@@ -288,34 +284,26 @@ def _send_one(key: DeliveryKey, outgoing: Outgoing | Exception) -> None:
         _record_failure(key, outgoing)
         return
     try:
-        provider_id = outgoing.send()
+        receipt = outgoing.send()
     except Exception as exc:  # every failure is recorded and retried, never lost
         db.session.rollback()
         _record_failure(key, exc)
     else:
-        _record_success(key[0], provider_id)
+        _record_success(key[0], receipt)
 
 
-def _record_success(notification_id: int, provider_id: str) -> None:
+def _record_success(notification_id: int, receipt: Receipt) -> None:
     db.session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.state != DeliveryState.SENT)
+        .where(Notification.id == notification_id, Notification.state.not_in(DONE))
         .values(
-            state=DeliveryState.SENT,
+            state=receipt.state,
             sent_at=utcnow(),
-            provider_message_id=provider_id,
+            provider_message_id=receipt.provider_id,
             next_attempt_at=None,
         )
     )
     db.session.commit()
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, DeliveryFailed | Undeliverable):
-        text = str(exc)
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-    return text[:ERROR_TEXT_LIMIT]
 
 
 def _record_failure(key: DeliveryKey, exc: Exception) -> None:
@@ -324,6 +312,7 @@ def _record_failure(key: DeliveryKey, exc: Exception) -> None:
     notification_id, attempt = key
     final = isinstance(exc, Undeliverable) or attempt >= current_app.config["NOTIFY_MAX_ATTEMPTS"]
     retry_at = None if final else utcnow() + retry_delay(attempt)
+    staff_text, technical = failures.explain(exc)
     recorded = db.session.execute(
         update(Notification)
         # Only while the row is still ours: a lease that ran out belongs to another job.
@@ -335,11 +324,14 @@ def _record_failure(key: DeliveryKey, exc: Exception) -> None:
         .values(
             state=DeliveryState.FAILED if final else DeliveryState.PENDING,
             next_attempt_at=retry_at,
-            last_error=_describe(exc),
+            last_error=staff_text,
+            last_error_detail=technical,
         )
     ).rowcount
     db.session.commit()
-    log.warning("Notification %s, attempt %s failed: %s", notification_id, attempt, _describe(exc))
+    log.warning(
+        "Notification %s, attempt %s failed: %s", notification_id, attempt, technical or staff_text
+    )
     if recorded and retry_at is not None:
         _schedule_retry(key, retry_at)
 
@@ -407,7 +399,7 @@ def retry_now(tenant_id: int, followup_id: int, channel: object) -> Notification
     if notification.state not in RETRYABLE_BY_STAFF:
         raise TransitionNotAllowed(
             "This notification was sent already."
-            if notification.state == DeliveryState.SENT
+            if notification.state in DONE
             else "This notification is being sent right now."
         )
     tenant = db.session.get(Tenant, tenant_id)

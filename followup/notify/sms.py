@@ -14,16 +14,11 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from followup.models import FollowUpRequest, Notification, Tenant
-from followup.notify import DeliveryFailed, Undeliverable, one_line
+from followup.notify import Receipt, Undeliverable, failures, one_line
 
 TWILIO_API_ADDRESS = "https://api.twilio.com"
 SMS_REASON_LIMIT = 100
 SMS_FIELD_LIMIT = 200
-TWILIO_TIMEOUT_S = 15.0
-NOT_CONFIGURED = (
-    "SMS is not configured on this server: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
-    "and TWILIO_FROM_NUMBER."
-)
 
 
 class _ApiBaseHttpClient(TwilioHttpClient):
@@ -64,11 +59,11 @@ def _client() -> Client:
         and config["TWILIO_AUTH_TOKEN"]
         and config["TWILIO_FROM_NUMBER"]
     ):
-        raise Undeliverable(NOT_CONFIGURED)
+        raise Undeliverable(failures.SMS_NOT_CONFIGURED)
     return Client(
         config["TWILIO_ACCOUNT_SID"],
         config["TWILIO_AUTH_TOKEN"],
-        http_client=_ApiBaseHttpClient(config["TWILIO_API_BASE"], TWILIO_TIMEOUT_S),
+        http_client=_ApiBaseHttpClient(config["TWILIO_API_BASE"], config["TWILIO_TIMEOUT_S"]),
     )
 
 
@@ -80,24 +75,15 @@ class OutgoingSms:
     # go out from its own number: services/channels.py.)
     sender: str | None = None
 
-    def send(self) -> str:
-        """Ask Twilio to send it; returns the message SID."""
+    def send(self) -> Receipt:
+        """Ask Twilio to send it; the receipt holds the message SID."""
         client = _client()
+        sender = self.sender or current_app.config["TWILIO_FROM_NUMBER"]
         try:
-            message = client.messages.create(
-                to=self.to,
-                from_=self.sender or current_app.config["TWILIO_FROM_NUMBER"],
-                body=self.body,
-            )
+            message = client.messages.create(to=self.to, from_=sender, body=self.body)
         except TwilioRestException as exc:
-            detail = f"Twilio answered {exc.status}" + (f" (error {exc.code})" if exc.code else "")
-            detail += f": {exc.msg}"
-            # A 4xx other than "too many requests" is a refusal that a retry repeats
-            # (a bad number, wrong credentials); 5xx and 429 may pass later.
-            if 400 <= exc.status < 500 and exc.status != 429:
-                raise Undeliverable(detail) from exc
-            raise DeliveryFailed(detail) from exc
-        return message.sid
+            raise failures.twilio_refusal(exc, self.to, sender) from exc
+        return Receipt(message.sid)
 
 
 def staff_sms(notification: Notification, followup: FollowUpRequest, tenant: Tenant) -> OutgoingSms:

@@ -4,6 +4,11 @@ Every accepted message is parsed and kept in `messages`, with the time the serve
 answered "250" (`accepted_at`, `time.time()`). `stop()` and `start()` again on the
 same port simulate the mail server going down and coming back; `accept_delay_s`
 makes each acceptance slow (so a test can kill a worker mid-send).
+
+Refusals as a real server words them: `credentials` (login, password) is the only
+login it accepts (AUTH is offered without TLS, and a client that does not log in is
+let through); `refused_recipients` maps an address to the reply its RCPT TO gets;
+`data_reply` replaces the "250" answer to every message.
 """
 
 import asyncio
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 
@@ -46,6 +52,9 @@ def _free_port() -> int:
 class FakeSmtp:
     port: int = field(default_factory=_free_port)
     accept_delay_s: float = 0.0
+    credentials: tuple[str, str] | None = None
+    refused_recipients: dict[str, str] = field(default_factory=dict)
+    data_reply: str | None = None
     messages: list[ReceivedMail] = field(default_factory=list)
     _controller: Controller | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,7 +65,13 @@ class FakeSmtp:
 
     def start(self) -> "FakeSmtp":
         # A new controller each time: a stopped one has closed its event loop.
-        self._controller = Controller(_Handler(self), hostname=HOST, port=self.port)
+        self._controller = Controller(
+            _Handler(self),
+            hostname=HOST,
+            port=self.port,
+            authenticator=self._authenticate,
+            auth_require_tls=False,
+        )
         self._controller.start()
         return self
 
@@ -69,6 +84,18 @@ class FakeSmtp:
         with self._lock:
             self.messages.clear()
         self.accept_delay_s = 0.0
+        self.credentials = None
+        self.refused_recipients = {}
+        self.data_reply = None
+
+    def _authenticate(self, _server, _session, _envelope, _mechanism, auth_data) -> AuthResult:
+        given = (
+            (auth_data.login.decode(), auth_data.password.decode())
+            if isinstance(auth_data, LoginPassword)
+            else None
+        )
+        # Not handled: the server answers a refusal itself (535).
+        return AuthResult(success=given is not None and given == self.credentials, handled=False)
 
     def received(self) -> list[ReceivedMail]:
         with self._lock:
@@ -85,7 +112,16 @@ class _Handler:
     def __init__(self, owner: FakeSmtp):
         self.owner = owner
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        refusal = self.owner.refused_recipients.get(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.owner.data_reply:
+            return self.owner.data_reply
         if self.owner.accept_delay_s:
             await asyncio.sleep(self.owner.accept_delay_s)
         self.owner.record(envelope)

@@ -9,8 +9,10 @@ The real `twilio` SDK talks HTTP to it (`TWILIO_API_BASE`):
 answers 201 with a Twilio-shaped message resource (a fresh `SM…` SID), or
 Twilio's error JSON: 401 for wrong credentials, 400 for a missing field, 404 for
 another path. `fail_next(n, status)` makes the next n requests fail with `status`
-(500 by default). Accepted messages are kept in `messages`, every request in
-`requests`.
+(500 by default); `refuse_number(number, code, message)` answers 400 with that
+Twilio error for texts to `number`; `hold_answers()` keeps every answer back until
+`reset()` (a Twilio that does not answer in time). Accepted messages are kept in
+`messages`, every request in `requests`.
 """
 
 import base64
@@ -43,7 +45,12 @@ class FakeTwilio:
     requests: list[dict] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     _failures: list[int] = field(default_factory=list)
+    _refused_numbers: dict[str, tuple[int, str]] = field(default_factory=dict)
+    _answering: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._answering.set()
 
     @property
     def base_url(self) -> str:
@@ -54,11 +61,23 @@ class FakeTwilio:
         with self._lock:
             self._failures.extend([status] * count)
 
+    def refuse_number(self, number: str, code: int, message: str) -> None:
+        with self._lock:
+            self._refused_numbers[number] = (code, message)
+
+    def hold_answers(self) -> None:
+        self._answering.clear()
+
+    def wait_until_answering(self, timeout_s: float = 30.0) -> None:
+        self._answering.wait(timeout_s)
+
     def reset(self) -> None:
         with self._lock:
             self.messages.clear()
             self.requests.clear()
             self._failures.clear()
+            self._refused_numbers.clear()
+        self._answering.set()
 
     def start(self) -> "FakeTwilio":
         self.server = local_http.serve(_Handler, self)
@@ -82,6 +101,10 @@ class FakeTwilio:
         for name, code in (("To", 21604), ("From", 21603), ("Body", 21602)):
             if not form.get(name):
                 return 400, _error(code, f"A '{name}' parameter is required.", 400)
+        with self._lock:
+            refusal = self._refused_numbers.get(form["To"])
+        if refusal is not None:
+            return 400, _error(*refusal, 400)
         sms = SentSms("SM" + secrets.token_hex(16), form["To"], form["From"], form["Body"])
         with self._lock:
             self.messages.append(sms)
@@ -137,6 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode()
         form = {name: values[0] for name, values in parse_qs(raw).items()}
+        self.owner.wait_until_answering()
         status, body = self.owner.answer(self.path, self.headers.get("Authorization", ""), form)
         payload = json.dumps(body).encode()
         self.send_response(status)

@@ -16,7 +16,7 @@ from followup.errors import TransitionNotAllowed
 from followup.extensions import db
 from followup.jobs.notifications import deliver_notifications, sweep_notifications
 from followup.models import Notification, NotificationChannel, Source
-from followup.notify import outbox, sms
+from followup.notify import failures, outbox
 from followup.services import accounts
 from followup.services.followups import create_followup
 from tests.fakes.local_http import closed_redis_url
@@ -192,6 +192,7 @@ def test_backoff_first_retry_within_a_minute_then_growing_capped_then_failed(
     configure_tenant(tenant, customer_confirmation_enabled=False)
     smtp.stop()
     delays = []
+    refused = f"The mail server refused the connection (127.0.0.1:{smtp.port}). Check MAIL_SERVER."
     with time_machine.travel(START, tick=False) as clock:
         make_followup(tenant)
         (row,) = outbox_rows()
@@ -199,7 +200,8 @@ def test_backoff_first_retry_within_a_minute_then_growing_capped_then_failed(
         for attempt in range(1, 10):
             waiting = row_of("staff_email")
             assert (waiting["state"], waiting["attempts"]) == ("pending", attempt)
-            assert "Connection refused" in waiting["last_error"]
+            assert waiting["last_error"] == refused
+            assert "Connection refused" in waiting["last_error_detail"]
             due = waiting["next_attempt_at"]
             delays.append((due - utcnow()).total_seconds())
 
@@ -214,7 +216,7 @@ def test_backoff_first_retry_within_a_minute_then_growing_capped_then_failed(
     assert delays[0] <= 60
     failed = row_of("staff_email")
     assert (failed["state"], failed["attempts"], failed["next_attempt_at"]) == ("failed", 10, None)
-    assert "Connection refused" in failed["last_error"]
+    assert failed["last_error"] == refused
     # The retry was also handed to RQ's scheduler, for the time it is due.
     scheduled = Queue("default", connection=redis_db).scheduled_job_registry.get_job_ids()
     assert f"notifications-{row['id']}_9" in scheduled
@@ -246,7 +248,8 @@ def test_twilio_not_configured_fails_at_once_with_a_clear_reason(
     make_followup(tenant)
     deliver_all()
     row = row_of("staff_sms")
-    assert (row["state"], row["attempts"], row["last_error"]) == ("failed", 1, sms.NOT_CONFIGURED)
+    assert (row["state"], row["attempts"]) == ("failed", 1)
+    assert (row["last_error"], row["last_error_detail"]) == (failures.SMS_NOT_CONFIGURED, None)
     assert twilio.requests == []
 
 
@@ -265,7 +268,8 @@ def test_a_twilio_refusal_fails_at_once_and_a_twilio_500_waits_for_a_retry(
     deliver_notifications([row_of("staff_sms")["id"]])
     row = row_of("staff_sms")
     assert (row["state"], row["attempts"]) == ("failed", 2)
-    assert row["last_error"] == (
+    assert row["last_error"] == failures.TWILIO_BAD_CREDENTIALS
+    assert row["last_error_detail"] == (
         "Twilio answered 401 (error 20003): Unable to create record: Authenticate"
     )
     assert twilio.messages == []

@@ -145,7 +145,8 @@ def test_smtp_down_then_back_delivers_each_email_exactly_once(
     assert failed_once
     rows = outbox_rows()
     assert all(row["state"] != "sent" for row in rows)
-    assert "Connection refused" in rows[0]["last_error"]
+    assert rows[0]["last_error"].startswith("The mail server refused the connection")
+    assert "Connection refused" in rows[0]["last_error_detail"]
 
     smtp.start()
     rows = wait_for(all_sent, "the emails to be sent once SMTP is back", worker)
@@ -163,7 +164,8 @@ def test_a_twilio_500_is_retried(app, tenant, make_followup, smtp, twilio, start
     wait_for(all_sent, "all notifications, the SMS after two 500s", worker)
     sms = row_of("staff_sms")
     assert sms["attempts"] == 3
-    assert sms["last_error"] == (
+    assert sms["last_error"] == "Twilio had a problem on its side (HTTP 500)."
+    assert sms["last_error_detail"] == (
         "Twilio answered 500 (error 20500): Unable to create record: Internal Server Error"
     )
     assert len(twilio.requests) == 3

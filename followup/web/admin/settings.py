@@ -12,6 +12,7 @@ from followup.errors import ValidationFailed
 from followup.htmx import is_partial_request, redirect_after_post, render
 from followup.llm import prompts
 from followup.models import ROLE_OWNER, Tenant
+from followup.notify import email
 from followup.services import tenant_settings
 from followup.web.admin import bp, current_tenant
 
@@ -45,6 +46,8 @@ def _context(tenant: Tenant, **sections) -> dict:
         "timezones": tenant_settings.timezone_choices(),
         "is_owner": current_user.role == ROLE_OWNER,
         "twilio_configured": bool(current_app.config.get("TWILIO_ACCOUNT_SID")),
+        # Where emails go instead when there is no mail server; None: they are sent.
+        "saved_mail_folder": email.mail_folder_label() if email.saves_to_files() else None,
         "business": _business_form(tenant),
         "origins": _origins_form(tenant),
         "secret": {"rotated": False},

@@ -1,0 +1,178 @@
+"""Why a notification did not go out, in the words staff read: the one place that
+turns what a provider raised (exception class, SMTP reply code, Twilio error code)
+into a sentence saying what happened and which setting to check.
+
+The provider's own text is kept beside it as the technical text, folded away on the
+request's detail panel; secrets from the configuration never reach either.
+"""
+
+import smtplib
+import socket
+import ssl
+
+import requests
+from flask import current_app
+from rq.timeouts import JobTimeoutException
+from twilio.base.exceptions import TwilioRestException
+
+from followup.models import NotificationChannel
+from followup.notify import DeliveryFailed, NotSent, Undeliverable
+
+TECHNICAL_TEXT_LIMIT = 1000
+STAFF_TEXT_LIMIT = 500
+SECRET_SETTINGS = ("MAIL_PASSWORD", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "OPENAI_API_KEY")
+HIDDEN = "[hidden]"
+
+NOBODY_TO_TELL = {
+    NotificationChannel.STAFF_EMAIL: "There is no contact email and no owner email to send to.",
+    NotificationChannel.STAFF_SMS: "There is no contact phone with SMS turned on to send to.",
+    NotificationChannel.CUSTOMER_EMAIL: "The request has no email address.",
+}
+SMS_NOT_CONFIGURED = (
+    "SMS is not configured on this server: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+    "and TWILIO_FROM_NUMBER."
+)
+TWILIO_BAD_CREDENTIALS = (
+    "Twilio rejected the credentials. Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
+)
+SOMETHING_ELSE = "Something went wrong while sending; the technical details say what."
+
+# Twilio's error codes about the number sent to, each with the reason in our words.
+TWILIO_REFUSED_NUMBER = {
+    21211: "it is not a valid phone number",
+    21214: "it is not a phone number that can be reached",
+    21408: "texts to its country are not enabled in the Twilio account",
+    21610: "its owner has unsubscribed from this sender (replied STOP)",
+    21612: "Twilio cannot send from this sender to it",
+    21614: "it cannot receive text messages",
+}
+# …and about the number sent from.
+TWILIO_REFUSED_SENDER = {21212, 21603, 21606, 21659}
+TWILIO_AUTHENTICATION = 20003
+
+
+def _hide_secrets(text: str) -> str:
+    config = current_app.config
+    for name in SECRET_SETTINGS:
+        secret = config.get(name)
+        if secret:
+            text = text.replace(str(secret), HIDDEN)
+    return text
+
+
+def technical_text(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, NotSent) else f"{type(exc).__name__}: {exc}"
+    return _hide_secrets(text)[:TECHNICAL_TEXT_LIMIT]
+
+
+def explain(exc: BaseException) -> tuple[str, str | None]:
+    """(what staff read, the technical text or None when it would say the same)."""
+    staff = _staff_text(exc)
+    technical = technical_text(exc)
+    return _hide_secrets(staff)[:STAFF_TEXT_LIMIT], (technical if technical != staff else None)
+
+
+def _staff_text(exc: BaseException) -> str:
+    if isinstance(exc, NotSent):
+        return exc.staff_text
+    if isinstance(exc, requests.Timeout):
+        return "Twilio did not answer in time."
+    if isinstance(exc, requests.ConnectionError):
+        return "Twilio could not be reached. Check the server's internet connection."
+    if isinstance(exc, JobTimeoutException):
+        limit = current_app.config["NOTIFY_JOB_TIMEOUT_S"]
+        return f"Sending took longer than {limit} s (NOTIFY_JOB_TIMEOUT_S) and was stopped."
+    return SOMETHING_ELSE
+
+
+# --- email -------------------------------------------------------------------------------------
+
+
+def _reply(code: int, message: bytes | str) -> str:
+    text = message.decode(errors="replace") if isinstance(message, bytes) else message
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def smtp_failure(exc: Exception, server: str) -> NotSent:
+    """What an SMTP exchange with `server` ("host:port") raised, as a failure with staff
+    words. A 5xx refusal of every recipient is final; the rest may pass later."""
+    technical = technical_text(exc)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        addresses = ", ".join(exc.recipients)
+        replies = "; ".join(_reply(code, text) for code, text in exc.recipients.values())
+        if all(code >= 500 for code, _ in exc.recipients.values()):
+            return Undeliverable(
+                technical, f"The mail server refused the address {addresses}: {replies}."
+            )
+        return DeliveryFailed(
+            technical, f"The mail server did not take the address {addresses} for now: {replies}."
+        )
+    return DeliveryFailed(technical, _smtp_staff_text(exc, server))
+
+
+def _smtp_staff_text(exc: Exception, server: str) -> str:
+    host = server.rsplit(":", 1)[0]
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "The mail server rejected the login. Check MAIL_USERNAME and MAIL_PASSWORD."
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return (
+            f"The mail server refused the sender address {exc.sender} "
+            f"({_reply(exc.smtp_code, exc.smtp_error)}). Check MAIL_DEFAULT_SENDER."
+        )
+    if isinstance(exc, smtplib.SMTPDataError):
+        refusal = "rejected" if exc.smtp_code >= 500 else "could not take"
+        return f"The mail server {refusal} the message: {_reply(exc.smtp_code, exc.smtp_error)}."
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        if "STARTTLS" in str(exc):
+            return f"The mail server ({server}) does not offer encryption. Check MAIL_USE_TLS."
+        return (
+            f"The mail server ({server}) does not offer a login here. Check MAIL_USE_TLS, "
+            "MAIL_USERNAME and MAIL_PASSWORD."
+        )
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"The mail server ({server}) closed the connection before the message was sent."
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"The mail server ({server}) answered: {_reply(exc.smtp_code, exc.smtp_error)}."
+    if isinstance(exc, ConnectionRefusedError):
+        return f"The mail server refused the connection ({server}). Check MAIL_SERVER."
+    if isinstance(exc, socket.gaierror):
+        return f"The mail server's name {host} could not be found. Check MAIL_SERVER."
+    if isinstance(exc, TimeoutError):
+        return f"The mail server did not answer in time ({server})."
+    if isinstance(exc, ssl.SSLError):
+        return (
+            f"The encrypted connection to the mail server failed ({server}). "
+            "Check MAIL_USE_TLS and MAIL_PORT."
+        )
+    if isinstance(exc, OSError):
+        reason = exc.strerror or type(exc).__name__
+        return (
+            f"The mail server could not be reached ({server}): {reason}. "
+            "Check MAIL_SERVER and MAIL_PORT."
+        )
+    return SOMETHING_ELSE
+
+
+# --- SMS ---------------------------------------------------------------------------------------
+
+
+def twilio_refusal(exc: TwilioRestException, to: str, sender: str) -> NotSent:
+    """Twilio's error answer as a failure with staff words. A 4xx other than "too many
+    requests" is a refusal that a retry repeats; 5xx and 429 may pass later."""
+    technical = f"Twilio answered {exc.status}" + (f" (error {exc.code})" if exc.code else "")
+    technical = _hide_secrets(f"{technical}: {exc.msg}")[:TECHNICAL_TEXT_LIMIT]
+    if exc.status == 429:
+        return DeliveryFailed(technical, "Twilio asked us to slow down (too many messages).")
+    if exc.status >= 500 or exc.status < 400:
+        return DeliveryFailed(technical, f"Twilio had a problem on its side (HTTP {exc.status}).")
+    return Undeliverable(technical, _twilio_staff_text(exc, to, sender))
+
+
+def _twilio_staff_text(exc: TwilioRestException, to: str, sender: str) -> str:
+    if exc.code == TWILIO_AUTHENTICATION or exc.status == 401:
+        return TWILIO_BAD_CREDENTIALS
+    if exc.code in TWILIO_REFUSED_NUMBER:
+        return f"The phone number {to} was refused by Twilio: {TWILIO_REFUSED_NUMBER[exc.code]}."
+    if exc.code in TWILIO_REFUSED_SENDER:
+        return f"Twilio refused the sending number {sender}. Check TWILIO_FROM_NUMBER."
+    return f"Twilio refused the message: {exc.msg}"
