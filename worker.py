@@ -15,6 +15,9 @@ lose it.
 RQ forks a process for every job; what the notification jobs need is loaded once
 here first (`outbox.preload`), so each forked job starts warm.
 
+What it prints: LOG_LEVEL (INFO by default: every job started and finished, the
+sweeps' every run); `make run` sets WARNING, so only warnings and errors show.
+
 Stopping: the first SIGTERM/SIGINT lets the job in hand finish, then the worker
 stops (RQ's warm shutdown); a second one stops at once, and the notification the
 job was sending goes back to the outbox when its lease ends. The job's own process
@@ -53,13 +56,13 @@ class FollowupWorker(Worker):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def run_cron(redis_url: str, queue_name: str, sweeps: list[tuple]) -> None:
+def run_cron(redis_url: str, queue_name: str, sweeps: list[tuple], log_level: str) -> None:
     """The periodic jobs, in a child process that ends with the worker.
 
     `sweeps`: (job, interval_s, job_timeout_s) for each periodic job.
     """
     die_with_parent()
-    cron = CronScheduler(connection=Redis.from_url(redis_url))
+    cron = CronScheduler(connection=Redis.from_url(redis_url), logging_level=log_level)
     for job, interval_s, timeout_s in sweeps:
         cron.register(job, queue_name, interval=interval_s, job_timeout=timeout_s)
     while True:
@@ -95,6 +98,7 @@ def _start_cron(app, queue_name: str) -> multiprocessing.Process:
                     config["REMINDER_JOB_TIMEOUT_S"],
                 ),
             ],
+            config["LOG_LEVEL"],
         ),
         name="rq-cron",
         daemon=True,
@@ -115,7 +119,7 @@ def main() -> None:
         cron = _start_cron(app, queue.name)
         try:
             worker = FollowupWorker([queue], connection=queue.connection)
-            worker.work(with_scheduler=True)
+            worker.work(with_scheduler=True, logging_level=app.config["LOG_LEVEL"])
         finally:
             cron.terminate()
             cron.join(CRON_STOP_TIMEOUT_S)

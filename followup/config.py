@@ -56,6 +56,9 @@ class Config:
     RQ_ASYNC = True
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
+    # What the worker prints (DEBUG, INFO, WARNING, ERROR); `make run` sets WARNING.
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()
+
     OPENAI_API_KEY = _env("OPENAI_API_KEY")
     OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
     OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")

