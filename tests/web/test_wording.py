@@ -324,3 +324,46 @@ def test_every_invalid_field_names_its_own_label(world, send):
         error = error_of(root, control)
         assert any(f"{name}:" in error for name in names), (names, error)
 
+
+def _over_the_limit(world: World):
+    world.client.application.config["WIDGET_CONFIG_LIMIT_PER_IP"] = "1 per minute"
+    url = f"/api/widget/v1/{world.tenant.widget_public_key}/config"
+    assert world.client.get(url).status_code == 200
+    return world.client.get(url)
+
+
+# (id, a request the framework refuses, its status, our message)
+HTTP_CASES = [
+    (
+        "unknown-page",
+        lambda w: w.admin_get("/no-such-page"),
+        404,
+        "There is nothing at this address.",
+    ),
+    (
+        "unknown-api-path",
+        lambda w: w.api("GET", "/no-such-thing"),
+        404,
+        "There is nothing at this address.",
+    ),
+    (
+        "wrong-method",
+        lambda w: w.api("DELETE", f"/followups/{w.followup_id}"),
+        405,
+        "This address does not take that kind of request.",
+    ),
+    ("over-the-rate-limit", _over_the_limit, 429, "Too many tries in a short time."),
+]
+
+
+@pytest.mark.parametrize(
+    "send, status, message", [c[1:] for c in HTTP_CASES], ids=[c[0] for c in HTTP_CASES]
+)
+def test_refusals_by_the_framework_are_in_our_words(world, send, status, message):
+    response = send(world)
+
+    assert response.status_code == status
+    words, _errors = _messages(response)
+    assert message in words
+    for phrase in LIBRARY_PHRASES:
+        assert phrase.lower() not in words.lower(), f"{phrase!r} in: {words[:400]}"
