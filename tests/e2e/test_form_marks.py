@@ -2,6 +2,7 @@
 
 - An invalid phone is marked exactly like an invalid email: red border, aria-invalid
   and its message, in every form that has a phone.
+- In an AI employee's working hours only the wrong time turns red, not its whole day.
 
 Screenshots go to test-artifacts/screens/.
 """
@@ -142,3 +143,31 @@ def test_agent_channels_mark_a_bad_sms_number(page: Page, live_server, seeded):
     page.get_by_role("button", name="Save channels").click()
     expect_marked(page.get_by_label("SMS number"), "SMS number: enter the number with its")
     shoot(page, "agent-channels-bad-sms-number")
+
+
+# --- (b) only the wrong time turns red -----------------------------------------------------
+
+
+def test_only_the_wrong_time_of_a_day_turns_red(page: Page, live_server, seeded):
+    agent_id = add_agent(live_server)
+    login(page, f"/admin/agents/{agent_id}/working-hours")
+    monday = page.locator("#day-mon")
+    page.get_by_role("button", name="Add an opening interval to Monday").click()
+    expect(monday.locator(".interval")).to_have_count(2)
+    monday.get_by_label("Monday opening 1 until").fill("12:00")
+    monday.get_by_label("Monday opening 2 from").fill("13:00")
+    monday.get_by_label("Monday opening 2 until").fill("11:00")
+    page.get_by_role("button", name="Save working hours").click()
+
+    wrong = monday.get_by_label("Monday opening 2 until")
+    expect_marked(wrong, "Monday: the end (11:00) must be after the start (13:00).")
+    right = [
+        monday.get_by_label(f"Monday opening {n} {end}")
+        for n, end in ((1, "from"), (1, "until"), (2, "from"))
+    ]
+    for field in right:
+        expect(field).not_to_have_attribute("aria-invalid", "true")
+        assert border(field)["color"] != DANGER
+    tuesday = page.locator("#day-tue").locator(".time-input").first
+    assert border(tuesday) == border(right[0])  # the rest of the week is as before
+    shoot(page, "working-hours-one-wrong-time")

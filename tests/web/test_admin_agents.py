@@ -337,13 +337,56 @@ def test_bad_hours_are_shown_beside_their_row_and_nothing_is_saved(staff_browser
     assert response.status_code == 422
     assert "Nothing was saved" in body
     assert "Time zone: &#34;Mars/Olympus&#34; is not a time zone we know" in body
-    assert re.search(r'id="tue-error" role="alert">The end \(09:00\) must be after', body)
-    assert re.search(r'id="wed-error" role="alert">&#34;25:00&#34; is not a start time', body)
-    assert re.search(r'id="special-0-error" role="alert">Enter a real date', body)
-    assert re.search(r'id="tue-start-0"[^>]*aria-invalid="true" aria-describedby="tue-error"', body)
+    assert re.search(r'id="tue-error" role="alert">Tuesday: the end \(09:00\) must be after', body)
+    assert re.search(r'id="wed-error" role="alert">Wednesday: &#34;25:00&#34; is not a start', body)
+    assert "Wednesday: &#34;26:00&#34; is not an end time" in body
+    assert re.search(
+        r'id="special-0-date-error" role="alert">Special date &#34;2026-02-30&#34;: enter a real',
+        body,
+    )
+    # Only the times at fault are marked, each pointing to its day's message.
+    assert invalid_inputs(body) == {
+        "timezone": "timezone-error",
+        "tue-end-0": "tue-error",
+        "wed-start-0": "wed-error",
+        "wed-end-0": "wed-error",
+        "special-0-date": "special-0-date-error",
+    }
     assert 'value="Mars/Olympus" selected' in body  # what was typed stays
     saved = fresh(Agent, alex.id)
     assert (saved.timezone, saved.special_dates) == ("UTC", {})
+
+
+def invalid_inputs(body: str) -> dict[str, str]:
+    """The id of every input marked invalid, with the id of the message it points to."""
+    tags = re.findall(r"<(?:input|select)\b[^>]*>", body)
+    marked = [tag for tag in tags if 'aria-invalid="true"' in tag]
+    return {
+        re.search(r'id="([^"]+)"', tag)[1]: re.search(r'aria-describedby="([^"]+)"', tag)[1]
+        for tag in marked
+    }
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "wrong", "message"),
+    [
+        # The second interval ends before it starts: only its end.
+        (["09:00", "13:00", "16:00"], ["12:00", "11:00", "18:00"], {"mon-end-1"}, "the end"),
+        # The third starts at an hour that does not exist: only its start.
+        (["09:00", "13:00", "25:30"], ["12:00", "15:00", "18:00"], {"mon-start-2"}, "not a start"),
+        # Typed out of order, the first overlaps the second: the later one's start.
+        (["13:00", "09:00"], ["18:00", "14:00"], {"mon-start-0"}, "overlaps 09:00"),
+    ],
+)
+def test_only_the_wrong_time_of_a_day_is_marked(staff_browser, alex, starts, ends, wrong, message):
+    form = hours_form(**{"mon-start": starts, "mon-end": ends})
+    response = staff_browser.post(f"/admin/agents/{alex.id}/working-hours", form, htmx=True)
+    body = text_of(response)
+    assert response.status_code == 422
+    assert invalid_inputs(body) == dict.fromkeys(wrong, "mon-error")
+    assert re.search(rf'id="mon-error" role="alert">Monday: [^<]*{message}', body)
+    assert 'class="day has-error"' not in body  # the row itself is not marked
+    assert fresh(Agent, alex.id).working_hours["mon"] == [["00:00", "24:00"]]
 
 
 def test_a_special_date_listed_twice_is_refused(staff_browser, alex):
@@ -359,9 +402,8 @@ def test_a_special_date_listed_twice_is_refused(staff_browser, alex):
     )
     response = staff_browser.post(f"/admin/agents/{alex.id}/working-hours", form, htmx=True)
     assert response.status_code == 422
-    assert 'id="special-1-date-error" role="alert">This date is already listed above.' in text_of(
-        response
-    )
+    listed_twice = "Special date 2026-12-24: it is already listed above."
+    assert f'id="special-1-date-error" role="alert">{listed_twice}' in text_of(response)
     assert fresh(Agent, alex.id).special_dates == {}
 
 

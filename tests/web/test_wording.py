@@ -272,6 +272,14 @@ CASES = [
         ),
         ("Delay",),
     ),
+    (
+        "employee-working-hours",
+        lambda w: w.admin_post(
+            f"/agents/{w.agent.id}/working-hours",
+            {"op": "save", "timezone": "Mars", "mon-start": "25:00", "mon-end": "18:00"},
+        ),
+        ("Time zone", "Monday"),
+    ),
 ]
 
 
