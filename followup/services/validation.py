@@ -6,6 +6,7 @@ alert, in a JSON error or in a chat; `field` is only the key it is filed under.
 """
 
 import re
+from functools import lru_cache
 
 import email_validator
 import phonenumbers
@@ -108,12 +109,13 @@ def normalize_phone(value: str, field: str = "phone", label: str = "Phone") -> s
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def international_phone(e164: str) -> str:
-    """A stored E.164 number as people read it, e.g. "+44 20 7183 8750"."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
+@lru_cache(maxsize=4096)  # every card of a list shows one: parse each number once
+def international_phone(value: str | None) -> str:
+    """A stored (E.164) number as people read it, e.g. +44 20 7183 8750; anything that
+    is not a valid number is shown as it is."""
+    number = _phone_number(value) if value else None
+    if number is None:
+        return value or ""
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 

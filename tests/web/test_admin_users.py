@@ -65,7 +65,7 @@ def test_list_full_page_and_partial(staff_browser, tenant, make_followup, maria)
     for body in (page, partial):
         assert card_names(body) == ["John Smith", "Maria Garcia"]  # newest first
         assert 'customer-status-guest">Guest</span>' in body
-        assert "maria@example.com" in body and "+14155550101" in body
+        assert "maria@example.com" in body and ">+1 415-555-0101<" in body
         assert 'class="user-followup-count">2 follow-ups<' in body
         assert 'class="user-chat-count">1 chat<' in body
         assert 'class="user-chat-count">0 chats<' in body

@@ -53,7 +53,7 @@ def test_full_page_has_every_header_element_and_cards(staff_browser, tenant, mak
     for option in ("All Status", "Pending", "Contacted", "Resolved", "Cancelled"):
         assert f">{option}</option>" in page
     assert card_names(page) == ["John Smith", "Maria Garcia"]  # newest first
-    assert "maria@example.com" in page and "+14155550101" in page
+    assert "maria@example.com" in page and ">+1 415-555-0101<" in page
     assert "Quote for 40 hoodies" in page
     assert 'class="status-pill status-pending">Pending<' in page
     assert "High Priority" in page
