@@ -1,8 +1,10 @@
-"""How forms mark what is wrong, in real Chromium.
+"""How forms mark what is wrong and how settings switch on, in real Chromium.
 
 - An invalid phone is marked exactly like an invalid email: red border, aria-invalid
   and its message, in every form that has a phone.
 - In an AI employee's working hours only the wrong time turns red, not its whole day.
+- Settings that turn something on are switches (role="switch", drawn as a track and
+  knob), which the keyboard works like any checkbox.
 
 Screenshots go to test-artifacts/screens/.
 """
@@ -171,3 +173,74 @@ def test_only_the_wrong_time_of_a_day_turns_red(page: Page, live_server, seeded)
     tuesday = page.locator("#day-tue").locator(".time-input").first
     assert border(tuesday) == border(right[0])  # the rest of the week is as before
     shoot(page, "working-hours-one-wrong-time")
+
+
+# --- (d) settings that turn something on are switches -------------------------------------
+
+
+def switch_look(switch: Locator) -> dict:
+    return switch.evaluate(
+        """el => { const s = getComputedStyle(el), r = el.getBoundingClientRect();
+                   return {appearance: s.appearance, wide: r.width > r.height * 1.5,
+                           track: s.backgroundColor}; }"""
+    )
+
+
+def expect_switch_works(page: Page, switch: Locator) -> None:
+    """A switch drawn as a track and knob, that the keyboard turns on and off."""
+    expect(switch).to_be_visible()
+    look = switch_look(switch)
+    assert look["appearance"] == "none" and look["wide"], look
+    was_on = switch.is_checked()
+    switch.focus()
+    page.keyboard.press("Space")
+    expect(switch).to_be_checked(checked=not was_on)
+    assert switch_look(switch)["track"] != look["track"]  # on and off look different
+    page.keyboard.press("Space")
+    expect(switch).to_be_checked(checked=was_on)
+
+
+SETTINGS_PAGES = (
+    "/admin/followups/settings",
+    "/admin/settings",
+    "/admin/agents/{agent}/channels",
+    "/admin/agents/{agent}/working-hours",
+    "/admin/agents/{agent}/auto-followup",
+)
+
+
+def test_enable_settings_are_keyboard_operable_switches(page: Page, live_server, seeded):
+    agent_id = add_agent(live_server, autofollowup_enabled=True)
+    page.emulate_media(reduced_motion="reduce")  # no slide: the colour is final at once
+
+    login(page, "/admin/followups/settings")
+    expect_switch_works(page, page.get_by_role("switch", name="Enable Follow-Up Requests"))
+    confirmation = page.get_by_role("switch", name="Send customers a confirmation email")
+    expect_switch_works(page, confirmation)
+    shoot(page, "switches-followup-settings")
+
+    page.goto("/admin/settings")
+    expect_switch_works(page, page.get_by_role("switch", name="Twilio SMS notifications"))
+
+    page.goto(f"/admin/agents/{agent_id}/channels")
+    widget = page.get_by_role("switch", name="This employee answers the website chat")
+    expect_switch_works(page, widget)
+
+    page.goto(f"/admin/agents/{agent_id}/working-hours")
+    expect_switch_works(page, page.locator("#day-sat").get_by_role("switch", name="Day off"))
+    shoot(page, "switches-working-hours")
+
+    # The Auto Follow-up switch saves as it changes: Space turns it off, for good.
+    page.goto(f"/admin/agents/{agent_id}/auto-followup")
+    enabled = page.get_by_role("switch", name="Enable Auto Follow-up")
+    assert switch_look(enabled)["appearance"] == "none" and switch_look(enabled)["wide"]
+    enabled.focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("status")).to_contain_text("Auto Follow-up disabled.")
+    expect(page.get_by_role("switch", name="Enable Auto Follow-up")).not_to_be_checked()
+    shoot(page, "switches-auto-followup")
+
+    # No bare checkbox is left on these pages: each is a switch.
+    for url in SETTINGS_PAGES:
+        page.goto(url.format(agent=agent_id))
+        expect(page.locator('input[type="checkbox"]:not([role="switch"])')).to_have_count(0)
