@@ -6,11 +6,8 @@
 - Settings that turn something on are switches (role="switch", drawn as a track and
   knob), which the keyboard works like any checkbox.
 
-Screenshots go to test-artifacts/screens/.
+Screenshots go to test-artifacts/screens/ (`screenshot`).
 """
-
-import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -18,48 +15,13 @@ from playwright.sync_api import Locator, Page, expect
 from followup.extensions import db
 from followup.models import Tenant
 from followup.services import agents
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import STAFF_EMAIL
+from tests.e2e.conftest import screenshot, staff_login
 
 pytestmark = pytest.mark.e2e
 
-SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 DANGER = "rgb(180, 35, 24)"  # --danger, #b42318, in both stylesheets
 BAD_EMAIL = "ada@example.com@example.org"
 BAD_PHONE = "12345"
-
-
-@pytest.fixture(autouse=True)
-def no_script_errors(page: Page):
-    """Whatever the page does, no console error and no CSP violation. Chromium logs
-    each refused form (422) as "Failed to load resource": those are what is tested; and
-    the widget's page, opened on its own here, has no icon (in a frame none is asked)."""
-    problems = []
-
-    def on_console(message) -> None:
-        refused_form = "the server responded with a status of 422" in message.text
-        no_icon = message.location.get("url", "").endswith("/favicon.ico")
-        if message.type == "error" and not (refused_form or no_icon):
-            problems.append(f"{message.text} ({message.location.get('url')})")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield
-    assert problems == []
-
-
-def shoot(page: Page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True, animations="disabled")
-
-
-def login(page: Page, target: str) -> None:
-    page.goto(target)
-    page.fill("#email", STAFF_EMAIL)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
-    page.wait_for_load_state("load")
 
 
 def border(field: Locator) -> dict:
@@ -121,11 +83,11 @@ def test_widget_form_marks_a_bad_phone_like_a_bad_email(page: Page, live_server,
     expect_marked(phone, "Phone: enter the number with its country code")
     assert border(phone) == border(email)
     expect(form.get_by_label("Name")).not_to_have_attribute("aria-invalid", "true")
-    shoot(page, "widget-form-bad-email-and-phone")
+    screenshot(page, "widget-form-bad-email-and-phone")
 
 
 def test_settings_mark_a_bad_contact_phone_like_a_bad_email(page: Page, live_server, seeded):
-    login(page, "/admin/settings")
+    staff_login(page, "/admin/settings")
     section = page.locator("#business-settings")
     section.get_by_label("Contact email").fill(BAD_EMAIL)
     section.get_by_label("Contact phone").fill(BAD_PHONE)
@@ -135,16 +97,16 @@ def test_settings_mark_a_bad_contact_phone_like_a_bad_email(page: Page, live_ser
     expect_marked(email, "Contact email: enter an address like name@example.com.")
     expect_marked(phone, "Contact phone: enter the number with its country code")
     assert border(phone) == border(email)
-    shoot(page, "settings-bad-email-and-phone")
+    screenshot(page, "settings-bad-email-and-phone")
 
 
 def test_agent_channels_mark_a_bad_sms_number(page: Page, live_server, seeded):
     agent_id = add_agent(live_server)
-    login(page, f"/admin/agents/{agent_id}/channels")
+    staff_login(page, f"/admin/agents/{agent_id}/channels")
     page.get_by_label("SMS number").fill(BAD_PHONE)
     page.get_by_role("button", name="Save channels").click()
     expect_marked(page.get_by_label("SMS number"), "SMS number: enter the number with its")
-    shoot(page, "agent-channels-bad-sms-number")
+    screenshot(page, "agent-channels-bad-sms-number")
 
 
 # --- (b) only the wrong time turns red -----------------------------------------------------
@@ -152,7 +114,7 @@ def test_agent_channels_mark_a_bad_sms_number(page: Page, live_server, seeded):
 
 def test_only_the_wrong_time_of_a_day_turns_red(page: Page, live_server, seeded):
     agent_id = add_agent(live_server)
-    login(page, f"/admin/agents/{agent_id}/working-hours")
+    staff_login(page, f"/admin/agents/{agent_id}/working-hours")
     monday = page.locator("#day-mon")
     page.get_by_role("button", name="Add an opening interval to Monday").click()
     expect(monday.locator(".interval")).to_have_count(2)
@@ -172,7 +134,7 @@ def test_only_the_wrong_time_of_a_day_turns_red(page: Page, live_server, seeded)
         assert border(field)["color"] != DANGER
     tuesday = page.locator("#day-tue").locator(".time-input").first
     assert border(tuesday) == border(right[0])  # the rest of the week is as before
-    shoot(page, "working-hours-one-wrong-time")
+    screenshot(page, "working-hours-one-wrong-time")
 
 
 # --- (d) settings that turn something on are switches -------------------------------------
@@ -213,11 +175,11 @@ def test_enable_settings_are_keyboard_operable_switches(page: Page, live_server,
     agent_id = add_agent(live_server, autofollowup_enabled=True)
     page.emulate_media(reduced_motion="reduce")  # no slide: the colour is final at once
 
-    login(page, "/admin/followups/settings")
+    staff_login(page, "/admin/followups/settings")
     expect_switch_works(page, page.get_by_role("switch", name="Enable Follow-Up Requests"))
     confirmation = page.get_by_role("switch", name="Send customers a confirmation email")
     expect_switch_works(page, confirmation)
-    shoot(page, "switches-followup-settings")
+    screenshot(page, "switches-followup-settings")
 
     page.goto("/admin/settings")
     expect_switch_works(page, page.get_by_role("switch", name="Twilio SMS notifications"))
@@ -228,7 +190,7 @@ def test_enable_settings_are_keyboard_operable_switches(page: Page, live_server,
 
     page.goto(f"/admin/agents/{agent_id}/working-hours")
     expect_switch_works(page, page.locator("#day-sat").get_by_role("switch", name="Day off"))
-    shoot(page, "switches-working-hours")
+    screenshot(page, "switches-working-hours")
 
     # The Auto Follow-up switch saves as it changes: Space turns it off, for good.
     page.goto(f"/admin/agents/{agent_id}/auto-followup")
@@ -238,7 +200,7 @@ def test_enable_settings_are_keyboard_operable_switches(page: Page, live_server,
     page.keyboard.press("Space")
     expect(page.get_by_role("status")).to_contain_text("Auto Follow-up disabled.")
     expect(page.get_by_role("switch", name="Enable Auto Follow-up")).not_to_be_checked()
-    shoot(page, "switches-auto-followup")
+    screenshot(page, "switches-auto-followup")
 
     # No bare checkbox is left on these pages: each is a switch.
     for url in SETTINGS_PAGES:
