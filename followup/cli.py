@@ -13,7 +13,7 @@ token_cli = AppGroup("token", help="Manage REST API tokens.")
 
 
 def _fail(exc: DomainError) -> None:
-    details = "; ".join(f"{field}: {message}" for field, message in exc.fields.items())
+    details = " ".join(exc.fields.values())  # each message names its field
     raise click.ClickException(f"{exc.message} {details}".strip())
 
 

@@ -10,7 +10,13 @@ from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
 from followup.models import ROLE_OWNER, ROLE_STAFF, ApiToken, StaffUser, Tenant, hash_api_token
-from followup.services.validation import FieldErrors, clean_text, normalize_email, normalize_phone
+from followup.services.validation import (
+    FieldErrors,
+    clean_text,
+    normalize_email,
+    normalize_phone,
+    problem,
+)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 8
@@ -20,8 +26,11 @@ def _parse_slug(slug: str) -> str:
     if not SLUG_PATTERN.match(slug or ""):
         raise ValidationFailed(
             {
-                "slug": "Use 1-64 lowercase letters, digits and hyphens, "
-                "not starting or ending with a hyphen."
+                "slug": problem(
+                    "Slug",
+                    "use 1-64 lowercase letters, digits and hyphens, "
+                    "not starting or ending with a hyphen.",
+                )
             }
         )
     return slug
@@ -29,7 +38,8 @@ def _parse_slug(slug: str) -> str:
 
 def parse_timezone(name: str) -> str:
     if name not in available_timezones():
-        raise ValidationFailed({"timezone": f"Unknown time zone {name!r}; e.g. Europe/Berlin."})
+        advice = f'"{name}" is not a time zone we know; choose one like Europe/Berlin.'
+        raise ValidationFailed({"timezone": problem("Time zone", advice)})
     return name
 
 
@@ -43,12 +53,20 @@ def create_tenant(
 ) -> Tenant:
     errors = FieldErrors()
     slug = errors.check(_parse_slug, slug)
-    name = errors.check(clean_text, name, "name", required=True, max_length=200)
-    email = errors.check(normalize_email, contact_email, "contact_email") if contact_email else None
-    phone = errors.check(normalize_phone, contact_phone, "contact_phone") if contact_phone else None
+    name = errors.check(clean_text, name, "name", "Business name", required=True, max_length=200)
+    email = (
+        errors.check(normalize_email, contact_email, "contact_email", "Contact email")
+        if contact_email
+        else None
+    )
+    phone = (
+        errors.check(normalize_phone, contact_phone, "contact_phone", "Contact phone")
+        if contact_phone
+        else None
+    )
     timezone = errors.check(parse_timezone, timezone)
     if slug and db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        errors.errors["slug"] = f"A tenant with slug {slug!r} already exists."
+        errors.errors["slug"] = problem("Slug", f"{slug} is taken by another business.")
     errors.raise_if_any()
     tenant = Tenant(
         slug=slug,
@@ -76,9 +94,11 @@ def create_staff_user(tenant_slug: str, email: str, password: str, name: str = "
     errors = FieldErrors()
     email = errors.check(normalize_email, email)
     if password is None or len(password) < MIN_PASSWORD_LENGTH:
-        errors.errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        errors.errors["password"] = problem(
+            "Password", f"use at least {MIN_PASSWORD_LENGTH} characters."
+        )
     if email and db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
-        errors.errors["email"] = f"A staff account for {email} already exists."
+        errors.errors["email"] = problem("Email", f"a staff account for {email} already exists.")
     errors.raise_if_any()
     has_owner = db.session.scalar(
         select(func.count()).select_from(StaffUser).where(StaffUser.tenant_id == tenant.id)

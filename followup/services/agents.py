@@ -19,7 +19,13 @@ from followup.services import autofollowup, working_hours
 from followup.services.accounts import parse_timezone
 from followup.services.demo import EXAMPLE_CHAIN
 from followup.services.queries import tenant_row
-from followup.services.validation import FieldErrors, clean_text, normalize_phone, whole_number
+from followup.services.validation import (
+    FieldErrors,
+    clean_text,
+    normalize_phone,
+    problem,
+    whole_number,
+)
 
 MAX_NAME = 100
 MAX_ROLE = 200
@@ -29,6 +35,9 @@ MAX_STEPS = 20
 MAX_DELAY_HOURS = 720  # 30 days
 MAX_STEP_INSTRUCTION = 2000
 PERSONA_FIELDS = ("name", "role", "tone", "instructions")
+# The labels of the forms' fields, which the messages name.
+SMS_NUMBER = "SMS number"
+INSTRUCTION = "Message instruction"
 DIRECTIONS = ("up", "down")
 
 
@@ -102,13 +111,20 @@ def new_persona() -> dict:
 
 def validate_persona(data: dict) -> Persona:
     errors = FieldErrors()
-    name = errors.check(clean_text, data.get("name"), "name", required=True, max_length=MAX_NAME)
-    role = errors.check(clean_text, data.get("role"), "role", required=True, max_length=MAX_ROLE)
-    tone = errors.check(clean_text, data.get("tone"), "tone", required=True, max_length=MAX_TONE)
+    name = errors.check(
+        clean_text, data.get("name"), "name", "Name", required=True, max_length=MAX_NAME
+    )
+    role = errors.check(
+        clean_text, data.get("role"), "role", "Role", required=True, max_length=MAX_ROLE
+    )
+    tone = errors.check(
+        clean_text, data.get("tone"), "tone", "Tone", required=True, max_length=MAX_TONE
+    )
     instructions = errors.check(
         clean_text,
         data.get("instructions"),
         "instructions",
+        "Instructions",
         required=False,
         max_length=MAX_INSTRUCTIONS,
     )
@@ -170,7 +186,7 @@ def update_working_hours(
 ) -> Agent:
     """Save the time zone, weekly hours and special dates (the engine's rules check them)."""
     errors = FieldErrors()
-    zone = errors.check(clean_text, timezone, "timezone", required=True, max_length=64)
+    zone = errors.check(clean_text, timezone, "timezone", "Time zone", required=True, max_length=64)
     if zone:
         zone = errors.check(parse_timezone, zone)
     checked = errors.check(working_hours.validate_working_hours, hours, special_dates)
@@ -193,8 +209,8 @@ def widget_agent_of(tenant_id: int) -> Agent | None:
 
 
 def _sms_number(value: object) -> str | None:
-    text = clean_text(value, "sms_number", required=False, max_length=40)
-    return normalize_phone(text, "sms_number") if text else None
+    text = clean_text(value, "sms_number", SMS_NUMBER, required=False, max_length=40)
+    return normalize_phone(text, "sms_number", SMS_NUMBER) if text else None
 
 
 def _number_taken(number: str, agent_id: int) -> bool:
@@ -207,7 +223,7 @@ def _number_taken(number: str, agent_id: int) -> bool:
     )
 
 
-NUMBER_TAKEN = "This number is already used by another AI employee."
+NUMBER_TAKEN = problem(SMS_NUMBER, "another AI employee already uses this number.")
 
 
 def update_channels(tenant_id: int, agent_id: int, serves_web_widget: bool, sms_number: object):
@@ -220,9 +236,10 @@ def update_channels(tenant_id: int, agent_id: int, serves_web_widget: bool, sms_
     if number and _number_taken(number, agent.id):
         errors.errors["sms_number"] = NUMBER_TAKEN
     if agent.serves_web_widget and not serves_web_widget:
-        errors.errors["serves_web_widget"] = (
-            "The website chat always needs an employee. To move it, open another "
-            "employee's Channels tab and assign it there."
+        errors.errors["serves_web_widget"] = problem(
+            "This employee answers the website chat",
+            "it stays on, as the website chat always needs an employee. To move it, "
+            "open another employee's Channels tab and switch it on there.",
         )
     errors.raise_if_any()
     if serves_web_widget and not agent.serves_web_widget:
@@ -290,23 +307,28 @@ def validate_step(data: dict) -> StepSettings:
         data.get("delay_hours"),
         "delay_hours",
         MAX_DELAY_HOURS,
-        f"Enter whole hours from 0 to {MAX_DELAY_HOURS}.",
+        problem("Hours", f"use a whole number from 0 to {MAX_DELAY_HOURS}."),
     )
     minutes = errors.check(
-        _whole_number, data.get("delay_minutes"), "delay_minutes", 59, "Enter minutes from 0 to 59."
+        _whole_number,
+        data.get("delay_minutes"),
+        "delay_minutes",
+        59,
+        problem("Minutes", "use a whole number from 0 to 59."),
     )
     if hours == 0 and minutes == 0:
-        errors.errors["delay"] = "The delay must be at least 1 minute."
+        errors.errors["delay"] = problem("Delay", "make it at least 1 minute.")
     instruction = errors.check(
         clean_text,
         data.get("instruction"),
         "instruction",
+        INSTRUCTION,
         required=False,
         max_length=MAX_STEP_INSTRUCTION,
     )
     if instruction is None and "instruction" not in errors.errors:
-        errors.errors["instruction"] = (
-            "The message instruction is required: describe what the employee should write."
+        errors.errors["instruction"] = problem(
+            INSTRUCTION, "describe what the employee should write."
         )
     errors.raise_if_any()
     return StepSettings(

@@ -309,4 +309,4 @@ def ask_again(chat: Chat, field: str, problem: str) -> str:
     state = dict(chat.followup_capture)
     question = _ask(state, style_of(chat), field if field in FIELDS else "which")
     _save(chat, state)
-    return f"Sorry, there's a problem with your {field}: {problem} {question}"
+    return f"Sorry, I couldn't send that. {problem} {question}"

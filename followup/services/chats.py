@@ -35,7 +35,7 @@ from followup.models import (
 from followup.services import autofollowup, capture, channels, followups
 from followup.services.prefill import prefill_for, verified_email, visitor_from_website
 from followup.services.queries import row_id
-from followup.services.validation import clean_text
+from followup.services.validation import clean_text, problem
 from followup.services.visitors import Visit
 
 log = logging.getLogger(__name__)
@@ -230,9 +230,9 @@ def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
 
 
 def _stage_client_message(chat: Chat, text: object, mode: object) -> Message:
-    content = clean_text(text, "text", required=True, max_length=MAX_MESSAGE_CHARS)
+    content = clean_text(text, "text", "Message", required=True, max_length=MAX_MESSAGE_CHARS)
     if mode not in ("text", "voice"):
-        raise ValidationFailed({"mode": "Use text or voice."})
+        raise ValidationFailed({"mode": problem("Mode", "use text or voice.")})
     return _stage_message(chat, Role.CLIENT, content, mode=mode)
 
 
@@ -280,7 +280,9 @@ def post_staff_reply(chat: Chat, staff_user: StaffUser, text: object) -> Message
     channel. For STAFF_TAKEOVER_MINUTES afterwards no reminder goes out."""
     if staff_user.tenant_id != chat.tenant_id:
         raise NotFound("No such chat.")
-    content = clean_text(text, "text", required=True, max_length=MAX_MESSAGE_CHARS)
+    content = clean_text(
+        text, "text", "Reply as staff", required=True, max_length=MAX_MESSAGE_CHARS
+    )
     if chat.channel == Channel.SMS and chat.opted_out:
         raise CustomerOptedOut()
     message = _add_message(chat, Role.STAFF, content)

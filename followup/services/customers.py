@@ -32,7 +32,7 @@ def request_login_link(chat: Chat, email: object) -> None:
     The answer is the same whether or not it does, so nobody can probe which
     addresses are customers.
     """
-    address = normalize_email(clean_text(email, "email", required=True, max_length=320))
+    address = normalize_email(clean_text(email, "email", "Email", required=True, max_length=320))
     customer = db.session.scalar(
         select(Customer).where(Customer.tenant_id == chat.tenant_id, Customer.email == address)
     )

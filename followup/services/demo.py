@@ -3,7 +3,7 @@
 import random
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -13,6 +13,8 @@ from followup.models import (
     AutoFollowupStep,
     Channel,
     Chat,
+    Customer,
+    FollowUpRequest,
     Message,
     Priority,
     Role,
@@ -215,4 +217,22 @@ def seed() -> Tenant:
         db.session.commit()
         if age_hours >= 75:
             followups.change_status(tenant.id, request.id, Status.CONTACTED, admin)
+    _date_customers_by_first_contact(tenant.id)
     return tenant
+
+
+def _date_customers_by_first_contact(tenant_id: int) -> None:
+    """A sample customer was added when they first wrote or asked, hours ago, not when
+    the demo was seeded: the Users page says "added 2 hours ago" beside a request of then."""
+    customers = db.session.scalars(select(Customer).where(Customer.tenant_id == tenant_id)).all()
+    for customer in customers:
+        firsts = [
+            db.session.scalar(
+                select(func.min(model.created_at)).where(model.customer_id == customer.id)
+            )
+            for model in (FollowUpRequest, Chat)
+        ]
+        customer.created_at = min(
+            [at for at in firsts if at is not None], default=customer.created_at
+        )
+    db.session.commit()

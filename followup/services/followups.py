@@ -31,11 +31,14 @@ from followup.services.queries import (
     tenant_row,
 )
 from followup.services.validation import (
+    UNKNOWN_FIELD,
     FieldErrors,
     clean_text,
     normalize_email,
     normalize_phone,
+    problem,
     search_text,
+    status_filter,
     whole_number,
 )
 
@@ -44,6 +47,7 @@ MAX_REASON = 5000
 MAX_SUMMARY = 10000
 MAX_NOTES = 20000
 MAX_NOTES_VERSION = 2**31 - 1  # the column is a 32-bit integer
+NOTES = "Staff Notes"  # the field's label, which its messages name
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,11 @@ class Filters:
 
     @classmethod
     def parse(cls, q: object = None, status: object = None) -> "Filters":
-        text = search_text(q)
-        if status in (None, "", "all"):
-            return cls(q=text)
-        try:
-            return cls(q=text, status=Status(status))
-        except ValueError:
-            raise ValidationFailed({"status": "Unknown status filter."}) from None
+        errors = FieldErrors()
+        text = errors.check(search_text, q)
+        chosen = errors.check(status_filter, status, tuple(Status))
+        errors.raise_if_any()
+        return cls(q=text, status=Status(chosen) if chosen else None)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class Cursor:
     def decode(cls, raw: str) -> "Cursor":
         position = parse_keyset_cursor(raw)
         if position is None:
-            raise ValidationFailed({"cursor": "Invalid page cursor."})
+            raise ValidationFailed({"cursor": "The list changed too much to go on: reload it."})
         return cls(*position)
 
 
@@ -227,7 +229,7 @@ def _parse_priority(value: object) -> Priority:
     try:
         return Priority(value)
     except ValueError:
-        raise ValidationFailed({"priority": "Use normal or high."}) from None
+        raise ValidationFailed({"priority": problem("Priority", "use normal or high.")}) from None
 
 
 @dataclass(frozen=True)
@@ -247,19 +249,30 @@ def validate_new_followup(data: dict) -> NewFollowUp:
     """Check every field at once; raise ValidationFailed naming each bad field."""
     errors = FieldErrors()
     # A misspelt optional field would otherwise be dropped without a word.
-    errors.errors |= {name: "Unknown field." for name in sorted(set(data) - NEW_FOLLOWUP_FIELDS)}
-    name = errors.check(clean_text, data.get("name"), "name", required=True, max_length=MAX_NAME)
-    email = errors.check(clean_text, data.get("email"), "email", required=True, max_length=320)
+    errors.errors |= {name: UNKNOWN_FIELD for name in sorted(set(data) - NEW_FOLLOWUP_FIELDS)}
+    name = errors.check(
+        clean_text, data.get("name"), "name", "Name", required=True, max_length=MAX_NAME
+    )
+    email = errors.check(
+        clean_text, data.get("email"), "email", "Email", required=True, max_length=320
+    )
     if email:
         email = errors.check(normalize_email, email)
-    phone = errors.check(clean_text, data.get("phone"), "phone", required=False, max_length=40)
+    phone = errors.check(
+        clean_text, data.get("phone"), "phone", "Phone", required=False, max_length=40
+    )
     if phone:
         phone = errors.check(normalize_phone, phone)
     reason = errors.check(
-        clean_text, data.get("reason"), "reason", required=True, max_length=MAX_REASON
+        clean_text, data.get("reason"), "reason", "Reason", required=True, max_length=MAX_REASON
     )
     summary = errors.check(
-        clean_text, data.get("summary"), "summary", required=False, max_length=MAX_SUMMARY
+        clean_text,
+        data.get("summary"),
+        "summary",
+        "Summary",
+        required=False,
+        max_length=MAX_SUMMARY,
     )
     priority = errors.check(_parse_priority, data.get("priority") or Priority.NORMAL)
     errors.raise_if_any()
@@ -389,13 +402,13 @@ def _parse_notes_version(value: object) -> int:
         number = whole_number(value, MAX_NOTES_VERSION)
     if number is None:
         raise ValidationFailed(
-            {"notes_version": "The notes version must be a whole number, as read with the notes."}
+            {"notes_version": problem("Notes version", "use the whole number read with the notes.")}
         )
     return number
 
 
 def _clean_notes(notes: object) -> str:
-    return clean_text(notes, "notes", required=False, max_length=MAX_NOTES) or ""
+    return clean_text(notes, "notes", NOTES, required=False, max_length=MAX_NOTES) or ""
 
 
 def _write_notes(followup: FollowUpRequest, notes: str, based_on: int | None) -> None:

@@ -3,12 +3,14 @@
 from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import RESPONSE_TIME_HOURS_RANGE, Tenant
-from followup.services.validation import whole_number
+from followup.services.validation import problem, whole_number
+
+RESPONSE_TIME = "Response Time (hours)"
 
 
 def parse_response_time_hours(value: object) -> int:
     low, high = RESPONSE_TIME_HOURS_RANGE
-    message = f"Response time must be a whole number of hours from {low} to {high}."
+    message = problem(RESPONSE_TIME, f"use a whole number from {low} to {high}.")
     if isinstance(value, bool):
         raise ValidationFailed({"response_time_hours": message})
     if isinstance(value, str):

@@ -56,7 +56,7 @@ def agent_for_number(number: object) -> Agent:
 def receive(to_number: object, from_number: object, text: object) -> Received:
     """Store an inbound SMS in its chat. Bad input raises before anything is stored."""
     agent = agent_for_number(to_number)
-    phone = normalize_phone(str(from_number or ""), "From")
+    phone = normalize_phone(str(from_number or ""), "From", "From")
     try:
         return _store(chat_for(agent, phone), text)
     except Exception:

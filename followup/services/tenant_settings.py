@@ -18,9 +18,17 @@ from followup.extensions import db
 from followup.models import ROLE_OWNER, Tenant
 from followup.models.tenant import new_widget_secret
 from followup.services.accounts import parse_timezone
-from followup.services.validation import FieldErrors, clean_text, normalize_email, normalize_phone
+from followup.services.validation import (
+    FieldErrors,
+    clean_text,
+    normalize_email,
+    normalize_phone,
+    problem,
+    shorter,
+)
 
 MAX_ORIGINS = 50
+ORIGINS = "Allowed website origins"
 MAX_ORIGIN_LENGTH = 300
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -51,26 +59,40 @@ class BusinessSettings:
 
 def validate_business(data: dict) -> BusinessSettings:
     errors = FieldErrors()
-    name = errors.check(clean_text, data.get("name"), "name", required=True, max_length=200)
+    name = errors.check(
+        clean_text, data.get("name"), "name", "Business name", required=True, max_length=200
+    )
     email = errors.check(
-        clean_text, data.get("contact_email"), "contact_email", required=False, max_length=320
+        clean_text,
+        data.get("contact_email"),
+        "contact_email",
+        "Contact email",
+        required=False,
+        max_length=320,
     )
     if email:
-        email = errors.check(normalize_email, email, "contact_email")
+        email = errors.check(normalize_email, email, "contact_email", "Contact email")
     phone = errors.check(
-        clean_text, data.get("contact_phone"), "contact_phone", required=False, max_length=40
+        clean_text,
+        data.get("contact_phone"),
+        "contact_phone",
+        "Contact phone",
+        required=False,
+        max_length=40,
     )
     if phone:
-        phone = errors.check(normalize_phone, phone, "contact_phone")
+        phone = errors.check(normalize_phone, phone, "contact_phone", "Contact phone")
     timezone = errors.check(
-        clean_text, data.get("timezone"), "timezone", required=True, max_length=64
+        clean_text, data.get("timezone"), "timezone", "Time zone", required=True, max_length=64
     )
     if timezone:
         timezone = errors.check(parse_timezone, timezone)
     sms_enabled = bool(data.get("sms_enabled"))
     if sms_enabled and not phone and "contact_phone" not in errors.errors:
         # SMS notifications go to this number; without it the switch would do nothing.
-        errors.errors["contact_phone"] = "Add a contact phone to receive SMS notifications."
+        errors.errors["contact_phone"] = problem(
+            "Contact phone", "add one to receive SMS notifications, or switch them off."
+        )
     errors.raise_if_any()
     return BusinessSettings(name, email, phone, timezone, sms_enabled)
 
@@ -110,22 +132,22 @@ def normalize_origin(value: str) -> str:
     Lowercase scheme and host, no default port, no trailing slash: the widget's
     CSP `frame-ancestors` and CORS checks compare origins as plain strings.
     """
-    problem = "Use http:// or https://, a host and an optional port, with no path."
+    shape = "use http:// or https://, a host and an optional port, with no path."
     text = value.strip()
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        raise ValueError(problem) from None
+        raise ValueError(shape) from None
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise ValueError(problem)
+        raise ValueError(shape)
     if parts.username is not None or parts.password is not None:
-        raise ValueError("Leave out user names and passwords.")
+        raise ValueError("leave out user names and passwords.")
     if parts.path not in ("", "/") or "?" in text or "#" in text:
-        raise ValueError(problem)
+        raise ValueError(shape)
     host = _origin_host(parts.hostname)
     if host is None:
-        raise ValueError(f"{parts.hostname!r} is not a valid host name (no wildcards).")
+        raise ValueError(f"use a real host name, not {parts.hostname} (no wildcards).")
     keep_port = port is not None and port != _DEFAULT_PORTS[parts.scheme]
     return f"{parts.scheme}://{host}" + (f":{port}" if keep_port else "")
 
@@ -133,23 +155,24 @@ def normalize_origin(value: str) -> str:
 def parse_origins(text: object) -> list[str]:
     """One origin per line; blank lines ignored, duplicates dropped, order kept."""
     if not isinstance(text, str):
-        raise ValidationFailed({"allowed_origins": "Must be text."})
+        raise ValidationFailed({"allowed_origins": problem(ORIGINS, "enter them as text.")})
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) > MAX_ORIGINS:
-        raise ValidationFailed({"allowed_origins": f"Enter at most {MAX_ORIGINS} origins."})
+        advice = f"enter {MAX_ORIGINS} or fewer (this has {len(lines)})."
+        raise ValidationFailed({"allowed_origins": problem(ORIGINS, advice)})
     origins, problems = [], []
     for number, line in enumerate(lines, start=1):
         try:
             if len(line) > MAX_ORIGIN_LENGTH:
-                raise ValueError(f"Must be at most {MAX_ORIGIN_LENGTH} characters.")
+                raise ValueError(shorter(MAX_ORIGIN_LENGTH, len(line)))
             origin = normalize_origin(line)
         except ValueError as exc:
-            problems.append(f'Line {number} "{line[:80]}": {exc}')
+            problems.append(f'on line {number}, "{line[:80]}", {exc}')
             continue
         if origin not in origins:
             origins.append(origin)
     if problems:
-        raise ValidationFailed({"allowed_origins": " ".join(problems)})
+        raise ValidationFailed({"allowed_origins": problem(ORIGINS, "; ".join(problems))})
     return origins
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
 
-from followup.errors import NotFound, ValidationFailed
+from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import (
     CUSTOMER_GUEST,
@@ -22,7 +22,7 @@ from followup.models import (
 from followup.services.conversations import Conversation, conversation_of
 from followup.services.followups import Cursor
 from followup.services.queries import LIKE_ESCAPE, MAX_ID, contains_pattern, tenant_row
-from followup.services.validation import search_text, whole_number
+from followup.services.validation import FieldErrors, search_text, status_filter, whole_number
 
 CUSTOMER_STATUSES = (CUSTOMER_GUEST, CUSTOMER_REGISTERED)
 DETAIL_FOLLOWUPS_LIMIT = 50
@@ -37,12 +37,11 @@ class Filters:
 
     @classmethod
     def parse(cls, q: object = None, status: object = None) -> "Filters":
-        text = search_text(q)
-        if status in (None, "", "all"):
-            return cls(q=text)
-        if status not in CUSTOMER_STATUSES:
-            raise ValidationFailed({"status": "Unknown status filter."})
-        return cls(q=text, status=status)
+        errors = FieldErrors()
+        text = errors.check(search_text, q)
+        chosen = errors.check(status_filter, status, CUSTOMER_STATUSES)
+        errors.raise_if_any()
+        return cls(q=text, status=chosen)
 
 
 @dataclass(frozen=True)

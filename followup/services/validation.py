@@ -1,6 +1,12 @@
-"""Field validators shared by every way data comes in (forms, API, widget)."""
+"""Field validators shared by every way data comes in (forms, API, widget).
+
+Every message is ours and names the field as its form labels it ("Email: enter an
+address like name@example.com."), so it reads the same beside the field, in an
+alert, in a JSON error or in a chat; `field` is only the key it is filed under.
+"""
 
 import re
+from functools import lru_cache
 
 import email_validator
 import phonenumbers
@@ -8,23 +14,37 @@ import phonenumbers
 from followup.errors import ValidationFailed
 
 
-def clean_text(value: object, field: str, *, required: bool, max_length: int) -> str | None:
-    """Strip a text field and check presence and length; errors name the field."""
+def problem(label: str, advice: str) -> str:
+    """A field's error as people read it: the field as its form labels it, then what to do."""
+    return f"{label}: {advice}"
+
+
+def shorter(max_length: int, length: int) -> str:
+    """The advice for a text that is too long."""
+    return f"keep it to {max_length:,} characters or fewer (this has {length:,})."
+
+
+def clean_text(
+    value: object, field: str, label: str, *, required: bool, max_length: int
+) -> str | None:
+    """Strip a text field and check presence and length."""
     if value is None:
         text = ""
     elif isinstance(value, str):
         text = value.strip()
     else:
-        raise ValidationFailed({field: "Must be text."})
+        raise ValidationFailed({field: problem(label, "enter it as text.")})
     if not text:
         if required:
-            raise ValidationFailed({field: "This field is required."})
+            raise ValidationFailed({field: problem(label, "please fill this in.")})
         return None
     if len(text) > max_length:
-        raise ValidationFailed({field: f"Must be at most {max_length} characters."})
+        raise ValidationFailed({field: problem(label, shorter(max_length, len(text)))})
     return text
 
 
+# For a JSON body: its key is the API's name, which the client sent and will look up.
+UNKNOWN_FIELD = "There is no field of this name: check its spelling."
 MAX_SEARCH_CHARS = 200
 
 
@@ -33,8 +53,18 @@ def search_text(q: object) -> str:
     refused past MAX_SEARCH_CHARS, which no name, email or reason needs."""
     text = q.strip() if isinstance(q, str) else ""
     if len(text) > MAX_SEARCH_CHARS:
-        raise ValidationFailed({"q": f"Search is limited to {MAX_SEARCH_CHARS} characters."})
+        raise ValidationFailed({"q": problem("Search", shorter(MAX_SEARCH_CHARS, len(text)))})
     return text
+
+
+def status_filter(value: object, statuses: tuple[str, ...]) -> str | None:
+    """A list's status filter: None for all, else one of `statuses`."""
+    if value in (None, "", "all"):
+        return None
+    if value not in statuses:
+        known = ", ".join(("all", *statuses))
+        raise ValidationFailed({"status": problem("Status", f"choose one of {known}.")})
+    return value
 
 
 # ASCII digits, at most ten (every 32-bit id): int() would also take " 1", "+1", "1_0"
@@ -50,33 +80,42 @@ def whole_number(text: object, maximum: int) -> int | None:
     return number if number <= maximum else None
 
 
-def normalize_email(value: str, field: str = "email") -> str:
-    """A valid address, lowercased: one person, one key, however they typed it."""
+def normalize_email(value: str, field: str = "email", label: str = "Email") -> str:
+    """A valid address, lowercased: one person, one key, however they typed it.
+    email-validator's reasons are written for developers: people get ours."""
     try:
         result = email_validator.validate_email(value, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        raise ValidationFailed({field: f"Enter a valid email address ({exc})."}) from exc
+        advice = "enter an address like name@example.com."
+        raise ValidationFailed({field: problem(label, advice)}) from exc
     return result.normalized.lower()
 
 
-def normalize_phone(value: str, field: str = "phone") -> str:
-    """Return the number in E.164; it must carry its country code."""
-    message = "Enter a valid phone number with its country code, e.g. +1 415 555 0100."
+def _phone_number(value: str) -> phonenumbers.PhoneNumber | None:
+    """The number, if `value` is a valid one with its country code."""
     try:
         number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationFailed({field: message}) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationFailed({field: message})
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def normalize_phone(value: str, field: str = "phone", label: str = "Phone") -> str:
+    """Return the number in E.164 (as it is stored); it must carry its country code."""
+    number = _phone_number(value)
+    if number is None:
+        advice = "enter the number with its country code, like +1 415 555 0100."
+        raise ValidationFailed({field: problem(label, advice)})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def international_phone(e164: str) -> str:
-    """A stored E.164 number as people read it, e.g. "+44 20 7183 8750"."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
+@lru_cache(maxsize=4096)  # every card of a list shows one: parse each number once
+def international_phone(value: str | None) -> str:
+    """A stored (E.164) number as people read it, e.g. +44 20 7183 8750; anything that
+    is not a valid number is shown as it is."""
+    number = _phone_number(value) if value else None
+    if number is None:
+        return value or ""
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 

@@ -2,6 +2,7 @@
 
 from followup.errors import TransitionNotAllowed, ValidationFailed
 from followup.models import Status
+from followup.services.validation import problem
 
 ALLOWED_TRANSITIONS: dict[Status, tuple[Status, ...]] = {
     Status.PENDING: (Status.CONTACTED, Status.CANCELLED),
@@ -23,7 +24,8 @@ def parse_status(value: object) -> Status:
         return Status(value)
     except ValueError:
         known = ", ".join(s.value for s in Status)
-        raise ValidationFailed({"status": f"Unknown status; use one of: {known}."}) from None
+        advice = f"use one of {known}."
+        raise ValidationFailed({"status": problem("Status", advice)}) from None
 
 
 def allowed_next(current: str) -> tuple[Status, ...]:

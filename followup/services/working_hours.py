@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from followup.errors import ValidationFailed
 from followup.models import WEEKDAYS, Agent, always_open
+from followup.services.validation import problem
 
 DAY_SECONDS = 24 * 3600
 # Nothing open within this many days (every day off, say): no opening is coming.
@@ -32,6 +33,13 @@ MAX_SPECIAL_DATES = 400
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+DAY_NAMES = dict(
+    zip(
+        WEEKDAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
 ALWAYS_OPEN = always_open()
 WEEKEND = ("sat", "sun")
 MON_FRI_9_18 = {day: [] if day in WEEKEND else [["09:00", "18:00"]] for day in WEEKDAYS}
@@ -121,9 +129,17 @@ def _zone(name: str | None) -> ZoneInfo:
 
 def validate_working_hours(hours: object, special_dates: object = None) -> tuple[dict, dict]:
     """Check weekly hours and special dates; return them cleaned (every weekday present,
-    intervals sorted, times as HH:MM). Raises ValidationFailed naming every problem:
-    keys "working_hours.<day>" (mon…sun), "special_dates.<date as entered>", or
-    "working_hours"/"special_dates" for the shape of the whole."""
+    intervals sorted, times as HH:MM). Raises ValidationFailed naming every problem by
+    the field that is wrong, as sent (before sorting):
+
+    - "working_hours.<day>.<i>.start" / ".end": that time of the day's i-th interval
+      ("special_dates.<date>.<i>.start" on a special date), and
+      "<…>.<i>" for an interval that is not a [start, end] pair;
+    - "working_hours.<day>", "special_dates.<date>": the day's intervals as a whole;
+      "special_dates.<date>.date": the date itself;
+    - "working_hours", "special_dates": the shape of the whole.
+
+    Each message names the day ("Monday: …", "Special date 2026-12-24: …")."""
     errors: dict[str, str] = {}
     cleaned_hours = _clean_week(hours, errors)
     cleaned_dates = _clean_special_dates(special_dates, errors)
@@ -134,14 +150,16 @@ def validate_working_hours(hours: object, special_dates: object = None) -> tuple
 
 def _clean_week(hours: object, errors: dict) -> dict:
     if not isinstance(hours, dict):
-        errors["working_hours"] = "Working hours must give each weekday's intervals."
+        errors["working_hours"] = problem("Working hours", "give each weekday its intervals.")
         return {}
     unknown = sorted(str(key) for key in hours if key not in WEEKDAYS)
     if unknown:
-        errors["working_hours"] = f"Unknown weekday: {', '.join(unknown)}. Use mon … sun."
+        advice = f"there is no weekday {', '.join(unknown)}; use mon … sun."
+        errors["working_hours"] = problem("Working hours", advice)
     week = {}
     for day in WEEKDAYS:
-        week[day] = _clean_intervals(hours.get(day) or [], f"working_hours.{day}", errors)
+        intervals = hours.get(day) or []
+        week[day] = _clean_intervals(intervals, f"working_hours.{day}", DAY_NAMES[day], errors)
     return week
 
 
@@ -149,19 +167,23 @@ def _clean_special_dates(special_dates: object, errors: dict) -> dict:
     if special_dates in (None, ""):
         return {}
     if not isinstance(special_dates, dict):
-        errors["special_dates"] = "Special dates must map each date to its intervals."
+        errors["special_dates"] = problem("Special dates", "give each date its intervals.")
         return {}
     if len(special_dates) > MAX_SPECIAL_DATES:
-        errors["special_dates"] = f"At most {MAX_SPECIAL_DATES} special dates."
+        errors["special_dates"] = problem("Special dates", f"list {MAX_SPECIAL_DATES} or fewer.")
         return {}
     cleaned = {}
     for key, intervals in special_dates.items():
         field = f"special_dates.{key}"
         day = _parse_date(key)
         if day is None:
-            errors[field] = "Enter a real date as YYYY-MM-DD, e.g. 2026-12-24."
+            typed = str(key).strip()[:20]
+            label = f'Special date "{typed}"' if typed else "Special date"
+            advice = "enter a real date as YYYY-MM-DD, e.g. 2026-12-24."
+            errors[f"{field}.date"] = problem(label, advice)
             continue
-        cleaned[day.isoformat()] = _clean_intervals(intervals or [], field, errors)
+        label = f"Special date {day.isoformat()}"
+        cleaned[day.isoformat()] = _clean_intervals(intervals or [], field, label, errors)
     return dict(sorted(cleaned.items()))
 
 
@@ -174,47 +196,59 @@ def _parse_date(text: object) -> date | None:
         return None
 
 
-def _clean_intervals(intervals: object, field: str, errors: dict) -> list[list[str]]:
-    """Intervals of one day, sorted; the first problem found is reported for the day."""
+def _clean_intervals(intervals: object, field: str, label: str, errors: dict) -> list[list[str]]:
+    """One day's intervals, sorted. Every interval is checked, each problem filed under
+    the time that is wrong (its position as sent); overlaps only once each is right."""
     if not isinstance(intervals, list | tuple):
-        errors[field] = "Give the intervals as a list of [start, end] times."
+        errors[field] = problem(label, "give the intervals as a list of [start, end] times.")
         return []
     if len(intervals) > MAX_INTERVALS_PER_DAY:
-        errors[field] = f"At most {MAX_INTERVALS_PER_DAY} intervals a day."
+        errors[field] = problem(label, f"keep to {MAX_INTERVALS_PER_DAY} intervals or fewer.")
         return []
-    cleaned = []
-    for interval in intervals:
-        problem, pair = _clean_interval(interval)
-        if problem:
-            errors[field] = problem
-            return []
-        cleaned.append(pair)
-    cleaned.sort(key=lambda pair: _seconds(pair[0]))
-    for earlier, later in pairwise(cleaned):
+    cleaned, problems = [], {}
+    for index, interval in enumerate(intervals):
+        for part, advice in _interval_problems(interval).items():
+            problems[f"{field}.{index}{part}"] = problem(label, advice)
+        if not problems:
+            cleaned.append((index, [_clean_time(value) for value in interval]))
+    if problems:
+        errors.update(problems)
+        return []
+    cleaned.sort(key=lambda entry: _seconds(entry[1][0]))
+    for (_, earlier), (index, later) in pairwise(cleaned):
         if _seconds(later[0]) < _seconds(earlier[1]):
-            errors[field] = (
-                f"{earlier[0]}{DASH}{earlier[1]} overlaps {later[0]}{DASH}{later[1]}: "
-                "intervals of one day must not overlap."
+            advice = (
+                f"{_range(later)} overlaps {_range(earlier)}; the intervals of one day "
+                "must not overlap."
             )
+            errors[f"{field}.{index}.start"] = problem(label, advice)
             return []
-    return cleaned
+    return [pair for _, pair in cleaned]
 
 
-def _clean_interval(interval: object) -> tuple[str | None, list[str]]:
+def _range(pair: list[str]) -> str:
+    return f"{pair[0]}{DASH}{pair[1]}"
+
+
+def _interval_problems(interval: object) -> dict[str, str]:
+    """What is wrong with one interval, by the part at fault: "" (the interval),
+    ".start" or ".end"; empty when it is right."""
     if not isinstance(interval, list | tuple) or len(interval) != 2:
-        return "Each interval needs a start and an end time.", []
+        return {"": "each interval needs a start and an end time."}
     start, end = (_clean_time(value) for value in interval)
+    found = {}
     if start is None or start == "24:00":
-        return f"{_shown(interval[0])} is not a start time: use 00:00 to 23:59, e.g. 09:00.", []
-    if end is None:
-        return f"{_shown(interval[1])} is not an end time: use 00:01 to 24:00, e.g. 18:00.", []
-    if _seconds(end) <= _seconds(start):
-        return (
-            f"The end ({end}) must be after the start ({start}). For hours past midnight, "
-            "end this day at 24:00 and start the next day at 00:00.",
-            [],
+        found[".start"] = (
+            f"{_shown(interval[0])} is not a start time; use 00:00 to 23:59, e.g. 09:00."
         )
-    return None, [start, end]
+    if end is None:
+        found[".end"] = f"{_shown(interval[1])} is not an end time; use 00:01 to 24:00, e.g. 18:00."
+    if not found and _seconds(end) <= _seconds(start):
+        found[".end"] = (
+            f"the end ({end}) must be after the start ({start}). For hours past midnight, "
+            "end this day at 24:00 and start the next day at 00:00."
+        )
+    return found
 
 
 def _clean_time(value: object) -> str | None:
@@ -230,4 +264,4 @@ def _clean_time(value: object) -> str | None:
 
 def _shown(value: object) -> str:
     text = str(value).strip() if value is not None else ""
-    return f'"{text[:20]}"' if text else "An empty time"
+    return f'"{text[:20]}"' if text else "an empty time"

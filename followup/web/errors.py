@@ -11,6 +11,29 @@ from followup.extensions import login_manager
 from followup.htmx import is_partial_request
 from followup.web.rate_limits import retry_after_s
 
+# Werkzeug's and Flask-Limiter's texts are written for developers ("The browser (or
+# proxy) sent a request that this server could not understand.", "20 per 1 minute"):
+# people get ours. A description our own code gave (abort with a message) is kept.
+HTTP_MESSAGES = {
+    400: "The request could not be read. Reload the page and try again.",
+    401: "Please log in first.",
+    403: "You are not allowed to do this.",
+    404: "There is nothing at this address. Check the link, or start again from the menu.",
+    405: "This address does not take that kind of request.",
+    413: "That was too much to send at once. Send less and try again.",
+    429: "Too many tries in a short time. Wait a moment, then try again.",
+}
+OTHER_CLIENT_ERROR = "The request could not be handled. Reload the page and try again."
+SERVER_ERROR = "Something went wrong on our side."
+
+
+def http_message(exc: HTTPException) -> str:
+    """Ours for what a library raised; the description when our code wrote one."""
+    status = exc.code or 500
+    if not isinstance(exc, RateLimitExceeded) and exc.description != type(exc).description:
+        return exc.description
+    return HTTP_MESSAGES.get(status) or (SERVER_ERROR if status >= 500 else OTHER_CLIENT_ERROR)
+
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
@@ -48,7 +71,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        response = make_response(error_response(exc.code or 500, code, exc.description or exc.name))
+        response = make_response(error_response(exc.code or 500, code, http_message(exc)))
         # Keep what the protocol needs, e.g. Allow on 405 and Retry-After on 429.
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
@@ -63,4 +86,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        return error_response(500, "internal_error", SERVER_ERROR)

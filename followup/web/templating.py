@@ -1,4 +1,4 @@
-"""Jinja filters for times and statuses, shared by every page."""
+"""Jinja filters for times, statuses and phone numbers, shared by every page."""
 
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -9,6 +9,7 @@ from flask import Flask
 from followup.clock import iso_utc
 from followup.services import visitors
 from followup.services.followups import is_overdue
+from followup.services.validation import international_phone
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -47,6 +48,8 @@ def short_address(address: str, limit: int = 60) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(iso_utc, "iso_utc")
+    # Numbers are stored in E.164 (+442071838750) and shown as +44 20 7183 8750.
+    app.add_template_filter(international_phone, "phone")
     app.add_template_global(time_ago, "time_ago")
     app.add_template_global(is_overdue, "is_overdue")
     app.add_template_filter(short_address, "short_address")

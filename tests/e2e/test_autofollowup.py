@@ -149,7 +149,7 @@ def build_the_chain(page: Page, agent_id: int) -> None:
     card.get_by_label("Minutes").fill("0")
     card.get_by_label("Message instruction").fill(FIRST_INSTRUCTION)
     card.get_by_role("button", name="Add step 1").click()
-    expect(card.locator(".field-error")).to_have_text("The delay must be at least 1 minute.")
+    expect(card.locator(".field-error")).to_have_text("Delay: make it at least 1 minute.")
     expect(card.get_by_label("Minutes")).to_have_attribute("aria-invalid", "true")
     expect(card.get_by_label("Message instruction")).to_have_value(FIRST_INSTRUCTION)
     shoot(page, "tab-auto-followup-error")

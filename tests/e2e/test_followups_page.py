@@ -213,7 +213,7 @@ def test_staff_work_through_the_followups_page(page: Page, seeded, viewport, art
     page.fill("#response_time_hours", "0")
     settings.get_by_role("button", name="Save Settings").click()
     error = settings.get_by_role("alert")
-    expect(error).to_have_text("Response time must be a whole number of hours from 1 to 168.")
+    expect(error).to_have_text("Response Time (hours): use a whole number from 1 to 168.")
     expect(page.locator("#response_time_hours")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#response_time_hours")).to_have_value("0")
     expect(settings.get_by_role("status")).to_have_count(0)

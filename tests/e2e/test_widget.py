@@ -347,7 +347,7 @@ def test_with_the_model_down_the_widget_says_so_and_the_form_still_works(
     name = form.get_by_label("Name")
     expect(name).to_have_attribute("aria-invalid", "true")
     expect(name).to_be_focused()
-    expect(form.locator("[id$=-name-error]")).to_have_text("This field is required.")
+    expect(form.locator("[id$=-name-error]")).to_have_text("Name: please fill this in.")
     expect(form.get_by_label("Email")).to_have_attribute(
         "aria-describedby", re.compile("email-error")
     )

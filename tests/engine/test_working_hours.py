@@ -133,44 +133,59 @@ def test_validation_cleans_sorts_and_fills_in_days_off():
 @pytest.mark.parametrize(
     ("hours", "special", "field", "message"),
     [
-        ({"mon": [["25:00", "26:00"]]}, {}, "working_hours.mon", '"25:00" is not a start time'),
-        ({"mon": [["9", "18:00"]]}, {}, "working_hours.mon", '"9" is not a start time'),
-        ({"mon": [["24:00", "24:00"]]}, {}, "working_hours.mon", '"24:00" is not a start time'),
-        ({"tue": [["09:00", "18:60"]]}, {}, "working_hours.tue", '"18:60" is not an end time'),
-        ({"tue": [["09:00", ""]]}, {}, "working_hours.tue", "An empty time is not an end time"),
-        ({"wed": [["18:00", "09:00"]]}, {}, "working_hours.wed", "The end (09:00) must be after"),
-        ({"wed": [["09:00", "09:00"]]}, {}, "working_hours.wed", "The end (09:00) must be after"),
-        ({"thu": [["09:00"]]}, {}, "working_hours.thu", "needs a start and an end time"),
+        ({"mon": [["25:00", "26:00"]]}, {}, "working_hours.mon.0.start", 'Monday: "25:00" is not'),
+        ({"mon": [["25:00", "26:00"]]}, {}, "working_hours.mon.0.end", '"26:00" is not an end'),
+        ({"mon": [["9", "18:00"]]}, {}, "working_hours.mon.0.start", '"9" is not a start time'),
+        ({"mon": [["24:00", "24:00"]]}, {}, "working_hours.mon.0.start", '"24:00" is not a start'),
+        ({"tue": [["09:00", "18:60"]]}, {}, "working_hours.tue.0.end", '"18:60" is not an end'),
+        ({"tue": [["09:00", ""]]}, {}, "working_hours.tue.0.end", "an empty time is not an end"),
+        ({"wed": [["18:00", "09:00"]]}, {}, "working_hours.wed.0.end", "the end (09:00) must be"),
+        ({"wed": [["09:00", "09:00"]]}, {}, "working_hours.wed.0.end", "the end (09:00) must be"),
+        ({"thu": [["09:00"]]}, {}, "working_hours.thu.0", "needs a start and an end time"),
         (
             {"fri": [["09:00", "12:00"], ["11:00", "14:00"]]},
             {},
-            "working_hours.fri",
-            "09:00\u201312:00 overlaps 11:00\u201314:00",
+            "working_hours.fri.1.start",
+            "Friday: 11:00\u201314:00 overlaps 09:00\u201312:00",
         ),
-        ({"funday": []}, {}, "working_hours", "Unknown weekday: funday"),
-        (["09:00", "18:00"], {}, "working_hours", "must give each weekday's intervals"),
-        ({}, {"2026-02-30": []}, "special_dates.2026-02-30", "Enter a real date as YYYY-MM-DD"),
-        ({}, {"tomorrow": []}, "special_dates.tomorrow", "Enter a real date"),
-        ({}, {"": []}, "special_dates.", "Enter a real date"),
-        ({}, {"2026-12-24": [["14:00", "10:00"]]}, "special_dates.2026-12-24", "must be after"),
-        ({}, [["2026-12-24"]], "special_dates", "must map each date"),
+        (
+            {"fri": [["11:00", "14:00"], ["09:00", "12:00"]]},  # as typed, before sorting
+            {},
+            "working_hours.fri.0.start",
+            "11:00\u201314:00 overlaps 09:00\u201312:00",
+        ),
+        ({"sat": [["09:00", "10:00"]] * 13}, {}, "working_hours.sat", "12 intervals or fewer"),
+        ({"funday": []}, {}, "working_hours", "there is no weekday funday"),
+        (["09:00", "18:00"], {}, "working_hours", "give each weekday its intervals"),
+        ({}, {"2026-02-30": []}, "special_dates.2026-02-30.date", "enter a real date as YYYY-MM"),
+        ({}, {"tomorrow": []}, "special_dates.tomorrow.date", 'Special date "tomorrow": enter'),
+        ({}, {"": []}, "special_dates..date", "Special date: enter a real date"),
+        (
+            {},
+            {"2026-12-24": [["14:00", "10:00"]]},
+            "special_dates.2026-12-24.0.end",
+            "Special date 2026-12-24: the end (10:00) must be after",
+        ),
+        ({}, [["2026-12-24"]], "special_dates", "give each date its intervals"),
     ],
 )
-def test_validation_names_each_problem_clearly(hours, special, field, message):
+def test_validation_names_the_field_at_fault_and_says_why(hours, special, field, message):
     with pytest.raises(ValidationFailed) as error:
         validate_working_hours(hours, special)
     assert message in error.value.fields[field], error.value.fields
 
 
-def test_validation_reports_every_day_at_once():
+def test_validation_reports_every_wrong_time_at_once():
     with pytest.raises(ValidationFailed) as error:
         validate_working_hours(
-            {"mon": [["18:00", "09:00"]], "sat": [["x", "y"]]}, {"2026-13-01": []}
+            {"mon": [["18:00", "09:00"]], "sat": [["10:00", "12:00"], ["x", "y"]]},
+            {"2026-13-01": []},
         )
     assert set(error.value.fields) == {
-        "working_hours.mon",
-        "working_hours.sat",
-        "special_dates.2026-13-01",
+        "working_hours.mon.0.end",
+        "working_hours.sat.1.start",
+        "working_hours.sat.1.end",
+        "special_dates.2026-13-01.date",
     }
 
 

@@ -96,7 +96,7 @@ def test_a_new_request_brings_the_staff_email_the_sms_and_the_confirmation(
     for expected in (
         "Name:  Jane <b>Doe</b> Bcc: victim@example.org",
         "Email: jane@example.com",
-        "Phone: +14155550199",
+        "Phone: +1 415-555-0199",  # stored +14155550199, shown as people write it
         "Wants a quote for 40 desks <script>alert(1)</script> " + "x" * 120,
         "Asked about <i>bulk</i> pricing & delivery.",
         f"Open the request: {link}",

@@ -352,7 +352,8 @@ def test_details_refused_on_the_final_yes_go_back_to_the_detail_at_fault(tenant,
     db.session.commit()
 
     assert say(chat, "yes", "voice").content == (
-        "Sorry, there's a problem with your name: Must be at most 200 characters. What's your name?"
+        "Sorry, I couldn't send that. Name: keep it to 200 characters or fewer (this has 201). "
+        "What's your name?"
     )
     assert db.session.query(FollowUpRequest).count() == 0
     assert chat.followup_capture["step"] == "name"  # the capture goes on from there

@@ -125,9 +125,9 @@ def test_create_with_errors_shows_every_field_and_saves_nothing(staff_browser, h
     body = text_of(response)
     assert response.status_code == 422
     assert db.session.query(Agent).count() == 0
-    assert 'id="name-error" role="alert">This field is required.' in body
-    assert 'id="role-error" role="alert">Must be at most 200 characters.' in body
-    assert 'id="tone-error" role="alert">This field is required.' in body
+    assert 'id="name-error" role="alert">Name: please fill this in.' in body
+    assert 'id="role-error" role="alert">Role: keep it to 200 characters or fewer' in body
+    assert 'id="tone-error" role="alert">Tone: please fill this in.' in body
     assert ">keep me</textarea>" in body  # what was typed stays
     assert '<details class="card new-agent" id="new-agent" open>' in body
     assert ("<html" in body) is not htmx
@@ -203,8 +203,9 @@ def test_persona_errors_save_nothing(staff_browser, alex, htmx):
     )
     body = text_of(response)
     assert response.status_code == 422
-    assert "Must be at most 100 characters." in body and "Must be at most 8000 characters." in body
-    assert 'id="role-error" role="alert">This field is required.' in body
+    assert "Name: keep it to 100 characters or fewer (this has 101)." in body
+    assert "Instructions: keep it to 8,000 characters or fewer (this has 8,001)." in body
+    assert 'id="role-error" role="alert">Role: please fill this in.' in body
     assert fresh(Agent, alex.id).name == "Alex"
 
 
@@ -335,14 +336,57 @@ def test_bad_hours_are_shown_beside_their_row_and_nothing_is_saved(staff_browser
     body = text_of(response)
     assert response.status_code == 422
     assert "Nothing was saved" in body
-    assert "Unknown time zone" in body
-    assert re.search(r'id="tue-error" role="alert">The end \(09:00\) must be after', body)
-    assert re.search(r'id="wed-error" role="alert">&#34;25:00&#34; is not a start time', body)
-    assert re.search(r'id="special-0-error" role="alert">Enter a real date', body)
-    assert re.search(r'id="tue-start-0"[^>]*aria-invalid="true" aria-describedby="tue-error"', body)
+    assert "Time zone: &#34;Mars/Olympus&#34; is not a time zone we know" in body
+    assert re.search(r'id="tue-error" role="alert">Tuesday: the end \(09:00\) must be after', body)
+    assert re.search(r'id="wed-error" role="alert">Wednesday: &#34;25:00&#34; is not a start', body)
+    assert "Wednesday: &#34;26:00&#34; is not an end time" in body
+    assert re.search(
+        r'id="special-0-date-error" role="alert">Special date &#34;2026-02-30&#34;: enter a real',
+        body,
+    )
+    # Only the times at fault are marked, each pointing to its day's message.
+    assert invalid_inputs(body) == {
+        "timezone": "timezone-error",
+        "tue-end-0": "tue-error",
+        "wed-start-0": "wed-error",
+        "wed-end-0": "wed-error",
+        "special-0-date": "special-0-date-error",
+    }
     assert 'value="Mars/Olympus" selected' in body  # what was typed stays
     saved = fresh(Agent, alex.id)
     assert (saved.timezone, saved.special_dates) == ("UTC", {})
+
+
+def invalid_inputs(body: str) -> dict[str, str]:
+    """The id of every input marked invalid, with the id of the message it points to."""
+    tags = re.findall(r"<(?:input|select)\b[^>]*>", body)
+    marked = [tag for tag in tags if 'aria-invalid="true"' in tag]
+    return {
+        re.search(r'id="([^"]+)"', tag)[1]: re.search(r'aria-describedby="([^"]+)"', tag)[1]
+        for tag in marked
+    }
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "wrong", "message"),
+    [
+        # The second interval ends before it starts: only its end.
+        (["09:00", "13:00", "16:00"], ["12:00", "11:00", "18:00"], {"mon-end-1"}, "the end"),
+        # The third starts at an hour that does not exist: only its start.
+        (["09:00", "13:00", "25:30"], ["12:00", "15:00", "18:00"], {"mon-start-2"}, "not a start"),
+        # Typed out of order, the first overlaps the second: the later one's start.
+        (["13:00", "09:00"], ["18:00", "14:00"], {"mon-start-0"}, "overlaps 09:00"),
+    ],
+)
+def test_only_the_wrong_time_of_a_day_is_marked(staff_browser, alex, starts, ends, wrong, message):
+    form = hours_form(**{"mon-start": starts, "mon-end": ends})
+    response = staff_browser.post(f"/admin/agents/{alex.id}/working-hours", form, htmx=True)
+    body = text_of(response)
+    assert response.status_code == 422
+    assert invalid_inputs(body) == dict.fromkeys(wrong, "mon-error")
+    assert re.search(rf'id="mon-error" role="alert">Monday: [^<]*{message}', body)
+    assert 'class="day has-error"' not in body  # the row itself is not marked
+    assert fresh(Agent, alex.id).working_hours["mon"] == [["00:00", "24:00"]]
 
 
 def test_a_special_date_listed_twice_is_refused(staff_browser, alex):
@@ -358,9 +402,8 @@ def test_a_special_date_listed_twice_is_refused(staff_browser, alex):
     )
     response = staff_browser.post(f"/admin/agents/{alex.id}/working-hours", form, htmx=True)
     assert response.status_code == 422
-    assert 'id="special-1-date-error" role="alert">This date is already listed above.' in text_of(
-        response
-    )
+    listed_twice = "Special date 2026-12-24: it is already listed above."
+    assert f'id="special-1-date-error" role="alert">{listed_twice}' in text_of(response)
     assert fresh(Agent, alex.id).special_dates == {}
 
 
@@ -409,7 +452,7 @@ def test_the_website_chat_cannot_be_left_without_an_employee(staff_browser, alex
     )
     body = text_of(response)
     assert response.status_code == 422
-    assert "The website chat always needs an employee." in body
+    assert "This employee answers the website chat: it stays on" in body
     saved = fresh(Agent, alex.id)
     assert saved.serves_web_widget is True and saved.sms_number is None
 
@@ -425,9 +468,9 @@ def test_sms_number_is_stored_in_e164_and_can_be_cleared(staff_browser, alex):
 @pytest.mark.parametrize(
     ("number", "message"),
     [
-        ("415 555 0100", "Enter a valid phone number with its country code"),
-        ("+1 555", "Enter a valid phone number with its country code"),
-        ("call me", "Enter a valid phone number with its country code"),
+        ("415 555 0100", "SMS number: enter the number with its country code"),
+        ("+1 555", "SMS number: enter the number with its country code"),
+        ("call me", "SMS number: enter the number with its country code"),
     ],
 )
 def test_bad_sms_numbers_are_refused(staff_browser, alex, number, message):
@@ -452,7 +495,7 @@ def test_an_sms_number_belongs_to_one_employee_across_all_tenants(
     )
     body = text_of(response)
     assert response.status_code == 422
-    assert "This number is already used by another AI employee." in body
+    assert "SMS number: another AI employee already uses this number." in body
     assert "Theirs" not in body  # nothing about the other tenant
     assert fresh(Agent, alex.id).sms_number is None
 
@@ -625,18 +668,26 @@ def test_add_a_step_as_htmx_renumbers_the_list(staff_browser, tenant, alex):
 @pytest.mark.parametrize(
     ("form", "field", "message"),
     [
-        (step_form("0", "0"), "delay", "The delay must be at least 1 minute."),
-        (step_form("", ""), "delay", "The delay must be at least 1 minute."),
-        (step_form("721", "0"), "delay_hours", "Enter whole hours from 0 to 720."),
-        (step_form("-1", "5"), "delay_hours", "Enter whole hours from 0 to 720."),
-        (step_form("1.5", "0"), "delay_hours", "Enter whole hours from 0 to 720."),
-        (step_form("1", "60"), "delay_minutes", "Enter minutes from 0 to 59."),
-        (step_form("1", "ten"), "delay_minutes", "Enter minutes from 0 to 59."),
+        (step_form("0", "0"), "delay", "Delay: make it at least 1 minute."),
+        (step_form("", ""), "delay", "Delay: make it at least 1 minute."),
+        (step_form("721", "0"), "delay_hours", "Hours: use a whole number from 0 to 720."),
+        (step_form("-1", "5"), "delay_hours", "Hours: use a whole number from 0 to 720."),
+        (step_form("1.5", "0"), "delay_hours", "Hours: use a whole number from 0 to 720."),
+        (step_form("1", "60"), "delay_minutes", "Minutes: use a whole number from 0 to 59."),
+        (step_form("1", "ten"), "delay_minutes", "Minutes: use a whole number from 0 to 59."),
         # Digits to str.isdigit() that int() refuses: a clear error, not a 500.
-        (step_form("²", "0"), "delay_hours", "Enter whole hours from 0 to 720."),
-        (step_form("1", "5²"), "delay_minutes", "Enter minutes from 0 to 59."),
-        (step_form(instruction="   "), "instruction", "The message instruction is required"),
-        (step_form(instruction="x" * 2001), "instruction", "Must be at most 2000 characters."),
+        (step_form("²", "0"), "delay_hours", "Hours: use a whole number from 0 to 720."),
+        (step_form("1", "5²"), "delay_minutes", "Minutes: use a whole number from 0 to 59."),
+        (
+            step_form(instruction="   "),
+            "instruction",
+            "Message instruction: describe what the employee",
+        ),
+        (
+            step_form(instruction="x" * 2001),
+            "instruction",
+            "Message instruction: keep it to 2,000 characters",
+        ),
     ],
 )
 def test_a_bad_new_step_is_shown_with_its_error_in_place(staff_browser, alex, form, field, message):
@@ -655,7 +706,7 @@ def test_a_bad_new_step_without_javascript_gets_the_page_with_the_card(staff_bro
     response = staff_browser.post(f"/admin/agents/{alex.id}/steps", step_form("0", "0"))
     body = text_of(response)
     assert response.status_code == 422 and "<html" in body
-    assert "step-card is-new" in body and "The delay must be at least 1 minute." in body
+    assert "step-card is-new" in body and "Delay: make it at least 1 minute." in body
 
 
 def test_every_error_of_a_step_is_shown_at_once(staff_browser, alex):
@@ -663,9 +714,9 @@ def test_every_error_of_a_step_is_shown_at_once(staff_browser, alex):
         staff_browser.post(f"/admin/agents/{alex.id}/steps", step_form("999", "75", ""), htmx=True)
     )
     for message in (
-        "Enter whole hours from 0 to 720.",
-        "Enter minutes from 0 to 59.",
-        "The message instruction is required",
+        "Hours: use a whole number from 0 to 720.",
+        "Minutes: use a whole number from 0 to 59.",
+        "Message instruction: describe what the employee",
     ):
         assert message in body
 
@@ -681,7 +732,7 @@ def test_save_an_existing_step_in_place(staff_browser, tenant):
     assert "Step 2 saved." in body
     assert step_rows(agent.id)[1] == (2, 48 * 60, "Say a warm goodbye", True)
     refused = staff_browser.post(url, step_form("0", "0", ""), htmx=True)
-    assert refused.status_code == 422 and "The delay must be at least 1 minute." in text_of(refused)
+    assert refused.status_code == 422 and "Delay: make it at least 1 minute." in text_of(refused)
     assert step_rows(agent.id)[1] == (2, 48 * 60, "Say a warm goodbye", True)
     plain = staff_browser.post(url, step_form("1", "0", "Shorter"))
     assert plain.status_code == 303 and plain.headers["Location"].endswith("/auto-followup")

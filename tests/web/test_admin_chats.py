@@ -167,7 +167,7 @@ def test_empty_staff_reply_is_refused(staff_browser, reminded_chat, htmx):
     )
     body = text_of(response)
     assert response.status_code == 422
-    assert 'id="staff-reply-error" role="alert">This field is required.' in body
+    assert 'id="staff-reply-error" role="alert">Reply as staff: please fill this in.' in body
     assert ("<html" in body) is not htmx
     assert messages_of(reminded_chat.id) == before
 

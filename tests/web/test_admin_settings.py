@@ -176,14 +176,14 @@ def test_clearing_optional_fields_stores_none(staff_browser, tenant):
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"name": "  "}, "name", "This field is required."),
-        ({"name": "x" * 201}, "name", "Must be at most 200 characters."),
-        ({"contact_email": "not-an-email"}, "contact_email", "Enter a valid email address"),
-        ({"contact_phone": "415 555 0100"}, "contact_phone", "with its country code"),
+        ({"name": "  "}, "name", "Business name: please fill this in."),
+        ({"name": "x" * 201}, "name", "Business name: keep it to 200 characters or fewer"),
+        ({"contact_email": "not-an-email"}, "contact_email", "Contact email: enter an address"),
+        ({"contact_phone": "415 555 0100"}, "contact_phone", "Contact phone: enter the number"),
         ({"contact_phone": "+1 555"}, "contact_phone", "with its country code"),
-        ({"timezone": "Mars/Olympus_Mons"}, "timezone", "Unknown time zone"),
-        ({"timezone": ""}, "timezone", "This field is required."),
-        ({"sms_enabled": "on"}, "contact_phone", "Add a contact phone to receive SMS"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone", "Time zone: &#34;Mars/Olympus_Mons&#34;"),
+        ({"timezone": ""}, "timezone", "Time zone: please fill this in."),
+        ({"sms_enabled": "on"}, "contact_phone", "Contact phone: add one to receive SMS"),
     ],
 )
 def test_business_validation_errors_save_nothing(staff_browser, tenant, changes, field, message):
@@ -278,7 +278,8 @@ def test_bad_origins_are_refused_and_nothing_is_saved(staff_browser, tenant, bad
     )
     body = text_of(response)
     assert response.status_code == 422
-    assert 'id="origins-error" role="alert">Nothing was saved. Line 2 ' in body
+    refusal = "Nothing was saved. Allowed website origins: on line 2, "
+    assert f'id="origins-error" role="alert">{refusal}' in body
     assert html.escape(bad, quote=True) in body  # the typed text is kept in the form
     assert stored(tenant).allowed_origins == ["https://ok.example"]
 
@@ -293,7 +294,7 @@ def test_too_many_origins_are_refused(staff_browser, tenant):
     text = "\n".join(f"https://site{n}.example" for n in range(51))
     response = staff_browser.post("/admin/settings/origins", data={"allowed_origins": text})
     assert response.status_code == 422
-    assert "Enter at most 50 origins." in text_of(response)
+    assert "Allowed website origins: enter 50 or fewer (this has 51)." in text_of(response)
     assert stored(tenant).allowed_origins == []
 
 

@@ -120,7 +120,9 @@ def test_filter_by_employee_and_combine_with_search(staff_browser, team):
 def test_bad_filters_are_refused(staff_browser, team, other_tenant):
     for bad in ("abc", "²", "-1"):
         response = staff_browser.get("/admin/auto-followup", query_string={"agent": bad})
-        assert response.status_code == 422 and "Unknown employee." in text_of(response)
+        assert response.status_code == 422 and "Employee: choose one from the list." in text_of(
+            response
+        )
     assert staff_browser.get("/admin/auto-followup?q=" + "x" * 201, htmx=True).status_code == 422
     theirs = make_agent(other_tenant, "Theirs")
     assert staff_browser.get(f"/admin/auto-followup?agent={theirs.id}").status_code == 404

@@ -20,6 +20,7 @@ from followup.extensions import db, mail
 from followup.models import Chat, FollowUpRequest, Message, Role, Source
 from followup.services import chats, customers, followups
 from followup.services.prefill import identity_signature
+from followup.services.validation import UNKNOWN_FIELD
 from tests.web.database_work import database_work
 
 BASE = "/api/widget/v1"
@@ -170,7 +171,7 @@ def test_unknown_public_key_is_404(client, tenant):
 def test_session_refuses_unknown_fields(client, tenant):
     response = client.post(f"{BASE}/{tenant.widget_public_key}/sessions", json={"costumer": {}})
     assert response.status_code == 422
-    assert error_of(response)["fields"] == {"costumer": "Unknown field."}
+    assert error_of(response)["fields"] == {"costumer": UNKNOWN_FIELD}
     assert count(Chat) == 0
 
 
@@ -355,13 +356,15 @@ def test_text_too_long_or_bad_mode_is_422_and_stores_nothing(client, tenant, fak
     before = count(Message)
     too_long = session.say("x" * (chats.MAX_MESSAGE_CHARS + 1))
     assert too_long.status_code == 422
-    assert error_of(too_long)["fields"] == {"text": "Must be at most 4000 characters."}
+    assert error_of(too_long)["fields"] == {
+        "text": "Message: keep it to 4,000 characters or fewer (this has 4,001)."
+    }
     bad_mode = session.say("hello", mode="video")
     assert bad_mode.status_code == 422 and error_of(bad_mode)["fields"] == {
-        "mode": "Use text or voice."
+        "mode": "Mode: use text or voice."
     }
     empty = session.post("messages", {"mode": "text"})
-    assert error_of(empty)["fields"] == {"text": "This field is required."}
+    assert error_of(empty)["fields"] == {"text": "Message: please fill this in."}
     assert count(Message) == before
     assert fake_llm.requests == []
 
@@ -425,10 +428,11 @@ def test_bad_followup_fields_are_422_and_save_nothing(client, tenant):
     assert response.status_code == 422
     fields = error_of(response)["fields"]
     assert set(fields) == {"name", "email"}
-    assert fields["name"] == "This field is required."
+    assert fields["name"] == "Name: please fill this in."
+    assert fields["email"] == "Email: enter an address like name@example.com."
     unknown = session.post("followups", FORM | {"priority": "high"})
     assert unknown.status_code == 422
-    assert error_of(unknown)["fields"] == {"priority": "Unknown field."}
+    assert error_of(unknown)["fields"] == {"priority": UNKNOWN_FIELD}
     assert count(FollowUpRequest) == 0
 
 

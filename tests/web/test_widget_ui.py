@@ -381,7 +381,7 @@ def test_empty_message_is_refused_with_an_alert(visitor):
     response = visitor.send("   ")
     assert response.status_code == 422
     assert response.headers["HX-Retarget"] == "#alerts"
-    assert "This field is required." in response.get_data(as_text=True)
+    assert "Message: please fill this in." in response.get_data(as_text=True)
 
 
 def test_customer_markup_is_escaped_in_the_bubble_the_stream_and_the_history(visitor, fake_llm):
@@ -590,7 +590,7 @@ def test_login_needs_a_valid_email(visitor):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="login-email"' in html and 'aria-invalid="true"' in html
-    assert "Enter a valid email address" in html
+    assert "Email: enter an address like name@example.com." in html
 
 
 def log_in_through_the_link(visitor: Visitor, email: str) -> None:

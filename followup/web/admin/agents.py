@@ -7,6 +7,8 @@ or just the form it posted to when it saves (`followup.htmx.render`). A refused
 save answers 422 with the form, what was typed and every field's error.
 """
 
+import re
+
 from flask import current_app, request, url_for
 
 from followup.clock import utcnow
@@ -17,7 +19,7 @@ from followup.services import agents as service
 from followup.services import conversations, working_hours
 from followup.services.demo import EXAMPLE_CHAIN
 from followup.services.tenant_settings import timezone_choices
-from followup.services.validation import whole_number
+from followup.services.validation import problem, whole_number
 from followup.web.admin import bp, current_tenant
 
 LIST_PAGE = "admin/agents/page.html"
@@ -30,13 +32,6 @@ TABS = {
     "auto-followup": "Auto Follow-up",
     "chats": "Chats",
 }
-DAY_NAMES = dict(
-    zip(
-        WEEKDAYS,
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        strict=True,
-    )
-)
 SMS_WEBHOOK_PATH = "/hooks/twilio/sms"  # CONTRACT.md
 # A day that is opened again starts from the usual office hours.
 NEW_INTERVAL = ["09:00", "18:00"]
@@ -97,32 +92,57 @@ def _saved_draft(agent: Agent) -> dict:
     }
 
 
-def _hours_errors(fields: dict, draft: dict) -> tuple[dict, list[str]]:
-    """The engine names problems by what it checked ("working_hours.mon",
-    "special_dates.2026-12-24"); the form shows them beside the row they are about.
-    Returns the errors by row key, and those that belong to no row."""
-    by_row, others = {}, []
-    for key, problem in fields.items():
-        kind, dot, name = key.partition(".")
-        rows = []
-        if kind == "working_hours" and name in WEEKDAYS:
-            rows = [name]
-        elif kind == "special_dates" and dot:
-            rows = [f"special-{i}" for i, e in enumerate(draft["special"]) if e["date"] == name]
-        elif key == "timezone" or key.startswith("special-"):
-            rows = [key]
-        for row in rows:
-            by_row[row] = problem
-        if not rows:
-            others.append(problem)
-    return by_row, others
+# What the engine names ("working_hours.mon.1.end", "special_dates.2026-12-24.date",
+# "working_hours.tue"): the day, then the interval and its time, or the date itself.
+_HOURS_FIELD = re.compile(
+    r"^(?P<kind>working_hours|special_dates)\.(?P<day>.*?)"
+    r"(?:\.(?P<index>\d+)(?:\.(?P<part>start|end))?|\.(?P<date>date))?$"
+)
+
+
+def _hours_targets(key: str, draft: dict) -> list[tuple[str, set[str]]]:
+    """The rows a problem is about, each with the ids of its inputs at fault."""
+    if key == "timezone" or key.startswith("special-"):
+        return [(key, {key})]
+    match = _HOURS_FIELD.match(key)
+    if match is None:
+        return []
+    day, index, part = match["day"], match["index"], match["part"]
+    if match["kind"] == "working_hours":
+        rows = [(day, draft["days"][day])] if day in draft["days"] else []
+    else:
+        rows = [(f"special-{i}", e) for i, e in enumerate(draft["special"]) if e["date"] == day]
+    if match["date"]:
+        return [(f"{row}-date", {f"{row}-date"}) for row, _ in rows]
+    if index is not None:
+        parts = [part] if part else ["start", "end"]
+        return [(row, {f"{row}-{p}-{index}" for p in parts}) for row, _ in rows]
+    return [  # the day's hours as a whole
+        (row, {f"{row}-{p}-{i}" for p in ("start", "end") for i in range(len(e["intervals"]))})
+        for row, e in rows
+    ]
+
+
+def _hours_errors(fields: dict, draft: dict) -> tuple[dict, set[str], list[str]]:
+    """The form shows each problem under its row and marks only the input at fault.
+    Returns the messages by row key, the ids of the inputs at fault, and the messages
+    that belong to no row."""
+    by_row, invalid, others = {}, set(), []
+    for key, message in fields.items():
+        targets = _hours_targets(key, draft)
+        for row, inputs in targets:
+            by_row.setdefault(row, []).append(message)
+            invalid |= inputs
+        if not targets:
+            others.append(message)
+    return by_row, invalid, others
 
 
 def hours_form(agent: Agent, draft: dict | None = None, errors: dict | None = None, **flags):
     """The Working Hours form: the saved hours, or what is being edited (`draft`)."""
     draft = draft or _saved_draft(agent)
-    by_row, others = _hours_errors(errors or {}, draft)
-    return {"draft": draft, "errors": by_row, "other_errors": others, **flags}
+    by_row, invalid, others = _hours_errors(errors or {}, draft)
+    return {"draft": draft, "errors": by_row, "invalid": invalid, "other_errors": others, **flags}
 
 
 def channels_form(
@@ -184,7 +204,7 @@ def agent_context(agent: Agent, tab: str, **forms) -> dict:
         context |= {
             "hours": forms.get("hours") or hours_form(agent),
             "timezones": timezone_choices(),
-            "day_names": DAY_NAMES,
+            "day_names": working_hours.DAY_NAMES,
             "presets": working_hours.PRESETS,
         }
     elif tab == "channels":
@@ -331,7 +351,8 @@ def _special_dates(draft: dict) -> dict:
     special, errors = {}, {}
     for index, entry in enumerate(draft["special"]):
         if entry["date"] in special:
-            errors[f"special-{index}-date"] = "This date is already listed above."
+            label = f"Special date {entry['date']}"
+            errors[f"special-{index}-date"] = problem(label, "it is already listed above.")
         special[entry["date"]] = _open_intervals(entry)
     if errors:
         raise ValidationFailed(errors)

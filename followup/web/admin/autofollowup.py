@@ -15,7 +15,7 @@ from followup.models import Agent
 from followup.services import agents as service
 from followup.services import autofollowup
 from followup.services.queries import MAX_ID
-from followup.services.validation import search_text, whole_number
+from followup.services.validation import FieldErrors, problem, search_text, whole_number
 from followup.web.admin import bp, current_tenant, lists
 from followup.web.admin.agents import render_tab, step_form, tab_url
 
@@ -147,15 +147,21 @@ def agent_step_move(agent_id: int, step_id: int):
 # --- the monitoring dashboard ----------------------------------------------------------------
 
 
-def _dashboard_filters() -> tuple[str, Agent | None]:
-    q = search_text(request.args.get("q"))
-    raw_agent = request.args.get("agent", "")
-    if not raw_agent:
-        return q, None
-    agent_id = whole_number(raw_agent, MAX_ID)
+def _agent_id(raw: str) -> int | None:
+    if not raw:
+        return None
+    agent_id = whole_number(raw, MAX_ID)
     if agent_id is None:
-        raise ValidationFailed({"agent": "Unknown employee."})
-    return q, service.get_agent(current_tenant().id, agent_id)
+        raise ValidationFailed({"agent": problem("Employee", "choose one from the list.")})
+    return agent_id
+
+
+def _dashboard_filters() -> tuple[str, Agent | None]:
+    errors = FieldErrors()
+    q = errors.check(search_text, request.args.get("q"))
+    agent_id = errors.check(_agent_id, request.args.get("agent", ""))
+    errors.raise_if_any()
+    return q, service.get_agent(current_tenant().id, agent_id) if agent_id else None
 
 
 @bp.get("/auto-followup")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from followup.errors import ValidationFailed
 from followup.services import followups
-from followup.services.validation import FieldErrors, whole_number
+from followup.services.validation import FieldErrors, problem, whole_number
 
 MAX_PER_PAGE = 100
 # Keeps OFFSET (page * per_page) far inside PostgreSQL's bigint.
@@ -19,12 +19,13 @@ class ListQuery:
     per_page: int
 
 
-def _page_number(raw: str | None, field: str, *, default: int, maximum: int) -> int:
+def _page_number(raw: str | None, field: str, label: str, *, default: int, maximum: int) -> int:
     if raw in (None, ""):
         return default
     number = whole_number(raw, maximum)
     if not number:
-        raise ValidationFailed({field: f"Use a whole number from 1 to {maximum}."})
+        advice = f"use a whole number from 1 to {maximum:,}."
+        raise ValidationFailed({field: problem(label, advice)})
     return number
 
 
@@ -32,11 +33,12 @@ def parse_list_query(args: Mapping[str, str], default_per_page: int) -> ListQuer
     """`status`, `q`, `page`, `per_page`; every bad one is named in a single 422."""
     errors = FieldErrors()
     filters = errors.check(followups.Filters.parse, args.get("q"), args.get("status"))
-    page = errors.check(_page_number, args.get("page"), "page", default=1, maximum=MAX_PAGE)
+    page = errors.check(_page_number, args.get("page"), "page", "Page", default=1, maximum=MAX_PAGE)
     per_page = errors.check(
         _page_number,
         args.get("per_page"),
         "per_page",
+        "Per page",
         default=default_per_page,
         maximum=MAX_PER_PAGE,
     )

@@ -7,6 +7,7 @@ from flask import Response, make_response, request
 from followup.errors import NotFound, ValidationFailed
 from followup.models import Agent, Chat, Tenant
 from followup.services import chats
+from followup.services.validation import UNKNOWN_FIELD
 from followup.web.errors import error_response
 from followup.web.requests import bearer_token, json_object
 from followup.web.widget_api import bp
@@ -105,5 +106,5 @@ def body_with(allowed: frozenset[str], *, optional: bool = False) -> dict:
     body = json_object()
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise ValidationFailed({name: "Unknown field." for name in unknown})
+        raise ValidationFailed({name: UNKNOWN_FIELD for name in unknown})
     return body
