@@ -23,7 +23,8 @@ REDIS_START := redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --
 
 run: install
 	$(FLASK) db upgrade
-	$(FLASK) demo --if-empty
+	@# The devserver prints the login last, once it is up; errors still show.
+	$(FLASK) demo --if-empty >/dev/null
 	$(PYTHON) -m followup.devserver
 
 test: install-dev chromium services
