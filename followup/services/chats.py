@@ -24,7 +24,6 @@ from followup.models import (
     Agent,
     Channel,
     Chat,
-    Customer,
     FollowUpRequest,
     Message,
     Role,
@@ -155,16 +154,6 @@ def _greeting(agent: Agent, tenant: Tenant, visitor: dict) -> str:
     return f"{hello} I'm {agent.name} from {tenant.name}. How can I help you today?"
 
 
-def _proven_customer(tenant: Tenant, visitor: dict) -> Customer | None:
-    """The customer whose email the website's signed identity vouches for, if we know them:
-    their chat is theirs from the start (Users counts and lists it)."""
-    if not (visitor.get("verified") and visitor.get("email")):
-        return None
-    return db.session.scalar(
-        select(Customer).where(Customer.tenant_id == tenant.id, Customer.email == visitor["email"])
-    )
-
-
 def start_chat(
     public_key: str, customer: object = None, visit: Visit | None = None
 ) -> tuple[Chat, str]:
@@ -179,7 +168,6 @@ def start_chat(
         agent=agent,
         channel=Channel.WEB,
         visitor=visitor,
-        customer=_proven_customer(tenant, visitor),
         # Nameless: the chat is shown by its label ("Visitor 4F2A").
         title=visitor.get("name") or visitor.get("email") or "",
         page_url=visit.page_url,
