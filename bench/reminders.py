@@ -78,8 +78,8 @@ WAIT_LIMIT_S = 900
 
 CHAT_COLUMNS = (
     "tenant_id, agent_id, channel, title, visitor, chain_cycle, chain_step_id, chain_due_at, "
-    "chain_exhausted, autofollowup_paused, opted_out, last_client_message_at, created_at, "
-    "last_message_at"
+    "chain_ended, autofollowup_paused, opted_out, last_client_message_at, created_at, "
+    "last_message_at, visitor_code"
 )
 
 
@@ -162,6 +162,7 @@ def add_chains(agent, count: int, due_at, title: str) -> list[int]:
     Returns their ids."""
     from followup.extensions import db
     from followup.models import Chat
+    from followup.models.chat import new_visitor_code
 
     step_id = agent.steps[0].id
     first_id = (db.session.scalar(sa.select(sa.func.max(Chat.id))) or 0) + 1
@@ -172,7 +173,8 @@ def add_chains(agent, count: int, due_at, title: str) -> list[int]:
         for n in range(count):
             due = due_at(n)
             yield (agent.tenant_id, agent.id, "web", f"{title} {n}", json.dumps({}), 1, step_id,
-                   due, False, False, False, due - FIRST_DELAY, now, now)  # fmt: skip
+                   due, None, False, False, due - FIRST_DELAY, now, now,
+                   new_visitor_code())  # fmt: skip
 
     copy_rows("chats", CHAT_COLUMNS, rows())
     ids = list(db.session.scalars(sa.select(Chat.id).where(Chat.id >= first_id).order_by(Chat.id)))
