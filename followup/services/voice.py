@@ -39,10 +39,15 @@ _FILLER = r"sure|yes|yeah|yep|yup|ok|okay|well|um|uh|erm"
 _POINTING = r"(?:it|that)'?s|(?:it|that|this)\s+is"
 
 
+# A filler word joined to the next by a symbol, written ("well.smith") or said ("well
+# dot smith"), is part of the detail, not a lead-in.
+_JOINED = rf"(?![.'_+-]\w)(?!\s+(?:{'|'.join(_SPOKEN_SYMBOLS)})\b)"
+
+
 def _lead_in(detail: str, *more: str) -> re.Pattern:
     """Any run of fillers and lead-ins for this detail at the start of an answer."""
     named = rf"(?:(?:my|the)\s+)?{detail}(?:\s+is|'s)"
-    phrases = "|".join((_FILLER, _POINTING, named, *more))
+    phrases = "|".join((rf"(?:{_FILLER})\b{_JOINED}", _POINTING, named, *more))
     return re.compile(rf"^(?:\s*(?:(?:{phrases})\b|{detail}\s*:)[\s,.:!-]*)+", re.I)
 
 

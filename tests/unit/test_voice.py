@@ -39,6 +39,11 @@ def test_spell_email(email, spoken):
         ("john at example dot com.", "john@example.com"),
         # The two of issue 11: the lead-in was kept as part of the address.
         ("my email is john dot doe at example dot com", "john.doe@example.com"),
+        # A filler word that is the address itself, not a lead-in to it.
+        ("well.smith at example dot com", "well.smith@example.com"),
+        ("well dot smith at example dot com", "well.smith@example.com"),
+        ("ok dash go at example dot com", "ok-go@example.com"),
+        ("sure, it's well dot smith at example dot com", "well.smith@example.com"),
         ("it's jane dot roe at example dot com", "jane.roe@example.com"),
         ("It is jane dot roe at example dot com", "jane.roe@example.com"),
         ("Sure, it is jane dot roe at example dot com.", "jane.roe@example.com"),
