@@ -1,4 +1,5 @@
-"""Configuration from the environment (12-factor). `.env` is read if present."""
+"""Configuration from the environment (12-factor). `.env` is read if present, unless
+PYTHON_DOTENV_DISABLED=1 (python-dotenv's own switch; tests use it to see the defaults)."""
 
 import os
 import secrets

@@ -77,7 +77,8 @@ def read(path: Path) -> email.message.EmailMessage:
 
 
 def test_mail_server_is_unset_by_default():
-    environment = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x"}
+    # The code's default, whatever a developer's .env sets (python-dotenv skips it).
+    environment = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x", "PYTHON_DOTENV_DISABLED": "1"}
     shown = subprocess.run(
         [sys.executable, "-c", "from followup.config import Config; print(Config.MAIL_SERVER)"],
         env=environment,
