@@ -1,4 +1,5 @@
-"""Configuration from the environment (12-factor). `.env` is read if present."""
+"""Configuration from the environment (12-factor). `.env` is read if present, unless
+PYTHON_DOTENV_DISABLED=1 (python-dotenv's own switch; tests use it to see the defaults)."""
 
 import os
 import secrets
@@ -18,6 +19,22 @@ def _env(name: str, default: str | None = None) -> str | None:
 def _env_bool(name: str, default: bool) -> bool:
     value = _env(name)
     return default if value is None else value.lower() in ("1", "true", "yes", "on")
+
+
+class ConfigError(ValueError):
+    """A setting whose value cannot be used: raised while the settings are read, so every
+    process (web, worker, `make run`) stops at start-up saying which one and why."""
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level() -> str:
+    # Checked here once: gunicorn and RQ would each refuse a bad one in their own words.
+    value = _env("LOG_LEVEL", "INFO").strip()
+    if value.upper() not in LOG_LEVELS:
+        raise ConfigError(f'LOG_LEVEL is "{value}": it must be one of {", ".join(LOG_LEVELS)}.')
+    return value.upper()
 
 
 def _instance_secret_key() -> str:
@@ -57,7 +74,7 @@ class Config:
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
     # What the worker prints (DEBUG, INFO, WARNING, ERROR); `make run` sets WARNING.
-    LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()
+    LOG_LEVEL = _log_level()
 
     OPENAI_API_KEY = _env("OPENAI_API_KEY")
     OPENAI_BASE_URL = _env("OPENAI_BASE_URL")

@@ -39,7 +39,8 @@ def one_line(text: str, limit: int) -> str:
 @dataclass(frozen=True)
 class Receipt:
     """How a message went out: the provider's id for it (Message-ID, SMS SID, or the
-    file it was saved to) and the delivery state to record."""
+    name of the file it was saved to in `email.mail_folder`) and the delivery state
+    to record."""
 
     provider_id: str
     state: DeliveryState = DeliveryState.SENT

@@ -74,7 +74,8 @@ def mail_folder_label() -> str:
 
 def _save(message: MailMessage, tag: str) -> str:
     """Write the message as an .eml file named by time then `tag`, so a listing is in
-    the order they were written; returns its path as `mail_folder_label` shows it."""
+    the order they were written; returns the file's name. Only the name: the folder
+    is known from the configuration, and a path could outgrow the column it is kept in."""
     if message.date is None:  # as Flask-Mail stamps it when sending
         message.date = utcnow().timestamp()
     if message.has_bad_headers():  # the check Flask-Mail makes before sending
@@ -86,7 +87,7 @@ def _save(message: MailMessage, tag: str) -> str:
     partial = folder / f".{name}.part"
     partial.write_bytes(message.as_bytes())
     os.replace(partial, folder / name)
-    return f"{mail_folder_label()}/{name}"
+    return name
 
 
 def hand_over(message: MailMessage, tag: str) -> Receipt:

@@ -60,6 +60,13 @@ def _hide_secrets(text: str) -> str:
     return text
 
 
+def kind(exc: BaseException) -> str:
+    """The failure's class, and the provider's beneath ours ("Undeliverable
+    (SMTPRecipientsRefused)"): what a log may say of it, as no text of it is safe there."""
+    cause = exc.__cause__
+    return type(exc).__name__ + (f" ({type(cause).__name__})" if cause is not None else "")
+
+
 def technical_text(exc: BaseException) -> str:
     text = str(exc) if isinstance(exc, NotSent) else f"{type(exc).__name__}: {exc}"
     return _hide_secrets(text)[:TECHNICAL_TEXT_LIMIT]

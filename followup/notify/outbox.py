@@ -313,7 +313,7 @@ def _record_failure(key: DeliveryKey, exc: Exception) -> None:
     final = isinstance(exc, Undeliverable) or attempt >= current_app.config["NOTIFY_MAX_ATTEMPTS"]
     retry_at = None if final else utcnow() + retry_delay(attempt)
     staff_text, technical = failures.explain(exc)
-    recorded = db.session.execute(
+    channel = db.session.execute(
         update(Notification)
         # Only while the row is still ours: a lease that ran out belongs to another job.
         .where(
@@ -327,13 +327,33 @@ def _record_failure(key: DeliveryKey, exc: Exception) -> None:
             last_error=staff_text,
             last_error_detail=technical,
         )
-    ).rowcount
+        .returning(Notification.channel)
+    ).scalar_one_or_none()
     db.session.commit()
-    log.warning(
-        "Notification %s, attempt %s failed: %s", notification_id, attempt, technical or staff_text
-    )
-    if recorded and retry_at is not None:
+    _log_failure(key, channel, exc)
+    if channel is not None and retry_at is not None:
         _schedule_retry(key, retry_at)
+
+
+def _log_failure(key: DeliveryKey, channel: str | None, exc: Exception) -> None:
+    """Which row failed and how, never the texts: they hold the customer's address or
+    the phone number (staff read them on the request's panel)."""
+    notification_id, attempt = key
+    if channel is None:
+        log.warning(
+            "Notification %s, attempt %s failed (%s); not recorded: another job has it now.",
+            notification_id,
+            attempt,
+            failures.kind(exc),
+        )
+        return
+    log.warning(
+        "Notification %s (%s), attempt %s failed: %s",
+        notification_id,
+        channel,
+        attempt,
+        failures.kind(exc),
+    )
 
 
 # --- the sweep ---------------------------------------------------------------------------------

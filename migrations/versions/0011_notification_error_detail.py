@@ -31,8 +31,18 @@ def upgrade():
         _allow_states(batch_op, STATES_WITH_FILE)
 
 
+# Before 0011 an email was always sent: one that was only saved to a file must not
+# look delivered, so it becomes a failure that says why.
+SAVED_NOT_SENT = "Saved to a file, not sent: no mail server was configured."
+
+
 def downgrade():
-    op.execute("UPDATE notifications SET state = 'sent' WHERE state = 'saved_to_file'")
+    op.execute(
+        sa.text(
+            "UPDATE notifications SET state = 'failed', last_error = :saved_not_sent "
+            "WHERE state = 'saved_to_file'"
+        ).bindparams(saved_not_sent=SAVED_NOT_SENT)
+    )
     with op.batch_alter_table("notifications") as batch_op:
         _allow_states(batch_op, STATES)
         batch_op.drop_column("last_error_detail")

@@ -2,6 +2,7 @@
 kind of failure produced for real by the aiosmtpd server or the local Twilio server,
 then delivered by the job's own function in this process."""
 
+import logging
 import re
 import socket
 
@@ -11,6 +12,8 @@ from flask import current_app
 from followup.extensions import mail
 from followup.jobs.notifications import deliver_notifications
 from tests.jobs.helpers import configure_tenant, row_of
+
+OUTBOX_LOGGER = "followup.notify.outbox"
 
 CONTACT_PHONE = "+14155550123"
 # Wording does not depend on the database: these run on SQLite only.
@@ -170,3 +173,32 @@ def test_twilio_not_answering_in_time_says_so(app, tenant, make_followup, twilio
     row = staff_sms_failure(tenant, make_followup)
     assert (row["state"], row["last_error"]) == ("pending", "Twilio did not answer in time.")
     assert row["last_error_detail"].startswith("ReadTimeout: ")
+
+
+def test_a_refused_customer_address_stays_out_of_the_logs(app, tenant, make_followup, smtp, caplog):
+    customer = "ada.private@example.com"
+    smtp.refused_recipients = {customer: f"550 5.1.1 <{customer}>: no such mailbox"}
+    make_followup(tenant, email=customer)
+    row_id = row_of("customer_email")["id"]
+    with caplog.at_level(logging.DEBUG, logger=OUTBOX_LOGGER):
+        deliver_notifications([row_id])
+    assert row_of("customer_email")["state"] == "failed"
+    assert customer not in caplog.text
+    # What the log keeps: which row, channel and attempt, and the kind of failure.
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Notification {row_id} (customer_email), attempt 1 failed: "
+        "Undeliverable (SMTPRecipientsRefused)"
+    ]
+
+
+def test_a_refused_phone_number_stays_out_of_the_logs(app, tenant, make_followup, twilio, caplog):
+    twilio.refuse_number(CONTACT_PHONE, 21614, f"'To' number {CONTACT_PHONE} is not a mobile")
+    with caplog.at_level(logging.DEBUG, logger=OUTBOX_LOGGER):
+        row = staff_sms_failure(tenant, make_followup)
+    assert row["state"] == "failed"
+    assert CONTACT_PHONE not in caplog.text
+    assert CONTACT_PHONE.removeprefix("+") not in caplog.text
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Notification {row['id']} (staff_sms), attempt 1 failed: "
+        "Undeliverable (TwilioRestException)"
+    ]

@@ -243,3 +243,21 @@ def test_existing_chats_get_a_label_each_and_lose_the_placeholder_title(empty_ap
         assert len(set(codes)) == len(titles)
         assert all(re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}", code) for code in codes)
     assert sorted({title for _tid, title, _code in rows}) == ["", "+14155550177", "Maria Garcia"]
+
+
+def test_0011_downgrade_marks_emails_saved_to_files_as_failed_not_sent(empty_app):
+    """Before 0011 every email was sent; one only saved to a file keeps its row but
+    fails, saying why, rather than looking delivered."""
+    flask_migrate.upgrade(revision="0011")
+    before = fill_every_table()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE notifications SET state = 'saved_to_file'"))
+    flask_migrate.downgrade(revision="0010")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    assert row_counts(metadata) == before
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT state, last_error FROM notifications")).all()
+    assert [tuple(row) for row in rows] == [
+        ("failed", "Saved to a file, not sent: no mail server was configured.")
+    ]

@@ -77,7 +77,8 @@ def read(path: Path) -> email.message.EmailMessage:
 
 
 def test_mail_server_is_unset_by_default():
-    environment = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x"}
+    # The code's default, whatever a developer's .env sets (python-dotenv skips it).
+    environment = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "x", "PYTHON_DOTENV_DISABLED": "1"}
     shown = subprocess.run(
         [sys.executable, "-c", "from followup.config import Config; print(Config.MAIL_SERVER)"],
         env=environment,
@@ -110,7 +111,7 @@ def test_emails_are_saved_as_files_and_no_mail_server_is_contacted(
     assert [int(FILE_NAME.match(path.name).group(1)) for path in files] == [row.id for row in rows]
     for row, path in zip(rows, files, strict=True):
         assert (row.state, row.attempts, row.last_error) == ("saved_to_file", 1, None)
-        assert row.provider_message_id == f"{mail_folder}/{path.name}"
+        assert row.provider_message_id == path.name  # the folder comes from the config
     later = START + timedelta(minutes=1)
     assert [row.sent_at for row in rows] == [START, START, later, later]
 
@@ -125,6 +126,19 @@ def test_emails_are_saved_as_files_and_no_mail_server_is_contacted(
     assert confirmation["Subject"] == "Acme Inc: we received your request"
     assert read(files[3])["To"] == second.email
     assert not list(mail_folder.glob(".*"))  # no half-written file left behind
+
+
+def test_a_long_instance_path_saves_each_email_once(app, tenant, make_followup):
+    """The row keeps the file's name, not its path: however deep the instance folder
+    lies, recording the save fits the column, so no retry writes the email again."""
+    deep = Path(app.instance_path, "d" * 120, "e" * 120, "instance")
+    app.instance_path = str(deep)
+    with time_machine.travel(START, tick=False):
+        make_followup(tenant)
+    rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    files = saved(deep / "mail")
+    assert [(row.state, row.attempts) for row in rows] == [("saved_to_file", 1)] * 2
+    assert [row.provider_message_id for row in rows] == [path.name for path in files]
 
 
 def test_a_customer_login_link_is_saved_as_a_file_too(app, tenant, mail_folder):
@@ -147,6 +161,8 @@ def test_the_request_shows_where_its_emails_were_saved(app, tenant, staff, make_
     text = panel.get_data(as_text=True)
     folder = Path(app.instance_path) / "mail"
     assert text.count(f"Saved to {folder} (no mail server configured)") == 2
+    names = [path.name for path in saved(folder)]
+    assert re.findall(r'<code class="code-inline">([^<]*)</code>', text) == names
     assert text.count("Saved to file</span>") == 2
     assert "Retry now" not in text
     assert "hx-trigger" not in text  # settled: the pane stops polling

@@ -15,7 +15,7 @@ from followup.clock import utcnow
 from followup.errors import DomainError, TransitionNotAllowed, ValidationFailed
 from followup.htmx import html_response, is_partial_request, redirect_after_post, render, trigger
 from followup.models import Status
-from followup.notify import outbox
+from followup.notify import email, outbox
 from followup.services import followups as service
 from followup.services import settings as settings_service
 from followup.services.workflow import allowed_next
@@ -90,7 +90,16 @@ def _detail_context(followup_id: int) -> dict:
     return {
         "selected": followup,
         "next_statuses": allowed_next(followup.status),
-        "notifications": outbox.notifications_of(current_tenant().id, followup.id),
+        **_notifications_context(followup.id),
+    }
+
+
+def _notifications_context(followup_id: int) -> dict:
+    """The request's notifications, and the folder of those saved as files (their rows
+    keep the file's name only)."""
+    return {
+        "notifications": outbox.notifications_of(current_tenant().id, followup_id),
+        "mail_folder": email.mail_folder_label(),
     }
 
 
@@ -189,8 +198,8 @@ def _deliveries_pane(followup_id: int):
         PAGE,
         "admin/followups/_notifications.html",
         selected=followup,
-        notifications=outbox.notifications_of(current_tenant().id, followup.id),
         tenant=current_tenant(),
+        **_notifications_context(followup.id),
     )
 
 
