@@ -113,10 +113,22 @@
     if (iframe && iframe.contentWindow) iframe.contentWindow.postMessage(message, origin);
   }
 
+  // Only an address's origin and path: its query or #fragment can carry a reset token
+  // or an email, which would reach our logs and the staff (the server drops them too).
+  function originAndPath(address) {
+    try {
+      var url = new URL(address);
+      return /^https?:$/.test(url.protocol) ? url.origin + url.pathname : "";
+    } catch (e) { return ""; }
+  }
+
   // Where the chat starts, for the staff: the frame cannot read its host page's address.
   function visitQuery() {
-    var params = new URLSearchParams({ page_url: window.location.href.split("#")[0] });
-    if (document.referrer) params.set("referrer", document.referrer);
+    var params = new URLSearchParams();
+    var page = originAndPath(window.location.href);
+    var referrer = document.referrer && originAndPath(document.referrer);
+    if (page) params.set("page_url", page);
+    if (referrer) params.set("referrer", referrer);
     return "?" + params.toString();
   }
 

@@ -7,7 +7,7 @@ name once known reads the same everywhere.
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import String, literal_column
 
@@ -49,21 +49,20 @@ def display_name(chat: Chat) -> str:
 
 
 def web_address(value: object) -> str | None:
-    """An http(s) address of at most MAX_ADDRESS_CHARS, without its #fragment (it can
-    carry a sign-in token); None for anything else."""
-    if not isinstance(value, str):
-        return None
-    address = value.strip().partition("#")[0]
-    if not address or len(address) > MAX_ADDRESS_CHARS or _NOT_IN_ADDRESS.search(address):
+    """The origin and path of an http(s) address, at most MAX_ADDRESS_CHARS; None for
+    anything else. Its query and #fragment are dropped: they can carry a reset token,
+    a sign-in token or an email, and staff see what is kept."""
+    if not isinstance(value, str) or _NOT_IN_ADDRESS.search(value.strip()):
         return None
     try:
-        parts = urlsplit(address)
+        parts = urlsplit(value.strip())
         host = parts.hostname
     except ValueError:  # e.g. an unclosed IPv6 bracket
         return None
-    if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc:
+    if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
         return None
-    return address
+    address = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return address if len(address) <= MAX_ADDRESS_CHARS else None
 
 
 def browser_language(value: object) -> str | None:

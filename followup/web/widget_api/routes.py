@@ -22,8 +22,9 @@ preflight `OPTIONS` on any path → 204.
          201 {session_token, chat_id}; unknown key 404. Bad customer values are
          dropped, not refused; a valid signature = hex(HMAC-SHA256(widget secret, id))
          marks the identity verified. page_url (the page the chat starts on) and
-         referrer (its document.referrer) are http(s) addresses of at most 2000
-         characters, language a browser language tag ("en-GB", navigator.language);
+         referrer (its document.referrer) are http(s) addresses, of which only the
+         origin and path are kept (at most 2000 characters; a query or #fragment can
+         carry a token or an email), language a browser language tag ("en-GB");
          staff see them on the chat, with the device class (mobile, tablet or
          desktop) read from the User-Agent. A bad value is dropped, not refused.
     POST /chats/<chat_id>/messages    {text, mode?: "text"|"voice"}
