@@ -63,18 +63,30 @@ def tenant_for_widget(public_key: str) -> Tenant:
     return tenant
 
 
-def web_widget_agent(tenant: Tenant) -> Agent:
-    """The AI employee assigned to the web widget; a first one is created on first use."""
-    agent = db.session.scalar(
-        select(Agent)
+def _widget_agent_query(tenant: Tenant, *columns):
+    """The employee that answers the website chat: the one assigned to it, else the first."""
+    return (
+        select(*columns)
         .where(Agent.tenant_id == tenant.id)
         .order_by(Agent.serves_web_widget.desc(), Agent.id)
         .limit(1)
     )
+
+
+def web_widget_agent(tenant: Tenant) -> Agent:
+    """The AI employee assigned to the web widget; a first one is created on first use."""
+    agent = db.session.scalar(_widget_agent_query(tenant, Agent))
     if agent is None:
         agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME, serves_web_widget=True)
         db.session.add(agent)
     return agent
+
+
+def web_widget_agent_name(tenant: Tenant) -> str:
+    """The name the website chat's employee has, or will have once created: a read only,
+    for the widget's configuration, which every page view of the host site asks for."""
+    name = db.session.scalar(_widget_agent_query(tenant, Agent.name))
+    return name or DEFAULT_AGENT_NAME
 
 
 class Presence(StrEnum):

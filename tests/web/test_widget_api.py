@@ -17,16 +17,18 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from followup.extensions import db, mail
-from followup.models import Chat, FollowUpRequest, Message, Role, Source
-from followup.services import chats, customers, followups
+from followup.models import Agent, Chat, FollowUpRequest, Message, Role, Source
+from followup.services import agents, chats, customers, followups
 from followup.services.prefill import identity_signature
 from followup.services.validation import UNKNOWN_FIELD
+from tests.web.agent_factories import make_agent
 from tests.web.database_work import database_work
 
 BASE = "/api/widget/v1"
 MESSAGE_KEYS = {"id", "role", "content", "mode", "created_at", "action"}
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 SHOP = "https://shop.example"
+EVIL = "https://evil.example"
 FALLBACK_START = "Sorry, I can't answer right now."
 
 
@@ -198,6 +200,45 @@ def test_config_without_a_model_says_who_answers_instead(
     db.session.commit()
     config = client.get(f"{BASE}/{tenant.widget_public_key}/config").get_json()
     assert config["presence"] == presence
+
+
+def test_reading_the_config_writes_nothing_before_the_tenant_has_an_employee(client, tenant):
+    """Every page view of the host site asks for it: a read, never a write. The name
+    it gives is the one the first chat's employee gets."""
+    with database_work() as work:
+        config = client.get(f"{BASE}/{tenant.widget_public_key}/config").get_json()
+    assert not {"INSERT", "UPDATE", "DELETE", "COMMIT"} & set(work), work
+    assert count(Agent) == 0
+    start(client, tenant)
+    assert db.session.scalars(select(Agent.name)).all() == [config["agent_name"]] == ["Alex"]
+
+
+def test_the_config_names_the_employee_who_answers_the_website_chat(client, tenant):
+    make_agent(tenant, "Sam")  # the first employee answers it
+    robin = make_agent(tenant, "Robin")
+    config_url = f"{BASE}/{tenant.widget_public_key}/config"
+    assert client.get(config_url).get_json()["agent_name"] == "Sam"
+    agents.update_channels(tenant.id, robin.id, serves_web_widget=True, sms_number="")
+    assert client.get(config_url).get_json()["agent_name"] == "Robin"
+    assert count(Agent) == 2
+
+
+@pytest.mark.parametrize(
+    ("origin", "cache_control"),
+    [(SHOP, "public, max-age=300"), (None, "public, max-age=300"), (EVIL, "no-cache")],
+)
+def test_a_yes_from_the_config_may_be_cached_for_five_minutes_for_each_origin(
+    client, shop_tenant, origin, cache_control
+):
+    """Shared caches keep one answer per Origin (origin_allowed depends on it), readable
+    by any site, so a busy host site does not ask on every page view. A no is asked
+    again, so the owner who allows the site sees the button on the next page view."""
+    headers = {"Origin": origin} if origin else {}
+    response = client.get(f"{BASE}/{shop_tenant.widget_public_key}/config", headers=headers)
+    assert response.get_json()["origin_allowed"] is (origin != EVIL)
+    assert response.headers["Cache-Control"] == cache_control
+    assert "Origin" in response.headers["Vary"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
 # --- a turn, without and with streaming ------------------------------------------------------

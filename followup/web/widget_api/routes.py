@@ -16,7 +16,9 @@ preflight `OPTIONS` on any path → 204.
          "follow_up": no AI, leave details for the team; "team": no AI, no follow-ups,
          the team replies in the chat). `origin_allowed`: whether a page on the
          request's Origin may show the widget (its allowed origins are never listed);
-         `/widget.js` asks before it shows its button. Readable from any origin (CORS *).
+         `/widget.js` asks before it shows its button. Readable from any origin (CORS *);
+         cacheable for 5 minutes per Origin when allowed (a refusal: no-cache);
+         reading it writes nothing.
     POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature},
                                        page_url?, referrer?, language?}
          201 {session_token, chat_id}; unknown key 404. Bad customer values are
@@ -60,7 +62,6 @@ render it as text, never as HTML.
 from flask import request
 
 from followup.errors import ValidationFailed
-from followup.extensions import db
 from followup.models import FollowUpRequest, Source
 from followup.services import chats, customers
 from followup.services.queries import MAX_ID, row_id
@@ -90,19 +91,27 @@ LOGIN_LINK_ANSWER = (
 )
 
 
+# Every page view of a host site asks for the config: browsers and shared caches may
+# keep it for five minutes, one answer per Origin (`cors.py` adds Vary: Origin), since
+# origin_allowed depends on it. A refusal is asked again each time: the owner who
+# adds the site in Settings sees the button on the next page view.
+CACHE_A_YES = "public, max-age=300"
+CACHE_A_NO = "no-cache"
+
+
 @bp.get("/<public_key>/config")
 @per_ip("WIDGET_CONFIG_LIMIT_PER_IP")
-def widget_config(public_key: str) -> dict:
+def widget_config(public_key: str) -> tuple[dict, dict]:
     tenant = chats.tenant_for_widget(public_key)
-    agent = chats.web_widget_agent(tenant)
-    db.session.commit()  # the default agent is created on first use
-    return {
-        "agent_name": agent.name,
+    allowed = may_show_on(tenant, request.headers.get("Origin"))
+    config = {
+        "agent_name": chats.web_widget_agent_name(tenant),
         "followups_enabled": tenant.followups_enabled,
         "response_time_hours": tenant.response_time_hours,
         "presence": chats.widget_presence(tenant),
-        "origin_allowed": may_show_on(tenant, request.headers.get("Origin")),
+        "origin_allowed": allowed,
     }
+    return config, {"Cache-Control": CACHE_A_YES if allowed else CACHE_A_NO}
 
 
 @bp.post("/<public_key>/sessions")
