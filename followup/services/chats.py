@@ -486,15 +486,9 @@ def _submit(
         raise FollowupsDisabled()
     vouched = verified_email(chat)
     fields = {k: data.get(k) for k in ("name", "email", "phone", "reason")}
-    fields |= {"summary": offer.get("summary"), "priority": offer.get("priority") or "normal"}
-    # Refused input changes nothing; valid input hands the chat to the team first: its
-    # row is locked before the tenant's (which the request's save updates), in the order
-    # the chat's own turns take them, and its reminder cycle ends in the same commit.
-    followups.validate_new_followup(fields)
-    autofollowup.on_handed_off(chat.id)
     followup = followups.create_followup(
         tenant.id,
-        fields,
+        fields | {"summary": offer.get("summary"), "priority": offer.get("priority") or "normal"},
         source=source,
         chat_id=chat.id,
         identity_verified=bool(

@@ -293,6 +293,16 @@ def _customer_for(tenant_id: int, new: NewFollowUp) -> Customer:
     return customer
 
 
+def _hand_off(chat_id: int) -> None:
+    """End the chat's reminder cycle, first thing: its row is locked before the tenant's
+    (which the request's flush updates), in the order the chat's own turns take them."""
+    # Imported here: the engine imports the reminder jobs, which import the chat
+    # services, which import this module.
+    from followup.services import autofollowup
+
+    autofollowup.on_handed_off(chat_id)
+
+
 def create_followup(
     tenant_id: int,
     data: dict,
@@ -301,9 +311,12 @@ def create_followup(
     identity_verified: bool = False,
     notify: bool = True,
 ) -> FollowUpRequest:
-    """Validate and save a request (every creation path comes through here).
+    """Validate and save a request (every creation path comes through here). One taken
+    in a chat ends that chat's reminder cycle in the same commit: the team has it.
     `notify=False` tells nobody: the demo's sample requests are history, not news."""
     new = validate_new_followup(data)
+    if chat_id is not None:
+        _hand_off(chat_id)
     followup = FollowUpRequest(
         tenant_id=tenant_id,
         customer=_customer_for(tenant_id, new),
