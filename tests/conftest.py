@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -155,6 +156,13 @@ def app(database_url, fake_llm):
         LLM_TIMEOUT_S=2.0,
     ) as app:
         yield app
+
+
+@pytest.fixture
+def moved_clock():
+    """A fixed day, time going on from it: for tests whose data and pages both read "now"."""
+    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 @pytest.fixture

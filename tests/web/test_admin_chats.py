@@ -251,7 +251,7 @@ def test_chain_states_in_words(staff_browser, tenant, alex):
     assert "Auto Follow-up is off for Sam" in text_of(staff_browser.get(f"/admin/chats/{off.id}"))
 
 
-def test_a_chat_handed_to_the_team_says_so(staff_browser, tenant, alex, make_followup):
+def test_a_chat_handed_to_the_team_says_so(staff_browser, tenant, alex, make_followup, moved_clock):
     chat = make_chat(alex, "Callback", last_client_message_at=utcnow())
     make_followup(tenant, chat_id=chat.id)
     page = text_of(staff_browser.get(f"/admin/chats/{chat.id}"))

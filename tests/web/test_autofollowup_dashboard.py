@@ -166,7 +166,7 @@ def test_the_dashboard_is_read_only(staff_browser, team):
 
 
 def test_a_chat_handed_to_the_team_shows_why_no_reminder_is_coming(
-    staff_browser, tenant, team, make_followup
+    staff_browser, tenant, team, make_followup, moved_clock
 ):
     chat = make_chat(
         team["alex"], "Callback", customer_name="Hana Ito", last_client_message_at=utcnow()

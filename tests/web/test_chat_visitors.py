@@ -15,6 +15,8 @@ from followup.models import Channel, Chat
 from followup.services.prefill import identity_signature
 from tests.web.agent_factories import make_agent, make_chat, schedule, text_of
 
+pytestmark = pytest.mark.usefixtures("moved_clock")
+
 SHOP = "https://shop.example"
 # As the browser reports them; only their origin and path are kept (the query or
 # fragment can carry a reset token or an email).
