@@ -404,6 +404,14 @@ def _parse_channel(value: object) -> NotificationChannel:
         raise ValidationFailed({"channel": "Unknown notification channel."}) from None
 
 
+def staff_may_retry(notification: Notification) -> bool:
+    """Failed or waiting; or an email saved to a file while no mail server was set, once
+    one is: what went to the folder is not lost to the customer or the team."""
+    if notification.state == DeliveryState.SAVED_TO_FILE:
+        return not email.saves_to_files()
+    return notification.state in RETRYABLE_BY_STAFF
+
+
 def retry_now(tenant_id: int, followup_id: int, channel: object) -> Notification:
     """Staff's "Retry now": a failed notification gets a fresh set of attempts, a
     waiting one goes at once; to the current contact address of the business."""
@@ -416,7 +424,7 @@ def retry_now(tenant_id: int, followup_id: int, channel: object) -> Notification
     )
     if notification is None:
         raise NotFound("This request has no such notification.")
-    if notification.state not in RETRYABLE_BY_STAFF:
+    if not staff_may_retry(notification):
         raise TransitionNotAllowed(
             "This notification was sent already."
             if notification.state in DONE
@@ -424,7 +432,8 @@ def retry_now(tenant_id: int, followup_id: int, channel: object) -> Notification
         )
     tenant = db.session.get(Tenant, tenant_id)
     followup = db.session.get(FollowUpRequest, followup_id)
-    attempts = 0 if notification.state == DeliveryState.FAILED else notification.attempts
+    waiting = notification.state == DeliveryState.PENDING
+    attempts = notification.attempts if waiting else 0
     changed = db.session.execute(
         update(Notification)
         # Unless a worker took it meanwhile: then it is in hand, not to be sent twice.

@@ -184,3 +184,39 @@ def test_settings_say_nothing_of_files_when_a_mail_server_is_set(database_url, t
         page = logged_in_browser(app, "owner@acme.example").get("/admin/settings")
         assert page.status_code == 200
         assert "saved as files" not in page.get_data(as_text=True)
+
+
+def test_emails_saved_as_files_can_be_sent_once_a_mail_server_is_set(
+    app, tenant, staff, make_followup
+):
+    """What went to the folder is not lost: once MAIL_SERVER is set, staff send it."""
+    followup = make_followup(tenant)
+    browser = logged_in_browser(app, staff.email)
+    panel_url = f"/admin/followups/{followup.id}/notifications"
+    assert "Send it now" not in browser.get(panel_url, htmx=True).get_data(as_text=True)
+    refused = browser.post(
+        f"/admin/followups/{followup.id}/notifications/retry",
+        data={"channel": "staff_email"},
+        htmx=True,
+    )
+    assert refused.status_code == 409
+    assert db.session.scalars(select(Notification.state)).all() == ["saved_to_file"] * 2
+
+    app.config["MAIL_SERVER"] = "127.0.0.1"
+    assert browser.get(panel_url, htmx=True).get_data(as_text=True).count("Send it now") == 2
+    sent = browser.post(
+        f"/admin/followups/{followup.id}/notifications/retry",
+        data={"channel": "staff_email"},
+        htmx=True,
+    )
+    assert sent.status_code == 200
+    # Sent this time, not saved: the test's mail settings reach no server, so it failed
+    # and waits for its next try (the file is not written again).
+    db.session.expire_all()
+    rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert [(row.channel, row.state, row.attempts) for row in rows] == [
+        ("staff_email", "pending", 1),
+        ("customer_email", "saved_to_file", 1),
+    ]
+    assert rows[0].last_error and rows[0].last_error_detail
+    assert len(list((Path(app.instance_path) / "mail").glob("*.eml"))) == 2

@@ -100,6 +100,7 @@ def _notifications_context(followup_id: int) -> dict:
     return {
         "notifications": outbox.notifications_of(current_tenant().id, followup_id),
         "mail_folder": email.mail_folder_label(),
+        "may_retry": outbox.staff_may_retry,
     }
 
 
