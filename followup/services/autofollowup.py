@@ -96,11 +96,11 @@ def pending(chat: Chat) -> Pending | None:
 # --- what happens in a chat ----------------------------------------------------------------------
 
 
-def lock_chat(chat: Chat | int) -> Chat | None:
+def lock_chat(chat: Chat | int, *where) -> Chat | None:
     """The chat (given as itself or its id), freshly read and locked until the
-    transaction ends (`queries.lock_row`)."""
+    transaction ends (`queries.lock_row`; `where`: further conditions)."""
     chat_id = chat if isinstance(chat, int) else row_id(chat)
-    return lock_row(Chat, chat_id, Chat.chain_cycle)
+    return lock_row(Chat, chat_id, Chat.chain_cycle, *where)
 
 
 _NEW_CYCLE = row_update(
@@ -149,11 +149,11 @@ def set_paused(chat: Chat, paused: bool) -> None:
     _commit_and_schedule(chat)
 
 
-def on_handed_off(chat_id: int) -> None:
+def on_handed_off(tenant_id: int, chat_id: int) -> None:
     """In the transaction that saves a follow-up request taken in this chat: the team
     has it now, so the current cycle ends (nothing of it may be sent) until the client
     writes again. The caller commits. Before the client wrote there is no cycle to end."""
-    chat = lock_chat(chat_id)
+    chat = lock_chat(chat_id, Chat.tenant_id == tenant_id)  # never another tenant's chat
     if chat is not None and chat.last_client_message_at is not None:
         chat.chain_ended = ChainEnd.HANDED_OFF
         plan(chat, utcnow())

@@ -293,14 +293,14 @@ def _customer_for(tenant_id: int, new: NewFollowUp) -> Customer:
     return customer
 
 
-def _hand_off(chat_id: int) -> None:
+def _hand_off(tenant_id: int, chat_id: int) -> None:
     """End the chat's reminder cycle, first thing: its row is locked before the tenant's
     (which the request's flush updates), in the order the chat's own turns take them."""
     # Imported here: the engine imports the reminder jobs, which import the chat
     # services, which import this module.
     from followup.services import autofollowup
 
-    autofollowup.on_handed_off(chat_id)
+    autofollowup.on_handed_off(tenant_id, chat_id)
 
 
 def create_followup(
@@ -316,7 +316,7 @@ def create_followup(
     `notify=False` tells nobody: the demo's sample requests are history, not news."""
     new = validate_new_followup(data)
     if chat_id is not None:
-        _hand_off(chat_id)
+        _hand_off(tenant_id, chat_id)
     followup = FollowUpRequest(
         tenant_id=tenant_id,
         customer=_customer_for(tenant_id, new),
@@ -364,6 +364,7 @@ def _changing(tenant_id: int, followup_id: int) -> Iterator[FollowUpRequest]:
     Committed after the block; a refusal (any DomainError) rolls back, letting go of the
     lock with nothing changed."""
     followup = get_followup(tenant_id, followup_id)  # NotFound for another tenant's id
+    # Usually read already by the view (no query); locked, it is read fresh.
     followup = lock_row(FollowUpRequest, followup.id, FollowUpRequest.status)
     try:
         yield followup

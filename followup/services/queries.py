@@ -63,20 +63,20 @@ def row_id(row) -> int:
     return inspect(row).identity[0]
 
 
-def lock_row(model, row_id: int, column):
-    """The row of `model` with this id, freshly read and locked until the transaction
-    ends (None when it is gone): two writers take turns, the second reads what the
-    first wrote.
+def lock_row(model, row_id: int, column, *where):
+    """The row of `model` with this id (and the `where` conditions, e.g. its tenant),
+    freshly read and locked until the transaction ends (None when there is none): two
+    writers take turns, the second reads what the first wrote.
 
     PostgreSQL locks the row (SELECT … FOR UPDATE). SQLite has no row locks; a no-op
     UPDATE of `column` first takes the database's write lock, which serializes the
     same way."""
     db.session.flush()  # changes made so far in this transaction are kept, not reloaded over
     if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(update(model).where(model.id == row_id).values({column: column}))
+        db.session.execute(update(model).where(model.id == row_id, *where).values({column: column}))
     return db.session.scalars(
         select(model)
-        .where(model.id == row_id)
+        .where(model.id == row_id, *where)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
