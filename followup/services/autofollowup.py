@@ -53,7 +53,6 @@ from followup.models import (
     Message,
     ReminderSend,
     Role,
-    Status,
 )
 from followup.services import capture, workflow, working_hours
 from followup.services.queries import (
@@ -389,8 +388,6 @@ def due_chains(now: datetime, after: Pending | None, limit: int) -> list[Pending
 
 # --- the monitoring dashboard --------------------------------------------------------------------
 
-# Requests the team has not closed yet (no move out of a final status).
-OPEN_STATUSES = tuple(status for status in Status if workflow.allowed_next(status))
 # Where a dashboard page of handed-off chats ends: this prefix and the request's id.
 HANDED_OFF_CURSOR = "handed-off-"
 
@@ -505,7 +502,9 @@ def _handed_off_chains(
     after the request `after`."""
     open_request = (
         select(func.max(FollowUpRequest.id))
-        .where(FollowUpRequest.chat_id == Chat.id, FollowUpRequest.status.in_(OPEN_STATUSES))
+        .where(
+            FollowUpRequest.chat_id == Chat.id, FollowUpRequest.status.in_(workflow.OPEN_STATUSES)
+        )
         .correlate(Chat)
         .scalar_subquery()
     )

@@ -11,6 +11,9 @@ ALLOWED_TRANSITIONS: dict[Status, tuple[Status, ...]] = {
     Status.CANCELLED: (),
 }
 
+# Requests the team has not closed yet: a move out of them is still allowed.
+OPEN_STATUSES = tuple(status for status, moves in ALLOWED_TRANSITIONS.items() if moves)
+
 # The timestamp column each status sets when a request enters it.
 STATUS_TIMESTAMP: dict[Status, str] = {
     Status.CONTACTED: "contacted_at",

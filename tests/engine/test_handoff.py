@@ -200,9 +200,7 @@ def test_a_request_made_through_the_rest_api_ends_no_chain(chat, clock, tenant):
     assert step_positions(chat) == [1] and the_chat(chat.id).chain_ended is None
 
 
-def test_a_request_of_another_tenant_naming_this_chat_ends_nothing(
-    chat, clock, other_tenant
-):
+def test_a_request_of_another_tenant_naming_this_chat_ends_nothing(chat, clock, other_tenant):
     client_says(chat, ASK)
     followups.create_followup(other_tenant.id, FORM, source=Source.TEXT, chat_id=chat.id)
     assert the_chat(chat.id).chain_ended is None
