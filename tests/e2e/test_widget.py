@@ -810,6 +810,27 @@ def test_a_refused_form_puts_the_keyboard_on_the_field_without_a_console_error(
     assert console_guard.problems == []
 
 
+def test_a_refused_form_keeps_the_csp_when_its_fields_carry_an_inline_style(
+    browser_page, shop, host_site, console_guard
+):
+    """Browser extensions (and a screenshot's caret hiding) put a style attribute on
+    inputs. htmx copied it to the fields of the refused form it swapped in, which the
+    chat's CSP forbids: only classes and sizes are carried over."""
+    page = browser_page
+    chat = open_widget(page, host_site.publish("/styled", host_page(shop, None)))
+    chat.get_by_role("button", name="Contact us").click()
+    panel = chat.get_by_role("region", name="Contact us")
+    panel.get_by_label("Name").fill("Ola Nordmann")
+    panel.get_by_label("Email").fill("not-an-email")
+    panel.get_by_label("Reason").fill("A table for six")
+    for label in ("Name", "Email", "Reason"):  # as an extension would, through the CSSOM
+        panel.get_by_label(label).evaluate("field => { field.style.outlineOffset = '1px'; }")
+    panel.get_by_role("button", name="Send request").click()
+
+    expect(panel.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    assert console_guard.problems == []
+
+
 # --- telling chats apart ----------------------------------------------------------------------
 
 IPHONE_UA = (
