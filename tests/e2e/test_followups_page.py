@@ -56,6 +56,14 @@ def detail(page: Page):
     return page.locator("#followup-detail")
 
 
+def wait_until_settled(page: Page) -> None:
+    """Until htmx has no request in flight and has wired up what it swapped in: a change
+    made earlier reaches an element htmx does not listen to yet."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def mark_page(page: Page) -> None:
     """Set a marker that only survives as long as the page is not reloaded."""
     page.evaluate("window.__noReload = true")
@@ -315,6 +323,7 @@ def test_two_tabs_a_change_refused_after_the_other_tab_resolved_shows_it_resolve
     tab_b.select_option("#status-select", "contacted")
     expect(tab_b.locator("#status-select")).to_have_value("contacted")
     expect(detail(tab_b).locator(".detail-badges .status-pill")).to_have_text("Contacted")
+    wait_until_settled(tab_b)
     tab_b.select_option("#status-select", "resolved")
     expect(detail(tab_b).locator(".detail-badges .status-pill")).to_have_text("Resolved")
 
