@@ -14,6 +14,7 @@ handling sends the customer its standard confirmation, so we text nothing back.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -32,6 +33,8 @@ STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 START_KEYWORDS = frozenset({"START", "UNSTOP"})
 # Twilio also opts a stopped number back in on YES; otherwise "yes" is just an answer.
 START_WHEN_OPTED_OUT = frozenset({"YES"})
+# C0 and C1 control characters but tab and line feed (a CR of CRLF goes too).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def receive(to_number: object, from_number: object, text: object) -> Received:
     agent = agent_for_number(to_number)
     phone = normalize_phone(str(from_number or ""), "From", "From")
     try:
-        return _store(chat_for(agent, phone), text)
+        return _store(chat_for(agent, phone), printable(text))
     except Exception:
         db.session.rollback()  # a new chat is only flushed: it goes too
         raise
@@ -74,6 +77,12 @@ def _store(chat: Chat, text: object) -> Received:
         return Received(chat.id, None)
     message = chats.post_client_message(chat, text)
     return Received(chat.id, message.id)
+
+
+def printable(text: object) -> object:
+    """The text without NUL and other control characters (a phone can send them; the
+    database refuses NUL), keeping line breaks and tabs: the customer's words are kept."""
+    return CONTROL_CHARACTERS.sub("", text) if isinstance(text, str) else text
 
 
 def _keyword(text: object) -> str:

@@ -413,6 +413,31 @@ def test_when_redis_is_down_the_text_is_kept_and_staff_are_told(app, agent, sms,
     ]
 
 
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        ("Open\x00 today?", "Open today?"),
+        ("\x00Hi\x07 there\r\n\tthanks\x1b\x7f\x9b", "Hi there\n\tthanks"),
+    ],
+)
+def test_control_characters_in_a_text_are_dropped_and_the_text_is_kept(
+    app, agent, sms, twilio, body, stored
+):
+    assert sms.send(body).status_code == 200
+
+    assert conversation(the_chat().id) == [
+        (Role.CLIENT, stored),
+        (Role.AGENT, f"You said: {stored}"),
+    ]
+
+
+def test_a_text_of_control_characters_only_is_refused_as_empty(app, agent, sms):
+    response = sms.send("\x00\x01")
+
+    assert response.status_code == 422
+    assert nothing_stored()
+
+
 def test_a_staff_reply_twilio_and_redis_cannot_take_is_noted_not_lost(
     app, agent, staff, sms, twilio, monkeypatch
 ):
