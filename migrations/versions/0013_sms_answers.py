@@ -1,4 +1,5 @@
-"""Every inbound text waits for its answer in the database (sms_answers).
+"""Every inbound text waits for its answer in the database (sms_answers), and a texted
+message keeps the SID of each part Twilio accepted (messages.sms_sids).
 
 Revision ID: 0013
 Revises: 0011
@@ -41,9 +42,13 @@ def upgrade():
     with op.batch_alter_table("sms_answers") as batch_op:
         batch_op.create_index("ix_sms_answers_chat_id_state", ["chat_id", "state"], unique=False)
         batch_op.create_index("ix_sms_answers_due_at", ["due_at"], unique=False)
+    with op.batch_alter_table("messages") as batch_op:
+        batch_op.add_column(sa.Column("sms_sids", sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("messages") as batch_op:
+        batch_op.drop_column("sms_sids")
     with op.batch_alter_table("sms_answers") as batch_op:
         batch_op.drop_index("ix_sms_answers_due_at")
         batch_op.drop_index("ix_sms_answers_chat_id_state")
