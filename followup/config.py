@@ -165,6 +165,10 @@ class Config:
     # Inbound SMS (Twilio's webhook): per sender number, and per IP for Twilio as a whole.
     SMS_WEBHOOK_LIMIT_PER_NUMBER = _env("SMS_WEBHOOK_LIMIT_PER_NUMBER", "20 per minute")
     SMS_WEBHOOK_LIMIT_PER_IP = _env("SMS_WEBHOOK_LIMIT_PER_IP", "1200 per minute")
+    # An inbound text not answered this long after it was queued, or after a job took it
+    # (its worker died, Redis lost the job), is queued again by the sweep, which runs
+    # every NOTIFY_SWEEP_INTERVAL_S. The answer job is stopped well before (at 80%).
+    SMS_ANSWER_LEASE_S = float(_env("SMS_ANSWER_LEASE_S", "300"))
 
     FOLLOWUPS_PAGE_SIZE = 25
     # Rendered pages of the follow-ups list kept by each web process (0 turns it off).

@@ -24,6 +24,7 @@ from followup.models.followup import (
     Status,
 )
 from followup.models.notification import DeliveryState, Notification, NotificationChannel
+from followup.models.sms_answer import AnswerState, SmsAnswer
 from followup.models.staff import ROLE_OWNER, ROLE_STAFF, ApiToken, StaffUser, hash_api_token
 from followup.models.tenant import (
     DEFAULT_RESPONSE_TIME_HOURS,
@@ -41,6 +42,7 @@ __all__ = [
     "VISITOR_CODE_ALPHABET",
     "WEEKDAYS",
     "Agent",
+    "AnswerState",
     "ApiToken",
     "AutoFollowupStep",
     "ChainEnd",
@@ -58,6 +60,7 @@ __all__ = [
     "Priority",
     "ReminderSend",
     "Role",
+    "SmsAnswer",
     "Source",
     "StaffUser",
     "Status",

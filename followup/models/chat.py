@@ -175,6 +175,9 @@ class Message(db.Model):
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Texted messages: the Twilio SID of each part Twilio accepted, saved as each comes
+    # back, so a send tried again never texts a part twice (services/channels.py).
+    sms_sids: Mapped[list | None] = mapped_column(JSON)
 
     chat: Mapped[Chat] = relationship()
 

@@ -7,7 +7,8 @@ here never loses it: the caller decides whether to try again.
   stream) and a returning visitor sees it in the history.
 - SMS: the text goes to `chat.phone` through Twilio (the SDK set up in
   `followup.notify.sms`, honouring TWILIO_API_BASE), from the agent's own number,
-  or TWILIO_FROM_NUMBER when the agent has none.
+  or TWILIO_FROM_NUMBER when the agent has none; each part's SID is saved on the
+  message as Twilio accepts it, so no part is texted twice.
 
 Failures raise `DeliveryFailed` when trying again later may help (Twilio down,
 busy or unreachable) and `Undeliverable` when it cannot (SMS not configured, a
@@ -16,6 +17,7 @@ number Twilio refuses, a customer who opted out: `OptedOut`).
 
 import requests
 
+from followup.extensions import db
 from followup.models import Channel, Chat, Message
 from followup.notify import DeliveryFailed, Undeliverable
 from followup.notify.sms import OutgoingSms
@@ -34,7 +36,7 @@ def deliver(chat: Chat, message: Message) -> None:
     if chat.channel == Channel.WEB:
         return  # the widget shows it; there is nothing to push from here
     if chat.channel == Channel.SMS:
-        _send_sms(chat, message.content)
+        _send_sms(chat, message)
         return
     raise Undeliverable(f"Chat {chat.id} has an unknown channel {chat.channel!r}.")
 
@@ -44,18 +46,26 @@ def sender_number(chat: Chat) -> str | None:
     return chat.agent.sms_number or None
 
 
-def _send_sms(chat: Chat, text: str) -> None:
+def _send_sms(chat: Chat, message: Message) -> None:
+    """Text each part Twilio has not accepted yet, saving each SID as it comes back:
+    a send tried again (a retry, a job run twice) never repeats a part. Twilio's
+    Messages API takes no idempotency key, so only a crash between Twilio accepting a
+    part and that commit can still repeat it (README, "Reliability")."""
     # Checked here, the last step before Twilio, so no caller can forget it.
     if chat.opted_out:
         raise OptedOut(f"The customer of chat {chat.id} opted out of SMS (STOP).")
     if not chat.phone:
         raise Undeliverable(f"Chat {chat.id} has no phone number to text.")
     sender = sender_number(chat)
-    for part in sms_parts(text):
+    sids = list(message.sms_sids or [])
+    for part in sms_parts(message.content)[len(sids) :]:
         try:
-            OutgoingSms(chat.phone, part, sender).send()
+            receipt = OutgoingSms(chat.phone, part, sender).send()
         except requests.RequestException as exc:  # no answer at all: may pass later
             raise DeliveryFailed(f"Twilio could not be reached: {type(exc).__name__}") from exc
+        sids.append(receipt.provider_id)
+        message.sms_sids = list(sids)  # a new list: SQLAlchemy sees the change
+        db.session.commit()
 
 
 def sms_parts(text: str, limit: int = SMS_MAX_CHARS) -> list[str]:

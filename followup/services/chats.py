@@ -31,7 +31,7 @@ from followup.models import (
     StaffUser,
     Tenant,
 )
-from followup.services import autofollowup, capture, channels, followups
+from followup.services import autofollowup, capture, channels, followups, sms_answers
 from followup.services.prefill import prefill_for, verified_email, visitor_from_website
 from followup.services.queries import row_id
 from followup.services.validation import clean_text, problem
@@ -216,7 +216,18 @@ def _stage_message(chat: Chat, role: Role, content: str, **fields) -> Message:
         # so the client's next message must not be read as its answer.
         capture.finish(chat)
     db.session.add(message)
+    if chat.channel == Channel.SMS:
+        _stage_sms_answer_state(chat, message)
     return message
+
+
+def _stage_sms_answer_state(chat: Chat, message: Message) -> None:
+    """A customer's text awaits an answer from the moment it is saved; an answer of the
+    business (the AI's or staff's) settles the texts it answers, in its own commit."""
+    if message.role == Role.CLIENT:
+        sms_answers.await_answer(message)
+    elif message.role in (Role.AGENT, Role.STAFF):
+        sms_answers.settle_chat(chat)
 
 
 def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:

@@ -14,15 +14,17 @@ handling sends the customer its standard confirmation, so we text nothing back.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from followup.clock import utcnow
 from followup.errors import NotFound
 from followup.extensions import db
-from followup.models import Agent, Channel, Chat, Customer, Message, Role
-from followup.services import autofollowup, capture, chats
+from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role
+from followup.services import autofollowup, capture, chats, sms_answers
 from followup.services.validation import normalize_phone
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 START_KEYWORDS = frozenset({"START", "UNSTOP"})
 # Twilio also opts a stopped number back in on YES; otherwise "yes" is just an answer.
 START_WHEN_OPTED_OUT = frozenset({"YES"})
+# C0 and C1 control characters but tab and line feed (a CR of CRLF goes too).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -54,11 +58,12 @@ def agent_for_number(number: object) -> Agent:
 
 
 def receive(to_number: object, from_number: object, text: object) -> Received:
-    """Store an inbound SMS in its chat. Bad input raises before anything is stored."""
+    """Store an inbound SMS in its chat, awaiting its answer (`sms_answers`) in the same
+    commit. Bad input raises before anything is stored."""
     agent = agent_for_number(to_number)
     phone = normalize_phone(str(from_number or ""), "From", "From")
     try:
-        return _store(chat_for(agent, phone), text)
+        return _store(chat_for(agent, phone), printable(text))
     except Exception:
         db.session.rollback()  # a new chat is only flushed: it goes too
         raise
@@ -74,6 +79,12 @@ def _store(chat: Chat, text: object) -> Received:
         return Received(chat.id, None)
     message = chats.post_client_message(chat, text)
     return Received(chat.id, message.id)
+
+
+def printable(text: object) -> object:
+    """The text without NUL and other control characters (a phone can send them; the
+    database refuses NUL), keeping line breaks and tabs: the customer's words are kept."""
+    return CONTROL_CHARACTERS.sub("", text) if isinstance(text, str) else text
 
 
 def _keyword(text: object) -> str:
@@ -154,11 +165,39 @@ def _note(chat: Chat, text: str) -> Message:
 
 
 def answer(chat_id: int, message_id: int) -> Message | None:
-    """The AI's answer to this client message, saved; None when it must not answer."""
-    chat = db.session.get(Chat, chat_id)
-    if chat is None or not awaits_answer(chat, message_id):
+    """The AI's answer to this text, saved (which marks the text answered in the same
+    commit); None when another job has the text, it was settled already, or it needs
+    no answer (then it is marked so). A failure gives the text back for a retry."""
+    attempt = sms_answers.claim(message_id)
+    if attempt is None:
         return None
-    return chats.reply(chat)
+    if attempt > sms_answers.MAX_ATTEMPTS:
+        sms_answers.settle(message_id, AnswerState.GAVE_UP)
+        note_unanswered(chat_id)  # commits both
+        return None
+    try:
+        return _answer_claimed(chat_id, message_id)
+    except Exception:
+        db.session.rollback()
+        _give_back(message_id)
+        raise
+
+
+def _give_back(message_id: int) -> None:
+    try:
+        sms_answers.release(message_id)
+    except SQLAlchemyError as exc:  # the database is away: the sweep takes it after its lease
+        db.session.rollback()
+        log.warning("SMS %s not given back for a retry (%s).", message_id, type(exc).__name__)
+
+
+def _answer_claimed(chat_id: int, message_id: int) -> Message | None:
+    chat = db.session.get(Chat, chat_id)
+    reply = chats.reply(chat) if chat is not None and awaits_answer(chat, message_id) else None
+    if reply is None:  # see `awaits_answer`; or a staff member is in charge
+        sms_answers.settle(message_id, AnswerState.NOT_NEEDED)
+        db.session.commit()
+    return reply
 
 
 def awaits_answer(chat: Chat, message_id: int) -> bool:
@@ -186,4 +225,4 @@ def note_undelivered(message: Message, error: Exception) -> None:
 
 def note_unanswered(chat_id: int) -> None:
     chat = db.session.get(Chat, chat_id)
-    _note(chat, "The AI could not answer this message (background jobs are unavailable).")
+    _note(chat, "The AI could not answer this text after several tries: please answer it.")

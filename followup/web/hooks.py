@@ -2,7 +2,10 @@
 
     POST /hooks/twilio/sms   (Twilio's form fields: To, From, Body, MessageSid, ...)
         200 `<Response/>` (text/xml, empty TwiML: the AI's answer goes out later by
-            the API, from a background job, because Twilio waits 15 s at most);
+            the API, from a background job, because Twilio waits 15 s at most); the
+            text is saved waiting for its answer before the job is queued, so a
+            job Redis cannot take is queued by the sweep (`jobs.sms`); control
+            characters in Body are dropped (`sms_chats.printable`);
         403 when X-Twilio-Signature is missing or wrong, or TWILIO_AUTH_TOKEN is
             unset; nothing is stored;
         404 when no AI employee has the To number; nothing is stored;
@@ -29,8 +32,8 @@ from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from followup.extensions import limiter
-from followup.jobs import enqueue, redis_connection
-from followup.jobs.sms import answer_sms
+from followup.jobs import redis_connection
+from followup.jobs.sms import queue_answer
 from followup.services import sms_chats
 from followup.web.rate_limits import configured_limit, per_ip
 
@@ -134,8 +137,9 @@ def _forget(message_sid: str) -> None:
 
 def _queue_answer(received: sms_chats.Received) -> None:
     try:
-        enqueue(answer_sms, received.chat_id, received.message_id)
+        queue_answer(received.chat_id, received.message_id)
     except RedisError as exc:
-        # The text is saved; staff are told in the chat (and /healthz reports Redis).
-        log.error("AI answer to SMS chat %s not queued (%s).", received.chat_id, exc)
-        sms_chats.note_unanswered(received.chat_id)
+        # The text is saved waiting for its answer: the sweep queues it once Redis is back.
+        log.warning(
+            "AI answer to SMS chat %s not queued (%s); the sweep will.", received.chat_id, exc
+        )

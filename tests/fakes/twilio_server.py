@@ -44,7 +44,7 @@ class FakeTwilio:
     messages: list[SentSms] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
-    _failures: list[int] = field(default_factory=list)
+    _failures: list[int | None] = field(default_factory=list)  # None: passes
     _refused_numbers: dict[str, tuple[int, str]] = field(default_factory=dict)
     _answering: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -57,9 +57,10 @@ class FakeTwilio:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def fail_next(self, count: int, status: int = 500) -> None:
+    def fail_next(self, count: int, status: int = 500, after: int = 0) -> None:
+        """The next `count` requests fail with `status`, once `after` more have passed."""
         with self._lock:
-            self._failures.extend([status] * count)
+            self._failures.extend([None] * after + [status] * count)
 
     def refuse_number(self, number: str, code: int, message: str) -> None:
         with self._lock:

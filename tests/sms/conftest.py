@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from followup.extensions import db
-from followup.models import Agent, Chat, Message
+from followup.models import Agent, Chat, Message, SmsAnswer
 
 # The job tests' fixtures: the local Twilio server, and for test_sms_worker.py a Redis
 # database of our own, the SMTP server the worker's settings name, and `start_worker`.
@@ -133,3 +133,9 @@ def conversation(chat_id: int) -> list[tuple[str, str]]:
             select(Message).where(Message.chat_id == chat_id).order_by(Message.id)
         )
     ]
+
+
+def answer_states() -> list[str]:
+    """Each text's answer state (`SmsAnswer`), oldest text first, as committed."""
+    db.session.rollback()
+    return list(db.session.scalars(select(SmsAnswer.state).order_by(SmsAnswer.message_id)))

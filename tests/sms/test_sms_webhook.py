@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.jobs.sms import send_sms
-from followup.models import Agent, Channel, Chat, Customer, Message, Role
+from followup.jobs.sms import send_sms, sweep_sms_answers
+from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role
 from followup.services import chats
 from tests.fakes.local_http import closed_redis_url
 from tests.sms.conftest import (
@@ -20,6 +20,7 @@ from tests.sms.conftest import (
     CUSTOMER_NUMBER,
     PUBLIC_BASE_URL,
     WEBHOOK_PATH,
+    answer_states,
     conversation,
     count,
     nothing_stored,
@@ -28,6 +29,8 @@ from tests.sms.conftest import (
 )
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+# Past the lease (SMS_ANSWER_LEASE_S, 300 s by default) a waiting text is the sweep's.
+SWEEP_AFTER = timedelta(seconds=301)
 
 
 def texts_sent(twilio) -> list[tuple[str, str, str]]:
@@ -402,15 +405,49 @@ def redis_down(app, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "REDIS_URL", closed_redis_url())
 
 
-def test_when_redis_is_down_the_text_is_kept_and_staff_are_told(app, agent, sms, monkeypatch):
+def test_a_text_redis_cannot_take_waits_in_the_database_for_the_sweep(
+    app, agent, sms, twilio, monkeypatch
+):
     redis_down(app, monkeypatch)
 
-    assert sms.send("Hello").status_code == 200
+    assert sms.send("Hello").status_code == 200  # stored: Twilio must not send it again
+    chat = the_chat()
+    assert conversation(chat.id) == [(Role.CLIENT, "Hello")]
+    assert answer_states() == [AnswerState.WAITING]
+
+    monkeypatch.undo()  # Redis is back
+    assert sweep_sms_answers() == 0  # its job may still come: the sweep leaves it alone
+    with time_machine.travel(utcnow() + SWEEP_AFTER, tick=False):
+        assert sweep_sms_answers() == 1  # jobs run inline here
+
+    assert conversation(chat.id) == [(Role.CLIENT, "Hello"), (Role.AGENT, "You said: Hello")]
+    assert texts_sent(twilio) == [(AGENT_NUMBER, CUSTOMER_NUMBER, "You said: Hello")]
+    assert answer_states() == [AnswerState.ANSWERED]
+
+
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        ("Open\x00 today?", "Open today?"),
+        ("\x00Hi\x07 there\r\n\tthanks\x1b\x7f\x9b", "Hi there\n\tthanks"),
+    ],
+)
+def test_control_characters_in_a_text_are_dropped_and_the_text_is_kept(
+    app, agent, sms, twilio, body, stored
+):
+    assert sms.send(body).status_code == 200
 
     assert conversation(the_chat().id) == [
-        (Role.CLIENT, "Hello"),
-        (Role.SYSTEM, "The AI could not answer this message (background jobs are unavailable)."),
+        (Role.CLIENT, stored),
+        (Role.AGENT, f"You said: {stored}"),
     ]
+
+
+def test_a_text_of_control_characters_only_is_refused_as_empty(app, agent, sms):
+    response = sms.send("\x00\x01")
+
+    assert response.status_code == 422
+    assert nothing_stored()
 
 
 def test_a_staff_reply_twilio_and_redis_cannot_take_is_noted_not_lost(

@@ -8,7 +8,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from followup.extensions import db
-from followup.jobs.sms import SEND_RETRY_INTERVALS_S
+from followup.jobs.sms import SEND_RETRY_INTERVALS_S, send_sms
 from followup.models import Chat, Message, Role
 from tests.jobs.conftest import shared_settings
 from tests.jobs.helpers import wait_for
@@ -79,3 +79,34 @@ def test_a_failed_send_is_retried_by_rq_without_a_second_answer(
         Role.CLIENT,
         Role.AGENT,
     ]
+
+
+def test_a_retried_send_texts_only_the_parts_twilio_has_not_accepted(
+    queued_app, agent, sms, twilio, fake_llm, redis_db
+):
+    """Twilio takes no idempotency key: each part's SID is saved as it comes back, and
+    a send tried again (RQ's retry, a job run twice) skips the parts that have one."""
+    long_answer = " ".join(["word"] * 500)  # 2,499 characters: two texts
+    fake_llm.behaviour.reply_text = long_answer
+    # The first part goes; the second fails, then fails again in the send job.
+    twilio.fail_next(2, 500, after=1)
+    queue = Queue("default", connection=redis_db)
+    sms.send("Tell me everything")
+    SimpleWorker([queue], connection=redis_db).work(burst=True)
+    assert len(twilio.messages) == 1
+
+    registry = ScheduledJobRegistry(queue=queue)
+    (job_id,) = registry.get_job_ids()
+    job = queue.fetch_job(job_id)
+    registry.remove(job)
+    queue.enqueue_job(job)  # its retry time, without waiting for it
+    SimpleWorker([queue], connection=redis_db).work(burst=True)
+
+    first, second = (m.body for m in twilio.messages)
+    assert f"{first} {second}" == long_answer  # each part once
+    db.session.rollback()
+    answer = db.session.scalars(select(Message).where(Message.role == Role.AGENT)).one()
+    assert answer.sms_sids == [m.sid for m in twilio.messages]
+
+    send_sms(answer.id)  # the send job run once more: nothing left to text
+    assert len(twilio.messages) == 2

@@ -1,0 +1,170 @@
+"""Every inbound text gets exactly one answer, whatever fails: real `python worker.py`
+processes, a real Redis, SQLite and PostgreSQL, the fake model and the local Twilio.
+
+Real time here (the workers are other processes): the answer's lease
+(SMS_ANSWER_LEASE_S) is a few seconds, and the sweep runs every second, so a text
+whose job was lost is answered within a test's wait.
+"""
+
+import threading
+
+import pytest
+from rq import Worker
+from rq.scheduler import RQScheduler
+from sqlalchemy import select, text
+
+from followup.extensions import db
+from followup.models import AnswerState, Chat, Role
+from tests.jobs.conftest import shared_settings
+from tests.jobs.helpers import WAIT_S, wait_for
+from tests.jobs.redis_server import PrivateRedis
+from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, answer_states, conversation
+
+LEASE_S = 5.0
+# libpq names the worker's connections so a test can drop them and no other.
+WORKER_APP_NAME = "followup-test-worker"
+
+
+@pytest.fixture
+def settings(database_url, jobs_redis_url, smtp, twilio, redis_db, fake_llm):
+    """What the test's app and the workers share (start_worker passes it on)."""
+    return shared_settings(database_url, jobs_redis_url, smtp, twilio) | {
+        "OPENAI_BASE_URL": fake_llm.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "LLM_TIMEOUT_S": 3.0,
+        "SMS_ANSWER_LEASE_S": LEASE_S,
+        "PGAPPNAME": WORKER_APP_NAME,
+    }
+
+
+@pytest.fixture
+def queued_app(app, settings):
+    """The app queueing jobs in Redis for real instead of running them inline."""
+    app.config.update(RQ_ASYNC=True, REDIS_URL=settings["REDIS_URL"], SMS_ANSWER_LEASE_S=LEASE_S)
+    return app
+
+
+@pytest.fixture
+def private_redis():
+    server = PrivateRedis().start()
+    yield server
+    server.stop()
+
+
+class ModelHold:
+    """The fake model keeps each request waiting until released: a job is then known
+    to be in the middle of its answer."""
+
+    def __init__(self, fake_llm) -> None:
+        self.arrived = threading.Event()
+        self.released = threading.Event()
+        fake_llm.behaviour.on_request = self._hold
+
+    def _hold(self, _body: dict) -> None:
+        self.arrived.set()
+        self.released.wait(WAIT_S)
+
+    def wait_for_a_request(self) -> None:
+        assert self.arrived.wait(WAIT_S), "no job asked the model"
+
+
+def worker_ready(redis_url: str) -> bool:
+    """A worker is up and its scheduler (which runs RQ's retries) holds the queue."""
+    from redis import Redis
+
+    with Redis.from_url(redis_url) as connection:
+        return bool(Worker.all(connection=connection)) and bool(
+            connection.exists(RQScheduler.get_locking_key("default"))
+        )
+
+
+def the_chats() -> list[Chat]:
+    db.session.rollback()
+    return list(db.session.scalars(select(Chat).order_by(Chat.id)))
+
+
+def all_answered(count: int) -> bool:
+    states = answer_states()
+    return len(states) == count and set(states) == {AnswerState.ANSWERED}
+
+
+def assert_each_answered_once(twilio, texts: dict[str, str]) -> None:
+    """Each number's text has one answer, saved and texted once. An answered text can
+    never be answered again (`sms_answers.claim` takes only unsettled ones)."""
+    sent = wait_for(
+        lambda: twilio.messages if len(twilio.messages) >= len(texts) else None,
+        "every answer texted",
+    )
+    assert sorted((m.to, m.body) for m in sent) == sorted(
+        (number, f"You said: {body}") for number, body in texts.items()
+    )
+    for chat in the_chats():
+        assert conversation(chat.id) == [
+            (Role.CLIENT, texts[chat.phone]),
+            (Role.AGENT, f"You said: {texts[chat.phone]}"),
+        ]
+    assert all_answered(len(texts))
+
+
+def test_a_text_whose_worker_was_killed_mid_answer_is_answered_once_by_the_sweep(
+    queued_app, agent, sms, twilio, fake_llm, start_worker, settings
+):
+    first = start_worker()
+    wait_for(lambda: worker_ready(settings["REDIS_URL"]), "the worker", first)
+    hold = ModelHold(fake_llm)
+
+    sms.send("Is the shop open today?")
+    hold.wait_for_a_request()
+    first.kill()  # kill -9 while the model writes the answer
+    fake_llm.behaviour.on_request = None
+    hold.released.set()
+    assert answer_states() == [AnswerState.ANSWERING]  # claimed by the dead job
+
+    second = start_worker()
+    wait_for(lambda: all_answered(1), "the swept answer", second)
+
+    assert_each_answered_once(twilio, {CUSTOMER_NUMBER: "Is the shop open today?"})
+    assert {m.from_ for m in twilio.messages} == {AGENT_NUMBER}
+
+
+def test_texts_whose_jobs_redis_lost_in_a_restart_are_each_answered_once(
+    queued_app, agent, sms, twilio, start_worker, settings, private_redis
+):
+    settings["REDIS_URL"] = queued_app.config["REDIS_URL"] = private_redis.url
+    texts = {f"+1415555018{n}": f"Question number {n}" for n in range(5)}
+    for number, body in texts.items():
+        assert sms.send(body, from_=number).status_code == 200  # queued, no worker yet
+
+    private_redis.restart_empty()  # every queued job is gone
+    worker = start_worker()
+    wait_for(lambda: all_answered(len(texts)), "the swept answers", worker)
+
+    assert_each_answered_once(twilio, texts)
+
+
+def test_a_text_whose_job_lost_its_database_connection_is_answered_once(
+    queued_app, agent, sms, twilio, fake_llm, start_worker, settings, database_url
+):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite is a file opened in the worker: there is no connection to drop")
+    worker = start_worker()
+    wait_for(lambda: worker_ready(settings["REDIS_URL"]), "the worker", worker)
+    hold = ModelHold(fake_llm)
+
+    sms.send("Can I book for Friday?")
+    hold.wait_for_a_request()
+    dropped = db.session.execute(
+        text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = :name AND datname = current_database()"
+        ),
+        {"name": WORKER_APP_NAME},
+    ).scalar_one()
+    db.session.rollback()
+    assert dropped >= 1  # the job's connection, idle while the model writes
+    fake_llm.behaviour.on_request = None
+    hold.released.set()
+
+    wait_for(lambda: all_answered(1), "the retried answer", worker)
+
+    assert_each_answered_once(twilio, {CUSTOMER_NUMBER: "Can I book for Friday?"})
