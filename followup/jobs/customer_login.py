@@ -25,7 +25,10 @@ def _where_asked(chat: Chat | None) -> str:
     return f"on {site}" + (f" from {device}" if device else "")
 
 
-def send_login_link(login_token_id: int, link: str) -> None:
+def send_bound_login_link(login_token_id: int, link: str) -> None:
+    # A new name for new arguments: a job queued before the upgrade, as
+    # send_login_link(customer_id, link), fails instead of reading a customer's id
+    # as a link's (its link had no code, so it could not be used anyway).
     # The link travels in the job's arguments because only its hash is stored;
     # it works once, with the code the asking chat shows, and expires in 30 minutes.
     row = db.session.get(CustomerLoginToken, login_token_id)

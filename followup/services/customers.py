@@ -21,7 +21,7 @@ from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
 from followup.jobs import enqueue
-from followup.jobs.customer_login import send_login_link
+from followup.jobs.customer_login import send_bound_login_link
 from followup.models import Chat, Customer, CustomerLoginToken, FollowUpRequest, Message, Role
 from followup.services.queries import lock_row, row_id
 from followup.services.validation import clean_text, normalize_email
@@ -119,7 +119,7 @@ def request_login_link(chat: Chat, email: object) -> str:
     )
     db.session.add(link)
     db.session.commit()
-    enqueue(send_login_link, row_id(link), login_link_url(token))
+    enqueue(send_bound_login_link, row_id(link), login_link_url(token))
     return code
 
 

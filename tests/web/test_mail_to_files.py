@@ -18,7 +18,7 @@ from sqlalchemy import select
 from followup import create_app
 from followup.config import PROJECT_ROOT
 from followup.extensions import db
-from followup.jobs.customer_login import send_login_link
+from followup.jobs.customer_login import send_bound_login_link
 from followup.models import Customer, CustomerLoginToken, Notification
 from followup.notify import email as notify_email
 from followup.services import accounts
@@ -151,7 +151,7 @@ def test_a_customer_login_link_is_saved_as_a_file_too(app, tenant, mail_folder):
     db.session.add(link)
     db.session.commit()
     with time_machine.travel(START, tick=False):
-        send_login_link(link.id, "http://localhost/customer-login/one-time-token")
+        send_bound_login_link(link.id, "http://localhost/customer-login/one-time-token")
     (path,) = saved(mail_folder)
     assert path.name.endswith(f"-login-link-customer-{customer.id}.eml")
     message = read(path)
