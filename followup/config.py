@@ -125,6 +125,9 @@ class Config:
     NOTIFY_SEND_LEASE_S = float(_env("NOTIFY_SEND_LEASE_S", "300"))
     # How often the workers look for notifications that are due but not queued.
     NOTIFY_SWEEP_INTERVAL_S = int(_env("NOTIFY_SWEEP_INTERVAL_S", "30"))
+    # Anybody can ask for a follow-up with any email: at most this many confirmations go
+    # to one address of one business an hour; further requests are saved, unconfirmed.
+    CUSTOMER_CONFIRMATIONS_PER_HOUR = int(_env("CUSTOMER_CONFIRMATIONS_PER_HOUR", "3"))
 
     # Auto follow-up. While a staff member has replied in the last STAFF_TAKEOVER_MINUTES
     # the AI sends no reminder (the chain waits for the end of the takeover).

@@ -198,6 +198,10 @@ class CustomerLoginToken(db.Model):
     # The chat that asked for the link: logging in binds the customer to it.
     chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The code the asking chat shows: whoever opens the link must type it, so a link
+    # sent to somebody who did not ask for it logs nobody in. Only its hash is kept.
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    wrong_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -148,10 +148,16 @@ def staff_alert(
 def customer_confirmation(
     notification: Notification, followup: FollowUpRequest, tenant: Tenant
 ) -> OutgoingEmail:
-    """To the customer: the request arrived, and when to expect an answer."""
+    """To the customer: the request arrived, and when to expect an answer.
+
+    Anybody can ask for a follow-up with anybody's email, so unless the customer proved
+    the address (`identity_verified`) the email carries none of the visitor's words, no
+    name and no reason: it cannot be used to send a chosen text to a chosen address."""
     business = one_line(tenant.name, SUBJECT_TEXT_LIMIT)
     sender_address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
-    context = _context(followup, tenant, promise=response_promise(tenant))
+    context = _context(
+        followup, tenant, promise=response_promise(tenant), proven=followup.identity_verified
+    )
     return _email(
         notification,
         "customer_email",

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
@@ -54,6 +54,7 @@ CHANNEL_ORDER = list(NotificationChannel)
 # more). Leases get no such grace.
 CLOCK_TOLERANCE = timedelta(seconds=5)
 SWEEP_BATCH = 500
+CONFIRMATIONS_WINDOW = timedelta(hours=1)
 NO_SUCH_ROW = 0  # ids start at 1
 
 # (notification id, attempts made): a row as a delivery job sees it.
@@ -78,13 +79,37 @@ def _owner_email(tenant_id: int) -> str | None:
     )
 
 
-def _channels(tenant: Tenant) -> list[NotificationChannel]:
+def _confirmations_lately(tenant_id: int, address: str) -> int:
+    """Confirmations this business sent (or will send) to this address in the last hour."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            Notification.tenant_id == tenant_id,
+            Notification.recipient == address,
+            Notification.channel == NotificationChannel.CUSTOMER_EMAIL,
+            Notification.created_at > utcnow() - CONFIRMATIONS_WINDOW,
+        )
+    )
+
+
+def _confirms(tenant: Tenant, followup: FollowUpRequest) -> bool:
+    """A confirmation unless the business turned it off, or this address had its share
+    this hour: anybody can ask for a follow-up with anybody's email, and must not be
+    able to flood them. The request is saved either way."""
+    if not tenant.customer_confirmation_enabled:
+        return False
+    limit = current_app.config["CUSTOMER_CONFIRMATIONS_PER_HOUR"]
+    return _confirmations_lately(tenant.id, followup.email) < limit
+
+
+def _channels(tenant: Tenant, followup: FollowUpRequest) -> list[NotificationChannel]:
     """Staff always get the email; SMS when the business set a phone and turned SMS on;
-    the customer a confirmation unless the business turned it off."""
+    the customer a confirmation (see `_confirms`)."""
     channels = [NotificationChannel.STAFF_EMAIL]
     if tenant.sms_enabled and tenant.contact_phone:
         channels.append(NotificationChannel.STAFF_SMS)
-    if tenant.customer_confirmation_enabled:
+    if _confirms(tenant, followup):
         channels.append(NotificationChannel.CUSTOMER_EMAIL)
     return channels
 
@@ -112,7 +137,7 @@ def add_for_new_followup(followup: FollowUpRequest) -> list[DeliveryKey]:
             next_attempt_at=followup.created_at,
             created_at=followup.created_at,
         )
-        for channel in _channels(tenant)
+        for channel in _channels(tenant, followup)
     ]
     db.session.add_all(rows)
     db.session.flush()

@@ -31,8 +31,8 @@ from followup.models import (
     StaffUser,
     Tenant,
 )
-from followup.services import autofollowup, capture, channels, followups, sms_answers
-from followup.services.prefill import prefill_for, verified_email, visitor_from_website
+from followup.services import autofollowup, capture, channels, customers, followups, sms_answers
+from followup.services.prefill import prefill_for, visitor_from_website
 from followup.services.queries import row_id
 from followup.services.validation import clean_text, problem
 from followup.services.visitors import Visit
@@ -158,12 +158,10 @@ def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Age
     return chat, tenant, agent
 
 
-def _greeting(agent: Agent, tenant: Tenant, visitor: dict) -> str:
-    """By name only when the website signed who the visitor is: an unsigned name may be
-    anyone's, so it only pre-fills the form."""
-    name = " ".join((visitor.get("name") or "").split()) if visitor.get("verified") else ""
-    hello = f"Hi {name}," if name else "Hi!"
-    return f"{hello} I'm {agent.name} from {tenant.name}. How can I help you today?"
+def _greeting(agent: Agent, tenant: Tenant) -> str:
+    """Never by name: the website's signature covers the customer's id, not the name
+    beside it, which may be anyone's (it only pre-fills the form)."""
+    return f"Hi! I'm {agent.name} from {tenant.name}. How can I help you today?"
 
 
 def start_chat(
@@ -179,6 +177,8 @@ def start_chat(
         tenant_id=tenant.id,
         agent=agent,
         channel=Channel.WEB,
+        # Signed in as the website's customer of that id, when the website signed it.
+        customer=customers.website_customer(tenant.id, visitor),
         visitor=visitor,
         # Nameless: the chat is shown by its label ("Visitor 4F2A").
         title=visitor.get("name") or visitor.get("email") or "",
@@ -188,7 +188,7 @@ def start_chat(
         device=visit.device,
     )
     db.session.add(chat)
-    db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant, visitor)))
+    db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant)))
     db.session.commit()
     return chat, session_token(chat)
 
@@ -495,16 +495,19 @@ def _submit(
     what the agent said about the request: its summary and priority."""
     if not tenant.followups_enabled:
         raise FollowupsDisabled()
-    vouched = verified_email(chat)
+    proven = customers.proven_email(chat)
+    website_customer = customers.website_customer_of(chat)
     fields = {k: data.get(k) for k in ("name", "email", "phone", "reason")}
     followup = followups.create_followup(
         tenant.id,
         fields | {"summary": offer.get("summary"), "priority": offer.get("priority") or "normal"},
         source=source,
         chat_id=chat.id,
+        # Verified: the form's email is one proved in this chat, not merely claimed.
         identity_verified=bool(
-            vouched and str(fields["email"] or "").strip().lower() == vouched.lower()
+            proven and str(fields["email"] or "").strip().lower() == proven.lower()
         ),
+        customer_id=website_customer.id if website_customer else None,
     )
     chat.customer_id = chat.customer_id or followup.customer_id
     thanks = _add_message(

@@ -1,21 +1,39 @@
-"""Customers of a tenant: one-time login links from the widget, and their requests."""
+"""Customers of a tenant: who a chat is signed in as, one-time login links from the
+widget, and their requests.
+
+A chat is signed in as a customer in two ways only: the website signed the
+visitor's id (the customer keyed by (tenant, external id)), or somebody proved an
+email by opening the login link the chat asked for *and* typing the code that chat
+showed. Nothing unsigned (an email, a name a website or a visitor typed) ever
+signs a chat in.
+"""
 
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from followup.clock import utcnow
-from followup.errors import NotFound
+from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
 from followup.jobs import enqueue
-from followup.jobs.customer_login import send_login_link
+from followup.jobs.customer_login import send_bound_login_link
 from followup.models import Chat, Customer, CustomerLoginToken, FollowUpRequest, Message, Role
+from followup.services.queries import lock_row, row_id
 from followup.services.validation import clean_text, normalize_email
 
 LOGIN_LINK_TTL = timedelta(minutes=30)
+# The code the asking chat shows: no 0/O, 1/I/L or U, so it reads and types back right.
+LOGIN_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+LOGIN_CODE_LENGTH = 6
+# Wrong codes a link takes before it stops working: guessing one of 30**6 codes in
+# five tries is hopeless.
+MAX_WRONG_CODES = 5
+DEAD_LINK = "This login link is invalid, used or expired. Ask for a new one."
 
 
 def _hash(token: str) -> str:
@@ -26,37 +44,100 @@ def login_link_url(token: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/customer-login/{token}"
 
 
-def request_login_link(chat: Chat, email: object) -> None:
-    """Email a one-time login link if the chat's business knows this email.
+# --- the website's signed customer ------------------------------------------------------------
 
-    The answer is the same whether or not it does, so nobody can probe which
-    addresses are customers.
-    """
-    address = normalize_email(clean_text(email, "email", "Email", required=True, max_length=320))
-    customer = db.session.scalar(
-        select(Customer).where(Customer.tenant_id == chat.tenant_id, Customer.email == address)
+
+def website_customer(tenant_id: int, visitor: dict) -> Customer | None:
+    """The customer the website's signed id names (None when the id is not signed):
+    found, or made on first sight. The email, name and phone the website sent with it
+    are not signed: they only fill an empty record, never find one."""
+    external_id = visitor.get("id")
+    if not visitor.get("verified") or not external_id:
+        return None
+    found = _customer_with_external_id(tenant_id, external_id)
+    if found is not None:
+        return found
+    customer = Customer(
+        tenant_id=tenant_id,
+        external_id=external_id,
+        email=visitor.get("email") or "",
+        name=visitor.get("name") or "",
+        phone=visitor.get("phone"),
     )
-    if customer is None:
-        return
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        CustomerLoginToken(
-            customer_id=customer.id,
-            chat_id=chat.id,
-            token_hash=_hash(token),
-            expires_at=utcnow() + LOGIN_LINK_TTL,
+    try:
+        with db.session.begin_nested():  # two first chats at once: one makes it
+            db.session.add(customer)
+    except IntegrityError:
+        return _customer_with_external_id(tenant_id, external_id)
+    return customer
+
+
+def _customer_with_external_id(tenant_id: int, external_id: str) -> Customer | None:
+    return db.session.scalar(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.external_id == external_id)
+    )
+
+
+def customer_with_email(tenant_id: int, email: str) -> Customer | None:
+    """The customer keyed by this email. A website customer is never found by email:
+    the email on it is whatever the website or the visitor wrote, unproven."""
+    return db.session.scalar(
+        select(Customer).where(
+            Customer.tenant_id == tenant_id,
+            Customer.external_id.is_(None),
+            Customer.email == email,
         )
     )
+
+
+# --- login links bound to the chat that asked -------------------------------------------------
+
+
+def new_login_code() -> str:
+    return "".join(secrets.choice(LOGIN_CODE_ALPHABET) for _ in range(LOGIN_CODE_LENGTH))
+
+
+def request_login_link(chat: Chat, email: object) -> str:
+    """Email a one-time login link if the chat's business knows this email; returns the
+    code the chat shows, which whoever opens the link must type.
+
+    The answer (a code) is the same whether or not the email is known, so nobody can
+    probe which addresses are customers.
+    """
+    address = normalize_email(clean_text(email, "email", "Email", required=True, max_length=320))
+    code = new_login_code()
+    customer = customer_with_email(chat.tenant_id, address)
+    if customer is None:
+        return code
+    token = secrets.token_urlsafe(32)
+    link = CustomerLoginToken(
+        customer_id=customer.id,
+        chat_id=chat.id,
+        token_hash=_hash(token),
+        code_hash=_hash(code),
+        expires_at=utcnow() + LOGIN_LINK_TTL,
+    )
+    db.session.add(link)
     db.session.commit()
-    enqueue(send_login_link, customer.id, login_link_url(token))
+    enqueue(send_bound_login_link, row_id(link), login_link_url(token))
+    return code
+
+
+def _is_usable(row: CustomerLoginToken | None) -> bool:
+    return (
+        row is not None
+        and row.used_at is None
+        and row.wrong_codes < MAX_WRONG_CODES
+        and row.expires_at >= utcnow()
+    )
 
 
 def _usable_link(token: str) -> CustomerLoginToken:
     row = db.session.scalar(
         select(CustomerLoginToken).where(CustomerLoginToken.token_hash == _hash(token))
     )
-    if row is None or row.used_at is not None or row.expires_at < utcnow():
-        raise NotFound("This login link is invalid, used or expired. Ask for a new one.")
+    if not _is_usable(row):
+        raise NotFound(DEAD_LINK)
     return row
 
 
@@ -65,9 +146,46 @@ def login_link_customer(token: str) -> Customer:
     return db.session.get(Customer, _usable_link(token).customer_id)
 
 
-def consume_login_link(token: str) -> Customer:
-    """Log the customer in to the chat that asked for the link; the link then stops working."""
-    row = _usable_link(token)
+def _typed_code(code: object) -> str:
+    """The code as typed, in the form it was issued: capitals, no spaces or dashes."""
+    if not isinstance(code, str) or not code.isascii():
+        return ""
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def _code_matches(row: CustomerLoginToken, code: object) -> bool:
+    typed = _typed_code(code)
+    if not typed or row.code_hash is None:  # a link from before codes: none matches
+        return False
+    return hmac.compare_digest(_hash(typed), row.code_hash)
+
+
+def _wrong_code(row: CustomerLoginToken) -> None:
+    row.wrong_codes += 1
+    db.session.commit()
+    left = MAX_WRONG_CODES - row.wrong_codes
+    if left <= 0:
+        raise NotFound(DEAD_LINK)
+    tries = "1 more try" if left == 1 else f"{left} more tries"
+    raise ValidationFailed(
+        {"code": f"That is not the code shown in the chat window. You have {tries}."},
+        "That is not the code shown in the chat window.",
+    )
+
+
+def consume_login_link(token: str, code: object) -> Customer:
+    """Log the customer in to the chat that asked for the link, if the code that chat
+    showed was typed; the link then stops working. A wrong code counts, and after
+    MAX_WRONG_CODES the link is dead: whoever got a link they did not ask for cannot
+    log that chat in."""
+    found = _usable_link(token)
+    # Locked and read afresh: two tabs posting at once take turns over the count.
+    row = lock_row(CustomerLoginToken, found.id, CustomerLoginToken.wrong_codes)
+    if not _is_usable(row):
+        db.session.rollback()
+        raise NotFound(DEAD_LINK)
+    if not _code_matches(row, code):
+        _wrong_code(row)
     row.used_at = utcnow()
     customer = db.session.get(Customer, row.customer_id)
     customer.proved_email()
@@ -81,19 +199,10 @@ def consume_login_link(token: str) -> Customer:
     return customer
 
 
-def signed_in_customer(chat: Chat) -> Customer | None:
-    """The chat's customer when they proved who they are, else None.
+# --- who the chat is signed in as -------------------------------------------------------------
 
-    `chat.customer_id` alone is no proof: submitting a form links the chat to the
-    customer of whatever email was typed. Proof is a login link opened for this
-    chat, or the website's signed identity carrying the customer's email.
-    """
-    customer = chat.customer
-    if customer is None:
-        return None
-    visitor = chat.visitor or {}
-    if visitor.get("verified") and visitor.get("email") == customer.email:
-        return customer
+
+def _opened_a_login_link(chat: Chat, customer: Customer) -> bool:
     used_link = db.session.scalar(
         select(CustomerLoginToken.id)
         .where(
@@ -103,7 +212,38 @@ def signed_in_customer(chat: Chat) -> Customer | None:
         )
         .limit(1)
     )
-    return customer if used_link is not None else None
+    return used_link is not None
+
+
+def signed_in_customer(chat: Chat) -> Customer | None:
+    """The chat's customer when they proved who they are, else None.
+
+    `chat.customer_id` alone is no proof: submitting a form links the chat to the
+    customer of whatever email was typed. Proof is the website's signature of this
+    customer's id, or a login link (with its code) used for this chat.
+    """
+    customer = chat.customer
+    if customer is None:
+        return None
+    if customer.external_id is not None:
+        visitor = chat.visitor or {}
+        signed = visitor.get("verified") and visitor.get("id") == customer.external_id
+        return customer if signed else None
+    return customer if _opened_a_login_link(chat, customer) else None
+
+
+def website_customer_of(chat: Chat) -> Customer | None:
+    """The website's signed customer the chat belongs to: its requests are theirs,
+    whatever email the form gave."""
+    customer = signed_in_customer(chat)
+    return customer if customer is not None and customer.external_id is not None else None
+
+
+def proven_email(chat: Chat) -> str | None:
+    """An email somebody in this chat proved is theirs (a login link and its code); a
+    website customer's email is not one: the signature covers the id alone."""
+    customer = signed_in_customer(chat)
+    return customer.email if customer is not None and customer.external_id is None else None
 
 
 def requests_of(chat: Chat) -> list[FollowUpRequest]:

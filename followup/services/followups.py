@@ -21,7 +21,7 @@ from followup.models import (
     Status,
 )
 from followup.notify import outbox
-from followup.services import workflow
+from followup.services import customers, workflow
 from followup.services.queries import (
     LIKE_ESCAPE,
     contains_pattern,
@@ -279,11 +279,15 @@ def validate_new_followup(data: dict) -> NewFollowUp:
     return NewFollowUp(name, email, reason, phone, summary, priority)
 
 
-def _customer_for(tenant_id: int, new: NewFollowUp) -> Customer:
-    """The customer record for (tenant, email): reused, never duplicated."""
-    customer = _session().scalar(
-        select(Customer).where(Customer.tenant_id == tenant_id, Customer.email == new.email)
-    )
+def _customer_for(tenant_id: int, new: NewFollowUp, customer_id: int | None) -> Customer:
+    """The customer the request belongs to: the one given (the website's signed customer
+    of the chat), else the record for (tenant, email), reused, never duplicated. The
+    request's details fill what the record is missing."""
+    if customer_id is not None:
+        customer = tenant_row(Customer, tenant_id, customer_id, "No such customer.")
+        customer.email = customer.email or new.email
+    else:
+        customer = customers.customer_with_email(tenant_id, new.email)
     if customer is None:
         customer = Customer(tenant_id=tenant_id, email=new.email, name=new.name, phone=new.phone)
         _session().add(customer)
@@ -310,16 +314,18 @@ def create_followup(
     chat_id: int | None = None,
     identity_verified: bool = False,
     notify: bool = True,
+    customer_id: int | None = None,
 ) -> FollowUpRequest:
     """Validate and save a request (every creation path comes through here). One taken
     in a chat ends that chat's reminder cycle in the same commit: the team has it.
-    `notify=False` tells nobody: the demo's sample requests are history, not news."""
+    `notify=False` tells nobody: the demo's sample requests are history, not news.
+    `customer_id`: whose request it is when the chat proved it (see `_customer_for`)."""
     new = validate_new_followup(data)
     if chat_id is not None:
         _hand_off(tenant_id, chat_id)
     followup = FollowUpRequest(
         tenant_id=tenant_id,
-        customer=_customer_for(tenant_id, new),
+        customer=_customer_for(tenant_id, new, customer_id),
         name=new.name,
         email=new.email,
         phone=new.phone,

@@ -1,7 +1,11 @@
 """Who the visitor is and what the follow-up form is pre-filled with.
 
-Trust order, per field: the identity the website signed with the widget secret,
-then the logged-in customer, then unsigned website data, then what the customer
+The website's HMAC signs the customer's id and nothing else: a valid signature
+signs the chat in as the customer with that (tenant, id); the email, name and
+phone beside it are the website's word, used to pre-fill only.
+
+Trust order, per field: the customer the chat is signed in as (the website's
+signed id, or a login link), then what the website sent, then what the customer
 wrote earlier in the chat. Pre-fill never submits anything by itself.
 """
 
@@ -29,6 +33,18 @@ def identity_signature(widget_secret: str, customer_id: str) -> str:
     return hmac.new(widget_secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
 
 
+def _signature_matches(widget_secret: str, external_id: str, signature: object) -> bool:
+    """Compared as bytes: `compare_digest` refuses a str with non-ASCII characters, and
+    a signature that is not even text is simply no signature."""
+    if not external_id or not isinstance(signature, str):
+        return False
+    try:
+        expected = identity_signature(widget_secret, external_id).encode()
+        return hmac.compare_digest(signature.encode(), expected)
+    except UnicodeEncodeError:  # a lone surrogate: nobody signed that
+        return False
+
+
 def _clean_or_none(normalize, value) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
@@ -39,7 +55,8 @@ def _clean_or_none(normalize, value) -> str | None:
 
 
 def visitor_from_website(tenant: Tenant, customer: object) -> dict:
-    """What the website passed as `FollowupWidget.customer`, checked and marked verified or not.
+    """What the website passed as `FollowupWidget.customer`; `verified`: the signature
+    matches the id (it says nothing of the other fields).
 
     Bad or missing values are dropped rather than refused: a visitor must always be
     able to chat, whatever the website's integration sends.
@@ -47,12 +64,7 @@ def visitor_from_website(tenant: Tenant, customer: object) -> dict:
     if not isinstance(customer, dict):
         return {}
     external_id = str(customer.get("id") or "")[:200]
-    signature = customer.get("signature")
-    verified = bool(
-        external_id
-        and isinstance(signature, str)
-        and hmac.compare_digest(signature, identity_signature(tenant.widget_secret, external_id))
-    )
+    verified = _signature_matches(tenant.widget_secret, external_id, customer.get("signature"))
     name = customer.get("name")
     return {
         "id": external_id or None,
@@ -108,36 +120,17 @@ class Prefill:
         return asdict(self)
 
 
-def _known(chat: Chat) -> tuple[Contact, Contact, Contact]:
-    """What the website signed, the logged-in customer, and unsigned website data."""
-    visitor = chat.visitor or {}
-    signed = (
-        Contact(**{f: visitor.get(f) for f in CONTACT_FIELDS})
-        if visitor.get("verified")
-        else Contact()
-    )
-    unsigned = (
-        Contact()
-        if visitor.get("verified")
-        else Contact(**{f: visitor.get(f) for f in CONTACT_FIELDS})
-    )
-    customer = signed_in_customer(chat)
-    logged_in = (
-        Contact(customer.name or None, customer.email, customer.phone) if customer else Contact()
-    )
-    return signed, logged_in, unsigned
-
-
-def verified_email(chat: Chat) -> str | None:
-    """The email a trusted source vouches for (never what was typed in the chat)."""
-    signed, logged_in, _unsigned = _known(chat)
-    return signed.email or logged_in.email
-
-
 def prefill_for(chat: Chat, history: list[Message]) -> Prefill:
     """The one place that applies the trust order to every contact field."""
-    signed, logged_in, unsigned = _known(chat)
-    sources = (signed, logged_in, unsigned, mentioned_in(history))
+    customer = signed_in_customer(chat)
+    signed_in = (
+        Contact(customer.name or None, customer.email or None, customer.phone)
+        if customer
+        else Contact()
+    )
+    visitor = chat.visitor or {}
+    website = Contact(**{f: visitor.get(f) for f in CONTACT_FIELDS})
+    sources = (signed_in, website, mentioned_in(history))
     values = {
         field: next((getattr(s, field) for s in sources if getattr(s, field)), None)
         for field in CONTACT_FIELDS

@@ -28,7 +28,8 @@ _TABLET = re.compile(r"iPad|Tablet(?! PC)|Kindle|Silk/|PlayBook|Android(?!.*Mobi
 
 
 def customer_name(customer: Customer) -> str:
-    return customer.name or customer.email
+    # A website customer may come with neither; the website's id then names them.
+    return customer.name or customer.email or f"Website customer {customer.external_id}"
 
 
 def chat_label(chat: Chat) -> str:

@@ -1,14 +1,16 @@
 """The page a customer's one-time login link opens.
 
-Opening the link (GET) only asks "Log in?"; the button (POST) uses the link up.
-Mail scanners open links before people do, and must not spend them. The link
-logs the customer in to the chat that asked for it (the chat, not this browser
-tab, is what the customer uses), so the page then only says what happened.
+Opening the link (GET) only asks for the code the chat showed; the button (POST)
+uses the link up. Mail scanners open links before people do, and must not spend
+them. The link logs the customer in to the chat that asked for it (the chat, not
+this browser tab, is what the customer uses), so the page then only says what
+happened. Only the code shown in that chat does it: somebody who got a link they
+did not ask for cannot log the asker's chat in.
 """
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
-from followup.errors import NotFound
+from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db, limiter
 from followup.models import Tenant
 from followup.services import customers
@@ -24,7 +26,13 @@ def _rate_limit() -> str:
 
 def _page(status: int, **context):
     ttl_minutes = int(customers.LOGIN_LINK_TTL.total_seconds() // 60)
-    page = render_template("customer_login.html", ttl_minutes=ttl_minutes, **context)
+    context = {"errors": {}, "code": ""} | context
+    page = render_template(
+        "customer_login.html",
+        ttl_minutes=ttl_minutes,
+        code_length=customers.LOGIN_CODE_LENGTH,
+        **context,
+    )
     response = make_response(page, status)
     # The token is in the URL: keep it out of caches, Referer headers and search engines.
     response.headers["Cache-Control"] = "no-store"
@@ -36,16 +44,19 @@ def _page(status: int, **context):
 @bp.route("/customer-login/<token>", methods=["GET", "POST"])
 @limiter.limit(_rate_limit)
 def customer_login(token: str):
-    use_it = (
-        customers.consume_login_link
-        if request.method == "POST"
-        else (customers.login_link_customer)
-    )
+    code = request.form.get("code", "")
     try:
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotFound()
-        customer = use_it(token)
+        if request.method == "POST":
+            customer = customers.consume_login_link(token, code)
+        else:
+            customer = customers.login_link_customer(token)
     except NotFound:
         return _page(404, customer=None, tenant=None, logged_in=False)
+    except ValidationFailed as exc:  # a wrong code: the link still works, a few times
+        customer = customers.login_link_customer(token)
+        tenant = db.session.get(Tenant, customer.tenant_id)
+        return _page(422, customer=customer, tenant=tenant, logged_in=False, errors=exc.fields)
     tenant = db.session.get(Tenant, customer.tenant_id)
     return _page(200, customer=customer, tenant=tenant, logged_in=request.method == "POST")

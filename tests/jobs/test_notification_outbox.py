@@ -114,6 +114,72 @@ def test_the_customer_confirmation_is_on_by_default_and_can_be_turned_off(
     assert channels() == {"staff_email"}
 
 
+# --- the customer's confirmation: no open relay ------------------------------------------------
+
+SPAM = {
+    "name": "You won! Claim at evil.example",
+    "email": "victim@example.com",
+    "reason": "Your account is locked: log in at http://evil.example/login",
+}
+
+
+def mails_to(smtp, address: str) -> list:
+    return [mail for mail in smtp.received() if mail.rcpt_tos == [address]]
+
+
+def test_a_confirmation_to_an_unproven_address_carries_none_of_the_visitors_words(
+    app, tenant, smtp
+):
+    """Anybody can ask for a follow-up with anybody's email: the confirmation must not
+    carry a text they chose (name or reason) to that address. The team gets it all."""
+    create_followup(tenant.id, SPAM, Source.API)
+    deliver_all()
+    (confirmation,) = mails_to(smtp, "victim@example.com")
+    for part in ("plain", "html"):
+        text = confirmation.part(part)
+        assert "evil.example" not in text and "won" not in text
+        assert "Hello," in text and "We received your request." in text
+    assert "evil.example" not in confirmation.message["Subject"]
+    (staff,) = mails_to(smtp, "team@acme.example")
+    assert SPAM["reason"] in staff.part("plain") and SPAM["name"] in staff.part("plain")
+
+
+def test_a_confirmation_to_a_proven_address_reads_the_request_back(app, tenant, smtp):
+    data = {"name": "Maria Garcia", "email": "maria@example.com", "reason": "40 oak chairs"}
+    create_followup(tenant.id, data, Source.TEXT, identity_verified=True)
+    deliver_all()
+    (confirmation,) = mails_to(smtp, "maria@example.com")
+    assert "Hello Maria Garcia," in confirmation.part("plain")
+    assert "40 oak chairs" in confirmation.part("plain") and "40 oak chairs" in confirmation.part(
+        "html"
+    )
+
+
+def test_confirmations_to_one_address_are_limited_per_hour_and_every_request_is_saved(
+    app, tenant, other_tenant, smtp
+):
+    """3 an hour per (business, address); the 4th and 5th requests are saved and the team
+    is told, only the customer gets no more mail. Another address or business is apart."""
+    with time_machine.travel(START, tick=False) as clock:
+        for minute in range(5):
+            clock.move_to(START + timedelta(minutes=minute))
+            create_followup(tenant.id, SPAM, Source.API)
+        create_followup(tenant.id, SPAM | {"email": "someone@example.com"}, Source.API)
+        create_followup(other_tenant.id, SPAM, Source.API)
+        clock.move_to(START + timedelta(minutes=61))  # the first one's hour is over
+        create_followup(tenant.id, SPAM, Source.API)
+        deliver_all()
+    rows = outbox_rows()
+    staff_rows = [r for r in rows if r["channel"] == "staff_email"]
+    confirmations = [r["recipient"] for r in rows if r["channel"] == "customer_email"]
+    assert len(staff_rows) == 8  # every request saved and told to its team
+    assert confirmations.count("victim@example.com") == 3 + 1 + 1
+    victim_rows = [r["tenant_id"] for r in rows if r["recipient"] == "victim@example.com"]
+    assert victim_rows == [tenant.id] * 3 + [other_tenant.id, tenant.id]
+    assert confirmations.count("someone@example.com") == 1
+    assert len(mails_to(smtp, "victim@example.com")) == 5
+
+
 # --- once and only once --------------------------------------------------------------------------
 
 

@@ -93,7 +93,7 @@ def test_tool_call_shows_the_prefilled_form(tenant, fake_llm):
 # --- pre-fill precedence ---------------------------------------------------------------------
 
 
-def test_signed_identity_beats_customer_beats_unsigned_beats_chat(tenant, fake_llm):
+def test_signed_in_customer_beats_website_data_beats_chat(tenant, fake_llm):
     customer_chat = start(tenant)
     say(customer_chat, "my email is typed@example.com and my number is +1 415 555 0100")
     form = say(customer_chat, "talk to a person").action["prefill"]
@@ -102,15 +102,16 @@ def test_signed_identity_beats_customer_beats_unsigned_beats_chat(tenant, fake_l
     unsigned = start(tenant, {"id": "x", "email": "site@example.com", "signature": "bogus"})
     say(unsigned, "my email is typed@example.com")
     assert say(unsigned, "talk to a person").action["prefill"]["email"] == "site@example.com"
-    assert unsigned.visitor["verified"] is False
+    assert unsigned.visitor["verified"] is False and unsigned.customer_id is None
 
     logged_in = start(tenant, {"email": "site@example.com"})
     log_in(logged_in, accounts_customer(tenant, "account@example.com", "Account Name"))
     form = say(logged_in, "talk to a person").action["prefill"]
     assert (form["email"], form["name"]) == ("account@example.com", "Account Name")
 
-    trusted = start(tenant, signed(tenant, email="signed@example.com", name="Signed Name"))
-    log_in(trusted, accounts_customer(tenant, "account2@example.com", "Other"))
+    # The website's customer: its record, made from what the website sent the first time.
+    start(tenant, signed(tenant, email="signed@example.com", name="Signed Name"))
+    trusted = start(tenant, signed(tenant, email="later@example.com"))
     say(trusted, "my email is typed@example.com")
     form = say(trusted, "talk to a person").action["prefill"]
     assert (form["email"], form["name"]) == ("signed@example.com", "Signed Name")
@@ -127,9 +128,9 @@ def accounts_customer(tenant, email, name) -> Customer:
 def log_in(chat, customer) -> None:
     """Log in the way a customer does: the emailed one-time link, opened."""
     with mail.record_messages() as outbox:
-        customers.request_login_link(chat, customer.email)
+        code = customers.request_login_link(chat, customer.email)
     token = re.search(r"/customer-login/(\S+)", outbox[0].body).group(1)
-    customers.consume_login_link(token)
+    customers.consume_login_link(token, code)
 
 
 def test_typing_someones_email_does_not_sign_them_in(tenant, fake_llm):
@@ -157,7 +158,10 @@ def test_submitting_the_form_creates_the_request_and_thanks(tenant, fake_llm):
         chat, {"name": "Signed Name", "email": "signed@example.com", "reason": "Bulk order"}
     )
     assert followup.source == Source.TEXT and followup.chat_id == chat.id
-    assert followup.identity_verified is True
+    # Whose it is: the website's customer cust-42. Verified it is not: the website
+    # signed the id, not the email.
+    assert followup.customer.external_id == "cust-42"
+    assert followup.identity_verified is False
     assert followup.summary == "The customer asked to be contacted by a person."
     last = chats.history(chat)[-1]
     assert "We'll contact you within 24 hours." in last.content

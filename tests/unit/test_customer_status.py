@@ -18,13 +18,20 @@ def test_a_guest_who_submits_a_form_stays_a_guest(tenant, fake_llm):
     assert status_of(followup) == CUSTOMER_GUEST
 
 
-def test_the_websites_signed_identity_registers_the_customer(tenant, fake_llm):
+def test_a_signed_id_proves_no_email_so_nobody_is_registered(tenant, fake_llm):
+    """The website's signature covers its customer's id: the request is that customer's,
+    and no email (not even the one the website sent) is proved by it."""
+    guest = followups.create_followup(
+        tenant.id, {"name": "Sig", "email": "signed@example.com", "reason": "Old"}, Source.API
+    )
     chat = start(tenant, signed(tenant, email="signed@example.com", name="Sig"))
     say(chat, "talk to a person")
     followup = chats.submit_followup(
         chat, {"name": "Sig", "email": "signed@example.com", "reason": "Bulk order"}
     )
-    assert status_of(followup) == CUSTOMER_REGISTERED
+    assert followup.customer.external_id == "cust-42"
+    assert followup.customer_id != guest.customer_id
+    assert status_of(followup) == status_of(guest) == CUSTOMER_GUEST
 
 
 def test_opening_a_login_link_registers_the_guest(tenant, fake_llm):

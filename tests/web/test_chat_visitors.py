@@ -276,7 +276,7 @@ def test_a_signature_vouches_for_the_id_only_so_its_email_claims_no_chat(
 ):
     """The website's HMAC covers the customer id, not the email beside it: a visitor with
     their own valid signature and somebody else's email must not get that person's chats
-    or requests (the chat links to a customer only by a submitted form or a login link)."""
+    or requests. The chat is the website customer mallory-1's, a record of its own."""
     sam = make_followup(tenant, name="Sam Carter", email="sam@example.com")
     mallory = {
         "id": "mallory-1",
@@ -285,9 +285,15 @@ def test_a_signature_vouches_for_the_id_only_so_its_email_claims_no_chat(
         "signature": identity_signature(tenant.widget_secret, "mallory-1"),
     }
     chat = start_by_api(app, tenant, {"customer": mallory})
-    assert chat.customer_id is None
-    assert sam.customer_id is not None
-    assert users_cards(text_of(staff_browser.get("/admin/users"))) == [("Sam Carter", "0 chats")]
+    assert chat.customer.external_id == "mallory-1"
+    assert sam.customer_id is not None and chat.customer_id != sam.customer_id
+    # Newest first: mallory-1 (named as her website said), then Sam, whose chats are none.
+    assert users_cards(text_of(staff_browser.get("/admin/users"))) == [
+        ("Sam Carter", "1 chat"),
+        ("Sam Carter", "0 chats"),
+    ]
+    mallory_page = text_of(staff_browser.get(f"/admin/users/{chat.customer_id}", htmx=True))
+    assert '<dd class="external-id">mallory-1</dd>' in mallory_page
 
 
 def test_an_unsigned_email_does_not_claim_a_customers_chats(app, tenant, make_followup):

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from followup import create_app
 from followup.config import PROJECT_ROOT
 from followup.extensions import db
-from followup.jobs.customer_login import send_login_link
-from followup.models import Customer, Notification
+from followup.jobs.customer_login import send_bound_login_link
+from followup.models import Customer, CustomerLoginToken, Notification
 from followup.notify import email as notify_email
 from followup.services import accounts
 from tests.conftest import PASSWORD, app_with_empty_schema, logged_in_browser
@@ -144,9 +144,14 @@ def test_a_long_instance_path_saves_each_email_once(app, tenant, make_followup):
 def test_a_customer_login_link_is_saved_as_a_file_too(app, tenant, mail_folder):
     customer = Customer(tenant_id=tenant.id, email="sam@example.com", name="Sam Carter")
     db.session.add(customer)
+    db.session.flush()
+    link = CustomerLoginToken(
+        customer_id=customer.id, token_hash="0" * 64, expires_at=START + timedelta(minutes=30)
+    )
+    db.session.add(link)
     db.session.commit()
     with time_machine.travel(START, tick=False):
-        send_login_link(customer.id, "http://localhost/customer-login/one-time-token")
+        send_bound_login_link(link.id, "http://localhost/customer-login/one-time-token")
     (path,) = saved(mail_folder)
     assert path.name.endswith(f"-login-link-customer-{customer.id}.eml")
     message = read(path)

@@ -127,14 +127,14 @@ def test_session_without_body_is_fine(client, tenant):
 
 
 def test_signed_customer_is_verified(client, tenant):
+    """The id is verified; the name beside it is not, so the greeting names nobody."""
     session = start(client, tenant, signed(tenant, name="Ada Lovelace", email="Ada@Example.com"))
-    visitor = stored_chat(session.chat_id).visitor
-    assert visitor["verified"] is True
-    assert visitor["name"] == "Ada Lovelace" and visitor["email"] == "ada@example.com"
+    chat = stored_chat(session.chat_id)
+    assert chat.visitor["verified"] is True
+    assert chat.visitor["name"] == "Ada Lovelace" and chat.visitor["email"] == "ada@example.com"
+    assert chat.customer.external_id == "cust-42"
     [greeting] = session.get("messages").get_json()["messages"]
-    assert (
-        greeting["content"] == "Hi Ada Lovelace, I'm Alex from Acme Inc. How can I help you today?"
-    )
+    assert greeting["content"] == "Hi! I'm Alex from Acme Inc. How can I help you today?"
 
 
 @pytest.mark.parametrize(
@@ -448,7 +448,9 @@ def test_submitted_followup_is_saved_and_thanked(client, tenant, fake_llm):
     db.session.rollback()
     followup = followups.get_followup(tenant.id, data["id"])
     assert followup.source == Source.TEXT and followup.chat_id == session.chat_id
-    assert followup.identity_verified is True
+    # The website's customer cust-42 asked; the email beside its id is not signed.
+    assert followup.identity_verified is False
+    assert followup.customer.external_id == "cust-42"
     assert followup.phone == "+14155550100" and followup.reason == FORM["reason"]
     assert followup.summary == "The customer asked to be contacted by a person."
     thanks = session.get("messages").get_json()["messages"][-1]
@@ -609,7 +611,9 @@ def test_login_link_same_answer_email_only_for_known_customers(client, tenant, m
         known = session.post("login-link", {"email": "Known@Example.com"})
         unknown = session.post("login-link", {"email": "stranger@example.com"})
     assert known.status_code == unknown.status_code == 202
-    assert known.get_json() == unknown.get_json()
+    # The same answer, each with a code of its own.
+    assert known.get_json().keys() == unknown.get_json().keys() == {"message", "code"}
+    assert known.get_json()["message"] == unknown.get_json()["message"]
     (email,) = outbox
     assert email.recipients == ["known@example.com"]
     assert "http://localhost/customer-login/" in email.body
@@ -628,9 +632,9 @@ def test_logged_in_customer_sees_their_requests(client, tenant, other_tenant, ma
     session = start(client, tenant)
     assert session.get("followups").get_json() == {"customer": None, "items": []}
     with mail.record_messages() as outbox:
-        session.post("login-link", {"email": "kim@example.com"})
+        code = session.post("login-link", {"email": "kim@example.com"}).get_json()["code"]
     token = re.search(r"/customer-login/(\S+)", outbox[0].body).group(1)
-    customers.consume_login_link(token)
+    customers.consume_login_link(token, code)
     data = session.get("followups").get_json()
     assert data["customer"] == {"name": "Kim", "email": "kim@example.com"}
     assert [item["id"] for item in data["items"]] == [newer.id, older.id]

@@ -90,12 +90,12 @@ def request_login_link(public_key: str, chat_id: int):
     tenant, chat = session_chat(public_key, chat_id)
     email = request.form.get("email", "")
     try:
-        customers.request_login_link(chat, email)
+        code = customers.request_login_link(chat, email)
     except ValidationFailed as exc:
         return partial("widget/_login.html", tenant, chat, 422, email=email, errors=exc.fields)
     # The same answer whether or not the address is known: nobody can probe for customers.
     ttl_minutes = int(customers.LOGIN_LINK_TTL.total_seconds() // 60)
-    return partial("widget/_login_sent.html", tenant, chat, ttl_minutes=ttl_minutes)
+    return partial("widget/_login_sent.html", tenant, chat, ttl_minutes=ttl_minutes, code=code)
 
 
 @bp.get("/w/<public_key>/chats/<int:chat_id>/requests")

@@ -46,13 +46,16 @@ preflight `OPTIONS` on any path → 204.
          201 {id, status, message}: message is the thank-you that repeats the
          response time; 422 with fields; 409 `followups_disabled` when turned off.
     POST /chats/<chat_id>/login-link  {email}
-         202 {message}: the same answer whether or not the email is a customer's;
-         a known customer gets a one-time link by email, valid 30 minutes, which
-         logs them in to this chat.
+         202 {message, code}: the same answer whether or not the email is a
+         customer's; a known customer gets a one-time link by email, valid 30
+         minutes. Show `code` to the customer: the link's page asks for it, and only
+         that code logs this chat in (5 wrong codes and the link is dead), so a link
+         that reaches somebody who did not ask for it logs nobody in.
     GET  /chats/<chat_id>/followups
          200 {customer: {name, email} | null, items: [{id, reason, status, source,
          created_at, contacted_at, resolved_at, cancelled_at}]}: the logged-in
-         customer's requests, newest first (empty when nobody is logged in).
+         customer's requests, newest first (empty when nobody is logged in): the
+         customer whose id the website signed, or who used a login link with its code.
 
 A message is {id, role: "client"|"agent"|"staff"|"system", content, mode:
 "text"|"voice", created_at (ISO 8601 UTC), action: object | null}. Content is data:
@@ -87,7 +90,7 @@ FOLLOWUP_FIELDS = frozenset({"name", "email", "phone", "reason"})
 LOGIN_LINK_FIELDS = frozenset({"email"})
 LOGIN_LINK_ANSWER = (
     "If this email belongs to one of our customers, we have sent a login link to it. "
-    "It works once, for 30 minutes."
+    "Open it within 30 minutes and type this code on its page."
 )
 
 
@@ -183,8 +186,8 @@ def submit_followup(chat_id: int) -> tuple[dict, int]:
 def request_login_link(chat_id: int) -> tuple[dict, int]:
     chat = session_chat(chat_id)
     body = body_with(LOGIN_LINK_FIELDS)
-    customers.request_login_link(chat, body.get("email"))
-    return {"message": LOGIN_LINK_ANSWER}, 202
+    code = customers.request_login_link(chat, body.get("email"))
+    return {"message": LOGIN_LINK_ANSWER, "code": code}, 202
 
 
 @bp.get(f"{CHAT_URL}/followups")
