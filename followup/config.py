@@ -104,6 +104,10 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # A staff login ends after this long without a request, and this long after logging
+    # in whatever happens (web/auth/sessions.py).
+    SESSION_IDLE_TIMEOUT_H = float(_env("SESSION_IDLE_TIMEOUT_H", "12"))
+    SESSION_MAX_AGE_DAYS = float(_env("SESSION_MAX_AGE_DAYS", "30"))
 
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL)
     # No X-RateLimit-* headers: each answer would read its budget's window from Redis

@@ -160,9 +160,10 @@ def app(database_url, fake_llm):
 
 @pytest.fixture
 def moved_clock():
-    """A fixed day, time going on from it: for tests whose data and pages both read "now"."""
-    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=UTC), tick=True):
-        yield
+    """A fixed day, time going on from it: for tests whose data and pages both read "now".
+    Yields time-machine's traveller: `moved_clock.shift(timedelta(hours=13))` jumps ahead."""
+    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=UTC), tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
 from followup.extensions import db, limiter, login_manager
@@ -9,7 +9,7 @@ from followup.models import StaffUser
 from followup.services import accounts
 from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
-from followup.web.auth import bp
+from followup.web.auth import bp, sessions
 
 # Every admin request loads its user: the statement is built once (with the tenant,
 # joined by the relationship) and only the id changes.
@@ -21,7 +21,8 @@ def load_staff_user(user_id: str) -> StaffUser | None:
     staff_user_id = whole_number(user_id, MAX_ID)
     if staff_user_id is None:
         return None
-    return db.session.scalar(_STAFF_USER_BY_ID, {"user_id": staff_user_id})
+    user = db.session.scalar(_STAFF_USER_BY_ID, {"user_id": staff_user_id})
+    return user if user is not None and sessions.still_valid(user) else None
 
 
 def _page_to_return_to() -> str | None:
@@ -64,7 +65,7 @@ def login():
         form = request.form
         user = accounts.authenticate(form.get("email", ""), form.get("password", ""))
         if user is not None:
-            login_user(user)
+            sessions.start(user)
             return redirect(_safe_next(request.args.get("next")), 303)
         error = "Wrong email or password."
     status = 401 if error else 200
@@ -75,7 +76,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    sessions.end(current_user)
     return redirect(url_for("auth.login"), 303)
 
 
