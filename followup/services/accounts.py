@@ -20,7 +20,7 @@ from followup.services.validation import (
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # ASVS L1. Checked where a password is set, not at login: older, shorter ones still work.
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 12
 
 
 def _parse_slug(slug: str) -> str:

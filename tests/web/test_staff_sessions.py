@@ -79,7 +79,7 @@ def test_a_new_password_ends_every_session(app, runner, staff_browser, captured_
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--email", "owner@acme.example", "--password", "short"], "Password: use at least"),
+        (["--email", "owner@acme.example", "--password", "eleven char"], "use at least 12"),
         (["--email", "nobody@acme.example", "--password", "long enough pw"], "No staff account"),
     ],
 )
