@@ -1,10 +1,13 @@
 """Tenants, staff accounts and API tokens."""
 
 import re
+import secrets
+from functools import cache
 from zoneinfo import available_timezones
 
 from flask import current_app
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
@@ -137,14 +140,25 @@ def end_sessions(user: StaffUser) -> None:
     db.session.commit()
 
 
+@cache
+def _unmatchable_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(32), method)
+
+
 def authenticate(email: str, password: str) -> StaffUser | None:
     """The staff user with these credentials, or None (same answer for both mistakes)."""
+    password = password or ""
     try:
-        email = normalize_email(email or "")
+        address = normalize_email(email or "")
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
     except ValidationFailed:
+        user = None
+    if user is None:
+        # As much work as a wrong password, so the time taken does not tell whether
+        # the email has an account.
+        check_password_hash(_unmatchable_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
-    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
-    if user is None or not user.check_password(password or ""):
+    if not user.check_password(password):
         return None
     user.last_login_at = utcnow()
     db.session.commit()

@@ -1,6 +1,7 @@
 """Login, logout, session handling and CSRF for the admin panel."""
 
 import pytest
+import werkzeug.security
 from flask import g
 
 from followup.extensions import db
@@ -98,3 +99,29 @@ def test_htmx_post_without_session_returns_to_the_page_not_the_post_url(browser)
     )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/admin/followups/1?q%3Dann"
+
+
+@pytest.fixture
+def hashes_computed(monkeypatch) -> list[str]:
+    """The method of every password hash computed: werkzeug's one hashing function,
+    counted, not replaced."""
+    methods = []
+    compute = werkzeug.security._hash_internal
+
+    def counted(method: str, salt: str, password: str):
+        methods.append(method)
+        return compute(method, salt, password)
+
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", counted)
+    return methods
+
+
+@pytest.mark.parametrize("email", ["owner@acme.example", "nobody@acme.example", "not an email"])
+def test_a_refused_login_costs_one_password_hash_whether_or_not_the_account_exists(
+    app, browser, staff, hashes_computed, email
+):
+    """The time a refusal takes must not tell whether the email has an account."""
+    browser.login("warm-up@acme.example", "wrong password")  # the stand-in hash, made once
+    hashes_computed.clear()
+    assert browser.login(email, "wrong password").status_code == 401
+    assert hashes_computed == [app.config["PASSWORD_HASH_METHOD"]]
