@@ -115,6 +115,7 @@ class Config:
     # (Retry-After, `web.rate_limits.retry_after_s`).
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
     API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret
 

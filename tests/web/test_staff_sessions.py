@@ -5,21 +5,13 @@ SESSION_MAX_AGE_DAYS after logging in, and a copy of its cookie ends with it."""
 from datetime import timedelta
 
 import pytest
-from flask import g
 
 from followup.extensions import db
 from followup.models import StaffUser
 from followup.services import accounts
-from tests.conftest import PASSWORD, StaffBrowser
+from tests.conftest import PASSWORD, StaffBrowser, as_a_new_request
 
 ADMIN_PAGE = "/admin/followups"
-
-
-def as_a_new_request() -> None:
-    # The tests share one app context, so `g` outlives a request; on a server each
-    # request loads its user (and its CSRF token) anew.
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
 
 
 def visit(browser: StaffBrowser, url: str = ADMIN_PAGE):

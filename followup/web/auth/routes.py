@@ -1,15 +1,18 @@
+import hashlib
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
-from followup.extensions import db, limiter, login_manager
+from followup.errors import ValidationFailed
+from followup.extensions import db, login_manager
 from followup.models import StaffUser
 from followup.services import accounts
 from followup.services.queries import MAX_ID
-from followup.services.validation import whole_number
+from followup.services.validation import normalize_email, whole_number
 from followup.web.auth import bp, sessions
+from followup.web.rate_limits import per_client_key, per_ip
 
 # Every admin request loads its user: the statement is built once (with the tenant,
 # joined by the relationship) and only the id changes.
@@ -51,12 +54,26 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.followups")
 
 
-def _login_rate_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _account_named() -> str:
+    """The login's account however it was typed, whether or not it exists (the budget
+    must not tell), hashed: no address is kept in the rate-limit storage."""
+    typed = request.form.get("email", "")
+    try:
+        address = normalize_email(typed)
+    except ValidationFailed:
+        address = typed.strip().lower()
+    return "login-account:" + hashlib.sha256(address.encode()).hexdigest()
+
+
+def _refused(response: Response) -> bool:
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@per_ip("LOGIN_RATE_LIMIT", methods=["POST"])
+# Wrong passwords only: guessing one account's password from many addresses is slowed,
+# and a member who logs in often is not.
+@per_client_key("LOGIN_ACCOUNT_RATE_LIMIT", _account_named, methods=["POST"], deduct_when=_refused)
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
