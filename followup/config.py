@@ -109,6 +109,9 @@ class Config:
     SESSION_IDLE_TIMEOUT_H = float(_env("SESSION_IDLE_TIMEOUT_H", "12"))
     SESSION_MAX_AGE_DAYS = float(_env("SESSION_MAX_AGE_DAYS", "30"))
 
+    # Proxies whose X-Forwarded-* headers name the client: a count of hops or networks
+    # (web/proxies.py). Empty: none, the client is whoever connects.
+    TRUSTED_PROXIES = _env("TRUSTED_PROXIES", "")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL)
     # No X-RateLimit-* headers: each answer would read its budget's window from Redis
     # (two round trips) before its first byte. A refusal still says when to come back
