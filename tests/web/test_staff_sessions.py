@@ -123,3 +123,13 @@ def test_a_session_from_before_these_rules_must_log_in_again(app, staff_browser)
         for key in ("_staff_version", "_login_at", "_seen_at"):
             del session[key]
     assert not logged_in(visit(staff_browser))
+
+
+def test_activity_rewrites_the_cookie_at_most_once_a_minute(app, staff, moved_clock):
+    """Keeping the idle clock costs no new cookie on every response."""
+    browser = login_as(app, staff.email)
+    moved_clock.shift(timedelta(seconds=30))
+    assert "Set-Cookie" not in visit(browser).headers
+    moved_clock.shift(timedelta(seconds=31))
+    assert "session=" in visit(browser).headers["Set-Cookie"]
+    assert "Set-Cookie" not in visit(browser).headers
