@@ -1,7 +1,7 @@
 """Staff members carry a session version: raising it ends every session they have.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-06 17:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0015"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
