@@ -33,10 +33,12 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_blueprints(app)
 
     from followup.web.errors import register_error_handlers
+    from followup.web.proxies import trust_proxies
     from followup.web.templating import register_template_helpers
 
     register_error_handlers(app)
     register_template_helpers(app)
+    trust_proxies(app)
 
     from followup.cli import register_cli
 

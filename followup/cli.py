@@ -64,6 +64,18 @@ def admin_create(tenant_slug, email, password, name):
     click.echo(f"Created {user.role} {user.email} for tenant {tenant_slug}.")
 
 
+@admin_cli.command("password")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+def admin_password(email, password):
+    """Give a staff account a new password; its sessions end everywhere."""
+    try:
+        user = accounts.set_staff_password(email, password)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"New password set for {user.email}; their sessions have ended.")
+
+
 @token_cli.command("create")
 @click.option("--tenant", "tenant_slug", required=True)
 @click.option("--name", default="", help="What the token is for, shown in change history.")

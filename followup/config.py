@@ -104,13 +104,21 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # A staff login ends after this long without a request, and this long after logging
+    # in whatever happens (web/auth/sessions.py).
+    SESSION_IDLE_TIMEOUT_H = float(_env("SESSION_IDLE_TIMEOUT_H", "12"))
+    SESSION_MAX_AGE_DAYS = float(_env("SESSION_MAX_AGE_DAYS", "30"))
 
+    # Proxies whose X-Forwarded-* headers name the client: a count of hops or networks
+    # (web/proxies.py). Empty: none, the client is whoever connects.
+    TRUSTED_PROXIES = _env("TRUSTED_PROXIES", "")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL)
     # No X-RateLimit-* headers: each answer would read its budget's window from Redis
     # (two round trips) before its first byte. A refusal still says when to come back
     # (Retry-After, `web.rate_limits.retry_after_s`).
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
     API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a secret
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 import time_machine
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 from followup import create_app
@@ -160,9 +160,10 @@ def app(database_url, fake_llm):
 
 @pytest.fixture
 def moved_clock():
-    """A fixed day, time going on from it: for tests whose data and pages both read "now"."""
-    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=UTC), tick=True):
-        yield
+    """A fixed day, time going on from it: for tests whose data and pages both read "now".
+    Yields time-machine's traveller: `moved_clock.shift(timedelta(hours=13))` jumps ahead."""
+    with time_machine.travel(datetime(2026, 11, 23, 10, 0, tzinfo=UTC), tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -233,6 +234,14 @@ class StaffBrowser:
 def browser(app) -> StaffBrowser:
     """A browser with nobody logged in."""
     return StaffBrowser(app.test_client())
+
+
+def as_a_new_request() -> None:
+    """Forget what `g` kept from the last request: the tests share one app context, so
+    `g` outlives a request, while on a server each request loads its user (and its CSRF
+    token) anew. Call it between requests of different browsers or moved clocks."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
 
 
 def logged_in_browser(app: Flask, email: str) -> StaffBrowser:

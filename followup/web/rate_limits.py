@@ -14,13 +14,14 @@ def configured_limit(key: str) -> Callable[[], str]:
     return lambda: current_app.config[key]
 
 
-def per_ip(key: str):
-    return limiter.limit(configured_limit(key), key_func=get_remote_address)
+def per_ip(key: str, **options):
+    """A budget per client address (`options` as Flask-Limiter's `limit` takes them)."""
+    return limiter.limit(configured_limit(key), key_func=get_remote_address, **options)
 
 
-def per_client_key(key: str, client_key: Callable[[], str]):
-    """A budget per whatever `client_key` names (a session, a token)."""
-    return limiter.limit(configured_limit(key), key_func=client_key)
+def per_client_key(key: str, client_key: Callable[[], str], **options):
+    """A budget per whatever `client_key` names (a session, a token, an account)."""
+    return limiter.limit(configured_limit(key), key_func=client_key, **options)
 
 
 def retry_after_s() -> int:

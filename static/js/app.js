@@ -123,3 +123,73 @@
 window.addEventListener("pageshow", function (event) {
   if (event.persisted) window.location.replace(window.location.href.split("#")[0]);
 });
+
+// Customers page: after a customer or a transcript opens, mark the selected card and
+// move focus to what opened, so keyboard and screen reader users (and phones) land on it.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;  // none for an out-of-band swap
+    if (!target || target.id !== "user-detail-panel") return;
+    var article = document.getElementById("user-detail");
+    var selected = article ? article.dataset.customerId : null;
+    document.querySelectorAll(".user-card").forEach(function (card) {
+      card.classList.toggle("is-selected", card.dataset.customerId === selected);
+    });
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var focus = trigger && trigger.dataset.focusAfter && document.querySelector(trigger.dataset.focusAfter);
+    if (focus) {
+      focus.setAttribute("tabindex", "-1");
+      focus.focus({ preventScroll: true });
+      // Scroll to the whole chat or customer, so the title shows above the focused heading.
+      (focus.closest(".user-chat, .user-detail") || focus).scrollIntoView({ block: "start" });
+    }
+  });
+})();
+
+// Settings page, copy buttons: the clipboard API where the page is a secure context,
+// else select the text and let the browser copy it, so it can still be copied with Ctrl+C.
+(function () {
+  "use strict";
+  function say(message) { document.getElementById("copy-status").textContent = message; }
+  function select(element) {
+    var range = document.createRange();
+    range.selectNodeContents(element);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  function fallback(element, button) {
+    select(element);
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
+    done(button, copied ? "Copied" : "Selected: press Ctrl+C");
+  }
+  function done(button, label) {
+    button.textContent = label;
+    say(label);
+    setTimeout(function () { button.textContent = "Copy"; }, 2000);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var element = document.querySelector(button.dataset.copyTarget);
+    var text = element.textContent;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { done(button, "Copied"); },
+        function () { fallback(element, button); }
+      );
+    } else {
+      fallback(element, button);
+    }
+  });
+})();
+
+// A pane marked data-only-when-visible does not refresh in a hidden tab. (Not a trigger
+// filter such as "every 5s [document.visibilityState === 'visible']": htmx evaluates
+// those as code, which the Content-Security-Policy forbids.)
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var hidden = document.visibilityState !== "visible";
+  if (hidden && event.detail.elt.hasAttribute("data-only-when-visible")) event.preventDefault();
+});

@@ -2,8 +2,10 @@ from flask import Blueprint
 from flask_login import current_user, login_required
 
 from followup.models import Tenant
+from followup.web.staff_pages import add_staff_page_headers
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.after_request(add_staff_page_headers)
 
 
 @bp.before_request

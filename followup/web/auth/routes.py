@@ -1,15 +1,18 @@
+import hashlib
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
-from followup.extensions import db, limiter, login_manager
+from followup.errors import ValidationFailed
+from followup.extensions import db, login_manager
 from followup.models import StaffUser
 from followup.services import accounts
 from followup.services.queries import MAX_ID
-from followup.services.validation import whole_number
-from followup.web.auth import bp
+from followup.services.validation import normalize_email, whole_number
+from followup.web.auth import bp, sessions
+from followup.web.rate_limits import per_client_key, per_ip
 
 # Every admin request loads its user: the statement is built once (with the tenant,
 # joined by the relationship) and only the id changes.
@@ -21,7 +24,8 @@ def load_staff_user(user_id: str) -> StaffUser | None:
     staff_user_id = whole_number(user_id, MAX_ID)
     if staff_user_id is None:
         return None
-    return db.session.scalar(_STAFF_USER_BY_ID, {"user_id": staff_user_id})
+    user = db.session.scalar(_STAFF_USER_BY_ID, {"user_id": staff_user_id})
+    return user if user is not None and sessions.still_valid(user) else None
 
 
 def _page_to_return_to() -> str | None:
@@ -50,12 +54,26 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.followups")
 
 
-def _login_rate_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _account_named() -> str:
+    """The login's account however it was typed, whether or not it exists (the budget
+    must not tell), hashed: no address is kept in the rate-limit storage."""
+    typed = request.form.get("email", "")
+    try:
+        address = normalize_email(typed)
+    except ValidationFailed:
+        address = typed.strip().lower()
+    return "login-account:" + hashlib.sha256(address.encode()).hexdigest()
+
+
+def _refused(response: Response) -> bool:
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@per_ip("LOGIN_RATE_LIMIT", methods=["POST"])
+# Wrong passwords only: guessing one account's password from many addresses is slowed,
+# and a member who logs in often is not.
+@per_client_key("LOGIN_ACCOUNT_RATE_LIMIT", _account_named, methods=["POST"], deduct_when=_refused)
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
@@ -64,7 +82,7 @@ def login():
         form = request.form
         user = accounts.authenticate(form.get("email", ""), form.get("password", ""))
         if user is not None:
-            login_user(user)
+            sessions.start(user)
             return redirect(_safe_next(request.args.get("next")), 303)
         error = "Wrong email or password."
     status = 401 if error else 200
@@ -75,7 +93,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    sessions.end(current_user)
     return redirect(url_for("auth.login"), 303)
 
 

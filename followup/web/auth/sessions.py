@@ -1,0 +1,66 @@
+"""How long a staff login lasts, and what ends it sooner.
+
+The server keeps the last word through the member's session version
+(`StaffUser.session_version`), copied into the session at login: logging out, a new
+password (or, later, deactivation) raises it, so every copy of the old cookie stops
+working. A version rather than a session table: the user loader reads the member's row
+on every request anyway, so the check costs no query and leaves nothing to sweep; the
+price is that logging out ends the member's sessions on every device.
+
+The two clocks (idle and absolute) live in the signed session cookie.
+"""
+
+from flask import current_app, session
+from flask_login import login_user, logout_user
+
+from followup.clock import utcnow
+from followup.models import StaffUser
+from followup.services import accounts
+
+VERSION_KEY = "_staff_version"
+LOGIN_AT_KEY = "_login_at"
+SEEN_AT_KEY = "_seen_at"
+# The last-seen time is rewritten at most this often: otherwise every response would
+# carry a new session cookie.
+SEEN_PRECISION_S = 60
+
+
+def _now_s() -> int:
+    return int(utcnow().timestamp())
+
+
+def start(user: StaffUser) -> None:
+    login_user(user)
+    now = _now_s()
+    session[VERSION_KEY] = user.session_version
+    session[LOGIN_AT_KEY] = now
+    session[SEEN_AT_KEY] = now
+
+
+def end(user: StaffUser) -> None:
+    """Log out: this browser, and every other copy of the member's session."""
+    accounts.end_sessions(user)
+    logout_user()
+
+
+def _expired(now: int) -> bool:
+    config = current_app.config
+    login_at = session.get(LOGIN_AT_KEY)
+    seen_at = session.get(SEEN_AT_KEY)
+    if not isinstance(login_at, int) or not isinstance(seen_at, int):
+        return True
+    idle_s = config["SESSION_IDLE_TIMEOUT_H"] * 3600
+    max_age_s = config["SESSION_MAX_AGE_DAYS"] * 86400
+    return now - seen_at >= idle_s or now - login_at >= max_age_s
+
+
+def still_valid(user: StaffUser) -> bool:
+    """Whether this request's session still belongs to `user`; notes the activity if so."""
+    now = _now_s()
+    if session.get(VERSION_KEY) != user.session_version or _expired(now):
+        for key in ("_user_id", VERSION_KEY, LOGIN_AT_KEY, SEEN_AT_KEY):
+            session.pop(key, None)
+        return False
+    if now - session[SEEN_AT_KEY] >= SEEN_PRECISION_S:
+        session[SEEN_AT_KEY] = now
+    return True
