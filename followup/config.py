@@ -71,6 +71,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     RQ_ASYNC = True
+    # The queues `python worker.py` serves when not given --queues (empty: all of them).
+    WORKER_QUEUES = _env("WORKER_QUEUES", "")
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
     # What the worker prints (DEBUG, INFO, WARNING, ERROR); `make run` sets WARNING.

@@ -7,7 +7,8 @@ server and a local server speaking Twilio's API.
 - Redis is the server at TEST_REDIS_URL's address, on a database lent to this test
   process alone (8 to 14), flushed around each test.
 - `start_worker()` runs `python worker.py` against the same database, Redis, SMTP
-  and Twilio, with short retry and sweep times, and stops it after the test.
+  and Twilio, with short retry and sweep times, and stops it after the test
+  (`start_worker("answers,notifications")`: only those queues).
 """
 
 import contextlib
@@ -197,11 +198,12 @@ def start_worker(settings, tmp_path):
     """Start `python worker.py` (as many times as a test needs); all stopped afterwards."""
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
+    def start(queues: str | None = None) -> WorkerProcess:
         log_path = tmp_path / f"worker-{len(started)}.log"
+        arguments = ["--queues", queues] if queues else []
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, str(PROJECT_ROOT / "worker.py")],
+                [sys.executable, str(PROJECT_ROOT / "worker.py"), *arguments],
                 cwd=PROJECT_ROOT,
                 env=worker_environment(settings),
                 stdout=log,
