@@ -90,12 +90,15 @@ class Config:
     MAIL_USERNAME = _env("MAIL_USERNAME")
     MAIL_PASSWORD = _env("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "followup@localhost")
+    # Seconds the mail server has to answer each step (connect, greeting, every command).
+    MAIL_TIMEOUT_S = float(_env("MAIL_TIMEOUT_S", "10"))
 
     TWILIO_ACCOUNT_SID = _env("TWILIO_ACCOUNT_SID")
     TWILIO_AUTH_TOKEN = _env("TWILIO_AUTH_TOKEN")
     TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")
     TWILIO_API_BASE = _env("TWILIO_API_BASE", "https://api.twilio.com")
-    TWILIO_TIMEOUT_S = 15.0  # seconds Twilio has to answer before the send counts as failed
+    # Seconds Twilio has to answer before the send counts as failed (and is retried).
+    TWILIO_TIMEOUT_S = float(_env("TWILIO_TIMEOUT_S", "15"))
 
     # Cookies: never readable from JS, not sent on cross-site POSTs, and HTTPS-only
     # whenever the public address is HTTPS.

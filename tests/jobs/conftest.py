@@ -9,6 +9,7 @@ server and a local server speaking Twilio's API.
 - `start_worker()` runs `python worker.py` against the same database, Redis, SMTP
   and Twilio, with short retry and sweep times, and stops it after the test
   (`start_worker("answers,notifications")`: only those queues).
+- `blackhole`: a server that accepts connections and never answers (SMTP, HTTP).
 """
 
 import contextlib
@@ -24,6 +25,7 @@ import pytest
 import redis
 
 from tests.conftest import REDIS_TEST_URL, app_with_empty_schema
+from tests.fakes.blackhole import Blackhole
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import FakeTwilio
 from tests.jobs.helpers import session_members
@@ -135,6 +137,20 @@ def twilio_server():
 def twilio(twilio_server):
     twilio_server.reset()
     return twilio_server
+
+
+@pytest.fixture(scope="session")
+def blackhole_server():
+    server = Blackhole().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def blackhole(blackhole_server):
+    blackhole_server.reset()
+    yield blackhole_server
+    blackhole_server.reset()  # let go of the connections the test's clients left
 
 
 def shared_settings(database_url: str, redis_url: str, smtp: FakeSmtp, twilio: FakeTwilio) -> dict:
