@@ -1,15 +1,18 @@
-"""The RQ worker with its schedulers: `python worker.py`.
+"""The RQ worker with its schedulers: `python worker.py [--queues answers,notifications]`.
 
-Run as many as the load needs; they share the queue through Redis (`REDIS_URL`).
+Run as many as the load needs; they share the queues through Redis (`REDIS_URL`).
+Each serves the queues it is given (`--queues`, else WORKER_QUEUES, else all of them),
+always in priority order (`followup.jobs.PRIORITY`): customer answers first, then staff
+notifications, reminders, and maintenance last.
 Jobs run inside one pushed app context, so they use `db`, `current_app` and the
 queue helpers exactly like a request does.
 
 Beside the worker run two helper processes: RQ's scheduler, which moves jobs
 queued for later (`enqueue_at`, the notification retries) onto the queue when
 due (one worker holds its lock), and RQ's CronScheduler, which queues the
-periodic jobs: the notification sweep and the sweep for texts still waiting for
-their answer every NOTIFY_SWEEP_INTERVAL_S, and the reminder sweep every
-REMINDER_SWEEP_INTERVAL_S. The cron
+periodic jobs (into the maintenance queue): the notification sweep and the sweep for
+texts still waiting for their answer every NOTIFY_SWEEP_INTERVAL_S, and the reminder
+sweep every REMINDER_SWEEP_INTERVAL_S. The cron
 schedule lives in that process, not in Redis, so a Redis flush or restart cannot
 lose it.
 
@@ -26,6 +29,7 @@ ignores SIGTERM, so a signal sent to every process of the service (systemd,
 `docker stop`) still lets the job finish.
 """
 
+import argparse
 import gc
 import logging
 import multiprocessing
@@ -39,7 +43,7 @@ from rq.exceptions import StopRequested
 
 from followup import create_app
 from followup.devserver import die_with_parent
-from followup.jobs import default_queue, reminders
+from followup.jobs import queue, queue_name, reminders, serving
 from followup.jobs.notifications import sweep_notifications
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers
@@ -58,7 +62,7 @@ class FollowupWorker(Worker):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def run_cron(redis_url: str, queue_name: str, sweeps: list[tuple], log_level: str) -> None:
+def run_cron(redis_url: str, sweeps: list[tuple], log_level: str) -> None:
     """The periodic jobs, in a child process that ends with the worker.
 
     `sweeps`: (job, interval_s, job_timeout_s) for each periodic job.
@@ -66,7 +70,7 @@ def run_cron(redis_url: str, queue_name: str, sweeps: list[tuple], log_level: st
     die_with_parent()
     cron = CronScheduler(connection=Redis.from_url(redis_url), logging_level=log_level)
     for job, interval_s, timeout_s in sweeps:
-        cron.register(job, queue_name, interval=interval_s, job_timeout=timeout_s)
+        cron.register(job, queue_name(job), interval=interval_s, job_timeout=timeout_s)
     while True:
         try:
             cron.start()  # returns on SIGTERM/SIGINT
@@ -81,13 +85,12 @@ def run_cron(redis_url: str, queue_name: str, sweeps: list[tuple], log_level: st
             return
 
 
-def _start_cron(app, queue_name: str) -> multiprocessing.Process:
+def _start_cron(app) -> multiprocessing.Process:
     config = app.config
     process = multiprocessing.get_context("fork").Process(
         target=run_cron,
         args=(
             config["REDIS_URL"],
-            queue_name,
             [
                 (
                     sweep_notifications,
@@ -114,18 +117,33 @@ def _start_cron(app, queue_name: str) -> multiprocessing.Process:
     return process
 
 
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the Followup background worker.")
+    parser.add_argument(
+        "--queues",
+        help="the queues to serve, comma-separated (default: WORKER_QUEUES, else all): "
+        "answers, notifications, reminders, maintenance",
+    )
+    return parser.parse_args()
+
+
 def main() -> None:
+    arguments = _arguments()
     app = create_app()
     with app.app_context():
+        try:
+            names = serving(arguments.queues or app.config["WORKER_QUEUES"])
+        except ValueError as exc:
+            raise SystemExit(f"worker.py: {exc}") from None
         outbox.preload()
         reminders.preload()
         # Keep what the worker loaded out of the garbage collector's sight: job
         # processes forked from it then do not sweep (and copy) it all again.
         gc.freeze()
-        queue = default_queue()
-        cron = _start_cron(app, queue.name)
+        queues = [queue(name) for name in names]
+        cron = _start_cron(app)
         try:
-            worker = FollowupWorker([queue], connection=queue.connection)
+            worker = FollowupWorker(queues, connection=queues[0].connection)
             worker.work(with_scheduler=True, logging_level=app.config["LOG_LEVEL"])
         finally:
             cron.terminate()

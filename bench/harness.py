@@ -192,14 +192,14 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def finished_jobs(redis: "Redis", prefix: str = "") -> list["Job"]:
-    """The jobs of RQ's finished registry of the default queue (ids starting `prefix`)."""
+def finished_jobs(redis: "Redis", queue: str, prefix: str = "") -> list["Job"]:
+    """The jobs of RQ's finished registry of `queue` (ids starting `prefix`)."""
     from rq.job import Job
     from rq.registry import FinishedJobRegistry
 
     ids = [
         job_id
-        for job_id in FinishedJobRegistry("default", connection=redis).get_job_ids()
+        for job_id in FinishedJobRegistry(queue, connection=redis).get_job_ids()
         if job_id.startswith(prefix)
     ]
     return [

@@ -44,6 +44,7 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 
+from followup.jobs import JobQueue
 from tests.fakes.smtp_server import FakeSmtp
 
 DATABASE = ScratchDatabase("followup_bench_notify")
@@ -87,13 +88,17 @@ def per_second(jobs: list[Job], items_of=lambda job: 1) -> float:
 
 
 def measure_noop_rate(redis: Redis, config: dict, logs: Path) -> float:
-    queue = Queue("default", connection=redis)
+    queue = Queue(JobQueue.NOTIFICATIONS, connection=redis)
     for _ in range(NOOP_JOBS):
         queue.enqueue("os.getpid")  # a job that does nothing worth measuring
     worker = start_worker(worker_env(config), logs / "worker-noop.log")
     try:
-        wait_until(lambda: len(finished_jobs(redis)) >= NOOP_JOBS, "the no-op jobs", WAIT_LIMIT_S)
-        return per_second(finished_jobs(redis))
+        wait_until(
+            lambda: len(finished_jobs(redis, JobQueue.NOTIFICATIONS)) >= NOOP_JOBS,
+            "the no-op jobs",
+            WAIT_LIMIT_S,
+        )
+        return per_second(finished_jobs(redis, JobQueue.NOTIFICATIONS))
     finally:
         stop_processes([worker])
         redis.flushdb()
@@ -163,7 +168,7 @@ def main() -> int:
                     lambda: all_delivered(expected), "the backlog to be delivered", WAIT_LIMIT_S
                 )
                 # A request's notifications share one job: count notifications.
-                jobs = finished_jobs(redis, prefix="notifications-")
+                jobs = finished_jobs(redis, JobQueue.NOTIFICATIONS, prefix="notifications-")
                 notify_rate = per_second(jobs, items_of=lambda job: len(job.args[0]))
 
                 rate = notify_rate / 2 / 2  # requests per second at half the capacity

@@ -54,6 +54,7 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.registry import FinishedJobRegistry
 
+from followup.jobs import JobQueue
 from tests.fakes.openai_server import FakeOpenAI
 
 DATABASE = ScratchDatabase("followup_bench_reminders")
@@ -222,24 +223,24 @@ def wait_for(condition, what: str, poll_s: float = 0.2):
 def warm_up(redis: Redis) -> None:
     """Every worker is registered and has run a job (imports and forks done once)."""
     wait_for(lambda: len(Worker.all(connection=redis)) >= WORKERS, "the workers")
-    queue = Queue("default", connection=redis)
+    queue = Queue(JobQueue.REMINDERS, connection=redis)
     jobs = [queue.enqueue("os.getpid") for _ in range(WORKERS * 4)]
     wait_for(lambda: all(job.get_status() == "finished" for job in jobs), "the warm-up")
-    redis.delete(FinishedJobRegistry("default", connection=redis).key)
+    redis.delete(FinishedJobRegistry(JobQueue.REMINDERS, connection=redis).key)
 
 
 # --- measurements ----------------------------------------------------------------------------
 
 
 def measure_noop_rate(redis: Redis) -> float:
-    queue = Queue("default", connection=redis)
+    queue = Queue(JobQueue.REMINDERS, connection=redis)
     started = time.time()
     with redis.pipeline() as pipe:
         queue.enqueue_many([Queue.prepare_data("os.getpid") for _ in range(NOOP_JOBS)], pipe)
         pipe.execute()
-    registry = FinishedJobRegistry("default", connection=redis)
+    registry = FinishedJobRegistry(JobQueue.REMINDERS, connection=redis)
     wait_for(lambda: registry.count >= NOOP_JOBS, "the no-op jobs")
-    ended = max(job.ended_at.timestamp() for job in finished_jobs(redis))
+    ended = max(job.ended_at.timestamp() for job in finished_jobs(redis, JobQueue.REMINDERS))
     return NOOP_JOBS / (ended - started)
 
 

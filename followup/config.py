@@ -71,6 +71,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     RQ_ASYNC = True
+    # The queues `python worker.py` serves when not given --queues (empty: all of them).
+    WORKER_QUEUES = _env("WORKER_QUEUES", "")
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
     # What the worker prints (DEBUG, INFO, WARNING, ERROR); `make run` sets WARNING.
@@ -88,12 +90,15 @@ class Config:
     MAIL_USERNAME = _env("MAIL_USERNAME")
     MAIL_PASSWORD = _env("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "followup@localhost")
+    # Seconds the mail server has to answer each step (connect, greeting, every command).
+    MAIL_TIMEOUT_S = float(_env("MAIL_TIMEOUT_S", "10"))
 
     TWILIO_ACCOUNT_SID = _env("TWILIO_ACCOUNT_SID")
     TWILIO_AUTH_TOKEN = _env("TWILIO_AUTH_TOKEN")
     TWILIO_FROM_NUMBER = _env("TWILIO_FROM_NUMBER")
     TWILIO_API_BASE = _env("TWILIO_API_BASE", "https://api.twilio.com")
-    TWILIO_TIMEOUT_S = 15.0  # seconds Twilio has to answer before the send counts as failed
+    # Seconds Twilio has to answer before the send counts as failed (and is retried).
+    TWILIO_TIMEOUT_S = float(_env("TWILIO_TIMEOUT_S", "15"))
 
     # Cookies: never readable from JS, not sent on cross-site POSTs, and HTTPS-only
     # whenever the public address is HTTPS.

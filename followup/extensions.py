@@ -1,13 +1,15 @@
 """Flask extensions, created unbound and initialised in `create_app`."""
 
+import smtplib
 import sqlite3
 import time
 from functools import partial
 
+import flask_mail
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -77,6 +79,35 @@ def _ping_if_idle(dialect, dbapi_connection, connection_record, _connection_prox
         # As pool_pre_ping does: the server went away, so every connection older than
         # now is stale; the pool reconnects this one and retires the others as they come.
         raise InvalidatePoolError("a pooled connection is gone") from exc
+
+
+class _TimedSmtpConnection(flask_mail.Connection):
+    """Flask-Mail's connection, with a time limit on every exchange with the server:
+    Flask-Mail (0.10) opens SMTP without one, so a server that accepts the connection
+    and never answers would hold the sending job until RQ stops it."""
+
+    def __init__(self, mail_state, timeout_s: float):
+        super().__init__(mail_state)
+        self.timeout_s = timeout_s
+
+    def configure_host(self) -> smtplib.SMTP:
+        state = self.mail
+        smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = smtp_class(state.server, state.port, timeout=self.timeout_s)
+        host.set_debuglevel(int(state.debug))
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+        return host
+
+
+class Mail(flask_mail.Mail):
+    """Flask-Mail sending through `_TimedSmtpConnection` (MAIL_TIMEOUT_S)."""
+
+    def connect(self) -> flask_mail.Connection:
+        app = self.app or current_app
+        return _TimedSmtpConnection(app.extensions["mail"], app.config["MAIL_TIMEOUT_S"])
 
 
 migrate = Migrate()

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from followup.clock import from_micros, to_micros, utcnow
 from followup.extensions import db
-from followup.jobs import default_queue, enqueue, redis_connection
+from followup.jobs import enqueue, queue_for, redis_connection
 from followup.llm import client as llm_client
 from followup.llm.client import LLMUnavailable
 from followup.llm.reminders import reminder_prompt, write_reminder
@@ -103,7 +103,7 @@ def wake_up_id(second: int) -> str:
 def _queue_wake_up(second: int, at: datetime | None, job_id: str) -> None:
     """Queue `send_due_reminders(second)` to run `at` (None: at once) as `job_id`; a
     job of that id already waiting is left as it is."""
-    queue = default_queue()
+    queue = queue_for(send_due_reminders)
     if not queue.is_async:
         return
     job = queue.create_job(
@@ -175,7 +175,7 @@ def _batches(items: list[Item]) -> list[list[Item]]:
 def _queue_batches(batches: list[list[Item]]) -> None:
     if not batches:
         return
-    queue = default_queue()
+    queue = queue_for(send_reminders)
     timeout = current_app.config["REMINDER_JOB_TIMEOUT_S"]
     jobs = [
         Queue.prepare_data(send_reminders, (batch,), **_job_options(None, timeout * len(batch)))

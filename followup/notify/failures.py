@@ -83,7 +83,8 @@ def _staff_text(exc: BaseException) -> str:
     if isinstance(exc, NotSent):
         return exc.staff_text
     if isinstance(exc, requests.Timeout):
-        return "Twilio did not answer in time."
+        limit = current_app.config["TWILIO_TIMEOUT_S"]
+        return f"Twilio did not answer within {limit:g} s (TWILIO_TIMEOUT_S)."
     if isinstance(exc, requests.ConnectionError):
         return "Twilio could not be reached. Check the server's internet connection."
     if isinstance(exc, JobTimeoutException):
@@ -136,6 +137,10 @@ def _smtp_staff_text(exc: Exception, server: str) -> str:
             f"The mail server ({server}) does not offer a login here. Check MAIL_USE_TLS, "
             "MAIL_USERNAME and MAIL_PASSWORD."
         )
+    # smtplib reports a reply that never came as the server hanging up.
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        limit = current_app.config["MAIL_TIMEOUT_S"]
+        return f"The mail server ({server}) did not answer within {limit:g} s (MAIL_TIMEOUT_S)."
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return f"The mail server ({server}) closed the connection before the message was sent."
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -144,8 +149,6 @@ def _smtp_staff_text(exc: Exception, server: str) -> str:
         return f"The mail server refused the connection ({server}). Check MAIL_SERVER."
     if isinstance(exc, socket.gaierror):
         return f"The mail server's name {host} could not be found. Check MAIL_SERVER."
-    if isinstance(exc, TimeoutError):
-        return f"The mail server did not answer in time ({server})."
     if isinstance(exc, ssl.SSLError):
         return (
             f"The encrypted connection to the mail server failed ({server}). "

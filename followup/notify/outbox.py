@@ -29,7 +29,7 @@ from sqlalchemy.orm import configure_mappers
 from followup.clock import utcnow
 from followup.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from followup.extensions import db
-from followup.jobs import default_queue
+from followup.jobs import queue_for
 from followup.jobs.notifications import deliver_notifications
 from followup.models import (
     ROLE_OWNER,
@@ -184,7 +184,7 @@ def _keys_in(job_id_: str) -> list[DeliveryKey]:
 
 
 def _enqueue(keys: list[DeliveryKey], when: datetime | None = None) -> None:
-    queue = default_queue()
+    queue = queue_for(deliver_notifications)
     ids = [row_id for row_id, _ in keys]
     options = {"job_id": job_id(keys), "job_timeout": current_app.config["NOTIFY_JOB_TIMEOUT_S"]}
     if when is None:
@@ -400,7 +400,8 @@ def sweep() -> int:
         return 0
     # Waiting means in the queue's list: a job taken from it by a worker that then
     # died still says "queued" in its own record.
-    waiting = {key for queued in default_queue().get_job_ids() for key in _keys_in(queued)}
+    queued_ids = queue_for(deliver_notifications).get_job_ids()
+    waiting = {key for queued in queued_ids for key in _keys_in(queued)}
     lost = [key for key in keys if key not in waiting]
     try:
         for key in lost:

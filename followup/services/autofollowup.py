@@ -38,6 +38,7 @@ from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -72,6 +73,8 @@ from followup.services.visitors import LABEL_SQL
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
 CONVERSATION_ROLES = (Role.CLIENT, Role.AGENT, Role.STAFF)
+# Tries to replan a chat whose steps keep being deleted under it (`_replan_chat`).
+REPLAN_ATTEMPTS = 5
 # A chat's chain with no reminder pending, as column values.
 NOTHING_PENDING = {"chain_step_id": None, "chain_due_at": None}
 
@@ -185,17 +188,32 @@ def replan_agent_chains(agent_id: int, batch: int = 500, queue_wake_ups: bool = 
             .limit(batch)
         ).all()
         for chat_id in chat_ids:
-            chat = lock_chat(chat_id)
-            if chat is not None and chat.chain_due_at is not None:
-                plan(chat, utcnow())
-            if queue_wake_ups:
-                _commit_and_schedule(chat)
-            else:
-                db.session.commit()
+            _replan_chat(chat_id, queue_wake_ups)
         done += len(chat_ids)
         if len(chat_ids) < batch:
             return done
         after_id = chat_ids[-1]
+
+
+def _replan_chat(chat_id: int, queue_wake_ups: bool) -> None:
+    """Plan one chat again and commit. A step deleted after `plan` read the agent's steps
+    fails the commit (the chat would point at it: a foreign-key error, on PostgreSQL);
+    planning again reads the steps that are left. Steps deleted one after the other
+    can do that a few times, hence the attempts."""
+    for attempt in range(1, REPLAN_ATTEMPTS + 1):
+        chat = lock_chat(chat_id)
+        if chat is not None and chat.chain_due_at is not None:
+            plan(chat, utcnow())
+        due = pending(chat) if chat is not None and queue_wake_ups else None
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == REPLAN_ATTEMPTS:
+                raise
+            continue
+        reminder_jobs.schedule(due)
+        return
 
 
 def staff_in_charge(chat: Chat, now: datetime | None = None) -> bool:

@@ -5,8 +5,8 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
 from followup.extensions import db
-from followup.jobs import default_queue
-from followup.jobs.reminders import sweep_due_reminders
+from followup.jobs import queue_for
+from followup.jobs.reminders import send_reminders, sweep_due_reminders
 from followup.models import Agent, AutoFollowupStep, Chat, Message, ReminderSend, Tenant
 from followup.services import chats
 
@@ -63,7 +63,7 @@ def run_due() -> int:
     """What the worker's cron does: queue every due reminder (here they run at once,
     so a job that fails is reported here, not hidden in RQ's failed registry)."""
     queued = sweep_due_reminders()
-    registry = FailedJobRegistry(queue=default_queue())
+    registry = FailedJobRegistry(queue=queue_for(send_reminders))
     failed = registry.get_job_ids()
     if failed:
         job = Job.fetch(failed[0], connection=registry.connection)

@@ -39,6 +39,7 @@ from tests.engine.helpers import (
     start_chat,
     step_positions,
 )
+from tests.fakes.blackhole import Blackhole
 from tests.fakes.local_http import closed_redis_url
 
 HOUR = timedelta(hours=1)
@@ -458,6 +459,22 @@ def test_rule_a_failed_llm_call_sends_nothing_and_is_retried_later_with_backoff(
     run_due()
     assert step_positions(chat) == [1]
     assert "Remind the user" not in reminders(chat)[0].content
+
+
+def test_rule_a_model_that_never_answers_is_a_failed_call_retried_later(chat, clock, app):
+    """The model's server takes the connection and says nothing: writing the reminder
+    gives up after LLM_TIMEOUT_S, like any failed call."""
+    client_says(chat)
+    blackhole = Blackhole().start()
+    try:
+        app.config.update(OPENAI_BASE_URL=blackhole.base_url, LLM_TIMEOUT_S=0.5)
+        clock.move_to(START + 4 * HOUR)
+        run_due()
+        assert blackhole.accepted == 1
+    finally:
+        blackhole.stop()
+    assert reminders(chat) == []
+    assert refreshed(chat).chain_due_at == START + 4 * HOUR + timedelta(seconds=60)
 
 
 def test_rule_a_step_removed_while_pending_is_replaced_by_the_next(chat, clock):

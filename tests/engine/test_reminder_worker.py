@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from followup.clock import utcnow
 from followup.extensions import db
+from followup.jobs import PRIORITY, JobQueue
 from followup.jobs import reminders as reminder_jobs
 from followup.models import Message, ReminderSend
 from followup.services import chats
@@ -68,13 +69,18 @@ def reminders_committed(chat) -> list[dict]:
 def worker_ready(redis_db) -> bool:
     """The worker is up and its scheduler holds the queue's lock."""
     return bool(Worker.all(connection=redis_db)) and bool(
-        redis_db.exists(RQScheduler.get_locking_key("default"))
+        redis_db.exists(RQScheduler.get_locking_key(JobQueue.REMINDERS))
     )
+
+
+def queues_idle(redis_db) -> bool:
+    """No job waits in any queue (the sweep and the batches it queued were taken)."""
+    return all(Queue(name, connection=redis_db).count == 0 for name in PRIORITY)
 
 
 def sweep_like_the_cron(redis_db) -> None:
     """Queue the sweep as the worker's cron does every REMINDER_SWEEP_INTERVAL_S."""
-    Queue("default", connection=redis_db).enqueue(reminder_jobs.sweep_due_reminders)
+    Queue(JobQueue.MAINTENANCE, connection=redis_db).enqueue(reminder_jobs.sweep_due_reminders)
 
 
 def test_a_real_worker_sends_the_reminder_once_at_its_time(app, tenant, redis_db, start_worker):
@@ -88,13 +94,13 @@ def test_a_real_worker_sends_the_reminder_once_at_its_time(app, tenant, redis_db
     assert reminder["content"] == "You said: Do you have this in blue?"
 
     sweep_like_the_cron(redis_db)  # nothing is due: the sweep must not add a second one
-    wait_for(lambda: Queue("default", connection=redis_db).count == 0, "the sweep", worker)
+    wait_for(lambda: queues_idle(redis_db), "the sweep", worker)
     db.session.expire_all()
     assert len(reminders_committed(chat)) == 1
     assert len(db.session.scalars(select(ReminderSend)).all()) == 1
     chat = db.session.get(type(chat), chat.id)
     assert chat.chain_due_at == reminder["created_at"] + STEP_DELAY  # step 2, from the send
-    scheduled = ScheduledJobRegistry("default", connection=redis_db).get_job_ids()
+    scheduled = ScheduledJobRegistry(JobQueue.REMINDERS, connection=redis_db).get_job_ids()
     assert reminder_jobs.wake_up_id(int(chat.chain_due_at.timestamp())) in scheduled
 
 
@@ -110,15 +116,15 @@ def test_the_sweep_sends_a_reminder_whose_job_redis_lost(app, tenant, redis_db, 
     (reminder,) = wait_for(lambda: reminders_committed(chat), "the swept reminder", worker, 10)
     assert reminder["created_at"] >= due
     sweep_like_the_cron(redis_db)
-    wait_for(lambda: Queue("default", connection=redis_db).count == 0, "the second sweep", worker)
+    wait_for(lambda: queues_idle(redis_db), "the second sweep", worker)
     assert len(reminders_committed(chat)) == 1
 
 
 def test_the_sweep_queues_a_due_reminder_nobody_has_claimed(app, tenant, redis_db):
     make_agent(tenant, steps=[(1, "Check in kindly")])
     _chat, due = chain_due_in(tenant, seconds=1)
-    queue = Queue("default", connection=redis_db)
-    scheduled = ScheduledJobRegistry("default", connection=redis_db)
+    queue = Queue(JobQueue.REMINDERS, connection=redis_db)
+    scheduled = ScheduledJobRegistry(JobQueue.REMINDERS, connection=redis_db)
     assert scheduled.get_job_ids() == [reminder_jobs.wake_up_id(int(due.timestamp()))]  # no worker
     wait_for(lambda: utcnow() > due, "the due time")
 
@@ -151,6 +157,6 @@ def test_a_wake_up_shares_a_burst_among_the_workers(app, tenant, redis_db, start
 
     wait_for(all_sent, "a reminder in every chat", workers[0], 15)
     sweep_like_the_cron(redis_db)
-    wait_for(lambda: Queue("default", connection=redis_db).count == 0, "the sweep", workers[0])
+    wait_for(lambda: queues_idle(redis_db), "the sweep", workers[0])
     assert all_sent()
     assert len(db.session.scalars(select(ReminderSend)).all()) == len(burst)

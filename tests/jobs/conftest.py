@@ -7,7 +7,9 @@ server and a local server speaking Twilio's API.
 - Redis is the server at TEST_REDIS_URL's address, on a database lent to this test
   process alone (8 to 14), flushed around each test.
 - `start_worker()` runs `python worker.py` against the same database, Redis, SMTP
-  and Twilio, with short retry and sweep times, and stops it after the test.
+  and Twilio, with short retry and sweep times, and stops it after the test
+  (`start_worker("answers,notifications")`: only those queues).
+- `blackhole`: a server that accepts connections and never answers (SMTP, HTTP).
 """
 
 import contextlib
@@ -23,6 +25,7 @@ import pytest
 import redis
 
 from tests.conftest import REDIS_TEST_URL, app_with_empty_schema
+from tests.fakes.blackhole import Blackhole
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import FakeTwilio
 from tests.jobs.helpers import session_members
@@ -136,6 +139,20 @@ def twilio(twilio_server):
     return twilio_server
 
 
+@pytest.fixture(scope="session")
+def blackhole_server():
+    server = Blackhole().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def blackhole(blackhole_server):
+    blackhole_server.reset()
+    yield blackhole_server
+    blackhole_server.reset()  # let go of the connections the test's clients left
+
+
 def shared_settings(database_url: str, redis_url: str, smtp: FakeSmtp, twilio: FakeTwilio) -> dict:
     return NOTIFY_SETTINGS | {
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -197,11 +214,12 @@ def start_worker(settings, tmp_path):
     """Start `python worker.py` (as many times as a test needs); all stopped afterwards."""
     started: list[WorkerProcess] = []
 
-    def start() -> WorkerProcess:
+    def start(queues: str | None = None) -> WorkerProcess:
         log_path = tmp_path / f"worker-{len(started)}.log"
+        arguments = ["--queues", queues] if queues else []
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, str(PROJECT_ROOT / "worker.py")],
+                [sys.executable, str(PROJECT_ROOT / "worker.py"), *arguments],
                 cwd=PROJECT_ROOT,
                 env=worker_environment(settings),
                 stdout=log,

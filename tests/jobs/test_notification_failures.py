@@ -171,7 +171,10 @@ def test_twilio_not_answering_in_time_says_so(app, tenant, make_followup, twilio
     twilio.hold_answers()
     current_app.config["TWILIO_TIMEOUT_S"] = 0.2
     row = staff_sms_failure(tenant, make_followup)
-    assert (row["state"], row["last_error"]) == ("pending", "Twilio did not answer in time.")
+    assert (row["state"], row["last_error"]) == (
+        "pending",
+        "Twilio did not answer within 0.2 s (TWILIO_TIMEOUT_S).",
+    )
     assert row["last_error_detail"].startswith("ReadTimeout: ")
 
 

@@ -14,6 +14,7 @@ from followup.clock import utcnow
 from followup.config import Config
 from followup.errors import TransitionNotAllowed
 from followup.extensions import db
+from followup.jobs import JobQueue
 from followup.jobs.notifications import deliver_notifications, sweep_notifications
 from followup.models import Notification, NotificationChannel, Source
 from followup.notify import failures, outbox
@@ -47,7 +48,7 @@ def test_the_rows_are_written_with_the_request_and_queued_after_the_commit(
         ("customer_email", followup.email, "pending", 0),
     ]
     assert all(row["followup_id"] == followup.id for row in rows)
-    queued = Queue("default", connection=redis_db).get_job_ids()
+    queued = Queue(JobQueue.NOTIFICATIONS, connection=redis_db).get_job_ids()
     # One job for the request's notifications; its id names each row and attempt.
     assert queued == ["notifications-" + "-".join(f"{row['id']}_0" for row in rows)]
 
@@ -284,7 +285,9 @@ def test_backoff_first_retry_within_a_minute_then_growing_capped_then_failed(
     assert (failed["state"], failed["attempts"], failed["next_attempt_at"]) == ("failed", 10, None)
     assert failed["last_error"] == refused
     # The retry was also handed to RQ's scheduler, for the time it is due.
-    scheduled = Queue("default", connection=redis_db).scheduled_job_registry.get_job_ids()
+    scheduled = Queue(
+        JobQueue.NOTIFICATIONS, connection=redis_db
+    ).scheduled_job_registry.get_job_ids()
     assert f"notifications-{row['id']}_9" in scheduled
 
     smtp.start()
@@ -355,7 +358,7 @@ def test_with_redis_down_the_request_is_saved_and_the_sweep_sends_it_later(
 
     current_app.config["REDIS_URL"] = jobs_redis_url
     assert sweep_notifications() == 2
-    queue = Queue("default", connection=redis_db)
+    queue = Queue(JobQueue.NOTIFICATIONS, connection=redis_db)
     assert sorted(queue.get_job_ids()) == sorted(
         f"notifications-{row['id']}_0" for row in outbox_rows()
     )
@@ -367,7 +370,7 @@ def test_with_redis_down_the_request_is_saved_and_the_sweep_sends_it_later(
 def test_the_sweep_queues_only_what_is_due_and_not_waiting_in_the_queue(
     app, tenant, make_followup, redis_db
 ):
-    queue = Queue("default", connection=redis_db)
+    queue = Queue(JobQueue.NOTIFICATIONS, connection=redis_db)
     with time_machine.travel(START, tick=False) as clock:
         make_followup(tenant)
         assert outbox.sweep() == 0  # their job is waiting in the queue

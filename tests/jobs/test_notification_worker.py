@@ -15,6 +15,7 @@ from rq import Queue
 from rq.cron import get_cron_job_ids
 from rq.job import Job, JobStatus
 
+from followup.jobs import JobQueue
 from followup.models import NotificationChannel, Source
 from followup.services import followups
 from tests.jobs.conftest import TWILIO_FROM
@@ -177,7 +178,7 @@ def test_redis_flushed_between_commit_and_work_the_sweep_delivers(
     app, tenant, make_followup, smtp, redis_db, start_worker
 ):
     make_followup(tenant)
-    queue = Queue("default", connection=redis_db)
+    queue = Queue(JobQueue.NOTIFICATIONS, connection=redis_db)
     assert queue.count == 1  # the job for both emails, queued after the commit
     redis_db.flushdb()  # Redis restarted empty: every queued job is gone
     assert queue.count == 0

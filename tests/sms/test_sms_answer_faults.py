@@ -14,6 +14,7 @@ from rq.scheduler import RQScheduler
 from sqlalchemy import select, text
 
 from followup.extensions import db
+from followup.jobs import JobQueue
 from followup.models import AnswerState, Chat, Role
 from tests.jobs.conftest import shared_settings
 from tests.jobs.helpers import WAIT_S, wait_for
@@ -74,7 +75,7 @@ def worker_ready(redis_url: str) -> bool:
 
     with Redis.from_url(redis_url) as connection:
         return bool(Worker.all(connection=connection)) and bool(
-            connection.exists(RQScheduler.get_locking_key("default"))
+            connection.exists(RQScheduler.get_locking_key(JobQueue.ANSWERS))
         )
 
 

@@ -8,6 +8,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from followup.extensions import db
+from followup.jobs import JobQueue
 from followup.jobs.sms import SEND_RETRY_INTERVALS_S, send_sms
 from followup.models import Chat, Message, Role
 from tests.jobs.conftest import shared_settings
@@ -55,7 +56,7 @@ def test_a_real_worker_answers_an_inbound_sms(queued_app, agent, sms, twilio, st
 def test_a_failed_send_is_retried_by_rq_without_a_second_answer(
     queued_app, agent, sms, twilio, fake_llm, redis_db
 ):
-    queue = Queue("default", connection=redis_db)
+    queue = Queue(JobQueue.ANSWERS, connection=redis_db)
     twilio.fail_next(2, 500)  # the send in the answer's job, then the send job's first run
     sms.send("Hello")
     # The worker runs in this process and app context: the answer, then the send.
@@ -90,7 +91,7 @@ def test_a_retried_send_texts_only_the_parts_twilio_has_not_accepted(
     fake_llm.behaviour.reply_text = long_answer
     # The first part goes; the second fails, then fails again in the send job.
     twilio.fail_next(2, 500, after=1)
-    queue = Queue("default", connection=redis_db)
+    queue = Queue(JobQueue.ANSWERS, connection=redis_db)
     sms.send("Tell me everything")
     SimpleWorker([queue], connection=redis_db).work(burst=True)
     assert len(twilio.messages) == 1

@@ -5,6 +5,7 @@ import pytest
 
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, ToolCall, stream_chat
 from tests.conftest import build_app
+from tests.fakes.blackhole import Blackhole
 from tests.fakes.openai_server import OFFER_TEXT
 
 MODEL = "test-model"
@@ -81,6 +82,19 @@ def test_no_first_token_in_time_is_llm_unavailable(llm_app, fake_llm):
     fake_llm.behaviour.first_token_delay_s = 0.6
     with pytest.raises(LLMUnavailable, match="Timeout"):
         list(stream_chat(said("hello")))
+
+
+def test_a_server_that_never_answers_is_llm_unavailable_after_one_try(llm_app):
+    """It takes the connection and says nothing, not even headers: the call gives up
+    after LLM_TIMEOUT_S, and the SDK does not try again (max_retries=0)."""
+    blackhole = Blackhole().start()
+    try:
+        llm_app.config.update(OPENAI_BASE_URL=blackhole.base_url, LLM_TIMEOUT_S=0.5)
+        with pytest.raises(LLMUnavailable, match="Timeout"):
+            list(stream_chat(said("hello")))
+        assert blackhole.accepted == 1
+    finally:
+        blackhole.stop()
 
 
 def test_a_stream_that_stalls_midway_is_llm_unavailable(llm_app, fake_llm):
