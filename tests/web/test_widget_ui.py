@@ -376,6 +376,16 @@ def test_the_reply_stream_asks_the_model_after_one_connection_and_three_statemen
     assert "event: done" in rest
 
 
+def test_the_reply_stream_holds_no_database_connection_while_the_model_thinks(visitor, fake_llm):
+    engine = db.engine
+    held = []
+    fake_llm.behaviour.on_request = lambda _body: held.append(engine.pool.checkedout())
+    url = stream_url(visitor.send("hello").get_data(as_text=True))
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    assert "You said: hello" in visitor.client.get(url).get_data(as_text=True)
+    assert held == [0]
+
+
 def time_travel(seconds: float):
     return time_machine.travel(time.time() + seconds, tick=False)
 
