@@ -51,6 +51,7 @@ format: install-dev
 bench: install-dev services
 	$(PYTHON) bench/admin_list.py
 	$(PYTHON) bench/widget_latency.py
+	$(PYTHON) bench/widget_load.py
 	$(PYTHON) bench/notifications.py
 	$(PYTHON) bench/reminders.py
 

@@ -118,19 +118,26 @@ def start_worker(env: Mapping[str, str], log_path: Path) -> subprocess.Popen:
 
 
 def start_gunicorn(
-    app_spec: str, port: int, env: Mapping[str, str], workers: int, threads: int
+    app_spec: str,
+    port: int,
+    env: Mapping[str, str],
+    workers: int | None = None,
+    threads: int | None = None,
 ) -> subprocess.Popen:
-    """The app as production serves it (gunicorn, gthread workers) on 127.0.0.1:`port`,
-    once it accepts connections. `app_spec`: "module:factory()" from bench/."""
+    """The app as production serves it (gunicorn with the project's gunicorn.conf.py) on
+    127.0.0.1:`port`, once it accepts connections; `workers` and `threads` override the
+    file's. `app_spec`: "module:factory()" from bench/."""
     command = [
         sys.executable, "-m", "gunicorn", app_spec,
+        "--config", str(PROJECT_ROOT / "gunicorn.conf.py"),
         "--pythonpath", f"{BENCH_DIR},{PROJECT_ROOT}",
         "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread",
-        "--workers", str(workers),
-        "--threads", str(threads),
         "--log-level", "warning",
     ]  # fmt: skip
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     # A session of its own, so stop_processes reaches the master and its workers.
     server = subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=os.environ | dict(env), start_new_session=True

@@ -122,6 +122,11 @@ class Config:
     # (two round trips) before its first byte. A refusal still says when to come back
     # (Retry-After, `web.rate_limits.retry_after_s`).
     RATELIMIT_HEADERS_ENABLED = False
+    # Every request checks its limits in Redis, on a connection of its own while it does:
+    # redis-py's default cap of 100 per process turned the 101st request at once into a
+    # 500 under gunicorn.conf.py's hundreds of threads. Connections open only as needed;
+    # 1000 is gunicorn's default for the connections a worker takes at once.
+    RATELIMIT_STORAGE_OPTIONS: dict = {"max_connections": 1000}
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
     API_RATE_LIMIT = _env("API_RATE_LIMIT", "600 per minute")

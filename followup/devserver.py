@@ -35,6 +35,7 @@ from followup.config import PROJECT_ROOT  # importing it also reads .env into os
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED_REDIS_DIR = PROJECT_ROOT / "instance" / "redis"
+GUNICORN_CONFIG = PROJECT_ROOT / "gunicorn.conf.py"
 WEB_ADDRESS = "127.0.0.1:5000"
 CHILD_STOP_TIMEOUT_S = 10.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -176,10 +177,11 @@ def resolve_redis(
 
 def _child_commands(address: str, log_level: str) -> dict[str, list[str]]:
     python = sys.executable
+    # Served as production serves it: workers and threads from gunicorn.conf.py.
     web = [
         python, "-m", "gunicorn", "app:app",
+        "--config", str(GUNICORN_CONFIG),
         "--bind", address,
-        "--workers", "1", "--threads", "8",
         "--log-level", log_level.lower(),
     ]  # fmt: skip
     if log_level in ("DEBUG", "INFO"):

@@ -174,6 +174,14 @@ class Message(db.Model):
     )
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    # On the AI's answer to a client message: that message. Unique, so a message has
+    # one answer however many streams asked for it (services.chats.answer_message).
+    reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), unique=True
+    )
+    # On a client message: when a stream took the turn of answering it; another may take
+    # it over once this is older than the lease (a stream that died mid-answer).
+    answer_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Texted messages: the Twilio SID of each part Twilio accepted, saved as each comes
     # back, so a send tried again never texts a part twice (services/channels.py).

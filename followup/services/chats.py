@@ -5,6 +5,7 @@ can never disagree about what a turn does.
 """
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,7 +14,9 @@ from enum import StrEnum
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, exists, inspect, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from followup.clock import utcnow
 from followup.errors import DomainError, NotFound, ValidationFailed
@@ -46,6 +49,14 @@ CAPTURE_CLOSED = "Sorry, I can't pass requests to our team at the moment."
 # answers, so no sentence around it repeats that.
 FORM_LEAD = "Leave your details below and the team will get back to you."
 SESSION_SALT = "widget-session"
+# A stream waiting for the answer another stream is writing looks for it this often,
+# and says it is still there (to proxies that end quiet connections) every so many looks.
+FOLLOW_POLL_S = 0.2
+FOLLOW_KEEPALIVE_POLLS = 75
+# The stream answering a message may be taken over once its claim is this old (its
+# process died mid-answer): at least this, and longer than LLM_TIMEOUT_S thrice, since
+# that bounds each wait for the model's next bytes, not a whole answer.
+MIN_ANSWER_LEASE_S = 90.0
 
 
 class FollowupsDisabled(DomainError):
@@ -234,17 +245,33 @@ def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
     """A message added and committed; an answer of the business (the AI's or a staff
     member's) then starts or re-plans the reminder chain."""
     message = _stage_message(chat, role, content, **fields)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        first = _first_answer(fields.get("reply_to_id"))
+        if first is None:
+            raise
+        return first
     if role in (Role.AGENT, Role.STAFF):
         autofollowup.on_agent_reply(chat)
     return message
 
 
-def _stage_client_message(chat: Chat, text: object, mode: object) -> Message:
+def _first_answer(reply_to_id: int | None) -> Message | None:
+    """Two streams answered one message (one took the turn over from the other, thought
+    dead): the answer saved first stands, the other is dropped."""
+    if reply_to_id is None:
+        return None
+    log.warning("Message %s was answered twice; the first answer stands", reply_to_id)
+    return _answer_to(reply_to_id)
+
+
+def _stage_client_message(chat: Chat, text: object, mode: object, **fields) -> Message:
     content = clean_text(text, "text", "Message", required=True, max_length=MAX_MESSAGE_CHARS)
     if mode not in ("text", "voice"):
         raise ValidationFailed({"mode": problem("Mode", "use text or voice.")})
-    return _stage_message(chat, Role.CLIENT, content, mode=mode)
+    return _stage_message(chat, Role.CLIENT, content, mode=mode, **fields)
 
 
 def post_client_message(chat: Chat, text: object, mode: object = "text") -> Message:
@@ -259,10 +286,12 @@ def take_client_message(
     """The client's message saved and the agent's turn begun, in one transaction: the
     path of a streamed answer, where every round trip before the model is asked is
     time to the first token. Returns the message and the answer's events, as
-    `agent_turn` yields them; the model is asked when they are iterated."""
-    message = _stage_client_message(chat, text, mode)
+    `agent_turn` yields them; the model is asked when they are iterated. The message
+    is claimed as it is saved (see `answer_message`): this turn is its one answer."""
+    message = _stage_client_message(chat, text, mode, answer_claimed_at=utcnow())
     try:
-        begun = _begin_turn(chat)
+        db.session.flush()  # the message's id, for its answer
+        begun = _begin_turn(chat, message.id)
     except Exception:
         _keep_client_message(message, chat, text, mode)
         raise
@@ -345,26 +374,29 @@ def _fallback_text(tenant: Tenant, by_form: bool = True) -> str:
     return f"{text} Our team can get back to you instead. {prompts.response_promise(tenant)}"
 
 
-def _fallback(chat: Chat, tenant: Tenant, reason: str) -> Message:
+def _fallback(chat: Chat, tenant: Tenant, reason: str, reply_to_id: int | None) -> Message:
     """Never lose a lead: say so plainly and offer the follow-up: the contact form, or
     where none can be shown (SMS) the same details asked for in conversation, starting
     from the customer's unanswered text as the reason."""
     log.warning("LLM unavailable for chat %s: %s", chat.id, reason)
+    answer = {"reply_to_id": reply_to_id}
     if not tenant.followups_enabled:
-        return _add_message(chat, Role.AGENT, _fallback_text(tenant))
+        return _add_message(chat, Role.AGENT, _fallback_text(tenant), **answer)
     style = capture.style_for(chat)
     if style is None:
         action = followup_form_action(chat, tenant)
-        return _add_message(chat, Role.AGENT, _fallback_text(tenant), action=action)
+        return _add_message(chat, Role.AGENT, _fallback_text(tenant), action=action, **answer)
     past = history(chat)  # read again: the turn's copy expired at its commit
     unanswered = past[-1]
     arguments = {"reason": unanswered.content if unanswered.role == Role.CLIENT else ""}
     form = followup_form_action(chat, tenant, arguments, past)
     text = capture.begin(chat, style, form, lead=_fallback_text(tenant, by_form=False))
-    return _add_message(chat, Role.AGENT, text, mode=style.mode)
+    return _add_message(chat, Role.AGENT, text, mode=style.mode, **answer)
 
 
-def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) -> Message:
+def _finish_turn(
+    chat: Chat, tenant: Tenant, completion: Completion, mode: str, reply_to_id: int | None
+) -> Message:
     offer = next((c for c in completion.tool_calls if c.name == prompts.FOLLOWUP_TOOL_NAME), None)
     text = completion.text.strip()
     action = None
@@ -385,6 +417,7 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, mode: str) 
         model=completion.model,
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
+        reply_to_id=reply_to_id,
     )
 
 
@@ -406,11 +439,13 @@ class _ModelTurn:
     mode: str
     conversation: list[dict]
     tools: list[dict] | None
+    reply_to_id: int | None  # the client message answered (`answer_message`), if named
 
 
-def _begin_turn(chat: Chat) -> Message | _ModelTurn | None:
+def _begin_turn(chat: Chat, reply_to_id: int | None = None) -> Message | _ModelTurn | None:
     """The agent's turn up to asking the model: nothing during a human takeover; the
-    next question of a capture (our code answers there, not the model); or what to ask."""
+    next question of a capture (our code answers there, not the model); or what to ask.
+    `reply_to_id`: the client message the answer will name as the one it answers."""
     if autofollowup.staff_in_charge(chat):
         return None
     tenant = db.session.get(Tenant, chat.tenant_id)
@@ -419,9 +454,9 @@ def _begin_turn(chat: Chat) -> Message | _ModelTurn | None:
     # Locked, then checked again: two answers read at once (a text sent twice) must not
     # both submit the request. (The widget's turn holds the lock already.)
     if capture.capturing(chat) and capture.capturing(autofollowup.lock_chat(chat)):
-        return _capture_turn(chat, tenant, past[-1].content)
+        return _capture_turn(chat, tenant, past[-1].content, reply_to_id)
     conversation = prompts.conversation(chat.agent, tenant, past, capture.style_for(chat, mode))
-    return _ModelTurn(chat.id, mode, conversation, prompts.tools_for(tenant))
+    return _ModelTurn(chat.id, mode, conversation, prompts.tools_for(tenant), reply_to_id)
 
 
 def _answer(begun: Message | _ModelTurn | None) -> Iterator[TextDelta | Message]:
@@ -443,23 +478,127 @@ def _answer(begun: Message | _ModelTurn | None) -> Iterator[TextDelta | Message]
                 yield event
     except LLMUnavailable as exc:
         chat, tenant, _agent = chat_for_turn(begun.chat_id)
-        yield _fallback(chat, tenant, str(exc))
+        yield _fallback(chat, tenant, str(exc), begun.reply_to_id)
         return
     chat, tenant, _agent = chat_for_turn(begun.chat_id)
-    yield _finish_turn(chat, tenant, completion, begun.mode)
+    yield _finish_turn(chat, tenant, completion, begun.mode, begun.reply_to_id)
 
 
-def agent_turn(chat: Chat) -> Iterator[TextDelta | Message]:
+def agent_turn(chat: Chat, reply_to_id: int | None = None) -> Iterator[TextDelta | Message]:
     """The agent answers the chat: text pieces as they stream, then the saved message.
 
     Nothing at all during a human takeover (PRODUCT.md: while a staff member has
     replied in the last STAFF_TAKEOVER_MINUTES the AI does not answer), on every
     channel: the client's message waits for the staff member, who sees it in the chat."""
-    begun = _begin_turn(chat)
+    begun = _begin_turn(chat, reply_to_id)
     # Give the connection back while the model thinks: a stream can take many
     # seconds, and holding a pooled connection for each would cap concurrent chats.
     db.session.commit()
     yield from _answer(begun)
+
+
+class AnswerPending:
+    """Another stream is writing the answer: it comes whole once saved. Said again
+    every FOLLOW_KEEPALIVE_POLLS looks, so a stream can show it is alive."""
+
+
+_ANSWER = aliased(Message)
+_ANSWER_TO = select(_ANSWER).where(_ANSWER.reply_to_id == bindparam("message_id"))
+
+
+# The claim on a client message and its answer, if saved.
+_CLAIM_AND_ANSWER = (
+    select(Message.answer_claimed_at, _ANSWER)
+    .outerjoin(_ANSWER, _ANSWER.reply_to_id == Message.id)
+    .where(
+        Message.id == bindparam("message_id"),
+        Message.chat_id == bindparam("chat_id"),
+        Message.role == Role.CLIENT,
+    )
+)
+
+
+def _answer_to(message_id: int) -> Message | None:
+    return db.session.scalar(_ANSWER_TO, {"message_id": message_id})
+
+
+def _answer_lease() -> timedelta:
+    return timedelta(seconds=max(MIN_ANSWER_LEASE_S, 3 * current_app.config["LLM_TIMEOUT_S"]))
+
+
+def _claim_answer(chat_id: int, message_id: int) -> bool:
+    """Take the turn of answering this client message, in one statement: unanswered,
+    and nobody's claim or one older than the lease. Of streams that try at once, one
+    wins (PostgreSQL re-checks the row the winner updated; SQLite writes one at a time)."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.chat_id == chat_id,
+            Message.role == Role.CLIENT,
+            or_(
+                Message.answer_claimed_at.is_(None),
+                Message.answer_claimed_at < now - _answer_lease(),
+            ),
+            ~exists().where(_ANSWER.reply_to_id == Message.id),
+        )
+        .values(answer_claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
+def _release_answer_claim(message_id: int) -> None:
+    """The turn ended without an answer (a staff member is in charge, or it failed):
+    the next stream may take it at once rather than after the lease."""
+    try:
+        db.session.rollback()
+        db.session.execute(
+            update(Message).where(Message.id == message_id).values(answer_claimed_at=None)
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        log.warning("Could not release the answer claim of message %s", message_id)
+        db.session.rollback()
+
+
+def answer_message(chat: Chat, message_id: int) -> Iterator[TextDelta | Message | AnswerPending]:
+    """The one answer to this client message, however many streams ask for it (reconnects,
+    two tabs): the stream that claims the turn writes it (`agent_turn`'s events); any
+    other waits for that saved answer (`AnswerPending` meanwhile) and gets it whole,
+    and takes the turn over if its writer died. Nothing while a staff member is in charge."""
+    chat_id = row_id(chat)
+    polls = 0
+    while not _claim_answer(chat_id, message_id):
+        found = db.session.execute(
+            _CLAIM_AND_ANSWER, {"chat_id": chat_id, "message_id": message_id}
+        ).first()
+        db.session.commit()  # no connection held while waiting
+        if found is None:  # no such message of the customer's in this chat
+            return
+        claimed_at, answer = found
+        if answer is not None:
+            yield answer
+            return
+        if claimed_at is not None and claimed_at >= utcnow() - _answer_lease():
+            if polls % FOLLOW_KEEPALIVE_POLLS == 0:
+                yield AnswerPending()
+            polls += 1
+            time.sleep(FOLLOW_POLL_S)
+    yield from _write_answer(chat, message_id)
+
+
+def _write_answer(chat: Chat, message_id: int) -> Iterator[TextDelta | Message]:
+    """The turn this stream claimed; given back if it ends without an answer."""
+    answered = False
+    try:
+        for event in agent_turn(chat, message_id):
+            answered = answered or isinstance(event, Message)
+            yield event
+    finally:
+        if not answered:
+            _release_answer_claim(message_id)
 
 
 def reply(chat: Chat) -> Message | None:
@@ -489,10 +628,16 @@ def submit_followup(chat: Chat, data: dict, source: Source = Source.TEXT) -> Fol
 
 
 def _submit(
-    chat: Chat, tenant: Tenant, data: dict, source: Source, offer: dict
+    chat: Chat,
+    tenant: Tenant,
+    data: dict,
+    source: Source,
+    offer: dict,
+    reply_to_id: int | None = None,
 ) -> tuple[FollowUpRequest, Message]:
     """Save the request and thank the customer in the chat; returns both. `offer` is
-    what the agent said about the request: its summary and priority."""
+    what the agent said about the request: its summary and priority; `reply_to_id` the
+    client message the thanks answers, when it ends a capture."""
     if not tenant.followups_enabled:
         raise FollowupsDisabled()
     proven = customers.proven_email(chat)
@@ -516,28 +661,32 @@ def _submit(
         f"Thank you, {followup.name}! Your request has been sent to our team. "
         + prompts.response_promise(tenant),
         action={"type": "followup_created", "followup_id": followup.id},
+        reply_to_id=reply_to_id,
     )
     return followup, thanks
 
 
-def _capture_turn(chat: Chat, tenant: Tenant, answer: str) -> Message:
+def _capture_turn(chat: Chat, tenant: Tenant, answer: str, reply_to_id: int | None) -> Message:
     """While a follow-up is captured in conversation (voice, SMS), our code, not the
     model, runs the dialogue; the customer's final yes submits the request."""
     style = capture.style_of(chat)
+    said = {"mode": style.mode, "reply_to_id": reply_to_id}
     if not tenant.followups_enabled:  # turned off while the customer was answering
         capture.finish(chat)
-        return _add_message(chat, Role.AGENT, CAPTURE_CLOSED, mode=style.mode)
+        return _add_message(chat, Role.AGENT, CAPTURE_CLOSED, **said)
     step = capture.next_step(chat, answer)
     if step.submit is None:
-        return _add_message(chat, Role.AGENT, step.say, mode=style.mode)
+        return _add_message(chat, Role.AGENT, step.say, **said)
     progress = chat.followup_capture
     # Ended in the request's own commit: a yes read twice cannot submit it twice.
     capture.finish(chat)
     try:
-        _followup, thanks = _submit(chat, tenant, step.submit, style.source, step.offer)
+        _followup, thanks = _submit(
+            chat, tenant, step.submit, style.source, step.offer, reply_to_id
+        )
     except ValidationFailed as exc:  # refused before anything was saved
         chat.followup_capture = progress
         field, problem = next(iter(exc.fields.items()))
         text = capture.ask_again(chat, field, problem)
-        return _add_message(chat, Role.AGENT, text, mode=style.mode)
+        return _add_message(chat, Role.AGENT, text, **said)
     return thanks

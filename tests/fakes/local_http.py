@@ -9,6 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Hundreds of connections at once (bench/widget_load.py): socketserver's backlog of 5
+    # would drop the rest, and each dropped one waits a second to try again.
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address) -> None:
         # The client hung up mid-answer (its timeout, a visitor leaving): expected under

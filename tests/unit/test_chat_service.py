@@ -378,3 +378,40 @@ def test_followups_turned_off_during_a_capture_end_it_with_nothing_saved(tenant,
     )
     assert db.session.query(FollowUpRequest).count() == 0
     assert not chat.followup_capture
+
+
+# --- one answer per client message -----------------------------------------------------------
+
+
+def test_a_writer_thought_dead_that_finishes_late_leaves_the_first_answer_alone(
+    tenant, fake_llm, clock
+):
+    chat = start(tenant)
+    message = chats.post_client_message(chat, "hello")
+    slow = chats.answer_message(chat, message.id)
+    assert isinstance(next(slow), TextDelta)  # it claimed the turn and the model answers
+    clock.shift(chats.MIN_ANSWER_LEASE_S + 1)
+    taken_over = [e for e in chats.answer_message(chat, message.id) if isinstance(e, Message)]
+    late = [e for e in slow if isinstance(e, Message)]
+    assert late[0].id == taken_over[0].id
+    answers = db.session.scalars(db.select(Message).where(Message.reply_to_id == message.id))
+    assert len(list(answers)) == 1 and len(fake_llm.requests) == 2
+
+
+def test_an_api_message_is_claimed_as_it_is_saved_and_answered_once(tenant, fake_llm):
+    chat = start(tenant)
+    message, answer = chats.take_client_message(chat, "hello")
+    saved = chats.whole_answer(answer)
+    assert saved.reply_to_id == message.id
+    # Any other stream asking for its answer gets that one, without the model.
+    assert list(chats.answer_message(chat, message.id)) == [saved]
+    assert len(fake_llm.requests) == 1
+
+
+def test_a_silent_turn_gives_its_claim_back(tenant, staff, fake_llm, clock):
+    chat = start(tenant)
+    chats.post_staff_reply(chat, staff, "Olivia here.")
+    message = chats.post_client_message(chat, "hello")
+    assert list(chats.answer_message(chat, message.id)) == []
+    assert db.session.get(Message, message.id).answer_claimed_at is None
+    assert fake_llm.requests == []

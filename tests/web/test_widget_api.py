@@ -307,6 +307,20 @@ def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(
     assert list(contents)[-2:] == ["Do you ship to Canada?", "You said: Do you ship to Canada?"]
 
 
+@pytest.mark.parametrize("streamed", [True, False])
+def test_no_database_connection_is_held_while_the_model_thinks(client, tenant, fake_llm, streamed):
+    """Hundreds of answers may be in the model's hands at once: a pooled connection held
+    by each would exhaust the pool, and PostgreSQL's max_connections with it."""
+    engine = db.engine
+    held = []
+    fake_llm.behaviour.on_request = lambda _body: held.append(engine.pool.checkedout())
+    session = start(client, tenant)
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    response = session.stream("Hello") if streamed else session.say("Hello")
+    assert b"You said: Hello" in b"".join(response.response)
+    assert held == [0]
+
+
 def test_a_turn_that_fails_before_its_commit_still_keeps_the_customers_message(
     client, tenant, fake_llm
 ):

@@ -363,18 +363,31 @@ def test_a_stream_link_of_another_widget_is_refused(
     )
 
 
-def test_the_reply_stream_asks_the_model_after_one_connection_and_three_reads(visitor, fake_llm):
+def test_the_reply_stream_asks_the_model_after_one_connection_and_three_statements(
+    visitor, fake_llm
+):
     """Time to the first token: the stream link is checked without the database; the
-    chat (with its business and agent), an answer already made (a stream opened
-    again) and the history come on one connection, in one transaction."""
+    chat (with its business and agent), the claim of the turn (which also finds an
+    answer already made, for a stream opened again) and the history come on one
+    connection, in one transaction."""
     url = stream_url(visitor.send("hello").get_data(as_text=True))
     db.session.commit()  # the test shares the app's session: no transaction left open
     with database_work() as seen:
         response = visitor.client.get(url)  # read up to the first piece of the reply
         before_first_token = list(seen)
         rest = response.get_data(as_text=True)
-    assert before_first_token == ["CHECKOUT", "SELECT", "SELECT", "SELECT", "COMMIT"]
+    assert before_first_token == ["CHECKOUT", "SELECT", "UPDATE", "SELECT", "COMMIT"]
     assert "event: done" in rest
+
+
+def test_the_reply_stream_holds_no_database_connection_while_the_model_thinks(visitor, fake_llm):
+    engine = db.engine
+    held = []
+    fake_llm.behaviour.on_request = lambda _body: held.append(engine.pool.checkedout())
+    url = stream_url(visitor.send("hello").get_data(as_text=True))
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    assert "You said: hello" in visitor.client.get(url).get_data(as_text=True)
+    assert held == [0]
 
 
 def time_travel(seconds: float):
@@ -740,3 +753,96 @@ def test_a_reply_is_finished_and_saved_when_the_customer_leaves_mid_stream(
             break
         time.sleep(0.05)
     assert last.content == fake_llm.behaviour.reply_text
+
+
+# --- through a real server: one answer however many streams ask for it ------------------------
+
+STREAMS = 5
+
+
+def read_stream(port: int, url: str, on_first_line) -> list[tuple[str, str]]:
+    """Open a reply stream as a browser's EventSource does; `on_first_line` gets its first line
+    (an SSE comment while another stream writes the answer)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", url)
+        response = connection.getresponse()
+        first = response.readline()
+        on_first_line(first)
+        body = (first + response.read()).decode()
+    finally:
+        connection.close()
+    # Comments (":" lines) are for proxies; browsers drop them, and so does this.
+    return parse_sse("\n\n".join(b for b in body.split("\n\n") if not b.startswith(":")) + "\n\n")
+
+
+def wait_for(condition, what: str, limit_s: float = 20) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.01)
+
+
+def answers_in(chat_id: int) -> list[Message]:
+    return [m for m in chats.history(stored_chat(chat_id)) if m.role == Role.AGENT][1:]
+
+
+def test_five_streams_of_one_message_get_the_one_answer_of_one_model_call(
+    visitor, fake_llm, live_port
+):
+    """EventSource reconnects and two tabs: the model stays busy until every stream is
+    open, and each of them ends with the one answer."""
+    model_may_answer = threading.Event()
+    fake_llm.behaviour.on_request = lambda _body: model_may_answer.wait(timeout=20)
+    url = stream_url(visitor.send("hello").get_data(as_text=True))
+    first_lines: list[bytes] = []
+    results: list[list[tuple[str, str]]] = []
+
+    def stream() -> None:
+        results.append(read_stream(live_port, url, first_lines.append))
+
+    threads = [threading.Thread(target=stream) for _ in range(STREAMS)]
+    for thread in threads:
+        thread.start()
+    # Every stream is open: one asks the model, the others wait (or, unfixed, ask too).
+    wait_for(
+        lambda: (
+            len(fake_llm.requests) > 1
+            or (len(fake_llm.requests) == 1 and len(first_lines) == STREAMS - 1)
+        ),
+        "the streams to open",
+    )
+    model_may_answer.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(fake_llm.requests) == 1
+    answers = answers_in(visitor.chat_id)
+    assert [a.content for a in answers] == ["You said: hello"]
+    assert len(results) == STREAMS
+    bubbles = {events[-1] for events in results}
+    assert len(bubbles) == 1 and "You said: hello" in bubbles.pop()[1]
+
+
+def test_a_stream_takes_over_the_answer_of_one_that_died_after_the_lease(
+    visitor, fake_llm, live_port
+):
+    url = stream_url(visitor.send("hello").get_data(as_text=True))
+    message = chats.history(stored_chat(visitor.chat_id))[-1]
+    with time_machine.travel(datetime.now(UTC), tick=True) as traveller:
+        # A stream claimed the turn, then its process was killed: the claim stays.
+        message.answer_claimed_at = datetime.now(UTC)
+        db.session.commit()
+        waiting = threading.Event()
+        results = []
+        reader = threading.Thread(
+            target=lambda: results.append(read_stream(live_port, url, lambda _: waiting.set()))
+        )
+        reader.start()
+        assert waiting.wait(timeout=20)
+        assert fake_llm.requests == []  # it waits for the other stream's answer
+        traveller.shift(chats.MIN_ANSWER_LEASE_S + 1)
+        reader.join(timeout=30)
+    assert len(fake_llm.requests) == 1
+    assert [a.content for a in answers_in(visitor.chat_id)] == ["You said: hello"]
+    assert "You said: hello" in results[0][-1][1]

@@ -10,7 +10,7 @@ from markupsafe import escape
 from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.llm.client import TextDelta
-from followup.models import Chat, Message, Role, Tenant
+from followup.models import Chat, Message, Tenant
 from followup.services import chats
 from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
@@ -136,24 +136,21 @@ def _reply_bubble(tenant: Tenant, chat: Chat, message: Message) -> str:
     return render_piece("widget/_reply.html", tenant, chat, message=message)
 
 
-def _existing_reply(chat: Chat, message_id: int) -> Message | None:
-    """The agent's answer to this message if it exists already (a reconnecting stream)."""
-    later = chats.messages_after(chat, message_id)
-    return next((m for m in later if m.role == Role.AGENT), None)
+# An SSE comment: browsers ignore it; proxies see a connection that is still in use.
+WAITING = ": waiting for the answer\n\n"
 
 
 def _reply_events(chat_id: int, message_id: int) -> Iterator[str]:
     # Loaded here, not in the view: the view's database session ends when it returns.
     chat, tenant, _agent = chats.chat_for_turn(chat_id)  # held: see chat_for_turn
-    existing = _existing_reply(chat, message_id)
-    if existing is not None:
-        yield _sse("done", _reply_bubble(tenant, chat, existing))
-        return
-    turn = chats.agent_turn(chat)
-    answered = False
+    turn = chats.answer_message(chat, message_id)
+    answered = writing = False
     try:
         for event in turn:
-            if isinstance(event, TextDelta):
+            if isinstance(event, chats.AnswerPending):  # another stream is writing it
+                yield WAITING
+            elif isinstance(event, TextDelta):
+                writing = True
                 yield _sse("delta", str(escape(event.text)))
             else:
                 answered = True
@@ -161,10 +158,12 @@ def _reply_events(chat_id: int, message_id: int) -> Iterator[str]:
         if not answered:  # a staff member is in charge: the AI stays silent
             yield _sse("done", render_piece("widget/_reply_held.html", tenant, chat))
     except GeneratorExit:
-        # The customer left mid-reply (reload, closed tab): finish the turn anyway,
-        # so the reply is saved and shown when they come back.
-        for _event in turn:
-            pass
+        # The customer left mid-reply (reload, closed tab): finish the turn anyway if
+        # this stream writes it, so the reply is saved and shown when they come back.
+        if writing:
+            for _event in turn:
+                pass
+        turn.close()
         raise
     except Exception:
         log.exception("The reply stream of chat %s failed", chat.id)
