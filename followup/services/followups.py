@@ -43,6 +43,8 @@ from followup.services.validation import (
 )
 
 MAX_NAME = 200
+MAX_EMAIL = 320
+MAX_PHONE = 40
 MAX_REASON = 5000
 MAX_SUMMARY = 10000
 MAX_NOTES = 20000
@@ -225,10 +227,14 @@ def is_overdue(followup: FollowUpRequest | Row, response_time_hours: int, now: d
     )
 
 
-def _parse_priority(value: object) -> Priority:
+def _parse_priority(value: object) -> Priority | None:
+    """The one rule for a priority sent to us, on create and on update alike: absent or
+    null is None (a new request is normal, an update leaves it), else normal or high."""
+    if value is None:
+        return None
     try:
         return Priority(value)
-    except ValueError:
+    except (ValueError, TypeError):
         raise ValidationFailed({"priority": problem("Priority", "use normal or high.")}) from None
 
 
@@ -254,12 +260,12 @@ def validate_new_followup(data: dict) -> NewFollowUp:
         clean_text, data.get("name"), "name", "Name", required=True, max_length=MAX_NAME
     )
     email = errors.check(
-        clean_text, data.get("email"), "email", "Email", required=True, max_length=320
+        clean_text, data.get("email"), "email", "Email", required=True, max_length=MAX_EMAIL
     )
     if email:
         email = errors.check(normalize_email, email)
     phone = errors.check(
-        clean_text, data.get("phone"), "phone", "Phone", required=False, max_length=40
+        clean_text, data.get("phone"), "phone", "Phone", required=False, max_length=MAX_PHONE
     )
     if phone:
         phone = errors.check(normalize_phone, phone)
@@ -274,7 +280,7 @@ def validate_new_followup(data: dict) -> NewFollowUp:
         required=False,
         max_length=MAX_SUMMARY,
     )
-    priority = errors.check(_parse_priority, data.get("priority") or Priority.NORMAL)
+    priority = errors.check(_parse_priority, data.get("priority")) or Priority.NORMAL
     errors.raise_if_any()
     return NewFollowUp(name, email, reason, phone, summary, priority)
 
@@ -458,7 +464,7 @@ def update_followup(
     get_followup(tenant_id, followup_id)  # another tenant's id: 404 before any field error
     errors = FieldErrors()
     notes = errors.check(_clean_notes, changes.get("notes"))
-    priority = errors.check(_parse_priority, changes["priority"]) if "priority" in changes else None
+    priority = errors.check(_parse_priority, changes.get("priority"))
     target = errors.check(workflow.parse_status, changes["status"]) if "status" in changes else None
     based_on = (
         errors.check(_parse_notes_version, changes["notes_version"])

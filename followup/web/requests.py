@@ -30,7 +30,10 @@ MAX_URL_BYTES = 4096
 # Blueprints whose form text is not checked here (see the module's docstring).
 RAW_TEXT_BLUEPRINTS = frozenset({"hooks"})
 
-_REFUSED_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# As a regular expression's class, which the OpenAPI document repeats (its JSON text
+# cannot hold a lone surrogate, so the schema's class leaves them out).
+REFUSED_CHARACTERS_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f"
+_REFUSED_CHARACTERS = re.compile(rf"[{REFUSED_CHARACTERS_CLASS}\ud800-\udfff]")
 
 
 class BadJson(DomainError):
