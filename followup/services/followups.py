@@ -1,6 +1,6 @@
 """Follow-up requests: create, find, list, move through the workflow, annotate."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -321,11 +321,14 @@ def create_followup(
     identity_verified: bool = False,
     notify: bool = True,
     customer_id: int | None = None,
+    before_commit: Callable[[FollowUpRequest], None] | None = None,
 ) -> FollowUpRequest:
     """Validate and save a request (every creation path comes through here). One taken
     in a chat ends that chat's reminder cycle in the same commit: the team has it.
     `notify=False` tells nobody: the demo's sample requests are history, not news.
-    `customer_id`: whose request it is when the chat proved it (see `_customer_for`)."""
+    `customer_id`: whose request it is when the chat proved it (see `_customer_for`).
+    `before_commit` sees the stored request (its id known) before the commit, e.g. to
+    build an answer that nothing after the commit can fail."""
     new = validate_new_followup(data)
     if chat_id is not None:
         _hand_off(tenant_id, chat_id)
@@ -349,6 +352,9 @@ def create_followup(
     _session().add(followup)
     # The notifications are saved with the request, and queued once both are stored.
     deliveries = outbox.add_for_new_followup(followup) if notify else []
+    if before_commit is not None:
+        _session().flush()
+        before_commit(followup)
     _session().commit()
     outbox.dispatch(deliveries)
     return followup

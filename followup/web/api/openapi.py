@@ -6,7 +6,7 @@ and the tests check the document against the spec and the real responses.
 
 from followup.config import Config
 from followup.models import Priority, Source, Status
-from followup.services import followups, workflow
+from followup.services import followups, idempotency, workflow
 from followup.services.validation import MAX_SEARCH_CHARS
 from followup.web.api.auth import MAX_BODY_BYTES
 from followup.web.api.inputs import MAX_PAGE, MAX_PER_PAGE
@@ -199,6 +199,10 @@ ERROR_RESPONSES = {
         "body holds characters the API refuses (code `bad_characters`): control characters "
         "other than tab, line feed and carriage return, or lone surrogates."
     ),
+    "KeyInProgress": _error(
+        "A request with this Idempotency-Key is in progress (code "
+        "`idempotency_key_in_progress`); try again in a moment."
+    ),
     "UriTooLong": _error(f"The address is longer than {MAX_URL_BYTES} bytes."),
     "Unauthorized": _error(
         "The bearer token is missing, unknown or revoked.",
@@ -232,6 +236,23 @@ def _query(name: str, schema: dict, description: str) -> dict:
         "description": description,
     }
 
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_CHARS,
+        "pattern": "^[\\x20-\\x7e]+$",
+    },
+    "description": "Any unique string of yours (a UUID): sent again with the same body "
+    f"within {idempotency.KEY_TTL.total_seconds() / 3600:.0f} hours, by the same token, "
+    "the request is not carried out again and gets the first answer (status and body); "
+    "with another body it is refused (422 `idempotency_key_reused`). While the first "
+    "request with the key is being carried out, a second one waits for its answer.",
+}
 
 ONE_FOLLOW_UP = {
     "description": "The follow-up request.",
@@ -278,6 +299,7 @@ PATHS = {
         "post": {
             "operationId": "createFollowUp",
             "summary": "Create a follow-up request (source `api`, status `pending`).",
+            "parameters": [IDEMPOTENCY_KEY],
             "requestBody": {"required": True, "content": _json(_ref("schemas", "NewFollowUp"))},
             "responses": _responses(
                 {
@@ -291,6 +313,7 @@ PATHS = {
                         },
                     }
                 },
+                ("409", "KeyInProgress"),
                 ("413", "TooLarge"),
                 ("422", "ValidationFailed"),
             ),
