@@ -180,6 +180,8 @@ def _child_commands(address: str, log_level: str) -> dict[str, list[str]]:
         python, "-m", "gunicorn", "app:app",
         "--bind", address,
         "--workers", "1", "--threads", "8",
+        # Above the app's own URL limit (web/requests.py), which answers in our words.
+        "--limit-request-line", "8190",
         "--log-level", log_level.lower(),
     ]  # fmt: skip
     if log_level in ("DEBUG", "INFO"):

@@ -366,3 +366,11 @@ def test_fuzzed_bodies_never_get_a_server_error(world, endpoint, changes):
     assert_no_server_error(response, f"{endpoint} {changes!r}")
     if response.status_code >= 400:
         assert stored_counts() == before, f"{endpoint} {changes!r} was refused but stored"
+
+
+def test_gunicorn_passes_long_urls_on_to_our_own_limit():
+    from followup.devserver import _child_commands
+
+    web = _child_commands("127.0.0.1:5000", "WARNING")["web"]
+    gunicorn_limit = int(web[web.index("--limit-request-line") + 1])
+    assert gunicorn_limit > MAX_URL_BYTES + len("OPTIONS  HTTP/1.1")
