@@ -415,6 +415,8 @@ class NotesChangedMeanwhile(DomainError):
 
 def _parse_notes_version(value: object) -> int:
     """The notes version a save is based on: a whole number, as JSON or as form text."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 3.0 is the integer 3 (as JSON Schema counts it)
     if isinstance(value, int) and not isinstance(value, bool):
         number = value if 0 <= value <= MAX_NOTES_VERSION else None
     else:
