@@ -21,3 +21,6 @@ workers = max(2, os.cpu_count() or 1)
 # `worker_connections` is for idle keep-alive connections (the poller holds those).
 threads = 1000
 worker_connections = 1250
+# gunicorn's most: the app refuses URLs over 4,096 bytes itself, with its own 414 in our
+# words (web/requests.py); gunicorn's own 414 page is HTML that cannot be changed.
+limit_request_line = 8190

@@ -30,6 +30,9 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app.config.from_object(config)
 
     _init_extensions(app)
+    from followup.web.requests import install_input_rule
+
+    install_input_rule(app)
     _register_blueprints(app)
 
     from followup.web.errors import register_error_handlers

@@ -4,6 +4,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from followup.clock import iso_utc
 from followup.errors import DomainError
 from followup.services import accounts, demo
 
@@ -86,6 +87,44 @@ def token_create(tenant_slug, name):
     except DomainError as exc:
         _fail(exc)
     click.echo(f"token={token}")
+
+
+def _token_line(token) -> str:
+    """One token as `flask token list` prints it: never the secret, only its first characters."""
+    fields = {
+        "id": token.id,
+        "prefix": f"{token.prefix}…",
+        "created": iso_utc(token.created_at),
+        "last_used": iso_utc(token.last_used_at) or "not recorded",
+        "revoked": iso_utc(token.revoked_at) or "no",
+        "name": token.name or "-",
+    }
+    return "  ".join(f"{key}={value}" for key, value in fields.items())
+
+
+@token_cli.command("list")
+@click.option("--tenant", "tenant_slug", required=True)
+def token_list(tenant_slug):
+    """List a tenant's API tokens (never their secrets)."""
+    try:
+        tokens = accounts.api_tokens_of(tenant_slug)
+    except DomainError as exc:
+        _fail(exc)
+    for token in tokens:
+        click.echo(_token_line(token))
+    if not tokens:
+        click.echo(f"Tenant {tenant_slug} has no API tokens.")
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id):
+    """Revoke an API token at once (its id from `token list`)."""
+    try:
+        token = accounts.revoke_api_token(token_id)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Revoked API token {token.id} ({token.prefix}…).")
 
 
 @click.command("demo")

@@ -223,3 +223,46 @@ def test_demo_customers_who_chatted_have_their_chat_on_users(runner):
     names = sorted(visitors.display_name(row.chat) for row in chains)
     assert names[:2] == ["Aiko Tanaka", "Maria Garcia"]
     assert re.fullmatch(r"Visitor [0-9A-Z]{4}", names[2])
+
+
+def test_token_list_shows_each_token_but_never_its_secret(runner, tenant, other_tenant):
+    first = accounts.create_api_token("acme", "CRM sync")
+    second = accounts.create_api_token("acme")
+    accounts.create_api_token("globex", "theirs")
+    result = _invoke(runner, "token", "list", "--tenant", "acme")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2
+    assert re.match(
+        r"^id=1  prefix=fu_\S+…  created=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  "
+        r"last_used=not recorded  revoked=no  name=CRM sync$",
+        lines[0],
+    ), lines[0]
+    assert lines[1].startswith("id=2  ") and lines[1].endswith("name=-")
+    assert first not in result.output and second not in result.output
+    assert first[8:20] not in result.output  # nothing past the stored prefix
+
+
+def test_token_list_of_an_unknown_tenant_fails_clearly(runner):
+    result = _invoke(runner, "token", "list", "--tenant", "nobody")
+    assert result.exit_code != 0
+    assert "No tenant with slug 'nobody'" in result.output
+
+
+def test_a_revoked_token_gets_401_at_once(app, runner, tenant):
+    token = accounts.create_api_token("acme")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/followups", headers=headers).status_code == 200
+    result = _invoke(runner, "token", "revoke", "1")
+    assert result.exit_code == 0, result.output
+    assert "Revoked API token 1" in result.output
+    assert client.get("/api/v1/followups", headers=headers).status_code == 401
+    listed = _invoke(runner, "token", "list", "--tenant", "acme").output
+    assert re.search(r"revoked=\d{4}-\d\d-\d\dT", listed), listed
+
+
+def test_token_revoke_of_an_unknown_id_fails_clearly(runner, tenant):
+    result = _invoke(runner, "token", "revoke", "99")
+    assert result.exit_code != 0
+    assert "No API token with id 99." in result.output

@@ -23,6 +23,7 @@ from followup.models.followup import (
     Source,
     Status,
 )
+from followup.models.idempotency import IdempotencyKey
 from followup.models.notification import DeliveryState, Notification, NotificationChannel
 from followup.models.sms_answer import AnswerState, SmsAnswer
 from followup.models.staff import ROLE_OWNER, ROLE_STAFF, ApiToken, StaffUser, hash_api_token
@@ -54,6 +55,7 @@ __all__ = [
     "DeviceClass",
     "FollowUpRequest",
     "FollowUpStatusChange",
+    "IdempotencyKey",
     "Message",
     "Notification",
     "NotificationChannel",

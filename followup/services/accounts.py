@@ -176,6 +176,26 @@ def create_api_token(tenant_slug: str, name: str = "") -> str:
     return token
 
 
+def api_tokens_of(tenant_slug: str) -> list[ApiToken]:
+    """The tenant's tokens, oldest first, revoked ones included."""
+    tenant = tenant_by_slug(tenant_slug)
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.tenant_id == tenant.id).order_by(ApiToken.id)
+        )
+    )
+
+
+def revoke_api_token(token_id: int) -> ApiToken:
+    """Revoke a token: the next request that sends it gets a 401. Revoking twice is a no-op."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"No API token with id {token_id}.")
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.commit()
+    return token
+
+
 def api_token_for(token: str) -> ApiToken | None:
     return db.session.scalar(
         select(ApiToken).where(

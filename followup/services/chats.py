@@ -6,7 +6,7 @@ can never disagree about what a turn does.
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -34,7 +34,15 @@ from followup.models import (
     StaffUser,
     Tenant,
 )
-from followup.services import autofollowup, capture, channels, customers, followups, sms_answers
+from followup.services import (
+    autofollowup,
+    capture,
+    channels,
+    customers,
+    followups,
+    idempotency,
+    sms_answers,
+)
 from followup.services.prefill import prefill_for, visitor_from_website
 from followup.services.queries import row_id
 from followup.services.validation import clean_text, problem
@@ -620,11 +628,43 @@ def _latest_form(chat: Chat) -> dict:
     return {}
 
 
-def submit_followup(chat: Chat, data: dict, source: Source = Source.TEXT) -> FollowUpRequest:
-    """The customer confirmed the form: save the request and thank them in the chat."""
+def submit_followup(
+    chat: Chat, data: dict, source: Source = Source.TEXT, form_id: str | None = None
+) -> FollowUpRequest:
+    """The customer confirmed the form: save the request and thank them in the chat.
+    With `form_id` (the form's one-time id), a form sent twice (a double click, a retry
+    after a network error) saves one request and both get it."""
     tenant = db.session.get(Tenant, chat.tenant_id)
-    followup, _thanks = _submit(chat, tenant, data, source, _latest_form(chat))
-    return followup
+    offer = _latest_form(chat)
+    if form_id is None:
+        followup, _thanks = _submit(chat, tenant, data, source, offer)
+        return followup
+
+    def submit(keep) -> idempotency.Answer:
+        def remember(followup: FollowUpRequest) -> None:
+            keep(idempotency.Answer(201, {"id": followup.id}))
+
+        followup, _thanks = _submit(chat, tenant, data, source, offer, before_commit=remember)
+        return idempotency.Answer(201, {"id": followup.id})
+
+    fields = {k: data.get(k) for k in FOLLOWUP_FORM_FIELDS}
+    answer = idempotency.once(tenant.id, f"chat:{chat.id}", form_id, fields, submit)
+    return followups.get_followup(tenant.id, answer.body["id"])
+
+
+def thanks_for(chat: Chat, followup_id: int) -> Message | None:
+    """The chat message that confirmed this request to the customer."""
+    return next(
+        (
+            message
+            for message in reversed(history(chat))
+            if (message.action or {}).get("followup_id") == followup_id
+        ),
+        None,
+    )
+
+
+FOLLOWUP_FORM_FIELDS = ("name", "email", "phone", "reason")
 
 
 def _submit(
@@ -634,6 +674,7 @@ def _submit(
     source: Source,
     offer: dict,
     reply_to_id: int | None = None,
+    before_commit: Callable[[FollowUpRequest], None] | None = None,
 ) -> tuple[FollowUpRequest, Message]:
     """Save the request and thank the customer in the chat; returns both. `offer` is
     what the agent said about the request: its summary and priority; `reply_to_id` the
@@ -642,7 +683,26 @@ def _submit(
         raise FollowupsDisabled()
     proven = customers.proven_email(chat)
     website_customer = customers.website_customer_of(chat)
-    fields = {k: data.get(k) for k in ("name", "email", "phone", "reason")}
+    fields = {k: data.get(k) for k in FOLLOWUP_FORM_FIELDS}
+    thanks: list[Message] = []
+
+    def thank(followup: FollowUpRequest) -> None:
+        # In the request's own commit: a repeat of the form finds both, or neither.
+        chat.customer_id = chat.customer_id or followup.customer_id
+        text = f"Thank you, {followup.name}! Your request has been sent to our team. "
+        action = {"type": "followup_created", "followup_id": followup.id}
+        thanks.append(
+            _stage_message(
+                chat,
+                Role.AGENT,
+                text + prompts.response_promise(tenant),
+                action=action,
+                reply_to_id=reply_to_id,
+            )
+        )
+        if before_commit is not None:
+            before_commit(followup)
+
     followup = followups.create_followup(
         tenant.id,
         fields | {"summary": offer.get("summary"), "priority": offer.get("priority") or "normal"},
@@ -653,17 +713,10 @@ def _submit(
             proven and str(fields["email"] or "").strip().lower() == proven.lower()
         ),
         customer_id=website_customer.id if website_customer else None,
+        before_commit=thank,
     )
-    chat.customer_id = chat.customer_id or followup.customer_id
-    thanks = _add_message(
-        chat,
-        Role.AGENT,
-        f"Thank you, {followup.name}! Your request has been sent to our team. "
-        + prompts.response_promise(tenant),
-        action={"type": "followup_created", "followup_id": followup.id},
-        reply_to_id=reply_to_id,
-    )
-    return followup, thanks
+    autofollowup.on_agent_reply(chat)
+    return followup, thanks[0]
 
 
 def _capture_turn(chat: Chat, tenant: Tenant, answer: str, reply_to_id: int | None) -> Message:

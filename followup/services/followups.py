@@ -1,6 +1,6 @@
 """Follow-up requests: create, find, list, move through the workflow, annotate."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +43,8 @@ from followup.services.validation import (
 )
 
 MAX_NAME = 200
+MAX_EMAIL = 320
+MAX_PHONE = 40
 MAX_REASON = 5000
 MAX_SUMMARY = 10000
 MAX_NOTES = 20000
@@ -225,10 +227,14 @@ def is_overdue(followup: FollowUpRequest | Row, response_time_hours: int, now: d
     )
 
 
-def _parse_priority(value: object) -> Priority:
+def _parse_priority(value: object) -> Priority | None:
+    """The one rule for a priority sent to us, on create and on update alike: absent or
+    null is None (a new request is normal, an update leaves it), else normal or high."""
+    if value is None:
+        return None
     try:
         return Priority(value)
-    except ValueError:
+    except (ValueError, TypeError):
         raise ValidationFailed({"priority": problem("Priority", "use normal or high.")}) from None
 
 
@@ -254,12 +260,12 @@ def validate_new_followup(data: dict) -> NewFollowUp:
         clean_text, data.get("name"), "name", "Name", required=True, max_length=MAX_NAME
     )
     email = errors.check(
-        clean_text, data.get("email"), "email", "Email", required=True, max_length=320
+        clean_text, data.get("email"), "email", "Email", required=True, max_length=MAX_EMAIL
     )
     if email:
         email = errors.check(normalize_email, email)
     phone = errors.check(
-        clean_text, data.get("phone"), "phone", "Phone", required=False, max_length=40
+        clean_text, data.get("phone"), "phone", "Phone", required=False, max_length=MAX_PHONE
     )
     if phone:
         phone = errors.check(normalize_phone, phone)
@@ -274,7 +280,7 @@ def validate_new_followup(data: dict) -> NewFollowUp:
         required=False,
         max_length=MAX_SUMMARY,
     )
-    priority = errors.check(_parse_priority, data.get("priority") or Priority.NORMAL)
+    priority = errors.check(_parse_priority, data.get("priority")) or Priority.NORMAL
     errors.raise_if_any()
     return NewFollowUp(name, email, reason, phone, summary, priority)
 
@@ -315,11 +321,14 @@ def create_followup(
     identity_verified: bool = False,
     notify: bool = True,
     customer_id: int | None = None,
+    before_commit: Callable[[FollowUpRequest], None] | None = None,
 ) -> FollowUpRequest:
     """Validate and save a request (every creation path comes through here). One taken
     in a chat ends that chat's reminder cycle in the same commit: the team has it.
     `notify=False` tells nobody: the demo's sample requests are history, not news.
-    `customer_id`: whose request it is when the chat proved it (see `_customer_for`)."""
+    `customer_id`: whose request it is when the chat proved it (see `_customer_for`).
+    `before_commit` sees the stored request (its id known) before the commit, e.g. to
+    build an answer that nothing after the commit can fail."""
     new = validate_new_followup(data)
     if chat_id is not None:
         _hand_off(tenant_id, chat_id)
@@ -343,6 +352,9 @@ def create_followup(
     _session().add(followup)
     # The notifications are saved with the request, and queued once both are stored.
     deliveries = outbox.add_for_new_followup(followup) if notify else []
+    if before_commit is not None:
+        _session().flush()
+        before_commit(followup)
     _session().commit()
     outbox.dispatch(deliveries)
     return followup
@@ -403,6 +415,8 @@ class NotesChangedMeanwhile(DomainError):
 
 def _parse_notes_version(value: object) -> int:
     """The notes version a save is based on: a whole number, as JSON or as form text."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 3.0 is the integer 3 (as JSON Schema counts it)
     if isinstance(value, int) and not isinstance(value, bool):
         number = value if 0 <= value <= MAX_NOTES_VERSION else None
     else:
@@ -458,7 +472,7 @@ def update_followup(
     get_followup(tenant_id, followup_id)  # another tenant's id: 404 before any field error
     errors = FieldErrors()
     notes = errors.check(_clean_notes, changes.get("notes"))
-    priority = errors.check(_parse_priority, changes["priority"]) if "priority" in changes else None
+    priority = errors.check(_parse_priority, changes.get("priority"))
     target = errors.check(workflow.parse_status, changes["status"]) if "status" in changes else None
     based_on = (
         errors.check(_parse_notes_version, changes["notes_version"])

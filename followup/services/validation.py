@@ -27,19 +27,19 @@ def shorter(max_length: int, length: int) -> str:
 def clean_text(
     value: object, field: str, label: str, *, required: bool, max_length: int
 ) -> str | None:
-    """Strip a text field and check presence and length."""
+    """Check presence and length, and strip a text field. The length is the text's as
+    sent, white space included: the API's document states it as `maxLength`."""
     if value is None:
-        text = ""
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
+        value = ""
+    elif not isinstance(value, str):
         raise ValidationFailed({field: problem(label, "enter it as text.")})
+    text = value.strip()
     if not text:
         if required:
             raise ValidationFailed({field: problem(label, "please fill this in.")})
         return None
-    if len(text) > max_length:
-        raise ValidationFailed({field: problem(label, shorter(max_length, len(text)))})
+    if len(value) > max_length:
+        raise ValidationFailed({field: problem(label, shorter(max_length, len(value)))})
     return text
 
 

@@ -1,5 +1,6 @@
 """Jinja filters for times, statuses and phone numbers, shared by every page."""
 
+import uuid
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -52,6 +53,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(international_phone, "phone")
     app.add_template_global(time_ago, "time_ago")
     app.add_template_global(is_overdue, "is_overdue")
+    app.add_template_global(lambda: uuid.uuid4().hex, "new_form_id")
     app.add_template_filter(short_address, "short_address")
     # The one way chats and customers are named on every page (services/visitors.py).
     app.add_template_global(visitors.display_name, "chat_name")

@@ -298,6 +298,55 @@ NOT_A_JSON_OBJECT = [
 ]
 
 
+@pytest.mark.parametrize("falsy", ["", 0, False, []])
+def test_priority_follows_one_rule_on_create_and_update(api, tenant, make_followup, falsy):
+    """Absent or null: normal on create, unchanged on update; any other value but
+    normal or high (falsy ones too) is a 422 on both."""
+    created = api.post(LIST_URL, json=NEW_REQUEST | {"priority": None})
+    assert created.status_code == 201 and created.get_json()["priority"] == "normal"
+    followup = make_followup(tenant, priority="high")
+    kept = api.patch(url(followup.id), json={"priority": None, "notes": "called"})
+    assert kept.status_code == 200 and kept.get_json()["priority"] == "high"
+    before = count(FollowUpRequest)
+    refused = api.post(LIST_URL, json=NEW_REQUEST | {"priority": falsy})
+    assert refused.status_code == 422 and set(error_of(refused)["fields"]) == {"priority"}
+    assert count(FollowUpRequest) == before
+    refused = api.patch(url(followup.id), json={"priority": falsy})
+    assert refused.status_code == 422 and set(error_of(refused)["fields"]) == {"priority"}
+    assert fresh(followup.id).priority == "high"
+
+
+def test_the_documents_text_limits_are_the_servers(api, anonymous, tenant):
+    from openapi_schema_validator import OAS31Validator
+
+    schemas = anonymous.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    new = schemas["NewFollowUp"]["properties"]
+    limits = {
+        name: (new[name].get("minLength"), new[name]["maxLength"])
+        for name in new
+        if name != "priority"
+    }
+    assert limits == {
+        "name": (1, followups.MAX_NAME),
+        "email": (1, followups.MAX_EMAIL),
+        "phone": (None, followups.MAX_PHONE),
+        "reason": (1, followups.MAX_REASON),
+        "summary": (None, followups.MAX_SUMMARY),
+    }
+    validator = OAS31Validator(schemas["NewFollowUp"])
+    for refused in (
+        {"name": ""},
+        {"reason": "   "},
+        {"name": "x" * (followups.MAX_NAME + 1)},
+        {"reason": " " + "x" * followups.MAX_REASON},
+        {"name": "a\x00b"},
+    ):
+        body = NEW_REQUEST | refused
+        assert not validator.is_valid(body), refused
+        assert api.post(LIST_URL, json=body).status_code in (400, 422), refused
+    assert count(FollowUpRequest) == 0
+
+
 @pytest.mark.parametrize(("data", "content_type"), NOT_A_JSON_OBJECT)
 def test_create_without_a_json_object_is_400_bad_json(api, tenant, data, content_type):
     response = api.post(LIST_URL, data=data, content_type=content_type)

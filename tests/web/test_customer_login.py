@@ -338,7 +338,8 @@ def test_a_strange_code_is_a_wrong_code_not_an_error(browser, chat, code):
         data=f"csrf_token={csrf_of(browser, path)}&code={code}",
         content_type="application/x-www-form-urlencoded",
     )
-    assert response.status_code == 422
+    # A NUL is refused by the one input rule (web/requests.py) before the code is read.
+    assert response.status_code == (400 if code == "%00" else 422)
     assert reload(chat).customer_id is None
 
 

@@ -6,10 +6,11 @@ and the tests check the document against the spec and the real responses.
 
 from followup.config import Config
 from followup.models import Priority, Source, Status
-from followup.services import followups, workflow
+from followup.services import followups, idempotency, workflow
 from followup.services.validation import MAX_SEARCH_CHARS
 from followup.web.api.auth import MAX_BODY_BYTES
 from followup.web.api.inputs import MAX_PAGE, MAX_PER_PAGE
+from followup.web.requests import MAX_JSON_DEPTH, MAX_URL_BYTES, REFUSED_CHARACTERS_CLASS
 
 
 def _values(enum) -> list[str]:
@@ -33,6 +34,25 @@ def _transitions() -> str:
 
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+# The text every field accepts (web/requests.py refuses the rest with 400 bad_characters);
+# a required field needs something besides white space (the server strips it).
+_ALLOWED = f"[^{REFUSED_CHARACTERS_CLASS}]"
+ANY_TEXT = f"^{_ALLOWED}*$"
+_ALLOWED_SPACE = r"[^\S\x0b\x0c\x1c-\x1f]"  # white space that is not a control character
+SOME_TEXT = rf"^{_ALLOWED_SPACE}*[^\s{REFUSED_CHARACTERS_CLASS}]{_ALLOWED}*$"
+
+
+def _text(max_length: int, *, required: bool, nullable: bool = False, **more) -> dict:
+    """A text field with the server's own limits: its length after stripping, its characters."""
+    schema = {
+        "type": ["string", "null"] if nullable else "string",
+        "maxLength": max_length,
+        "pattern": SOME_TEXT if required else ANY_TEXT,
+    }
+    if required:
+        schema["minLength"] = 1
+    return schema | more
+
 
 FOLLOW_UP = {
     "type": "object",
@@ -101,15 +121,27 @@ NEW_FOLLOW_UP = {
     "required": ["name", "email", "reason"],
     "additionalProperties": False,
     "properties": {
-        "name": {"type": "string", "maxLength": followups.MAX_NAME},
-        "email": {"type": "string", "format": "email"},
-        "phone": {
-            "type": ["string", "null"],
-            "description": "With its country code, e.g. +1 415 555 0100; stored as E.164.",
+        "name": _text(followups.MAX_NAME, required=True),
+        "email": _text(
+            followups.MAX_EMAIL,
+            required=True,
+            format="email",
+            description="Addresses at special-use domains (.test, .local, .invalid …) are refused.",
+        ),
+        "phone": _text(
+            followups.MAX_PHONE,
+            required=False,
+            nullable=True,
+            format="phone",
+            description="With its country code, e.g. +1 415 555 0100; stored as E.164.",
+        ),
+        "reason": _text(followups.MAX_REASON, required=True),
+        "summary": _text(followups.MAX_SUMMARY, required=False, nullable=True),
+        "priority": {
+            "enum": [*_values(Priority), None],
+            "default": Priority.NORMAL.value,
+            "description": "Absent or null: normal.",
         },
-        "reason": {"type": "string", "maxLength": followups.MAX_REASON},
-        "summary": {"type": ["string", "null"], "maxLength": followups.MAX_SUMMARY},
-        "priority": {"enum": _values(Priority), "default": Priority.NORMAL.value},
     },
 }
 
@@ -118,7 +150,7 @@ FOLLOW_UP_PATCH = {
     "additionalProperties": False,
     "properties": {
         "status": {"enum": _values(Status), "description": _transitions()},
-        "notes": {"type": ["string", "null"], "maxLength": followups.MAX_NOTES},
+        "notes": _text(followups.MAX_NOTES, required=False, nullable=True),
         "notes_version": {
             "type": "integer",
             "minimum": 0,
@@ -127,7 +159,7 @@ FOLLOW_UP_PATCH = {
             "notes were changed since, they are not overwritten: 409 with the code "
             "`notes_conflict`, and nothing changes. Without it, the last save wins.",
         },
-        "priority": {"enum": _values(Priority)},
+        "priority": {"enum": [*_values(Priority), None], "description": "Null: unchanged."},
     },
     "description": "Only the fields sent change; everything is checked before anything changes.",
 }
@@ -161,7 +193,17 @@ def _error(description: str, headers: dict | None = None) -> dict:
 
 
 ERROR_RESPONSES = {
-    "BadJson": _error("The body is not a JSON object (code `bad_json`)."),
+    "BadRequest": _error(
+        "The body is not a JSON object, not valid JSON or nests more than "
+        f"{MAX_JSON_DEPTH} levels deep (code `bad_json`); or a text in the address or the "
+        "body holds characters the API refuses (code `bad_characters`): control characters "
+        "other than tab, line feed and carriage return, or lone surrogates."
+    ),
+    "KeyInProgress": _error(
+        "A request with this Idempotency-Key is in progress (code "
+        "`idempotency_key_in_progress`); try again in a moment."
+    ),
+    "UriTooLong": _error(f"The address is longer than {MAX_URL_BYTES} bytes."),
     "Unauthorized": _error(
         "The bearer token is missing, unknown or revoked.",
         {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer challenge."}},
@@ -178,7 +220,8 @@ ERROR_RESPONSES = {
 
 
 def _responses(success: dict, *errors: tuple[str, str]) -> dict:
-    every = {**success, "401": _ref("responses", "Unauthorized")}
+    every = {**success, "400": _ref("responses", "BadRequest")}
+    every |= {"401": _ref("responses", "Unauthorized"), "414": _ref("responses", "UriTooLong")}
     every |= {status: _ref("responses", name) for status, name in errors}
     every["429"] = _ref("responses", "RateLimited")
     return every
@@ -193,6 +236,23 @@ def _query(name: str, schema: dict, description: str) -> dict:
         "description": description,
     }
 
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_CHARS,
+        "pattern": "^[\\x20-\\x7e]+$",
+    },
+    "description": "Any unique string of yours (a UUID): sent again with the same body "
+    f"within {idempotency.KEY_TTL.total_seconds() / 3600:.0f} hours, by the same token, "
+    "the request is not carried out again and gets the first answer (status and body); "
+    "with another body it is refused (422 `idempotency_key_reused`). While the first "
+    "request with the key is being carried out, a second one waits for its answer.",
+}
 
 ONE_FOLLOW_UP = {
     "description": "The follow-up request.",
@@ -212,7 +272,7 @@ PATHS = {
                 ),
                 _query(
                     "q",
-                    {"type": "string", "maxLength": MAX_SEARCH_CHARS},
+                    _text(MAX_SEARCH_CHARS, required=False),
                     "Text found in the name, email or reason (case-insensitive, literal).",
                 ),
                 _query(
@@ -239,6 +299,7 @@ PATHS = {
         "post": {
             "operationId": "createFollowUp",
             "summary": "Create a follow-up request (source `api`, status `pending`).",
+            "parameters": [IDEMPOTENCY_KEY],
             "requestBody": {"required": True, "content": _json(_ref("schemas", "NewFollowUp"))},
             "responses": _responses(
                 {
@@ -252,7 +313,7 @@ PATHS = {
                         },
                     }
                 },
-                ("400", "BadJson"),
+                ("409", "KeyInProgress"),
                 ("413", "TooLarge"),
                 ("422", "ValidationFailed"),
             ),
@@ -273,7 +334,6 @@ PATHS = {
             "requestBody": {"required": True, "content": _json(_ref("schemas", "FollowUpPatch"))},
             "responses": _responses(
                 {"200": ONE_FOLLOW_UP},
-                ("400", "BadJson"),
                 ("404", "NotFound"),
                 ("409", "Conflict"),
                 ("413", "TooLarge"),

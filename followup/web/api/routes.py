@@ -7,7 +7,7 @@ from flask import current_app, request, url_for
 
 from followup import clock
 from followup.models import FollowUpRequest, Source
-from followup.services import followups
+from followup.services import followups, idempotency
 from followup.web.api import bp
 from followup.web.api.auth import request_token
 from followup.web.api.inputs import parse_list_query
@@ -16,6 +16,7 @@ from followup.web.api.serialize import followup_json
 from followup.web.requests import json_object
 
 FOLLOWUP_URL = "/followups/<int:followup_id>"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _serializer() -> Callable[[FollowUpRequest], dict]:
@@ -42,13 +43,34 @@ def list_followups() -> dict:
     }
 
 
+def _create(body: dict, keep: Callable[[idempotency.Answer], None]) -> idempotency.Answer:
+    """Create the request; the answer is built before the commit, from the values in
+    hand: after the commit nothing reads the database, so nothing can fail the answer
+    of a request that was saved."""
+    token = request_token()
+    as_json = _serializer()
+    answers: list[idempotency.Answer] = []
+
+    def answer(created: FollowUpRequest) -> None:
+        location = url_for("api.get_followup", followup_id=created.id)
+        answers.append(idempotency.Answer(201, as_json(created), {"Location": location}))
+        keep(answers[0])
+
+    followups.create_followup(token.tenant_id, body, source=Source.API, before_commit=answer)
+    return answers[0]
+
+
 @bp.post("/followups")
 def create_followup() -> tuple[dict, int, dict[str, str]]:
     body = json_object()
-    as_json = _serializer()
-    created = followups.create_followup(request_token().tenant_id, body, source=Source.API)
-    location = url_for("api.get_followup", followup_id=created.id)
-    return as_json(created), 201, {"Location": location}
+    key = idempotency.checked_key(request.headers.get(IDEMPOTENCY_HEADER))
+    if key is None:
+        done = _create(body, keep=lambda _answer: None)
+    else:
+        token = request_token()
+        scope = f"api-token:{token.id}"
+        done = idempotency.once(token.tenant_id, scope, key, body, partial(_create, body))
+    return done.body, done.status, done.headers
 
 
 @bp.get(FOLLOWUP_URL)

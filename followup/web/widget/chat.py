@@ -1,6 +1,5 @@
 """The conversation: start or restore a chat, send a message, stream the reply, poll for news."""
 
-import json
 import logging
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
 from followup.services.visitors import Visit
 from followup.web.rate_limits import per_ip
+from followup.web.requests import BadJson, BadText, parse_json
 from followup.web.widget import bp
 from followup.web.widget.access import session_chat, stream_message_id, stream_token
 from followup.web.widget.limits import per_session
@@ -36,8 +36,8 @@ def _customer_from_form() -> dict | None:
     if not raw or len(raw) > MAX_CUSTOMER_JSON:
         return None
     try:
-        customer = json.loads(raw)
-    except ValueError:
+        customer = parse_json(raw)
+    except (BadJson, BadText):
         return None
     return customer if isinstance(customer, dict) else None
 

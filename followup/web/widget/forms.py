@@ -3,13 +3,10 @@
 import re
 
 from flask import request
-from sqlalchemy import func, select
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.extensions import db
-from followup.models import Chat, Message
-from followup.services import chats, customers
+from followup.services import chats, customers, idempotency
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
 from followup.web.widget.access import customer_signed_in, session_chat
@@ -27,10 +24,6 @@ def _form_key() -> str:
     if not _FORM_KEY.match(key):
         raise ValidationFailed({"form_key": "Unknown form."})
     return key
-
-
-def _last_message_id(chat: Chat) -> int:
-    return db.session.scalar(select(func.max(Message.id)).where(Message.chat_id == chat.id)) or 0
 
 
 @bp.get("/w/<public_key>/chats/<int:chat_id>/contact")
@@ -52,9 +45,9 @@ def submit_followup(public_key: str, chat_id: int):
     tenant, chat = session_chat(public_key, chat_id)
     form_key = _form_key()
     values = {field: request.form.get(field, "") for field in FORM_FIELDS}
-    last_seen = _last_message_id(chat)
+    form_id = idempotency.checked_key(request.form.get("form_id") or None)
     try:
-        chats.submit_followup(chat, values)
+        followup = chats.submit_followup(chat, values, form_id=form_id)
     except ValidationFailed as exc:
         return partial(
             "widget/_followup_form.html",
@@ -62,16 +55,19 @@ def submit_followup(public_key: str, chat_id: int):
             chat,
             422,
             form_key=form_key,
+            form_id=form_id,
             values=values,
             errors=exc.fields,
         )
-    # The confirmation replaces the form; the agent's thank-you joins the conversation.
+    # The confirmation replaces the form; the agent's thank-you joins the conversation
+    # (the same one when the form is sent again).
+    thanks = chats.thanks_for(chat, followup.id)
     return partial(
         "widget/_followup_sent.html",
         tenant,
         chat,
         form_key=form_key,
-        messages=chats.messages_after(chat, last_seen),
+        messages=[thanks] if thanks else [],
     )
 
 

@@ -42,9 +42,11 @@ preflight `OPTIONS` on any path → 204.
     GET  /chats/<chat_id>/messages?after=<message id>
          200 {messages: [...]}: every message after that id (0 or none: all),
          including agent fallbacks, staff replies, reminders and system notes.
-    POST /chats/<chat_id>/followups   {name, email, phone?, reason}
+    POST /chats/<chat_id>/followups   {name, email, phone?, reason, form_id?}
          201 {id, status, message}: message is the thank-you that repeats the
          response time; 422 with fields; 409 `followups_disabled` when turned off.
+         `form_id` (or an `Idempotency-Key` header): the form's one-time id; the
+         same form sent again (a retry) saves nothing new and gets the same answer.
     POST /chats/<chat_id>/login-link  {email}
          202 {message, code}: the same answer whether or not the email is a
          customer's; a known customer gets a one-time link by email, valid 30
@@ -65,8 +67,8 @@ render it as text, never as HTML.
 from flask import request
 
 from followup.errors import ValidationFailed
-from followup.models import FollowUpRequest, Source
-from followup.services import chats, customers
+from followup.models import Source
+from followup.services import chats, customers, idempotency
 from followup.services.queries import MAX_ID, row_id
 from followup.services.validation import whole_number
 from followup.services.visitors import Visit
@@ -161,23 +163,19 @@ def new_messages(chat_id: int) -> dict:
     return {"messages": [message_json(m) for m in chats.messages_after(chat, after)]}
 
 
-def _thank_you(chat, followup: FollowUpRequest) -> str:
-    """The chat message that confirmed this request to the customer."""
-    for message in reversed(chats.history(chat)):
-        if (message.action or {}).get("followup_id") == followup.id:
-            return message.content
-    return ""
-
-
 @bp.post(f"{CHAT_URL}/followups")
 @per_ip("WIDGET_FOLLOWUPS_LIMIT_PER_IP")
 @per_session("WIDGET_FOLLOWUPS_LIMIT_PER_SESSION")
 def submit_followup(chat_id: int) -> tuple[dict, int]:
     chat = session_chat(chat_id)
-    body = body_with(FOLLOWUP_FIELDS)
-    followup = chats.submit_followup(chat, body, source=Source.TEXT)
-    thank_you = _thank_you(chat, followup)
-    return {"id": followup.id, "status": followup.status, "message": thank_you}, 201
+    body = body_with(FOLLOWUP_FIELDS | {"form_id"})
+    form_id = idempotency.checked_key(
+        body.pop("form_id", None) or request.headers.get("Idempotency-Key")
+    )
+    followup = chats.submit_followup(chat, body, source=Source.TEXT, form_id=form_id)
+    thanks = chats.thanks_for(chat, followup.id)
+    message = thanks.content if thanks else ""
+    return {"id": followup.id, "status": followup.status, "message": message}, 201
 
 
 @bp.post(f"{CHAT_URL}/login-link")
