@@ -380,8 +380,8 @@ def test_two_tabs_notes_saved_over_newer_ones_are_refused_showing_both_texts(pag
 
 
 UNVERIFIED_TIP = (
-    "Unverified: these details were typed in; your website did not sign them, "
-    "and the customer has not confirmed the email by opening a login link."
+    "Verified: the email is the customer's own: they opened a login link sent "
+    "to it and typed the code their chat showed."
 )
 VERIFIED_TIP = (
     "Verified: the email is the customer's own: your website signed it, "
