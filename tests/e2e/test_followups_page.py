@@ -380,12 +380,13 @@ def test_two_tabs_notes_saved_over_newer_ones_are_refused_showing_both_texts(pag
 
 
 UNVERIFIED_TIP = (
-    "Verified: the email is the customer's own: they opened a login link sent "
-    "to it and typed the code their chat showed."
+    "Unverified: nobody has proved this email is the customer's: it was typed "
+    "in, or sent by your website without a signature over it (the widget's "
+    "signature covers the customer id only)."
 )
 VERIFIED_TIP = (
-    "Verified: the email is the customer's own: your website signed it, "
-    "or the customer opened a login link sent to it."
+    "Verified: the email is the customer's own: they opened a login link sent "
+    "to it and typed the code their chat showed."
 )
 
 
