@@ -12,6 +12,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from followup.extensions import db
+from followup.jobs import JobQueue
 from followup.models import AnswerState, Message, Role, SendState, SmsSend
 from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
 from tests.jobs.helpers import WAIT_S, wait_for
@@ -96,7 +97,7 @@ def test_an_answer_twilio_took_from_a_worker_that_died_before_its_sid_is_texted_
 
 def retry_scheduled(redis_url: str) -> bool:
     with Redis.from_url(redis_url) as connection:
-        return ScheduledJobRegistry("default", connection=connection).count == 1
+        return ScheduledJobRegistry(JobQueue.ANSWERS, connection=connection).count == 1
 
 
 def test_an_answer_whose_retry_redis_lost_in_a_restart_is_texted_once(
