@@ -10,9 +10,9 @@ queue helpers exactly like a request does.
 Beside the worker run two helper processes: RQ's scheduler, which moves jobs
 queued for later (`enqueue_at`, the notification retries) onto the queue when
 due (one worker holds its lock), and RQ's CronScheduler, which queues the
-periodic jobs (into the maintenance queue): the notification sweep and the sweep for
-texts still waiting for their answer every NOTIFY_SWEEP_INTERVAL_S, and the reminder
-sweep every REMINDER_SWEEP_INTERVAL_S. The cron
+periodic jobs (into the maintenance queue): the notification sweep and the sweeps for
+texts still waiting for their answer and for messages still to text every
+NOTIFY_SWEEP_INTERVAL_S, and the reminder sweep every REMINDER_SWEEP_INTERVAL_S. The cron
 schedule lives in that process, not in Redis, so a Redis flush or restart cannot
 lose it.
 
@@ -46,7 +46,7 @@ from followup.devserver import die_with_parent
 from followup.jobs import queue, queue_name, reminders, serving
 from followup.jobs.notifications import sweep_notifications
 from followup.jobs.reminders import sweep_due_reminders
-from followup.jobs.sms import sweep_sms_answers
+from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
 from followup.notify import outbox
 
 CRON_STOP_TIMEOUT_S = 5
@@ -104,6 +104,11 @@ def _start_cron(app) -> multiprocessing.Process:
                 ),
                 (
                     sweep_sms_answers,
+                    config["NOTIFY_SWEEP_INTERVAL_S"],
+                    config["NOTIFY_JOB_TIMEOUT_S"],
+                ),
+                (
+                    sweep_sms_sends,
                     config["NOTIFY_SWEEP_INTERVAL_S"],
                     config["NOTIFY_JOB_TIMEOUT_S"],
                 ),

@@ -38,6 +38,7 @@ QUEUE_OF: dict[str, JobQueue] = {
     "followup.jobs.notifications.sweep_notifications": JobQueue.MAINTENANCE,
     "followup.jobs.reminders.sweep_due_reminders": JobQueue.MAINTENANCE,
     "followup.jobs.sms.sweep_sms_answers": JobQueue.MAINTENANCE,
+    "followup.jobs.sms.sweep_sms_sends": JobQueue.MAINTENANCE,
     "followup.jobs.reminders.replan_agent_chains": JobQueue.MAINTENANCE,
 }
 

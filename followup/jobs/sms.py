@@ -1,29 +1,26 @@
-"""SMS jobs: the AI's answer to an inbound text, the sweep for texts still waiting
-for theirs, and sending a chat message by SMS.
+"""SMS jobs: the AI's answer to an inbound text, sending a chat message by SMS, and the
+sweeps for texts still waiting for their answer and messages still to send.
 
-The database says which texts wait for an answer (`services.sms_answers`); Redis only
-carries the jobs. A failed answer job is retried by RQ with growing delays; a text
-whose job was lost (a worker killed, Redis restarted empty) is queued again by the
-sweep once its lease ran out (SMS_ANSWER_LEASE_S). A send that fails in a way that
-may pass is queued as its own job with retries (`queue_sms`), so the answer is
-written (and its tokens spent) only once.
+The database says which texts wait for an answer (`services.sms_answers`) and which
+messages are still to send and when (`services.sms_sends`); Redis only carries the
+jobs. A failed answer job is retried by RQ with growing delays; a send that failed
+in a way that may pass is queued for its retry time. A job that was lost (a worker
+killed, Redis restarted empty) is queued again by a sweep once its time has come.
+The answer is written (and its tokens spent) only once: a failed send is retried on
+its own.
 """
 
 import logging
+from datetime import datetime
 
 from redis.exceptions import RedisError
-from rq import Retry, get_current_job
+from rq import Retry
 
-from followup.extensions import db
-from followup.jobs import enqueue
-from followup.models import Message
-from followup.services import channels, chats, sms_answers, sms_chats
+from followup.jobs import enqueue, queue_for
+from followup.services import chats, sms_answers, sms_chats, sms_sends
 
 log = logging.getLogger(__name__)
 
-# Seconds between attempts after a failed send (Twilio down or busy); after the
-# last one the chat gets a note for staff that the message was not delivered.
-SEND_RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)
 # Seconds before RQ runs a failed answer job again (the database or Redis away).
 ANSWER_RETRY_INTERVALS_S = (2, 15, 60)
 
@@ -61,29 +58,26 @@ def sweep_sms_answers() -> int:
     return len(due)
 
 
-def queue_sms(message_id: int) -> None:
-    enqueue(
-        send_sms,
-        message_id,
-        retry=Retry(max=len(SEND_RETRY_INTERVALS_S), interval=list(SEND_RETRY_INTERVALS_S)),
+def queue_sms(message_id: int, attempts: int, at: datetime) -> None:
+    """Queue the send of a message tried `attempts` times so far, for `at`."""
+    queue_for(send_sms).enqueue_at(
+        at, send_sms, message_id, attempts, job_timeout=sms_answers.job_timeout_s()
     )
 
 
-def send_sms(message_id: int) -> None:
-    """Text a saved chat message to the chat's customer. Raising asks RQ to retry."""
-    message = db.session.get(Message, message_id)
-    if message is None:
-        return  # the chat was deleted meanwhile
+def send_sms(message_id: int, attempts: int = 0) -> None:
+    """Text a saved chat message to the chat's customer, unless it is sent, being sent,
+    or this job is stale (the message was tried other than `attempts` times)."""
+    sms_sends.send(message_id, attempts)
+
+
+def sweep_sms_sends() -> int:
+    """Cron job: queue a send for every message whose retry time has come or whose
+    sender died; returns how many. Sweeps running at once take each message once."""
+    due = sms_sends.take_due()
     try:
-        channels.deliver(message.chat, message)
-    except channels.DeliveryFailed as exc:
-        if _retries_left():
-            raise
-        sms_chats.note_undelivered(message, exc)
-    except channels.Undeliverable as exc:  # trying again would fail the same way
-        sms_chats.note_undelivered(message, exc)
-
-
-def _retries_left() -> bool:
-    job = get_current_job()
-    return bool(job is not None and job.retries_left)
+        for message_id, attempts in due:
+            enqueue(send_sms, message_id, attempts, job_timeout=sms_answers.job_timeout_s())
+    except RedisError as exc:  # taken for one more lease: the next sweep tries again
+        log.warning("The SMS send sweep could not queue its jobs (%s).", exc)
+    return len(due)

@@ -26,6 +26,7 @@ from followup.models.followup import (
 from followup.models.idempotency import IdempotencyKey
 from followup.models.notification import DeliveryState, Notification, NotificationChannel
 from followup.models.sms_answer import AnswerState, SmsAnswer
+from followup.models.sms_send import SendState, SmsSend
 from followup.models.staff import ROLE_OWNER, ROLE_STAFF, ApiToken, StaffUser, hash_api_token
 from followup.models.tenant import (
     DEFAULT_RESPONSE_TIME_HOURS,
@@ -62,7 +63,9 @@ __all__ = [
     "Priority",
     "ReminderSend",
     "Role",
+    "SendState",
     "SmsAnswer",
+    "SmsSend",
     "Source",
     "StaffUser",
     "Status",

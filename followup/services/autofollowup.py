@@ -55,7 +55,7 @@ from followup.models import (
     ReminderSend,
     Role,
 )
-from followup.services import capture, workflow, working_hours
+from followup.services import capture, sms_sends, workflow, working_hours
 from followup.services.queries import (
     LIKE_ESCAPE,
     MAX_ID,
@@ -347,9 +347,9 @@ def verdict(chat: Chat, cycle: int, step_id: int | None, now: datetime) -> Verdi
 def record_reminder(
     chat: Chat, step: AutoFollowupStep, completion: Completion, now: datetime
 ) -> Message:
-    """Save the reminder and its send, then plan the next step (its delay counts from
-    now). The unique (chat, cycle, step) key raises IntegrityError at the flush if
-    another worker sent it first."""
+    """Save the reminder and its send (its SMS delivery too, on an SMS chat), then plan
+    the next step (its delay counts from now). The unique (chat, cycle, step) key
+    raises IntegrityError at the flush if another worker sent it first."""
     message = Message(
         chat_id=chat.id,
         role=Role.AGENT,
@@ -368,6 +368,7 @@ def record_reminder(
     send.message_id = message.id
     db.session.add(send)
     db.session.flush()
+    sms_sends.stage(chat, message)
     plan(chat, now)
     return message
 

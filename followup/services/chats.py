@@ -13,7 +13,6 @@ from enum import StrEnum
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from redis.exceptions import RedisError
 from sqlalchemy import bindparam, exists, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import aliased
@@ -37,11 +36,11 @@ from followup.models import (
 from followup.services import (
     autofollowup,
     capture,
-    channels,
     customers,
     followups,
     idempotency,
     sms_answers,
+    sms_sends,
 )
 from followup.services.prefill import prefill_for, visitor_from_website
 from followup.services.queries import row_id
@@ -242,11 +241,13 @@ def _stage_message(chat: Chat, role: Role, content: str, **fields) -> Message:
 
 def _stage_sms_answer_state(chat: Chat, message: Message) -> None:
     """A customer's text awaits an answer from the moment it is saved; an answer of the
-    business (the AI's or staff's) settles the texts it answers, in its own commit."""
+    business (the AI's or staff's) settles the texts it answers and is to be texted
+    (`sms_sends`), in its own commit."""
     if message.role == Role.CLIENT:
         sms_answers.await_answer(message)
     elif message.role in (Role.AGENT, Role.STAFF):
         sms_answers.settle_chat(chat)
+        sms_sends.stage(chat, message)
 
 
 def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
@@ -339,22 +340,11 @@ def post_staff_reply(chat: Chat, staff_user: StaffUser, text: object) -> Message
 
 
 def deliver_message(chat: Chat, message: Message) -> None:
-    """Send a saved message on the chat's channel (web: the widget fetches it). A failure
-    never loses it: a passing one is retried by a job, a lasting one is noted for staff."""
-    # Imported here: the SMS job module imports this one.
-    from followup.jobs.sms import queue_sms
-    from followup.services.sms_chats import note_undelivered
-
-    try:
-        channels.deliver(chat, message)
-    except channels.DeliveryFailed as exc:
-        log.warning("Message %s not delivered yet, retrying: %s", message.id, exc)
-        try:
-            queue_sms(message.id)
-        except RedisError as error:  # no retry can be queued: staff must know
-            note_undelivered(message, channels.DeliveryFailed(f"{exc} (no retry: {error})"))
-    except channels.Undeliverable as exc:
-        note_undelivered(message, exc)
+    """Send a saved message on the chat's channel now (web: the widget fetches it). Its
+    SMS delivery was saved with it (`sms_sends`): a failure that may pass is retried
+    from the database, a lasting one is noted for staff."""
+    if chat.channel == Channel.SMS:
+        sms_sends.send(message.id)
 
 
 def followup_form_action(

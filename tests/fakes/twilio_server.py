@@ -11,8 +11,11 @@ Twilio's error JSON: 401 for wrong credentials, 400 for a missing field, 404 for
 another path. `fail_next(n, status)` makes the next n requests fail with `status`
 (500 by default); `refuse_number(number, code, message)` answers 400 with that
 Twilio error for texts to `number`; `hold_answers()` keeps every answer back until
-`reset()` (a Twilio that does not answer in time). Accepted messages are kept in
-`messages`, every request in `requests`.
+`reset()` (a Twilio that does not answer in time); `hold_next(accept)` keeps the next
+request open until its `released` is set, and then either drops it unanswered and
+unrecorded (`accept=False`: the sender died before Twilio took it) or, having taken
+the message at once, answers it only then (`accept=True`: the sender died before it
+heard the SID). Accepted messages are kept in `messages`, every request in `requests`.
 """
 
 import base64
@@ -27,6 +30,8 @@ from urllib.parse import parse_qs
 from tests.fakes import local_http
 
 API_VERSION = "2010-04-01"
+# A held request is let go after this long even if the test never releases it.
+HOLD_LIMIT_S = 60.0
 
 
 @dataclass
@@ -35,6 +40,13 @@ class SentSms:
     to: str
     from_: str
     body: str
+
+
+@dataclass
+class HeldRequest:
+    accept: bool
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -47,6 +59,7 @@ class FakeTwilio:
     _failures: list[int | None] = field(default_factory=list)  # None: passes
     _refused_numbers: dict[str, tuple[int, str]] = field(default_factory=dict)
     _answering: threading.Event = field(default_factory=threading.Event)
+    _holds: list[HeldRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -66,6 +79,16 @@ class FakeTwilio:
         with self._lock:
             self._refused_numbers[number] = (code, message)
 
+    def hold_next(self, accept: bool) -> HeldRequest:
+        hold = HeldRequest(accept)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def take_hold(self) -> HeldRequest | None:
+        with self._lock:
+            return self._holds.pop(0) if self._holds else None
+
     def hold_answers(self) -> None:
         self._answering.clear()
 
@@ -78,6 +101,9 @@ class FakeTwilio:
             self.requests.clear()
             self._failures.clear()
             self._refused_numbers.clear()
+            holds, self._holds = self._holds, []
+        for hold in holds:
+            hold.released.set()
         self._answering.set()
 
     def start(self) -> "FakeTwilio":
@@ -162,10 +188,22 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length).decode()
         form = {name: values[0] for name, values in parse_qs(raw).items()}
         self.owner.wait_until_answering()
+        hold = self.owner.take_hold()
+        if hold is not None and not hold.accept:
+            hold.arrived.set()
+            hold.released.wait(HOLD_LIMIT_S)
+            self.close_connection = True  # never taken, never answered
+            return
         status, body = self.owner.answer(self.path, self.headers.get("Authorization", ""), form)
+        if hold is not None:
+            hold.arrived.set()
+            hold.released.wait(HOLD_LIMIT_S)
         payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:  # the sender is gone (a test killed it while held)
+            self.close_connection = True

@@ -9,47 +9,18 @@ whose job was lost is answered within a test's wait.
 import threading
 
 import pytest
-from rq import Worker
-from rq.scheduler import RQScheduler
 from sqlalchemy import select, text
 
 from followup.extensions import db
-from followup.jobs import JobQueue
 from followup.models import AnswerState, Chat, Role
-from tests.jobs.conftest import shared_settings
 from tests.jobs.helpers import WAIT_S, wait_for
-from tests.jobs.redis_server import PrivateRedis
+from tests.sms import faults
 from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, answer_states, conversation
+from tests.sms.faults import WORKER_APP_NAME, worker_ready
 
-LEASE_S = 5.0
-# libpq names the worker's connections so a test can drop them and no other.
-WORKER_APP_NAME = "followup-test-worker"
-
-
-@pytest.fixture
-def settings(database_url, jobs_redis_url, smtp, twilio, redis_db, fake_llm):
-    """What the test's app and the workers share (start_worker passes it on)."""
-    return shared_settings(database_url, jobs_redis_url, smtp, twilio) | {
-        "OPENAI_BASE_URL": fake_llm.base_url,
-        "OPENAI_API_KEY": "test-key",
-        "LLM_TIMEOUT_S": 3.0,
-        "SMS_ANSWER_LEASE_S": LEASE_S,
-        "PGAPPNAME": WORKER_APP_NAME,
-    }
-
-
-@pytest.fixture
-def queued_app(app, settings):
-    """The app queueing jobs in Redis for real instead of running them inline."""
-    app.config.update(RQ_ASYNC=True, REDIS_URL=settings["REDIS_URL"], SMS_ANSWER_LEASE_S=LEASE_S)
-    return app
-
-
-@pytest.fixture
-def private_redis():
-    server = PrivateRedis().start()
-    yield server
-    server.stop()
+settings = faults.settings
+queued_app = faults.queued_app
+private_redis = faults.private_redis
 
 
 class ModelHold:
@@ -67,16 +38,6 @@ class ModelHold:
 
     def wait_for_a_request(self) -> None:
         assert self.arrived.wait(WAIT_S), "no job asked the model"
-
-
-def worker_ready(redis_url: str) -> bool:
-    """A worker is up and its scheduler (which runs RQ's retries) holds the queue."""
-    from redis import Redis
-
-    with Redis.from_url(redis_url) as connection:
-        return bool(Worker.all(connection=connection)) and bool(
-            connection.exists(RQScheduler.get_locking_key(JobQueue.ANSWERS))
-        )
 
 
 def the_chats() -> list[Chat]:

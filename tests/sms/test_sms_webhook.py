@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.jobs.sms import send_sms, sweep_sms_answers
+from followup.jobs.sms import sweep_sms_answers
 from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role
 from followup.services import chats
 from tests.fakes.local_http import closed_redis_url
@@ -365,42 +365,6 @@ def the_reply() -> Message:
     return db.session.scalars(select(Message).where(Message.role == Role.AGENT)).one()
 
 
-def test_when_twilio_is_down_the_answer_is_kept_for_the_retry(app, agent, sms, twilio):
-    twilio.fail_next(2, 500)  # the send in the answer's job, and the first retry
-
-    assert sms.send("Hello").status_code == 200
-
-    chat = the_chat()
-    assert conversation(chat.id) == [(Role.CLIENT, "Hello"), (Role.AGENT, "You said: Hello")]
-    assert twilio.messages == []
-    # What RQ's retry runs (test_sms_worker.py shows RQ scheduling it): the same
-    # message, not a new answer.
-    send_sms(the_reply().id)
-    assert texts_sent(twilio) == [(AGENT_NUMBER, CUSTOMER_NUMBER, "You said: Hello")]
-    assert len(conversation(chat.id)) == 2
-
-
-@pytest.mark.parametrize(
-    ("status", "error"),
-    [(500, "Twilio answered 500"), (400, "Twilio answered 400")],
-    ids=["down-after-the-last-retry", "refused"],
-)
-def test_a_text_that_cannot_be_delivered_leaves_a_note_for_staff(
-    app, agent, sms, twilio, status, error
-):
-    twilio.fail_next(2, 500)
-    sms.send("Hello")
-    twilio.fail_next(1, status)
-
-    send_sms(the_reply().id)  # outside RQ: no retry left
-
-    chat = the_chat()
-    role, note = conversation(chat.id)[-1]
-    assert role == Role.SYSTEM
-    assert note.startswith("This message could not be sent by SMS: " + error)
-    assert twilio.messages == []
-
-
 def redis_down(app, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "REDIS_URL", closed_redis_url())
 
@@ -448,23 +412,6 @@ def test_a_text_of_control_characters_only_is_refused_as_empty(app, agent, sms):
 
     assert response.status_code == 422
     assert nothing_stored()
-
-
-def test_a_staff_reply_twilio_and_redis_cannot_take_is_noted_not_lost(
-    app, agent, staff, sms, twilio, monkeypatch
-):
-    sms.send("Hello")
-    chat = the_chat()
-    redis_down(app, monkeypatch)
-    twilio.fail_next(1, 500)
-
-    chats.post_staff_reply(chat, staff, "Hi, this is Olivia from Acme.")
-
-    *_, reply, (role, note) = conversation(chat.id)
-    assert reply == (Role.STAFF, "Hi, this is Olivia from Acme.")
-    assert role == Role.SYSTEM
-    assert note.startswith("This message could not be sent by SMS: Twilio answered 500")
-    assert "no retry" in note
 
 
 def test_when_the_llm_is_down_the_customer_still_gets_an_answer(app, agent, sms, twilio, fake_llm):

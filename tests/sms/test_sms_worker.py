@@ -1,16 +1,20 @@
 """The SMS jobs queued in a real Redis and run by RQ workers: `python worker.py` for the
-round trip, and an in-process RQ worker to watch a failed send being scheduled for a
-retry (its first retry is 10 s away; the test moves it forward instead of waiting)."""
+round trip, and an in-process RQ worker to watch a failed send being scheduled for its
+retry time (10 s away; the test moves the job forward instead of waiting)."""
+
+from datetime import timedelta
 
 import pytest
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
+from followup.clock import utcnow
 from followup.extensions import db
 from followup.jobs import JobQueue
-from followup.jobs.sms import SEND_RETRY_INTERVALS_S, send_sms
-from followup.models import Chat, Message, Role
+from followup.jobs.sms import send_sms
+from followup.models import Chat, Message, Role, SendState, SmsSend
+from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
 from tests.jobs.conftest import shared_settings
 from tests.jobs.helpers import wait_for
 from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, conversation
@@ -53,24 +57,38 @@ def test_a_real_worker_answers_an_inbound_sms(queued_app, agent, sms, twilio, st
     ]
 
 
-def test_a_failed_send_is_retried_by_rq_without_a_second_answer(
-    queued_app, agent, sms, twilio, fake_llm, redis_db
-):
-    queue = Queue(JobQueue.ANSWERS, connection=redis_db)
-    twilio.fail_next(2, 500)  # the send in the answer's job, then the send job's first run
-    sms.send("Hello")
-    # The worker runs in this process and app context: the answer, then the send.
-    SimpleWorker([queue], connection=redis_db).work(burst=True)
-
+def scheduled_send(queue: Queue):
+    """The one send job scheduled for later, moved to the queue (its retry time, without
+    waiting for it)."""
     registry = ScheduledJobRegistry(queue=queue)
     (job_id,) = registry.get_job_ids()
     job = queue.fetch_job(job_id)
-    assert job.func_name == "followup.jobs.sms.send_sms"
-    assert job.retries_left == len(SEND_RETRY_INTERVALS_S) - 1
+    registry.remove(job)
+    queue.enqueue_job(job)
+    return job
+
+
+def test_a_failed_send_is_retried_at_its_time_without_a_second_answer(
+    queued_app, agent, sms, twilio, fake_llm, redis_db
+):
+    queue = Queue(JobQueue.ANSWERS, connection=redis_db)
+    twilio.fail_next(1, 500)  # the send in the answer's job
+    sms.send("Hello")
+    before = utcnow()
+    # The worker runs in this process and app context: the answer, its failed send.
+    SimpleWorker([queue], connection=redis_db).work(burst=True)
+    after = utcnow()
+
+    db.session.rollback()
+    delivery = db.session.scalars(select(SmsSend)).one()
+    # The retry's time is in the database: a Redis that loses the job loses nothing.
+    assert (delivery.state, delivery.attempts) == (SendState.TO_SEND, 1)
+    retry_after = timedelta(seconds=SEND_RETRY_INTERVALS_S[0])
+    assert before + retry_after <= delivery.due_at <= after + retry_after
+    job = scheduled_send(queue)
+    assert (job.func_name, job.args) == ("followup.jobs.sms.send_sms", (delivery.message_id, 1))
     assert twilio.messages == []
 
-    registry.remove(job)
-    queue.enqueue_job(job)  # its retry time, without waiting for it
     SimpleWorker([queue], connection=redis_db).work(burst=True)
 
     assert [m.body for m in twilio.messages] == ["You said: Hello"]
@@ -80,27 +98,24 @@ def test_a_failed_send_is_retried_by_rq_without_a_second_answer(
         Role.CLIENT,
         Role.AGENT,
     ]
+    assert db.session.scalars(select(SmsSend.state)).one() == SendState.SENT
 
 
 def test_a_retried_send_texts_only_the_parts_twilio_has_not_accepted(
     queued_app, agent, sms, twilio, fake_llm, redis_db
 ):
     """Twilio takes no idempotency key: each part's SID is saved as it comes back, and
-    a send tried again (RQ's retry, a job run twice) skips the parts that have one."""
+    a send tried again (a retry, a job run twice) skips the parts that have one."""
     long_answer = " ".join(["word"] * 500)  # 2,499 characters: two texts
     fake_llm.behaviour.reply_text = long_answer
-    # The first part goes; the second fails, then fails again in the send job.
-    twilio.fail_next(2, 500, after=1)
+    # The first part goes; the second fails.
+    twilio.fail_next(1, 500, after=1)
     queue = Queue(JobQueue.ANSWERS, connection=redis_db)
     sms.send("Tell me everything")
     SimpleWorker([queue], connection=redis_db).work(burst=True)
     assert len(twilio.messages) == 1
 
-    registry = ScheduledJobRegistry(queue=queue)
-    (job_id,) = registry.get_job_ids()
-    job = queue.fetch_job(job_id)
-    registry.remove(job)
-    queue.enqueue_job(job)  # its retry time, without waiting for it
+    scheduled_send(queue)
     SimpleWorker([queue], connection=redis_db).work(burst=True)
 
     first, second = (m.body for m in twilio.messages)
@@ -109,5 +124,6 @@ def test_a_retried_send_texts_only_the_parts_twilio_has_not_accepted(
     answer = db.session.scalars(select(Message).where(Message.role == Role.AGENT)).one()
     assert answer.sms_sids == [m.sid for m in twilio.messages]
 
-    send_sms(answer.id)  # the send job run once more: nothing left to text
+    send_sms(answer.id, 2)  # the send job run once more: it is sent, nothing happens
+    send_sms(answer.id, 1)
     assert len(twilio.messages) == 2
