@@ -3,7 +3,7 @@ still to send and when, in the database rather than in Redis.
 
 Messages already in the database are marked sent: an upgrade texts nothing again.
 
-Revision ID: 0018
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-06 17:30:00.000000
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0018"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
