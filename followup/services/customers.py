@@ -72,6 +72,21 @@ def website_customer(tenant_id: int, visitor: dict) -> Customer | None:
     return customer
 
 
+def add_customer_with_email(tenant_id: int, email: str, name: str, phone: str | None) -> Customer:
+    """A new customer for (tenant, email); when another request made it a moment ago (two
+    creates at once for a new address), that one, instead of a server error."""
+    customer = Customer(tenant_id=tenant_id, email=email, name=name, phone=phone)
+    try:
+        with db.session.begin_nested():
+            db.session.add(customer)
+    except IntegrityError:
+        found = customer_with_email(tenant_id, email)
+        if found is None:  # not the (tenant, email) index that refused it
+            raise
+        return found
+    return customer
+
+
 def _customer_with_external_id(tenant_id: int, external_id: str) -> Customer | None:
     return db.session.scalar(
         select(Customer).where(Customer.tenant_id == tenant_id, Customer.external_id == external_id)

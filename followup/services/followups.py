@@ -295,11 +295,9 @@ def _customer_for(tenant_id: int, new: NewFollowUp, customer_id: int | None) -> 
     else:
         customer = customers.customer_with_email(tenant_id, new.email)
     if customer is None:
-        customer = Customer(tenant_id=tenant_id, email=new.email, name=new.name, phone=new.phone)
-        _session().add(customer)
-    else:
-        customer.name = customer.name or new.name
-        customer.phone = customer.phone or new.phone
+        customer = customers.add_customer_with_email(tenant_id, new.email, new.name, new.phone)
+    customer.name = customer.name or new.name
+    customer.phone = customer.phone or new.phone
     return customer
 
 

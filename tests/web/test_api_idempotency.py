@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import FollowUpRequest, IdempotencyKey
+from followup.models import Customer, FollowUpRequest, IdempotencyKey
 from followup.services import accounts
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -126,33 +126,45 @@ def live_server(app):
     thread.join(timeout=5)
 
 
-def test_concurrent_twins_create_one_request_and_get_one_answer(live_server, api_token):
-    twins = 8
-    start = threading.Barrier(twins)
+def post_at_once(port: int, token: str, senders: int, key: str | None) -> list[tuple[int, dict]]:
+    """`senders` threads POST the same new request at the same moment; their answers."""
+    start = threading.Barrier(senders)
     answers: list[tuple[int, dict]] = []
 
     def send() -> None:
-        connection = HTTPConnection("127.0.0.1", live_server, timeout=30)
-        headers = {
-            "Authorization": f"Bearer {api_token}",
-            "Content-Type": "application/json",
-            "Idempotency-Key": "double-click",
-        }
+        connection = HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
         start.wait()
         connection.request("POST", LIST_URL, body=json.dumps(NEW_REQUEST), headers=headers)
         response = connection.getresponse()
         answers.append((response.status, json.loads(response.read())))
         connection.close()
 
-    threads = [threading.Thread(target=send) for _ in range(twins)]
+    threads = [threading.Thread(target=send) for _ in range(senders)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return answers
+
+
+def test_concurrent_twins_create_one_request_and_get_one_answer(live_server, api_token):
+    twins = 8
+    answers = post_at_once(live_server, api_token, twins, key="double-click")
     assert len(answers) == twins
     assert {status for status, _ in answers} == {201}, answers
     assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
     assert count(FollowUpRequest) == 1
+
+
+def test_concurrent_creates_for_a_new_address_share_one_customer(live_server, api_token):
+    # No key: each is its own request, and the first sight of the address makes one customer.
+    answers = post_at_once(live_server, api_token, 4, key=None)
+    assert sorted(status for status, _ in answers) == [201] * 4, answers
+    assert count(FollowUpRequest) == 4
+    assert count(Customer) == 1
 
 
 @contextmanager
