@@ -62,13 +62,18 @@ class BadKey(DomainError):
         )
 
 
-def checked_key(raw: str | None) -> str | None:
-    """A key as sent (None when none was); BadKey for an empty, long or odd one."""
+def checked_key(raw: object) -> str | None:
+    """A key as sent (None when none was); BadKey for anything but 1 to MAX_KEY_CHARS
+    visible ASCII characters (a number or a list in JSON is no key either)."""
     if raw is None:
         return None
-    if not (0 < len(raw) <= MAX_KEY_CHARS and raw.isascii() and raw.isprintable()):
+    if not (isinstance(raw, str) and 0 < len(raw) <= MAX_KEY_CHARS and _visible_ascii(raw)):
         raise BadKey()
     return raw
+
+
+def _visible_ascii(text: str) -> bool:
+    return all("!" <= character <= "~" for character in text)
 
 
 def fingerprint(body: object) -> str:

@@ -350,6 +350,7 @@ def test_a_non_ascii_signature_leaves_an_unverified_chat(world, tenant):
                 "token",
                 "password",
                 "form_key",
+                "form_id",
                 "after",
                 "page_url",
                 "summary",
@@ -367,6 +368,27 @@ def test_fuzzed_bodies_never_get_a_server_error(world, endpoint, changes):
     assert_no_server_error(response, f"{endpoint} {changes!r}")
     if response.status_code >= 400:
         assert stored_counts() == before, f"{endpoint} {changes!r} was refused but stored"
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=lambda value: repr(value)[:20])
+@pytest.mark.parametrize("endpoint", ["widget api follow-up", "widget page follow-up"])
+def test_any_form_id_gets_an_answer_never_a_server_error(world, endpoint, value):
+    send, valid = ENDPOINTS[endpoint]
+    before = stored_counts()
+    response = send(world, valid | {"form_id": value})
+    assert_no_server_error(response, f"{endpoint} form_id={value!r}")
+    if response.status_code >= 400:
+        assert stored_counts() == before
+
+
+@pytest.mark.parametrize("key", ["", " ", "é", "x" * 300, "a\tb", NON_ASCII_SIGNATURE])
+def test_an_odd_idempotency_key_is_refused_in_our_words(world, key):
+    headers = world.api_headers() | {"Idempotency-Key": key}
+    before = stored_counts()
+    response = world.client.post("/api/v1/followups", json=VALID_FOLLOWUP, headers=headers)
+    assert response.status_code == 422, response.data
+    assert "Idempotency-Key" in response.get_json()["error"]["message"]
+    assert stored_counts() == before
 
 
 def test_gunicorn_passes_long_urls_on_to_our_own_limit():
