@@ -2,13 +2,16 @@
 sessions are ended, after SESSION_IDLE_TIMEOUT_H without a request and
 SESSION_MAX_AGE_DAYS after logging in, and a copy of its cookie ends with it."""
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from followup.extensions import db
 from followup.models import StaffUser
 from followup.services import accounts
+from followup.web.auth.sessions import POLL_HEADER
 from tests.conftest import PASSWORD, StaffBrowser, as_a_new_request
 
 ADMIN_PAGE = "/admin/followups"
@@ -100,6 +103,31 @@ def test_a_session_ends_after_the_idle_timeout(app, staff, moved_clock):
     assert logged_in(visit(browser))
     moved_clock.shift(timedelta(hours=12))
     assert not logged_in(visit(browser))
+
+
+def test_a_page_refreshing_itself_does_not_keep_an_idle_session_alive(app, staff, moved_clock):
+    browser = login_as(app, staff.email)
+    poll = {POLL_HEADER: "1"}  # what the admin's polling panes send
+    for _ in range(11):
+        moved_clock.shift(timedelta(hours=1))
+        as_a_new_request()
+        assert logged_in(browser.get(ADMIN_PAGE, headers=poll))
+    moved_clock.shift(timedelta(hours=1))
+    as_a_new_request()
+    assert not logged_in(browser.get(ADMIN_PAGE, headers=poll))
+
+
+def test_every_polling_pane_says_it_is_polling():
+    # An element that refreshes itself must not count as the member at work.
+    templates = Path(__file__).parents[2] / "templates"
+    polling = [
+        (path.name, element)
+        for path in templates.rglob("*.html")
+        for element in re.findall(r"<[^>]*every \d+s[^>]*>", path.read_text(), re.S)
+    ]
+    assert polling
+    for name, element in polling:
+        assert POLL_HEADER in element, f"{name}: {element}"
 
 
 def test_the_idle_timeout_is_configurable(app, staff, moved_clock):

@@ -10,7 +10,7 @@ price is that logging out ends the member's sessions on every device.
 The two clocks (idle and absolute) live in the signed session cookie.
 """
 
-from flask import current_app, session
+from flask import current_app, request, session
 from flask_login import login_user, logout_user
 
 from followup.clock import utcnow
@@ -23,6 +23,9 @@ SEEN_AT_KEY = "_seen_at"
 # The last-seen time is rewritten at most this often: otherwise every response would
 # carry a new session cookie.
 SEEN_PRECISION_S = 60
+# Sent by the admin's self-refreshing panes (htmx polling): a refresh is not the member
+# at work, and a tab left open on an unattended desk must still time out.
+POLL_HEADER = "X-Followup-Poll"
 
 
 def _now_s() -> int:
@@ -61,6 +64,10 @@ def still_valid(user: StaffUser) -> bool:
         for key in ("_user_id", VERSION_KEY, LOGIN_AT_KEY, SEEN_AT_KEY):
             session.pop(key, None)
         return False
-    if now - session[SEEN_AT_KEY] >= SEEN_PRECISION_S:
+    if _member_at_work() and now - session[SEEN_AT_KEY] >= SEEN_PRECISION_S:
         session[SEEN_AT_KEY] = now
     return True
+
+
+def _member_at_work() -> bool:
+    return POLL_HEADER not in request.headers
