@@ -2,7 +2,7 @@
 message keeps the SID of each part Twilio accepted (messages.sms_sids).
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-24 10:00:00.000000
 
 """

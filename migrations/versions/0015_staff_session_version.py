@@ -1,7 +1,7 @@
 """Staff members carry a session version: raising it ends every session they have.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 17:00:00.000000
 
 """

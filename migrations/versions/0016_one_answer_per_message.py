@@ -2,7 +2,7 @@
 and the client message records when a stream took the turn of answering it.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0015
 Create Date: 2026-11-24 10:00:00.000000
 
 """

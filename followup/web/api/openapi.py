@@ -43,7 +43,7 @@ SOME_TEXT = rf"^{_ALLOWED_SPACE}*[^\s{REFUSED_CHARACTERS_CLASS}]{_ALLOWED}*$"
 
 
 def _text(max_length: int, *, required: bool, nullable: bool = False, **more) -> dict:
-    """A text field with the server's own limits: its length after stripping, its characters."""
+    """A text field with the server's own limits: its length as sent, its characters."""
     schema = {
         "type": ["string", "null"] if nullable else "string",
         "maxLength": max_length,
