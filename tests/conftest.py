@@ -8,6 +8,7 @@ answer, except under CI, where a missing database is a failure.
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 import time_machine
 from flask import Flask, g
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from followup import create_app
 from followup.config import TestConfig
@@ -288,3 +290,14 @@ def make_followup(app):
 @pytest.fixture
 def api_token(tenant) -> str:
     return accounts.create_api_token(tenant.slug, "tests")
+
+
+@pytest.fixture
+def live_port(app) -> Iterator[int]:
+    """The app served by a real threaded HTTP server (streams, concurrent requests); its port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join(timeout=5)

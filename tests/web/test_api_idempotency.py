@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import time_machine
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from followup.clock import utcnow
 from followup.extensions import db
@@ -116,16 +115,6 @@ def test_a_key_lasts_24_hours_and_is_then_cleaned_away(api):
     ]
 
 
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port
-    server.shutdown()
-    thread.join(timeout=5)
-
-
 def post_at_once(port: int, token: str, senders: int, key: str | None) -> list[tuple[int, dict]]:
     """`senders` threads POST the same new request at the same moment; their answers."""
     start = threading.Barrier(senders)
@@ -150,18 +139,18 @@ def post_at_once(port: int, token: str, senders: int, key: str | None) -> list[t
     return answers
 
 
-def test_concurrent_twins_create_one_request_and_get_one_answer(live_server, api_token):
+def test_concurrent_twins_create_one_request_and_get_one_answer(live_port, api_token):
     twins = 8
-    answers = post_at_once(live_server, api_token, twins, key="double-click")
+    answers = post_at_once(live_port, api_token, twins, key="double-click")
     assert len(answers) == twins
     assert {status for status, _ in answers} == {201}, answers
     assert len({json.dumps(body, sort_keys=True) for _, body in answers}) == 1
     assert count(FollowUpRequest) == 1
 
 
-def test_concurrent_creates_for_a_new_address_share_one_customer(live_server, api_token):
+def test_concurrent_creates_for_a_new_address_share_one_customer(live_port, api_token):
     # No key: each is its own request, and the first sight of the address makes one customer.
-    answers = post_at_once(live_server, api_token, 4, key=None)
+    answers = post_at_once(live_port, api_token, 4, key=None)
     assert sorted(status for status, _ in answers) == [201] * 4, answers
     assert count(FollowUpRequest) == 4
     assert count(Customer) == 1

@@ -4,7 +4,6 @@ follow-ups, polling, customer login, rate limits, sizes, errors and CORS."""
 import http.client
 import json
 import re
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +13,6 @@ from flask.testing import FlaskClient
 from flask_limiter import RequestLimit
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
-from werkzeug.serving import make_server
 
 from followup.extensions import db, mail
 from followup.models import Agent, Chat, FollowUpRequest, Message, Role, Source
@@ -846,16 +844,6 @@ def test_one_tenants_origin_is_not_allowed_on_anothers_chat(client, shop_tenant,
 # --- through a real server: streaming and a client that leaves -------------------------------
 
 
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port
-    server.shutdown()
-    thread.join(timeout=5)
-
-
 def _open_stream(
     connection: http.client.HTTPConnection, session: Session, text: str, mode: str = "text"
 ) -> http.client.HTTPResponse:
@@ -880,14 +868,14 @@ def _wait_for(condition, timeout_s: float = 10.0):
 
 
 def test_a_voice_capture_streams_each_answer_through_a_real_server(
-    client, tenant, fake_llm, live_server
+    client, tenant, fake_llm, live_port
 ):
     """Each request gets its own database session there, as in production: the answers
     our code writes during a capture must reach the stream after the view's session."""
     session = start(client, tenant)
     turns = ["Can a person call me?", "ann@example.com"]
     for text in turns:
-        connection = http.client.HTTPConnection("127.0.0.1", live_server, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", live_port, timeout=10)
         response = _open_stream(connection, session, text, mode="voice")
         events = parse_sse(response.read().decode())
         connection.close()
@@ -895,11 +883,11 @@ def test_a_voice_capture_streams_each_answer_through_a_real_server(
     assert "a-n-n at example dot com" in events[-2][1]["content"]
 
 
-def test_real_server_streams_and_survives_a_client_leaving(client, tenant, fake_llm, live_server):
+def test_real_server_streams_and_survives_a_client_leaving(client, tenant, fake_llm, live_port):
     session = start(client, tenant)
     fake_llm.behaviour.reply_text = " ".join(f"word{n}" for n in range(40))
     fake_llm.behaviour.token_delay_s = 0.02
-    connection = http.client.HTTPConnection("127.0.0.1", live_server, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", live_port, timeout=10)
     response = _open_stream(connection, session, "tell me a long story")
     assert response.readline() == b"event: token\n"
     response.close()  # the visitor closes the tab mid-answer: both ends of the socket go
@@ -915,7 +903,7 @@ def test_real_server_streams_and_survives_a_client_leaving(client, tenant, fake_
     # And the chat carries on: a whole streamed turn through the real server.
     fake_llm.behaviour.reply_text = None
     fake_llm.behaviour.token_delay_s = 0
-    connection = http.client.HTTPConnection("127.0.0.1", live_server, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", live_port, timeout=10)
     events = parse_sse(_open_stream(connection, session, "still there?").read().decode())
     connection.close()
     assert [name for name, _ in events][-2:] == ["message", "done"]

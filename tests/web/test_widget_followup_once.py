@@ -8,7 +8,6 @@ from http.client import HTTPConnection
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from followup.extensions import db
 from followup.models import FollowUpRequest, Message
@@ -100,17 +99,7 @@ def test_the_json_api_takes_a_form_id_and_answers_a_retry_the_same(app, tenant):
     assert count(FollowUpRequest) == 1
 
 
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-def test_a_double_click_sends_twice_at_once_and_saves_one_request(app, chat, live_server):
+def test_a_double_click_sends_twice_at_once_and_saves_one_request(app, chat, live_port):
     key, chat_id, token = chat
     form_id = contact_form_id(app.test_client(), chat)
     clicks = 4
@@ -118,7 +107,7 @@ def test_a_double_click_sends_twice_at_once_and_saves_one_request(app, chat, liv
     answers: list[tuple[int, str]] = []
 
     def click() -> None:
-        connection = HTTPConnection("127.0.0.1", live_server, timeout=30)
+        connection = HTTPConnection("127.0.0.1", live_port, timeout=30)
         body = (
             "&".join(
                 f"{k}={v}" for k, v in (FORM | {"form_key": "contact", "form_id": form_id}).items()

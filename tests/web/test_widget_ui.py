@@ -13,7 +13,6 @@ import pytest
 import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from followup.extensions import db, mail
 from followup.models import Chat, FollowUpRequest, Message, Role, Source
@@ -721,16 +720,6 @@ def test_oversized_body_is_413(visitor):
 
 
 # --- through a real server: the customer leaves mid-reply ------------------------------------
-
-
-@pytest.fixture
-def live_port(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 def test_a_reply_is_finished_and_saved_when_the_customer_leaves_mid_stream(
