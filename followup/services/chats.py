@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
@@ -547,6 +547,19 @@ def _claim_answer(chat_id: int, message_id: int) -> bool:
     return claimed.rowcount == 1
 
 
+def _renew_answer_claim(message_id: int) -> datetime:
+    """The writer is alive: its claim starts again now. On a connection of its own, beside
+    the turn's session, which holds none while the model writes."""
+    now = utcnow()
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(Message.__table__)
+            .where(Message.__table__.c.id == message_id)
+            .values(answer_claimed_at=now)
+        )
+    return now
+
+
 def _release_answer_claim(message_id: int) -> None:
     """The turn ended without an answer (a staff member is in charge, or it failed):
     the next stream may take it at once rather than after the lease."""
@@ -588,11 +601,15 @@ def answer_message(chat: Chat, message_id: int) -> Iterator[TextDelta | Message 
 
 
 def _write_answer(chat: Chat, message_id: int) -> Iterator[TextDelta | Message]:
-    """The turn this stream claimed; given back if it ends without an answer."""
+    """The turn this stream claimed; given back if it ends without an answer. While the
+    answer streams, the claim is renewed, so a long answer is never taken over."""
     answered = False
+    renewed_at = utcnow()
     try:
         for event in agent_turn(chat, message_id):
             answered = answered or isinstance(event, Message)
+            if not answered and utcnow() - renewed_at >= _answer_lease() / 3:
+                renewed_at = _renew_answer_claim(message_id)
             yield event
     finally:
         if not answered:

@@ -398,6 +398,22 @@ def test_a_writer_thought_dead_that_finishes_late_leaves_the_first_answer_alone(
     assert len(list(answers)) == 1 and len(fake_llm.requests) == 2
 
 
+def test_a_writer_still_streaming_keeps_the_turn_past_the_lease(tenant, fake_llm, clock):
+    chat = start(tenant)
+    message = chats.post_client_message(chat, "one two three four five")
+    writer = chats.answer_message(chat, message.id)
+    assert isinstance(next(writer), TextDelta)
+    for _ in range(3):  # each word half a lease after the last: a lease and a half in all
+        clock.shift(chats.MIN_ANSWER_LEASE_S / 2)
+        assert isinstance(next(writer), TextDelta)
+    follower = chats.answer_message(chat, message.id)
+    assert isinstance(next(follower), chats.AnswerPending)  # it waits; it does not ask again
+    follower.close()
+    answers = [e for e in writer if isinstance(e, Message)]
+    assert answers[0].content == "You said: one two three four five"
+    assert len(fake_llm.requests) == 1
+
+
 def test_an_api_message_is_claimed_as_it_is_saved_and_answered_once(tenant, fake_llm):
     chat = start(tenant)
     message, answer = chats.take_client_message(chat, "hello")
