@@ -146,6 +146,8 @@ class Config:
     # Anybody can ask for a follow-up with any email: at most this many confirmations go
     # to one address of one business an hour; further requests are saved, unconfirmed.
     CUSTOMER_CONFIRMATIONS_PER_HOUR = int(_env("CUSTOMER_CONFIRMATIONS_PER_HOUR", "3"))
+    # Likewise for login links: anybody can ask for one with any customer's email.
+    CUSTOMER_LOGIN_LINKS_PER_HOUR = int(_env("CUSTOMER_LOGIN_LINKS_PER_HOUR", "5"))
 
     # Auto follow-up. While a staff member has replied in the last STAFF_TAKEOVER_MINUTES
     # the AI sends no reminder (the chain waits for the end of the takeover).

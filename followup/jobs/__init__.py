@@ -31,7 +31,7 @@ PRIORITY = tuple(JobQueue)
 QUEUE_OF: dict[str, JobQueue] = {
     "followup.jobs.sms.answer_sms": JobQueue.ANSWERS,
     "followup.jobs.sms.send_sms": JobQueue.ANSWERS,
-    "followup.jobs.customer_login.send_bound_login_link": JobQueue.ANSWERS,
+    "followup.jobs.customer_login.email_login_link": JobQueue.ANSWERS,
     "followup.jobs.notifications.deliver_notifications": JobQueue.NOTIFICATIONS,
     "followup.jobs.reminders.send_due_reminders": JobQueue.REMINDERS,
     "followup.jobs.reminders.send_reminders": JobQueue.REMINDERS,

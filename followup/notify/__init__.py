@@ -3,8 +3,16 @@ that delivers each notification once, retrying failures (see outbox.py)."""
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
+from sqlalchemy import func, select
+
+from followup.clock import utcnow
+from followup.extensions import db
 from followup.models import DeliveryState
+
+# How far back `sent_lately` counts the emails made for one address.
+RECIPIENT_WINDOW = timedelta(hours=1)
 
 # Line breaks of every kind and other control characters: in a header they would
 # start a new header (injection); in an SMS line they would forge another line.
@@ -27,6 +35,17 @@ class DeliveryFailed(NotSent):
 class Undeliverable(NotSent):
     """A failure that retrying cannot fix (nobody to send to, SMS not configured,
     an address or number the provider refuses): the notification fails at once."""
+
+
+def sent_lately(created_at, *where) -> int:
+    """Rows matching `where` made in the last hour (`created_at`: their model's column).
+    The one count behind every cap on emails anybody can make a business send to one
+    address: confirmations, login links."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(created_at.class_)
+        .where(*where, created_at > utcnow() - RECIPIENT_WINDOW)
+    )
 
 
 def one_line(text: str, limit: int) -> str:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
@@ -40,7 +40,7 @@ from followup.models import (
     StaffUser,
     Tenant,
 )
-from followup.notify import Receipt, Undeliverable, email, failures, sms
+from followup.notify import Receipt, Undeliverable, email, failures, sent_lately, sms
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ CHANNEL_ORDER = list(NotificationChannel)
 # more). Leases get no such grace.
 CLOCK_TOLERANCE = timedelta(seconds=5)
 SWEEP_BATCH = 500
-CONFIRMATIONS_WINDOW = timedelta(hours=1)
 NO_SUCH_ROW = 0  # ids start at 1
 
 # (notification id, attempts made): a row as a delivery job sees it.
@@ -81,15 +80,11 @@ def _owner_email(tenant_id: int) -> str | None:
 
 def _confirmations_lately(tenant_id: int, address: str) -> int:
     """Confirmations this business sent (or will send) to this address in the last hour."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(
-            Notification.tenant_id == tenant_id,
-            Notification.recipient == address,
-            Notification.channel == NotificationChannel.CUSTOMER_EMAIL,
-            Notification.created_at > utcnow() - CONFIRMATIONS_WINDOW,
-        )
+    return sent_lately(
+        Notification.created_at,
+        Notification.tenant_id == tenant_id,
+        Notification.recipient == address,
+        Notification.channel == NotificationChannel.CUSTOMER_EMAIL,
     )
 
 

@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
-from followup.jobs import enqueue
-from followup.jobs.customer_login import send_bound_login_link
+from followup.jobs import customer_login as login_jobs
 from followup.models import Chat, Customer, CustomerLoginToken, FollowUpRequest, Message, Role
-from followup.services.queries import lock_row, row_id
+from followup.notify import sent_lately
+from followup.services.queries import lock_row
 from followup.services.validation import clean_text, normalize_email
 
 LOGIN_LINK_TTL = timedelta(minutes=30)
@@ -113,29 +113,63 @@ def new_login_code() -> str:
 
 
 def request_login_link(chat: Chat, email: object) -> str:
-    """Email a one-time login link if the chat's business knows this email; returns the
-    code the chat shows, which whoever opens the link must type.
+    """Have a one-time login link emailed if the chat's business knows this email;
+    returns the code the chat shows, which whoever opens the link must type.
 
-    The answer (a code) is the same whether or not the email is known, so nobody can
-    probe which addresses are customers.
+    The answer (a code) is the same whether or not the email is known, and so is the
+    work: the request only queues the job, which looks the customer up. Nobody can
+    probe which addresses are customers, by the answer or by its time.
     """
     address = normalize_email(clean_text(email, "email", "Email", required=True, max_length=320))
     code = new_login_code()
-    customer = customer_with_email(chat.tenant_id, address)
-    if customer is None:
-        return code
-    token = secrets.token_urlsafe(32)
-    link = CustomerLoginToken(
-        customer_id=customer.id,
-        chat_id=chat.id,
-        token_hash=_hash(token),
-        code_hash=_hash(code),
-        expires_at=utcnow() + LOGIN_LINK_TTL,
-    )
-    db.session.add(link)
-    db.session.commit()
-    enqueue(send_bound_login_link, row_id(link), login_link_url(token))
+    login_jobs.queue_login_link(chat.id, address, _hash(code))
     return code
+
+
+def issue_login_link(
+    chat_id: int, address: str, code_hash: str
+) -> tuple[CustomerLoginToken, str] | None:
+    """For the job: the link's row (its customer, chat and time) and its one-time URL,
+    bound to the code the asking chat shows; None when there is nothing to send (no
+    such customer, the chat is gone, or the address had its share of links this hour).
+
+    Run again (a retry after a failed send), it gives the same link row a new token:
+    a link that may not have arrived dies, and the address's share is not spent twice.
+    """
+    chat = db.session.get(Chat, chat_id)
+    customer = customer_with_email(chat.tenant_id, address) if chat is not None else None
+    if customer is None:
+        return None
+    row = _link_asked_for(chat, customer, code_hash)
+    if row is None:
+        if _login_links_lately(customer) >= current_app.config["CUSTOMER_LOGIN_LINKS_PER_HOUR"]:
+            return None
+        row = CustomerLoginToken(
+            customer_id=customer.id,
+            chat_id=chat.id,
+            code_hash=code_hash,
+            expires_at=utcnow() + LOGIN_LINK_TTL,
+        )
+        db.session.add(row)
+    token = secrets.token_urlsafe(32)
+    row.token_hash = _hash(token)
+    db.session.commit()
+    return row, login_link_url(token)
+
+
+def _link_asked_for(chat: Chat, customer: Customer, code_hash: str) -> CustomerLoginToken | None:
+    return db.session.scalar(
+        select(CustomerLoginToken).where(
+            CustomerLoginToken.chat_id == chat.id,
+            CustomerLoginToken.customer_id == customer.id,
+            CustomerLoginToken.code_hash == code_hash,
+        )
+    )
+
+
+def _login_links_lately(customer: Customer) -> int:
+    """Login links made for this customer (one tenant, one address) in the last hour."""
+    return sent_lately(CustomerLoginToken.created_at, CustomerLoginToken.customer_id == customer.id)
 
 
 def _is_usable(row: CustomerLoginToken | None) -> bool:

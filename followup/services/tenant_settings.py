@@ -152,6 +152,18 @@ def normalize_origin(value: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if keep_port else "")
 
 
+def allowed_origin_of(tenant: Tenant, page_url: str | None) -> str | None:
+    """The origin of `page_url` when it is one of the tenant's allowed website origins,
+    else None. A page address comes from the visitor: only an origin the business
+    listed names a site to anybody."""
+    parts = urlsplit(page_url or "")
+    try:
+        origin = normalize_origin(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:
+        return None
+    return origin if origin in (tenant.allowed_origins or []) else None
+
+
 def parse_origins(text: object) -> list[str]:
     """One origin per line; blank lines ignored, duplicates dropped, order kept."""
     if not isinstance(text, str):

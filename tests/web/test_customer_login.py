@@ -180,20 +180,20 @@ class WidgetChat:
     """A visitor's chat through one of the two widget surfaces: the HTMX page or the JSON
     API, each with its own session token, as a browser would hold it."""
 
-    def __init__(self, app, tenant, surface: str):
+    def __init__(self, app, tenant, surface: str, page_url: str = SHOP_PAGE):
         self.client = app.test_client()
         self.key = tenant.widget_public_key
         self.surface = surface
         headers = {"User-Agent": IPHONE}
         if surface == "widget":
             started = self.client.post(
-                f"/w/{self.key}/chats", data={"page_url": SHOP_PAGE}, headers=headers
+                f"/w/{self.key}/chats", data={"page_url": page_url}, headers=headers
             )
             self.chat_id = int(started.headers["X-Chat-Id"])
             self.token = started.headers["X-Session-Token"]
         else:
             started = self.client.post(
-                f"/api/widget/v1/{self.key}/sessions", json={"page_url": SHOP_PAGE}, headers=headers
+                f"/api/widget/v1/{self.key}/sessions", json={"page_url": page_url}, headers=headers
             )
             self.chat_id, self.token = started.json["chat_id"], started.json["session_token"]
         assert started.status_code == 201
@@ -343,7 +343,13 @@ def test_a_strange_code_is_a_wrong_code_not_an_error(browser, chat, code):
     assert reload(chat).customer_id is None
 
 
+def allow_origins(tenant, *origins: str) -> None:
+    tenant.allowed_origins = list(origins)
+    db.session.commit()
+
+
 def test_the_email_says_which_site_and_device_asked_and_when(app, tenant, customer):
+    allow_origins(tenant, "https://shop.example")
     with time_machine.travel(utcnow().replace(hour=14, minute=5), tick=False):
         _code, sent = WidgetChat(app, tenant, "widget").ask_for_link(EMAIL)
         asked = utcnow().strftime("%Y-%m-%d 14:05 UTC")
@@ -353,3 +359,50 @@ def test_the_email_says_which_site_and_device_asked_and_when(app, tenant, custom
     assert "type the code shown in that chat window" in body
     assert "If you did not ask for it, ignore this email" in body
     assert "Maria" not in body  # a name anybody could have typed reaches no inbox
+
+
+# The page address is the visitor's to write: any text can be its host name.
+HOSTILE_PAGE = "https://call-18005550100-your-account-is-locked.example/help"
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_a_page_address_on_a_site_the_business_did_not_allow_stays_out_of_the_email(
+    app, tenant, customer, surface
+):
+    allow_origins(tenant, "https://shop.example")
+    _code, sent = WidgetChat(app, tenant, surface, page_url=HOSTILE_PAGE).ask_for_link(EMAIL)
+    body = sent[0].body
+    assert "with Acme Inc on our website from a phone, at" in body
+    for words in ("18005550100", "locked", "call-", "/help"):
+        assert words not in body
+
+
+def test_without_allowed_origins_no_site_is_named(app, tenant, customer):
+    _code, sent = WidgetChat(app, tenant, "api").ask_for_link(EMAIL)
+    assert "on our website from a phone" in sent[0].body
+    assert "shop.example" not in sent[0].body
+
+
+def test_only_so_many_links_go_to_one_address_an_hour_and_the_answer_never_changes(
+    app, tenant, customer, moved_clock
+):
+    """Anybody can ask for a link with a customer's email: from new chats (each has its
+    own limit), the address gets CUSTOMER_LOGIN_LINKS_PER_HOUR (5) emails an hour, and
+    the chat that asked one too many sees exactly what the others saw."""
+    answers, emails = [], []
+    for _ in range(6):
+        visitor = WidgetChat(app, tenant, "api")
+        with mail.record_messages() as outbox:
+            response = visitor.client.post(
+                f"/api/widget/v1/chats/{visitor.chat_id}/login-link",
+                json={"email": EMAIL},
+                headers=visitor._headers(),
+            )
+        answers.append((response.status_code, response.json["message"]))
+        assert CODE_SHAPE.match(response.json["code"])
+        emails.append(len(outbox))
+    assert emails == [1, 1, 1, 1, 1, 0]
+    assert len(set(answers)) == 1
+    moved_clock.shift(timedelta(minutes=61))
+    _code, sent = WidgetChat(app, tenant, "api").ask_for_link(EMAIL)
+    assert len(sent) == 1  # an hour on, the address has its share again

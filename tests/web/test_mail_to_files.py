@@ -18,10 +18,10 @@ from sqlalchemy import select
 from followup import create_app
 from followup.config import PROJECT_ROOT
 from followup.extensions import db
-from followup.jobs.customer_login import send_bound_login_link
-from followup.models import Customer, CustomerLoginToken, Notification
+from followup.jobs.customer_login import email_login_link
+from followup.models import Customer, Notification
 from followup.notify import email as notify_email
-from followup.services import accounts
+from followup.services import accounts, chats
 from tests.conftest import PASSWORD, app_with_empty_schema, logged_in_browser
 
 START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -144,19 +144,15 @@ def test_a_long_instance_path_saves_each_email_once(app, tenant, make_followup):
 def test_a_customer_login_link_is_saved_as_a_file_too(app, tenant, mail_folder):
     customer = Customer(tenant_id=tenant.id, email="sam@example.com", name="Sam Carter")
     db.session.add(customer)
-    db.session.flush()
-    link = CustomerLoginToken(
-        customer_id=customer.id, token_hash="0" * 64, expires_at=START + timedelta(minutes=30)
-    )
-    db.session.add(link)
     db.session.commit()
+    chat, _token = chats.start_chat(tenant.widget_public_key)
     with time_machine.travel(START, tick=False):
-        send_bound_login_link(link.id, "http://localhost/customer-login/one-time-token")
+        email_login_link(chat.id, "sam@example.com", "0" * 64)
     (path,) = saved(mail_folder)
     assert path.name.endswith(f"-login-link-customer-{customer.id}.eml")
     message = read(path)
     assert message["To"] == "sam@example.com"
-    assert "http://localhost/customer-login/one-time-token" in message.get_content()
+    assert re.search(r"http://localhost/customer-login/\S+", message.get_content())
 
 
 def test_the_request_shows_where_its_emails_were_saved(app, tenant, staff, make_followup):
