@@ -10,7 +10,7 @@ moment: after the job read the steps, before it commits."""
 import threading
 from datetime import timedelta
 
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.registry import FailedJobRegistry
 from sqlalchemy import event, select
 
@@ -20,13 +20,14 @@ from followup.models import Chat
 from followup.services import agents
 from tests.engine.conftest import START
 from tests.engine.helpers import client_says, make_agent, start_chat
+from tests.jobs.helpers import work_off
 
 STEPS = [(60, "Check in"), (120, "Ask again"), (180, "Offer a call"), (240, "Say goodbye")]
 
 
 def run_queued_jobs(redis_db) -> None:
     queue = Queue(JobQueue.MAINTENANCE, connection=redis_db)
-    SimpleWorker([queue], connection=redis_db).work(burst=True)
+    work_off(queue, redis_db)
     failed = FailedJobRegistry(queue=queue)
     assert failed.get_job_ids() == [], queue.fetch_job(failed.get_job_ids()[0]).exc_info
 

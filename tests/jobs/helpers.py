@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from followup.extensions import db
@@ -75,3 +76,18 @@ def session_members(session_id: int) -> list[int]:
         if int(fields[3]) == session_id:  # fields after the name: state, ppid, pgrp, session
             members.append(int(entry))
     return members
+
+
+class BurstWorker(SimpleWorker):
+    """RQ's in-process worker without its command channel: a burst in a test takes no
+    remote commands, and stopping that channel's thread sometimes took a minute."""
+
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
+
+
+def work_off(queue: Queue, redis_db) -> None:
+    BurstWorker([queue], connection=redis_db).work(burst=True)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import event, select
 
@@ -17,24 +17,10 @@ from followup.jobs import JobQueue
 from followup.jobs.customer_login import DESCRIPTION, RETRY_INTERVALS_S
 from followup.models import CustomerLoginToken
 from followup.services import chats, customers
+from tests.jobs.helpers import work_off
 
 EMAIL = "maria@example.com"
 STRANGER = "stranger@example.com"
-
-
-class BurstWorker(SimpleWorker):
-    """RQ's in-process worker without its command channel: a burst in a test takes no
-    remote commands, and stopping that channel's thread sometimes took a minute."""
-
-    def subscribe(self) -> None:
-        pass
-
-    def unsubscribe(self) -> None:
-        pass
-
-
-def work_off(queue: Queue, redis_db) -> None:
-    BurstWorker([queue], connection=redis_db).work(burst=True)
 
 
 @pytest.fixture

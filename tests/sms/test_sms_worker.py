@@ -5,7 +5,7 @@ retry time (10 s away; the test moves the job forward instead of waiting)."""
 from datetime import timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from followup.jobs.sms import send_sms
 from followup.models import Chat, Message, Role, SendState, SmsSend
 from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
 from tests.jobs.conftest import shared_settings
-from tests.jobs.helpers import wait_for
+from tests.jobs.helpers import wait_for, work_off
 from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, conversation
 
 
@@ -76,7 +76,7 @@ def test_a_failed_send_is_retried_at_its_time_without_a_second_answer(
     sms.send("Hello")
     before = utcnow()
     # The worker runs in this process and app context: the answer, its failed send.
-    SimpleWorker([queue], connection=redis_db).work(burst=True)
+    work_off(queue, redis_db)
     after = utcnow()
 
     db.session.rollback()
@@ -89,7 +89,7 @@ def test_a_failed_send_is_retried_at_its_time_without_a_second_answer(
     assert (job.func_name, job.args) == ("followup.jobs.sms.send_sms", (delivery.message_id, 1))
     assert twilio.messages == []
 
-    SimpleWorker([queue], connection=redis_db).work(burst=True)
+    work_off(queue, redis_db)
 
     assert [m.body for m in twilio.messages] == ["You said: Hello"]
     assert len(fake_llm.requests) == 1  # the answer was written once
@@ -112,11 +112,11 @@ def test_a_retried_send_texts_only_the_parts_twilio_has_not_accepted(
     twilio.fail_next(1, 500, after=1)
     queue = Queue(JobQueue.ANSWERS, connection=redis_db)
     sms.send("Tell me everything")
-    SimpleWorker([queue], connection=redis_db).work(burst=True)
+    work_off(queue, redis_db)
     assert len(twilio.messages) == 1
 
     scheduled_send(queue)
-    SimpleWorker([queue], connection=redis_db).work(burst=True)
+    work_off(queue, redis_db)
 
     first, second = (m.body for m in twilio.messages)
     assert f"{first} {second}" == long_answer  # each part once
