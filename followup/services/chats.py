@@ -130,8 +130,9 @@ def _serializer() -> URLSafeSerializer:
 
 def session_token(chat: Chat) -> str:
     """A signed token that lets its holder, and only its holder, use this chat while
-    the chat is in use (`_session_lapsed`)."""
-    return _serializer().dumps({"chat": chat.id})
+    the chat is in use (`_session_lapsed`). By `row_id`: the chat was just committed,
+    and `.id` would read it all again for its id."""
+    return _serializer().dumps({"chat": row_id(chat)})
 
 
 def _session_lapsed(chat: Chat) -> bool:

@@ -119,6 +119,16 @@ def test_session_opens_a_chat_that_greets(client, tenant):
     assert messages[0]["content"] == "Hi! I'm Alex from Acme Inc. How can I help you today?"
 
 
+def test_a_session_reads_nothing_back_after_its_commit(client, tenant):
+    """Hundreds of visitors may open the widget within seconds (bench/widget_load.py):
+    the chat's id and token come from the saved row, not from reading it again."""
+    start(client, tenant)  # the tenant's first chat also makes its employee
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        start(client, tenant)
+    assert seen[-1] == "COMMIT", seen
+
+
 def test_session_without_body_is_fine(client, tenant):
     response = client.post(f"{BASE}/{tenant.widget_public_key}/sessions")
     assert response.status_code == 201 and response.get_json()["chat_id"]
