@@ -420,6 +420,15 @@ def _finish_turn(
     )
 
 
+def saved_turn(client_message_id: int, answer: Message | None) -> Message:
+    """The client's message, read back in one query with its answer (`answer` is
+    refreshed too): the answer's commits expired both, and a streamed turn ends with
+    them."""
+    ids = [client_message_id] + ([row_id(answer)] if answer is not None else [])
+    found = db.session.scalars(select(Message).where(Message.id.in_(ids))).all()
+    return next(message for message in found if message.id == client_message_id)
+
+
 def chat_for_turn(chat_id: int) -> tuple[Chat, Tenant, Agent]:
     """The chat, its business and its agent in one query: what an answer reads. Plain
     entities, not an eager-loaded relationship: `chat.agent` then finds its agent in

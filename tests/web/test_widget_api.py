@@ -315,6 +315,20 @@ def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(
     assert list(contents)[-2:] == ["Do you ship to Canada?", "You said: Do you ship to Canada?"]
 
 
+def test_a_streamed_turn_reads_its_two_messages_back_in_one_query(client, tenant, fake_llm):
+    """The answer's commits expire both messages; the `message` and `done` events read
+    them back together (a round trip per turn saved under load: bench/widget_load.py)."""
+    session = start(client, tenant)
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        events = parse_sse(b"".join(session.stream("Hello").response).decode())
+    after_last_commit = seen[len(seen) - seen[::-1].index("COMMIT") :]
+    assert after_last_commit == ["CHECKOUT", "SELECT"], seen
+    (_, message), (_, done) = events[-2:]
+    assert [m["content"] for m in done["messages"]] == ["Hello", "You said: Hello"]
+    assert done["messages"][1] == message
+
+
 @pytest.mark.parametrize("streamed", [True, False])
 def test_no_database_connection_is_held_while_the_model_thinks(client, tenant, fake_llm, streamed):
     """Hundreds of answers may be in the model's hands at once: a pooled connection held
