@@ -130,8 +130,9 @@ def _serializer() -> URLSafeSerializer:
 
 def session_token(chat: Chat) -> str:
     """A signed token that lets its holder, and only its holder, use this chat while
-    the chat is in use (`_session_lapsed`)."""
-    return _serializer().dumps({"chat": chat.id})
+    the chat is in use (`_session_lapsed`). By `row_id`: the chat was just committed,
+    and `.id` would read it all again for its id."""
+    return _serializer().dumps({"chat": row_id(chat)})
 
 
 def _session_lapsed(chat: Chat) -> bool:
@@ -417,6 +418,15 @@ def _finish_turn(
         completion_tokens=completion.completion_tokens,
         reply_to_id=reply_to_id,
     )
+
+
+def saved_turn(client_message_id: int, answer: Message | None) -> Message:
+    """The client's message, read back in one query with its answer (`answer` is
+    refreshed too): the answer's commits expired both, and a streamed turn ends with
+    them."""
+    ids = [client_message_id] + ([row_id(answer)] if answer is not None else [])
+    found = db.session.scalars(select(Message).where(Message.id.in_(ids))).all()
+    return next(message for message in found if message.id == client_message_id)
 
 
 def chat_for_turn(chat_id: int) -> tuple[Chat, Tenant, Agent]:

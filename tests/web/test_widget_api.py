@@ -119,6 +119,16 @@ def test_session_opens_a_chat_that_greets(client, tenant):
     assert messages[0]["content"] == "Hi! I'm Alex from Acme Inc. How can I help you today?"
 
 
+def test_a_session_reads_nothing_back_after_its_commit(client, tenant):
+    """Hundreds of visitors may open the widget within seconds (bench/widget_load.py):
+    the chat's id and token come from the saved row, not from reading it again."""
+    start(client, tenant)  # the tenant's first chat also makes its employee
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        start(client, tenant)
+    assert seen[-1] == "COMMIT", seen
+
+
 def test_session_without_body_is_fine(client, tenant):
     response = client.post(f"{BASE}/{tenant.widget_public_key}/sessions")
     assert response.status_code == 201 and response.get_json()["chat_id"]
@@ -303,6 +313,20 @@ def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(
     assert b"event: done" in rest and "INSERT" in seen[len(before_first_token) :]
     contents = db.session.scalars(select(Message.content).where(Message.chat_id == session.chat_id))
     assert list(contents)[-2:] == ["Do you ship to Canada?", "You said: Do you ship to Canada?"]
+
+
+def test_a_streamed_turn_reads_its_two_messages_back_in_one_query(client, tenant, fake_llm):
+    """The answer's commits expire both messages; the `message` and `done` events read
+    them back together (a round trip per turn saved under load: bench/widget_load.py)."""
+    session = start(client, tenant)
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        events = parse_sse(b"".join(session.stream("Hello").response).decode())
+    after_last_commit = seen[len(seen) - seen[::-1].index("COMMIT") :]
+    assert after_last_commit == ["CHECKOUT", "SELECT"], seen
+    (_, message), (_, done) = events[-2:]
+    assert [m["content"] for m in done["messages"]] == ["Hello", "You said: Hello"]
+    assert done["messages"][1] == message
 
 
 @pytest.mark.parametrize("streamed", [True, False])

@@ -127,7 +127,7 @@ def start_session(public_key: str) -> tuple[dict, int]:
         body.get("page_url"), body.get("referrer"), body.get("language"), request.user_agent.string
     )
     chat, token = chats.start_chat(public_key, body.get("customer"), visit)
-    return {"session_token": token, "chat_id": chat.id}, 201
+    return {"session_token": token, "chat_id": row_id(chat)}, 201
 
 
 @bp.post(f"{CHAT_URL}/messages")

@@ -23,6 +23,7 @@ from flask import Response, request, stream_with_context
 from followup.extensions import db
 from followup.llm.client import TextDelta
 from followup.models import Message
+from followup.services import chats
 from followup.web.widget_api.serialize import message_json, turn_json
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,10 @@ def _turn_events(
                 yield sse("token", {"text": event.text})
             else:
                 agent_message = event
+        client_message = chats.saved_turn(client_message_id, agent_message)
         if agent_message is not None:
             yield sse("message", message_json(agent_message))
-        yield sse("done", turn_json(db.session.get(Message, client_message_id), agent_message))
+        yield sse("done", turn_json(client_message, agent_message))
     except GeneratorExit:
         _finish_unwatched(turn, chat_id)
         raise
