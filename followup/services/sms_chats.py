@@ -201,19 +201,20 @@ def _answer_claimed(chat_id: int, message_id: int) -> Message | None:
 
 
 def awaits_answer(chat: Chat, message_id: int) -> bool:
-    """Answer only the latest message of the conversation, and only if it is the
-    client's: a burst of texts gets one answer (the last job's, which sees them
-    all), a job run twice answers once, and a staff reply ends the AI's turn. (During a
-    human takeover `chats.agent_turn` itself stays silent, on every channel.)"""
+    """Answer only the chat's latest text: a burst of texts gets one answer (the last
+    job's, which sees them all), and a text that came while the AI answered the one
+    before gets its own. (An answer, staff's or the AI's, settles the texts it answered,
+    so their jobs never get here; during a human takeover `chats.agent_turn` itself
+    stays silent, on every channel.)"""
     if chat.channel != Channel.SMS or chat.opted_out:
         return False
-    latest = db.session.execute(
-        select(Message.id, Message.role)
-        .where(Message.chat_id == chat.id, Message.role.in_(autofollowup.CONVERSATION_ROLES))
+    latest = db.session.scalar(
+        select(Message.id)
+        .where(Message.chat_id == chat.id, Message.role == Role.CLIENT)
         .order_by(Message.id.desc())
         .limit(1)
-    ).first()
-    return latest is not None and tuple(latest) == (message_id, Role.CLIENT)
+    )
+    return latest == message_id
 
 
 def note_undelivered(message: Message, error: Exception) -> None:
