@@ -3,7 +3,8 @@
 Run as many as the load needs; they share the queues through Redis (`REDIS_URL`).
 Each serves the queues it is given (`--queues`, else WORKER_QUEUES, else all of them),
 always in priority order (`followup.jobs.PRIORITY`): customer answers first, then staff
-notifications, reminders, and maintenance last.
+notifications, reminders, and maintenance; then RQ's `default` queue, for jobs queued
+before the upgrade to these queues.
 Jobs run inside one pushed app context, so they use `db`, `current_app` and the
 queue helpers exactly like a request does.
 
@@ -51,6 +52,8 @@ from followup.notify import outbox
 
 CRON_STOP_TIMEOUT_S = 5
 CRON_REDIS_RETRY_S = 2
+# Jobs queued before the priority queues, in RQ's own queue: remove in a later release.
+LEGACY_QUEUE = "default"
 
 log = logging.getLogger("worker")
 
@@ -132,12 +135,17 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def queue_names(asked: str) -> list[str]:
+    """The queues this worker serves: those asked, in priority order, then the legacy one."""
+    return [*serving(asked), LEGACY_QUEUE]
+
+
 def main() -> None:
     arguments = _arguments()
     app = create_app()
     with app.app_context():
         try:
-            names = serving(arguments.queues or app.config["WORKER_QUEUES"])
+            names = queue_names(arguments.queues or app.config["WORKER_QUEUES"])
         except ValueError as exc:
             raise SystemExit(f"worker.py: {exc}") from None
         outbox.preload()

@@ -158,7 +158,7 @@ _MESSAGES_AFTER = (
     .order_by(Message.id)
 )
 # What an answer reads of the history: plain rows, no entities to build before the model.
-_LINES = _MESSAGES_AFTER.with_only_columns(Message.role, Message.content, Message.mode)
+_LINES = _MESSAGES_AFTER.with_only_columns(Message.id, Message.role, Message.content, Message.mode)
 
 
 def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Agent]:
@@ -220,9 +220,12 @@ def messages_after(chat: Chat, after_id: int) -> list[Message]:
     return list(db.session.scalars(_MESSAGES_AFTER, {"chat_id": chat.id, "after_id": after_id}))
 
 
-def _stage_message(chat: Chat, role: Role, content: str, **fields) -> Message:
+def _stage_message(
+    chat: Chat, role: Role, content: str, *, answers_up_to: int | None = None, **fields
+) -> Message:
     """The one place a conversation message is added (to the transaction), with what it
-    does to the chat: a client message starts a new cycle of the reminder chain."""
+    does to the chat: a client message starts a new cycle of the reminder chain.
+    `answers_up_to`: on the AI's answer, the last client message its turn read."""
     message = Message(chat_id=chat.id, role=role, content=content, created_at=utcnow(), **fields)
     if role == Role.CLIENT:
         # It locks the chat and reads it afresh, with the message's times written.
@@ -236,25 +239,29 @@ def _stage_message(chat: Chat, role: Role, content: str, **fields) -> Message:
         capture.finish(chat)
     db.session.add(message)
     if chat.channel == Channel.SMS:
-        _stage_sms_answer_state(chat, message)
+        _stage_sms_answer_state(chat, message, answers_up_to)
     return message
 
 
-def _stage_sms_answer_state(chat: Chat, message: Message) -> None:
+def _stage_sms_answer_state(chat: Chat, message: Message, answers_up_to: int | None) -> None:
     """A customer's text awaits an answer from the moment it is saved; an answer of the
     business (the AI's or staff's) settles the texts it answers and is to be texted
-    (`sms_sends`), in its own commit."""
+    (`sms_sends`), in its own commit. The AI's answers the texts its turn read (up to
+    `answers_up_to`): one that came while the model wrote waits for its own job. A
+    staff reply answers every text there when it was sent."""
     if message.role == Role.CLIENT:
         sms_answers.await_answer(message)
     elif message.role in (Role.AGENT, Role.STAFF):
-        sms_answers.settle_chat(chat)
+        sms_answers.settle_chat(chat, answers_up_to)
         sms_sends.stage(chat, message)
 
 
-def _add_message(chat: Chat, role: Role, content: str, **fields) -> Message:
+def _add_message(
+    chat: Chat, role: Role, content: str, *, answers_up_to: int | None = None, **fields
+) -> Message:
     """A message added and committed; an answer of the business (the AI's or a staff
     member's) then starts or re-plans the reminder chain."""
-    message = _stage_message(chat, role, content, **fields)
+    message = _stage_message(chat, role, content, answers_up_to=answers_up_to, **fields)
     try:
         db.session.commit()
     except IntegrityError:
@@ -373,12 +380,12 @@ def _fallback_text(tenant: Tenant, by_form: bool = True) -> str:
     return f"{text} Our team can get back to you instead. {prompts.response_promise(tenant)}"
 
 
-def _fallback(chat: Chat, tenant: Tenant, reason: str, reply_to_id: int | None) -> Message:
+def _fallback(chat: Chat, tenant: Tenant, reason: str, turn: "_ModelTurn") -> Message:
     """Never lose a lead: say so plainly and offer the follow-up: the contact form, or
     where none can be shown (SMS) the same details asked for in conversation, starting
     from the customer's unanswered text as the reason."""
     log.warning("LLM unavailable for chat %s: %s", chat.id, reason)
-    answer = {"reply_to_id": reply_to_id}
+    answer = {"reply_to_id": turn.reply_to_id, "answers_up_to": turn.answers_up_to}
     if not tenant.followups_enabled:
         return _add_message(chat, Role.AGENT, _fallback_text(tenant), **answer)
     style = capture.style_for(chat)
@@ -393,9 +400,8 @@ def _fallback(chat: Chat, tenant: Tenant, reason: str, reply_to_id: int | None) 
     return _add_message(chat, Role.AGENT, text, mode=style.mode, **answer)
 
 
-def _finish_turn(
-    chat: Chat, tenant: Tenant, completion: Completion, mode: str, reply_to_id: int | None
-) -> Message:
+def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, turn: "_ModelTurn") -> Message:
+    mode = turn.mode
     offer = next((c for c in completion.tool_calls if c.name == prompts.FOLLOWUP_TOOL_NAME), None)
     text = completion.text.strip()
     action = None
@@ -416,7 +422,8 @@ def _finish_turn(
         model=completion.model,
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
-        reply_to_id=reply_to_id,
+        reply_to_id=turn.reply_to_id,
+        answers_up_to=turn.answers_up_to,
     )
 
 
@@ -448,6 +455,7 @@ class _ModelTurn:
     conversation: list[dict]
     tools: list[dict] | None
     reply_to_id: int | None  # the client message answered (`answer_message`), if named
+    answers_up_to: int | None  # the last client message read: the answer settles up to it
 
 
 def _begin_turn(chat: Chat, reply_to_id: int | None = None) -> Message | _ModelTurn | None:
@@ -459,12 +467,13 @@ def _begin_turn(chat: Chat, reply_to_id: int | None = None) -> Message | _ModelT
     tenant = db.session.get(Tenant, chat.tenant_id)
     past = db.session.execute(_LINES, {"chat_id": chat.id, "after_id": 0}).all()
     mode = past[-1].mode if past else "text"
+    read = next((line.id for line in reversed(past) if line.role == Role.CLIENT), None)
     # Locked, then checked again: two answers read at once (a text sent twice) must not
     # both submit the request. (The widget's turn holds the lock already.)
     if capture.capturing(chat) and capture.capturing(autofollowup.lock_chat(chat)):
-        return _capture_turn(chat, tenant, past[-1].content, reply_to_id)
+        return _capture_turn(chat, tenant, past[-1].content, reply_to_id, read)
     conversation = prompts.conversation(chat.agent, tenant, past, capture.style_for(chat, mode))
-    return _ModelTurn(chat.id, mode, conversation, prompts.tools_for(tenant), reply_to_id)
+    return _ModelTurn(chat.id, mode, conversation, prompts.tools_for(tenant), reply_to_id, read)
 
 
 def _answer(begun: Message | _ModelTurn | None) -> Iterator[TextDelta | Message]:
@@ -486,10 +495,10 @@ def _answer(begun: Message | _ModelTurn | None) -> Iterator[TextDelta | Message]
                 yield event
     except LLMUnavailable as exc:
         chat, tenant, _agent = chat_for_turn(begun.chat_id)
-        yield _fallback(chat, tenant, str(exc), begun.reply_to_id)
+        yield _fallback(chat, tenant, str(exc), begun)
         return
     chat, tenant, _agent = chat_for_turn(begun.chat_id)
-    yield _finish_turn(chat, tenant, completion, begun.mode, begun.reply_to_id)
+    yield _finish_turn(chat, tenant, completion, begun)
 
 
 def agent_turn(chat: Chat, reply_to_id: int | None = None) -> Iterator[TextDelta | Message]:
@@ -692,6 +701,7 @@ def _submit(
     offer: dict,
     reply_to_id: int | None = None,
     before_commit: Callable[[FollowUpRequest], None] | None = None,
+    answers_up_to: int | None = None,
 ) -> tuple[FollowUpRequest, Message]:
     """Save the request and thank the customer in the chat; returns both. `offer` is
     what the agent said about the request: its summary and priority; `reply_to_id` the
@@ -715,6 +725,7 @@ def _submit(
                 text + prompts.response_promise(tenant),
                 action=action,
                 reply_to_id=reply_to_id,
+                answers_up_to=answers_up_to,
             )
         )
         if before_commit is not None:
@@ -736,11 +747,13 @@ def _submit(
     return followup, thanks[0]
 
 
-def _capture_turn(chat: Chat, tenant: Tenant, answer: str, reply_to_id: int | None) -> Message:
+def _capture_turn(
+    chat: Chat, tenant: Tenant, answer: str, reply_to_id: int | None, answers_up_to: int | None
+) -> Message:
     """While a follow-up is captured in conversation (voice, SMS), our code, not the
     model, runs the dialogue; the customer's final yes submits the request."""
     style = capture.style_of(chat)
-    said = {"mode": style.mode, "reply_to_id": reply_to_id}
+    said = {"mode": style.mode, "reply_to_id": reply_to_id, "answers_up_to": answers_up_to}
     if not tenant.followups_enabled:  # turned off while the customer was answering
         capture.finish(chat)
         return _add_message(chat, Role.AGENT, CAPTURE_CLOSED, **said)
@@ -752,7 +765,13 @@ def _capture_turn(chat: Chat, tenant: Tenant, answer: str, reply_to_id: int | No
     capture.finish(chat)
     try:
         _followup, thanks = _submit(
-            chat, tenant, step.submit, style.source, step.offer, reply_to_id
+            chat,
+            tenant,
+            step.submit,
+            style.source,
+            step.offer,
+            reply_to_id,
+            answers_up_to=answers_up_to,
         )
     except ValidationFailed as exc:  # refused before anything was saved
         chat.followup_capture = progress

@@ -5,8 +5,9 @@
 - `claim` lets one job answer it (one conditional UPDATE): a duplicate, an RQ retry
   and a job the sweep queued never both answer. `release` gives it back when the job
   fails, for RQ's retry.
-- `settle_chat` runs in the transaction that saves an answer (AI or staff): every
-  unsettled text of the chat is answered by it, as `sms_chats.awaits_answer` reads it.
+- `settle_chat` runs in the transaction that saves an answer (AI or staff): the
+  unsettled texts it answers (the AI's: those its turn read; staff's: all) are
+  answered by it, as `sms_chats.awaits_answer` reads it.
 - `take_due` is the sweep's: texts whose job never came or whose lease ran out, each
   taken for one more lease so two sweeps (or the next one) do not queue it again.
 
@@ -98,12 +99,16 @@ def _set(message_id: int, state: AnswerState, due_at, only: AnswerState) -> None
     )
 
 
-def settle_chat(chat: Chat) -> None:
-    """Stage: the answer being saved answers every text of the chat still unsettled
-    (the latest one, and those before it that it covers)."""
+def settle_chat(chat: Chat, up_to: int | None = None) -> None:
+    """Stage: the answer being saved answers the chat's unsettled texts up to `up_to`
+    (the last one its writer read; None: all). A text that came while the AI wrote
+    waits for its own job, which answers it seeing the whole chat."""
+    settled = [SmsAnswer.chat_id == chat.id, SmsAnswer.state.in_(UNSETTLED)]
+    if up_to is not None:
+        settled.append(SmsAnswer.message_id <= up_to)
     db.session.execute(
         update(SmsAnswer)
-        .where(SmsAnswer.chat_id == chat.id, SmsAnswer.state.in_(UNSETTLED))
+        .where(*settled)
         .values(state=AnswerState.ANSWERED, due_at=None)
         .execution_options(synchronize_session=False)
     )

@@ -14,7 +14,6 @@ handling sends the customer its standard confirmation, so we text nothing back.
 """
 
 import logging
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -25,7 +24,7 @@ from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role
 from followup.services import autofollowup, capture, chats, sms_answers
-from followup.services.validation import normalize_phone
+from followup.services.validation import normalize_phone, without_refused_characters
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +33,6 @@ STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 START_KEYWORDS = frozenset({"START", "UNSTOP"})
 # Twilio also opts a stopped number back in on YES; otherwise "yes" is just an answer.
 START_WHEN_OPTED_OUT = frozenset({"YES"})
-# C0 and C1 control characters but tab and line feed (a CR of CRLF goes too).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -82,9 +79,10 @@ def _store(chat: Chat, text: object) -> Received:
 
 
 def printable(text: object) -> object:
-    """The text without NUL and other control characters (a phone can send them; the
-    database refuses NUL), keeping line breaks and tabs: the customer's words are kept."""
-    return CONTROL_CHARACTERS.sub("", text) if isinstance(text, str) else text
+    """The text without the characters the web refuses (`validation`'s one rule: NUL
+    and other control characters, which a phone can send and the database may refuse),
+    keeping line breaks and tabs: the customer's words are kept."""
+    return without_refused_characters(text) if isinstance(text, str) else text
 
 
 def _keyword(text: object) -> str:
@@ -201,19 +199,20 @@ def _answer_claimed(chat_id: int, message_id: int) -> Message | None:
 
 
 def awaits_answer(chat: Chat, message_id: int) -> bool:
-    """Answer only the latest message of the conversation, and only if it is the
-    client's: a burst of texts gets one answer (the last job's, which sees them
-    all), a job run twice answers once, and a staff reply ends the AI's turn. (During a
-    human takeover `chats.agent_turn` itself stays silent, on every channel.)"""
+    """Answer only the chat's latest text: a burst of texts gets one answer (the last
+    job's, which sees them all), and a text that came while the AI answered the one
+    before gets its own. (An answer, staff's or the AI's, settles the texts it answered,
+    so their jobs never get here; during a human takeover `chats.agent_turn` itself
+    stays silent, on every channel.)"""
     if chat.channel != Channel.SMS or chat.opted_out:
         return False
-    latest = db.session.execute(
-        select(Message.id, Message.role)
-        .where(Message.chat_id == chat.id, Message.role.in_(autofollowup.CONVERSATION_ROLES))
+    latest = db.session.scalar(
+        select(Message.id)
+        .where(Message.chat_id == chat.id, Message.role == Role.CLIENT)
         .order_by(Message.id.desc())
         .limit(1)
-    ).first()
-    return latest is not None and tuple(latest) == (message_id, Role.CLIENT)
+    )
+    return latest == message_id
 
 
 def note_undelivered(message: Message, error: Exception) -> None:

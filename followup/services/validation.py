@@ -13,6 +13,27 @@ import phonenumbers
 
 from followup.errors import ValidationFailed
 
+# The one rule for the characters of a text we are sent: any Unicode character but the
+# control characters (C0 save tab, line feed and carriage return; DEL; C1) and lone
+# surrogates. NUL is among them, which PostgreSQL cannot store; a lone surrogate is not
+# Unicode, and nothing encodes it. The web refuses a request holding one
+# (`web.requests`); the SMS webhook strips them, since refusing would lose the text
+# (a CR is kept there too, as a line break). As a regular expression's class, which
+# the OpenAPI document repeats (its JSON text cannot hold a lone surrogate, so the
+# schema's class leaves them out).
+REFUSED_CHARACTERS_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_REFUSED_CHARACTERS = re.compile(rf"[{REFUSED_CHARACTERS_CLASS}\ud800-\udfff]")
+
+
+def has_refused_characters(text: str) -> bool:
+    return _REFUSED_CHARACTERS.search(text) is not None
+
+
+def without_refused_characters(text: str) -> str:
+    """`text` with the refused characters removed: for the SMS webhook, which must not
+    refuse a text."""
+    return _REFUSED_CHARACTERS.sub("", text)
+
 
 def problem(label: str, advice: str) -> str:
     """A field's error as people read it: the field as its form labels it, then what to do."""

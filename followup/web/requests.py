@@ -1,18 +1,17 @@
-"""Reading what clients send, and the one rule for the text in it.
+"""Reading what clients send, and where the one rule for the text in it is checked.
 
-The rule, checked here and nowhere else: text we are sent (the URL's path and query,
-form fields, JSON strings and keys) may hold any Unicode character except the C0
-control characters other than tab, line feed and carriage return (NUL among them,
-which PostgreSQL cannot store), and lone surrogates (not Unicode, nothing encodes
-them). Such a request is refused whole with a 400 in our words and changes nothing;
-nothing is stripped, since a stripped value is not what the sender meant. JSON
-bodies nest at most MAX_JSON_DEPTH deep and URLs are at most MAX_URL_BYTES long.
-The one exception are provider webhooks (the Twilio SMS hook): refusing a text there
-would lose it, so their own code cleans the text after checking the signature.
+Text we are sent (the URL's path and query, form fields, JSON strings and keys) must
+keep the rule of `services.validation.REFUSED_CHARACTERS_CLASS` (no control
+characters but tab, line feed and carriage return, no lone surrogates). Such a
+request is refused whole with a 400 in our words and changes nothing; nothing is
+stripped, since a stripped value is not what the sender meant. JSON bodies nest at
+most MAX_JSON_DEPTH deep and URLs are at most MAX_URL_BYTES long. The one exception
+are provider webhooks (the Twilio SMS hook): refusing a text there would lose it, so
+their own code strips the same characters after checking the signature
+(`services.validation.without_refused_characters`).
 """
 
 import json
-import re
 
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
@@ -20,6 +19,7 @@ from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.datastructures import ImmutableMultiDict
 
 from followup.errors import DomainError
+from followup.services.validation import has_refused_characters
 
 # Everything our clients send nests a few levels (the widget's customer: 2); anything
 # much deeper is an attack on the parser's (and the serializer's) recursion.
@@ -29,11 +29,6 @@ MAX_JSON_DEPTH = 32
 MAX_URL_BYTES = 4096
 # Blueprints whose form text is not checked here (see the module's docstring).
 RAW_TEXT_BLUEPRINTS = frozenset({"hooks"})
-
-# As a regular expression's class, which the OpenAPI document repeats (its JSON text
-# cannot hold a lone surrogate, so the schema's class leaves them out).
-REFUSED_CHARACTERS_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f"
-_REFUSED_CHARACTERS = re.compile(rf"[{REFUSED_CHARACTERS_CLASS}\ud800-\udfff]")
 
 
 class BadJson(DomainError):
@@ -64,15 +59,6 @@ class UrlTooLong(DomainError):
 
 
 NOT_JSON = "The request body is not valid JSON."
-
-
-def has_refused_characters(text: str) -> bool:
-    return _REFUSED_CHARACTERS.search(text) is not None
-
-
-def without_refused_characters(text: str) -> str:
-    """`text` with the refused characters removed: for webhooks, which must not refuse."""
-    return _REFUSED_CHARACTERS.sub("", text)
 
 
 def _check_texts(texts) -> None:

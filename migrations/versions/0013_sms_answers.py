@@ -1,11 +1,16 @@
 """Every inbound text waits for its answer in the database (sms_answers), and a texted
 message keeps the SID of each part Twilio accepted (messages.sms_sids).
 
+A text still unanswered at the upgrade (its chat's latest conversation message is the
+customer's) gets a waiting row, due at once, so the sweep answers it.
+
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-24 10:00:00.000000
 
 """
+
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,6 +22,20 @@ branch_labels = None
 depends_on = None
 
 STATES = "'waiting', 'answering', 'answered', 'not_needed', 'gave_up'"
+
+# The last text of each SMS chat whose latest conversation message is the customer's.
+UNANSWERED_TEXTS = sa.text(
+    """
+    INSERT INTO sms_answers (message_id, chat_id, state, attempts, due_at)
+    SELECT m.id, m.chat_id, 'waiting', 0, :now
+    FROM messages m JOIN chats c ON c.id = m.chat_id
+    WHERE c.channel = 'sms' AND m.role = 'client'
+      AND m.id = (
+        SELECT max(latest.id) FROM messages latest
+        WHERE latest.chat_id = m.chat_id AND latest.role IN ('client', 'agent', 'staff')
+      )
+    """
+).bindparams(sa.bindparam("now", type_=sa.DateTime()))
 
 
 def upgrade():
@@ -44,6 +63,8 @@ def upgrade():
         batch_op.create_index("ix_sms_answers_due_at", ["due_at"], unique=False)
     with op.batch_alter_table("messages") as batch_op:
         batch_op.add_column(sa.Column("sms_sids", sa.JSON(), nullable=True))
+    # Stored as naive UTC, as every time of the app (models.base.UTCDateTime).
+    op.get_bind().execute(UNANSWERED_TEXTS, {"now": datetime.now(UTC).replace(tzinfo=None)})
 
 
 def downgrade():

@@ -130,3 +130,34 @@ def test_a_text_whose_job_lost_its_database_connection_is_answered_once(
     wait_for(lambda: all_answered(1), "the retried answer", worker)
 
     assert_each_answered_once(twilio, {CUSTOMER_NUMBER: "Can I book for Friday?"})
+
+
+def test_a_text_that_arrives_while_the_model_writes_gets_an_answer_of_its_own(
+    queued_app, agent, sms, twilio, fake_llm, start_worker, settings
+):
+    """The first answer settles only the text it read: the second text, saved while
+    the model was writing, waits for its own job, which answers it."""
+    worker = start_worker()
+    wait_for(lambda: worker_ready(settings["REDIS_URL"]), "the worker", worker)
+    hold = ModelHold(fake_llm)
+
+    sms.send("Is the shop open today?")
+    hold.wait_for_a_request()
+    sms.send("And on Sunday?")  # saved while the first answer is being written
+    hold.released.set()
+
+    sent = wait_for(
+        lambda: twilio.messages if len(twilio.messages) >= 2 else None, "both answers", worker
+    )
+    assert sorted(m.body for m in sent) == [
+        "You said: And on Sunday?",
+        "You said: Is the shop open today?",
+    ]
+    assert all_answered(2)
+    (chat,) = the_chats()
+    assert [role for role, _ in conversation(chat.id)] == [
+        Role.CLIENT,
+        Role.CLIENT,
+        Role.AGENT,
+        Role.AGENT,
+    ]

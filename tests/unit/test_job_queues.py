@@ -65,3 +65,14 @@ def test_the_worker_refuses_an_unknown_queue_before_it_starts(tmp_path):
     )
     assert result.returncode != 0
     assert "worker.py: no queue named urgent" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("asked", "served"),
+    [("", [*PRIORITY, "default"]), ("maintenance,answers", ["answers", "maintenance", "default"])],
+)
+def test_the_worker_also_serves_the_jobs_queued_before_the_upgrade_last(asked, served):
+    """Jobs queued in RQ's `default` queue before the priority queues still run."""
+    import worker
+
+    assert worker.queue_names(asked) == served

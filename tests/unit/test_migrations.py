@@ -261,3 +261,52 @@ def test_0011_downgrade_marks_emails_saved_to_files_as_failed_not_sent(empty_app
     assert [tuple(row) for row in rows] == [
         ("failed", "Saved to a file, not sent: no mail server was configured.")
     ]
+
+
+def test_0013_gives_each_text_unanswered_at_the_upgrade_a_waiting_answer(empty_app):
+    """The sweep answers what the customer texted last before the upgrade, when nothing
+    of the business (the AI's or staff's) came after it; only on SMS chats."""
+    flask_migrate.upgrade(revision="0012")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    tenants, agents, chats, messages = (
+        metadata.tables[name] for name in ("tenants", "agents", "chats", "messages")
+    )
+    conversations = {
+        "sms": ["client", "agent", "client"],  # the last text waits
+        "sms-2": ["client", "client", "system"],  # a note is not an answer
+        "sms-3": ["client", "agent"],
+        "sms-4": ["client", "staff"],
+        "web": ["client"],
+    }
+    with db.engine.begin() as conn:
+        conn.execute(tenants.insert().values(_row_of_tenant(tenants, 1)))
+        conn.execute(agents.insert().values(_row_of_tenant(agents, 1)))
+        for chat_id, (name, roles) in enumerate(conversations.items(), start=1):
+            chat = _row_of_tenant(chats, 1) | {"id": chat_id, "agent_id": 1}
+            conn.execute(
+                chats.insert().values(chat | {"channel": name[:3], "visitor_code": f"C{chat_id}"})
+            )
+            conn.execute(
+                messages.insert(),
+                [
+                    _row_of_tenant(messages, 1)
+                    | {"id": 100 * chat_id + n, "chat_id": chat_id, "role": role}
+                    | {"content": f"{name} {n}"}
+                    for n, role in enumerate(roles)
+                ],
+            )
+    flask_migrate.upgrade(revision="0013")
+    with db.engine.connect() as conn:
+        waiting = conn.execute(
+            sa.text(
+                "SELECT m.content, a.state, a.attempts, a.due_at IS NOT NULL FROM sms_answers a "
+                "JOIN messages m ON m.id = a.message_id AND m.chat_id = a.chat_id ORDER BY m.id"
+            )
+        ).all()
+    assert [tuple(row) for row in waiting] == [
+        ("sms 2", "waiting", 0, True),
+        ("sms-2 1", "waiting", 0, True),
+    ]
+    flask_migrate.upgrade()
+    assert schema_drift() == []

@@ -33,7 +33,8 @@ NON_ASCII_SIGNATURE = "é" * 64
 OVERLONG = "x" * 20_000
 DEEP_JSON = "[" * 5000 + "]" * 5000
 SURROGATES = (SURROGATE, "\udfff tail")
-REFUSED_TEXTS = (NUL, CONTROL, "\x1b[31m", *SURROGATES)
+# DEL and a C1 control: the one rule (services.validation) the SMS webhook strips by.
+REFUSED_TEXTS = (NUL, CONTROL, "\x1b[31m", "del\x7f", "csi\x9b", *SURROGATES)
 HOSTILE_VALUES = (
     *REFUSED_TEXTS,
     HUGE_NUMBER,

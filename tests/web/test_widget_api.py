@@ -351,7 +351,7 @@ def test_a_turn_that_fails_before_its_commit_still_keeps_the_customers_message(
     session = start(client, tenant)
 
     def fail_history_read(_conn, _cursor, sql, *_):
-        if sql.startswith("SELECT messages.role, messages.content, messages.mode"):
+        if sql.startswith("SELECT messages.id, messages.role, messages.content, messages.mode"):
             raise OperationalError(sql, {}, Exception("the connection dropped"))
 
     event.listen(db.engine, "before_cursor_execute", fail_history_read)

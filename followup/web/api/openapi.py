@@ -7,10 +7,10 @@ and the tests check the document against the spec and the real responses.
 from followup.config import Config
 from followup.models import Priority, Source, Status
 from followup.services import followups, idempotency, workflow
-from followup.services.validation import MAX_SEARCH_CHARS
+from followup.services.validation import MAX_SEARCH_CHARS, REFUSED_CHARACTERS_CLASS
 from followup.web.api.auth import MAX_BODY_BYTES
 from followup.web.api.inputs import MAX_PAGE, MAX_PER_PAGE
-from followup.web.requests import MAX_JSON_DEPTH, MAX_URL_BYTES, REFUSED_CHARACTERS_CLASS
+from followup.web.requests import MAX_JSON_DEPTH, MAX_URL_BYTES
 
 
 def _values(enum) -> list[str]:
