@@ -10,7 +10,7 @@ Create Date: 2026-11-24 10:00:00.000000
 
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,19 +23,22 @@ depends_on = None
 
 STATES = "'waiting', 'answering', 'answered', 'not_needed', 'gave_up'"
 
-# The last text of each SMS chat whose latest conversation message is the customer's.
+# The last text of each SMS chat whose latest conversation message is the customer's,
+# sent in the last day: an older one is the team's to answer, not the AI's, this late.
 UNANSWERED_TEXTS = sa.text(
     """
     INSERT INTO sms_answers (message_id, chat_id, state, attempts, due_at)
     SELECT m.id, m.chat_id, 'waiting', 0, :now
     FROM messages m JOIN chats c ON c.id = m.chat_id
-    WHERE c.channel = 'sms' AND m.role = 'client'
+    WHERE c.channel = 'sms' AND m.role = 'client' AND m.created_at >= :since
       AND m.id = (
         SELECT max(latest.id) FROM messages latest
         WHERE latest.chat_id = m.chat_id AND latest.role IN ('client', 'agent', 'staff')
       )
     """
-).bindparams(sa.bindparam("now", type_=sa.DateTime()))
+).bindparams(
+    sa.bindparam("now", type_=sa.DateTime()), sa.bindparam("since", type_=sa.DateTime())
+)
 
 
 def upgrade():
@@ -64,7 +67,8 @@ def upgrade():
     with op.batch_alter_table("messages") as batch_op:
         batch_op.add_column(sa.Column("sms_sids", sa.JSON(), nullable=True))
     # Stored as naive UTC, as every time of the app (models.base.UTCDateTime).
-    op.get_bind().execute(UNANSWERED_TEXTS, {"now": datetime.now(UTC).replace(tzinfo=None)})
+    now = datetime.now(UTC).replace(tzinfo=None)
+    op.get_bind().execute(UNANSWERED_TEXTS, {"now": now, "since": now - timedelta(days=1)})
 
 
 def downgrade():

@@ -6,7 +6,7 @@ walked down and up again.
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import flask_migrate
 import pytest
@@ -265,7 +265,8 @@ def test_0011_downgrade_marks_emails_saved_to_files_as_failed_not_sent(empty_app
 
 def test_0013_gives_each_text_unanswered_at_the_upgrade_a_waiting_answer(empty_app):
     """The sweep answers what the customer texted last before the upgrade, when nothing
-    of the business (the AI's or staff's) came after it; only on SMS chats."""
+    of the business (the AI's or staff's) came after it; only on SMS chats, and only a
+    text of the last day."""
     flask_migrate.upgrade(revision="0012")
     metadata = sa.MetaData()
     metadata.reflect(db.engine)
@@ -278,7 +279,9 @@ def test_0013_gives_each_text_unanswered_at_the_upgrade_a_waiting_answer(empty_a
         "sms-3": ["client", "agent"],
         "sms-4": ["client", "staff"],
         "web": ["client"],
+        "sms-old": ["client"],  # two days ago: the team's to answer, not the AI's
     }
+    recent = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
     with db.engine.begin() as conn:
         conn.execute(tenants.insert().values(_row_of_tenant(tenants, 1)))
         conn.execute(agents.insert().values(_row_of_tenant(agents, 1)))
@@ -293,6 +296,7 @@ def test_0013_gives_each_text_unanswered_at_the_upgrade_a_waiting_answer(empty_a
                     _row_of_tenant(messages, 1)
                     | {"id": 100 * chat_id + n, "chat_id": chat_id, "role": role}
                     | {"content": f"{name} {n}"}
+                    | {"created_at": recent - timedelta(days=2 if name == "sms-old" else 0)}
                     for n, role in enumerate(roles)
                 ],
             )
