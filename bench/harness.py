@@ -85,6 +85,30 @@ def migrated_app(config: Mapping) -> Iterator["Flask"]:
             db.engine.dispose()
 
 
+def widget_tenant(url: str, slug: str, origin: str) -> str:
+    """Migrate the empty database and add a tenant whose widget `origin` may embed;
+    return the widget's public key."""
+    from followup.extensions import db
+    from followup.services import accounts
+
+    with migrated_app({"SQLALCHEMY_DATABASE_URI": url}):
+        name = f"{slug.title()} Co"
+        tenant = accounts.create_tenant(slug, name, contact_email=f"team@{slug}.example")
+        tenant.allowed_origins = [origin]
+        db.session.commit()
+        return tenant.widget_public_key
+
+
+def redis_answers(url: str) -> bool:
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1).ping())
+    except RedisError:
+        return False
+
+
 def logs_dir() -> Path:
     """Where the benchmarks' processes write their output (made if need be)."""
     logs = PROJECT_ROOT / "instance" / "bench"

@@ -41,11 +41,12 @@ from pathlib import Path
 from harness import (
     ScratchDatabase,
     free_port,
-    migrated_app,
     percentile,
+    redis_answers,
     start_gunicorn,
     stop_processes,
     verdict,
+    widget_tenant,
 )
 
 POSTGRES_DATABASE = ScratchDatabase("followup_widget_bench")
@@ -90,29 +91,7 @@ def bench_app():
 # ---------------------------------------------------------------- database
 
 
-def prepare_database(url: str) -> str:
-    """Migrate the empty database and add the tenant; return its widget's public key."""
-    from followup.extensions import db
-    from followup.services import accounts
-
-    with migrated_app({"SQLALCHEMY_DATABASE_URI": url}):
-        tenant = accounts.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
-        tenant.allowed_origins = [ORIGIN]
-        db.session.commit()
-        return tenant.widget_public_key
-
-
 # ---------------------------------------------------------------- server
-
-
-def _redis_answers() -> bool:
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    try:
-        return bool(Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except RedisError:
-        return False
 
 
 def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
@@ -231,10 +210,10 @@ def run(args: argparse.Namespace, database_url: str) -> bool:
 
     from tests.fakes.openai_server import FakeOpenAI
 
-    public_key = prepare_database(database_url)
+    public_key = widget_tenant(database_url, "bench", ORIGIN)
     fake = FakeOpenAI().start()
     fake.behaviour.first_token_delay_s = FIRST_TOKEN_DELAY_S
-    storage = REDIS_URL if _redis_answers() else "memory://"
+    storage = REDIS_URL if redis_answers(REDIS_URL) else "memory://"
     port = free_port()
     server = start_server(
         port,

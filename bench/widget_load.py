@@ -48,11 +48,12 @@ from harness import (
     PROJECT_ROOT,
     ScratchDatabase,
     free_port,
-    migrated_app,
     percentile,
+    redis_answers,
     start_gunicorn,
     stop_processes,
     verdict,
+    widget_tenant,
 )
 
 POSTGRES_DATABASE = ScratchDatabase("followup_widget_load")
@@ -91,28 +92,6 @@ def bench_app():
         }
         | dict.fromkeys(WIDGET_LIMIT_KEYS, UNLIMITED)
     )
-
-
-def prepare_database(url: str) -> str:
-    """Migrate the empty database and add the tenant; return its widget's public key."""
-    from followup.extensions import db
-    from followup.services import accounts
-
-    with migrated_app({"SQLALCHEMY_DATABASE_URI": url}):
-        tenant = accounts.create_tenant("load", "Load Co", contact_email="team@load.example")
-        tenant.allowed_origins = [ORIGIN]
-        db.session.commit()
-        return tenant.widget_public_key
-
-
-def _redis_answers() -> bool:
-    from redis import Redis
-    from redis.exceptions import RedisError
-
-    try:
-        return bool(Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except RedisError:
-        return False
 
 
 # ---------------------------------------------------------------- memory
@@ -311,9 +290,9 @@ def _serve_fake_model(urls, received, hold, release) -> None:
 
 
 def run(args: argparse.Namespace, database_url: str, visitors: int, messages: int) -> bool:
-    public_key = prepare_database(database_url)
+    public_key = widget_tenant(database_url, "load", ORIGIN)
     fake = FakeModel()
-    storage = REDIS_URL if _redis_answers() else "memory://"
+    storage = REDIS_URL if redis_answers(REDIS_URL) else "memory://"
     port = free_port()
     server = start_gunicorn(
         "widget_load:bench_app()",
