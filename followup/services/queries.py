@@ -1,12 +1,12 @@
 """Small query-building helpers shared by the services."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Update, bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from followup.clock import LAST_MICROS, from_micros, to_micros
+from followup.clock import LAST_MICROS, from_micros, to_micros, utcnow
 from followup.errors import NotFound
 from followup.extensions import db
 from followup.services.validation import whole_number
@@ -106,3 +106,30 @@ def parse_keyset_cursor(text: object) -> tuple[datetime, int] | None:
     if row_id is None or not _MICROS.fullmatch(micros) or int(micros) > LAST_MICROS:
         return None
     return from_micros(int(micros)), row_id
+
+
+# How many rows one sweep takes at most; the next sweep takes the rest.
+SWEEP_BATCH = 500
+
+
+def take_due_leases(model, unsettled, state, lease: timedelta, *returning) -> list[tuple]:
+    """The sweep's share of a leased queue in the database (`model` keyed by message_id,
+    with `state` and `due_at`): unsettled rows whose time has come, each taken for one
+    more lease in `state`, unless a job took it since we looked. Commits; returns the
+    `returning` columns of the rows taken."""
+    now = utcnow()
+    due = db.session.execute(
+        select(model.message_id)
+        .where(model.due_at <= now, model.state.in_(unsettled))
+        .order_by(model.due_at)
+        .limit(SWEEP_BATCH)
+    ).scalars()
+    taken = db.session.execute(
+        update(model)
+        .where(model.message_id.in_(list(due)), model.due_at <= now)
+        .values(state=state, due_at=now + lease)
+        .returning(*returning)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return [tuple(row) for row in taken]

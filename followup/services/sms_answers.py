@@ -18,16 +18,16 @@ job's lease while it is answered; None once settled. SMS_ANSWER_LEASE_S sets bot
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, update
 
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import AnswerState, Chat, Message, SmsAnswer
 from followup.models.sms_answer import UNSETTLED
+from followup.services.queries import take_due_leases
 
 # A text whose job failed this many times gets no more: staff are told in the chat.
 MAX_ATTEMPTS = 8
-SWEEP_BATCH = 500
 
 
 def lease() -> timedelta:
@@ -117,20 +117,6 @@ def settle_chat(chat: Chat, up_to: int | None = None) -> None:
 def take_due() -> list[tuple[int, int]]:
     """(chat id, message id) of each text the sweep should queue a job for, taken for
     one more lease; answered by a dead job (its lease ran out), it waits again."""
-    now = utcnow()
-    due = db.session.execute(
-        select(SmsAnswer.message_id)
-        .where(SmsAnswer.due_at <= now, SmsAnswer.state.in_(UNSETTLED))
-        .order_by(SmsAnswer.due_at)
-        .limit(SWEEP_BATCH)
-    ).scalars()
-    taken = db.session.execute(
-        update(SmsAnswer)
-        # Unless a job took it (or a sweep queued it) since we looked.
-        .where(SmsAnswer.message_id.in_(list(due)), SmsAnswer.due_at <= now)
-        .values(state=AnswerState.WAITING, due_at=now + lease())
-        .returning(SmsAnswer.chat_id, SmsAnswer.message_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    db.session.commit()
-    return [tuple(row) for row in taken]
+    return take_due_leases(
+        SmsAnswer, UNSETTLED, AnswerState.WAITING, lease(), SmsAnswer.chat_id, SmsAnswer.message_id
+    )

@@ -23,13 +23,14 @@ import logging
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, update
 
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Channel, Chat, Message, SendState, SmsSend
 from followup.models.sms_send import UNSETTLED
 from followup.services import channels, sms_answers, sms_chats
+from followup.services.queries import take_due_leases
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 # last one the chat gets a note for staff that the message was not delivered.
 SEND_RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)
 MAX_ATTEMPTS = len(SEND_RETRY_INTERVALS_S) + 1
-SWEEP_BATCH = 500
 
 
 def stage(chat: Chat, message: Message) -> None:
@@ -151,20 +151,11 @@ def _settle(
 def take_due() -> list[tuple[int, int]]:
     """(message id, attempts) of each send the sweep should queue a job for, taken for
     one more lease; one whose sender died (its lease ran out) is to send again."""
-    now = utcnow()
-    due = db.session.execute(
-        select(SmsSend.message_id)
-        .where(SmsSend.due_at <= now, SmsSend.state.in_(UNSETTLED))
-        .order_by(SmsSend.due_at)
-        .limit(SWEEP_BATCH)
-    ).scalars()
-    taken = db.session.execute(
-        update(SmsSend)
-        # Unless a sender took it (or a sweep queued it) since we looked.
-        .where(SmsSend.message_id.in_(list(due)), SmsSend.due_at <= now)
-        .values(state=SendState.TO_SEND, due_at=now + sms_answers.lease())
-        .returning(SmsSend.message_id, SmsSend.attempts)
-        .execution_options(synchronize_session=False)
-    ).all()
-    db.session.commit()
-    return [tuple(row) for row in taken]
+    return take_due_leases(
+        SmsSend,
+        UNSETTLED,
+        SendState.TO_SEND,
+        sms_answers.lease(),
+        SmsSend.message_id,
+        SmsSend.attempts,
+    )
