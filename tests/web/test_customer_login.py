@@ -2,7 +2,6 @@
 asked, and only with the code that chat showed, so a link that reaches somebody who
 did not ask for it (requested in somebody else's chat) logs nobody in."""
 
-import html
 import re
 from datetime import timedelta
 
@@ -14,6 +13,7 @@ from followup.extensions import db, mail
 from followup.models import Chat, Message, Role, Source
 from followup.services import chats, customers, followups
 from tests.conftest import StaffBrowser
+from tests.web.widget_surfaces import SURFACES, SurfaceChat
 
 EMAIL = "maria@example.com"
 CODE_SHAPE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$")
@@ -173,33 +173,13 @@ IPHONE = (
     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
 SHOP_PAGE = "https://shop.example/tables/oak?email=x%40y.example"
-SURFACES = ["widget", "api"]
 
 
-class WidgetChat:
-    """A visitor's chat through one of the two widget surfaces: the HTMX page or the JSON
-    API, each with its own session token, as a browser would hold it."""
+class WidgetChat(SurfaceChat):
+    """A visitor's chat that asks for login links."""
 
     def __init__(self, app, tenant, surface: str, page_url: str = SHOP_PAGE):
-        self.client = app.test_client()
-        self.key = tenant.widget_public_key
-        self.surface = surface
-        headers = {"User-Agent": IPHONE}
-        if surface == "widget":
-            started = self.client.post(
-                f"/w/{self.key}/chats", data={"page_url": page_url}, headers=headers
-            )
-            self.chat_id = int(started.headers["X-Chat-Id"])
-            self.token = started.headers["X-Session-Token"]
-        else:
-            started = self.client.post(
-                f"/api/widget/v1/{self.key}/sessions", json={"page_url": page_url}, headers=headers
-            )
-            self.chat_id, self.token = started.json["chat_id"], started.json["session_token"]
-        assert started.status_code == 201
-
-    def _headers(self) -> dict:
-        return {"Authorization": f"Bearer {self.token}", "HX-Request": "true"}
+        super().__init__(app, tenant, surface, page_url=page_url, headers={"User-Agent": IPHONE})
 
     def ask_for_link(self, email: str = EMAIL) -> tuple[str, list]:
         """Ask for a login link: the code the chat shows, and the emails sent."""
@@ -223,20 +203,6 @@ class WidgetChat:
                 code = response.json["code"]
         assert CODE_SHAPE.match(code)
         return code, outbox
-
-    def my_requests(self) -> list[str]:
-        """The reasons of the requests the chat lists under "My requests"."""
-        if self.surface == "widget":
-            page = self.client.get(
-                f"/w/{self.key}/chats/{self.chat_id}/requests", headers=self._headers()
-            )
-            return [
-                html.unescape(r) for r in re.findall(r'class="request-reason">([^<]*)<', page.text)
-            ]
-        listing = self.client.get(
-            f"/api/widget/v1/chats/{self.chat_id}/followups", headers=self._headers()
-        ).json
-        return [item["reason"] for item in listing["items"]]
 
 
 @pytest.mark.parametrize("surface", SURFACES)

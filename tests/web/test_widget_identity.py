@@ -5,18 +5,14 @@ surfaces (the HTMX page and the JSON API); the email, name and phone beside it o
 pre-fill. Nothing unsigned unlocks another customer's requests, a Verified mark on a
 new request, or a greeting by name; a malformed signature is simply no signature."""
 
-import html
-import json
-import re
-
 import pytest
 
 from followup.extensions import db
 from followup.models import CUSTOMER_GUEST, Chat, Customer, FollowUpRequest
 from followup.services import chats
 from followup.services.prefill import identity_signature, visitor_from_website
+from tests.web.widget_surfaces import SURFACES, SurfaceChat
 
-SURFACES = ["widget", "api"]
 SAM = {"name": "Sam Carter", "email": "sam@example.com"}
 
 
@@ -27,27 +23,11 @@ def signed_as(tenant, external_id: str, **fields) -> dict:
     } | fields
 
 
-class Visitor:
+class Visitor(SurfaceChat):
     """One browser's chat through the widget page (HTMX) or the JSON client API."""
 
     def __init__(self, app, tenant, surface: str, customer: dict | None):
-        self.client = app.test_client()
-        self.key = tenant.widget_public_key
-        self.surface = surface
-        if surface == "widget":
-            data = {} if customer is None else {"customer": json.dumps(customer)}
-            started = self.client.post(f"/w/{self.key}/chats", data=data)
-            assert started.status_code == 201, started.text
-            self.chat_id = int(started.headers["X-Chat-Id"])
-            self.token = started.headers["X-Session-Token"]
-        else:
-            body = {} if customer is None else {"customer": customer}
-            started = self.client.post(f"/api/widget/v1/{self.key}/sessions", json=body)
-            assert started.status_code == 201, started.text
-            self.chat_id, self.token = started.json["chat_id"], started.json["session_token"]
-
-    def _headers(self) -> dict:
-        return {"Authorization": f"Bearer {self.token}", "HX-Request": "true"}
+        super().__init__(app, tenant, surface, customer=customer)
 
     def greeting(self) -> str:
         return chats.history(stored(Chat, self.chat_id))[0].content
@@ -69,19 +49,6 @@ class Visitor:
         )
         assert sent.status_code == 201, sent.text
         return sent.json["id"]
-
-    def my_requests(self) -> list[str]:
-        if self.surface == "widget":
-            page = self.client.get(
-                f"/w/{self.key}/chats/{self.chat_id}/requests", headers=self._headers()
-            )
-            return [
-                html.unescape(r) for r in re.findall(r'class="request-reason">([^<]*)<', page.text)
-            ]
-        listing = self.client.get(
-            f"/api/widget/v1/chats/{self.chat_id}/followups", headers=self._headers()
-        )
-        return [item["reason"] for item in listing.json["items"]]
 
 
 def stored(model, row_id: int):
