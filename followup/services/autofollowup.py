@@ -127,16 +127,29 @@ def on_client_message(chat: Chat, at: datetime) -> None:
     update_and_reload(chat, _NEW_CYCLE, at=at)
 
 
-def on_agent_reply(chat: Chat) -> None:
-    """After an answer of the business (the AI's or a staff member's) is committed: the
-    chain of this cycle starts, or its pending reminder is planned again (a staff reply
-    holds it back). Nothing once the cycle has ended or before the client wrote."""
+def stage_agent_reply(chat: Chat) -> Pending | None:
+    """In the transaction that adds an answer of the business (the AI's or a staff
+    member's): the chain of this cycle starts, or its pending reminder is planned again
+    (a staff reply holds it back). Nothing once the cycle has ended or before the client
+    wrote. Returns the reminder to `schedule` once the transaction is committed."""
     chat = lock_chat(chat)
     if chat is None or chat.last_client_message_at is None or chat.chain_ended:
-        db.session.rollback()
-        return
+        return None
     plan(chat, utcnow())
-    _commit_and_schedule(chat)
+    return pending(chat)
+
+
+def schedule(due: Pending | None) -> None:
+    """Wake the sending job when `due` falls due. Call after the commit that planned it."""
+    reminder_jobs.schedule(due)
+
+
+def on_agent_reply(chat: Chat) -> None:
+    """`stage_agent_reply` in a transaction of its own, after an answer committed with
+    other work (a follow-up request's thank-you)."""
+    due = stage_agent_reply(chat)
+    db.session.commit()
+    schedule(due)
 
 
 def set_paused(chat: Chat, paused: bool) -> None:
@@ -308,7 +321,7 @@ def _clear(chat: Chat) -> None:
 def _commit_and_schedule(chat: Chat | None) -> None:
     due = pending(chat) if chat is not None else None
     db.session.commit()
-    reminder_jobs.schedule(due)
+    schedule(due)
 
 
 # --- the sending job's decisions -----------------------------------------------------------------

@@ -43,7 +43,7 @@ from followup.services import (
     sms_sends,
 )
 from followup.services.prefill import prefill_for, visitor_from_website
-from followup.services.queries import row_id
+from followup.services.queries import commit_keeping_new, row_id
 from followup.services.validation import clean_text, problem
 from followup.services.visitors import Visit
 
@@ -259,19 +259,20 @@ def _stage_sms_answer_state(chat: Chat, message: Message, answers_up_to: int | N
 def _add_message(
     chat: Chat, role: Role, content: str, *, answers_up_to: int | None = None, **fields
 ) -> Message:
-    """A message added and committed; an answer of the business (the AI's or a staff
-    member's) then starts or re-plans the reminder chain."""
+    """A message added and committed (returned as saved, read without a query); an
+    answer of the business (the AI's or a staff member's) starts or re-plans the
+    reminder chain in the same commit."""
     message = _stage_message(chat, role, content, answers_up_to=answers_up_to, **fields)
     try:
-        db.session.commit()
+        due = autofollowup.stage_agent_reply(chat) if role in (Role.AGENT, Role.STAFF) else None
+        commit_keeping_new(message)
     except IntegrityError:
         db.session.rollback()
         first = _first_answer(fields.get("reply_to_id"))
         if first is None:
             raise
         return first
-    if role in (Role.AGENT, Role.STAFF):
-        autofollowup.on_agent_reply(chat)
+    autofollowup.schedule(due)
     return message
 
 
@@ -304,7 +305,8 @@ def take_client_message(
     path of a streamed answer, where every round trip before the model is asked is
     time to the first token. Returns the message and the answer's events, as
     `agent_turn` yields them; the model is asked when they are iterated. The message
-    is claimed as it is saved (see `answer_message`): this turn is its one answer."""
+    is claimed as it is saved (see `answer_message`): this turn is its one answer. It
+    is returned as saved, read without a query until the answer's commit."""
     message = _stage_client_message(chat, text, mode, answer_claimed_at=utcnow())
     try:
         db.session.flush()  # the message's id, for its answer
@@ -312,7 +314,7 @@ def take_client_message(
     except Exception:
         _keep_client_message(message, chat, text, mode)
         raise
-    db.session.commit()
+    commit_keeping_new(message)
     return message, _answer(begun)
 
 
@@ -425,15 +427,6 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, turn: "_Mod
         reply_to_id=turn.reply_to_id,
         answers_up_to=turn.answers_up_to,
     )
-
-
-def saved_turn(client_message_id: int, answer: Message | None) -> Message:
-    """The client's message, read back in one query with its answer (`answer` is
-    refreshed too): the answer's commits expired both, and a streamed turn ends with
-    them."""
-    ids = [client_message_id] + ([row_id(answer)] if answer is not None else [])
-    found = db.session.scalars(select(Message).where(Message.id.in_(ids))).all()
-    return next(message for message in found if message.id == client_message_id)
 
 
 def chat_for_turn(chat_id: int) -> tuple[Chat, Tenant, Agent]:

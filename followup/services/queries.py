@@ -94,6 +94,29 @@ def update_and_reload(row, statement: Update, **params) -> None:
         set_committed_value(row, mapper.get_property_by_column(column).key, value)
 
 
+def commit_keeping_new(*rows) -> None:
+    """Commit, and keep `rows`, which this transaction inserted, as it wrote them rather
+    than expire them: a streamed turn ends by showing the messages it saved, and
+    reading them back would cost a transaction per turn (bench/widget_load.py)."""
+    db.session.flush()
+    written = [(row, _inserted_values(row)) for row in rows]
+    db.session.commit()
+    for row, values in written:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+
+
+def _inserted_values(row) -> dict:
+    """The columns of a row just inserted: a column the INSERT left out is NULL, unless
+    the database gives it a default (then it is read as usual, when asked)."""
+    state = inspect(row)
+    return {
+        attr.key: state.dict.get(attr.key)
+        for attr in state.mapper.column_attrs
+        if attr.key in state.dict or all(c.server_default is None for c in attr.columns)
+    }
+
+
 def keyset_cursor(moment: datetime, row_id: int) -> str:
     """Where a keyset page ends: its last row's time (exact microseconds) and id."""
     return f"{to_micros(moment)}-{row_id}"

@@ -315,15 +315,32 @@ def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(
     assert list(contents)[-2:] == ["Do you ship to Canada?", "You said: Do you ship to Canada?"]
 
 
-def test_a_streamed_turn_reads_its_two_messages_back_in_one_query(client, tenant, fake_llm):
-    """The answer's commits expire both messages; the `message` and `done` events read
-    them back together (a round trip per turn saved under load: bench/widget_load.py)."""
+def test_the_answer_and_the_reminder_it_starts_are_saved_in_one_commit(client, tenant, fake_llm):
+    """After the model: the answer, the chat's last word and its next reminder are one
+    transaction; a turn commits twice in all (a transaction per turn saved under load)."""
+    make_agent(tenant, "Alex", steps=1, autofollowup_enabled=True, serves_web_widget=True)
+    session = start(client, tenant)
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        b"".join(session.stream("Hello").response)
+    assert seen.count("COMMIT") == 2, seen
+    chat = db.session.get(Chat, session.chat_id)
+    answer = db.session.scalars(select(Message).where(Message.chat_id == chat.id)).all()[-1]
+    assert answer.content == "You said: Hello"
+    assert chat.last_message_at == answer.created_at
+    assert chat.chain_step_id is not None and chat.chain_due_at > answer.created_at
+
+
+def test_a_streamed_turn_shows_its_two_messages_without_reading_them_back(client, tenant, fake_llm):
+    """The `message` and `done` events show both messages as the turn saved them: no
+    query after the answer's commit (a transaction per turn saved under load:
+    bench/widget_load.py)."""
     session = start(client, tenant)
     db.session.commit()  # the test shares the app's session: no transaction left open
     with database_work() as seen:
         events = parse_sse(b"".join(session.stream("Hello").response).decode())
     after_last_commit = seen[len(seen) - seen[::-1].index("COMMIT") :]
-    assert after_last_commit == ["CHECKOUT", "SELECT"], seen
+    assert after_last_commit == [], seen
     (_, message), (_, done) = events[-2:]
     assert [m["content"] for m in done["messages"]] == ["Hello", "You said: Hello"]
     assert done["messages"][1] == message

@@ -139,10 +139,11 @@ def post_message(chat_id: int):
     client_message, answer = chats.take_client_message(
         chat, body.get("text"), body.get("mode", "text")
     )
+    # Read now, as saved: the answer's commit will expire it.
+    client_json = message_json(client_message)
     if wants_event_stream():
-        # Not a query before the first token for the id of a message the commit expired.
-        return turn_stream(chat_id, row_id(client_message), answer)
-    return turn_json(client_message, chats.whole_answer(answer))
+        return turn_stream(chat_id, client_json, answer)
+    return turn_json(client_json, chats.whole_answer(answer))
 
 
 def _after_id(raw: str | None) -> int:

@@ -28,12 +28,12 @@ def message_json(message: Message) -> dict:
     }
 
 
-def turn_json(client_message: Message, agent_message: Message | None) -> dict:
-    """One turn: the customer's message, the agent's answer (none while a staff member is
-    in charge of the chat), and what the UI should show."""
+def turn_json(client_message: dict, agent_message: Message | None) -> dict:
+    """One turn: the customer's message (as `message_json`), the agent's answer (none
+    while a staff member is in charge of the chat), and what the UI should show."""
     answers = [] if agent_message is None else [agent_message]
     return {
-        "messages": [message_json(m) for m in (client_message, *answers)],
+        "messages": [client_message, *(message_json(m) for m in answers)],
         "actions": [action_json(m.action) for m in answers if m.action],
     }
 

@@ -23,7 +23,6 @@ from flask import Response, request, stream_with_context
 from followup.extensions import db
 from followup.llm.client import TextDelta
 from followup.models import Message
-from followup.services import chats
 from followup.web.widget_api.serialize import message_json, turn_json
 
 log = logging.getLogger(__name__)
@@ -46,15 +45,16 @@ def sse(event: str, data: dict) -> bytes:
 
 
 def turn_stream(
-    chat_id: int, client_message_id: int, answer: Iterator[TextDelta | Message]
+    chat_id: int, client_message: dict, answer: Iterator[TextDelta | Message]
 ) -> Response:
-    """The events of `answer` (from `chats.take_client_message`) as the model writes it."""
-    events = stream_with_context(_turn_events(chat_id, client_message_id, answer))
+    """The events of `answer` (from `chats.take_client_message`, whose message is
+    `client_message`, as `message_json`) as the model writes it."""
+    events = stream_with_context(_turn_events(chat_id, client_message, answer))
     return Response(events, mimetype=EVENT_STREAM, headers=STREAM_HEADERS)
 
 
 def _turn_events(
-    chat_id: int, client_message_id: int, turn: Iterator[TextDelta | Message]
+    chat_id: int, client_message: dict, turn: Iterator[TextDelta | Message]
 ) -> Iterator[bytes]:
     agent_message = None
     try:
@@ -63,7 +63,6 @@ def _turn_events(
                 yield sse("token", {"text": event.text})
             else:
                 agent_message = event
-        client_message = chats.saved_turn(client_message_id, agent_message)
         if agent_message is not None:
             yield sse("message", message_json(agent_message))
         yield sse("done", turn_json(client_message, agent_message))
