@@ -8,6 +8,7 @@ from followup.extensions import (
     csrf,
     db,
     htmx_ext,
+    keep_pooled_connections,
     limiter,
     login_manager,
     mail,
@@ -52,6 +53,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     import followup.models  # noqa: F401  (every model registered before migrations look)
 
+    keep_pooled_connections(app)
     db.init_app(app)
     with app.app_context():
         check_idle_connections(db.engine)

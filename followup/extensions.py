@@ -48,6 +48,24 @@ def _configure_sqlite(dbapi_connection, _connection_record) -> None:
     cursor.close()
 
 
+# Every connection a process may open is kept for the next request. With QueuePool's
+# default (5 kept, 10 more while busy), a burst of chats opened and closed connections by
+# the hundred, each a new PostgreSQL process (bench/widget_load.py). The most per
+# process stays 15; a thread waits for a free one rather than open more.
+POOL_SIZE = 15
+
+
+def keep_pooled_connections(app) -> None:
+    """Size the app's pool (create_app does, before the engine is made): a file or an
+    in-memory SQLite database costs nothing to open."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options.setdefault("pool_size", POOL_SIZE)
+    options.setdefault("max_overflow", 0)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 # A pooled connection is checked with a round trip before use only once it has been idle
 # this long. SQLAlchemy's pool_pre_ping checks every time, a round trip each request pays;
 # a connection used moments ago is alive. The cost: after a database restart, a request

@@ -60,3 +60,12 @@ def test_after_a_restart_one_statement_fails_and_the_whole_pool_is_replaced(engi
 
     new_pids = _pooled_backends(engine, 3)  # all three at once: none of the old ones
     assert not set(new_pids) & set(old_pids)
+
+
+def test_a_burst_of_requests_leaves_every_connection_it_opened_in_the_pool(engine):
+    """Opening a PostgreSQL connection starts a server process: a busy moment must not
+    open and close them by the hundred. Up to POOL_SIZE at once, all stay pooled and
+    the next burst reuses them."""
+    first = _pooled_backends(engine, extensions.POOL_SIZE)
+    assert engine.pool.checkedin() == extensions.POOL_SIZE
+    assert sorted(_pooled_backends(engine, extensions.POOL_SIZE)) == sorted(first)
