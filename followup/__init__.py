@@ -14,7 +14,6 @@ from followup.extensions import (
     mail,
     migrate,
 )
-from followup.web import fragment_cache
 
 
 def create_app(config: type[Config] | dict | None = None) -> Flask:
@@ -63,7 +62,6 @@ def _init_extensions(app: Flask) -> None:
     mail.init_app(app)
     htmx_ext.init_app(app)
     limiter.init_app(app)
-    fragment_cache.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

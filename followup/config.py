@@ -194,8 +194,6 @@ class Config:
     SMS_ANSWER_LEASE_S = float(_env("SMS_ANSWER_LEASE_S", "300"))
 
     FOLLOWUPS_PAGE_SIZE = 25
-    # Rendered pages of the follow-ups list kept by each web process (0 turns it off).
-    FOLLOWUPS_LIST_CACHE_MB = float(_env("FOLLOWUPS_LIST_CACHE_MB", "16"))
     USERS_PAGE_SIZE = 25
     CUSTOMER_LOGIN_RATE_LIMIT = _env("CUSTOMER_LOGIN_RATE_LIMIT", "20 per minute")
     API_PAGE_SIZE = 50

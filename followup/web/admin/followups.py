@@ -5,8 +5,6 @@ HTMX request (`followup.htmx.render`); mutations answer with the refreshed pane
 plus an `HX-Trigger` event so the list and the pending badge follow at once.
 """
 
-from datetime import datetime
-
 from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
@@ -19,7 +17,6 @@ from followup.notify import email, outbox
 from followup.services import followups as service
 from followup.services import settings as settings_service
 from followup.services.workflow import allowed_next
-from followup.web import fragment_cache
 from followup.web.admin import bp, current_tenant, lists
 
 FOLLOWUPS_CHANGED = "followups-changed"
@@ -41,48 +38,23 @@ def _filter_args(filters: service.Filters) -> dict:
 def _list_html(
     filters: service.Filters, cursor: str | None = None, selected_id: int | None = None
 ) -> Markup:
-    """The list (or, after `cursor`, its next rows) as HTML. Rendered once a minute per
-    view of the data: the key holds all the list shows, and the tenant's
-    followups_version changes with every write of its requests, so only the "time ago"
-    texts and overdue marks may be up to a minute old."""
-    tenant = current_tenant()
-    now = utcnow()
-    template = MORE_ROWS if cursor else LIST
-    key = (
-        template,
-        tenant.id,
-        tenant.created_at,  # SQLite may give a new tenant a deleted one's id
-        tenant.followups_version,
-        tenant.response_time_hours,
-        tenant.timezone,
-        filters.q,
-        filters.status,
-        cursor,
-        selected_id,
-        now.replace(second=0, microsecond=0),
-    )
-    html = fragment_cache.get_or_render(
-        key, lambda: _render_list(template, filters, cursor, selected_id, now)
-    )
-    return Markup(html)  # noqa: S704 (an autoescaping template's output)
-
-
-def _render_list(template: str, filters, cursor, selected_id, now: datetime) -> str:
+    """The list (or, after `cursor`, its next rows) as HTML, queried and rendered now."""
     tenant = current_tenant()
     page = service.list_page(
         tenant.id, filters, cursor, limit=current_app.config["FOLLOWUPS_PAGE_SIZE"]
     )
     filter_args = _filter_args(filters)
-    return render_template(
-        template,
+    html = render_template(
+        MORE_ROWS if cursor else LIST,
         filters=filters,
         filter_args=filter_args,
         detail_url_of=lists.detail_url_maker("admin.followup_detail", "followup_id", filter_args),
         page=page,
-        now=now,
+        now=utcnow(),
         tenant=tenant,
         selected_id=selected_id,
     )
+    return Markup(html)  # noqa: S704 (an autoescaping template's output)
 
 
 def _detail_context(followup_id: int) -> dict:
