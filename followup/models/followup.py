@@ -11,19 +11,16 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    bindparam,
     event,
-    update,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models.base import UTCDateTime
 from followup.models.chat import Channel, Chat
 from followup.models.customer import Customer
-from followup.models.tenant import Tenant
 
 
 class Status(StrEnum):
@@ -161,45 +158,3 @@ event.listen(
     "before_create",
     DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
 )
-
-
-_NEXT_FOLLOWUPS_VERSION = (
-    update(Tenant)
-    .where(Tenant.id == bindparam("tenant_id"))
-    .values(followups_version=Tenant.followups_version + 1)
-)
-
-
-@event.listens_for(Session, "after_flush")
-def _count_followup_changes(session: Session, _flush_context) -> None:
-    """Bump `Tenant.followups_version` of each tenant whose requests this flush wrote,
-    in the same transaction: a list cached under the old version is never shown again,
-    and a rolled-back change bumps nothing."""
-    for tenant_id in sorted(_tenants_with_written_followups(session)):  # one lock order
-        session.connection().execute(_NEXT_FOLLOWUPS_VERSION, {"tenant_id": tenant_id})
-        tenant = session.identity_map.get(session.identity_key(Tenant, tenant_id))
-        if tenant is not None:
-            # Read again when next used: this transaction's own list must see its change,
-            # and after a rollback (of a savepoint too) the value in the database.
-            session.expire(tenant, ["followups_version"])
-
-
-def _tenants_with_written_followups(session: Session) -> set[int]:
-    # In after_flush the session still lists what the flush wrote, with its history.
-    # Runs on every flush of the app: the type test first, is_modified only for requests.
-    written = [obj for obj in (*session.new, *session.deleted) if isinstance(obj, FollowUpRequest)]
-    written += [
-        obj
-        for obj in session.dirty
-        if isinstance(obj, FollowUpRequest) and session.is_modified(obj)
-    ]
-    return {obj.tenant_id for obj in written}
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _read_versions_again(session: Session, _previous_transaction) -> None:
-    """A rollback, of a savepoint too, undoes the bumps made in it; the session would
-    otherwise keep a version it read in between."""
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Tenant):
-            session.expire(obj, ["followups_version"])

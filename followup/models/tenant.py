@@ -1,7 +1,7 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Integer, String, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
@@ -51,10 +51,6 @@ class Tenant(db.Model):
         Boolean, default=True, server_default=true()
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # One more with each change of the tenant's follow-up requests, in the transaction
-    # that makes it (models/followup.py): the admin list's cache key. It comes with the
-    # staff user that every admin request loads, so checking the cache costs no query.
-    followups_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -314,3 +314,16 @@ def test_0013_gives_each_text_unanswered_at_the_upgrade_a_waiting_answer(empty_a
     ]
     flask_migrate.upgrade()
     assert schema_drift() == []
+
+
+def test_0018_downgrade_gives_tenants_their_followups_version_again_from_0(empty_app):
+    flask_migrate.upgrade(revision="0018")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    tenants = metadata.tables["tenants"]
+    with db.engine.begin() as conn:
+        conn.execute(tenants.insert(), [_row_of_tenant(tenants, n) for n in (1, 2)])
+    flask_migrate.downgrade(revision="0017")
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, followups_version FROM tenants ORDER BY id"))
+        assert [tuple(row) for row in rows] == [(1, 0), (2, 0)]

@@ -9,9 +9,8 @@ from flask import g
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import FollowUpRequest, Source, Status, Tenant
+from followup.models import FollowUpRequest, Source
 from followup.services import accounts, followups, settings, tenant_settings
-from followup.services.followups import Actor
 from tests.conftest import (
     PASSWORD,
     StaffBrowser,
@@ -20,7 +19,6 @@ from tests.conftest import (
 )
 from tests.web.database_work import database_work
 
-SYSTEM = Actor("tests")
 LIST = "/admin/followups?q=order&status=pending"
 # The user load joins the tenant: one SELECT, then the list's own when it is rendered.
 USER_LOAD = ["CHECKOUT", "SELECT"]
@@ -35,10 +33,6 @@ def list_html(browser: StaffBrowser, url: str = LIST) -> str:
 def card(html: str, followup_id: int) -> str:
     cards = dict(re.findall(r'data-followup-id="(\d+)">(.*?)</li>', html, re.S))
     return cards[str(followup_id)]
-
-
-def version_of(tenant) -> int:
-    return db.session.get(Tenant, tenant.id).followups_version
 
 
 def logged_in(app, tenant_slug: str) -> StaffBrowser:
@@ -112,44 +106,6 @@ def test_a_request_verified_later_shows_so_at_once(staff_browser, tenant, make_f
     assert ">Verified<" in marked and ">Unverified<" not in marked
 
 
-def test_every_write_of_a_request_counts_once_and_only_for_its_tenant(
-    app, tenant, other_tenant, make_followup
-):
-    followup = make_followup(tenant)
-    assert (version_of(tenant), version_of(other_tenant)) == (1, 0)
-    followups.change_status(tenant.id, followup.id, Status.CONTACTED, SYSTEM)
-    followups.update_notes(tenant.id, followup.id, "Called back")
-    assert (version_of(tenant), version_of(other_tenant)) == (3, 0)
-
-
-def test_a_write_rolled_back_counts_nothing(app, tenant, make_followup):
-    followup = make_followup(tenant)
-    followup.notes = "never saved"
-    db.session.flush()
-    assert tenant.followups_version == 2  # this transaction's own list sees it
-    db.session.rollback()
-    assert version_of(tenant) == 1
-
-
-def test_a_write_in_a_savepoint_rolled_back_counts_nothing(app, tenant, make_followup):
-    followup = make_followup(tenant)
-    savepoint = db.session.begin_nested()
-    followup.notes = "never saved"
-    db.session.flush()
-    assert tenant.followups_version == 2
-    savepoint.rollback()
-    assert tenant.followups_version == 1  # what the database holds, not what it held
-    db.session.commit()
-    assert version_of(tenant) == 1
-
-
-def test_a_flush_without_a_real_change_counts_nothing(app, tenant, make_followup):
-    followup = make_followup(tenant)
-    followup.notes = followup.notes  # dirty in the session's eyes, the same value
-    db.session.commit()
-    assert version_of(tenant) == 1
-
-
 def test_time_ago_and_overdue_follow_the_clock(staff_browser, tenant, make_followup):
     made = utcnow()
     with time_machine.travel(made, tick=False):
@@ -183,7 +139,6 @@ def test_tenants_never_see_each_others_list(app, tenant, other_tenant, make_foll
     """Same filters, same rows of each: each staff member sees their tenant's."""
     make_followup(tenant, name="Acme Customer")
     make_followup(other_tenant, name="Globex Customer")
-    assert version_of(tenant) == version_of(other_tenant) == 1
     acme_browser, globex_browser = (logged_in(app, slug) for slug in ("acme", "globex"))
     acme = list_html(acme_browser)
     fresh_request_session()
@@ -193,8 +148,7 @@ def test_tenants_never_see_each_others_list(app, tenant, other_tenant, make_foll
 
 
 def test_a_tenant_made_anew_under_an_old_id_gets_its_own_list(app):
-    """SQLite hands a deleted row's id out again, and the new tenant's version starts
-    at the old one's first value too."""
+    """SQLite hands a deleted row's id out again."""
     for name in ("Before Customer", "After Customer"):
         fresh_request_session()
         empty_tables()
