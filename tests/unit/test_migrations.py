@@ -16,6 +16,7 @@ from alembic.migration import MigrationContext
 
 from followup.extensions import db
 from followup.models.base import exists_on_dialect
+from followup.models.followup import SEARCH_TEXT_STATISTICS
 from tests.conftest import build_app, scratch_postgres_database
 
 
@@ -33,6 +34,15 @@ def empty_app(request, tmp_path):
         url = f"sqlite:///{tmp_path / 'migrated.db'}"
     else:
         url = request.getfixturevalue("empty_postgres_url")
+    yield from _app_in_context(url)
+
+
+@pytest.fixture
+def empty_postgres_app(empty_postgres_url):
+    yield from _app_in_context(empty_postgres_url)
+
+
+def _app_in_context(url: str):
     app = build_app(url)
     with app.app_context():
         yield app
@@ -103,6 +113,29 @@ def test_postgresql_list_indexes_carry_the_search_text(empty_app):
     assert list_index_includes() == [[], []]
     flask_migrate.upgrade()
     assert list_index_includes() == [expected, expected]
+
+
+def search_text_statistics() -> int | None:
+    """The planner's statistics target of search_text (PostgreSQL; -1 or NULL: the default)."""
+    with db.engine.connect() as conn:
+        return conn.scalar(
+            sa.text(
+                "SELECT attstattarget FROM pg_attribute "
+                "WHERE attrelid = 'followup_requests'::regclass AND attname = 'search_text'"
+            )
+        )
+
+
+def test_postgresql_samples_the_search_text_finely(empty_postgres_app):
+    """The drift check does not compare statistics targets; the list's plans rely on it."""
+    flask_migrate.upgrade()
+    assert search_text_statistics() == SEARCH_TEXT_STATISTICS
+    flask_migrate.downgrade(revision="0018")
+    assert search_text_statistics() in (-1, None)
+    flask_migrate.upgrade()
+    db.drop_all()
+    db.create_all()  # the tests' schema, from the models
+    assert search_text_statistics() == SEARCH_TEXT_STATISTICS
 
 
 # Values that satisfy the CHECK constraints of the older schemas; any other column
