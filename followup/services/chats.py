@@ -43,7 +43,7 @@ from followup.services import (
     sms_sends,
 )
 from followup.services.prefill import prefill_for, visitor_from_website
-from followup.services.queries import commit_keeping_new, row_id
+from followup.services.queries import commit_keeping_new, for_locking, locked_read, row_id
 from followup.services.validation import clean_text, problem
 from followup.services.visitors import Visit
 
@@ -152,6 +152,7 @@ _CHAT_TENANT_AND_AGENT = (
     .join(Agent, Agent.id == Chat.agent_id)
     .where(Chat.id == bindparam("chat_id"))
 )
+_LOCKED_CHAT_TENANT_AND_AGENT = for_locking(_CHAT_TENANT_AND_AGENT, Chat)
 _MESSAGES_AFTER = (
     select(Message)
     .where(Message.chat_id == bindparam("chat_id"), Message.id > bindparam("after_id"))
@@ -438,6 +439,15 @@ def chat_for_turn(chat_id: int) -> tuple[Chat, Tenant, Agent]:
     return chat, tenant, agent
 
 
+def _chat_to_answer(chat_id: int) -> tuple[Chat, Tenant, Agent]:
+    """`chat_for_turn` once the model has answered: the chat locked until the answer's
+    commit, which plans its reminder on it (`autofollowup.stage_agent_reply`)."""
+    ((chat, tenant, agent),) = locked_read(
+        _LOCKED_CHAT_TENANT_AND_AGENT, {"chat_id": chat_id}, Chat, chat_id, Chat.chain_cycle
+    )
+    return chat, tenant, agent
+
+
 @dataclass(frozen=True)
 class _ModelTurn:
     """What the model is asked, read before the transaction ends: the answer needs the
@@ -487,10 +497,10 @@ def _answer(begun: Message | _ModelTurn | None) -> Iterator[TextDelta | Message]
             else:
                 yield event
     except LLMUnavailable as exc:
-        chat, tenant, _agent = chat_for_turn(begun.chat_id)
+        chat, tenant, _agent = _chat_to_answer(begun.chat_id)
         yield _fallback(chat, tenant, str(exc), begun)
         return
-    chat, tenant, _agent = chat_for_turn(begun.chat_id)
+    chat, tenant, _agent = _chat_to_answer(begun.chat_id)
     yield _finish_turn(chat, tenant, completion, begun)
 
 

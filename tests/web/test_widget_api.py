@@ -315,6 +315,19 @@ def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(
     assert list(contents)[-2:] == ["Do you ship to Canada?", "You said: Do you ship to Canada?"]
 
 
+def test_after_the_model_the_answer_reads_its_chat_once_and_commits_once(client, tenant, fake_llm):
+    """The chat, read and locked with its business and agent, then the answer saved with
+    the chat's last word and reminder plan: no second look at the chat to plan it."""
+    session = start(client, tenant)
+    session.say("Hello")
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        b"".join(session.stream("Do you ship to Canada?").response)
+    after_the_model = seen[seen.index("COMMIT") + 1 :]
+    lock = ["UPDATE"] if db.engine.dialect.name == "sqlite" else []  # see queries.lock_row
+    assert after_the_model == ["CHECKOUT", *lock, "SELECT", "UPDATE", "INSERT", "COMMIT"], seen
+
+
 def test_the_answer_and_the_reminder_it_starts_are_saved_in_one_commit(client, tenant, fake_llm):
     """After the model: the answer, the chat's last word and its next reminder are one
     transaction; a turn commits twice in all (a transaction per turn saved under load)."""
