@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -81,23 +82,45 @@ def tenant_for_widget(public_key: str) -> Tenant:
     return tenant
 
 
+# The employee that answers the website chat: the one assigned to it, else the first.
+_WIDGET_AGENT_FIRST = (Agent.serves_web_widget.desc(), Agent.id)
+
+
 def _widget_agent_query(tenant: Tenant, *columns):
-    """The employee that answers the website chat: the one assigned to it, else the first."""
     return (
-        select(*columns)
-        .where(Agent.tenant_id == tenant.id)
-        .order_by(Agent.serves_web_widget.desc(), Agent.id)
-        .limit(1)
+        select(*columns).where(Agent.tenant_id == tenant.id).order_by(*_WIDGET_AGENT_FIRST).limit(1)
     )
 
 
-def web_widget_agent(tenant: Tenant) -> Agent:
-    """The AI employee assigned to the web widget; a first one is created on first use."""
-    agent = db.session.scalar(_widget_agent_query(tenant, Agent))
+# A new chat's business and employee, in one query: every website visitor's first request
+# opens a chat.
+_TENANT_AND_WIDGET_AGENT = (
+    select(Tenant, Agent)
+    .outerjoin(
+        Agent,
+        Agent.id
+        == select(Agent.id)
+        .where(Agent.tenant_id == Tenant.id)
+        .order_by(*_WIDGET_AGENT_FIRST)
+        .limit(1)
+        .correlate(Tenant)
+        .scalar_subquery(),
+    )
+    .where(Tenant.widget_public_key == bindparam("public_key"))
+)
+
+
+def _tenant_and_widget_agent(public_key: str) -> tuple[Tenant, Agent]:
+    """The business of this widget key and the employee that answers its website chat;
+    a first employee is created on first use."""
+    found = db.session.execute(_TENANT_AND_WIDGET_AGENT, {"public_key": public_key}).first()
+    if found is None:
+        raise NotFound("Unknown widget key.")
+    tenant, agent = found
     if agent is None:
         agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME, serves_web_widget=True)
         db.session.add(agent)
-    return agent
+    return tenant, agent
 
 
 def web_widget_agent_name(tenant: Tenant) -> str:
@@ -117,7 +140,7 @@ class Presence(StrEnum):
 
 def widget_presence(tenant: Tenant) -> Presence:
     """The truth for the header. The website chat always has an AI employee (see
-    `web_widget_agent`), so it answers whenever a model is configured; when the model
+    `_tenant_and_widget_agent`), so it answers whenever a model is configured; when the model
     fails mid-chat the answer says so and offers the form."""
     if is_configured():
         return Presence.AI
@@ -184,14 +207,20 @@ def _greeting(agent: Agent, tenant: Tenant) -> str:
     return f"Hi! I'm {agent.name} from {tenant.name}. How can I help you today?"
 
 
-def start_chat(
-    public_key: str, customer: object = None, visit: Visit | None = None
-) -> tuple[Chat, str]:
-    """Open a chat for a website visitor; returns it and its session token. `visit`:
-    where the browser says the chat started."""
+class OpenedChat(NamedTuple):
+    """A chat just opened for a website visitor."""
+
+    chat: Chat
+    token: str  # its session token
+    # Read before the commit expired the business: the answer's CORS headers need them,
+    # and reading them again would cost a transaction per chat opened.
+    allowed_origins: tuple[str, ...]
+
+
+def start_chat(public_key: str, customer: object = None, visit: Visit | None = None) -> OpenedChat:
+    """Open a chat for a website visitor. `visit`: where the browser says it started."""
     visit = visit or Visit()
-    tenant = tenant_for_widget(public_key)
-    agent = web_widget_agent(tenant)
+    tenant, agent = _tenant_and_widget_agent(public_key)
     visitor = visitor_from_website(tenant, customer)
     chat = Chat(
         tenant_id=tenant.id,
@@ -209,8 +238,9 @@ def start_chat(
     )
     db.session.add(chat)
     db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant)))
+    allowed_origins = tuple(tenant.allowed_origins or ())
     db.session.commit()
-    return chat, session_token(chat)
+    return OpenedChat(chat, session_token(chat), allowed_origins)
 
 
 def history(chat: Chat) -> list[Message]:

@@ -32,7 +32,7 @@ def customer(tenant):
 
 @pytest.fixture
 def chat(tenant, customer):
-    chat, _token = chats.start_chat(tenant.widget_public_key)
+    chat = chats.start_chat(tenant.widget_public_key).chat
     return chat
 
 

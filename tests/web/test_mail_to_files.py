@@ -145,7 +145,7 @@ def test_a_customer_login_link_is_saved_as_a_file_too(app, tenant, mail_folder):
     customer = Customer(tenant_id=tenant.id, email="sam@example.com", name="Sam Carter")
     db.session.add(customer)
     db.session.commit()
-    chat, _token = chats.start_chat(tenant.widget_public_key)
+    chat = chats.start_chat(tenant.widget_public_key).chat
     with time_machine.travel(START, tick=False):
         email_login_link(chat.id, "sam@example.com", "0" * 64)
     (path,) = saved(mail_folder)

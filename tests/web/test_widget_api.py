@@ -823,6 +823,18 @@ def test_allowed_origin_gets_cors_headers(client, shop_tenant, fake_llm):
     assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == SHOP
 
 
+def test_opening_a_chat_reads_once_and_commits_once_cors_included(client, shop_tenant):
+    """Every visitor's first request: the business and its employee in one read, the chat
+    and its greeting saved, and the CORS answer from what was read (bench/widget_load.py)."""
+    key = shop_tenant.widget_public_key
+    client.post(f"{BASE}/{key}/sessions", headers={"Origin": SHOP})  # the employee is made
+    db.session.commit()  # the test shares the app's session: no transaction left open
+    with database_work() as seen:
+        created = client.post(f"{BASE}/{key}/sessions", headers={"Origin": SHOP})
+    assert created.headers["Access-Control-Allow-Origin"] == SHOP
+    assert seen == ["CHECKOUT", "SELECT", "INSERT", "INSERT", "COMMIT"]
+
+
 @pytest.mark.parametrize(
     "origin", ["https://evil.example", "http://shop.example", "https://shop.example.evil.com"]
 )

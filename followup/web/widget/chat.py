@@ -64,7 +64,7 @@ def start_chat(public_key: str):
         request.form.get("language"),
         request.user_agent.string,
     )
-    chat, token = chats.start_chat(public_key, _customer_from_form(), visit)
+    chat, token, _origins = chats.start_chat(public_key, _customer_from_form(), visit)
     response = _whole_chat(db.session.get(Tenant, chat.tenant_id), chat, 201)
     # The page keeps these in localStorage and sends the token as a bearer token.
     response.headers["X-Chat-Id"] = str(chat.id)

@@ -18,6 +18,7 @@ MAX_BODY_BYTES = 64 * 1024
 # Kept in the WSGI environ, not on `g`: the rate-limit key needs the chat before
 # the view runs, and `g` outlives a request when tests share an app context.
 _ENVIRON_KEY = "followup.widget_chat"
+_OPENED_KEY = "followup.widget_chat_opened"
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,18 @@ def session_chat(chat_id: int) -> Chat:
     return session.chat
 
 
+def opened_session(allowed_origins: tuple[str, ...]) -> None:
+    """This request opened a chat of a business allowing these origins."""
+    request.environ[_OPENED_KEY] = allowed_origins
+
+
 def session_origins() -> tuple[str, ...] | None:
-    """The allowed origins of the chat's business, when this request's token opened it."""
+    """The allowed origins of the chat's business, when this request's token opened it
+    or the request opened the chat."""
     session = request.environ.get(_ENVIRON_KEY)
-    return session.allowed_origins if session is not None else None
+    if session is not None:
+        return session.allowed_origins
+    return request.environ.get(_OPENED_KEY)
 
 
 def body_with(allowed: frozenset[str], *, optional: bool = False) -> dict:

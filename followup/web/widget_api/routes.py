@@ -75,7 +75,7 @@ from followup.services.visitors import Visit
 from followup.web.rate_limits import per_ip
 from followup.web.widget.page import may_show_on
 from followup.web.widget_api import bp
-from followup.web.widget_api.access import body_with, session_chat
+from followup.web.widget_api.access import body_with, opened_session, session_chat
 from followup.web.widget_api.limits import per_session
 from followup.web.widget_api.serialize import (
     customer_json,
@@ -126,8 +126,9 @@ def start_session(public_key: str) -> tuple[dict, int]:
     visit = Visit.reported(
         body.get("page_url"), body.get("referrer"), body.get("language"), request.user_agent.string
     )
-    chat, token = chats.start_chat(public_key, body.get("customer"), visit)
-    return {"session_token": token, "chat_id": row_id(chat)}, 201
+    opened = chats.start_chat(public_key, body.get("customer"), visit)
+    opened_session(opened.allowed_origins)
+    return {"session_token": opened.token, "chat_id": row_id(opened.chat)}, 201
 
 
 @bp.post(f"{CHAT_URL}/messages")
