@@ -35,7 +35,7 @@ def tenant_row(live_server) -> Tenant:
 def give_ada_a_chat(live_server) -> None:
     with live_server.app.app_context():
         tenant = db.session.query(Tenant).filter_by(slug="acme").one()
-        chat, _token = chats.start_chat(tenant.widget_public_key)
+        chat = chats.start_chat(tenant.widget_public_key).chat
         ada = db.session.query(Customer).filter_by(email="ada@example.com").one()
         chat.customer_id, chat.title = ada.id, "Invoice question"
         db.session.commit()

@@ -304,7 +304,7 @@ def a_chain_of_one_step(server, agent_id: int) -> None:
 def a_waiting_chat(server, shop) -> None:
     """Another visitor asked something and went silent: their reminder is scheduled."""
     with server.app.app_context():
-        chat, _token = chats.start_chat(shop.public_key, {"name": "Tom Baker"})
+        chat = chats.start_chat(shop.public_key, {"name": "Tom Baker"}).chat
         chats.post_client_message(chat, "Do you deliver to Leeds?")
         chats.reply(chat)
         db.session.remove()

@@ -33,7 +33,7 @@ def data(live_server: LiveServer, seeded) -> Seeded:
         persona = {"role": "Support", "tone": "Friendly"}
         alex = agents.create_agent(tenant.id, {"name": "Alex"} | persona).id
         sam = agents.create_agent(tenant.id, {"name": "Sam"} | persona).id
-        chat, _token = chats.start_chat(tenant.widget_public_key)
+        chat = chats.start_chat(tenant.widget_public_key).chat
         chats.post_client_message(db.session.get(Chat, chat.id), "Is the oak table in stock?")
         data = Seeded(alex, sam, chat.id, seeded["Grace Hopper"])
         db.session.remove()

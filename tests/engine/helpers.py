@@ -49,7 +49,7 @@ def make_agent(
 
 def start_chat(tenant: Tenant, name: str | None = None) -> Chat:
     customer = {"name": name} if name else None
-    chat, _token = chats.start_chat(tenant.widget_public_key, customer)
+    chat = chats.start_chat(tenant.widget_public_key, customer).chat
     return chat
 
 

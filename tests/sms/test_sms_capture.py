@@ -297,7 +297,7 @@ def test_staff_see_where_the_request_came_from(app, agent, staff_browser, custom
 
 
 def test_the_web_widget_still_shows_the_form_and_its_prompt_says_so(app, tenant, fake_llm):
-    chat, _token = chats.start_chat(tenant.widget_public_key)
+    chat = chats.start_chat(tenant.widget_public_key).chat
     chats.post_client_message(chat, "Can I talk to a person?")
 
     message = chats.reply(chat)

@@ -14,7 +14,7 @@ from followup.services.prefill import identity_signature
 
 
 def start(tenant, customer=None) -> Chat:
-    chat, _token = chats.start_chat(tenant.widget_public_key, customer)
+    chat = chats.start_chat(tenant.widget_public_key, customer).chat
     return chat
 
 

@@ -271,7 +271,7 @@ def test_a_reminder_stays_in_the_conversation_after_its_step_is_removed(
 
 
 def test_a_real_turn_records_tokens_shown_on_the_page(staff_browser, tenant, alex):
-    chat, _token = chats.start_chat(tenant.widget_public_key)
+    chat = chats.start_chat(tenant.widget_public_key).chat
     chats.post_client_message(chat, "What are your opening hours?")
     answer = chats.reply(chat)
     body = text_of(staff_browser.get(f"/admin/chats/{chat.id}"))
@@ -301,7 +301,7 @@ def test_unknown_chat_is_404(staff_browser):
 
 
 def test_a_request_from_a_chat_links_to_its_conversation(staff_browser, tenant, fake_llm):
-    chat, _token = chats.start_chat(tenant.widget_public_key)
+    chat = chats.start_chat(tenant.widget_public_key).chat
     chats.post_client_message(chat, "Can someone call me?")
     chats.reply(chat)
     followup = chats.submit_followup(

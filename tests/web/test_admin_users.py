@@ -30,7 +30,7 @@ def customer_of(followup) -> Customer:
 
 def chat_for(tenant, customer: Customer, text: str = "Hello there") -> Chat:
     """A web chat of this customer: greeting, their message, the AI's answer (real LLM path)."""
-    chat, _token = chats.start_chat(tenant.widget_public_key)
+    chat = chats.start_chat(tenant.widget_public_key).chat
     chat.customer_id = customer.id
     chat.title = f"Chat with {customer.name}"
     db.session.commit()

@@ -35,7 +35,7 @@ def customer(tenant):
 
 @pytest.fixture
 def chat(tenant, customer) -> Chat:
-    chat, _token = chats.start_chat(tenant.widget_public_key)
+    chat = chats.start_chat(tenant.widget_public_key).chat
     return chat
 
 
