@@ -1,10 +1,9 @@
 """Every model, imported here so Alembic and `db.create_all` see the whole schema."""
 
-from followup.models.autofollowup import AutoFollowupStep, ReminderSend
+from followup.models.agent import WEEKDAYS, Agent, AutoFollowupStep, always_open
+from followup.models.autofollowup import ReminderSend
 from followup.models.chat import (
     VISITOR_CODE_ALPHABET,
-    WEEKDAYS,
-    Agent,
     ChainEnd,
     Channel,
     Chat,
@@ -12,7 +11,6 @@ from followup.models.chat import (
     DeviceClass,
     Message,
     Role,
-    always_open,
     new_visitor_code,
 )
 from followup.models.customer import CUSTOMER_GUEST, CUSTOMER_REGISTERED, Customer

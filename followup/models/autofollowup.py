@@ -1,29 +1,13 @@
+"""A sent reminder: the record that lets each step of a cycle go out once."""
+
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models.base import UTCDateTime
-from followup.models.chat import Agent
-
-
-class AutoFollowupStep(db.Model):
-    """One reminder of an agent's chain: wait `delay_minutes`, then write per the instruction."""
-
-    __tablename__ = "auto_followup_steps"
-    __table_args__ = (CheckConstraint("delay_minutes >= 1", name="delay_at_least_a_minute"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    delay_minutes: Mapped[int] = mapped_column(Integer)
-    instruction: Mapped[str] = mapped_column(Text)
-    run_once_per_chat: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    agent: Mapped[Agent] = relationship(back_populates="steps")
 
 
 class ReminderSend(db.Model):

@@ -1,18 +1,15 @@
 import secrets
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
 from followup.extensions import db
+from followup.models.agent import Agent
 from followup.models.base import UTCDateTime
 from followup.models.customer import Customer
-
-if TYPE_CHECKING:
-    from followup.models.autofollowup import AutoFollowupStep
 
 
 class Channel(StrEnum):
@@ -49,46 +46,6 @@ class ChainEnd(StrEnum):
 
     EXHAUSTED = "exhausted"  # every step was sent
     HANDED_OFF = "handed_off"  # a follow-up request was taken in the chat: the team has it
-
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def always_open() -> dict:
-    """Working hours of 24/7: every weekday one interval over the whole day."""
-    return {day: [["00:00", "24:00"]] for day in WEEKDAYS}
-
-
-class Agent(db.Model):
-    """An AI employee: the persona that talks to a tenant's customers."""
-
-    __tablename__ = "agents"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(200), default="Customer support assistant")
-    tone: Mapped[str] = mapped_column(String(200), default="Friendly, clear and concise")
-    instructions: Mapped[str] = mapped_column(Text, default="")
-    # Working hours in the agent's own time zone: {"mon": [["09:00", "18:00"], ...], ...}
-    # (an empty list is a day off) and special dates {"2026-12-24": [["10:00", "14:00"]]}
-    # that replace the weekday's hours on that date (empty: closed all day).
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
-    working_hours: Mapped[dict] = mapped_column(JSON, default=always_open)
-    special_dates: Mapped[dict] = mapped_column(JSON, default=dict)
-    # Channels: the agent that answers the tenant's web widget, and an SMS number.
-    serves_web_widget: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    sms_number: Mapped[str | None] = mapped_column(String(32), unique=True)
-    autofollowup_enabled: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    steps: Mapped[list["AutoFollowupStep"]] = relationship(
-        back_populates="agent",
-        order_by="AutoFollowupStep.position",
-        cascade="all, delete-orphan",
-    )
 
 
 class Chat(db.Model):
