@@ -3,7 +3,7 @@
 import re
 from typing import TYPE_CHECKING
 
-from followup.models import Agent, Message, Role, Tenant
+from followup.models import Agent, Message, Role, Tenant, response_promise
 
 if TYPE_CHECKING:
     from followup.services.capture import Style
@@ -40,12 +40,6 @@ FOLLOWUP_TOOL = {
         },
     },
 }
-
-
-def response_promise(tenant: Tenant) -> str:
-    """When the team answers a follow-up: said once around a request, where it is made
-    (the form, or the capture in conversation) and in the thank-you once it is sent."""
-    return f"We'll contact you within {tenant.response_time_hours} hours."
 
 
 # The response time as a model writes it ("We will get back to you within 48 hours.").

@@ -30,6 +30,7 @@ from followup.models.tenant import (
     DEFAULT_RESPONSE_TIME_HOURS,
     RESPONSE_TIME_HOURS_RANGE,
     Tenant,
+    response_promise,
 )
 
 __all__ = [
@@ -71,4 +72,5 @@ __all__ = [
     "always_open",
     "hash_api_token",
     "new_visitor_code",
+    "response_promise",
 ]

@@ -20,6 +20,13 @@ def new_widget_secret() -> str:
     return "ws_" + secrets.token_urlsafe(32)
 
 
+def response_promise(tenant: "Tenant") -> str:
+    """When the team answers a follow-up: said once around a request, where it is made
+    (the form, or the capture in conversation), in the thank-you once it is sent and in
+    the customer's confirmation email."""
+    return f"We'll contact you within {tenant.response_time_hours} hours."
+
+
 class Tenant(db.Model):
     """A business. Everything else belongs to exactly one tenant."""
 

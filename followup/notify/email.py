@@ -24,8 +24,13 @@ from flask_mail import Message as MailMessage
 from followup.clock import utcnow
 from followup.config import PROJECT_ROOT
 from followup.extensions import mail
-from followup.llm.prompts import response_promise
-from followup.models import DeliveryState, FollowUpRequest, Notification, Tenant
+from followup.models import (
+    DeliveryState,
+    FollowUpRequest,
+    Notification,
+    Tenant,
+    response_promise,
+)
 from followup.notify import Receipt, failures, one_line
 
 SUBJECT_TEXT_LIMIT = 80

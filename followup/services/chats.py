@@ -33,6 +33,7 @@ from followup.models import (
     Source,
     StaffUser,
     Tenant,
+    response_promise,
 )
 from followup.services import (
     autofollowup,
@@ -410,7 +411,7 @@ def _fallback_text(tenant: Tenant, by_form: bool = True) -> str:
         return text
     if by_form:  # the form below says when the team answers
         return f"{text} {FORM_LEAD}"
-    return f"{text} Our team can get back to you instead. {prompts.response_promise(tenant)}"
+    return f"{text} Our team can get back to you instead. {response_promise(tenant)}"
 
 
 def _fallback(chat: Chat, tenant: Tenant, reason: str, turn: "_ModelTurn") -> Message:
@@ -445,7 +446,7 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, turn: "_Mod
             action = form
             text = prompts.without_promise(text) or FORM_LEAD
         else:  # no form on this channel: our code asks for the details
-            text = capture.begin(chat, style, form, lead=text or prompts.response_promise(tenant))
+            text = capture.begin(chat, style, form, lead=text or response_promise(tenant))
     return _add_message(
         chat,
         Role.AGENT,
@@ -755,7 +756,7 @@ def _submit(
             _stage_message(
                 chat,
                 Role.AGENT,
-                text + prompts.response_promise(tenant),
+                text + response_promise(tenant),
                 action=action,
                 reply_to_id=reply_to_id,
                 answers_up_to=answers_up_to,

@@ -10,8 +10,7 @@ from flask_login import current_user
 
 from followup.errors import ValidationFailed
 from followup.htmx import is_partial_request, redirect_after_post, render
-from followup.llm import prompts
-from followup.models import ROLE_OWNER, Tenant
+from followup.models import ROLE_OWNER, Tenant, response_promise
 from followup.notify import email
 from followup.services import tenant_settings
 from followup.web.admin import bp, current_tenant
@@ -42,7 +41,7 @@ def _context(tenant: Tenant, **sections) -> dict:
     return {
         "tenant": tenant,
         "snippet": tenant_settings.widget_snippet(tenant),
-        "response_promise": prompts.response_promise(tenant),
+        "response_promise": response_promise(tenant),
         "timezones": tenant_settings.timezone_choices(),
         "is_owner": current_user.role == ROLE_OWNER,
         "twilio_configured": bool(current_app.config.get("TWILIO_ACCOUNT_SID")),

@@ -2,8 +2,7 @@
 
 from flask import Response, make_response, render_template
 
-from followup.llm import prompts
-from followup.models import Chat, Message, Tenant
+from followup.models import Chat, Message, Tenant, response_promise
 from followup.web.widget.access import customer_signed_in
 
 
@@ -24,7 +23,7 @@ def render_piece(template: str, tenant: Tenant, chat: Chat, **context) -> str:
     """Render a piece of the chat; the shared macros read `tenant`, `chat`, `promise`."""
     context.setdefault("answered", set())
     return render_template(
-        template, tenant=tenant, chat=chat, promise=prompts.response_promise(tenant), **context
+        template, tenant=tenant, chat=chat, promise=response_promise(tenant), **context
     )
 
 
