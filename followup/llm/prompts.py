@@ -1,12 +1,18 @@
 """What the agent is told: its persona, the follow-up rules, and the follow-up tool."""
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from followup.models import Agent, Message, Role, Tenant, response_promise
 
-if TYPE_CHECKING:
-    from followup.services.capture import Style
+
+class CaptureStyle(Protocol):
+    """What the model is told about a channel that captures a follow-up in conversation
+    (`services.capture.Style` is one)."""
+
+    after_offer: str  # what happens once the model calls the tool
+    writing: str  # how to write on this channel
+
 
 FOLLOWUP_TOOL_NAME = "offer_followup"
 
@@ -61,7 +67,7 @@ def without_promise(text: str) -> str:
 _FORM_AFTER_OFFER = "a form pre-filled with their details will appear for them to check and confirm"
 
 
-def _when_the_team_answers(tenant: Tenant, capture: "Style | None") -> str:
+def _when_the_team_answers(tenant: Tenant, capture: CaptureStyle | None) -> str:
     if capture is None:
         return (
             "do not say when the team will answer: the form states it "
@@ -70,7 +76,7 @@ def _when_the_team_answers(tenant: Tenant, capture: "Style | None") -> str:
     return f'tell them: "{response_promise(tenant)}"'
 
 
-def _followup_rules(tenant: Tenant, capture: "Style | None") -> str:
+def _followup_rules(tenant: Tenant, capture: CaptureStyle | None) -> str:
     if not tenant.followups_enabled:
         return (
             "You cannot arrange for a person to contact the customer; never promise that "
@@ -88,7 +94,7 @@ Then call {FOLLOWUP_TOOL_NAME}; {capture.after_offer if capture else _FORM_AFTER
 Never ask for their contact details yourself."""
 
 
-def system_prompt(agent: Agent, tenant: Tenant, capture: "Style | None" = None) -> str:
+def system_prompt(agent: Agent, tenant: Tenant, capture: CaptureStyle | None = None) -> str:
     """`capture`: how this chat captures a follow-up in conversation (voice, SMS); None
     in the web widget's text chat, which shows the form."""
     persona = f"You are {agent.name}, {agent.role} at {tenant.name}. Tone: {agent.tone}."
@@ -101,7 +107,7 @@ _ROLE_FOR_MODEL = {Role.CLIENT: "user", Role.AGENT: "assistant", Role.STAFF: "as
 
 
 def conversation(
-    agent: Agent, tenant: Tenant, history: list[Message], capture: "Style | None" = None
+    agent: Agent, tenant: Tenant, history: list[Message], capture: CaptureStyle | None = None
 ) -> list[dict]:
     """The chat as the model sees it: the system prompt, then each message in order."""
     messages = [{"role": "system", "content": system_prompt(agent, tenant, capture)}]

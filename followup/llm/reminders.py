@@ -7,14 +7,10 @@ reply that is empty or merely repeats the instruction counts as a failed call
 """
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, stream_chat
 from followup.models import Agent, Message, Tenant
-
-if TYPE_CHECKING:
-    from followup.services.capture import Style
 
 TASK = """The customer has not replied since the last message above. Write your next \
 message to them now, a short and natural follow-up in the customer's language, in \
@@ -31,7 +27,7 @@ def reminder_prompt(
     tenant: Tenant,
     history: list[Message],
     instruction: str,
-    capture: "Style | None" = None,
+    capture: prompts.CaptureStyle | None = None,
 ) -> list[dict]:
     """What the model reads: the agent's usual conversation on this channel (`capture`:
     how a follow-up is taken there, e.g. by SMS), then the task."""
