@@ -2,7 +2,7 @@
 
 Run as many as the load needs; they share the queues through Redis (`REDIS_URL`).
 Each serves the queues it is given (`--queues`, else WORKER_QUEUES, else all of them),
-always in priority order (`followup.jobs.PRIORITY`): customer answers first, then staff
+always in priority order (`followup.queue.PRIORITY`): customer answers first, then staff
 notifications, reminders, and maintenance; then RQ's `default` queue, for jobs queued
 before the upgrade to these queues.
 Jobs run inside one pushed app context, so they use `db`, `current_app` and the
@@ -43,12 +43,13 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from followup import create_app
-from followup.jobs import queue, queue_name, reminders, serving
+from followup.jobs import reminders
 from followup.jobs.notifications import sweep_notifications
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
 from followup.notify import outbox
 from followup.processes import die_with_parent
+from followup.queue import queue_name, queue_named, serving
 
 CRON_STOP_TIMEOUT_S = 5
 CRON_REDIS_RETRY_S = 2
@@ -153,7 +154,7 @@ def main() -> None:
         # Keep what the worker loaded out of the garbage collector's sight: job
         # processes forked from it then do not sweep (and copy) it all again.
         gc.freeze()
-        queues = [queue(name) for name in names]
+        queues = [queue_named(name) for name in names]
         cron = _start_cron(app)
         try:
             worker = FollowupWorker(queues, connection=queues[0].connection)

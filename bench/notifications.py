@@ -44,7 +44,7 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 
-from followup.jobs import JobQueue
+from followup.queue import JobQueue
 from tests.fakes.smtp_server import FakeSmtp
 
 DATABASE = ScratchDatabase("followup_bench_notify")

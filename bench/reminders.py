@@ -54,7 +54,7 @@ from redis import Redis
 from rq import Queue, Worker
 from rq.registry import FinishedJobRegistry
 
-from followup.jobs import JobQueue
+from followup.queue import JobQueue
 from tests.fakes.openai_server import FakeOpenAI
 
 DATABASE = ScratchDatabase("followup_bench_reminders")

@@ -13,9 +13,9 @@ from flask_mail import Message as MailMessage
 from rq import Retry
 
 from followup.extensions import db
-from followup.jobs import enqueue
 from followup.models import Chat, Customer, DeviceClass, Tenant
 from followup.notify import email
+from followup.queue import enqueue
 from followup.services import customers
 from followup.services.tenant_settings import allowed_origin_of
 

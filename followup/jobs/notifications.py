@@ -6,7 +6,7 @@ when they run rather than at the top.
 
 from flask import current_app
 
-from followup.jobs import redis_connection
+from followup.queue import redis_connection
 
 SWEEP_LOCK_KEY = "followup:notifications:sweep"
 

@@ -37,11 +37,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from followup.clock import from_micros, to_micros, utcnow
 from followup.extensions import db
-from followup.jobs import enqueue, queue_for, redis_connection
 from followup.llm import client as llm_client
 from followup.llm.client import LLMUnavailable
 from followup.llm.reminders import reminder_prompt, write_reminder
 from followup.models import Chat, Message, Tenant
+from followup.queue import enqueue, queue_for, redis_connection
 from followup.services import autofollowup, capture, chats
 
 log = logging.getLogger(__name__)

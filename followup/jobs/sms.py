@@ -16,7 +16,7 @@ from datetime import datetime
 from redis.exceptions import RedisError
 from rq import Retry
 
-from followup.jobs import enqueue, queue_for
+from followup.queue import enqueue, queue_for
 from followup.services import chats, sms_answers, sms_chats, sms_sends
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,6 @@ from sqlalchemy.orm import configure_mappers
 from followup.clock import utcnow
 from followup.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from followup.extensions import db
-from followup.jobs import queue_for
 from followup.jobs.notifications import deliver_notifications
 from followup.models import (
     ROLE_OWNER,
@@ -41,6 +40,7 @@ from followup.models import (
     Tenant,
 )
 from followup.notify import Receipt, Undeliverable, email, failures, sent_lately, sms
+from followup.queue import queue_for
 
 log = logging.getLogger(__name__)
 

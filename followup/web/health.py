@@ -2,7 +2,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from followup.extensions import db
-from followup.jobs import redis_connection
+from followup.queue import redis_connection
 
 bp = Blueprint("health", __name__)
 

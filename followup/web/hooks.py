@@ -32,8 +32,8 @@ from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from followup.extensions import limiter
-from followup.jobs import redis_connection
 from followup.jobs.sms import queue_answer
+from followup.queue import redis_connection
 from followup.services import sms_chats
 from followup.web.rate_limits import configured_limit, per_ip
 

@@ -5,9 +5,9 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
 from followup.extensions import db
-from followup.jobs import queue_for
 from followup.jobs.reminders import send_reminders, sweep_due_reminders
 from followup.models import Agent, AutoFollowupStep, Chat, Message, ReminderSend, Tenant
+from followup.queue import queue_for
 from followup.services import chats
 
 # The spec's example chain: (delay in minutes, instruction).

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.jobs import PRIORITY, JobQueue
 from followup.jobs import reminders as reminder_jobs
 from followup.models import Message, ReminderSend
+from followup.queue import PRIORITY, JobQueue
 from followup.services import chats
 from tests.conftest import app_with_empty_schema
 from tests.engine.helpers import make_agent, start_chat

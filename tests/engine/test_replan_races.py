@@ -15,8 +15,8 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import event, select
 
 from followup.extensions import db
-from followup.jobs import JobQueue
 from followup.models import Chat
+from followup.queue import JobQueue
 from followup.services import agents
 from tests.engine.conftest import START
 from tests.engine.helpers import client_says, make_agent, start_chat

@@ -13,9 +13,9 @@ from sqlalchemy import event, select
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.jobs import JobQueue
 from followup.jobs.customer_login import DESCRIPTION, RETRY_INTERVALS_S
 from followup.models import CustomerLoginToken
+from followup.queue import JobQueue
 from followup.services import chats, customers
 from tests.jobs.helpers import work_off
 

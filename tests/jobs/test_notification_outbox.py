@@ -14,10 +14,10 @@ from followup.clock import utcnow
 from followup.config import Config
 from followup.errors import TransitionNotAllowed
 from followup.extensions import db
-from followup.jobs import JobQueue
 from followup.jobs.notifications import deliver_notifications, sweep_notifications
 from followup.models import Notification, NotificationChannel, Source
 from followup.notify import failures, outbox
+from followup.queue import JobQueue
 from followup.services import accounts
 from followup.services.followups import create_followup
 from tests.fakes.local_http import closed_redis_url

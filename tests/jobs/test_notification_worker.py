@@ -15,8 +15,8 @@ from rq import Queue
 from rq.cron import get_cron_job_ids
 from rq.job import Job, JobStatus
 
-from followup.jobs import JobQueue
 from followup.models import NotificationChannel, Source
+from followup.queue import JobQueue
 from followup.services import followups
 from tests.jobs.conftest import TWILIO_FROM
 from tests.jobs.helpers import (

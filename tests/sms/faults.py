@@ -7,7 +7,7 @@ from redis import Redis
 from rq import Worker
 from rq.scheduler import RQScheduler
 
-from followup.jobs import JobQueue
+from followup.queue import JobQueue
 from tests.jobs.conftest import shared_settings
 from tests.jobs.redis_server import PrivateRedis
 

@@ -1,5 +1,5 @@
 """A customer's SMS is answered before bulk work: one real `python worker.py` serves the
-queues most urgent first (followup.jobs.PRIORITY), so the answer waits at most for the
+queues most urgent first (followup.queue.PRIORITY), so the answer waits at most for the
 job in hand, not for every reminder or notification queued before it."""
 
 from datetime import timedelta

@@ -12,8 +12,8 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from followup.extensions import db
-from followup.jobs import JobQueue
 from followup.models import AnswerState, Message, Role, SendState, SmsSend
+from followup.queue import JobQueue
 from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
 from tests.jobs.helpers import WAIT_S, wait_for
 from tests.sms import faults

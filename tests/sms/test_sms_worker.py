@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.jobs import JobQueue
 from followup.jobs.sms import send_sms
 from followup.models import Chat, Message, Role, SendState, SmsSend
+from followup.queue import JobQueue
 from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
 from tests.jobs.conftest import shared_settings
 from tests.jobs.helpers import wait_for, work_off

@@ -1,4 +1,4 @@
-"""Which queue each job goes to, and which queues a worker serves (followup/jobs)."""
+"""Which queue each job goes to, and which queues a worker serves (followup/queue.py)."""
 
 import importlib
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from followup.jobs import PRIORITY, QUEUE_OF, JobQueue, queue_name, serving
+from followup.queue import PRIORITY, QUEUE_OF, JobQueue, queue_name, serving
 from tests.jobs.conftest import PROJECT_ROOT
 
 
@@ -31,7 +31,7 @@ def test_the_urgent_jobs_go_before_the_bulk_ones():
 
 
 def test_a_job_without_a_queue_is_refused_by_name():
-    with pytest.raises(LookupError, match=r"add it to followup\.jobs\.QUEUE_OF"):
+    with pytest.raises(LookupError, match=r"add it to followup\.queue\.QUEUE_OF"):
         queue_name(test_a_job_without_a_queue_is_refused_by_name)
 
 

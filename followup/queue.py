@@ -1,0 +1,112 @@
+"""The one place that talks to RQ: which queue each job goes to, and queueing a job by
+its dotted name, so nothing here or in the services imports a job module (the jobs
+call the services).
+
+Jobs go to one of four queues, served in priority order (`PRIORITY`): a worker takes
+the next job of the first queue that has one, so a customer waiting for an answer
+never waits behind staff emails, reminders or sweeps. `QUEUE_OF` says which queue
+each job goes to, in this one place: callers name the job, never the queue.
+
+Jobs waiting in Redis outlive a deploy: a job function that is renamed keeps its old
+name as an entry point (and in `QUEUE_OF`) for one release.
+
+One Redis connection per process."""
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import cache
+
+from flask import current_app
+from redis import Redis
+from rq import Queue
+
+
+class JobQueue(StrEnum):
+    """The queues, most urgent first."""
+
+    ANSWERS = "answers"  # a customer is waiting: SMS answers, their sends, login links
+    NOTIFICATIONS = "notifications"  # staff alerts and customer confirmations
+    REMINDERS = "reminders"  # auto follow-up reminders
+    MAINTENANCE = "maintenance"  # sweeps and replans: nobody waits on them
+
+
+PRIORITY = tuple(JobQueue)
+
+# Every job, by its dotted name (RQ imports the function by it when the job runs).
+ANSWER_SMS = "followup.jobs.sms.answer_sms"
+SEND_SMS = "followup.jobs.sms.send_sms"
+EMAIL_LOGIN_LINK = "followup.jobs.customer_login.email_login_link"
+DELIVER_NOTIFICATIONS = "followup.jobs.notifications.deliver_notifications"
+SEND_DUE_REMINDERS = "followup.jobs.reminders.send_due_reminders"
+SEND_REMINDERS = "followup.jobs.reminders.send_reminders"
+SWEEP_NOTIFICATIONS = "followup.jobs.notifications.sweep_notifications"
+SWEEP_DUE_REMINDERS = "followup.jobs.reminders.sweep_due_reminders"
+SWEEP_SMS_ANSWERS = "followup.jobs.sms.sweep_sms_answers"
+SWEEP_SMS_SENDS = "followup.jobs.sms.sweep_sms_sends"
+REPLAN_AGENT_CHAINS = "followup.jobs.reminders.replan_agent_chains"
+
+QUEUE_OF: dict[str, JobQueue] = {
+    ANSWER_SMS: JobQueue.ANSWERS,
+    SEND_SMS: JobQueue.ANSWERS,
+    EMAIL_LOGIN_LINK: JobQueue.ANSWERS,
+    DELIVER_NOTIFICATIONS: JobQueue.NOTIFICATIONS,
+    SEND_DUE_REMINDERS: JobQueue.REMINDERS,
+    SEND_REMINDERS: JobQueue.REMINDERS,
+    SWEEP_NOTIFICATIONS: JobQueue.MAINTENANCE,
+    SWEEP_DUE_REMINDERS: JobQueue.MAINTENANCE,
+    SWEEP_SMS_ANSWERS: JobQueue.MAINTENANCE,
+    SWEEP_SMS_SENDS: JobQueue.MAINTENANCE,
+    REPLAN_AGENT_CHAINS: JobQueue.MAINTENANCE,
+}
+
+# A job as callers give it: its dotted name, or the function itself (the worker's cron).
+JobName = str | Callable
+
+
+@cache
+def _redis_for(url: str) -> Redis:
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def redis_connection() -> Redis:
+    return _redis_for(current_app.config["REDIS_URL"])
+
+
+def dotted_name(job: JobName) -> str:
+    return job if isinstance(job, str) else f"{job.__module__}.{job.__qualname__}"
+
+
+def queue_name(job: JobName) -> JobQueue:
+    """The queue `job` goes to; a job missing from QUEUE_OF is a programming error."""
+    name = dotted_name(job)
+    try:
+        return QUEUE_OF[name]
+    except KeyError:
+        raise LookupError(f"{name} has no queue: add it to followup.queue.QUEUE_OF") from None
+
+
+def serving(names: str) -> list[JobQueue]:
+    """The queues a worker serves, from "answers,notifications" (empty: all of them),
+    in priority order whatever order they were named in."""
+    asked = {name.strip() for name in names.split(",") if name.strip()}
+    unknown = sorted(asked - set(PRIORITY))
+    if unknown:
+        raise ValueError(
+            f"no queue named {', '.join(unknown)}; the queues are {', '.join(PRIORITY)}"
+        )
+    return [name for name in PRIORITY if name in asked or not asked]
+
+
+def queue_named(name: JobQueue) -> Queue:
+    # RQ_ASYNC=False runs jobs at once in the caller, for tests that need no worker.
+    return Queue(name, connection=redis_connection(), is_async=current_app.config["RQ_ASYNC"])
+
+
+def queue_for(job: JobName) -> Queue:
+    return queue_named(queue_name(job))
+
+
+def enqueue(job: JobName, *args, **kwargs):
+    """Queue `job(*args)` for a worker, on its queue. Call after the commit the job
+    depends on."""
+    return queue_for(job).enqueue(dotted_name(job), *args, **kwargs)
