@@ -18,7 +18,7 @@ schedule lives in that process, not in Redis, so a Redis flush or restart cannot
 lose it.
 
 RQ forks a process for every job; what the notification jobs need is loaded once
-here first (`outbox.preload`), so each forked job starts warm.
+here first (`notifications.preload`), so each forked job starts warm.
 
 What it prints: LOG_LEVEL (INFO by default: every job started and finished, the
 sweeps' every run); `make run` sets WARNING, so only warnings and errors show.
@@ -47,9 +47,9 @@ from followup.jobs import reminders
 from followup.jobs.notifications import sweep_notifications
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
-from followup.notify import outbox
 from followup.processes import die_with_parent
 from followup.queue import queue_name, queue_named, serving
+from followup.services import notifications
 
 CRON_STOP_TIMEOUT_S = 5
 CRON_REDIS_RETRY_S = 2
@@ -149,7 +149,7 @@ def main() -> None:
             names = queue_names(arguments.queues or app.config["WORKER_QUEUES"])
         except ValueError as exc:
             raise SystemExit(f"worker.py: {exc}") from None
-        outbox.preload()
+        notifications.preload()
         reminders.preload()
         # Keep what the worker loaded out of the garbage collector's sight: job
         # processes forked from it then do not sweep (and copy) it all again.

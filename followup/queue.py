@@ -13,6 +13,7 @@ name as an entry point (and in `QUEUE_OF`) for one release.
 One Redis connection per process."""
 
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 
@@ -110,3 +111,24 @@ def enqueue(job: JobName, *args, **kwargs):
     """Queue `job(*args)` for a worker, on its queue. Call after the commit the job
     depends on."""
     return queue_for(job).enqueue(dotted_name(job), *args, **kwargs)
+
+
+def waiting_job_ids(job: JobName) -> list[str]:
+    """The ids of the jobs waiting in `job`'s queue. A job a worker took and then died
+    with still says "queued" in its own record, but is no longer in this list."""
+    return queue_for(job).get_job_ids()
+
+
+# --- the jobs' own options -----------------------------------------------------------------------
+
+
+def queue_notifications(
+    notification_ids: list[int], job_id: str, at: datetime | None = None
+) -> None:
+    """Queue the delivery of these notifications as `job_id`: now, or `at`."""
+    queue = queue_for(DELIVER_NOTIFICATIONS)
+    options = {"job_id": job_id, "job_timeout": current_app.config["NOTIFY_JOB_TIMEOUT_S"]}
+    if at is None:
+        queue.enqueue(DELIVER_NOTIFICATIONS, notification_ids, **options)
+    else:
+        queue.enqueue_at(at, DELIVER_NOTIFICATIONS, notification_ids, **options)

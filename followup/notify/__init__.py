@@ -1,5 +1,6 @@
-"""Telling people about follow-up requests: email and SMS senders, and the outbox
-that delivers each notification once, retrying failures (see outbox.py)."""
+"""Telling people: the email and SMS senders, and how their failures read. They send
+what they are given; the outbox that decides who is told and retries what failed is
+`services.notifications`."""
 
 import re
 from dataclasses import dataclass

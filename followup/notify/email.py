@@ -38,7 +38,7 @@ TEMPLATES = ("staff_email", "customer_email")
 
 
 def preload() -> None:
-    """Compile the templates now (see `outbox.preload`)."""
+    """Compile the templates now (see `services.notifications.preload`)."""
     for template in TEMPLATES:
         for kind in ("txt", "html"):
             current_app.jinja_env.get_template(f"notify/{template}.{kind}")

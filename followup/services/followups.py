@@ -20,8 +20,7 @@ from followup.models import (
     Source,
     Status,
 )
-from followup.notify import outbox
-from followup.services import customers, workflow
+from followup.services import customers, notifications, workflow
 from followup.services.queries import (
     LIKE_ESCAPE,
     contains_pattern,
@@ -349,12 +348,12 @@ def create_followup(
         followup.customer.proved_email()
     _session().add(followup)
     # The notifications are saved with the request, and queued once both are stored.
-    deliveries = outbox.add_for_new_followup(followup) if notify else []
+    deliveries = notifications.add_for_new_followup(followup) if notify else []
     if before_commit is not None:
         _session().flush()
         before_commit(followup)
     _session().commit()
-    outbox.dispatch(deliveries)
+    notifications.dispatch(deliveries)
     return followup
 
 

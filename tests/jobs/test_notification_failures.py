@@ -13,7 +13,7 @@ from followup.extensions import mail
 from followup.jobs.notifications import deliver_notifications
 from tests.jobs.helpers import configure_tenant, row_of
 
-OUTBOX_LOGGER = "followup.notify.outbox"
+OUTBOX_LOGGER = "followup.services.notifications"
 
 CONTACT_PHONE = "+14155550123"
 # Wording does not depend on the database: these run on SQLite only.

@@ -16,9 +16,9 @@ from followup.errors import TransitionNotAllowed
 from followup.extensions import db
 from followup.jobs.notifications import deliver_notifications, sweep_notifications
 from followup.models import Notification, NotificationChannel, Source
-from followup.notify import failures, outbox
+from followup.notify import failures
 from followup.queue import JobQueue
-from followup.services import accounts
+from followup.services import accounts, notifications
 from followup.services.followups import create_followup
 from tests.fakes.local_http import closed_redis_url
 from tests.jobs.helpers import configure_tenant, outbox_rows, row_of
@@ -291,7 +291,7 @@ def test_backoff_first_retry_within_a_minute_then_growing_capped_then_failed(
     assert f"notifications-{row['id']}_9" in scheduled
 
     smtp.start()
-    retried = outbox.retry_now(tenant.id, row["followup_id"], "staff_email")
+    retried = notifications.retry_now(tenant.id, row["followup_id"], "staff_email")
     assert (retried.state, retried.attempts) == ("pending", 0)
     deliver_notifications([row["id"]])
     sent = row_of("staff_email")
@@ -304,7 +304,7 @@ def test_retry_now_on_a_sent_notification_is_refused(app, tenant, make_followup,
     deliver_all()
     row = row_of("staff_email")
     with pytest.raises(TransitionNotAllowed, match="sent already"):
-        outbox.retry_now(tenant.id, row["followup_id"], "staff_email")
+        notifications.retry_now(tenant.id, row["followup_id"], "staff_email")
     assert row_of("staff_email") == row
     assert len(smtp.received()) == 2
 
@@ -373,10 +373,10 @@ def test_the_sweep_queues_only_what_is_due_and_not_waiting_in_the_queue(
     queue = Queue(JobQueue.NOTIFICATIONS, connection=redis_db)
     with time_machine.travel(START, tick=False) as clock:
         make_followup(tenant)
-        assert outbox.sweep() == 0  # their job is waiting in the queue
+        assert notifications.sweep() == 0  # their job is waiting in the queue
         redis_db.flushdb()
-        assert outbox.sweep() == 2  # Redis lost them: queued again
-        assert outbox.sweep() == 0
+        assert notifications.sweep() == 2  # Redis lost them: queued again
+        assert notifications.sweep() == 0
         assert len(queue.get_job_ids()) == 2
 
         redis_db.flushdb()
@@ -393,10 +393,10 @@ def test_the_sweep_queues_only_what_is_due_and_not_waiting_in_the_queue(
             .values(state="sent", attempts=1, next_attempt_at=None, sent_at=START)
         )
         db.session.commit()
-        assert outbox.sweep() == 0  # in a worker's hands, and sent
+        assert notifications.sweep() == 0  # in a worker's hands, and sent
 
         clock.move_to(lease_end)
-        assert outbox.sweep() == 1  # its worker died: the lease ran out
+        assert notifications.sweep() == 1  # its worker died: the lease ran out
         assert queue.get_job_ids() == [f"notifications-{staff_email['id']}_1"]
 
 

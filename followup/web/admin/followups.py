@@ -13,8 +13,9 @@ from followup.clock import utcnow
 from followup.errors import DomainError, TransitionNotAllowed, ValidationFailed
 from followup.htmx import html_response, is_partial_request, redirect_after_post, render, trigger
 from followup.models import Status
-from followup.notify import email, outbox
+from followup.notify import email
 from followup.services import followups as service
+from followup.services import notifications
 from followup.services import settings as settings_service
 from followup.services.workflow import allowed_next
 from followup.web.admin import bp, current_tenant, lists
@@ -70,9 +71,9 @@ def _notifications_context(followup_id: int) -> dict:
     """The request's notifications, and the folder of those saved as files (their rows
     keep the file's name only)."""
     return {
-        "notifications": outbox.notifications_of(current_tenant().id, followup_id),
+        "notifications": notifications.notifications_of(current_tenant().id, followup_id),
         "mail_folder": email.mail_folder_label(),
-        "may_retry": outbox.staff_may_retry,
+        "may_retry": notifications.staff_may_retry,
     }
 
 
@@ -184,7 +185,7 @@ def followup_notifications(followup_id: int):
 @bp.post("/followups/<int:followup_id>/notifications/retry")
 def retry_notification(followup_id: int):
     followup = service.get_followup(current_tenant().id, followup_id)  # another tenant's id: 404
-    outbox.retry_now(current_tenant().id, followup.id, request.form.get("channel"))
+    notifications.retry_now(current_tenant().id, followup.id, request.form.get("channel"))
     return _deliveries_pane(followup.id)
 
 

@@ -29,7 +29,6 @@ from sqlalchemy.orm import configure_mappers
 from followup.clock import utcnow
 from followup.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from followup.extensions import db
-from followup.jobs.notifications import deliver_notifications
 from followup.models import (
     ROLE_OWNER,
     DeliveryState,
@@ -40,7 +39,7 @@ from followup.models import (
     Tenant,
 )
 from followup.notify import Receipt, Undeliverable, email, failures, sent_lately, sms
-from followup.queue import queue_for
+from followup.queue import DELIVER_NOTIFICATIONS, queue_notifications, waiting_job_ids
 
 log = logging.getLogger(__name__)
 
@@ -179,13 +178,7 @@ def _keys_in(job_id_: str) -> list[DeliveryKey]:
 
 
 def _enqueue(keys: list[DeliveryKey], when: datetime | None = None) -> None:
-    queue = queue_for(deliver_notifications)
-    ids = [row_id for row_id, _ in keys]
-    options = {"job_id": job_id(keys), "job_timeout": current_app.config["NOTIFY_JOB_TIMEOUT_S"]}
-    if when is None:
-        queue.enqueue(deliver_notifications, ids, **options)
-    else:
-        queue.enqueue_at(when, deliver_notifications, ids, **options)
+    queue_notifications([row_id for row_id, _ in keys], job_id(keys), when)
 
 
 def dispatch(keys: list[DeliveryKey]) -> None:
@@ -395,7 +388,7 @@ def sweep() -> int:
         return 0
     # Waiting means in the queue's list: a job taken from it by a worker that then
     # died still says "queued" in its own record.
-    queued_ids = queue_for(deliver_notifications).get_job_ids()
+    queued_ids = waiting_job_ids(DELIVER_NOTIFICATIONS)
     waiting = {key for queued in queued_ids for key in _keys_in(queued)}
     lost = [key for key in keys if key not in waiting]
     try:
