@@ -19,7 +19,7 @@ from functools import cache
 
 from flask import current_app
 from redis import Redis
-from rq import Queue
+from rq import Queue, Retry
 
 
 class JobQueue(StrEnum):
@@ -59,6 +59,14 @@ QUEUE_OF: dict[str, JobQueue] = {
     SWEEP_SMS_SENDS: JobQueue.MAINTENANCE,
     REPLAN_AGENT_CHAINS: JobQueue.MAINTENANCE,
 }
+
+# Seconds before RQ runs a failed job again, for the jobs it retries: soon, for a
+# customer is waiting (in the chat, for the link that lives 30 minutes; by SMS, for
+# an answer, when the database or Redis was away).
+LOGIN_LINK_RETRY_INTERVALS_S = (10, 30, 60)
+ANSWER_RETRY_INTERVALS_S = (2, 15, 60)
+# RQ logs a job's description, by default its call with the arguments: an email here.
+LOGIN_LINK_DESCRIPTION = "email a customer's login link"
 
 # A job as callers give it: its dotted name, or the function itself (the worker's cron).
 JobName = str | Callable
@@ -132,3 +140,19 @@ def queue_notifications(
         queue.enqueue(DELIVER_NOTIFICATIONS, notification_ids, **options)
     else:
         queue.enqueue_at(at, DELIVER_NOTIFICATIONS, notification_ids, **options)
+
+
+def _retry(intervals_s: tuple[int, ...]) -> Retry:
+    return Retry(max=len(intervals_s), interval=list(intervals_s))
+
+
+def queue_login_link(chat_id: int, address: str, code_hash: str) -> None:
+    """Queue the link for `address`, bound to the code (its hash) the chat shows."""
+    enqueue(
+        EMAIL_LOGIN_LINK,
+        chat_id,
+        address,
+        code_hash,
+        description=LOGIN_LINK_DESCRIPTION,
+        retry=_retry(LOGIN_LINK_RETRY_INTERVALS_S),
+    )

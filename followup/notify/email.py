@@ -1,4 +1,5 @@
-"""Notification emails through Flask-Mail: the staff alert and the customer's confirmation.
+"""Emails through Flask-Mail: the staff alert, the customer's confirmation, and a
+customer's login link.
 
 Each has a plain-text and an HTML part rendered from templates/notify/; the HTML
 templates autoescape, so customer text always shows as text. Customer text reaches
@@ -13,6 +14,7 @@ waits on a mail server that is not there (see `hand_over`).
 import os
 import smtplib
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -171,4 +173,27 @@ def customer_confirmation(
         # The customer's reply reaches the business, not our sending address.
         reply_to=tenant.contact_email,
         sender=formataddr((business, sender_address)),
+    )
+
+
+def login_link(
+    address: str, business: str, where: str, link: str, asked_at: datetime
+) -> MailMessage:
+    """To whoever asked for a login link in a chat (`where`: on which site, from which
+    device), with the link to open and the code to type in that chat."""
+    return MailMessage(
+        subject=f"Your login link for {business}",
+        recipients=[address],
+        body=(
+            # No name: whoever first typed this address chose it, and this email
+            # must carry nobody's words to an address nobody proved.
+            "Hello,\n\n"
+            f"Somebody asked for a login link to the chat with {business} "
+            f"{where}, at {asked_at:%Y-%m-%d %H:%M} UTC.\n\n"
+            f"If that was you, open this link and type the code shown in that chat "
+            f"window:\n{link}\n\n"
+            "It works once and expires in 30 minutes.\n\n"
+            "If you did not ask for it, ignore this email: without the code shown in "
+            "the chat that asked, nobody can log in with it.\n"
+        ),
     )

@@ -20,10 +20,21 @@ from sqlalchemy.exc import IntegrityError
 from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
-from followup.jobs import customer_login as login_jobs
-from followup.models import Chat, Customer, CustomerLoginToken, FollowUpRequest, Message, Role
+from followup.models import (
+    Chat,
+    Customer,
+    CustomerLoginToken,
+    DeviceClass,
+    FollowUpRequest,
+    Message,
+    Role,
+    Tenant,
+)
+from followup.notify import email as notify_email
 from followup.notify import sent_lately
+from followup.queue import queue_login_link
 from followup.services.queries import lock_row
+from followup.services.tenant_settings import allowed_origin_of
 from followup.services.validation import clean_text, normalize_email
 
 LOGIN_LINK_TTL = timedelta(minutes=30)
@@ -122,7 +133,7 @@ def request_login_link(chat: Chat, email: object) -> str:
     """
     address = normalize_email(clean_text(email, "email", "Email", required=True, max_length=320))
     code = new_login_code()
-    login_jobs.queue_login_link(chat.id, address, _hash(code))
+    queue_login_link(chat.id, address, _hash(code))
     return code
 
 
@@ -155,6 +166,38 @@ def issue_login_link(
     row.token_hash = _hash(token)
     db.session.commit()
     return row, login_link_url(token)
+
+
+DEVICES = {
+    DeviceClass.MOBILE: "a phone",
+    DeviceClass.TABLET: "a tablet",
+    DeviceClass.DESKTOP: "a computer",
+}
+
+
+def email_login_link(chat_id: int, address: str, code_hash: str) -> None:
+    """The job's work: email the link if there is one to send (`issue_login_link`). The
+    link is made here and travels in no job's arguments; only its hash is stored."""
+    issued = issue_login_link(chat_id, address, code_hash)
+    if issued is None:
+        return
+    row, link = issued
+    customer = db.session.get(Customer, row.customer_id)
+    chat = db.session.get(Chat, row.chat_id)
+    tenant = db.session.get(Tenant, customer.tenant_id)
+    message = notify_email.login_link(
+        customer.email, tenant.name, _where_asked(chat, tenant), link, asked_at=row.created_at
+    )
+    notify_email.hand_over(message, f"login-link-customer-{customer.id}")
+
+
+def _where_asked(chat: Chat, tenant: Tenant) -> str:
+    """Which site and device asked, so the reader tells their own request from somebody
+    else's. The page address is the visitor's to write: the site is named only when it
+    is one the business allowed the widget on, so the email carries no visitor's words."""
+    origin = allowed_origin_of(tenant, chat.page_url)
+    device = DEVICES.get(chat.device)
+    return (f"on {origin}" if origin else "on our website") + (f" from {device}" if device else "")
 
 
 def _link_asked_for(chat: Chat, customer: Customer, code_hash: str) -> CustomerLoginToken | None:

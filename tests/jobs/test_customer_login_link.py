@@ -13,9 +13,8 @@ from sqlalchemy import event, select
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.jobs.customer_login import DESCRIPTION, RETRY_INTERVALS_S
 from followup.models import CustomerLoginToken
-from followup.queue import JobQueue
+from followup.queue import LOGIN_LINK_DESCRIPTION, LOGIN_LINK_RETRY_INTERVALS_S, JobQueue
 from followup.services import chats, customers
 from tests.jobs.helpers import work_off
 
@@ -73,7 +72,7 @@ def test_asking_does_the_same_work_for_a_customers_email_and_a_strangers(app, ch
     assert known == unknown
     assert known[1] == 1
     jobs = answers.get_jobs()
-    assert [job.description for job in jobs] == [DESCRIPTION] * 2
+    assert [job.description for job in jobs] == [LOGIN_LINK_DESCRIPTION] * 2
     assert db.session.scalars(select(CustomerLoginToken)).all() == []  # not before the job
 
 
@@ -107,8 +106,8 @@ def test_a_failed_send_is_retried_soon_and_the_customer_gets_a_link_that_works(
     assert smtp.received() == []
 
     job, due = scheduled_retry(answers)
-    assert job.retries_left == len(RETRY_INTERVALS_S) - 1
-    first_wait = timedelta(seconds=RETRY_INTERVALS_S[0])
+    assert job.retries_left == len(LOGIN_LINK_RETRY_INTERVALS_S) - 1
+    first_wait = timedelta(seconds=LOGIN_LINK_RETRY_INTERVALS_S[0])
     assert before + first_wait - timedelta(seconds=1) <= due <= utcnow() + first_wait
     smtp.data_reply = None
     work_off(answers, redis_db)
