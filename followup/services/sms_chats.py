@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from followup.clock import utcnow
 from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role
-from followup.services import autofollowup, capture, chats, sms_answers
+from followup.services import autofollowup, capture, channels, chats, sms_answers
 from followup.services.validation import normalize_phone, without_refused_characters
 
 log = logging.getLogger(__name__)
@@ -146,20 +145,14 @@ def opt_out(chat: Chat, keyword: str) -> None:
     a follow-up being captured is dropped (they asked for silence, not a call back)."""
     autofollowup.opt_out(chat)
     capture.finish(chat)
-    _note(chat, f"The customer texted {keyword}: opted out of SMS. Nothing more is sent.")
+    channels.note_for_staff(
+        chat, f"The customer texted {keyword}: opted out of SMS. Nothing more is sent."
+    )
 
 
 def opt_in(chat: Chat, keyword: str) -> None:
     chat.opted_out = False
-    _note(chat, f"The customer texted {keyword}: opted back in to SMS.")
-
-
-def _note(chat: Chat, text: str) -> Message:
-    """A system line in the chat: staff see it; the AI and the customer never do."""
-    message = Message(chat_id=chat.id, role=Role.SYSTEM, content=text, created_at=utcnow())
-    db.session.add(message)
-    db.session.commit()
-    return message
+    channels.note_for_staff(chat, f"The customer texted {keyword}: opted back in to SMS.")
 
 
 def answer(chat_id: int, message_id: int) -> Message | None:
@@ -215,13 +208,8 @@ def awaits_answer(chat: Chat, message_id: int) -> bool:
     return latest == message_id
 
 
-def note_undelivered(message: Message, error: Exception) -> None:
-    """Tell staff in the chat that this message never reached the customer's phone."""
-    log.warning("SMS of message %s not delivered: %s", message.id, error)
-    chat = db.session.get(Chat, message.chat_id)
-    _note(chat, f"This message could not be sent by SMS: {error}")
-
-
 def note_unanswered(chat_id: int) -> None:
     chat = db.session.get(Chat, chat_id)
-    _note(chat, "The AI could not answer this text after several tries: please answer it.")
+    channels.note_for_staff(
+        chat, "The AI could not answer this text after several tries: please answer it."
+    )

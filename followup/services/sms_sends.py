@@ -29,7 +29,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Channel, Chat, Message, SendState, SmsSend
 from followup.models.sms_send import UNSETTLED
-from followup.services import channels, sms_answers, sms_chats
+from followup.services import channels, sms_answers
 from followup.services.queries import take_due_leases
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def _queue_retry(message_id: int, attempts: int, at: datetime) -> None:
 def _give_up(message: Message, attempt: int, error: Exception) -> None:
     """Staff are told in the chat, in the commit that ends the send."""
     _settle(message.id, attempt, SendState.UNDELIVERABLE)
-    sms_chats.note_undelivered(message, error)
+    channels.note_undelivered(message, error)
 
 
 def _settle(
