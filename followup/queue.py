@@ -156,3 +156,24 @@ def queue_login_link(chat_id: int, address: str, code_hash: str) -> None:
         description=LOGIN_LINK_DESCRIPTION,
         retry=_retry(LOGIN_LINK_RETRY_INTERVALS_S),
     )
+
+
+def queue_sms_answer(chat_id: int, message_id: int, timeout_s: int) -> None:
+    """Queue the AI's answer to a text; RQ retries a failed one soon."""
+    enqueue(
+        ANSWER_SMS,
+        chat_id,
+        message_id,
+        job_timeout=timeout_s,
+        retry=_retry(ANSWER_RETRY_INTERVALS_S),
+    )
+
+
+def queue_sms_send(
+    message_id: int, attempts: int, timeout_s: int, at: datetime | None = None
+) -> None:
+    """Queue the send of a message tried `attempts` times so far: now, or `at`."""
+    if at is None:
+        enqueue(SEND_SMS, message_id, attempts, job_timeout=timeout_s)
+    else:
+        queue_for(SEND_SMS).enqueue_at(at, SEND_SMS, message_id, attempts, job_timeout=timeout_s)

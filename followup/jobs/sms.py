@@ -10,59 +10,17 @@ The answer is written (and its tokens spent) only once: a failed send is retried
 its own.
 """
 
-import logging
-from datetime import datetime
-
-from redis.exceptions import RedisError
-from rq import Retry
-
-from followup.queue import enqueue, queue_for
-from followup.services import chats, sms_answers, sms_chats, sms_sends
-
-log = logging.getLogger(__name__)
-
-# Seconds before RQ runs a failed answer job again (the database or Redis away).
-ANSWER_RETRY_INTERVALS_S = (2, 15, 60)
-
-
-def queue_answer(chat_id: int, message_id: int) -> None:
-    """Queue the answer to a text saved (with its `SmsAnswer`) and committed."""
-    enqueue(
-        answer_sms,
-        chat_id,
-        message_id,
-        job_timeout=sms_answers.job_timeout_s(),
-        retry=Retry(max=len(ANSWER_RETRY_INTERVALS_S), interval=list(ANSWER_RETRY_INTERVALS_S)),
-    )
+from followup.services import sms_answers, sms_chats, sms_sends
 
 
 def answer_sms(chat_id: int, message_id: int) -> int | None:
-    """Let the AI answer this text if it still should, and text the answer (a failed
-    send is retried by `send_sms`); returns the answer's id. Raising asks RQ to retry."""
-    reply = sms_chats.answer(chat_id, message_id)
-    if reply is None:
-        return None
-    chats.deliver_message(reply.chat, reply)
-    return reply.id
+    """The AI's answer to this text, texted; returns its id. Raising asks RQ to retry."""
+    return sms_chats.answer_and_send(chat_id, message_id)
 
 
 def sweep_sms_answers() -> int:
-    """Cron job: queue an answer job for every text whose wait ran out; returns how
-    many. Sweeps running at once (every worker's cron) take each text once."""
-    due = sms_answers.take_due()
-    try:
-        for chat_id, message_id in due:
-            queue_answer(chat_id, message_id)
-    except RedisError as exc:  # taken for one more lease: the next sweep tries again
-        log.warning("The SMS answer sweep could not queue its jobs (%s).", exc)
-    return len(due)
-
-
-def queue_sms(message_id: int, attempts: int, at: datetime) -> None:
-    """Queue the send of a message tried `attempts` times so far, for `at`."""
-    queue_for(send_sms).enqueue_at(
-        at, send_sms, message_id, attempts, job_timeout=sms_answers.job_timeout_s()
-    )
+    """Cron job: queue an answer job for every text whose wait ran out."""
+    return sms_answers.sweep()
 
 
 def send_sms(message_id: int, attempts: int = 0) -> None:
@@ -73,11 +31,5 @@ def send_sms(message_id: int, attempts: int = 0) -> None:
 
 def sweep_sms_sends() -> int:
     """Cron job: queue a send for every message whose retry time has come or whose
-    sender died; returns how many. Sweeps running at once take each message once."""
-    due = sms_sends.take_due()
-    try:
-        for message_id, attempts in due:
-            enqueue(send_sms, message_id, attempts, job_timeout=sms_answers.job_timeout_s())
-    except RedisError as exc:  # taken for one more lease: the next sweep tries again
-        log.warning("The SMS send sweep could not queue its jobs (%s).", exc)
-    return len(due)
+    sender died."""
+    return sms_sends.sweep()

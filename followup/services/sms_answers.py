@@ -8,23 +8,28 @@
 - `settle_chat` runs in the transaction that saves an answer (AI or staff): the
   unsettled texts it answers (the AI's: those its turn read; staff's: all) are
   answered by it, as `sms_chats.awaits_answer` reads it.
-- `take_due` is the sweep's: texts whose job never came or whose lease ran out, each
-  taken for one more lease so two sweeps (or the next one) do not queue it again.
+- `sweep` queues the texts whose job never came or whose lease ran out (`take_due`),
+  each taken for one more lease so two sweeps (or the next one) do not queue it again.
 
 A text's `due_at` is when the sweep may take it while it waits, and the end of its
 job's lease while it is answered; None once settled. SMS_ANSWER_LEASE_S sets both.
 """
 
+import logging
 from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import and_, or_, update
 
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import AnswerState, Chat, Message, SmsAnswer
 from followup.models.sms_answer import UNSETTLED
+from followup.queue import queue_sms_answer
 from followup.services.queries import take_due_leases
+
+log = logging.getLogger(__name__)
 
 # A text whose job failed this many times gets no more: staff are told in the chat.
 MAX_ATTEMPTS = 8
@@ -38,6 +43,23 @@ def job_timeout_s() -> int:
     """RQ stops the answer job before its lease ends, so a job that outlived its lease
     cannot write an answer while the sweep's job writes another."""
     return max(1, int(current_app.config["SMS_ANSWER_LEASE_S"] * 0.8))
+
+
+def queue_answer(chat_id: int, message_id: int) -> None:
+    """Queue the answer to a text saved (with its `SmsAnswer`) and committed."""
+    queue_sms_answer(chat_id, message_id, job_timeout_s())
+
+
+def sweep() -> int:
+    """Queue an answer job for every text whose wait ran out; returns how many. Sweeps
+    running at once (every worker's cron) take each text once."""
+    due = take_due()
+    try:
+        for chat_id, message_id in due:
+            queue_answer(chat_id, message_id)
+    except RedisError as exc:  # taken for one more lease: the next sweep tries again
+        log.warning("The SMS answer sweep could not queue its jobs (%s).", exc)
+    return len(due)
 
 
 def await_answer(message: Message) -> None:

@@ -1,12 +1,12 @@
 """Chats by SMS: an inbound text starts or continues the chat of that number with
 the AI employee whose SMS number it was sent to; the AI answers by SMS.
 
-The webhook (`followup.web.hooks`) calls `receive` and queues the answer, so
-Twilio gets its reply in milliseconds; the job (`followup.jobs.sms`) calls
-`answer` and sends what the AI wrote through `services.channels`. No form can be
-shown by SMS: once the AI offers a follow-up (or cannot answer at all), the details
-are asked for and read back by text (`services.capture`), the sender's number
-pre-filled as the phone.
+The webhook (`followup.web.hooks`) calls `receive` and queues the answer
+(`sms_answers.queue_answer`), so Twilio gets its reply in milliseconds; the job
+(`followup.jobs.sms`) calls `answer_and_send`, which texts what the AI wrote. No
+form can be shown by SMS: once the AI offers a follow-up (or cannot answer at all),
+the details are asked for and read back by text (`services.capture`), the sender's
+number pre-filled as the phone.
 
 STOP and its synonyms opt the customer out of this chat (no AI answer, no
 reminder, nothing sent); START or UNSTOP opts them back in. Twilio's own opt-out
@@ -153,6 +153,16 @@ def opt_out(chat: Chat, keyword: str) -> None:
 def opt_in(chat: Chat, keyword: str) -> None:
     chat.opted_out = False
     channels.note_for_staff(chat, f"The customer texted {keyword}: opted back in to SMS.")
+
+
+def answer_and_send(chat_id: int, message_id: int) -> int | None:
+    """Let the AI answer this text if it still should (`answer`), and text the answer (a
+    failed send is retried on its own); returns the answer's id."""
+    reply = answer(chat_id, message_id)
+    if reply is None:
+        return None
+    chats.deliver_message(reply.chat, reply)
+    return reply.id
 
 
 def answer(chat_id: int, message_id: int) -> Message | None:

@@ -9,8 +9,8 @@ what is still to send and when.
   failure that may pass makes it due again after the next of SEND_RETRY_INTERVALS_S
   and queues a job for then; a lasting one (or the last attempt) ends in a note for
   staff in the chat.
-- `take_due` is the sweep's: sends whose retry time has come whose job Redis lost,
-  and sends whose sender died (its lease ran out), each taken for one more lease so
+- `sweep` queues the sends whose retry time has come whose job Redis lost, and sends
+  whose sender died (its lease ran out), each taken (`take_due`) for one more lease so
   the next sweep does not queue it again.
 
 Parts Twilio accepted keep their SID on the message (`channels`), and a send tried
@@ -29,6 +29,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Channel, Chat, Message, SendState, SmsSend
 from followup.models.sms_send import UNSETTLED
+from followup.queue import queue_sms_send
 from followup.services import channels, sms_answers
 from followup.services.queries import take_due_leases
 
@@ -116,11 +117,8 @@ def _failed(message: Message, attempt: int, error: Exception) -> None:
 
 
 def _queue_retry(message_id: int, attempts: int, at: datetime) -> None:
-    # Imported here: the SMS job module imports this one.
-    from followup.jobs.sms import queue_sms
-
     try:
-        queue_sms(message_id, attempts, at)
+        queue_sms_send(message_id, attempts, sms_answers.job_timeout_s(), at)
     except RedisError as exc:  # due in the database: the sweep queues it
         log.warning("SMS of message %s: retry left to the sweep (%s).", message_id, exc)
 
@@ -159,3 +157,15 @@ def take_due() -> list[tuple[int, int]]:
         SmsSend.message_id,
         SmsSend.attempts,
     )
+
+
+def sweep() -> int:
+    """Queue a send for every message whose retry time has come or whose sender died;
+    returns how many. Sweeps running at once (every worker's cron) take each once."""
+    due = take_due()
+    try:
+        for message_id, attempts in due:
+            queue_sms_send(message_id, attempts, sms_answers.job_timeout_s())
+    except RedisError as exc:  # taken for one more lease: the next sweep tries again
+        log.warning("The SMS send sweep could not queue its jobs (%s).", exc)
+    return len(due)

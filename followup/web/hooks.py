@@ -4,7 +4,7 @@
         200 `<Response/>` (text/xml, empty TwiML: the AI's answer goes out later by
             the API, from a background job, because Twilio waits 15 s at most); the
             text is saved waiting for its answer before the job is queued, so a
-            job Redis cannot take is queued by the sweep (`jobs.sms`); control
+            job Redis cannot take is queued by the sweep (`sms_answers.sweep`); control
             characters in Body are dropped (`sms_chats.printable`);
         403 when X-Twilio-Signature is missing or wrong, or TWILIO_AUTH_TOKEN is
             unset; nothing is stored;
@@ -32,9 +32,8 @@ from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from followup.extensions import limiter
-from followup.jobs.sms import queue_answer
 from followup.queue import redis_connection
-from followup.services import sms_chats
+from followup.services import sms_answers, sms_chats
 from followup.web.rate_limits import configured_limit, per_ip
 
 log = logging.getLogger(__name__)
@@ -137,7 +136,7 @@ def _forget(message_sid: str) -> None:
 
 def _queue_answer(received: sms_chats.Received) -> None:
     try:
-        queue_answer(received.chat_id, received.message_id)
+        sms_answers.queue_answer(received.chat_id, received.message_id)
     except RedisError as exc:
         # The text is saved waiting for its answer: the sweep queues it once Redis is back.
         log.warning(
