@@ -43,13 +43,12 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from followup import create_app
-from followup.jobs import reminders
 from followup.jobs.notifications import sweep_notifications
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
 from followup.processes import die_with_parent
 from followup.queue import queue_name, queue_named, serving
-from followup.services import notifications
+from followup.services import notifications, reminder_sending
 
 CRON_STOP_TIMEOUT_S = 5
 CRON_REDIS_RETRY_S = 2
@@ -150,7 +149,7 @@ def main() -> None:
         except ValueError as exc:
             raise SystemExit(f"worker.py: {exc}") from None
         notifications.preload()
-        reminders.preload()
+        reminder_sending.preload()
         # Keep what the worker loaded out of the garbage collector's sight: job
         # processes forked from it then do not sweep (and copy) it all again.
         gc.freeze()

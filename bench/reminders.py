@@ -279,9 +279,8 @@ def measure_reminder_rate(agent, due_ids: list[int]) -> float:
     """The chains of `due_ids` fall due at one moment (as when an opening ends a closed
     night), with the one wake-up the engine queues for it; wait for every reminder."""
     from followup.extensions import db
-    from followup.jobs import reminders as reminder_jobs
     from followup.models import Chat
-    from followup.services.autofollowup import Pending
+    from followup.services.autofollowup import Pending, schedule
 
     due = datetime.now(UTC) + timedelta(seconds=3)
     db.session.execute(
@@ -290,7 +289,7 @@ def measure_reminder_rate(agent, due_ids: list[int]) -> float:
         .values(chain_due_at=due, last_client_message_at=due - FIRST_DELAY)
     )
     db.session.commit()
-    reminder_jobs.schedule(Pending(due_ids[0], 1, agent.steps[0].id, due))
+    schedule(Pending(due_ids[0], 1, agent.steps[0].id, due))
     wait_for(lambda: count_reminders() >= len(due_ids), "the reminders", poll_s=1.0)
     last = max(reminder_times(due_ids).values())
     return len(due_ids) / (last - due).total_seconds()
@@ -299,8 +298,7 @@ def measure_reminder_rate(agent, due_ids: list[int]) -> float:
 def measure_lateness(agent, rate: float) -> list[float]:
     """STEADY chains falling due one after the other at `rate` per second, each job
     queued for its due time; seconds from due time to the reminder's commit."""
-    from followup.jobs import reminders as reminder_jobs
-    from followup.services.autofollowup import Pending
+    from followup.services.autofollowup import Pending, schedule
 
     start = datetime.now(UTC) + timedelta(seconds=5)
 
@@ -310,7 +308,7 @@ def measure_lateness(agent, rate: float) -> list[float]:
     ids = add_chains(agent, STEADY, due_at, "Steady")
     add_conversations(ids)
     for n, chat_id in enumerate(ids):
-        reminder_jobs.schedule(Pending(chat_id, 1, agent.steps[0].id, due_at(n)))
+        schedule(Pending(chat_id, 1, agent.steps[0].id, due_at(n)))
     assert datetime.now(UTC) < start, "scheduling took longer than the head start"
     sent = wait_for(
         lambda: (times := reminder_times(ids)) and len(times) == len(ids) and times,

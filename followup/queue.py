@@ -12,6 +12,8 @@ name as an entry point (and in `QUEUE_OF`) for one release.
 
 One Redis connection per process."""
 
+import logging
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
@@ -19,7 +21,14 @@ from functools import cache
 
 from flask import current_app
 from redis import Redis
-from rq import Queue, Retry
+from redis.exceptions import RedisError
+from rq import Queue, Retry, get_current_job
+from rq.exceptions import DuplicateJobError
+from rq.job import JobStatus
+
+from followup.clock import from_micros, to_micros, utcnow
+
+log = logging.getLogger(__name__)
 
 
 class JobQueue(StrEnum):
@@ -67,6 +76,9 @@ LOGIN_LINK_RETRY_INTERVALS_S = (10, 30, 60)
 ANSWER_RETRY_INTERVALS_S = (2, 15, 60)
 # RQ logs a job's description, by default its call with the arguments: an email here.
 LOGIN_LINK_DESCRIPTION = "email a customer's login link"
+# A failed reminder job is kept this long for people to look at; a finished one not at
+# all (the database records what was sent).
+FAILED_JOB_TTL_S = 7 * 24 * 3600
 
 # A job as callers give it: its dotted name, or the function itself (the worker's cron).
 JobName = str | Callable
@@ -177,3 +189,92 @@ def queue_sms_send(
         enqueue(SEND_SMS, message_id, attempts, job_timeout=timeout_s)
     else:
         queue_for(SEND_SMS).enqueue_at(at, SEND_SMS, message_id, attempts, job_timeout=timeout_s)
+
+
+def queue_replan(agent_id: int) -> None:
+    enqueue(REPLAN_AGENT_CHAINS, agent_id)
+
+
+# --- reminders: a wake-up for each second something falls due, and batches --------------------
+
+
+def schedule_wake_up(due_at: datetime | None) -> None:
+    """Queue the wake-up for a reminder due `due_at` (None: nothing pending). Call
+    after the commit.
+
+    There is one wake-up per second (RQ's scheduler counts whole seconds), however many
+    reminders fall due in it. If Redis cannot take it, the sweep finds the reminder once
+    due: the database holds the due time. Without workers (RQ_ASYNC off) nothing runs
+    scheduled jobs: the sweep runs what is due."""
+    if due_at is None:
+        return
+    second = int(to_micros(due_at) // 1_000_000)
+    current = get_current_job()
+    if due_at <= utcnow() or (current is not None and current.id == wake_up_id(second)):
+        # Due already: a wake-up of its own, now (the one for its second may have run).
+        wake_up_again(second, None)
+    else:
+        _queue_wake_up(second, from_micros(second * 1_000_000), wake_up_id(second))
+
+
+def wake_up_id(second: int) -> str:
+    return f"reminders-due-{second}"
+
+
+def wake_up_again(second: int, at: datetime | None) -> None:
+    """One more wake-up for `second`, `at` (None: at once), beside the one of its id."""
+    _queue_wake_up(second, at, f"{wake_up_id(second)}-{secrets.token_hex(4)}")
+
+
+def _queue_wake_up(second: int, at: datetime | None, job_id: str) -> None:
+    """Queue `send_due_reminders(second)` to run `at` (None: at once) as `job_id`; a
+    job of that id already waiting is left as it is."""
+    queue = queue_for(SEND_DUE_REMINDERS)
+    if not queue.is_async:
+        return
+    job = queue.create_job(
+        SEND_DUE_REMINDERS,
+        args=(second,),
+        status=JobStatus.SCHEDULED,
+        **_reminder_job_options(job_id, current_app.config["REMINDER_JOB_TIMEOUT_S"]),
+    )
+    try:
+        if at is None:
+            queue.enqueue_job(job, unique=True)
+        else:
+            queue.schedule_job(job, at, unique=True)
+    except DuplicateJobError:
+        pass  # this wake-up is already queued
+    except RedisError as exc:
+        log.warning("Reminder wake-up %s not queued (%s); the sweep will.", job_id, exc)
+
+
+def queue_reminder_batches(batches: list[list]) -> None:
+    """Queue `send_reminders(batch)` for each batch, in one round trip to Redis; each
+    job may take REMINDER_JOB_TIMEOUT_S per reminder."""
+    if not batches:
+        return
+    queue = queue_for(SEND_REMINDERS)
+    timeout = current_app.config["REMINDER_JOB_TIMEOUT_S"]
+    jobs = [
+        Queue.prepare_data(
+            SEND_REMINDERS, (batch,), **_reminder_job_options(None, timeout * len(batch))
+        )
+        for batch in batches
+    ]
+    if not queue.is_async:
+        for job in jobs:  # each runs here and now (RQ's sync mode and pipelines do not mix)
+            queue.enqueue_call(job.func, args=job.args, timeout=job.timeout)
+        return
+    with queue.connection.pipeline() as pipe:
+        queue.enqueue_many(jobs, pipeline=pipe)
+        pipe.execute()
+
+
+def _reminder_job_options(job_id: str | None, timeout_s: int) -> dict:
+    return {
+        "job_id": job_id,
+        "timeout": timeout_s,
+        "result_ttl": 0,  # nothing to keep: the database records what was sent
+        "failure_ttl": FAILED_JOB_TTL_S,
+    }

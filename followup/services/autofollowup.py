@@ -1,7 +1,7 @@
 """Auto follow-up: every rule of a chat's reminder chain, in one place.
 
 The chain lives on the chat; the database is the source of truth and RQ only runs
-the work (`followup.jobs.reminders`):
+the work (`services.reminder_sending`, through `followup.queue`):
 
 - `chain_cycle` counts the client's messages. Each one ends the cycle: nothing of
   it may be sent any more (every job carries its cycle and checks it).
@@ -32,17 +32,18 @@ Every change to a chain happens with the chat's row locked (`lock_chat`), so the
 web process and any number of workers see one order of events.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.jobs import reminders as reminder_jobs
 from followup.llm.client import Completion
 from followup.models import (
     Agent,
@@ -55,6 +56,7 @@ from followup.models import (
     ReminderSend,
     Role,
 )
+from followup.queue import queue_replan, schedule_wake_up
 from followup.services import capture, sms_sends, workflow, working_hours
 from followup.services.queries import (
     LIKE_ESCAPE,
@@ -69,6 +71,8 @@ from followup.services.queries import (
 )
 from followup.services.validation import search_text, whole_number
 from followup.services.visitors import LABEL_SQL
+
+log = logging.getLogger(__name__)
 
 # An agent open at no time in the coming year: look again after this long.
 CLOSED_RECHECK = timedelta(days=1)
@@ -141,7 +145,7 @@ def stage_agent_reply(chat: Chat) -> Pending | None:
 
 def schedule(due: Pending | None) -> None:
     """Wake the sending job when `due` falls due. Call after the commit that planned it."""
-    reminder_jobs.schedule(due)
+    schedule_wake_up(due.due_at if due is not None else None)
 
 
 def on_agent_reply(chat: Chat) -> None:
@@ -161,7 +165,7 @@ def set_paused(chat: Chat, paused: bool) -> None:
         _clear(chat)
     elif not chat.chain_ended and _awaits_client(chat):
         plan(chat, utcnow())
-    _commit_and_schedule(chat)
+    commit_and_schedule(chat)
 
 
 def on_handed_off(tenant_id: int, chat_id: int) -> None:
@@ -184,8 +188,13 @@ def opt_out(chat: Chat) -> None:
 
 def agent_settings_changed(agent_id: int) -> None:
     """Call after an agent's steps, working hours or auto follow-up switch were saved:
-    its pending reminders are planned again in the background."""
-    reminder_jobs.queue_replan(agent_id)
+    its pending reminders are planned again in the background; with Redis away, here
+    and now (nothing else would move a reminder that is now due sooner)."""
+    try:
+        queue_replan(agent_id)
+    except RedisError as exc:
+        log.warning("Replan of agent %s not queued (%s); planning it now.", agent_id, exc)
+        replan_agent_chains(agent_id, queue_wake_ups=False)
 
 
 def replan_agent_chains(agent_id: int, batch: int = 500, queue_wake_ups: bool = True) -> int:
@@ -217,15 +226,13 @@ def _replan_chat(chat_id: int, queue_wake_ups: bool) -> None:
         chat = lock_chat(chat_id)
         if chat is not None and chat.chain_due_at is not None:
             plan(chat, utcnow())
-        due = pending(chat) if chat is not None and queue_wake_ups else None
         try:
-            db.session.commit()
+            commit_and_schedule(chat, queue_wake_ups)
         except IntegrityError:
             db.session.rollback()
             if attempt == REPLAN_ATTEMPTS:
                 raise
             continue
-        reminder_jobs.schedule(due)
         return
 
 
@@ -318,8 +325,11 @@ def _clear(chat: Chat) -> None:
         setattr(chat, column, value)
 
 
-def _commit_and_schedule(chat: Chat | None) -> None:
-    due = pending(chat) if chat is not None else None
+def commit_and_schedule(chat: Chat | None, queue_wake_up: bool = True) -> None:
+    """Commit what changed the chat's chain, then queue the wake-up for its pending
+    reminder (`queue_wake_up` False: the due time is saved and the sweep finds it)."""
+    # Read before the commit, which expires the chat.
+    due = pending(chat) if chat is not None and queue_wake_up else None
     db.session.commit()
     schedule(due)
 

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
-from followup.jobs.reminders import send_reminder
 from followup.models import (
     AutoFollowupStep,
     ChainEnd,
@@ -27,6 +26,7 @@ from followup.models import (
     Role,
 )
 from followup.services import accounts, autofollowup, capture, chats, sms_chats
+from followup.services.reminder_sending import send_reminder
 from tests.engine.conftest import START
 from tests.engine.helpers import (
     SPEC_CHAIN,
@@ -560,7 +560,7 @@ def test_with_redis_down_the_replan_asks_redis_once_not_once_per_chat(
     monkeypatch.setitem(app.config, "RQ_ASYNC", True)  # as with workers: wake-ups go to Redis
     agent.working_hours = {"mon": [["00:00", "24:00"]]}
     db.session.commit()
-    with caplog.at_level(logging.WARNING, logger="followup.jobs.reminders"):
+    with caplog.at_level(logging.WARNING, logger="followup.services.autofollowup"):
         autofollowup.agent_settings_changed(agent.id)
     assert [refreshed(chat).chain_due_at for chat in waiting] == [START + 4 * HOUR] * 3
     unqueued = [r.getMessage() for r in caplog.records if "not queued" in r.getMessage()]

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from followup.extensions import db
 from followup.jobs import sms as sms_jobs
-from followup.jobs.reminders import send_reminder
 from followup.models import ChainEnd, Chat, FollowUpRequest, Source
 from followup.services import autofollowup, chats, conversations, followups, sms_chats
+from followup.services.reminder_sending import send_reminder
 from tests.engine.conftest import START
 from tests.engine.helpers import client_says, reminders, run_due, step_positions
 from tests.web.test_widget_api import start as start_api_session

@@ -18,8 +18,8 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.jobs import reminders as reminder_jobs
 from followup.models import Message, ReminderSend
-from followup.queue import PRIORITY, JobQueue
-from followup.services import chats
+from followup.queue import PRIORITY, JobQueue, wake_up_id
+from followup.services import autofollowup, chats
 from tests.conftest import app_with_empty_schema
 from tests.engine.helpers import make_agent, start_chat
 from tests.jobs.helpers import wait_for
@@ -101,7 +101,7 @@ def test_a_real_worker_sends_the_reminder_once_at_its_time(app, tenant, redis_db
     chat = db.session.get(type(chat), chat.id)
     assert chat.chain_due_at == reminder["created_at"] + STEP_DELAY  # step 2, from the send
     scheduled = ScheduledJobRegistry(JobQueue.REMINDERS, connection=redis_db).get_job_ids()
-    assert reminder_jobs.wake_up_id(int(chat.chain_due_at.timestamp())) in scheduled
+    assert wake_up_id(int(chat.chain_due_at.timestamp())) in scheduled
 
 
 def test_the_sweep_sends_a_reminder_whose_job_redis_lost(app, tenant, redis_db, start_worker):
@@ -125,7 +125,7 @@ def test_the_sweep_queues_a_due_reminder_nobody_has_claimed(app, tenant, redis_d
     _chat, due = chain_due_in(tenant, seconds=1)
     queue = Queue(JobQueue.REMINDERS, connection=redis_db)
     scheduled = ScheduledJobRegistry(JobQueue.REMINDERS, connection=redis_db)
-    assert scheduled.get_job_ids() == [reminder_jobs.wake_up_id(int(due.timestamp()))]  # no worker
+    assert scheduled.get_job_ids() == [wake_up_id(int(due.timestamp()))]  # no worker
     wait_for(lambda: utcnow() > due, "the due time")
 
     assert reminder_jobs.sweep_due_reminders() == 1  # due and unclaimed: queued in a batch
@@ -150,7 +150,7 @@ def test_a_wake_up_shares_a_burst_among_the_workers(app, tenant, redis_db, start
         chat.chain_cycle, chat.chain_step_id = 1, chat.agent.steps[0].id
         chat.chain_due_at, chat.last_client_message_at = due, due - STEP_DELAY
     db.session.commit()
-    reminder_jobs.schedule(reminder_jobs.autofollowup.pending(burst[0]))
+    autofollowup.schedule(autofollowup.pending(burst[0]))
 
     def all_sent():
         return all(len(reminders_committed(chat)) == 1 for chat in burst)
