@@ -39,7 +39,12 @@ from followup.models import (
     Tenant,
 )
 from followup.notify import Receipt, Undeliverable, email, failures, sent_lately, sms
-from followup.queue import DELIVER_NOTIFICATIONS, queue_notifications, waiting_job_ids
+from followup.queue import (
+    DELIVER_NOTIFICATIONS,
+    queue_notifications,
+    redis_connection,
+    waiting_job_ids,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ CHANNEL_ORDER = list(NotificationChannel)
 # more). Leases get no such grace.
 CLOCK_TOLERANCE = timedelta(seconds=5)
 SWEEP_BATCH = 500
+SWEEP_LOCK_KEY = "followup:notifications:sweep"
 NO_SUCH_ROW = 0  # ids start at 1
 
 # (notification id, attempts made): a row as a delivery job sees it.
@@ -370,6 +376,15 @@ def _log_failure(key: DeliveryKey, channel: str | None, exc: Exception) -> None:
 
 
 # --- the sweep ---------------------------------------------------------------------------------
+
+
+def sweep_once_per_interval() -> int:
+    """The sweep as every worker's cron queues it: a lock lets one sweep per interval
+    do the work; the others return 0."""
+    lock_ms = int(current_app.config["NOTIFY_SWEEP_INTERVAL_S"] * 900)  # 90% of the interval
+    if not redis_connection().set(SWEEP_LOCK_KEY, "1", nx=True, px=max(lock_ms, 100)):
+        return 0
+    return sweep()
 
 
 def sweep() -> int:
