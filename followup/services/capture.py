@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from followup.errors import ValidationFailed
 from followup.models import Channel, Chat, Source
 from followup.services import voice
-from followup.services.followups import MAX_NAME, MAX_REASON
+from followup.services.followup_limits import MAX_NAME, MAX_REASON
 from followup.services.prefill import NAME_SHAPE, typed_email, typed_phone
 
 _YES = re.compile(r"\b(yes|yeah|yep|yup|correct|right|sure|ok|okay|exactly|affirmative)\b", re.I)

@@ -20,7 +20,16 @@ from followup.models import (
     Source,
     Status,
 )
-from followup.services import customers, notifications, workflow
+from followup.services import autofollowup, customers, notifications, workflow
+from followup.services.followup_limits import (
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_NOTES,
+    MAX_NOTES_VERSION,
+    MAX_PHONE,
+    MAX_REASON,
+    MAX_SUMMARY,
+)
 from followup.services.queries import (
     LIKE_ESCAPE,
     contains_pattern,
@@ -41,13 +50,6 @@ from followup.services.validation import (
     whole_number,
 )
 
-MAX_NAME = 200
-MAX_EMAIL = 320
-MAX_PHONE = 40
-MAX_REASON = 5000
-MAX_SUMMARY = 10000
-MAX_NOTES = 20000
-MAX_NOTES_VERSION = 2**31 - 1  # the column is a 32-bit integer
 NOTES = "Staff Notes"  # the field's label, which its messages name
 
 
@@ -303,10 +305,6 @@ def _customer_for(tenant_id: int, new: NewFollowUp, customer_id: int | None) -> 
 def _hand_off(tenant_id: int, chat_id: int) -> None:
     """End the chat's reminder cycle, first thing: its row is locked before the tenant's
     (which the request's flush updates), in the order the chat's own turns take them."""
-    # Imported here: the engine imports the reminder jobs, which import the chat
-    # services, which import this module.
-    from followup.services import autofollowup
-
     autofollowup.on_handed_off(tenant_id, chat_id)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import ApiToken, Customer, FollowUpRequest, FollowUpStatusChange, Status
-from followup.services import accounts, followups
+from followup.services import accounts, followup_limits, followups
 
 LIST_URL = "/api/v1/followups"
 FOLLOWUP_KEYS = {
@@ -327,18 +327,18 @@ def test_the_documents_text_limits_are_the_servers(api, anonymous, tenant):
         if name != "priority"
     }
     assert limits == {
-        "name": (1, followups.MAX_NAME),
-        "email": (1, followups.MAX_EMAIL),
-        "phone": (None, followups.MAX_PHONE),
-        "reason": (1, followups.MAX_REASON),
-        "summary": (None, followups.MAX_SUMMARY),
+        "name": (1, followup_limits.MAX_NAME),
+        "email": (1, followup_limits.MAX_EMAIL),
+        "phone": (None, followup_limits.MAX_PHONE),
+        "reason": (1, followup_limits.MAX_REASON),
+        "summary": (None, followup_limits.MAX_SUMMARY),
     }
     validator = OAS31Validator(schemas["NewFollowUp"])
     for refused in (
         {"name": ""},
         {"reason": "   "},
-        {"name": "x" * (followups.MAX_NAME + 1)},
-        {"reason": " " + "x" * followups.MAX_REASON},
+        {"name": "x" * (followup_limits.MAX_NAME + 1)},
+        {"reason": " " + "x" * followup_limits.MAX_REASON},
         {"name": "a\x00b"},
     ):
         body = NEW_REQUEST | refused
@@ -530,7 +530,7 @@ def test_patch_with_a_bad_notes_version_is_422(api, tenant, make_followup, bad):
     [
         ({"priority": "urgent"}, {"priority"}),
         ({"notes": 42}, {"notes"}),
-        ({"notes": "x" * (followups.MAX_NOTES + 1)}, {"notes"}),
+        ({"notes": "x" * (followup_limits.MAX_NOTES + 1)}, {"notes"}),
         ({"email": "new@example.com"}, {"email"}),
         ({"status": None}, {"status"}),
     ],

@@ -6,7 +6,7 @@ and the tests check the document against the spec and the real responses.
 
 from followup.config import Config
 from followup.models import Priority, Source, Status
-from followup.services import followups, idempotency, workflow
+from followup.services import followup_limits, idempotency, workflow
 from followup.services.validation import MAX_SEARCH_CHARS, REFUSED_CHARACTERS_CLASS
 from followup.web.api.auth import MAX_BODY_BYTES
 from followup.web.api.inputs import MAX_PAGE, MAX_PER_PAGE
@@ -121,22 +121,22 @@ NEW_FOLLOW_UP = {
     "required": ["name", "email", "reason"],
     "additionalProperties": False,
     "properties": {
-        "name": _text(followups.MAX_NAME, required=True),
+        "name": _text(followup_limits.MAX_NAME, required=True),
         "email": _text(
-            followups.MAX_EMAIL,
+            followup_limits.MAX_EMAIL,
             required=True,
             format="email",
             description="Addresses at special-use domains (.test, .local, .invalid …) are refused.",
         ),
         "phone": _text(
-            followups.MAX_PHONE,
+            followup_limits.MAX_PHONE,
             required=False,
             nullable=True,
             format="phone",
             description="With its country code, e.g. +1 415 555 0100; stored as E.164.",
         ),
-        "reason": _text(followups.MAX_REASON, required=True),
-        "summary": _text(followups.MAX_SUMMARY, required=False, nullable=True),
+        "reason": _text(followup_limits.MAX_REASON, required=True),
+        "summary": _text(followup_limits.MAX_SUMMARY, required=False, nullable=True),
         "priority": {
             "enum": [*_values(Priority), None],
             "default": Priority.NORMAL.value,
@@ -150,11 +150,11 @@ FOLLOW_UP_PATCH = {
     "additionalProperties": False,
     "properties": {
         "status": {"enum": _values(Status), "description": _transitions()},
-        "notes": _text(followups.MAX_NOTES, required=False, nullable=True),
+        "notes": _text(followup_limits.MAX_NOTES, required=False, nullable=True),
         "notes_version": {
             "type": "integer",
             "minimum": 0,
-            "maximum": followups.MAX_NOTES_VERSION,
+            "maximum": followup_limits.MAX_NOTES_VERSION,
             "description": "Optional, with `notes`: the `notes_version` you read. When the "
             "notes were changed since, they are not overwritten: 409 with the code "
             "`notes_conflict`, and nothing changes. Without it, the last save wins.",
