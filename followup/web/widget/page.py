@@ -1,19 +1,15 @@
 """The snippet a website loads (`/widget.js`) and the chat page its iframe opens (`/w/<key>`)."""
 
-import re
-
-from flask import current_app, make_response, render_template, request, send_from_directory
+from flask import current_app, make_response, render_template, send_from_directory
 
 from followup.models import Tenant
 from followup.services import chats
+from followup.web.framing import framing_origins
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
 
 # Websites pick up a new snippet within minutes, yet it is not fetched on every page view.
 SNIPPET_MAX_AGE_S = 300
-# An origin as browsers write it. Anything else in the list is left out of the
-# header, where it could smuggle in CSP syntax (";", spaces, quotes).
-_ORIGIN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$")
 # The page runs our own files only; inline scripts and styles never run, so
 # customer text that slipped through escaping still could not execute.
 _PAGE_POLICY = (
@@ -33,24 +29,6 @@ def snippet():
     response.cache_control.public = True
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-def framing_origins(tenant: Tenant) -> list[str]:
-    """The tenant's websites that may embed the chat, as browsers write origins."""
-    origins = []
-    for origin in tenant.allowed_origins or []:
-        candidate = origin.strip().rstrip("/").lower() if isinstance(origin, str) else ""
-        if _ORIGIN.match(candidate) and candidate not in origins:
-            origins.append(candidate)
-    return origins
-
-
-def may_show_on(tenant: Tenant, origin: str | None) -> bool:
-    """Whether a page on `origin` (a browser's Origin header) may show the widget: what
-    `frame-ancestors` below lets it frame. No Origin: a page of ours (a browser sends
-    none on a same-origin GET) or no browser at all."""
-    own = request.host_url.rstrip("/")
-    return origin is None or origin == own or origin in framing_origins(tenant)
 
 
 def content_security_policy(tenant: Tenant) -> str:

@@ -72,8 +72,8 @@ from followup.services import chats, customers, idempotency
 from followup.services.queries import MAX_ID, row_id
 from followup.services.validation import whole_number
 from followup.services.visitors import Visit
+from followup.web.framing import may_show_on
 from followup.web.rate_limits import per_ip
-from followup.web.widget.page import may_show_on
 from followup.web.widget_api import bp
 from followup.web.widget_api.access import body_with, opened_session, session_chat
 from followup.web.widget_api.limits import per_session
