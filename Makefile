@@ -27,7 +27,8 @@ run: install
 	$(FLASK) demo --if-empty >/dev/null
 	$(PYTHON) -m followup.devserver
 
-test: install-dev chromium services
+# The lint first: CI (`make test`) fails on a style slip or an import against the layers.
+test: lint chromium services
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The suite a year ahead, then in UTC+14: a test that passes only near the day it was
@@ -39,9 +40,11 @@ test-clock: install-dev chromium services
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 	TZ=Pacific/Kiritimati $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# lint-imports checks the import contracts in pyproject.toml (the one-way layers).
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .
