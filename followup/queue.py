@@ -1,6 +1,6 @@
-"""The one place that talks to RQ: which queue each job goes to, and queueing a job by
-its dotted name, so nothing here or in the services imports a job module (the jobs
-call the services).
+"""The one place that talks to RQ: which queue each job goes to, and queueing each job
+with its options (timeouts, retries, ids, the reminders' wake-ups) by its dotted name,
+so nothing here or in the services imports a job module (the jobs call the services).
 
 Jobs go to one of four queues, served in priority order (`PRIORITY`): a worker takes
 the next job of the first queue that has one, so a customer waiting for an answer
@@ -69,9 +69,9 @@ QUEUE_OF: dict[str, JobQueue] = {
     REPLAN_AGENT_CHAINS: JobQueue.MAINTENANCE,
 }
 
-# Seconds before RQ runs a failed job again, for the jobs it retries: soon, for a
-# customer is waiting (in the chat, for the link that lives 30 minutes; by SMS, for
-# an answer, when the database or Redis was away).
+# Seconds before RQ runs a failed job again, for the jobs it retries. Soon: a customer
+# is waiting, in the chat for the login link (which lives 30 minutes), or by SMS for
+# the answer (the database or Redis was away).
 LOGIN_LINK_RETRY_INTERVALS_S = (10, 30, 60)
 ANSWER_RETRY_INTERVALS_S = (2, 15, 60)
 # RQ logs a job's description, by default its call with the arguments: an email here.
@@ -139,7 +139,11 @@ def waiting_job_ids(job: JobName) -> list[str]:
     return queue_for(job).get_job_ids()
 
 
-# --- the jobs' own options -----------------------------------------------------------------------
+# --- each job, with its options -----------------------------------------------------------------
+
+
+def _retry(intervals_s: tuple[int, ...]) -> Retry:
+    return Retry(max=len(intervals_s), interval=list(intervals_s))
 
 
 def queue_notifications(
@@ -152,10 +156,6 @@ def queue_notifications(
         queue.enqueue(DELIVER_NOTIFICATIONS, notification_ids, **options)
     else:
         queue.enqueue_at(at, DELIVER_NOTIFICATIONS, notification_ids, **options)
-
-
-def _retry(intervals_s: tuple[int, ...]) -> Retry:
-    return Retry(max=len(intervals_s), interval=list(intervals_s))
 
 
 def queue_login_link(chat_id: int, address: str, code_hash: str) -> None:
@@ -192,6 +192,7 @@ def queue_sms_send(
 
 
 def queue_replan(agent_id: int) -> None:
+    """Plan an agent's pending reminders again, in the background."""
     enqueue(REPLAN_AGENT_CHAINS, agent_id)
 
 

@@ -43,7 +43,7 @@ class Notification(db.Model):
         _one_of("state", DeliveryState),
         # The sweep: unfinished rows whose time has come, oldest first.
         Index("ix_notifications_state_next_attempt", "state", "next_attempt_at"),
-        # How many confirmations one address got lately (outbox.py limits them).
+        # How many confirmations one address got lately (services/notifications.py limits them).
         Index("ix_notifications_tenant_recipient", "tenant_id", "recipient", "created_at"),
     )
 
