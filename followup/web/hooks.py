@@ -35,6 +35,7 @@ from followup.extensions import limiter
 from followup.queue import redis_connection
 from followup.services import sms_answers, sms_chats
 from followup.web.rate_limits import configured_limit, per_ip
+from followup.web.requests import bound_body
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,12 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 REPLAY_WINDOW_S = 7 * 24 * 3600
 
 
-@bp.before_request
-def bound_body() -> None:
-    request.max_content_length = MAX_BODY_BYTES  # reading more raises 413
+_bound_body = bound_body(bp, MAX_BODY_BYTES)
 
 
 def _sender_key() -> str:
     # Flask-Limiter asks for this before the view and the blueprint's hooks run.
-    bound_body()
+    _bound_body()
     return "twilio-sms-from:" + str(request.form.get("From", ""))[:40]
 
 

@@ -12,8 +12,9 @@ their own code strips the same characters after checking the signature
 """
 
 import json
+from collections.abc import Callable
 
-from flask import Flask, request
+from flask import Blueprint, Flask, request
 from flask.json.provider import DefaultJSONProvider
 from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.datastructures import ImmutableMultiDict
@@ -146,3 +147,14 @@ def json_object() -> dict:
     if not isinstance(body, dict):
         raise BadJson('Send a JSON object, like {"name": …}.')
     return body
+
+
+def bound_body(blueprint: Blueprint, max_bytes: int) -> Callable[[], None]:
+    """Every request of `blueprint` may send at most `max_bytes`: reading more raises 413.
+    Set per request, so the rest of the app keeps its own limit. Returns the hook, for
+    code that reads the body before the blueprint's hooks run."""
+
+    def bound() -> None:
+        request.max_content_length = max_bytes
+
+    return blueprint.before_request(bound)

@@ -8,10 +8,10 @@ from followup.models import ApiToken
 from followup.services import accounts
 from followup.web.api import bp
 from followup.web.errors import error_response
-from followup.web.requests import bearer_token
+from followup.web.requests import bearer_token, bound_body
 
 # Follow-ups are small; a bound keeps a careless or hostile client from making
-# us buffer megabytes. Set per request so the rest of the app keeps its own limits.
+# us buffer megabytes.
 MAX_BODY_BYTES = 64 * 1024
 # Endpoints anyone may read (the API's own description).
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
@@ -48,9 +48,11 @@ def _unauthorized() -> Response:
     return response
 
 
+bound_body(bp, MAX_BODY_BYTES)
+
+
 @bp.before_request
-def bound_body_and_require_token() -> Response | None:
-    request.max_content_length = MAX_BODY_BYTES  # reading more raises 413
+def require_token() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS or current_token() is not None:
         return None
     return _unauthorized()

@@ -7,13 +7,13 @@ so a reply stream is opened with a short-lived token of its own in the URL,
 bound to one chat and one customer message.
 """
 
-from flask import current_app, request
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from followup.errors import NotFound
 from followup.models import Chat, Tenant
 from followup.services import chats, customers
-from followup.web.requests import bearer_token
+from followup.web.requests import bearer_token, bound_body
 from followup.web.widget import bp
 
 # Enough for any form of the widget; a chat message is at most 4,000 characters.
@@ -23,9 +23,7 @@ STREAM_SALT = "widget-reply-stream"
 STREAM_TOKEN_MAX_AGE_S = 60
 
 
-@bp.before_request
-def bound_body() -> None:
-    request.max_content_length = MAX_BODY_BYTES  # reading more raises 413
+bound_body(bp, MAX_BODY_BYTES)
 
 
 def _through_its_widget(public_key: str, tenant: Tenant, chat: Chat) -> tuple[Tenant, Chat]:

@@ -9,7 +9,7 @@ from followup.models import Agent, Chat, Tenant
 from followup.services import chats
 from followup.services.validation import UNKNOWN_FIELD
 from followup.web.errors import error_response
-from followup.web.requests import bearer_token, json_object
+from followup.web.requests import bearer_token, bound_body, json_object
 from followup.web.widget_api import bp
 
 # The longest message (chats.MAX_MESSAGE_CHARS) still fits when a client escapes
@@ -39,9 +39,7 @@ class MissingSessionToken(Exception):
     """The request names a chat but sends no session token at all."""
 
 
-@bp.before_request
-def bound_body() -> None:
-    request.max_content_length = MAX_BODY_BYTES  # reading more raises 413
+bound_body(bp, MAX_BODY_BYTES)
 
 
 @bp.errorhandler(MissingSessionToken)
