@@ -11,9 +11,9 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from followup.errors import NotFound
-from followup.models import Chat, Tenant
-from followup.services import chats, customers
-from followup.web.requests import bearer_token, bound_body
+from followup.models import Chat
+from followup.services import customers
+from followup.web.requests import bound_body
 from followup.web.widget import bp
 
 # Enough for any form of the widget; a chat message is at most 4,000 characters.
@@ -24,19 +24,6 @@ STREAM_TOKEN_MAX_AGE_S = 60
 
 
 bound_body(bp, MAX_BODY_BYTES)
-
-
-def _through_its_widget(public_key: str, tenant: Tenant, chat: Chat) -> tuple[Tenant, Chat]:
-    # A token of one business's chat must not open it through another's widget key.
-    if chat.tenant_id != tenant.id or tenant.widget_public_key != public_key:
-        raise NotFound("No such chat.")
-    return tenant, chat
-
-
-def session_chat(public_key: str, chat_id: int) -> tuple[Tenant, Chat]:
-    """The widget's tenant and the chat the request's session token opens (404 otherwise)."""
-    chat, tenant, _agent = chats.chat_for_session(bearer_token(), chat_id)
-    return _through_its_widget(public_key, tenant, chat)
 
 
 def _stream_serializer() -> URLSafeTimedSerializer:

@@ -6,18 +6,16 @@ from collections.abc import Iterator
 from flask import Response, request, stream_with_context, url_for
 from markupsafe import escape
 
-from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.llm.client import TextDelta
 from followup.models import Chat, Message, Tenant
 from followup.services import chats
-from followup.services.queries import MAX_ID
-from followup.services.validation import whole_number
 from followup.services.visitors import Visit
+from followup.web.chat_session import after_id, session_chat
 from followup.web.rate_limits import per_ip
 from followup.web.requests import BadJson, BadText, parse_json
 from followup.web.widget import bp
-from followup.web.widget.access import session_chat, stream_message_id, stream_token
+from followup.web.widget.access import stream_message_id, stream_token
 from followup.web.widget.limits import per_session
 from followup.web.widget.rendering import account_state, answered_forms, partial, render_piece
 
@@ -76,15 +74,8 @@ def start_chat(public_key: str):
 @per_ip("WIDGET_READS_LIMIT_PER_IP")
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def restore_chat(public_key: str, chat_id: int):
-    tenant, chat = session_chat(public_key, chat_id)
+    tenant, chat = session_chat(chat_id, public_key)
     return _whole_chat(tenant, chat)
-
-
-def _after_id(raw: str) -> int:
-    after = whole_number(raw, MAX_ID)
-    if after is None:
-        raise ValidationFailed({"after": "Must be a message id."})
-    return after
 
 
 @bp.get("/w/<public_key>/chats/<int:chat_id>/messages")
@@ -92,8 +83,8 @@ def _after_id(raw: str) -> int:
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def new_messages(public_key: str, chat_id: int):
     """Messages the customer did not type and has not seen: staff replies, reminders, log-ins."""
-    tenant, chat = session_chat(public_key, chat_id)
-    messages = chats.messages_after(chat, _after_id(request.args.get("after", "0")))
+    tenant, chat = session_chat(chat_id, public_key)
+    messages = chats.messages_after(chat, after_id(request.args.get("after")))
     # The account button only changes with a message ("Logged in as …"): check it then.
     account = account_state(chat) if messages else {}
     return partial("widget/_new_messages.html", tenant, chat, messages=messages, **account)
@@ -107,9 +98,9 @@ def send_message(public_key: str, chat_id: int):
     them, what arrived after the page's last message (`after`) that no poll has brought
     yet, e.g. a staff reply written a moment ago: polls ask for messages after the
     newest the page has, which from now on is this one."""
-    tenant, chat = session_chat(public_key, chat_id)
+    tenant, chat = session_chat(chat_id, public_key)
     seen = request.form.get("after")
-    seen_id = None if seen is None else _after_id(seen)
+    seen_id = None if seen is None else after_id(seen)
     message = chats.post_client_message(
         chat, request.form.get("text"), request.form.get("mode", "text")
     )

@@ -7,9 +7,10 @@ from flask import request
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.services import chats, customers, idempotency
+from followup.web.chat_session import session_chat
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
-from followup.web.widget.access import customer_signed_in, session_chat
+from followup.web.widget.access import customer_signed_in
 from followup.web.widget.limits import per_session
 from followup.web.widget.rendering import partial
 
@@ -31,7 +32,7 @@ def _form_key() -> str:
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def contact_form(public_key: str, chat_id: int):
     """The follow-up form without the AI: a lead is never lost to a model that will not offer it."""
-    tenant, chat = session_chat(public_key, chat_id)
+    tenant, chat = session_chat(chat_id, public_key)
     if not tenant.followups_enabled:
         raise chats.FollowupsDisabled()
     action = chats.followup_form_action(chat, tenant)
@@ -42,7 +43,7 @@ def contact_form(public_key: str, chat_id: int):
 @per_ip("WIDGET_FOLLOWUPS_LIMIT_PER_IP")
 @per_session("WIDGET_FOLLOWUPS_LIMIT_PER_SESSION")
 def submit_followup(public_key: str, chat_id: int):
-    tenant, chat = session_chat(public_key, chat_id)
+    tenant, chat = session_chat(chat_id, public_key)
     form_key = _form_key()
     values = {field: request.form.get(field, "") for field in FORM_FIELDS}
     form_id = idempotency.checked_key(request.form.get("form_id") or None)
@@ -75,7 +76,7 @@ def submit_followup(public_key: str, chat_id: int):
 @per_ip("WIDGET_READS_LIMIT_PER_IP")
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def login_form(public_key: str, chat_id: int):
-    tenant, chat = session_chat(public_key, chat_id)
+    tenant, chat = session_chat(chat_id, public_key)
     return partial("widget/_login.html", tenant, chat, email="", errors={})
 
 
@@ -83,7 +84,7 @@ def login_form(public_key: str, chat_id: int):
 @per_ip("WIDGET_LOGIN_LINK_LIMIT_PER_IP")
 @per_session("WIDGET_LOGIN_LINK_LIMIT_PER_SESSION")
 def request_login_link(public_key: str, chat_id: int):
-    tenant, chat = session_chat(public_key, chat_id)
+    tenant, chat = session_chat(chat_id, public_key)
     email = request.form.get("email", "")
     try:
         code = customers.request_login_link(chat, email)
@@ -98,7 +99,7 @@ def request_login_link(public_key: str, chat_id: int):
 @per_ip("WIDGET_READS_LIMIT_PER_IP")
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def my_requests(public_key: str, chat_id: int):
-    tenant, chat = session_chat(public_key, chat_id)
+    tenant, chat = session_chat(chat_id, public_key)
     signed_in = customer_signed_in(chat)
     return partial(
         "widget/_requests.html",

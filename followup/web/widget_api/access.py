@@ -1,13 +1,11 @@
 """Who may use a chat, and what a request may send: the session token, body size and fields."""
 
-from dataclasses import dataclass
-
 from flask import Response, make_response, request
 
-from followup.errors import NotFound, ValidationFailed
-from followup.models import Agent, Chat, Tenant
-from followup.services import chats
+from followup.errors import ValidationFailed
+from followup.models import Chat
 from followup.services.validation import UNKNOWN_FIELD
+from followup.web.chat_session import checked_session, opened_chat, session_chat
 from followup.web.errors import error_response
 from followup.web.requests import bearer_token, bound_body, json_object
 from followup.web.widget_api import bp
@@ -15,24 +13,8 @@ from followup.web.widget_api import bp
 # The longest message (chats.MAX_MESSAGE_CHARS) still fits when a client escapes
 # every character as JSON \\uXXXX pairs; anything bigger is not a chat message.
 MAX_BODY_BYTES = 64 * 1024
-# Kept in the WSGI environ, not on `g`: the rate-limit key needs the chat before
-# the view runs, and `g` outlives a request when tests share an app context.
-_ENVIRON_KEY = "followup.widget_chat"
+# The origins of a chat this request opened (no token yet): see `session_origins`.
 _OPENED_KEY = "followup.widget_chat_opened"
-
-
-@dataclass(frozen=True)
-class _Session:
-    """What a valid session token opened in this request."""
-
-    chat: Chat
-    # Held so the session keeps them (it holds objects weakly): an answer reads both,
-    # and loading them again would cost a query before the first token.
-    tenant: Tenant
-    agent: Agent
-    # Read while the tenant is loaded: CORS answers after the view's commit expired it,
-    # and reading them again would cost a query before the response starts.
-    allowed_origins: tuple[str, ...]
 
 
 class MissingSessionToken(Exception):
@@ -57,36 +39,21 @@ def missing_session_token(_exc: MissingSessionToken) -> Response:
     return response
 
 
-def _verified(chat_id: int) -> _Session | None:
-    """What the request's token opens, if anything; looked up once per request."""
-    if _ENVIRON_KEY not in request.environ:
-        try:
-            chat, tenant, agent = chats.chat_for_session(bearer_token(), chat_id)
-        except NotFound:
-            session = None
-        else:
-            session = _Session(chat, tenant, agent, tuple(tenant.allowed_origins or ()))
-        request.environ[_ENVIRON_KEY] = session
-    return request.environ[_ENVIRON_KEY]
-
-
 def session_chat_id() -> int | None:
     """The id of the chat this request is entitled to, if any (for rate-limit keys)."""
     chat_id = (request.view_args or {}).get("chat_id")
     if chat_id is None:
         return None
-    session = _verified(chat_id)
+    session = opened_chat(chat_id)
     return session.chat.id if session is not None else None
 
 
-def session_chat(chat_id: int) -> Chat:
+def authorized_chat(chat_id: int) -> Chat:
     """The chat the request's session token opens; 401 without a token, 404 otherwise."""
     if bearer_token() is None:
         raise MissingSessionToken()
-    session = _verified(chat_id)
-    if session is None:
-        raise NotFound("No such chat.")
-    return session.chat
+    _tenant, chat = session_chat(chat_id)
+    return chat
 
 
 def opened_session(allowed_origins: tuple[str, ...]) -> None:
@@ -97,7 +64,7 @@ def opened_session(allowed_origins: tuple[str, ...]) -> None:
 def session_origins() -> tuple[str, ...] | None:
     """The allowed origins of the chat's business, when this request's token opened it
     or the request opened the chat."""
-    session = request.environ.get(_ENVIRON_KEY)
+    session = checked_session()
     if session is not None:
         return session.allowed_origins
     return request.environ.get(_OPENED_KEY)

@@ -66,16 +66,15 @@ render it as text, never as HTML.
 
 from flask import request
 
-from followup.errors import ValidationFailed
 from followup.models import Source
 from followup.services import chats, customers, idempotency
-from followup.services.queries import MAX_ID, row_id
-from followup.services.validation import whole_number
+from followup.services.queries import row_id
 from followup.services.visitors import Visit
+from followup.web.chat_session import after_id
 from followup.web.framing import may_show_on
 from followup.web.rate_limits import per_ip
 from followup.web.widget_api import bp
-from followup.web.widget_api.access import body_with, opened_session, session_chat
+from followup.web.widget_api.access import authorized_chat, body_with, opened_session
 from followup.web.widget_api.limits import per_session
 from followup.web.widget_api.serialize import (
     customer_json,
@@ -135,7 +134,7 @@ def start_session(public_key: str) -> tuple[dict, int]:
 @per_ip("WIDGET_MESSAGES_LIMIT_PER_IP")
 @per_session("WIDGET_MESSAGES_LIMIT_PER_SESSION")
 def post_message(chat_id: int):
-    chat = session_chat(chat_id)
+    chat = authorized_chat(chat_id)
     body = body_with(MESSAGE_FIELDS)
     client_message, answer = chats.take_client_message(
         chat, body.get("text"), body.get("mode", "text")
@@ -147,21 +146,12 @@ def post_message(chat_id: int):
     return turn_json(client_json, chats.whole_answer(answer))
 
 
-def _after_id(raw: str | None) -> int:
-    if raw in (None, ""):
-        return 0
-    after = whole_number(raw, MAX_ID)
-    if after is None:
-        raise ValidationFailed({"after": "Use the id of a message (a whole number), or 0."})
-    return after
-
-
 @bp.get(f"{CHAT_URL}/messages")
 @per_ip("WIDGET_READS_LIMIT_PER_IP")
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def new_messages(chat_id: int) -> dict:
-    chat = session_chat(chat_id)
-    after = _after_id(request.args.get("after"))
+    chat = authorized_chat(chat_id)
+    after = after_id(request.args.get("after"))
     return {"messages": [message_json(m) for m in chats.messages_after(chat, after)]}
 
 
@@ -169,7 +159,7 @@ def new_messages(chat_id: int) -> dict:
 @per_ip("WIDGET_FOLLOWUPS_LIMIT_PER_IP")
 @per_session("WIDGET_FOLLOWUPS_LIMIT_PER_SESSION")
 def submit_followup(chat_id: int) -> tuple[dict, int]:
-    chat = session_chat(chat_id)
+    chat = authorized_chat(chat_id)
     body = body_with(FOLLOWUP_FIELDS | {"form_id"})
     form_id = idempotency.checked_key(
         body.pop("form_id", None) or request.headers.get("Idempotency-Key")
@@ -184,7 +174,7 @@ def submit_followup(chat_id: int) -> tuple[dict, int]:
 @per_ip("WIDGET_LOGIN_LINK_LIMIT_PER_IP")
 @per_session("WIDGET_LOGIN_LINK_LIMIT_PER_SESSION")
 def request_login_link(chat_id: int) -> tuple[dict, int]:
-    chat = session_chat(chat_id)
+    chat = authorized_chat(chat_id)
     body = body_with(LOGIN_LINK_FIELDS)
     code = customers.request_login_link(chat, body.get("email"))
     return {"message": LOGIN_LINK_ANSWER, "code": code}, 202
@@ -194,7 +184,7 @@ def request_login_link(chat_id: int) -> tuple[dict, int]:
 @per_ip("WIDGET_READS_LIMIT_PER_IP")
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def customer_requests(chat_id: int) -> dict:
-    chat = session_chat(chat_id)
+    chat = authorized_chat(chat_id)
     return {
         "customer": customer_json(customers.signed_in_customer(chat)),
         "items": [customer_request_json(f) for f in customers.requests_of(chat)],
