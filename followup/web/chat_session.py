@@ -1,20 +1,28 @@
-"""What both widget surfaces share: the chat a session token opens and the `after` rule.
+"""What both widget surfaces share: the chat a session token opens, the `after` rule,
+and a turn streamed as Server-Sent Events.
 
 The chat page in the iframe (`web.widget`, HTML partials) and the JSON client API
 (`web.widget_api`) serve the same visitor chats; each writes its own events and
 bodies, on these rules.
 """
 
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
-from flask import request
+from flask import Response, request, stream_with_context
 
 from followup.errors import NotFound, ValidationFailed
-from followup.models import Agent, Chat, Tenant
+from followup.extensions import db
+from followup.llm.client import TextDelta
+from followup.models import Agent, Chat, Message, Tenant
 from followup.services import chats
 from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
 from followup.web.requests import bearer_token
+
+log = logging.getLogger(__name__)
 
 # Kept in the WSGI environ, not on `g`: a rate-limit key needs the chat before the
 # view runs, and `g` outlives a request when tests share an app context.
@@ -72,3 +80,81 @@ def after_id(raw: str | None) -> int:
     if after is None:
         raise ValidationFailed({"after": "Use the id of a message (a whole number), or 0."})
     return after
+
+
+# --- a turn as Server-Sent Events ------------------------------------------------------------
+
+EVENT_STREAM = "text/event-stream"
+# An SSE comment: browsers ignore it; proxies see a connection that is still in use.
+KEEPALIVE = b": waiting for the answer\n\n"
+
+
+def sse(event: str, data: str) -> bytes:
+    """One server-sent event; every line of the data gets its own `data:` field."""
+    lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return (f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n").encode()
+
+
+def event_stream(events: Iterator[bytes], cache_control: str) -> Response:
+    """A streamed answer; proxies (nginx) must pass each event on at once, not buffer it."""
+    return Response(
+        stream_with_context(events),
+        mimetype=EVENT_STREAM,
+        headers={"Cache-Control": cache_control, "X-Accel-Buffering": "no"},
+    )
+
+
+class TurnEvents(Protocol):
+    """How a surface writes a turn: its own event names and bodies."""
+
+    def delta(self, text: str) -> bytes:
+        """A piece of the answer, the moment the model writes it."""
+
+    def end(self, answer: Message | None) -> Iterator[bytes]:
+        """The saved answer (None: the agent stayed silent, a staff member is in charge)."""
+
+    def failed(self) -> bytes:
+        """The turn broke after the stream began (its status is sent already)."""
+
+
+def relay_turn(
+    turn: Iterator, chat_id: int, events: TurnEvents, *, owns_turn: bool
+) -> Iterator[bytes]:
+    """A turn's events (`chats.take_client_message` or `chats.answer_message`) as the
+    surface writes them. `owns_turn`: the turn was claimed for this stream before it
+    began; otherwise this stream writes the answer only once the model's text comes
+    (meanwhile another stream may be writing it: KEEPALIVE)."""
+    answer = None
+    writing = False
+    try:
+        for event in turn:
+            if isinstance(event, TextDelta):
+                writing = True
+                yield events.delta(event.text)
+            elif isinstance(event, Message):
+                answer = event
+            else:  # chats.AnswerPending
+                yield KEEPALIVE
+        yield from events.end(answer)
+    except GeneratorExit:
+        if owns_turn or writing:
+            finish_unwatched(turn, chat_id)
+        turn.close()  # a turn not begun here is given back, for the next stream to take
+        raise
+    except Exception:
+        log.exception("Streaming the answer in chat %s failed", chat_id)
+        failure = events.failed()
+        db.session.rollback()
+        yield failure
+
+
+def finish_unwatched(turn: Iterator, chat_id: int) -> None:
+    """The visitor left mid-answer (reload, closed tab): finish the turn anyway, so the
+    answer (and any form it offers) is in the chat's history when they come back, and
+    no transaction is left half done."""
+    try:
+        for _event in turn:
+            pass
+    except Exception:
+        log.exception("Finishing the answer in chat %s after its client left failed", chat_id)
+        db.session.rollback()

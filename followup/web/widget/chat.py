@@ -1,25 +1,21 @@
 """The conversation: start or restore a chat, send a message, stream the reply, poll for news."""
 
-import logging
 from collections.abc import Iterator
 
-from flask import Response, request, stream_with_context, url_for
+from flask import Response, request, url_for
 from markupsafe import escape
 
 from followup.extensions import db
-from followup.llm.client import TextDelta
 from followup.models import Chat, Message, Tenant
 from followup.services import chats
 from followup.services.visitors import Visit
-from followup.web.chat_session import after_id, session_chat
+from followup.web.chat_session import after_id, event_stream, relay_turn, session_chat, sse
 from followup.web.rate_limits import per_ip
 from followup.web.requests import BadJson, BadText, parse_json
 from followup.web.widget import bp
 from followup.web.widget.access import stream_message_id, stream_token
 from followup.web.widget.limits import per_session
 from followup.web.widget.rendering import account_state, answered_forms, partial, render_piece
-
-log = logging.getLogger(__name__)
 
 # What the website passes as `FollowupWidget.customer` is five short strings.
 MAX_CUSTOMER_JSON = 4000
@@ -117,48 +113,35 @@ def send_message(public_key: str, chat_id: int):
     )
 
 
-def _sse(event: str, data: str) -> str:
-    """One server-sent event; every line of the data gets its own `data:` field."""
-    lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+class _ReplyEvents:
+    """The reply as the page's htmx SSE extension swaps it in: the text as it comes
+    (`delta`), then the bubble that replaces it (`done`)."""
+
+    def __init__(self, tenant: Tenant, chat: Chat):
+        self.tenant, self.chat = tenant, chat
+
+    def delta(self, text: str) -> bytes:
+        return sse("delta", str(escape(text)))
+
+    def end(self, answer: Message | None) -> Iterator[bytes]:
+        if answer is None:  # a staff member is in charge: the AI stays silent
+            yield self._done("widget/_reply_held.html")
+        else:
+            yield self._done("widget/_reply.html", message=answer)
+
+    def failed(self) -> bytes:
+        return self._done("widget/_reply_failed.html")
+
+    def _done(self, template: str, **context) -> bytes:
+        return sse("done", render_piece(template, self.tenant, self.chat, **context))
 
 
-def _reply_bubble(tenant: Tenant, chat: Chat, message: Message) -> str:
-    return render_piece("widget/_reply.html", tenant, chat, message=message)
-
-
-# An SSE comment: browsers ignore it; proxies see a connection that is still in use.
-WAITING = ": waiting for the answer\n\n"
-
-
-def _reply_events(chat_id: int, message_id: int) -> Iterator[str]:
+def _reply_events(chat_id: int, message_id: int) -> Iterator[bytes]:
     # Loaded here, not in the view: the view's database session ends when it returns.
     chat, tenant, _agent = chats.chat_for_turn(chat_id)  # held: see chat_for_turn
+    # The page posted the message; this stream writes its answer once it claims the turn.
     turn = chats.answer_message(chat, message_id)
-    answered = writing = False
-    try:
-        for event in turn:
-            if isinstance(event, chats.AnswerPending):  # another stream is writing it
-                yield WAITING
-            elif isinstance(event, TextDelta):
-                writing = True
-                yield _sse("delta", str(escape(event.text)))
-            else:
-                answered = True
-                yield _sse("done", _reply_bubble(tenant, chat, event))
-        if not answered:  # a staff member is in charge: the AI stays silent
-            yield _sse("done", render_piece("widget/_reply_held.html", tenant, chat))
-    except GeneratorExit:
-        # The customer left mid-reply (reload, closed tab): finish the turn anyway if
-        # this stream writes it, so the reply is saved and shown when they come back.
-        if writing:
-            for _event in turn:
-                pass
-        turn.close()
-        raise
-    except Exception:
-        log.exception("The reply stream of chat %s failed", chat.id)
-        yield _sse("done", render_piece("widget/_reply_failed.html", tenant, chat))
+    yield from relay_turn(turn, chat_id, _ReplyEvents(tenant, chat), owns_turn=False)
 
 
 @bp.get("/w/<public_key>/chats/<int:chat_id>/stream")
@@ -166,8 +149,4 @@ def _reply_events(chat_id: int, message_id: int) -> Iterator[str]:
 def stream_reply(public_key: str, chat_id: int):
     """The agent's reply as it is written (`delta` events), then its final bubble (`done`)."""
     message_id = stream_message_id(public_key, chat_id, request.args.get("token"))
-    return Response(
-        stream_with_context(_reply_events(chat_id, message_id)),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(_reply_events(chat_id, message_id), cache_control="no-store")

@@ -15,21 +15,16 @@ If something breaks after the stream has begun (the status is already sent), an
 """
 
 import json
-import logging
 from collections.abc import Iterator
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 
-from followup.extensions import db
 from followup.llm.client import TextDelta
 from followup.models import Message
+from followup.web.chat_session import EVENT_STREAM, event_stream, relay_turn, sse
 from followup.web.widget_api.serialize import message_json, turn_json
 
-log = logging.getLogger(__name__)
-
-EVENT_STREAM = "text/event-stream"
-# Proxies (nginx) must pass each event on at once rather than buffer the answer.
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_FAILED = {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
 
 
 def wants_event_stream() -> bool:
@@ -39,52 +34,33 @@ def wants_event_stream() -> bool:
     )
 
 
-def sse(event: str, data: dict) -> bytes:
-    # JSON never contains a raw newline, so one `data:` line always holds it.
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+def _event(name: str, data: dict) -> bytes:
+    return sse(name, json.dumps(data, separators=(",", ":")))
+
+
+class _TurnEvents:
+    """The turn as CONTRACT.md describes it: `token`s, the `message`, then `done`."""
+
+    def __init__(self, client_message: dict):
+        self.client_message = client_message
+
+    def delta(self, text: str) -> bytes:
+        return _event("token", {"text": text})
+
+    def end(self, answer: Message | None) -> Iterator[bytes]:
+        if answer is not None:
+            yield _event("message", message_json(answer))
+        yield _event("done", turn_json(self.client_message, answer))
+
+    def failed(self) -> bytes:
+        return _event("error", _FAILED)
 
 
 def turn_stream(
     chat_id: int, client_message: dict, answer: Iterator[TextDelta | Message]
 ) -> Response:
     """The events of `answer` (from `chats.take_client_message`, whose message is
-    `client_message`, as `message_json`) as the model writes it."""
-    events = stream_with_context(_turn_events(chat_id, client_message, answer))
-    return Response(events, mimetype=EVENT_STREAM, headers=STREAM_HEADERS)
-
-
-def _turn_events(
-    chat_id: int, client_message: dict, turn: Iterator[TextDelta | Message]
-) -> Iterator[bytes]:
-    agent_message = None
-    try:
-        for event in turn:
-            if isinstance(event, TextDelta):
-                yield sse("token", {"text": event.text})
-            else:
-                agent_message = event
-        if agent_message is not None:
-            yield sse("message", message_json(agent_message))
-        yield sse("done", turn_json(client_message, agent_message))
-    except GeneratorExit:
-        _finish_unwatched(turn, chat_id)
-        raise
-    except Exception:
-        log.exception("Streaming the agent's answer in chat %s failed", chat_id)
-        db.session.rollback()
-        yield sse(
-            "error",
-            {"error": {"code": "internal_error", "message": "Something went wrong on our side."}},
-        )
-
-
-def _finish_unwatched(turn: Iterator, chat_id: int) -> None:
-    """The visitor left mid-answer: finish the turn anyway, so the answer (and any form
-    it offers) is in the chat's history when they come back, and no transaction is
-    left half done."""
-    try:
-        for _event in turn:
-            pass
-    except Exception:
-        log.exception("Finishing the answer in chat %s after its client left failed", chat_id)
-        db.session.rollback()
+    `client_message`, as `message_json`) as the model writes it. The turn was claimed
+    with the message: if the client leaves, it is finished all the same."""
+    events = relay_turn(answer, chat_id, _TurnEvents(client_message), owns_turn=True)
+    return event_stream(events, cache_control="no-cache")
