@@ -1,6 +1,7 @@
 """The one place that decides between a full page and an HTMX partial."""
 
 import json
+from collections.abc import Callable, Sequence
 
 from flask import Response, make_response, redirect, render_template, request
 
@@ -44,4 +45,33 @@ def redirect_after_post(url: str) -> Response:
 def trigger(response: Response, *events: str) -> Response:
     """Tell the page which panes to refresh (`HX-Trigger`)."""
     response.headers["HX-Trigger"] = json.dumps({event: True for event in events})
+    return response
+
+
+def answer(
+    partial: Callable[[], Response],
+    *,
+    page: Callable[[], Response] | None = None,
+    page_url: str | None = None,
+    events: Sequence[str] = (),
+) -> Response:
+    """The one way a view answers when its page and its partial take different work.
+
+    An HTMX swap gets `partial()`, with `events` (`HX-Trigger`) so the other panes that
+    show the same data follow. Anything else gets `page()`, the whole page (with the
+    error status of a refusal); or, given `page_url` instead, goes there: after a post
+    (the change is made) with `redirect_after_post`, from a pane that exists only
+    inside its page with a plain redirect. Only the answer given is rendered.
+    """
+    if is_partial_request():
+        response = partial()
+        if events:
+            trigger(response, *events)
+    elif page is not None:
+        response = page()
+    elif request.method == "POST":
+        response = redirect_after_post(page_url)
+    else:
+        response = redirect(page_url)
+    response.vary.add("HX-Request")
     return response

@@ -5,13 +5,13 @@ HTMX request (`followup.htmx.render`); mutations answer with the refreshed pane
 plus an `HX-Trigger` event so the list and the pending badge follow at once.
 """
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from followup.clock import utcnow
 from followup.errors import DomainError, TransitionNotAllowed, ValidationFailed
-from followup.htmx import html_response, is_partial_request, redirect_after_post, render, trigger
+from followup.htmx import answer, html_response, render
 from followup.models import Status
 from followup.notify import email
 from followup.services import followups as service
@@ -26,6 +26,7 @@ PAGE = "admin/followups/page.html"
 LIST = "admin/followups/_list.html"
 MORE_ROWS = "admin/followups/_rows.html"
 DETAIL = "admin/followups/_detail.html"
+SETTINGS = "admin/followups/_settings.html"
 
 
 def _filters() -> service.Filters:
@@ -91,19 +92,25 @@ def _page_context(filters: service.Filters, selected=None, **extra) -> dict:
     } | extra
 
 
+def _whole_page(status: int = 200, **extra):
+    return render(PAGE, PAGE, status, **_page_context(_filters(), **extra))
+
+
 @bp.get("/followups")
 def followups():
     filters = _filters()
-    if not is_partial_request():
-        return render(PAGE, PAGE, **_page_context(filters))
-    return html_response(_list_html(filters, request.args.get("cursor")))
+    return answer(
+        lambda: html_response(_list_html(filters, request.args.get("cursor"))),
+        page=_whole_page,
+    )
 
 
 @bp.get("/followups/<int:followup_id>")
 def followup_detail(followup_id: int):
-    if is_partial_request():
-        return _pane(followup_id)
-    return render(PAGE, PAGE, **_page_context(_filters(), **_detail_context(followup_id)))
+    return answer(
+        lambda: _pane(followup_id),
+        page=lambda: _whole_page(**_detail_context(followup_id)),
+    )
 
 
 def _pane(followup_id: int, **extra):
@@ -119,23 +126,17 @@ def _pane(followup_id: int, **extra):
     )
 
 
-def _after_change(followup_id: int, notes_saved: bool = False):
-    """The refreshed detail pane for HTMX, or back to the page for a plain form post."""
-    if not is_partial_request():
-        return redirect_after_post(url_for("admin.followup_detail", followup_id=followup_id))
-    return trigger(_pane(followup_id, notes_saved=notes_saved), FOLLOWUPS_CHANGED)
-
-
 def _refused(followup_id: int, refusal: DomainError, **why):
     """A change refused because the tab showed an older state (another tab or a colleague
     got there first): the request as it is now, fresh from the database, with why. The
     list and the badge refresh too. HTMX gets the pane as a 200, swapped like any other
     (htmx reports other 4xx answers as errors); a plain form post the page, with the
     refusal's status."""
-    if not is_partial_request():
-        context = _page_context(_filters(), **_detail_context(followup_id), **why)
-        return render(PAGE, PAGE, refusal.http_status, **context)
-    return trigger(_pane(followup_id, **why), FOLLOWUPS_CHANGED)
+    return answer(
+        lambda: _pane(followup_id, **why),
+        page=lambda: _whole_page(refusal.http_status, **_detail_context(followup_id), **why),
+        events=[FOLLOWUPS_CHANGED],
+    )
 
 
 @bp.post("/followups/<int:followup_id>/status")
@@ -146,7 +147,11 @@ def change_status(followup_id: int):
     except (TransitionNotAllowed, ValidationFailed) as exc:
         message = exc.fields.get("status", exc.message)
         return _refused(followup_id, exc, status_refused=message)
-    return _after_change(followup_id)
+    return answer(
+        lambda: _pane(followup_id),
+        page_url=url_for("admin.followup_detail", followup_id=followup_id),
+        events=[FOLLOWUPS_CHANGED],
+    )
 
 
 @bp.post("/followups/<int:followup_id>/notes")
@@ -160,20 +165,26 @@ def save_notes(followup_id: int):
         # Both texts are shown: the saved ones and, in the box, what this person typed.
         conflict = {"message": exc.message, "yours": typed}
         return _refused(followup_id, exc, notes_conflict=conflict)
-    return _after_change(followup_id, notes_saved=True)
+    return answer(
+        lambda: _pane(followup_id, notes_saved=True),
+        page_url=url_for("admin.followup_detail", followup_id=followup_id),
+        events=[FOLLOWUPS_CHANGED],
+    )
 
 
 def _deliveries_pane(followup_id: int):
-    """The delivery state of the request's notifications (polled while unsettled)."""
+    """The delivery state of the request's notifications (polled while unsettled); a
+    plain visit goes to the request's page."""
     followup = service.get_followup(current_tenant().id, followup_id)
-    if not is_partial_request():
-        return redirect(url_for("admin.followup_detail", followup_id=followup.id), 303)
-    return render(
-        PAGE,
-        "admin/followups/_notifications.html",
-        selected=followup,
-        tenant=current_tenant(),
-        **_notifications_context(followup.id),
+    return answer(
+        lambda: render(
+            PAGE,
+            "admin/followups/_notifications.html",
+            selected=followup,
+            tenant=current_tenant(),
+            **_notifications_context(followup.id),
+        ),
+        page_url=url_for("admin.followup_detail", followup_id=followup.id),
     )
 
 
@@ -189,23 +200,27 @@ def retry_notification(followup_id: int):
     return _deliveries_pane(followup.id)
 
 
-def _pane_only(partial: str, **context):
-    """Panes that exist only inside the page: a plain visit goes to the page."""
-    if not is_partial_request():
-        return redirect(url_for("admin.followups"))
-    return render(PAGE, partial, **context)
+# The badge and the banner exist only inside the page: a plain visit goes to the page.
 
 
 @bp.get("/followups/badge")
 def pending_badge():
-    return _pane_only(
-        "admin/followups/_badge.html", pending_count=service.count_pending(current_tenant().id)
+    return answer(
+        lambda: render(
+            PAGE,
+            "admin/followups/_badge.html",
+            pending_count=service.count_pending(current_tenant().id),
+        ),
+        page_url=url_for("admin.followups"),
     )
 
 
 @bp.get("/followups/banner")
 def disabled_banner():
-    return _pane_only("admin/followups/_banner.html", tenant=current_tenant())
+    return answer(
+        lambda: render(PAGE, "admin/followups/_banner.html", tenant=current_tenant()),
+        page_url=url_for("admin.followups"),
+    )
 
 
 def _settings_form(
@@ -229,9 +244,10 @@ def _settings_form(
 @bp.get("/followups/settings")
 def followup_settings():
     form = _settings_form(current_tenant())
-    if is_partial_request():
-        return render(PAGE, "admin/followups/_settings.html", settings_form=form)
-    return render(PAGE, PAGE, **_page_context(_filters(), settings_form=form))
+    return answer(
+        lambda: render(PAGE, SETTINGS, settings_form=form),
+        page=lambda: _whole_page(settings_form=form),
+    )
 
 
 @bp.post("/followups/settings")
@@ -250,12 +266,12 @@ def save_followup_settings():
         )
     except ValidationFailed as exc:
         form = _settings_form(current_tenant(), exc.fields, values)
-        if is_partial_request():
-            return render(PAGE, "admin/followups/_settings.html", 422, settings_form=form)
-        return render(PAGE, PAGE, 422, **_page_context(_filters(), settings_form=form))
-    if not is_partial_request():
-        return redirect_after_post(url_for("admin.followups"))
-    response = render(
-        PAGE, "admin/followups/_settings.html", settings_form=_settings_form(tenant, saved=True)
+        return answer(
+            lambda: render(PAGE, SETTINGS, 422, settings_form=form),
+            page=lambda: _whole_page(422, settings_form=form),
+        )
+    return answer(
+        lambda: render(PAGE, SETTINGS, settings_form=_settings_form(tenant, saved=True)),
+        page_url=url_for("admin.followups"),
+        events=[SETTINGS_CHANGED, FOLLOWUPS_CHANGED],
     )
-    return trigger(response, SETTINGS_CHANGED, FOLLOWUPS_CHANGED)
