@@ -13,7 +13,7 @@ from flask import current_app, request, url_for
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, redirect_after_post, render
+from followup.htmx import answer, redirect_after_post, render
 from followup.models import WEEKDAYS, Agent, AutoFollowupStep
 from followup.services import agents as service
 from followup.services import conversations, working_hours
@@ -240,11 +240,9 @@ def agent_detail(agent_id: int, tab: str):
     return render_tab(_agent(agent_id), tab)
 
 
-def _saved_or_page(agent: Agent, tab: str, partial: str, **forms):
-    """HTMX gets the refreshed form; a plain form post goes back to the tab (303)."""
-    if not is_partial_request():
-        return redirect_after_post(tab_url(agent, tab))
-    return render_tab(agent, tab, partial, **forms)
+def tab_changed(agent: Agent, tab: str, partial: str, **forms):
+    """After a save: HTMX gets `partial` refreshed; a plain form post goes back to the tab."""
+    return answer(lambda: render_tab(agent, tab, partial, **forms), page_url=tab_url(agent, tab))
 
 
 def tab_url(agent: Agent, tab: str) -> str:
@@ -262,7 +260,7 @@ def agent_persona(agent_id: int):
         form = persona_form(agent, values, exc.fields)
         return render_tab(agent, "persona", AGENT_AREA, 422, persona=form)
     # The name is in the header too: the whole area is refreshed.
-    return _saved_or_page(agent, "persona", AGENT_AREA, persona=persona_form(agent, saved=True))
+    return tab_changed(agent, "persona", AGENT_AREA, persona=persona_form(agent, saved=True))
 
 
 @bp.post("/agents/<int:agent_id>/delete")
@@ -380,9 +378,7 @@ def agent_working_hours(agent_id: int):
     except ValidationFailed as exc:
         form = hours_form(agent, draft, exc.fields, unsaved=True)
         return render_tab(agent, "working-hours", HOURS_PARTIAL, 422, hours=form)
-    return _saved_or_page(
-        agent, "working-hours", HOURS_PARTIAL, hours=hours_form(agent, saved=True)
-    )
+    return tab_changed(agent, "working-hours", HOURS_PARTIAL, hours=hours_form(agent, saved=True))
 
 
 # --- channels --------------------------------------------------------------------------------
@@ -404,6 +400,6 @@ def agent_channels(agent_id: int):
     except ValidationFailed as exc:
         form = channels_form(agent, values, exc.fields)
         return render_tab(agent, "channels", CHANNELS_PARTIAL, 422, channels=form)
-    return _saved_or_page(
+    return tab_changed(
         agent, "channels", CHANNELS_PARTIAL, channels=channels_form(agent, saved=True)
     )

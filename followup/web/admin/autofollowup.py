@@ -10,14 +10,14 @@ employee; a row opens the chat.
 from flask import request
 
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, redirect_after_post, render
+from followup.htmx import answer, render
 from followup.models import Agent
 from followup.services import agents as service
 from followup.services import autofollowup
 from followup.services.queries import MAX_ID
 from followup.services.validation import FieldErrors, problem, search_text, whole_number
 from followup.web.admin import bp, current_tenant, lists
-from followup.web.admin.agents import render_tab, step_form, tab_url
+from followup.web.admin.agents import render_tab, step_form, tab_changed, tab_url
 
 TAB = "auto-followup"
 TOGGLE_PARTIAL = "admin/autofollowup/_toggle.html"
@@ -37,16 +37,6 @@ def _step_values() -> dict:
         "instruction": request.form.get("instruction", ""),
         "run_once_per_chat": request.form.get("run_once_per_chat") == "on",
     }
-
-
-def _back_to_tab(agent: Agent, partial: str, status: int = 200, **forms):
-    """HTMX gets the piece that changed; a plain post (no JavaScript) gets the tab: a
-    redirect after a change, the page with the errors after a refusal."""
-    if is_partial_request():
-        return render_tab(agent, TAB, partial, status, **forms)
-    if status < 400:
-        return redirect_after_post(tab_url(agent, TAB))
-    return render_tab(agent, TAB, None, status, **forms)
 
 
 def _one_step(agent: Agent, form: dict, status: int = 200):
@@ -70,16 +60,17 @@ def agent_autofollowup_toggle(agent_id: int):
     agent = service.set_autofollowup_enabled(
         current_tenant().id, agent_id, request.form.get("enabled") == "on"
     )
-    return _back_to_tab(agent, TOGGLE_PARTIAL, toggle_saved=True)
+    return tab_changed(agent, TAB, TOGGLE_PARTIAL, toggle_saved=True)
 
 
 @bp.get("/agents/<int:agent_id>/steps/new")
 def agent_step_new(agent_id: int):
     """A blank step's card, added at the end of the list; stored when it is saved."""
     agent = _agent(agent_id)
-    if not is_partial_request():
-        return render_tab(agent, TAB, None, new_step=step_form(None))
-    return _one_step(agent, step_form(None))
+    return answer(
+        lambda: _one_step(agent, step_form(None)),
+        page=lambda: render_tab(agent, TAB, None, new_step=step_form(None)),
+    )
 
 
 @bp.post("/agents/<int:agent_id>/steps")
@@ -90,17 +81,21 @@ def agent_step_add(agent_id: int):
         step = service.add_step(current_tenant().id, agent.id, values)
     except ValidationFailed as exc:
         if "steps" in exc.fields:
-            return _back_to_tab(agent, STEPS_PARTIAL, 422, steps_error=exc.fields["steps"])
+            return render_tab(agent, TAB, STEPS_PARTIAL, 422, steps_error=exc.fields["steps"])
         form = step_form(None, values, exc.fields)
-        if is_partial_request():
-            return _one_step(agent, form, 422)
-        return _back_to_tab(agent, STEPS_PARTIAL, 422, new_step=form)
-    response = _back_to_tab(agent, STEPS_PARTIAL, focus=f"step-{step.id}-title")
-    if is_partial_request():
+        return answer(
+            lambda: _one_step(agent, form, 422),
+            page=lambda: render_tab(agent, TAB, None, 422, new_step=form),
+        )
+
+    def renumbered_list():
+        response = render_tab(agent, TAB, STEPS_PARTIAL, focus=f"step-{step.id}-title")
         # The new card asked to replace itself; the whole list is renumbered instead.
         response.headers["HX-Retarget"] = "#af-steps"
         response.headers["HX-Reswap"] = "outerHTML"
-    return response
+        return response
+
+    return answer(renumbered_list, page_url=tab_url(agent, TAB))
 
 
 @bp.post("/agents/<int:agent_id>/steps/example")
@@ -109,8 +104,8 @@ def agent_steps_example(agent_id: int):
     try:
         service.add_example_chain(current_tenant().id, agent.id)
     except ValidationFailed as exc:
-        return _back_to_tab(agent, STEPS_PARTIAL, 422, steps_error=exc.fields["steps"])
-    return _back_to_tab(agent, STEPS_PARTIAL)
+        return render_tab(agent, TAB, STEPS_PARTIAL, 422, steps_error=exc.fields["steps"])
+    return tab_changed(agent, TAB, STEPS_PARTIAL)
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>")
@@ -122,18 +117,19 @@ def agent_step_save(agent_id: int, step_id: int):
         service.update_step(current_tenant().id, agent.id, step.id, values)
     except ValidationFailed as exc:
         form = step_form(step, values, exc.fields)
-        if is_partial_request():
-            return _one_step(agent, form, 422)
-        return _back_to_tab(agent, STEPS_PARTIAL, 422, **{f"step_{step.id}": form})
-    if is_partial_request():
-        return _one_step(agent, step_form(step, saved=True))
-    return _back_to_tab(agent, STEPS_PARTIAL)
+        return answer(
+            lambda: _one_step(agent, form, 422),
+            page=lambda: render_tab(agent, TAB, None, 422, **{f"step_{step.id}": form}),
+        )
+    return answer(
+        lambda: _one_step(agent, step_form(step, saved=True)), page_url=tab_url(agent, TAB)
+    )
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/delete")
 def agent_step_delete(agent_id: int, step_id: int):
     agent = service.remove_step(current_tenant().id, agent_id, step_id)
-    return _back_to_tab(agent, STEPS_PARTIAL, focus="add-step")
+    return tab_changed(agent, TAB, STEPS_PARTIAL, focus="add-step")
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/move")
@@ -141,7 +137,7 @@ def agent_step_move(agent_id: int, step_id: int):
     direction = request.form.get("direction")
     agent = service.move_step(current_tenant().id, agent_id, step_id, direction)
     # Keep the keyboard on the same button of the moved step, wherever it went.
-    return _back_to_tab(agent, STEPS_PARTIAL, focus=f"step-{step_id}-{direction}")
+    return tab_changed(agent, TAB, STEPS_PARTIAL, focus=f"step-{step_id}-{direction}")
 
 
 # --- the monitoring dashboard ----------------------------------------------------------------
@@ -181,8 +177,12 @@ def auto_followup():
         "followup_url_of": lists.detail_url_maker("admin.followup_detail", "followup_id", {}),
         "tenant": tenant,
     }
-    if request.args.get("after") and is_partial_request():
-        return render(DASHBOARD, "admin/autofollowup/_rows.html", **context)
-    return render(
-        DASHBOARD, "admin/autofollowup/_table.html", agents=service.agents_of(tenant.id), **context
-    )
+
+    def table():
+        agents = service.agents_of(tenant.id)
+        return render(DASHBOARD, "admin/autofollowup/_table.html", agents=agents, **context)
+
+    if not request.args.get("after"):
+        return table()
+    # The next rows of the table, for its "more" button; a plain visit gets the page.
+    return answer(lambda: render(DASHBOARD, "admin/autofollowup/_rows.html", **context), page=table)
