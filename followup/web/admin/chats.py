@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, redirect_after_post, render, trigger
+from followup.htmx import answer, render
 from followup.services import autofollowup, chats, conversations
 from followup.web.admin import bp, current_tenant
 
@@ -46,25 +46,31 @@ def chat_reply(chat_id: int):
     except ValidationFailed as exc:
         reply = {"text": text, "errors": exc.fields, "sent": False}
         return render(PAGE, REPLY, 422, **_context(chat.id, reply))
-    if not is_partial_request():
-        return redirect_after_post(url_for("admin.chat_detail", chat_id=chat.id))
     reply = {"text": "", "errors": {}, "sent": True}
-    return trigger(render(PAGE, REPLY, **_context(chat.id, reply)), CHAT_CHANGED)
+    return answer(
+        lambda: render(PAGE, REPLY, **_context(chat.id, reply)),
+        page_url=url_for("admin.chat_detail", chat_id=chat.id),
+        events=[CHAT_CHANGED],
+    )
 
 
 @bp.post("/chats/<int:chat_id>/pause")
 def chat_pause(chat_id: int):
     chat = conversations.get_chat(current_tenant().id, chat_id)
     autofollowup.set_paused(chat, request.form.get("paused") == "on")
-    if not is_partial_request():
-        return redirect_after_post(url_for("admin.chat_detail", chat_id=chat.id))
-    return render(PAGE, CHAIN, **_context(chat.id, pause_saved=True))
+    return answer(
+        lambda: render(PAGE, CHAIN, **_context(chat.id, pause_saved=True)),
+        page_url=url_for("admin.chat_detail", chat_id=chat.id),
+    )
 
 
 @bp.get("/chats/<int:chat_id>/chain")
 def chat_chain(chat_id: int):
-    """The chain panel alone, refreshed after a staff reply (which holds reminders back)."""
-    if not is_partial_request():
+    """The chain panel alone, refreshed after a staff reply (which holds reminders back);
+    a plain visit goes to the chat's page."""
+
+    def chat_page():
         conversations.get_chat(current_tenant().id, chat_id)  # another tenant's id: 404
         return redirect(url_for("admin.chat_detail", chat_id=chat_id))
-    return render(PAGE, CHAIN, **_context(chat_id))
+
+    return answer(lambda: render(PAGE, CHAIN, **_context(chat_id)), page=chat_page)

@@ -9,7 +9,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from followup.errors import ValidationFailed
-from followup.htmx import is_partial_request, redirect_after_post, render
+from followup.htmx import answer, render
 from followup.models import ROLE_OWNER, Tenant, response_promise
 from followup.notify import email
 from followup.services import tenant_settings
@@ -55,9 +55,10 @@ def _context(tenant: Tenant, **sections) -> dict:
 
 def _saved(partial: str, **sections):
     """HTMX gets the refreshed section; a plain form post goes back to the page."""
-    if not is_partial_request():
-        return redirect_after_post(url_for("admin.settings"))
-    return render(PAGE, partial, **_context(current_tenant(), **sections))
+    return answer(
+        lambda: render(PAGE, partial, **_context(current_tenant(), **sections)),
+        page_url=url_for("admin.settings"),
+    )
 
 
 def _invalid(partial: str, **sections):

@@ -8,7 +8,7 @@ the URL, so a reload or a shared link shows the same thing.
 from flask import current_app, request
 
 from followup.clock import utcnow
-from followup.htmx import is_partial_request, render
+from followup.htmx import answer, render
 from followup.services import users as service
 from followup.web.admin import bp, current_tenant, lists
 
@@ -55,23 +55,25 @@ def _detail_context(customer_id: int) -> dict:
 def users():
     filters = _filters()
     cursor = request.args.get("cursor")
-    if not is_partial_request():
-        return render(PAGE, PAGE, detail=None, **_list_context(filters))
     partial = "admin/users/_rows.html" if cursor else "admin/users/_list.html"
-    return render(PAGE, partial, detail=None, **_list_context(filters, cursor))
+    return answer(
+        lambda: render(PAGE, partial, detail=None, **_list_context(filters, cursor)),
+        page=lambda: render(PAGE, PAGE, detail=None, **_list_context(filters)),
+    )
 
 
 @bp.get("/users/<int:customer_id>")
 def user_detail(customer_id: int):
     detail = _detail_context(customer_id)
     filters = _filters()
-    if is_partial_request():
-        return render(
+    return answer(
+        lambda: render(
             PAGE,
             "admin/users/_detail.html",
             now=utcnow(),
             tenant=current_tenant(),
             filter_args=_filter_args(filters),
             **detail,
-        )
-    return render(PAGE, PAGE, **_list_context(filters) | detail)
+        ),
+        page=lambda: render(PAGE, PAGE, **_list_context(filters) | detail),
+    )
