@@ -182,14 +182,20 @@ def delete_agent(tenant_id: int, agent_id: int) -> None:
 
 
 def update_working_hours(
-    tenant_id: int, agent_id: int, timezone: object, hours: object, special_dates: object
+    tenant_id: int,
+    agent_id: int,
+    timezone: object,
+    hours: object,
+    special_dates: list[tuple[str, object]],
 ) -> Agent:
-    """Save the time zone, weekly hours and special dates (the engine's rules check them)."""
+    """Save the time zone, weekly hours and special dates (the engine's rules check them).
+    `special_dates`: (date, intervals) pairs, in the order the staff listed them."""
+    dates = _listed_once(special_dates)
     errors = FieldErrors()
     zone = errors.check(clean_text, timezone, "timezone", "Time zone", required=True, max_length=64)
     if zone:
         zone = errors.check(parse_timezone, zone)
-    checked = errors.check(working_hours.validate_working_hours, hours, special_dates)
+    checked = errors.check(working_hours.validate_working_hours, hours, dates)
     errors.raise_if_any()
     agent = get_agent(tenant_id, agent_id)
     agent.timezone = zone
@@ -197,6 +203,23 @@ def update_working_hours(
     db.session.commit()
     _settings_changed(agent)
     return agent
+
+
+def _listed_once(special_dates: list[tuple[str, object]]) -> dict:
+    """Special dates as stored: {date: intervals}. A date listed twice is refused, as a
+    dictionary would silently keep only the last one; "special_dates[<i>].date" names
+    the listing (from 0) that repeats an earlier one."""
+    dates, errors = {}, {}
+    for position, (day, intervals) in enumerate(special_dates):
+        if day in dates:
+            label = f"Special date {day}"
+            errors[f"special_dates[{position}].date"] = problem(
+                label, "it is already listed above."
+            )
+        dates[day] = intervals
+    if errors:
+        raise ValidationFailed(errors)
+    return dates
 
 
 # --- channels --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from followup.services import agents as service
 from followup.services import conversations, working_hours
 from followup.services.demo import EXAMPLE_CHAIN
 from followup.services.tenant_settings import timezone_choices
-from followup.services.validation import problem, whole_number
+from followup.services.validation import whole_number
 from followup.web.admin import bp, current_tenant
 
 LIST_PAGE = "admin/agents/page.html"
@@ -98,12 +98,17 @@ _HOURS_FIELD = re.compile(
     r"^(?P<kind>working_hours|special_dates)\.(?P<day>.*?)"
     r"(?:\.(?P<index>\d+)(?:\.(?P<part>start|end))?|\.(?P<date>date))?$"
 )
+# A special date by its place in the list ("special_dates[2].date"): one listed twice.
+_LISTING = re.compile(r"^special_dates\[(?P<index>\d+)\]\.date$")
 
 
 def _hours_targets(key: str, draft: dict) -> list[tuple[str, set[str]]]:
     """The rows a problem is about, each with the ids of its inputs at fault."""
-    if key == "timezone" or key.startswith("special-"):
+    if key == "timezone":
         return [(key, {key})]
+    listing = _LISTING.match(key)
+    if listing is not None:
+        return [(f"special-{listing['index']}-date", {f"special-{listing['index']}-date"})]
     match = _HOURS_FIELD.match(key)
     if match is None:
         return []
@@ -343,20 +348,6 @@ def _edit_draft(draft: dict, op: str) -> None:
         }
 
 
-def _special_dates(draft: dict) -> dict:
-    """Special dates as stored: {date: intervals}. A date listed twice is refused, as a
-    dictionary would silently keep only the last one."""
-    special, errors = {}, {}
-    for index, entry in enumerate(draft["special"]):
-        if entry["date"] in special:
-            label = f"Special date {entry['date']}"
-            errors[f"special-{index}-date"] = problem(label, "it is already listed above.")
-        special[entry["date"]] = _open_intervals(entry)
-    if errors:
-        raise ValidationFailed(errors)
-    return special
-
-
 HOURS_PARTIAL = "admin/agents/_working_hours.html"
 
 
@@ -371,9 +362,10 @@ def agent_working_hours(agent_id: int):
         form = hours_form(agent, draft, unsaved=True, preset=op.startswith("preset:"))
         return render_tab(agent, "working-hours", HOURS_PARTIAL, hours=form)
     hours = {day: _open_intervals(entry) for day, entry in draft["days"].items()}
+    special = [(entry["date"], _open_intervals(entry)) for entry in draft["special"]]
     try:
         service.update_working_hours(
-            current_tenant().id, agent.id, draft["timezone"], hours, _special_dates(draft)
+            current_tenant().id, agent.id, draft["timezone"], hours, special
         )
     except ValidationFailed as exc:
         form = hours_form(agent, draft, exc.fields, unsaved=True)
