@@ -34,7 +34,6 @@ MAX_INSTRUCTIONS = 8000
 MAX_STEPS = 20
 MAX_DELAY_HOURS = 720  # 30 days
 MAX_STEP_INSTRUCTION = 2000
-PERSONA_FIELDS = ("name", "role", "tone", "instructions")
 # The labels of the forms' fields, which the messages name.
 SMS_NUMBER = "SMS number"
 INSTRUCTION = "Message instruction"

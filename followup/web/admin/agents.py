@@ -21,6 +21,7 @@ from followup.services.demo import EXAMPLE_CHAIN
 from followup.services.tenant_settings import timezone_choices
 from followup.services.validation import whole_number
 from followup.web.admin import bp, current_tenant
+from followup.web.admin.forms import ChannelsForm, PersonaForm
 
 LIST_PAGE = "admin/agents/page.html"
 AGENT_PAGE = "admin/agents/agent.html"
@@ -55,7 +56,7 @@ def agents():
 
 @bp.post("/agents")
 def agent_create():
-    values = {field: request.form.get(field, "") for field in service.PERSONA_FIELDS}
+    values = PersonaForm.posted().data
     try:
         agent = service.create_agent(current_tenant().id, values)
     except ValidationFailed as exc:
@@ -70,7 +71,7 @@ def agent_create():
 
 def persona_form(agent: Agent, values: dict | None = None, errors: dict | None = None, saved=False):
     if values is None:
-        values = {field: getattr(agent, field) or "" for field in service.PERSONA_FIELDS}
+        values = PersonaForm.values_of(agent)
     return {"values": values, "errors": errors or {}, "saved": saved}
 
 
@@ -154,10 +155,7 @@ def channels_form(
     agent: Agent, values: dict | None = None, errors: dict | None = None, saved=False
 ):
     if values is None:
-        values = {
-            "serves_web_widget": agent.serves_web_widget,
-            "sms_number": agent.sms_number or "",
-        }
+        values = ChannelsForm.values_of(agent)
     return {
         "values": values,
         "errors": errors or {},
@@ -258,7 +256,7 @@ def tab_url(agent: Agent, tab: str) -> str:
 @bp.post("/agents/<int:agent_id>/persona")
 def agent_persona(agent_id: int):
     agent = _agent(agent_id)
-    values = {field: request.form.get(field, "") for field in service.PERSONA_FIELDS}
+    values = PersonaForm.posted().data
     try:
         service.update_persona(current_tenant().id, agent.id, values)
     except ValidationFailed as exc:
@@ -381,10 +379,7 @@ CHANNELS_PARTIAL = "admin/agents/_channels.html"
 @bp.post("/agents/<int:agent_id>/channels")
 def agent_channels(agent_id: int):
     agent = _agent(agent_id)
-    values = {
-        "serves_web_widget": request.form.get("serves_web_widget") == "on",
-        "sms_number": request.form.get("sms_number", ""),
-    }
+    values = ChannelsForm.posted().data
     try:
         service.update_channels(
             current_tenant().id, agent.id, values["serves_web_widget"], values["sms_number"]

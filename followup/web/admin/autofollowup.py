@@ -18,6 +18,7 @@ from followup.services.queries import MAX_ID
 from followup.services.validation import FieldErrors, problem, search_text, whole_number
 from followup.web.admin import bp, current_tenant, lists
 from followup.web.admin.agents import render_tab, step_form, tab_changed, tab_url
+from followup.web.admin.forms import AutoFollowupForm, StepForm, StepMoveForm
 
 TAB = "auto-followup"
 TOGGLE_PARTIAL = "admin/autofollowup/_toggle.html"
@@ -28,15 +29,6 @@ DASHBOARD = "admin/autofollowup/page.html"
 
 def _agent(agent_id: int) -> Agent:
     return service.get_agent(current_tenant().id, agent_id)
-
-
-def _step_values() -> dict:
-    return {
-        "delay_hours": request.form.get("delay_hours", ""),
-        "delay_minutes": request.form.get("delay_minutes", ""),
-        "instruction": request.form.get("instruction", ""),
-        "run_once_per_chat": request.form.get("run_once_per_chat") == "on",
-    }
 
 
 def _one_step(agent: Agent, form: dict, status: int = 200):
@@ -58,7 +50,7 @@ def _one_step(agent: Agent, form: dict, status: int = 200):
 @bp.post("/agents/<int:agent_id>/auto-followup")
 def agent_autofollowup_toggle(agent_id: int):
     agent = service.set_autofollowup_enabled(
-        current_tenant().id, agent_id, request.form.get("enabled") == "on"
+        current_tenant().id, agent_id, AutoFollowupForm.posted().enabled.data
     )
     return tab_changed(agent, TAB, TOGGLE_PARTIAL, toggle_saved=True)
 
@@ -76,7 +68,7 @@ def agent_step_new(agent_id: int):
 @bp.post("/agents/<int:agent_id>/steps")
 def agent_step_add(agent_id: int):
     agent = _agent(agent_id)
-    values = _step_values()
+    values = StepForm.posted().data
     try:
         step = service.add_step(current_tenant().id, agent.id, values)
     except ValidationFailed as exc:
@@ -112,7 +104,7 @@ def agent_steps_example(agent_id: int):
 def agent_step_save(agent_id: int, step_id: int):
     agent = _agent(agent_id)
     step = service.get_step(agent, step_id)
-    values = _step_values()
+    values = StepForm.posted().data
     try:
         service.update_step(current_tenant().id, agent.id, step.id, values)
     except ValidationFailed as exc:
@@ -134,7 +126,7 @@ def agent_step_delete(agent_id: int, step_id: int):
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/move")
 def agent_step_move(agent_id: int, step_id: int):
-    direction = request.form.get("direction")
+    direction = StepMoveForm.posted().direction.data
     agent = service.move_step(current_tenant().id, agent_id, step_id, direction)
     # Keep the keyboard on the same button of the moved step, wherever it went.
     return tab_changed(agent, TAB, STEPS_PARTIAL, focus=f"step-{step_id}-{direction}")

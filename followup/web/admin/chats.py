@@ -6,7 +6,7 @@ the per-chat "Pause auto follow-up" switch. Each answers an HTMX request with on
 its pane, and a plain request (no JavaScript) with the whole page or a redirect.
 """
 
-from flask import redirect, request, url_for
+from flask import redirect, url_for
 from flask_login import current_user
 
 from followup.clock import utcnow
@@ -14,6 +14,7 @@ from followup.errors import ValidationFailed
 from followup.htmx import answer, render
 from followup.services import autofollowup, chats, conversations
 from followup.web.admin import bp, current_tenant
+from followup.web.admin.forms import PauseForm, StaffReplyForm
 
 PAGE = "admin/chats/page.html"
 CONVERSATION = "admin/chats/_conversation.html"
@@ -40,7 +41,7 @@ def chat_detail(chat_id: int):
 @bp.post("/chats/<int:chat_id>/reply")
 def chat_reply(chat_id: int):
     chat = conversations.get_chat(current_tenant().id, chat_id)
-    text = request.form.get("text", "")
+    text = StaffReplyForm.posted().text.data
     try:
         chats.post_staff_reply(chat, current_user, text)
     except ValidationFailed as exc:
@@ -57,7 +58,7 @@ def chat_reply(chat_id: int):
 @bp.post("/chats/<int:chat_id>/pause")
 def chat_pause(chat_id: int):
     chat = conversations.get_chat(current_tenant().id, chat_id)
-    autofollowup.set_paused(chat, request.form.get("paused") == "on")
+    autofollowup.set_paused(chat, PauseForm.posted().paused.data)
     return answer(
         lambda: render(PAGE, CHAIN, **_context(chat.id, pause_saved=True)),
         page_url=url_for("admin.chat_detail", chat_id=chat.id),

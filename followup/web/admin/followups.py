@@ -19,6 +19,7 @@ from followup.services import notifications
 from followup.services import settings as settings_service
 from followup.services.workflow import allowed_next
 from followup.web.admin import bp, current_tenant, lists
+from followup.web.admin.forms import FollowupSettingsForm, NotesForm, RetryForm, StatusForm
 
 FOLLOWUPS_CHANGED = "followups-changed"
 SETTINGS_CHANGED = "settings-changed"
@@ -143,7 +144,8 @@ def _refused(followup_id: int, refusal: DomainError, **why):
 def change_status(followup_id: int):
     actor = service.Actor(current_user.display_name, current_user.id)
     try:
-        service.change_status(current_tenant().id, followup_id, request.form.get("status"), actor)
+        status = StatusForm.posted().status.data
+        service.change_status(current_tenant().id, followup_id, status, actor)
     except (TransitionNotAllowed, ValidationFailed) as exc:
         message = exc.fields.get("status", exc.message)
         return _refused(followup_id, exc, status_refused=message)
@@ -156,10 +158,11 @@ def change_status(followup_id: int):
 
 @bp.post("/followups/<int:followup_id>/notes")
 def save_notes(followup_id: int):
-    typed = request.form.get("notes", "")
+    form = NotesForm.posted()
+    typed = form.notes.data
     try:
         service.update_notes(
-            current_tenant().id, followup_id, typed, based_on=request.form.get("notes_version")
+            current_tenant().id, followup_id, typed, based_on=form.notes_version.data
         )
     except service.NotesChangedMeanwhile as exc:
         # Both texts are shown: the saved ones and, in the box, what this person typed.
@@ -196,7 +199,7 @@ def followup_notifications(followup_id: int):
 @bp.post("/followups/<int:followup_id>/notifications/retry")
 def retry_notification(followup_id: int):
     followup = service.get_followup(current_tenant().id, followup_id)  # another tenant's id: 404
-    notifications.retry_now(current_tenant().id, followup.id, request.form.get("channel"))
+    notifications.retry_now(current_tenant().id, followup.id, RetryForm.posted().channel.data)
     return _deliveries_pane(followup.id)
 
 
@@ -252,11 +255,7 @@ def followup_settings():
 
 @bp.post("/followups/settings")
 def save_followup_settings():
-    values = {
-        "enabled": request.form.get("enabled") == "on",
-        "response_time_hours": request.form.get("response_time_hours", ""),
-        "customer_confirmation": request.form.get("customer_confirmation") == "on",
-    }
+    values = FollowupSettingsForm.posted().data
     try:
         tenant = settings_service.update_followup_settings(
             current_tenant().id,

@@ -5,7 +5,7 @@ section, a validation error re-renders it with 422 and the field errors, and a
 plain form post (no JavaScript) gets the whole page back or a redirect to it.
 """
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 from flask_login import current_user
 
 from followup.errors import ValidationFailed
@@ -14,17 +14,16 @@ from followup.models import ROLE_OWNER, Tenant, response_promise
 from followup.notify import email
 from followup.services import tenant_settings
 from followup.web.admin import bp, current_tenant
+from followup.web.admin.forms import BusinessForm, OriginsForm
 
 PAGE = "admin/settings/page.html"
 BUSINESS_PARTIAL = "admin/settings/_business.html"
 ORIGINS_PARTIAL = "admin/settings/_origins.html"
 ROTATION_PARTIAL = "admin/settings/_secret.html"
-BUSINESS_TEXT_FIELDS = ("name", "contact_email", "contact_phone", "timezone")
 
 
 def _business_form(tenant: Tenant, saved: bool = False) -> dict:
-    values = {field: getattr(tenant, field) or "" for field in BUSINESS_TEXT_FIELDS}
-    return {"values": values | {"sms_enabled": tenant.sms_enabled}, "errors": {}, "saved": saved}
+    return {"values": BusinessForm.values_of(tenant), "errors": {}, "saved": saved}
 
 
 def _origins_form(tenant: Tenant, saved: bool = False) -> dict:
@@ -73,8 +72,7 @@ def settings():
 
 @bp.post("/settings/business")
 def settings_business():
-    values = {field: request.form.get(field, "") for field in BUSINESS_TEXT_FIELDS}
-    values["sms_enabled"] = request.form.get("sms_enabled") == "on"
+    values = BusinessForm.posted().data
     try:
         tenant = tenant_settings.update_business(current_tenant().id, values)
     except ValidationFailed as exc:
@@ -84,7 +82,7 @@ def settings_business():
 
 @bp.post("/settings/origins")
 def settings_origins():
-    text = request.form.get("allowed_origins", "")
+    text = OriginsForm.posted().allowed_origins.data
     try:
         tenant = tenant_settings.update_allowed_origins(
             current_tenant().id, text, current_user.role
