@@ -12,6 +12,7 @@ from followup.services import accounts
 from followup.services.queries import MAX_ID
 from followup.services.validation import normalize_email, whole_number
 from followup.web.auth import bp, sessions
+from followup.web.auth.forms import LoginForm
 from followup.web.rate_limits import per_client_key, per_ip
 
 # Every admin request loads its user: the statement is built once (with the tenant,
@@ -57,7 +58,7 @@ def _safe_next(target: str | None) -> str:
 def _account_named() -> str:
     """The login's account however it was typed, whether or not it exists (the budget
     must not tell), hashed: no address is kept in the rate-limit storage."""
-    typed = request.form.get("email", "")
+    typed = LoginForm.posted().email.data
     try:
         address = normalize_email(typed)
     except ValidationFailed:
@@ -78,15 +79,15 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     error = None
+    form = LoginForm.posted()
     if request.method == "POST":
-        form = request.form
-        user = accounts.authenticate(form.get("email", ""), form.get("password", ""))
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             sessions.start(user)
             return redirect(_safe_next(request.args.get("next")), 303)
         error = "Wrong email or password."
     status = 401 if error else 200
-    page = render_template("auth/login.html", error=error, email=request.form.get("email", ""))
+    page = render_template("auth/login.html", error=error, email=form.email.data)
     return page, status
 
 
