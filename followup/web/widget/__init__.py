@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("widget", __name__)
 
 # The route modules register their views on `bp`.
-from followup.web.widget import chat, forms, page  # noqa: E402, F401
+from followup.web.widget import chat, customer, page  # noqa: E402, F401

@@ -14,6 +14,7 @@ from followup.web.rate_limits import per_ip
 from followup.web.requests import BadJson, BadText, parse_json
 from followup.web.widget import bp
 from followup.web.widget.access import stream_message_id, stream_token
+from followup.web.widget.forms import MessageForm, StartChatForm
 from followup.web.widget.limits import per_session
 from followup.web.widget.rendering import account_state, answered_forms, partial, render_piece
 
@@ -21,12 +22,12 @@ from followup.web.widget.rendering import account_state, answered_forms, partial
 MAX_CUSTOMER_JSON = 4000
 
 
-def _customer_from_form() -> dict | None:
+def _customer_from(raw: str | None) -> dict | None:
     """The website's customer data relayed by the page; unusable data means an anonymous chat.
 
     A visitor must always be able to chat, whatever the website's integration sends.
     """
-    raw = request.form.get("customer") or ""
+    raw = raw or ""
     if not raw or len(raw) > MAX_CUSTOMER_JSON:
         return None
     try:
@@ -52,13 +53,11 @@ def _whole_chat(tenant: Tenant, chat: Chat, status: int = 200) -> Response:
 @bp.post("/w/<public_key>/chats")
 @per_ip("WIDGET_SESSIONS_LIMIT_PER_IP")
 def start_chat(public_key: str):
+    form = StartChatForm.posted()
     visit = Visit.reported(
-        request.form.get("page_url"),
-        request.form.get("referrer"),
-        request.form.get("language"),
-        request.user_agent.string,
+        form.page_url.data, form.referrer.data, form.language.data, request.user_agent.string
     )
-    chat, token, _origins = chats.start_chat(public_key, _customer_from_form(), visit)
+    chat, token, _origins = chats.start_chat(public_key, _customer_from(form.customer.data), visit)
     response = _whole_chat(db.session.get(Tenant, chat.tenant_id), chat, 201)
     # The page keeps these in localStorage and sends the token as a bearer token.
     response.headers["X-Chat-Id"] = str(chat.id)
@@ -95,11 +94,9 @@ def send_message(public_key: str, chat_id: int):
     yet, e.g. a staff reply written a moment ago: polls ask for messages after the
     newest the page has, which from now on is this one."""
     tenant, chat = session_chat(chat_id, public_key)
-    seen = request.form.get("after")
-    seen_id = None if seen is None else after_id(seen)
-    message = chats.post_client_message(
-        chat, request.form.get("text"), request.form.get("mode", "text")
-    )
+    form = MessageForm.posted()
+    seen_id = None if form.after.data is None else after_id(form.after.data)
+    message = chats.post_client_message(chat, form.text.data, form.mode.data)
     newer = [] if seen_id is None else chats.messages_after(chat, seen_id)
     missed = [m for m in newer if m.id < message.id]
     stream_url = url_for(
