@@ -10,8 +10,8 @@ from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import Customer, FollowUpRequest, Source, Status
 from followup.services import followups
+from followup.services.followup_settings import parse_response_time_hours
 from followup.services.followups import Filters
-from followup.services.settings import parse_response_time_hours
 
 
 def test_create_normalizes_email_and_phone(tenant):

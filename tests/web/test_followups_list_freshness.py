@@ -10,7 +10,7 @@ from flask import g
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
-from followup.services import accounts, followups, settings, tenant_settings
+from followup.services import accounts, followup_settings, followups, tenant_settings
 from tests.conftest import (
     PASSWORD,
     StaffBrowser,
@@ -122,7 +122,7 @@ def test_a_new_response_time_moves_the_overdue_mark_at_once(staff_browser, tenan
     with time_machine.travel(utcnow() - timedelta(hours=5), tick=False):
         followup_id = make_followup(tenant).id
     assert "Overdue" not in card(list_html(staff_browser), followup_id)
-    settings.update_followup_settings(tenant.id, True, 4)
+    followup_settings.update_followup_settings(tenant.id, True, 4)
     fresh_request_session()
     assert "Overdue" in card(list_html(staff_browser), followup_id)
 

@@ -14,9 +14,9 @@ from followup.errors import DomainError, TransitionNotAllowed, ValidationFailed
 from followup.htmx import answer, html_response, render
 from followup.models import Status
 from followup.notify import email
+from followup.services import followup_settings as settings_service
 from followup.services import followups as service
 from followup.services import notifications
-from followup.services import settings as settings_service
 from followup.services.workflow import allowed_next
 from followup.web.admin import bp, current_tenant, lists
 from followup.web.admin.forms import FollowupSettingsForm, NotesForm, RetryForm, StatusForm

@@ -1,4 +1,5 @@
-"""Tenant-level settings that staff change from the admin panel."""
+"""The follow-up settings staff change from the Follow-ups page (response time); the
+tenant's own settings (origins, phone, time zone) are in `tenant_settings`."""
 
 from followup.errors import ValidationFailed
 from followup.extensions import db
