@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from followup.clock import utcnow
 from followup.extensions import db, mail
 from followup.models import FollowUpRequest, Notification, StaffUser, Tenant
-from followup.services import accounts, autofollowup, demo, users, visitors
+from followup.services import accounts, autofollowup, customer_directory, demo, visitors
 
 
 def _invoke(runner, *args: str):
@@ -210,7 +210,7 @@ def test_demo_customers_who_chatted_have_their_chat_on_users(runner):
     chats, and every list names them alike; the nameless visitor goes by its label."""
     _invoke(runner, "demo")
     tenant = accounts.tenant_by_slug(demo.DEMO_SLUG)
-    rows = users.list_page(tenant.id, users.Filters()).rows
+    rows = customer_directory.list_page(tenant.id, customer_directory.Filters()).rows
     chat_counts = {visitors.customer_name(row.customer): row.chat_count for row in rows}
     assert chat_counts == {
         "Maria Garcia": 1,

@@ -258,9 +258,9 @@ def test_transcript_marks_the_followup_the_chat_created(staff_browser, tenant, m
 
 
 def test_long_transcripts_show_the_latest_messages(staff_browser, tenant, maria, monkeypatch):
-    from followup.services import users
+    from followup.services import customer_directory
 
-    monkeypatch.setattr(users, "TRANSCRIPT_LIMIT", 3)
+    monkeypatch.setattr(customer_directory, "TRANSCRIPT_LIMIT", 3)
     chat = chat_for(tenant, maria)
     for n in range(4):
         db.session.add(Message(chat_id=chat.id, role=Role.CLIENT, content=f"Message {n}"))

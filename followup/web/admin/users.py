@@ -9,7 +9,7 @@ from flask import current_app, request
 
 from followup.clock import utcnow
 from followup.htmx import answer, render
-from followup.services import users as service
+from followup.services import customer_directory as service
 from followup.web.admin import bp, current_tenant, lists
 
 PAGE = "admin/users/page.html"
