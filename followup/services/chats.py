@@ -38,7 +38,7 @@ from followup.models import (
 from followup.services import (
     autofollowup,
     capture,
-    customers,
+    customer_login,
     followups,
     idempotency,
     sms_answers,
@@ -228,7 +228,7 @@ def start_chat(public_key: str, customer: object = None, visit: Visit | None = N
         agent=agent,
         channel=Channel.WEB,
         # Signed in as the website's customer of that id, when the website signed it.
-        customer=customers.website_customer(tenant.id, visitor),
+        customer=customer_login.website_customer(tenant.id, visitor),
         visitor=visitor,
         # Nameless: the chat is shown by its label ("Visitor 4F2A").
         title=visitor.get("name") or visitor.get("email") or "",
@@ -742,8 +742,8 @@ def _submit(
     client message the thanks answers, when it ends a capture."""
     if not tenant.followups_enabled:
         raise FollowupsDisabled()
-    proven = customers.proven_email(chat)
-    website_customer = customers.website_customer_of(chat)
+    proven = customer_login.proven_email(chat)
+    website_customer = customer_login.website_customer_of(chat)
     fields = {k: data.get(k) for k in FOLLOWUP_FORM_FIELDS}
     thanks: list[Message] = []
 

@@ -20,7 +20,7 @@ from followup.models import (
     Source,
     Status,
 )
-from followup.services import autofollowup, customers, notifications, workflow
+from followup.services import autofollowup, customer_login, notifications, workflow
 from followup.services.followup_limits import (
     MAX_EMAIL,
     MAX_NAME,
@@ -294,9 +294,9 @@ def _customer_for(tenant_id: int, new: NewFollowUp, customer_id: int | None) -> 
         customer = tenant_row(Customer, tenant_id, customer_id, "No such customer.")
         customer.email = customer.email or new.email
     else:
-        customer = customers.customer_with_email(tenant_id, new.email)
+        customer = customer_login.customer_with_email(tenant_id, new.email)
     if customer is None:
-        customer = customers.add_customer_with_email(tenant_id, new.email, new.name, new.phone)
+        customer = customer_login.add_customer_with_email(tenant_id, new.email, new.name, new.phone)
     customer.name = customer.name or new.name
     customer.phone = customer.phone or new.phone
     return customer

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db, limiter
 from followup.models import Tenant
-from followup.services import customers
+from followup.services import customer_login as service
 
 bp = Blueprint("customer_login", __name__)
 
@@ -25,12 +25,12 @@ def _rate_limit() -> str:
 
 
 def _page(status: int, **context):
-    ttl_minutes = int(customers.LOGIN_LINK_TTL.total_seconds() // 60)
+    ttl_minutes = int(service.LOGIN_LINK_TTL.total_seconds() // 60)
     context = {"errors": {}, "code": ""} | context
     page = render_template(
         "customer_login.html",
         ttl_minutes=ttl_minutes,
-        code_length=customers.LOGIN_CODE_LENGTH,
+        code_length=service.LOGIN_CODE_LENGTH,
         **context,
     )
     response = make_response(page, status)
@@ -49,13 +49,13 @@ def customer_login(token: str):
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotFound()
         if request.method == "POST":
-            customer = customers.consume_login_link(token, code)
+            customer = service.consume_login_link(token, code)
         else:
-            customer = customers.login_link_customer(token)
+            customer = service.login_link_customer(token)
     except NotFound:
         return _page(404, customer=None, tenant=None, logged_in=False)
     except ValidationFailed as exc:  # a wrong code: the link still works, a few times
-        customer = customers.login_link_customer(token)
+        customer = service.login_link_customer(token)
         tenant = db.session.get(Tenant, customer.tenant_id)
         return _page(422, customer=customer, tenant=tenant, logged_in=False, errors=exc.fields)
     tenant = db.session.get(Tenant, customer.tenant_id)

@@ -15,7 +15,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import CustomerLoginToken
 from followup.queue import LOGIN_LINK_DESCRIPTION, LOGIN_LINK_RETRY_INTERVALS_S, JobQueue
-from followup.services import chats, customers
+from followup.services import chats, customer_login
 from tests.jobs.helpers import work_off
 
 EMAIL = "maria@example.com"
@@ -24,7 +24,7 @@ STRANGER = "stranger@example.com"
 
 @pytest.fixture
 def customer(tenant):
-    found = customers.add_customer_with_email(tenant.id, EMAIL, "Maria Garcia", None)
+    found = customer_login.add_customer_with_email(tenant.id, EMAIL, "Maria Garcia", None)
     db.session.commit()
     return found
 
@@ -60,7 +60,7 @@ def work_of_asking(chat, answers: Queue, email: str) -> tuple[int, int]:
     db.session.commit()  # the same start for each: nothing pending, the chat expired
     jobs_before = answers.count
     with counted_statements() as statements:
-        customers.request_login_link(chat, email)
+        customer_login.request_login_link(chat, email)
     return len(statements), answers.count - jobs_before
 
 
@@ -77,8 +77,8 @@ def test_asking_does_the_same_work_for_a_customers_email_and_a_strangers(app, ch
 
 
 def test_the_job_mails_the_customer_and_nobody_else(app, chat, answers, smtp, redis_db):
-    customers.request_login_link(chat, STRANGER)
-    customers.request_login_link(chat, EMAIL)
+    customer_login.request_login_link(chat, STRANGER)
+    customer_login.request_login_link(chat, EMAIL)
     work_off(answers, redis_db)
     (sent,) = smtp.received()
     assert sent.rcpt_tos == [EMAIL]
@@ -100,7 +100,7 @@ def test_a_failed_send_is_retried_soon_and_the_customer_gets_a_link_that_works(
     app, chat, answers, smtp, redis_db
 ):
     smtp.data_reply = "451 4.3.0 Try again later"
-    code = customers.request_login_link(chat, EMAIL)
+    code = customer_login.request_login_link(chat, EMAIL)
     before = utcnow()
     work_off(answers, redis_db)
     assert smtp.received() == []
@@ -117,5 +117,5 @@ def test_a_failed_send_is_retried_soon_and_the_customer_gets_a_link_that_works(
     db.session.rollback()
     (row,) = db.session.scalars(select(CustomerLoginToken)).all()  # one link, made anew
     assert row.chat_id == chat.id
-    logged_in = customers.consume_login_link(path.group(1).rsplit("/", 1)[1], code)
+    logged_in = customer_login.consume_login_link(path.group(1).rsplit("/", 1)[1], code)
     assert logged_in.email == EMAIL

@@ -9,7 +9,7 @@ import time_machine
 from followup.extensions import db, mail
 from followup.llm.client import TextDelta
 from followup.models import Chat, Customer, FollowUpRequest, Message, Role, Source
-from followup.services import chats, customers, followups
+from followup.services import chats, customer_login, followups
 from followup.services.prefill import identity_signature
 
 
@@ -128,9 +128,9 @@ def accounts_customer(tenant, email, name) -> Customer:
 def log_in(chat, customer) -> None:
     """Log in the way a customer does: the emailed one-time link, opened."""
     with mail.record_messages() as outbox:
-        code = customers.request_login_link(chat, customer.email)
+        code = customer_login.request_login_link(chat, customer.email)
     token = re.search(r"/customer-login/(\S+)", outbox[0].body).group(1)
-    customers.consume_login_link(token, code)
+    customer_login.consume_login_link(token, code)
 
 
 def test_typing_someones_email_does_not_sign_them_in(tenant, fake_llm):
@@ -143,8 +143,8 @@ def test_typing_someones_email_does_not_sign_them_in(tenant, fake_llm):
     say(chat, "talk to a person")
     chats.submit_followup(chat, {"name": "Eve", "email": victim.email, "reason": "Prying"})
     assert chat.customer_id == victim.id  # linked, for the staff's Users page
-    assert customers.signed_in_customer(chat) is None
-    assert customers.requests_of(chat) == []
+    assert customer_login.signed_in_customer(chat) is None
+    assert customer_login.requests_of(chat) == []
     form = say(chat, "talk to a person again").action["prefill"]
     assert (form["name"], form["phone"]) != ("Victim", "+14155550199")
     second = chats.submit_followup(chat, {"name": "Eve", "email": victim.email, "reason": "x"})

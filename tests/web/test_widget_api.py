@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from followup.extensions import db, mail
 from followup.models import Agent, Chat, FollowUpRequest, Message, Role, Source
-from followup.services import agents, chats, customers, followups
+from followup.services import agents, chats, customer_login, followups
 from followup.services.prefill import identity_signature
 from followup.services.validation import UNKNOWN_FIELD
 from tests.web.agent_factories import make_agent
@@ -700,7 +700,7 @@ def test_logged_in_customer_sees_their_requests(client, tenant, other_tenant, ma
     with mail.record_messages() as outbox:
         code = session.post("login-link", {"email": "kim@example.com"}).get_json()["code"]
     token = re.search(r"/customer-login/(\S+)", outbox[0].body).group(1)
-    customers.consume_login_link(token, code)
+    customer_login.consume_login_link(token, code)
     data = session.get("followups").get_json()
     assert data["customer"] == {"name": "Kim", "email": "kim@example.com"}
     assert [item["id"] for item in data["items"]] == [newer.id, older.id]

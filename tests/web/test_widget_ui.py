@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from followup.extensions import db, mail
 from followup.models import Chat, FollowUpRequest, Message, Role, Source
-from followup.services import chats, customers
+from followup.services import chats, customer_login
 from followup.services.prefill import identity_signature
 from followup.web.widget import access
 from tests.web.database_work import database_work
@@ -621,7 +621,7 @@ def log_in_through_the_link(visitor: Visitor, email: str) -> None:
     [message] = outbox
     token = re.search(r"/customer-login/(\S+)", message.body).group(1)
     code = re.search(r'<p class="login-code"[^>]*>(\w{6})</p>', shown).group(1)
-    customers.consume_login_link(token, code)
+    customer_login.consume_login_link(token, code)
 
 
 def test_polling_shows_the_login_and_then_my_requests(visitor, tenant, make_followup):

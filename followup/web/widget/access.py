@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from followup.errors import NotFound
 from followup.models import Chat
-from followup.services import customers
+from followup.services import customer_login as customers
 from followup.web.requests import bound_body
 from followup.web.widget import bp
 

@@ -4,7 +4,8 @@ import re
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.services import chats, customers, idempotency
+from followup.services import chats, idempotency
+from followup.services import customer_login as customers
 from followup.web.chat_session import session_chat
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp

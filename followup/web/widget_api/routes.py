@@ -67,7 +67,8 @@ render it as text, never as HTML.
 from flask import request
 
 from followup.models import Source
-from followup.services import chats, customers, idempotency
+from followup.services import chats, idempotency
+from followup.services import customer_login as customers
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
 from followup.web.chat_session import after_id
