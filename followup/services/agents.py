@@ -17,7 +17,6 @@ from followup.extensions import db
 from followup.models import Agent, AutoFollowupStep, Channel, Chat
 from followup.services import autofollowup, working_hours
 from followup.services.accounts import parse_timezone
-from followup.services.demo import EXAMPLE_CHAIN
 from followup.services.queries import tenant_row
 from followup.services.validation import (
     FieldErrors,
@@ -38,6 +37,14 @@ MAX_STEP_INSTRUCTION = 2000
 SMS_NUMBER = "SMS number"
 INSTRUCTION = "Message instruction"
 DIRECTIONS = ("up", "down")
+
+
+# The spec's example chain.
+EXAMPLE_CHAIN = [
+    (4 * 60, "Remind the user that we're available and ready to help"),
+    (24 * 60, "Ask if the question is still relevant"),
+    (48 * 60, "Say a warm goodbye and let them know we're always happy to help when needed"),
+]
 
 
 class AgentInUse(DomainError):

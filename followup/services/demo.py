@@ -24,6 +24,7 @@ from followup.models import (
     Tenant,
 )
 from followup.services import accounts, autofollowup, followups
+from followup.services.agents import EXAMPLE_CHAIN
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.example.com"
@@ -75,13 +76,6 @@ def database_is_empty() -> bool:
 def demo_login_exists() -> bool:
     return db.session.scalar(select(StaffUser.id).where(StaffUser.email == DEMO_EMAIL)) is not None
 
-
-# The spec's example chain.
-EXAMPLE_CHAIN = [
-    (4 * 60, "Remind the user that we're available and ready to help"),
-    (24 * 60, "Ask if the question is still relevant"),
-    (48 * 60, "Say a warm goodbye and let them know we're always happy to help when needed"),
-]
 
 # Conversations where the business answered last, so each runs its chain on the
 # dashboard: (title, minutes ago of each line, role, text). A line of role

@@ -17,7 +17,7 @@ from followup.htmx import answer, redirect_after_post, render
 from followup.models import WEEKDAYS, Agent, AutoFollowupStep
 from followup.services import agents as service
 from followup.services import conversations, working_hours
-from followup.services.demo import EXAMPLE_CHAIN
+from followup.services.agents import EXAMPLE_CHAIN
 from followup.services.tenant_settings import timezone_choices
 from followup.services.validation import whole_number
 from followup.web.admin import bp, current_tenant
