@@ -232,12 +232,12 @@ class Tenants:
 
 def create_tenants() -> Tenants:
     """Migrate the fresh database; add both tenants and the first one's staff member."""
-    from followup.services import accounts
+    from followup.services import staff_accounts, tenants
 
     with migrated_app({"SQLALCHEMY_DATABASE_URI": DATABASE.url}):
-        main = accounts.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
-        other = accounts.create_tenant("other", "Other Co", contact_email="ops@other.example")
-        accounts.create_staff_user("bench", STAFF_EMAIL, STAFF_PASSWORD, name="Bench Admin")
+        main = tenants.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
+        other = tenants.create_tenant("other", "Other Co", contact_email="ops@other.example")
+        staff_accounts.create_staff_user("bench", STAFF_EMAIL, STAFF_PASSWORD, name="Bench Admin")
         return Tenants(main.id, other.id)
 
 

@@ -89,11 +89,11 @@ def widget_tenant(url: str, slug: str, origin: str) -> str:
     """Migrate the empty database and add a tenant whose widget `origin` may embed;
     return the widget's public key."""
     from followup.extensions import db
-    from followup.services import accounts
+    from followup.services import tenants
 
     with migrated_app({"SQLALCHEMY_DATABASE_URI": url}):
         name = f"{slug.title()} Co"
-        tenant = accounts.create_tenant(slug, name, contact_email=f"team@{slug}.example")
+        tenant = tenants.create_tenant(slug, name, contact_email=f"team@{slug}.example")
         tenant.allowed_origins = [origin]
         db.session.commit()
         return tenant.widget_public_key

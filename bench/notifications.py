@@ -144,7 +144,7 @@ def all_delivered(expected: int) -> bool:
 
 
 def main() -> int:
-    from followup.services import accounts
+    from followup.services import tenants
 
     logs = logs_dir()
     DATABASE.recreate()
@@ -154,7 +154,7 @@ def main() -> int:
     config = settings(smtp)
     try:
         with migrated_app(config):
-            tenant = accounts.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
+            tenant = tenants.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
 
             print(f"[1/3] {NOOP_JOBS} no-op jobs, one worker ...", flush=True)
             noop_rate = measure_noop_rate(redis, config, logs)

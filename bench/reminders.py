@@ -101,9 +101,9 @@ def settings(llm: FakeOpenAI) -> dict:
 def make_agent():
     from followup.extensions import db
     from followup.models import Agent, AutoFollowupStep, always_open
-    from followup.services import accounts
+    from followup.services import tenants
 
-    tenant = accounts.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
+    tenant = tenants.create_tenant("bench", "Bench Co", contact_email="team@bench.example")
     agent = Agent(
         tenant_id=tenant.id,
         name="Alexey",

@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 
 from followup.clock import iso_utc
 from followup.errors import DomainError
-from followup.services import accounts, demo
+from followup.services import api_tokens, demo, staff_accounts, tenants
 
 tenant_cli = AppGroup("tenant", help="Create and inspect tenants.")
 admin_cli = AppGroup("admin", help="Manage staff accounts.")
@@ -33,7 +33,7 @@ def _echo_widget_keys(tenant) -> None:
 def tenant_create(slug, name, contact_email, contact_phone, sms_enabled, timezone):
     """Create a tenant and print its widget keys."""
     try:
-        tenant = accounts.create_tenant(
+        tenant = tenants.create_tenant(
             slug, name, contact_email, contact_phone, sms_enabled, timezone
         )
     except DomainError as exc:
@@ -46,7 +46,7 @@ def tenant_create(slug, name, contact_email, contact_phone, sms_enabled, timezon
 def tenant_show(slug):
     """Print a tenant's widget keys again."""
     try:
-        _echo_widget_keys(accounts.tenant_by_slug(slug))
+        _echo_widget_keys(tenants.tenant_by_slug(slug))
     except DomainError as exc:
         _fail(exc)
 
@@ -59,7 +59,7 @@ def tenant_show(slug):
 def admin_create(tenant_slug, email, password, name):
     """Create a staff account that can log into the tenant's admin panel."""
     try:
-        user = accounts.create_staff_user(tenant_slug, email, password, name)
+        user = staff_accounts.create_staff_user(tenant_slug, email, password, name)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"Created {user.role} {user.email} for tenant {tenant_slug}.")
@@ -71,7 +71,7 @@ def admin_create(tenant_slug, email, password, name):
 def admin_password(email, password):
     """Give a staff account a new password; its sessions end everywhere."""
     try:
-        user = accounts.set_staff_password(email, password)
+        user = staff_accounts.set_staff_password(email, password)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"New password set for {user.email}; their sessions have ended.")
@@ -83,7 +83,7 @@ def admin_password(email, password):
 def token_create(tenant_slug, name):
     """Create a REST API token; it is printed once and cannot be shown again."""
     try:
-        token = accounts.create_api_token(tenant_slug, name)
+        token = api_tokens.create_api_token(tenant_slug, name)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"token={token}")
@@ -107,7 +107,7 @@ def _token_line(token) -> str:
 def token_list(tenant_slug):
     """List a tenant's API tokens (never their secrets)."""
     try:
-        tokens = accounts.api_tokens_of(tenant_slug)
+        tokens = api_tokens.api_tokens_of(tenant_slug)
     except DomainError as exc:
         _fail(exc)
     for token in tokens:
@@ -121,7 +121,7 @@ def token_list(tenant_slug):
 def token_revoke(token_id):
     """Revoke an API token at once (its id from `token list`)."""
     try:
-        token = accounts.revoke_api_token(token_id)
+        token = api_tokens.revoke_api_token(token_id)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"Revoked API token {token.id} ({token.prefix}…).")

@@ -24,7 +24,7 @@ from followup import create_app
 from followup.config import TestConfig
 from followup.extensions import db
 from followup.models import Source
-from followup.services import accounts, followups
+from followup.services import api_tokens, followups, staff_accounts, tenants
 from tests.fakes.openai_server import FakeOpenAI
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -175,17 +175,19 @@ def runner(app):
 
 @pytest.fixture
 def tenant(app):
-    return accounts.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
+    return tenants.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
 
 
 @pytest.fixture
 def other_tenant(app):
-    return accounts.create_tenant("globex", "Globex Corp", contact_email="ops@globex.example")
+    return tenants.create_tenant("globex", "Globex Corp", contact_email="ops@globex.example")
 
 
 @pytest.fixture
 def staff(tenant):
-    return accounts.create_staff_user("acme", "owner@acme.example", PASSWORD, name="Olivia Owner")
+    return staff_accounts.create_staff_user(
+        "acme", "owner@acme.example", PASSWORD, name="Olivia Owner"
+    )
 
 
 class StaffBrowser:
@@ -289,7 +291,7 @@ def make_followup(app):
 
 @pytest.fixture
 def api_token(tenant) -> str:
-    return accounts.create_api_token(tenant.slug, "tests")
+    return api_tokens.create_api_token(tenant.slug, "tests")
 
 
 @pytest.fixture

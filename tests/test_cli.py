@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from followup.clock import utcnow
 from followup.extensions import db, mail
 from followup.models import FollowUpRequest, Notification, StaffUser, Tenant
-from followup.services import accounts, autofollowup, customer_directory, demo, visitors
+from followup.services import (
+    api_tokens,
+    autofollowup,
+    customer_directory,
+    demo,
+    staff_accounts,
+    tenants,
+    visitors,
+)
 
 
 def _invoke(runner, *args: str):
@@ -36,7 +44,7 @@ def test_tenant_create_prints_the_widget_keys_and_creates_the_tenant(runner):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     keys = _key_lines(result.output)
-    tenant = accounts.tenant_by_slug("acme")
+    tenant = tenants.tenant_by_slug("acme")
     assert keys == {"public_key": tenant.widget_public_key, "widget_secret": tenant.widget_secret}
     assert (tenant.name, tenant.contact_email, tenant.contact_phone) == (
         "Acme Inc",
@@ -81,7 +89,7 @@ def test_tenant_create_with_a_duplicate_slug_fails_and_keeps_the_first(runner):
     assert second.exit_code != 0
     assert "Slug: acme is taken by another business." in second.output
     assert _count(Tenant) == 1
-    assert accounts.tenant_by_slug("acme").name == "Acme Inc"
+    assert tenants.tenant_by_slug("acme").name == "Acme Inc"
     assert _key_lines(_invoke(runner, "tenant", "show", "acme").output) == _key_lines(first.output)
 
 
@@ -99,7 +107,7 @@ def test_admin_create_makes_a_staff_account_that_can_log_in(runner, tenant):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "boss@acme.example" in result.output
-    user = accounts.authenticate("boss@acme.example", "long enough password")
+    user = staff_accounts.authenticate("boss@acme.example", "long enough password")
     assert user is not None and user.tenant_id == tenant.id
 
 
@@ -128,7 +136,7 @@ def test_an_older_shorter_password_still_logs_in(runner, tenant):
     user.set_password("eight ch", "pbkdf2:sha256:1000")
     db.session.add(user)
     db.session.commit()
-    assert accounts.authenticate("old@acme.example", "eight ch") is not None
+    assert staff_accounts.authenticate("old@acme.example", "eight ch") is not None
 
 
 def test_admin_create_for_an_unknown_tenant_fails(runner):
@@ -145,7 +153,7 @@ def test_token_create_prints_a_token_once_that_resolves_to_the_tenant(runner, te
     assert result.exit_code == 0, result.output
     tokens = re.findall(r"^token=(\S+)$", result.output, re.MULTILINE)
     assert len(tokens) == 1
-    api_token = accounts.api_token_for(tokens[0])
+    api_token = api_tokens.api_token_for(tokens[0])
     assert api_token is not None
     assert api_token.tenant_id == tenant.id and api_token.name == "CRM sync"
     assert tokens[0] not in api_token.token_hash  # only the hash is kept
@@ -157,8 +165,8 @@ def test_demo_seeds_the_demo_tenant_and_prints_the_login(runner):
     assert f"email={demo.DEMO_EMAIL}" in result.output
     assert f"password={demo.DEMO_PASSWORD}" in result.output
     assert "/login" in result.output
-    tenant = accounts.tenant_by_slug(demo.DEMO_SLUG)
-    assert accounts.authenticate(demo.DEMO_EMAIL, demo.DEMO_PASSWORD).tenant_id == tenant.id
+    tenant = tenants.tenant_by_slug(demo.DEMO_SLUG)
+    assert staff_accounts.authenticate(demo.DEMO_EMAIL, demo.DEMO_PASSWORD).tenant_id == tenant.id
     followup_count = db.session.scalar(
         select(func.count()).where(FollowUpRequest.tenant_id == tenant.id)
     )
@@ -168,7 +176,7 @@ def test_demo_seeds_the_demo_tenant_and_prints_the_login(runner):
 def test_demo_if_empty_on_an_empty_database_seeds(runner):
     result = _invoke(runner, "demo", "--if-empty")
     assert result.exit_code == 0, result.output
-    assert accounts.tenant_by_slug(demo.DEMO_SLUG)
+    assert tenants.tenant_by_slug(demo.DEMO_SLUG)
 
 
 def test_demo_emails_and_texts_nobody_about_its_sample_requests(runner):
@@ -191,7 +199,7 @@ def test_demo_if_empty_leaves_a_database_with_data_alone(runner, tenant):
 
 def test_demo_chats_run_their_reminder_chains(runner):
     _invoke(runner, "demo")
-    tenant = accounts.tenant_by_slug(demo.DEMO_SLUG)
+    tenant = tenants.tenant_by_slug(demo.DEMO_SLUG)
     chains = {row.chat.title: row for row in autofollowup.active_chains(tenant.id).rows}
     assert set(chains) == {title for title, _ in demo.SAMPLE_CHATS}
     now = utcnow()
@@ -209,7 +217,7 @@ def test_demo_customers_who_chatted_have_their_chat_on_users(runner):
     """Maria and Aiko asked for follow-ups and chat on the dashboard: Users counts their
     chats, and every list names them alike; the nameless visitor goes by its label."""
     _invoke(runner, "demo")
-    tenant = accounts.tenant_by_slug(demo.DEMO_SLUG)
+    tenant = tenants.tenant_by_slug(demo.DEMO_SLUG)
     rows = customer_directory.list_page(tenant.id, customer_directory.Filters()).rows
     chat_counts = {visitors.customer_name(row.customer): row.chat_count for row in rows}
     assert chat_counts == {
@@ -226,9 +234,9 @@ def test_demo_customers_who_chatted_have_their_chat_on_users(runner):
 
 
 def test_token_list_shows_each_token_but_never_its_secret(runner, tenant, other_tenant):
-    first = accounts.create_api_token("acme", "CRM sync")
-    second = accounts.create_api_token("acme")
-    accounts.create_api_token("globex", "theirs")
+    first = api_tokens.create_api_token("acme", "CRM sync")
+    second = api_tokens.create_api_token("acme")
+    api_tokens.create_api_token("globex", "theirs")
     result = _invoke(runner, "token", "list", "--tenant", "acme")
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
@@ -250,7 +258,7 @@ def test_token_list_of_an_unknown_tenant_fails_clearly(runner):
 
 
 def test_a_revoked_token_gets_401_at_once(app, runner, tenant):
-    token = accounts.create_api_token("acme")
+    token = api_tokens.create_api_token("acme")
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/followups", headers=headers).status_code == 200

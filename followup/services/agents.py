@@ -16,8 +16,8 @@ from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.models import Agent, AutoFollowupStep, Channel, Chat
 from followup.services import autofollowup, working_hours
-from followup.services.accounts import parse_timezone
 from followup.services.queries import tenant_row
+from followup.services.tenants import parse_timezone
 from followup.services.validation import (
     FieldErrors,
     clean_text,

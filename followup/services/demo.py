@@ -23,7 +23,7 @@ from followup.models import (
     Status,
     Tenant,
 )
-from followup.services import accounts, autofollowup, followups
+from followup.services import autofollowup, followups, staff_accounts, tenants
 from followup.services.agents import EXAMPLE_CHAIN
 
 DEMO_SLUG = "demo"
@@ -178,14 +178,14 @@ def _seed_chats(tenant: Tenant, agent: Agent) -> dict[str, Chat]:
 
 
 def seed() -> Tenant:
-    tenant = accounts.create_tenant(
+    tenant = tenants.create_tenant(
         DEMO_SLUG, "Demo Company", contact_email="team@demo.example.com", timezone="UTC"
     )
     # `make run` serves on 127.0.0.1:5000: let a page there embed the widget.
     tenant.allowed_origins = ["http://127.0.0.1:5000", "http://localhost:5000"]
     chats = _seed_chats(tenant, _seed_agent(tenant))
     db.session.commit()
-    accounts.create_staff_user(DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD, name="Demo Admin")
+    staff_accounts.create_staff_user(DEMO_SLUG, DEMO_EMAIL, DEMO_PASSWORD, name="Demo Admin")
     admin = followups.Actor("Demo Admin")
     rng = random.Random(7)  # noqa: S311 - sample data, not security
     for age_hours, (name, email, phone, reason, priority) in zip(

@@ -17,7 +17,7 @@ from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
 from followup.models import ROLE_OWNER, Tenant
 from followup.models.tenant import new_widget_secret
-from followup.services.accounts import parse_timezone
+from followup.services.tenants import parse_timezone
 from followup.services.validation import (
     FieldErrors,
     clean_text,

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
-from followup.services import accounts, followups
+from followup.services import followups, staff_accounts, tenants
 from tests.conftest import PASSWORD, build_app, empty_tables
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -77,8 +77,10 @@ class LiveServer:
         """A tenant, its owner and some follow-ups; returns follow-up ids by name."""
         with self.app.app_context():
             empty_tables()
-            tenant = accounts.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
-            staff = accounts.create_staff_user("acme", STAFF_EMAIL, PASSWORD, name="Olivia Owner")
+            tenant = tenants.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
+            staff = staff_accounts.create_staff_user(
+                "acme", STAFF_EMAIL, PASSWORD, name="Olivia Owner"
+            )
             ids = {}
             for data in SEED_FOLLOWUPS + (extra_followups or []):
                 ids[data["name"]] = followups.create_followup(

@@ -25,7 +25,7 @@ from followup.models import (
     ReminderSend,
     Role,
 )
-from followup.services import accounts, autofollowup, capture, chats, sms_chats
+from followup.services import autofollowup, capture, chats, sms_chats, staff_accounts
 from followup.services.reminder_sending import send_reminder
 from tests.engine.conftest import START
 from tests.engine.helpers import (
@@ -585,7 +585,9 @@ def test_staff_reply_is_saved_sent_and_scoped_to_the_tenant(chat, clock, staff, 
     with pytest.raises(ValidationFailed) as error:
         chats.post_staff_reply(chat, staff, "   ")
     assert "text" in error.value.fields
-    outsider = accounts.create_staff_user("globex", "ops@globex.example", "x" * 12, name="Gus")
+    outsider = staff_accounts.create_staff_user(
+        "globex", "ops@globex.example", "x" * 12, name="Gus"
+    )
     with pytest.raises(NotFound):
         chats.post_staff_reply(chat, outsider, "Hello")
     messages = db.session.scalars(select(Message).where(Message.chat_id == chat.id))

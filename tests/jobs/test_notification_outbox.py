@@ -18,7 +18,7 @@ from followup.jobs.notifications import deliver_notifications, sweep_notificatio
 from followup.models import Notification, NotificationChannel, Source
 from followup.notify import failures
 from followup.queue import JobQueue
-from followup.services import accounts, notifications
+from followup.services import notifications, staff_accounts, tenants
 from followup.services.followups import create_followup
 from tests.fakes.local_http import closed_redis_url
 from tests.jobs.helpers import configure_tenant, outbox_rows, row_of
@@ -54,9 +54,9 @@ def test_the_rows_are_written_with_the_request_and_queued_after_the_commit(
 
 
 def test_without_a_contact_email_the_owner_is_told(app, smtp):
-    tenant = accounts.create_tenant("initech", "Initech")
-    accounts.create_staff_user("initech", "boss@initech.example", "long password")  # owner
-    accounts.create_staff_user("initech", "peter@initech.example", "long password")  # staff
+    tenant = tenants.create_tenant("initech", "Initech")
+    staff_accounts.create_staff_user("initech", "boss@initech.example", "long password")  # owner
+    staff_accounts.create_staff_user("initech", "peter@initech.example", "long password")  # staff
     data = {"name": "Milton", "email": "milton@example.com", "reason": "My stapler"}
     create_followup(tenant.id, data, source=Source.API)
     assert row_of("staff_email")["recipient"] == "boss@initech.example"
@@ -68,7 +68,7 @@ def test_without_a_contact_email_the_owner_is_told(app, smtp):
 
 
 def test_with_no_contact_email_and_no_owner_the_email_fails_with_the_reason(app, smtp):
-    tenant = accounts.create_tenant("empty", "Empty Co")
+    tenant = tenants.create_tenant("empty", "Empty Co")
     configure_tenant(tenant, customer_confirmation_enabled=False)
     create_followup(tenant.id, {"name": "A", "email": "a@example.com", "reason": "r"}, Source.API)
     deliver_all()

@@ -25,7 +25,7 @@ from followup.devserver import (
 )
 from followup.extensions import db
 from followup.models import StaffUser
-from followup.services import accounts, demo
+from followup.services import demo, tenants
 from tests.conftest import build_app
 from tests.fakes.local_http import closed_redis_url
 
@@ -206,7 +206,7 @@ def test_without_the_demo_login_it_says_to_use_your_own_account(launch):
 def test_log_level_info_shows_the_worker_jobs(launch):
     app, devserver = launch
     with app.app_context():
-        accounts.create_tenant("acme", "Acme Inc")  # someone's own data: no demo
+        tenants.create_tenant("acme", "Acme Inc")  # someone's own data: no demo
         db.engine.dispose()
     devserver.start(LOG_LEVEL="INFO").wait_for_line(OWN_ACCOUNT)
     devserver.wait_for_jobs(2)

@@ -12,7 +12,7 @@ import pytest
 from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import Tenant
-from followup.services import accounts
+from followup.services import staff_accounts
 from followup.services.prefill import identity_signature, visitor_from_website
 from followup.services.tenant_settings import normalize_origin, parse_origins
 from tests.conftest import PASSWORD, StaffBrowser
@@ -44,7 +44,9 @@ def stored(tenant) -> Tenant:
 @pytest.fixture
 def staff_member_browser(app, tenant, staff) -> StaffBrowser:
     """A second account of the tenant: role staff, not owner."""
-    member = accounts.create_staff_user("acme", "sam@acme.example", PASSWORD, name="Sam Staff")
+    member = staff_accounts.create_staff_user(
+        "acme", "sam@acme.example", PASSWORD, name="Sam Staff"
+    )
     assert member.role == "staff"
     browser = StaffBrowser(app.test_client())
     assert browser.login(member.email).status_code == 303

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import ApiToken, Customer, FollowUpRequest, FollowUpStatusChange, Status
-from followup.services import accounts, followup_limits, followups
+from followup.services import api_tokens, followup_limits, followups
 
 LIST_URL = "/api/v1/followups"
 FOLLOWUP_KEYS = {
@@ -419,7 +419,7 @@ def test_allowed_transitions_stamp_the_time_and_record_history(
     (change,) = (entry for entry in stored.history if entry.to_status == target)
     assert change.from_status == (path or ["pending"])[-1]
     assert change.changed_at == datetime(2026, 11, 21, 9, 40, tzinfo=UTC)
-    assert change.actor_label == accounts.api_token_for(api_token).actor_label
+    assert change.actor_label == api_tokens.api_token_for(api_token).actor_label
     assert change.actor_label.startswith("API token fu_")
 
 
@@ -579,7 +579,7 @@ def test_each_tenants_token_sees_its_own_requests(
     api, anonymous, tenant, other_tenant, make_followup
 ):
     theirs = make_followup(other_tenant)
-    their_token = accounts.create_api_token(other_tenant.slug, "globex")
+    their_token = api_tokens.create_api_token(other_tenant.slug, "globex")
     body = anonymous.get(LIST_URL, headers=bearer(their_token)).get_json()
     assert [item["id"] for item in body["items"]] == [theirs.id]
     assert api.get(LIST_URL).get_json()["total"] == 0
@@ -636,7 +636,7 @@ def test_requests_over_the_rate_limit_get_429_per_token(app, api, anonymous, ten
     assert error_of(api.get(LIST_URL))["code"] == "too_many_requests"
 
     # Another token has its own budget.
-    second = accounts.create_api_token(tenant.slug, "second")
+    second = api_tokens.create_api_token(tenant.slug, "second")
     assert anonymous.get(LIST_URL, headers=bearer(second)).status_code == 200
 
     # Made-up tokens share the caller's address budget instead of each getting one.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Customer, FollowUpRequest, IdempotencyKey
-from followup.services import accounts
+from followup.services import api_tokens
 from tests.conftest import POSTGRES_ADMIN_URL
 
 LIST_URL = "/api/v1/followups"
@@ -73,7 +73,7 @@ def test_without_a_key_every_post_creates_one(api):
 
 def test_keys_belong_to_their_token(app, api, tenant):
     other = app.test_client()
-    other.environ_base["HTTP_AUTHORIZATION"] = "Bearer " + accounts.create_api_token("acme", "b")
+    other.environ_base["HTTP_AUTHORIZATION"] = "Bearer " + api_tokens.create_api_token("acme", "b")
     assert post(api, NEW_REQUEST, key="same").status_code == 201
     assert post(other, NEW_REQUEST, key="same").status_code == 201
     assert count(FollowUpRequest) == 2

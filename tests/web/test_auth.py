@@ -8,7 +8,7 @@ import werkzeug.security
 from flask import g
 
 from followup.extensions import db
-from followup.services import accounts
+from followup.services import staff_accounts
 from tests.conftest import PASSWORD, StaffBrowser, as_a_new_request
 
 
@@ -117,7 +117,7 @@ def test_wrong_passwords_for_one_account_are_limited_from_any_address(app, staff
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 60
     # Another account, from an address that tried it, is not held up.
-    colleague = accounts.create_staff_user("acme", "sam@acme.example", PASSWORD)
+    colleague = staff_accounts.create_staff_user("acme", "sam@acme.example", PASSWORD)
     assert login_from(app, "198.51.100.1", colleague.email, PASSWORD).status_code == 303
 
 

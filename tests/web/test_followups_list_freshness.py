@@ -10,7 +10,7 @@ from flask import g
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
-from followup.services import accounts, followup_settings, followups, tenant_settings
+from followup.services import followup_settings, followups, staff_accounts, tenant_settings, tenants
 from tests.conftest import (
     PASSWORD,
     StaffBrowser,
@@ -37,7 +37,7 @@ def card(html: str, followup_id: int) -> str:
 
 def logged_in(app, tenant_slug: str) -> StaffBrowser:
     email = f"owner@{tenant_slug}.example"
-    accounts.create_staff_user(tenant_slug, email, PASSWORD, name="Owner")
+    staff_accounts.create_staff_user(tenant_slug, email, PASSWORD, name="Owner")
     fresh_request_session()
     browser = logged_in_browser(app, email)
     fresh_request_session()
@@ -152,7 +152,7 @@ def test_a_tenant_made_anew_under_an_old_id_gets_its_own_list(app):
     for name in ("Before Customer", "After Customer"):
         fresh_request_session()
         empty_tables()
-        tenant = accounts.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
+        tenant = tenants.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
         followups.create_followup(
             tenant.id, {"name": name, "email": "c@example.com", "reason": "order 1"}, Source.API
         )

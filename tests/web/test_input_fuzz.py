@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from followup.extensions import db
 from followup.models import Chat, Customer, FollowUpRequest, Message, StaffUser
-from followup.services import accounts, customer_login
+from followup.services import api_tokens, customer_login
 from followup.web.requests import MAX_JSON_DEPTH, MAX_URL_BYTES
 
 STORED = (FollowUpRequest, Chat, Message, Customer, StaffUser)
@@ -101,7 +101,7 @@ def world(app, tenant, staff, make_followup) -> World:
     return World(
         client=client,
         key=tenant.widget_public_key,
-        api_token=accounts.create_api_token(tenant.slug, "fuzz"),
+        api_token=api_tokens.create_api_token(tenant.slug, "fuzz"),
         chat_id=started.json["chat_id"],
         session_token=started.json["session_token"],
         followup_id=make_followup(tenant).id,

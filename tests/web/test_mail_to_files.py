@@ -21,7 +21,7 @@ from followup.extensions import db
 from followup.jobs.customer_login import email_login_link
 from followup.models import Customer, Notification
 from followup.notify import email as notify_email
-from followup.services import accounts, chats
+from followup.services import chats, staff_accounts, tenants
 from tests.conftest import PASSWORD, app_with_empty_schema, logged_in_browser
 
 START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -180,8 +180,8 @@ def test_settings_say_emails_are_saved_as_files(app, tenant, staff):
 
 def test_settings_say_nothing_of_files_when_a_mail_server_is_set(database_url, tmp_path):
     with app_with_empty_schema(database_url, MAIL_SERVER="smtp.example.com") as app:
-        accounts.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
-        accounts.create_staff_user("acme", "owner@acme.example", PASSWORD)
+        tenants.create_tenant("acme", "Acme Inc", contact_email="team@acme.example")
+        staff_accounts.create_staff_user("acme", "owner@acme.example", PASSWORD)
         page = logged_in_browser(app, "owner@acme.example").get("/admin/settings")
         assert page.status_code == 200
         assert "saved as files" not in page.get_data(as_text=True)

@@ -7,7 +7,7 @@ import pytest
 
 from followup.extensions import db
 from followup.models import Channel, Customer, FollowUpRequest
-from followup.services import accounts, tenant_settings
+from followup.services import tenant_settings, tenants
 from followup.services.validation import international_phone
 from tests.web.agent_factories import make_agent, make_chat, text_of
 
@@ -82,7 +82,7 @@ def test_settings_show_the_contact_phone_and_sms_number_in_international_format(
         htmx=True,
     )
     db.session.expire_all()
-    assert accounts.tenant_by_slug(tenant.slug).contact_phone == STORED
+    assert tenants.tenant_by_slug(tenant.slug).contact_phone == STORED
 
 
 def test_an_sms_chat_shows_the_customers_number_in_international_format(staff_browser, tenant):

@@ -10,7 +10,7 @@ import pytest
 
 from followup.extensions import db
 from followup.models import StaffUser
-from followup.services import accounts
+from followup.services import staff_accounts
 from followup.web.auth.sessions import POLL_HEADER
 from tests.conftest import PASSWORD, StaffBrowser, as_a_new_request
 
@@ -83,14 +83,14 @@ def test_a_refused_new_password_changes_nothing(runner, staff_browser, staff, ar
     assert result.exit_code != 0
     assert message in result.output
     assert logged_in(visit(staff_browser))
-    assert accounts.authenticate(staff.email, PASSWORD) is not None
+    assert staff_accounts.authenticate(staff.email, PASSWORD) is not None
 
 
 def test_ending_a_members_sessions_logs_out_only_that_member(app, staff_browser, staff):
     """What deactivating a member will call."""
-    colleague = accounts.create_staff_user("acme", "sam@acme.example", PASSWORD)
+    colleague = staff_accounts.create_staff_user("acme", "sam@acme.example", PASSWORD)
     colleague_browser = login_as(app, colleague.email)
-    accounts.end_sessions(db.session.get(StaffUser, staff.id))
+    staff_accounts.end_sessions(db.session.get(StaffUser, staff.id))
     assert not logged_in(visit(staff_browser))
     assert logged_in(visit(colleague_browser))
 

@@ -5,7 +5,7 @@ from flask_limiter.util import get_remote_address
 
 from followup.extensions import limiter
 from followup.models import ApiToken
-from followup.services import accounts
+from followup.services import api_tokens
 from followup.web.api import bp
 from followup.web.errors import error_response
 from followup.web.requests import bearer_token, bound_body
@@ -24,7 +24,7 @@ def current_token() -> ApiToken | None:
     """The request's valid (known, not revoked) token, looked up once per request."""
     if _ENVIRON_KEY not in request.environ:
         raw = bearer_token()
-        request.environ[_ENVIRON_KEY] = accounts.api_token_for(raw) if raw else None
+        request.environ[_ENVIRON_KEY] = api_tokens.api_token_for(raw) if raw else None
     return request.environ[_ENVIRON_KEY]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select
 from followup.errors import ValidationFailed
 from followup.extensions import db, login_manager
 from followup.models import StaffUser
-from followup.services import accounts
+from followup.services import staff_accounts
 from followup.services.queries import MAX_ID
 from followup.services.validation import normalize_email, whole_number
 from followup.web.auth import bp, sessions
@@ -81,7 +81,7 @@ def login():
     error = None
     form = LoginForm.posted()
     if request.method == "POST":
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = staff_accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             sessions.start(user)
             return redirect(_safe_next(request.args.get("next")), 303)

@@ -15,7 +15,7 @@ from flask_login import login_user, logout_user
 
 from followup.clock import utcnow
 from followup.models import StaffUser
-from followup.services import accounts
+from followup.services import staff_accounts
 
 VERSION_KEY = "_staff_version"
 LOGIN_AT_KEY = "_login_at"
@@ -42,7 +42,7 @@ def start(user: StaffUser) -> None:
 
 def end(user: StaffUser) -> None:
     """Log out: this browser, and every other copy of the member's session."""
-    accounts.end_sessions(user)
+    staff_accounts.end_sessions(user)
     logout_user()
 
 

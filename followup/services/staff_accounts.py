@@ -1,0 +1,91 @@
+"""Staff accounts: creating them, their passwords, signing in and out."""
+
+import secrets
+from functools import cache
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from followup.clock import utcnow
+from followup.errors import NotFound, ValidationFailed
+from followup.extensions import db
+from followup.models import ROLE_OWNER, ROLE_STAFF, StaffUser
+from followup.services.tenants import tenant_by_slug
+from followup.services.validation import FieldErrors, normalize_email, problem
+
+# ASVS L1. Checked where a password is set, not at login: older, shorter ones still work.
+MIN_PASSWORD_LENGTH = 12
+
+
+def _new_password(password: str | None) -> str:
+    if password is None or len(password) < MIN_PASSWORD_LENGTH:
+        advice = f"use at least {MIN_PASSWORD_LENGTH} characters."
+        raise ValidationFailed({"password": problem("Password", advice)})
+    return password
+
+
+def create_staff_user(tenant_slug: str, email: str, password: str, name: str = "") -> StaffUser:
+    """Add a staff account; the tenant's first account is its owner."""
+    tenant = tenant_by_slug(tenant_slug)
+    errors = FieldErrors()
+    email = errors.check(normalize_email, email)
+    errors.check(_new_password, password)
+    if email and db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
+        errors.errors["email"] = problem("Email", f"a staff account for {email} already exists.")
+    errors.raise_if_any()
+    has_owner = db.session.scalar(
+        select(func.count()).select_from(StaffUser).where(StaffUser.tenant_id == tenant.id)
+    )
+    user = StaffUser(
+        tenant_id=tenant.id, email=email, name=name, role=ROLE_STAFF if has_owner else ROLE_OWNER
+    )
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def set_staff_password(email: str, password: str) -> StaffUser:
+    """A new password for a staff member, who is signed out everywhere."""
+    errors = FieldErrors()
+    email = errors.check(normalize_email, email)
+    errors.check(_new_password, password)
+    errors.raise_if_any()
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+    if user is None:
+        raise NotFound(f"No staff account for {email}.")
+    user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
+    db.session.commit()
+    return user
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Every session of this member ends (logout, and whatever else must lock them out)."""
+    user.end_sessions()
+    db.session.commit()
+
+
+@cache
+def _unmatchable_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(32), method)
+
+
+def authenticate(email: str, password: str) -> StaffUser | None:
+    """The staff user with these credentials, or None (same answer for both mistakes)."""
+    password = password or ""
+    try:
+        address = normalize_email(email or "")
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
+    except ValidationFailed:
+        user = None
+    if user is None:
+        # As much work as a wrong password, so the time taken does not tell whether
+        # the email has an account.
+        check_password_hash(_unmatchable_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        return None
+    if not user.check_password(password):
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
