@@ -4,6 +4,7 @@ from followup.models.agent import WEEKDAYS, Agent, AutoFollowupStep, always_open
 from followup.models.autofollowup import ReminderSend
 from followup.models.chat import (
     VISITOR_CODE_ALPHABET,
+    ActionType,
     ChainEnd,
     Channel,
     Chat,
@@ -42,6 +43,7 @@ __all__ = [
     "ROLE_STAFF",
     "VISITOR_CODE_ALPHABET",
     "WEEKDAYS",
+    "ActionType",
     "Agent",
     "AnswerState",
     "ApiToken",

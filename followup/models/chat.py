@@ -41,6 +41,13 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+class ActionType(StrEnum):
+    """What a message's action shows beside its text (`Message.action["type"]`)."""
+
+    FOLLOWUP_FORM = "followup_form"  # the inline follow-up form, pre-filled
+    FOLLOWUP_CREATED = "followup_created"  # the request the form created
+
+
 class ChainEnd(StrEnum):
     """Why a chat's reminder cycle ended before the client wrote again."""
 

@@ -24,6 +24,7 @@ from followup.extensions import db
 from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
 from followup.models import (
+    ActionType,
     Agent,
     Channel,
     Chat,
@@ -397,7 +398,7 @@ def followup_form_action(
     arguments = arguments or {}
     prefill = prefill_for(chat, history(chat) if past is None else past)
     return {
-        "type": "followup_form",
+        "type": ActionType.FOLLOWUP_FORM,
         "prefill": prefill.form_values() | {"reason": str(arguments.get("reason") or "")[:2000]},
         "summary": str(arguments.get("summary") or "")[:4000] or None,
         "priority": "high" if arguments.get("priority") == "high" else "normal",
@@ -683,7 +684,7 @@ def whole_answer(events: Iterator[TextDelta | Message]) -> Message | None:
 
 def _latest_form(chat: Chat) -> dict:
     for message in reversed(history(chat)):
-        if message.action and message.action.get("type") == "followup_form":
+        if message.action and message.action.get("type") == ActionType.FOLLOWUP_FORM:
             return message.action
     return {}
 
@@ -751,7 +752,7 @@ def _submit(
         # In the request's own commit: a repeat of the form finds both, or neither.
         chat.customer_id = chat.customer_id or followup.customer_id
         text = f"Thank you, {followup.name}! Your request has been sent to our team. "
-        action = {"type": "followup_created", "followup_id": followup.id}
+        action = {"type": ActionType.FOLLOWUP_CREATED, "followup_id": followup.id}
         thanks.append(
             _stage_message(
                 chat,

@@ -2,7 +2,7 @@
 
 from flask import Response, make_response, render_template
 
-from followup.models import Chat, Message, Tenant, response_promise
+from followup.models import ActionType, Chat, Message, Tenant, response_promise
 from followup.web.widget.access import customer_signed_in
 
 
@@ -11,9 +11,9 @@ def answered_forms(messages: list[Message]) -> set[int]:
     answered, open_form = set(), None
     for message in messages:
         kind = (message.action or {}).get("type")
-        if kind == "followup_form":
+        if kind == ActionType.FOLLOWUP_FORM:
             open_form = message.id
-        elif kind == "followup_created" and open_form is not None:
+        elif kind == ActionType.FOLLOWUP_CREATED and open_form is not None:
             answered.add(open_form)
             open_form = None
     return answered
