@@ -14,7 +14,7 @@ by SMS the customer typed every detail, so the summary shows them as typed.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from followup.errors import ValidationFailed
 from followup.models import Channel, Chat, Source
@@ -39,6 +39,36 @@ _FIELD_WORDS = {
 FIELDS = tuple(_FIELD_WORDS)
 
 
+@dataclass
+class CaptureState:
+    """A follow-up being captured, kept in `Chat.followup_capture` as the JSON it always
+    was: the style and the two flags are stored only once set (a capture begun before
+    SMS had one has no style: it is by voice)."""
+
+    email: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    reason: str | None = None
+    style: str | None = None
+    summary: str | None = None
+    priority: str | None = None
+    step: str | None = None  # the question asked last
+    email_confirmed: bool | None = None
+    phone_asked: bool | None = None
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CaptureState":
+        return cls(**{field.name: data.get(field.name) for field in fields(cls)})
+
+    def to_json(self) -> dict:
+        stored_once_set = ("style", "email_confirmed", "phone_asked")
+        return {
+            key: value
+            for key, value in asdict(self).items()
+            if value is not None or key not in stored_once_set
+        }
+
+
 @dataclass(frozen=True)
 class Style:
     """How one channel captures a follow-up, and what the model is told about it."""
@@ -48,26 +78,26 @@ class Style:
     mode: str  # the mode of the agent's messages
     spell_back: bool  # confirm the email on its own, spelled letter by letter
     says: dict[str, str]  # each question, and the apologies for what could not be read
-    summary: Callable[[dict], str]  # every detail read back, asking for a yes
+    summary: Callable[[CaptureState], str]  # every detail read back, asking for a yes
     after_offer: str  # for the model: what happens once it calls the tool
     writing: str  # for the model: how to write on this channel
 
 
-def _spoken_summary(state: dict) -> str:
-    phone = f"phone {' '.join(state['phone'])}" if state["phone"] else "no phone"
+def _spoken_summary(state: CaptureState) -> str:
+    phone = f"phone {' '.join(state.phone)}" if state.phone else "no phone"
     return (
-        f"Let me confirm: name {state['name']}, email {voice.spell_email(state['email'])}, "
+        f"Let me confirm: name {state.name}, email {voice.spell_email(state.email)}, "
         f"{phone}. Shall I send your request to the team?"
     )
 
 
-def _texted_summary(state: dict) -> str:
+def _texted_summary(state: CaptureState) -> str:
     return (
         "Please check your details:\n"
-        f"Name: {state['name']}\n"
-        f"Email: {state['email']}\n"
-        f"Phone: {state['phone'] or 'none'}\n"
-        f"Request: {state['reason']}\n"
+        f"Name: {state.name}\n"
+        f"Email: {state.email}\n"
+        f"Phone: {state.phone or 'none'}\n"
+        f"Request: {state.reason}\n"
         "Reply YES to send this to our team, or tell me what to change."
     )
 
@@ -159,41 +189,45 @@ def capturing(chat: Chat) -> bool:
     return bool(chat.followup_capture)
 
 
+def _state(chat: Chat) -> CaptureState:
+    return CaptureState.from_json(chat.followup_capture)
+
+
 def style_of(chat: Chat) -> Style:
     """The style of the capture under way (those begun before SMS had one were by voice)."""
-    return STYLES[chat.followup_capture.get("style", VOICE.key)]
+    return STYLES[_state(chat).style or VOICE.key]
 
 
-def _save(chat: Chat, state: dict | None) -> None:
+def _save(chat: Chat, state: CaptureState | None) -> None:
     # Assign a new dict: JSON columns do not notice changes made in place.
-    chat.followup_capture = dict(state) if state else None
+    chat.followup_capture = state.to_json() if state else None
 
 
-def _next_step_name(state: dict, style: Style) -> str:
+def _next_step_name(state: CaptureState, style: Style) -> str:
     """The first detail still missing or unconfirmed, else the full summary."""
-    if not state["email"]:
+    if not state.email:
         return "email"
-    if style.spell_back and not state.get("email_confirmed"):
+    if style.spell_back and not state.email_confirmed:
         return "confirm_email"
-    if not state["name"]:
+    if not state.name:
         return "name"
-    if not state["phone"] and not state.get("phone_asked"):
+    if not state.phone and not state.phone_asked:
         return "phone"
-    if not state["reason"]:
+    if not state.reason:
         return "reason"
     return "confirm_all"
 
 
-def _ask(state: dict, style: Style, step: str) -> str:
-    state["step"] = step
+def _ask(state: CaptureState, style: Style, step: str) -> str:
+    state.step = step
     if step == "confirm_email":
-        return f"That's {voice.spell_email(state['email'])}, correct?"
+        return f"That's {voice.spell_email(state.email)}, correct?"
     if step == "confirm_all":
         return style.summary(state)
     return style.says[step]
 
 
-def _ask_next(state: dict, style: Style) -> str:
+def _ask_next(state: CaptureState, style: Style) -> str:
     return _ask(state, style, _next_step_name(state, style))
 
 
@@ -201,11 +235,12 @@ def begin(chat: Chat, style: Style, form: dict, lead: str = "") -> str:
     """Start capturing the details of this follow-up form (see `chats.followup_form_action`);
     returns what the agent says: its own words, then our first question."""
     prefill = form["prefill"]
-    state = {field: prefill.get(field) or None for field in FIELDS} | {
-        "style": style.key,
-        "summary": form.get("summary"),
-        "priority": form.get("priority"),
-    }
+    state = CaptureState(
+        **{field: prefill.get(field) or None for field in FIELDS},
+        style=style.key,
+        summary=form.get("summary"),
+        priority=form.get("priority"),
+    )
     question = _ask_next(state, style)
     _save(chat, state)
     return f"{lead} {question}".strip()
@@ -223,43 +258,44 @@ def _details_in(answer: str) -> dict:
     return {field: value for field, value in found.items() if value}
 
 
-def _correct(state: dict, found: dict) -> None:
-    if found.get("email", state["email"]) != state["email"]:
-        state["email_confirmed"] = False  # a new address is spelled back again
-    state.update(found)
+def _correct(state: CaptureState, found: dict) -> None:
+    if found.get("email", state.email) != state.email:
+        state.email_confirmed = False  # a new address is spelled back again
+    for field, value in found.items():
+        setattr(state, field, value)
 
 
 def _agrees(answer: str) -> bool:
     return bool(_YES.search(answer)) and not _NO.search(answer)
 
 
-def _ask_named_detail(state: dict, style: Style, answer: str, otherwise: str) -> str:
+def _ask_named_detail(state: CaptureState, style: Style, answer: str, otherwise: str) -> str:
     """Go to the detail the customer names ("the phone"), else to `otherwise`."""
     lowered = answer.lower()
     named = (f for f, words in _FIELD_WORDS.items() if any(w in lowered for w in words))
     return _ask(state, style, next(named, otherwise))
 
 
-def _read_detail(state: dict, style: Style, field: str, answer: str) -> Step:
+def _read_detail(state: CaptureState, style: Style, field: str, answer: str) -> Step:
     """The answer to our question about this one detail."""
     try:
         if field == "email":
-            state["email"] = voice.email_from_speech(answer)
-            state["email_confirmed"] = False
+            state.email = voice.email_from_speech(answer)
+            state.email_confirmed = False
         elif field == "phone":
-            state["phone"] = None if _SKIP.search(answer) else voice.phone_from_speech(answer)
-            state["phone_asked"] = True
+            state.phone = None if _SKIP.search(answer) else voice.phone_from_speech(answer)
+            state.phone_asked = True
         elif field == "name":
-            state["name"] = voice.name_from_speech(answer)[:MAX_NAME] or None
+            state.name = voice.name_from_speech(answer)[:MAX_NAME] or None
         else:
-            state["reason"] = answer.strip()[:MAX_REASON] or None
+            state.reason = answer.strip()[:MAX_REASON] or None
     except ValidationFailed:
         return Step(style.says[f"bad_{field}"])
     return Step(_ask_next(state, style))
 
 
-def _handle(state: dict, style: Style, answer: str) -> Step:
-    step = state["step"]
+def _handle(state: CaptureState, style: Style, answer: str) -> Step:
+    step = state.step
     # The reason is the customer's own words: an address, a number or "my name is …"
     # in it is part of the request, not a correction.
     if step != "reason" and (found := _details_in(answer)):
@@ -267,30 +303,30 @@ def _handle(state: dict, style: Style, answer: str) -> Step:
         return Step(_ask_next(state, style))
     if step == "confirm_all":
         if _agrees(answer):
-            submit = {field: state[field] for field in FIELDS}
-            return Step(submit=submit, offer={k: state.get(k) for k in ("summary", "priority")})
+            submit = {field: getattr(state, field) for field in FIELDS}
+            return Step(submit=submit, offer={"summary": state.summary, "priority": state.priority})
         return Step(_ask_named_detail(state, style, answer, otherwise="which"))
     if step == "which":
         return Step(_ask_named_detail(state, style, answer, otherwise="confirm_all"))
     if step == "confirm_email":
         if _agrees(answer):
-            state["email_confirmed"] = True
+            state.email_confirmed = True
             return Step(_ask_next(state, style))
         return Step("Sorry about that. " + _ask(state, style, "email"))
     return _read_detail(state, style, step, answer)
 
 
-def _cancels(state: dict, answer: str) -> bool:
+def _cancels(state: CaptureState, answer: str) -> bool:
     """ "Never mind" and the like end the capture; while the reason is asked for, only
     when that is all the answer says ("cancel my subscription" is a reason)."""
-    if state["step"] == "reason":
+    if state.step == "reason":
         return bool(_CANCEL.fullmatch(answer.strip(" .!?")))
     return bool(_CANCEL.search(answer))
 
 
 def next_step(chat: Chat, answer: str) -> Step:
     """Advance the capture with the customer's answer."""
-    state = dict(chat.followup_capture)
+    state = _state(chat)
     if _cancels(state, answer):
         _save(chat, None)
         return Step("OK, I won't send a request. Is there anything else I can help with?")
@@ -306,7 +342,7 @@ def finish(chat: Chat) -> None:
 
 def ask_again(chat: Chat, field: str, problem: str) -> str:
     """The details were refused on submit: go back to the detail at fault."""
-    state = dict(chat.followup_capture)
+    state = _state(chat)
     question = _ask(state, style_of(chat), field if field in FIELDS else "which")
     _save(chat, state)
     return f"Sorry, I couldn't send that. {problem} {question}"
