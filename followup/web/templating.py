@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from followup.clock import iso_utc
-from followup.models import ActionType, Channel, Role
+from followup.models import ActionType, Channel, DeliveryState, Role
 from followup.services import visitors
 from followup.services.followups import is_overdue
 from followup.services.validation import international_phone
@@ -62,5 +62,5 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(visitors.customer_name, "customer_name")
     # The models' domain values, so a template compares with ActionType.FOLLOWUP_FORM, not a
     # bare string of its own.
-    for enum in (ActionType, Channel, Role):
+    for enum in (ActionType, Channel, DeliveryState, Role):
         app.add_template_global(enum, enum.__name__)
