@@ -3,7 +3,7 @@
 import re
 from typing import Protocol
 
-from followup.models import Agent, Message, Role, Tenant, response_promise
+from followup.models import Agent, Message, Priority, Role, Tenant, response_promise
 
 
 class CaptureStyle(Protocol):
@@ -38,7 +38,7 @@ FOLLOWUP_TOOL = {
                 },
                 "priority": {
                     "type": "string",
-                    "enum": ["normal", "high"],
+                    "enum": [priority.value for priority in Priority],
                     "description": "high for urgent needs, complaints or escalations.",
                 },
             },

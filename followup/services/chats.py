@@ -30,6 +30,7 @@ from followup.models import (
     Chat,
     FollowUpRequest,
     Message,
+    Priority,
     Role,
     Source,
     StaffUser,
@@ -397,11 +398,12 @@ def followup_form_action(
     `past`: the chat's history when the caller has just read it."""
     arguments = arguments or {}
     prefill = prefill_for(chat, history(chat) if past is None else past)
+    priority = Priority.HIGH if arguments.get("priority") == Priority.HIGH else Priority.NORMAL
     return {
         "type": ActionType.FOLLOWUP_FORM,
         "prefill": prefill.form_values() | {"reason": str(arguments.get("reason") or "")[:2000]},
         "summary": str(arguments.get("summary") or "")[:4000] or None,
-        "priority": "high" if arguments.get("priority") == "high" else "normal",
+        "priority": priority,
         "response_time_hours": tenant.response_time_hours,
     }
 
@@ -768,7 +770,8 @@ def _submit(
 
     followup = followups.create_followup(
         tenant.id,
-        fields | {"summary": offer.get("summary"), "priority": offer.get("priority") or "normal"},
+        fields
+        | {"summary": offer.get("summary"), "priority": offer.get("priority") or Priority.NORMAL},
         source=source,
         chat_id=chat.id,
         # Verified: the form's email is one proved in this chat, not merely claimed.
