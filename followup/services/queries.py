@@ -142,8 +142,11 @@ def commit_keeping_new(*rows) -> None:
 
 def _inserted_values(row) -> dict:
     """The columns of a row just inserted: a column the INSERT left out is NULL, unless
-    the database gives it a default (then it is read as usual, when asked)."""
+    the database gives it a default (then it is read as usual, when asked). Nothing of
+    a row a commit has expired since (it is read as usual too)."""
     state = inspect(row)
+    if state.expired:
+        return {}
     return {
         attr.key: state.dict.get(attr.key)
         for attr in state.mapper.column_attrs

@@ -933,6 +933,30 @@ def _wait_for(condition, timeout_s: float = 10.0):
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.parametrize("streamed", [True, False])
+def test_a_voice_capture_turn_shows_the_customers_message_as_saved(
+    client, tenant, fake_llm, streamed
+):
+    """During a capture our code answers, and commits, before the turn's own commit:
+    the customer's message in the answer is still the one saved, read back."""
+    session = start(client, tenant)
+    session.say("Can a person call me?", mode="voice")
+    response = session.stream("ann@example.com", "voice") if streamed else None
+    if streamed:
+        done = parse_sse(b"".join(response.response).decode())[-1][1]
+    else:
+        done = session.say("ann@example.com", mode="voice").get_json()
+    customer, answer = done["messages"]
+    saved = db.session.get(Message, customer["id"])
+    assert (customer["role"], customer["content"], customer["mode"]) == (
+        "client",
+        "ann@example.com",
+        "voice",
+    )
+    assert customer["created_at"] is not None and saved.content == "ann@example.com"
+    assert "a-n-n at example dot com" in answer["content"]
+
+
 def test_a_voice_capture_streams_each_answer_through_a_real_server(
     client, tenant, fake_llm, live_port
 ):
