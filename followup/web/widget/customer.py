@@ -4,8 +4,7 @@ import re
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.services import chats, idempotency
-from followup.services import customer_login as customers
+from followup.services import chats, customer_login, idempotency
 from followup.web.chat_session import session_chat
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
@@ -86,11 +85,11 @@ def request_login_link(public_key: str, chat_id: int):
     tenant, chat = session_chat(chat_id, public_key)
     email = LoginLinkForm.posted().email.data
     try:
-        code = customers.request_login_link(chat, email)
+        code = customer_login.request_login_link(chat, email)
     except ValidationFailed as exc:
         return partial("widget/_login.html", tenant, chat, 422, email=email, errors=exc.fields)
     # The same answer whether or not the address is known: nobody can probe for customers.
-    ttl_minutes = int(customers.LOGIN_LINK_TTL.total_seconds() // 60)
+    ttl_minutes = int(customer_login.LOGIN_LINK_TTL.total_seconds() // 60)
     return partial("widget/_login_sent.html", tenant, chat, ttl_minutes=ttl_minutes, code=code)
 
 
@@ -105,6 +104,6 @@ def my_requests(public_key: str, chat_id: int):
         tenant,
         chat,
         signed_in=signed_in,
-        requests=customers.requests_of(chat) if signed_in else [],
+        requests=customer_login.requests_of(chat) if signed_in else [],
         now=utcnow(),
     )

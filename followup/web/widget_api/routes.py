@@ -67,8 +67,7 @@ render it as text, never as HTML.
 from flask import request
 
 from followup.models import Source
-from followup.services import chats, idempotency
-from followup.services import customer_login as customers
+from followup.services import chats, customer_login, idempotency
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
 from followup.web.chat_session import after_id
@@ -177,7 +176,7 @@ def submit_followup(chat_id: int) -> tuple[dict, int]:
 def request_login_link(chat_id: int) -> tuple[dict, int]:
     chat = authorized_chat(chat_id)
     body = body_with(LOGIN_LINK_FIELDS)
-    code = customers.request_login_link(chat, body.get("email"))
+    code = customer_login.request_login_link(chat, body.get("email"))
     return {"message": LOGIN_LINK_ANSWER, "code": code}, 202
 
 
@@ -187,6 +186,6 @@ def request_login_link(chat_id: int) -> tuple[dict, int]:
 def customer_requests(chat_id: int) -> dict:
     chat = authorized_chat(chat_id)
     return {
-        "customer": customer_json(customers.signed_in_customer(chat)),
-        "items": [customer_request_json(f) for f in customers.requests_of(chat)],
+        "customer": customer_json(customer_login.signed_in_customer(chat)),
+        "items": [customer_request_json(f) for f in customer_login.requests_of(chat)],
     }
