@@ -40,6 +40,7 @@ from followup.models import (
 from followup.services import (
     autofollowup,
     capture,
+    chat_identity,
     customer_login,
     followups,
     idempotency,
@@ -745,8 +746,8 @@ def _submit(
     client message the thanks answers, when it ends a capture."""
     if not tenant.followups_enabled:
         raise FollowupsDisabled()
-    proven = customer_login.proven_email(chat)
-    website_customer = customer_login.website_customer_of(chat)
+    proven = chat_identity.proven_email(chat)
+    website_customer = chat_identity.website_customer_of(chat)
     fields = {k: data.get(k) for k in FOLLOWUP_FORM_FIELDS}
     thanks: list[Message] = []
 

@@ -18,7 +18,7 @@ import phonenumbers
 
 from followup.errors import ValidationFailed
 from followup.models import Chat, Message, Role, Tenant
-from followup.services.customer_login import signed_in_customer
+from followup.services.chat_identity import signed_in_customer
 from followup.services.validation import normalize_email, normalize_phone
 
 CONTACT_FIELDS = ("name", "email", "phone")

@@ -131,7 +131,7 @@ def _start_chat(agent: Agent, phone: str) -> Chat:
 def customer_with_phone(tenant_id: int, phone: str) -> Customer | None:
     """The tenant's customer with this phone; None when nobody or several share it.
 
-    A link to a chat is no proof of identity (`customer_login.signed_in_customer`), so
+    A link to a chat is no proof of identity (`chat_identity.signed_in_customer`), so
     it only names the chat and groups it with the customer's requests.
     """
     found = db.session.scalars(

@@ -9,7 +9,7 @@ import time_machine
 from followup.extensions import db, mail
 from followup.llm.client import TextDelta
 from followup.models import Chat, Customer, FollowUpRequest, Message, Role, Source
-from followup.services import chats, customer_login, followups
+from followup.services import chat_identity, chats, customer_login, followups
 from followup.services.prefill import identity_signature
 
 
@@ -143,8 +143,8 @@ def test_typing_someones_email_does_not_sign_them_in(tenant, fake_llm):
     say(chat, "talk to a person")
     chats.submit_followup(chat, {"name": "Eve", "email": victim.email, "reason": "Prying"})
     assert chat.customer_id == victim.id  # linked, for the staff's Users page
-    assert customer_login.signed_in_customer(chat) is None
-    assert customer_login.requests_of(chat) == []
+    assert chat_identity.signed_in_customer(chat) is None
+    assert chat_identity.requests_of(chat) == []
     form = say(chat, "talk to a person again").action["prefill"]
     assert (form["name"], form["phone"]) != ("Victim", "+14155550199")
     second = chats.submit_followup(chat, {"name": "Eve", "email": victim.email, "reason": "x"})

@@ -11,7 +11,7 @@ import time_machine
 from followup.clock import utcnow
 from followup.extensions import db, mail
 from followup.models import Chat, Message, Role, Source
-from followup.services import chats, customer_login, followups
+from followup.services import chat_identity, chats, customer_login, followups
 from tests.conftest import StaffBrowser
 from tests.web.widget_surfaces import SURFACES, SurfaceChat
 
@@ -89,7 +89,7 @@ def test_opening_the_link_asks_first_and_logs_nobody_in(browser, chat):
         assert page.status_code == 200
         assert f"Log in as <strong>{EMAIL}</strong>" in page.get_data(as_text=True)
     assert reload(chat).customer_id is None
-    assert customer_login.signed_in_customer(reload(chat)) is None
+    assert chat_identity.signed_in_customer(reload(chat)) is None
 
 
 def test_confirming_without_csrf_token_is_refused(browser, chat):
@@ -109,7 +109,7 @@ def test_the_link_logs_the_customer_in_to_the_chat(browser, tenant, customer, ch
     assert "Acme Inc" in body
     assert reload(chat).customer_id == customer.id
     assert system_messages(chat) == [f"Logged in as {EMAIL}."]
-    assert [f.reason for f in customer_login.requests_of(reload(chat))] == ["Quote for 40 hoodies"]
+    assert [f.reason for f in chat_identity.requests_of(reload(chat))] == ["Quote for 40 hoodies"]
 
 
 def test_the_page_keeps_the_token_out_of_caches_and_referrers(browser, chat):
@@ -229,7 +229,7 @@ def test_a_link_asked_for_in_somebody_elses_chat_logs_that_chat_in_for_nobody(
 
     assert mallory.my_requests() == []
     chat = db.session.get(Chat, mallory.chat_id)
-    assert customer_login.signed_in_customer(reload(chat)) is None
+    assert chat_identity.signed_in_customer(reload(chat)) is None
     assert system_messages(chat) == []
 
 

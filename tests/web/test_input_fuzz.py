@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from followup.extensions import db
 from followup.models import Chat, Customer, FollowUpRequest, Message, StaffUser
-from followup.services import api_tokens, customer_login
+from followup.services import api_tokens, chat_identity
 from followup.web.requests import MAX_JSON_DEPTH, MAX_URL_BYTES
 
 STORED = (FollowUpRequest, Chat, Message, Customer, StaffUser)
@@ -323,7 +323,7 @@ def test_a_non_ascii_signature_leaves_an_unverified_chat(world, tenant):
         assert response.status_code == 201, response.data
     db.session.rollback()
     newest = db.session.scalars(select(Chat).order_by(Chat.id.desc())).first()
-    assert newest is not None and customer_login.proven_email(newest) is None
+    assert newest is not None and chat_identity.proven_email(newest) is None
 
 
 @settings(

@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from followup.errors import NotFound
 from followup.models import Chat
-from followup.services import customer_login
+from followup.services import chat_identity
 from followup.web.requests import bound_body
 from followup.web.widget import bp
 
@@ -52,4 +52,4 @@ def stream_message_id(public_key: str, chat_id: int, token: str | None) -> int:
 
 
 def customer_signed_in(chat: Chat) -> bool:
-    return customer_login.signed_in_customer(chat) is not None
+    return chat_identity.signed_in_customer(chat) is not None

@@ -4,7 +4,7 @@ import re
 
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.services import chats, customer_login, idempotency
+from followup.services import chat_identity, chats, customer_login, idempotency
 from followup.web.chat_session import session_chat
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
@@ -104,6 +104,6 @@ def my_requests(public_key: str, chat_id: int):
         tenant,
         chat,
         signed_in=signed_in,
-        requests=customer_login.requests_of(chat) if signed_in else [],
+        requests=chat_identity.requests_of(chat) if signed_in else [],
         now=utcnow(),
     )

@@ -67,7 +67,7 @@ render it as text, never as HTML.
 from flask import request
 
 from followup.models import Source
-from followup.services import chats, customer_login, idempotency
+from followup.services import chat_identity, chats, customer_login, idempotency
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
 from followup.web.chat_session import after_id
@@ -186,6 +186,6 @@ def request_login_link(chat_id: int) -> tuple[dict, int]:
 def customer_requests(chat_id: int) -> dict:
     chat = authorized_chat(chat_id)
     return {
-        "customer": customer_json(customer_login.signed_in_customer(chat)),
-        "items": [customer_request_json(f) for f in customer_login.requests_of(chat)],
+        "customer": customer_json(chat_identity.signed_in_customer(chat)),
+        "items": [customer_request_json(f) for f in chat_identity.requests_of(chat)],
     }
