@@ -44,7 +44,6 @@ from sqlalchemy.exc import IntegrityError
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.llm.client import Completion
 from followup.models import (
     Agent,
     AutoFollowupStep,
@@ -57,7 +56,7 @@ from followup.models import (
     Role,
 )
 from followup.queue import queue_replan, schedule_wake_up
-from followup.services import capture, sms_sends, workflow, working_hours
+from followup.services import workflow, working_hours
 from followup.services.queries import (
     LIKE_ESCAPE,
     MAX_ID,
@@ -365,35 +364,6 @@ def verdict(chat: Chat, cycle: int, step_id: int | None, now: datetime) -> Verdi
     if chat.chain_due_at > now:
         return Verdict(Action.WAIT, f"not before {chat.chain_due_at.isoformat()}", step)
     return Verdict(Action.SEND, "due", step)
-
-
-def record_reminder(
-    chat: Chat, step: AutoFollowupStep, completion: Completion, now: datetime
-) -> Message:
-    """Save the reminder and its send (its SMS delivery too, on an SMS chat), then plan
-    the next step (its delay counts from now). The unique (chat, cycle, step) key
-    raises IntegrityError at the flush if another worker sent it first."""
-    message = Message(
-        chat_id=chat.id,
-        role=Role.AGENT,
-        content=completion.text,
-        model=completion.model,
-        prompt_tokens=completion.prompt_tokens,
-        completion_tokens=completion.completion_tokens,
-        reminder_step_id=step.id,
-        created_at=now,
-    )
-    chat.last_message_at = now
-    capture.finish(chat)  # as after a staff reply: the client's next text answers this
-    db.session.add(message)
-    db.session.flush()
-    send = ReminderSend(chat_id=chat.id, cycle=chat.chain_cycle, step_id=step.id, sent_at=now)
-    send.message_id = message.id
-    db.session.add(send)
-    db.session.flush()
-    sms_sends.stage(chat, message)
-    plan(chat, now)
-    return message
 
 
 def postpone(chat: Chat, until: datetime) -> None:

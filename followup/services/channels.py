@@ -14,25 +14,24 @@ Failures raise `DeliveryFailed` when trying again later may help (Twilio down,
 busy or unreachable) and `Undeliverable` when it cannot (SMS not configured, a
 number Twilio refuses, a customer who opted out: `OptedOut`). What staff must know
 about a chat's delivery (a message that never arrived, the customer's STOP) is a
-note in the chat (`note_for_staff`).
+note in the chat (`messages.note_for_staff`).
 """
 
 import logging
 
 import requests
 
-from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Channel, Chat, Message, Role
+from followup.models import Channel, Chat, Message
 from followup.notify import DeliveryFailed, Undeliverable
 from followup.notify.sms import OutgoingSms
+from followup.services import messages
 
 __all__ = [
     "DeliveryFailed",
     "OptedOut",
     "Undeliverable",
     "deliver",
-    "note_for_staff",
     "note_undelivered",
     "sms_parts",
 ]
@@ -98,16 +97,8 @@ def sms_parts(text: str, limit: int = SMS_MAX_CHARS) -> list[str]:
     return parts
 
 
-def note_for_staff(chat: Chat, text: str) -> Message:
-    """A system line in the chat: staff see it; the AI and the customer never do."""
-    message = Message(chat_id=chat.id, role=Role.SYSTEM, content=text, created_at=utcnow())
-    db.session.add(message)
-    db.session.commit()
-    return message
-
-
 def note_undelivered(message: Message, error: Exception) -> None:
     """Tell staff in the chat that this message never reached the customer's phone."""
     log.warning("SMS of message %s not delivered: %s", message.id, error)
     chat = db.session.get(Chat, message.chat_id)
-    note_for_staff(chat, f"This message could not be sent by SMS: {error}")
+    messages.note_for_staff(chat, f"This message could not be sent by SMS: {error}")

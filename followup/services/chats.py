@@ -44,7 +44,7 @@ from followup.services import (
     customer_login,
     followups,
     idempotency,
-    sms_answers,
+    messages,
     sms_sends,
 )
 from followup.services.prefill import prefill_for, visitor_from_website
@@ -241,7 +241,7 @@ def start_chat(public_key: str, customer: object = None, visit: Visit | None = N
         device=visit.device,
     )
     db.session.add(chat)
-    db.session.add(Message(chat=chat, role=Role.AGENT, content=_greeting(agent, tenant)))
+    messages.append(chat, Role.AGENT, _greeting(agent, tenant))
     allowed_origins = tuple(tenant.allowed_origins or ())
     db.session.commit()
     return OpenedChat(chat, session_token(chat), allowed_origins)
@@ -255,49 +255,13 @@ def messages_after(chat: Chat, after_id: int) -> list[Message]:
     return list(db.session.scalars(_MESSAGES_AFTER, {"chat_id": chat.id, "after_id": after_id}))
 
 
-def _stage_message(
-    chat: Chat, role: Role, content: str, *, answers_up_to: int | None = None, **fields
-) -> Message:
-    """The one place a conversation message is added (to the transaction), with what it
-    does to the chat: a client message starts a new cycle of the reminder chain.
-    `answers_up_to`: on the AI's answer, the last client message its turn read."""
-    message = Message(chat_id=chat.id, role=role, content=content, created_at=utcnow(), **fields)
-    if role == Role.CLIENT:
-        # It locks the chat and reads it afresh, with the message's times written.
-        autofollowup.on_client_message(chat, message.created_at)
-    else:
-        chat.last_message_at = message.created_at
-    if role == Role.STAFF:
-        chat.last_staff_reply_at = message.created_at
-        # A person took over: the capture's last question is no longer the last word,
-        # so the client's next message must not be read as its answer.
-        capture.finish(chat)
-    db.session.add(message)
-    if chat.channel == Channel.SMS:
-        _stage_sms_answer_state(chat, message, answers_up_to)
-    return message
-
-
-def _stage_sms_answer_state(chat: Chat, message: Message, answers_up_to: int | None) -> None:
-    """A customer's text awaits an answer from the moment it is saved; an answer of the
-    business (the AI's or staff's) settles the texts it answers and is to be texted
-    (`sms_sends`), in its own commit. The AI's answers the texts its turn read (up to
-    `answers_up_to`): one that came while the model wrote waits for its own job. A
-    staff reply answers every text there when it was sent."""
-    if message.role == Role.CLIENT:
-        sms_answers.await_answer(message)
-    elif message.role in (Role.AGENT, Role.STAFF):
-        sms_answers.settle_chat(chat, answers_up_to)
-        sms_sends.stage(chat, message)
-
-
 def _add_message(
     chat: Chat, role: Role, content: str, *, answers_up_to: int | None = None, **fields
 ) -> Message:
     """A message added and committed (returned as saved, read without a query); an
     answer of the business (the AI's or a staff member's) starts or re-plans the
     reminder chain in the same commit."""
-    message = _stage_message(chat, role, content, answers_up_to=answers_up_to, **fields)
+    message = messages.append(chat, role, content, answers_up_to=answers_up_to, **fields)
     try:
         due = autofollowup.stage_agent_reply(chat) if role in (Role.AGENT, Role.STAFF) else None
         commit_keeping_new(message)
@@ -324,7 +288,7 @@ def _stage_client_message(chat: Chat, text: object, mode: object, **fields) -> M
     content = clean_text(text, "text", "Message", required=True, max_length=MAX_MESSAGE_CHARS)
     if mode not in ("text", "voice"):
         raise ValidationFailed({"mode": problem("Mode", "use text or voice.")})
-    return _stage_message(chat, Role.CLIENT, content, mode=mode, **fields)
+    return messages.append(chat, Role.CLIENT, content, mode=mode, **fields)
 
 
 def post_client_message(chat: Chat, text: object, mode: object = "text") -> Message:
@@ -757,7 +721,7 @@ def _submit(
         text = f"Thank you, {followup.name}! Your request has been sent to our team. "
         action = {"type": ActionType.FOLLOWUP_CREATED, "followup_id": followup.id}
         thanks.append(
-            _stage_message(
+            messages.append(
                 chat,
                 Role.AGENT,
                 text + response_promise(tenant),

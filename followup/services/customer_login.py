@@ -25,13 +25,13 @@ from followup.models import (
     Customer,
     CustomerLoginToken,
     DeviceClass,
-    Message,
     Role,
     Tenant,
 )
 from followup.notify import email as notify_email
 from followup.notify import sent_lately
 from followup.queue import queue_login_link
+from followup.services import messages
 from followup.services.queries import lock_row
 from followup.services.tenant_settings import allowed_origin_of
 from followup.services.validation import clean_text, normalize_email
@@ -283,8 +283,6 @@ def consume_login_link(token: str, code: object) -> Customer:
     if row.chat_id is not None:
         chat = db.session.get(Chat, row.chat_id)
         chat.customer_id = customer.id
-        db.session.add(
-            Message(chat_id=chat.id, role=Role.SYSTEM, content=f"Logged in as {customer.email}.")
-        )
+        messages.append(chat, Role.SYSTEM, f"Logged in as {customer.email}.")
     db.session.commit()
     return customer

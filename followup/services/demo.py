@@ -15,7 +15,6 @@ from followup.models import (
     Chat,
     Customer,
     FollowUpRequest,
-    Message,
     Priority,
     Role,
     Source,
@@ -23,7 +22,14 @@ from followup.models import (
     Status,
     Tenant,
 )
-from followup.services import autofollowup, followups, staff_accounts, tenants
+from followup.services import (
+    autofollowup,
+    followups,
+    messages,
+    reminder_sending,
+    staff_accounts,
+    tenants,
+)
 from followup.services.agents import EXAMPLE_CHAIN
 
 DEMO_SLUG = "demo"
@@ -162,15 +168,11 @@ def _seed_chats(tenant: Tenant, agent: Agent) -> dict[str, Chat]:
         for minutes_ago, role, text in lines:
             at = now - timedelta(minutes=minutes_ago)
             if role == REMINDER:
-                autofollowup.record_reminder(
+                reminder_sending.record_reminder(
                     chat, agent.steps[0], Completion(text, None, None, None), at
                 )
                 continue
-            db.session.add(Message(chat=chat, role=role, content=text, created_at=at))
-            if role == Role.CLIENT:
-                autofollowup.on_client_message(chat, at)
-            else:
-                chat.last_message_at = at
+            messages.append(chat, role, text, at=at)
         db.session.flush()
         autofollowup.plan(chat, now)
         chats[title] = chat

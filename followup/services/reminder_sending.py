@@ -36,11 +36,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from followup.clock import from_micros, to_micros, utcnow
 from followup.extensions import db
 from followup.llm import client as llm_client
-from followup.llm.client import LLMUnavailable
+from followup.llm.client import Completion, LLMUnavailable
 from followup.llm.reminders import reminder_prompt, write_reminder
-from followup.models import Chat, Message, Tenant
+from followup.models import AutoFollowupStep, Chat, Message, ReminderSend, Role, Tenant
 from followup.queue import queue_reminder_batches, redis_connection, wake_up_again
-from followup.services import autofollowup, capture, chats
+from followup.services import autofollowup, capture, chats, messages
 
 log = logging.getLogger(__name__)
 
@@ -236,13 +236,44 @@ def _save_and_deliver(chat_id: int, cycle: int, job_step_id, step_id: int, compl
         autofollowup.commit_and_schedule(chat)
         return f"{verdict.action}: {verdict.reason} (the written reminder is dropped)"
     try:
-        message = autofollowup.record_reminder(chat, verdict.step, completion, now)
+        message = record_reminder(chat, verdict.step, completion, now)
         autofollowup.commit_and_schedule(chat)
     except IntegrityError:
         db.session.rollback()
         return "drop: another worker sent this reminder"
     chats.deliver_message(chat, message)
     return "sent"
+
+
+def record_reminder(
+    chat: Chat, step: AutoFollowupStep, completion: Completion, now: datetime
+) -> Message:
+    """Stage the reminder and its send (its SMS delivery too, on an SMS chat), then plan
+    the next step (its delay counts from now). The unique (chat, cycle, step) key
+    raises IntegrityError at the flush if another worker sent it first."""
+    message = messages.append(
+        chat,
+        Role.AGENT,
+        completion.text,
+        at=now,
+        model=completion.model,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        reminder_step_id=step.id,
+    )
+    db.session.flush()  # the message's id
+    db.session.add(
+        ReminderSend(
+            chat_id=chat.id,
+            cycle=chat.chain_cycle,
+            step_id=step.id,
+            sent_at=now,
+            message_id=message.id,
+        )
+    )
+    db.session.flush()
+    autofollowup.plan(chat, now)
+    return message
 
 
 # --- the sweep -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role
-from followup.services import autofollowup, capture, channels, chats, sms_answers
+from followup.services import autofollowup, capture, chats, messages, sms_answers
 from followup.services.validation import normalize_phone, without_refused_characters
 
 log = logging.getLogger(__name__)
@@ -145,14 +145,14 @@ def opt_out(chat: Chat, keyword: str) -> None:
     a follow-up being captured is dropped (they asked for silence, not a call back)."""
     autofollowup.opt_out(chat)
     capture.finish(chat)
-    channels.note_for_staff(
+    messages.note_for_staff(
         chat, f"The customer texted {keyword}: opted out of SMS. Nothing more is sent."
     )
 
 
 def opt_in(chat: Chat, keyword: str) -> None:
     chat.opted_out = False
-    channels.note_for_staff(chat, f"The customer texted {keyword}: opted back in to SMS.")
+    messages.note_for_staff(chat, f"The customer texted {keyword}: opted back in to SMS.")
 
 
 def answer_and_send(chat_id: int, message_id: int) -> int | None:
@@ -220,6 +220,6 @@ def awaits_answer(chat: Chat, message_id: int) -> bool:
 
 def note_unanswered(chat_id: int) -> None:
     chat = db.session.get(Chat, chat_id)
-    channels.note_for_staff(
+    messages.note_for_staff(
         chat, "The AI could not answer this text after several tries: please answer it."
     )

@@ -2,8 +2,8 @@
 not: its delivery (`SmsSend`) is saved with it, and the database, not Redis, says
 what is still to send and when.
 
-- `stage` adds the delivery in the message's own transaction (AI answers, staff
-  replies, reminders), so a sender killed after that commit leaves it to send.
+- `messages.append` adds the delivery in the message's own transaction (AI answers,
+  staff replies, reminders), so a sender killed after that commit leaves it to send.
 - `send` claims it (one conditional UPDATE) before texting: of two senders (the job
   of a retry and the sweep's, a job run twice) one sends, the other does nothing. A
   failure that may pass makes it due again after the next of SEND_RETRY_INTERVALS_S
@@ -27,7 +27,7 @@ from sqlalchemy import and_, or_, update
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Channel, Chat, Message, SendState, SmsSend
+from followup.models import Message, SendState, SmsSend
 from followup.models.sms_send import UNSETTLED
 from followup.queue import queue_sms_send
 from followup.services import channels, sms_answers
@@ -39,22 +39,6 @@ log = logging.getLogger(__name__)
 # last one the chat gets a note for staff that the message was not delivered.
 SEND_RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)
 MAX_ATTEMPTS = len(SEND_RETRY_INTERVALS_S) + 1
-
-
-def stage(chat: Chat, message: Message) -> None:
-    """Stage the message's SMS delivery (on an SMS chat); the caller commits it with the
-    message. Due after a lease: until then the sender that saved it sends it."""
-    if chat.channel != Channel.SMS:
-        return
-    db.session.flush()  # the message's id
-    db.session.add(
-        SmsSend(
-            message_id=message.id,
-            state=SendState.TO_SEND,
-            attempts=0,
-            due_at=utcnow() + sms_answers.lease(),
-        )
-    )
 
 
 def send(message_id: int, expected_attempts: int = 0) -> None:

@@ -21,7 +21,7 @@ from followup.models import (
     NotificationChannel,
     Source,
 )
-from followup.services import autofollowup, chats
+from followup.services import chats, reminder_sending
 from tests.fakes.openai_server import OFFER_TEXT
 from tests.sms.conftest import CUSTOMER_NUMBER, count, the_chat
 
@@ -276,7 +276,8 @@ def test_a_reminder_ends_the_capture(app, agent, customer_texts):
     db.session.add(step)
     db.session.commit()
     chat = the_chat()
-    autofollowup.record_reminder(chat, step, Completion("Still there?", None, None, None), utcnow())
+    reminder = Completion("Still there?", None, None, None)
+    reminder_sending.record_reminder(chat, step, reminder, utcnow())
     db.session.commit()
 
     assert not the_chat().followup_capture

@@ -15,7 +15,7 @@ from followup.extensions import db
 from followup.jobs.sms import send_sms, sweep_sms_sends
 from followup.llm.client import Completion
 from followup.models import AutoFollowupStep, Channel, Chat, Message, Role, SendState, SmsSend
-from followup.services import autofollowup, chats, sms_answers, sms_sends
+from followup.services import chats, reminder_sending, sms_answers, sms_sends
 from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
 from tests.fakes.local_http import closed_redis_url
 from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, conversation, the_chat
@@ -162,7 +162,7 @@ def test_a_reminder_by_sms_is_saved_with_its_send(app, agent, sms, twilio):
     db.session.add(step)
     db.session.commit()
     chat = the_chat()
-    reminder = autofollowup.record_reminder(
+    reminder = reminder_sending.record_reminder(
         chat, step, Completion("Still there?", None, None, None), utcnow()
     )
     db.session.commit()
