@@ -656,39 +656,48 @@ def _latest_form(chat: Chat) -> dict:
     return {}
 
 
+class Submitted(NamedTuple):
+    followup: FollowUpRequest
+    thanks: Message | None  # the agent's thank-you in the chat
+
+
 def submit_followup(
     chat: Chat, data: dict, source: Source = Source.TEXT, form_id: str | None = None
-) -> FollowUpRequest:
+) -> Submitted:
     """The customer confirmed the form: save the request and thank them in the chat.
     With `form_id` (the form's one-time id), a form sent twice (a double click, a retry
-    after a network error) saves one request and both get it."""
+    after a network error) saves one request and both get it, with its thank-you."""
     tenant = db.session.get(Tenant, chat.tenant_id)
     offer = _latest_form(chat)
     if form_id is None:
-        followup, _thanks = _submit(chat, tenant, data, source, offer)
-        return followup
+        return Submitted(*_submit(chat, tenant, data, source, offer))
+    saved: list[Submitted] = []
 
     def submit(keep) -> idempotency.Answer:
         def remember(followup: FollowUpRequest) -> None:
             keep(idempotency.Answer(201, {"id": followup.id}))
 
-        followup, _thanks = _submit(chat, tenant, data, source, offer, before_commit=remember)
-        return idempotency.Answer(201, {"id": followup.id})
+        saved.append(Submitted(*_submit(chat, tenant, data, source, offer, remember)))
+        return idempotency.Answer(201, {"id": saved[0].followup.id})
 
     fields = {k: data.get(k) for k in FOLLOWUP_FORM_FIELDS}
     answer = idempotency.once(tenant.id, f"chat:{chat.id}", form_id, fields, submit)
-    return followups.get_followup(tenant.id, answer.body["id"])
+    if saved:
+        return saved[0]
+    followup = followups.get_followup(tenant.id, answer.body["id"])
+    return Submitted(followup, _thanks_for(chat, followup.id))
 
 
-def thanks_for(chat: Chat, followup_id: int) -> Message | None:
-    """The chat message that confirmed this request to the customer."""
-    return next(
-        (
-            message
-            for message in reversed(history(chat))
-            if (message.action or {}).get("followup_id") == followup_id
-        ),
-        None,
+def _thanks_for(chat: Chat, followup_id: int) -> Message | None:
+    """The thank-you that confirmed this request in the chat (a form sent again)."""
+    return db.session.scalar(
+        select(Message)
+        .where(
+            Message.chat_id == chat.id,
+            Message.role == Role.AGENT,
+            Message.action["followup_id"].as_integer() == followup_id,
+        )
+        .limit(1)
     )
 
 
@@ -701,8 +710,8 @@ def _submit(
     data: dict,
     source: Source,
     offer: dict,
-    reply_to_id: int | None = None,
     before_commit: Callable[[FollowUpRequest], None] | None = None,
+    reply_to_id: int | None = None,
     answers_up_to: int | None = None,
 ) -> tuple[FollowUpRequest, Message]:
     """Save the request and thank the customer in the chat; returns both. `offer` is
@@ -773,7 +782,7 @@ def _capture_turn(
             step.submit,
             style.source,
             step.offer,
-            reply_to_id,
+            reply_to_id=reply_to_id,
             answers_up_to=answers_up_to,
         )
     except ValidationFailed as exc:  # refused before anything was saved

@@ -168,7 +168,7 @@ def hand_to_the_team(chat, name: str) -> int:
     """The client asks for a person and sends the form; returns the request's id."""
     client_says(chat, "Can a person call me?")
     form = {"name": name, "email": "client@example.com", "reason": "Call me back"}
-    return chats.submit_followup(chat, form).id
+    return chats.submit_followup(chat, form).followup.id
 
 
 def test_chats_handed_to_the_team_follow_the_scheduled_ones_until_the_client_writes(

@@ -147,7 +147,9 @@ def test_typing_someones_email_does_not_sign_them_in(tenant, fake_llm):
     assert chat_identity.requests_of(chat) == []
     form = say(chat, "talk to a person again").action["prefill"]
     assert (form["name"], form["phone"]) != ("Victim", "+14155550199")
-    second = chats.submit_followup(chat, {"name": "Eve", "email": victim.email, "reason": "x"})
+    second = chats.submit_followup(
+        chat, {"name": "Eve", "email": victim.email, "reason": "x"}
+    ).followup
     assert second.identity_verified is False
 
 
@@ -156,7 +158,7 @@ def test_submitting_the_form_creates_the_request_and_thanks(tenant, fake_llm):
     say(chat, "talk to a person please")
     followup = chats.submit_followup(
         chat, {"name": "Signed Name", "email": "signed@example.com", "reason": "Bulk order"}
-    )
+    ).followup
     assert followup.source == Source.TEXT and followup.chat_id == chat.id
     # Whose it is: the website's customer cust-42. Verified it is not: the website
     # signed the id, not the email.
@@ -168,12 +170,23 @@ def test_submitting_the_form_creates_the_request_and_thanks(tenant, fake_llm):
     assert chat.customer_id == followup.customer_id
 
 
+def test_the_same_form_sent_twice_gives_back_its_one_request_and_thank_you(tenant, fake_llm):
+    chat = start(tenant)
+    say(chat, "talk to a person please")
+    form = {"name": "Ann", "email": "ann@example.com", "reason": "Bulk order"}
+    first = chats.submit_followup(chat, form, form_id="f" * 32)
+    again = chats.submit_followup(chat, form, form_id="f" * 32)
+    assert again.followup.id == first.followup.id
+    assert again.thanks.id == first.thanks.id == chats.history(chat)[-1].id
+    assert first.thanks.content.startswith("Thank you, Ann! Your request has been sent")
+
+
 def test_unsigned_data_is_recorded_as_unverified(tenant, fake_llm):
     chat = start(tenant, {"email": "site@example.com", "name": "Site"})
     say(chat, "talk to a person")
     followup = chats.submit_followup(
         chat, {"name": "Site", "email": "site@example.com", "reason": "Help"}
-    )
+    ).followup
     assert followup.identity_verified is False
 
 
@@ -182,7 +195,7 @@ def test_edited_email_is_not_verified(tenant, fake_llm):
     say(chat, "talk to a person")
     followup = chats.submit_followup(
         chat, {"name": "S", "email": "other@example.com", "reason": "Help"}
-    )
+    ).followup
     assert followup.identity_verified is False
 
 

@@ -14,7 +14,7 @@ def test_a_guest_who_submits_a_form_stays_a_guest(tenant, fake_llm):
     say(chat, "talk to a person")
     followup = chats.submit_followup(
         chat, {"name": "Ann", "email": "ann@example.com", "reason": "A quote"}
-    )
+    ).followup
     assert status_of(followup) == CUSTOMER_GUEST
 
 
@@ -28,7 +28,7 @@ def test_a_signed_id_proves_no_email_so_nobody_is_registered(tenant, fake_llm):
     say(chat, "talk to a person")
     followup = chats.submit_followup(
         chat, {"name": "Sig", "email": "signed@example.com", "reason": "Bulk order"}
-    )
+    ).followup
     assert followup.customer.external_id == "cust-42"
     assert followup.customer_id != guest.customer_id
     assert status_of(followup) == status_of(guest) == CUSTOMER_GUEST

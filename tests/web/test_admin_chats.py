@@ -306,7 +306,7 @@ def test_a_request_from_a_chat_links_to_its_conversation(staff_browser, tenant, 
     chats.reply(chat)
     followup = chats.submit_followup(
         chat, {"name": "Ann Lee", "email": "ann@example.com", "reason": "A call"}
-    )
+    ).followup
     followup_id = followup.id
     db.session.expire_all()  # as a new request finds it: nothing loaded yet
     with database_work() as work:

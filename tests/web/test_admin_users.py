@@ -251,7 +251,7 @@ def test_transcript_marks_the_followup_the_chat_created(staff_browser, tenant, m
     chat = chat_for(tenant, maria, "Can someone call me?")
     followup = chats.submit_followup(
         chat, {"name": "Maria Garcia", "email": "maria@example.com", "reason": "Call me"}
-    )
+    ).followup
     body = text_of(staff_browser.get(f"/admin/users/{maria.id}?chat={chat.id}", htmx=True))
     assert "Showed the follow-up form." in body
     assert f'<a href="/admin/followups/{followup.id}">Follow-up request created</a>' in body

@@ -46,7 +46,7 @@ def submit_followup(public_key: str, chat_id: int):
     values = form.details()
     form_id = idempotency.checked_key(form.form_id.data or None)
     try:
-        followup = chats.submit_followup(chat, values, form_id=form_id)
+        submitted = chats.submit_followup(chat, values, form_id=form_id)
     except ValidationFailed as exc:
         return partial(
             "widget/_followup_form.html",
@@ -60,13 +60,12 @@ def submit_followup(public_key: str, chat_id: int):
         )
     # The confirmation replaces the form; the agent's thank-you joins the conversation
     # (the same one when the form is sent again).
-    thanks = chats.thanks_for(chat, followup.id)
     return partial(
         "widget/_followup_sent.html",
         tenant,
         chat,
         form_key=form_key,
-        messages=[thanks] if thanks else [],
+        messages=[submitted.thanks] if submitted.thanks else [],
     )
 
 

@@ -164,8 +164,7 @@ def submit_followup(chat_id: int) -> tuple[dict, int]:
     form_id = idempotency.checked_key(
         body.pop("form_id", None) or request.headers.get("Idempotency-Key")
     )
-    followup = chats.submit_followup(chat, body, source=Source.TEXT, form_id=form_id)
-    thanks = chats.thanks_for(chat, followup.id)
+    followup, thanks = chats.submit_followup(chat, body, source=Source.TEXT, form_id=form_id)
     message = thanks.content if thanks else ""
     return {"id": followup.id, "status": followup.status, "message": message}, 201
 
