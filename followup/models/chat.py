@@ -2,7 +2,19 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    false,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
@@ -115,6 +127,23 @@ class Chat(db.Model):
 
     agent: Mapped[Agent] = relationship()
     customer: Mapped[Customer | None] = relationship()
+
+    @hybrid_property
+    def reminders_allowed(self) -> bool:
+        """Auto follow-up may run here: on for its agent, not paused by staff, and the
+        customer did not opt out. In SQL, the query joins the chat's Agent."""
+        return (
+            self.agent.autofollowup_enabled and not self.autofollowup_paused and not self.opted_out
+        )
+
+    @reminders_allowed.inplace.expression
+    @classmethod
+    def _reminders_allowed_sql(cls) -> ColumnElement[bool]:
+        return and_(
+            Agent.autofollowup_enabled.is_(True),
+            cls.autofollowup_paused.is_(False),
+            cls.opted_out.is_(False),
+        )
 
 
 class Message(db.Model):

@@ -271,12 +271,7 @@ def plan(chat: Chat, now: datetime) -> AutoFollowupStep | None:
 
 
 def _may_remind(chat: Chat) -> bool:
-    return (
-        chat.agent.autofollowup_enabled
-        and not chat.autofollowup_paused
-        and not chat.opted_out
-        and chat.last_client_message_at is not None
-    )
+    return chat.reminders_allowed and chat.last_client_message_at is not None
 
 
 def _next_step(
@@ -466,9 +461,7 @@ def _chains_query(tenant_id: int, text: str, agent_id: int | None, *columns) -> 
         .where(
             Chat.tenant_id == tenant_id,
             Agent.tenant_id == tenant_id,
-            Chat.autofollowup_paused.is_(False),
-            Chat.opted_out.is_(False),
-            Agent.autofollowup_enabled.is_(True),
+            Chat.reminders_allowed,
         )
     )
     if text:

@@ -6,6 +6,7 @@ is the engine's (`services/autofollowup.py`); this only describes its state.
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -23,26 +24,49 @@ def get_chat(tenant_id: int, chat_id: int) -> Chat:
     return tenant_row(Chat, tenant_id, chat_id, "No such chat.")
 
 
+class ChainStatus(StrEnum):
+    """Where a chat's auto follow-up stands (its badge's CSS class is chain-<value>)."""
+
+    OPTED_OUT = "opted_out"
+    PAUSED = "paused"
+    OFF = "off"
+    SCHEDULED = "scheduled"
+    HANDED_OFF = "handed_off"
+    FINISHED = "finished"
+    IDLE = "idle"
+
+
+# What a list's badge says; the chat's own page says more (`ChainState.label`).
+_BADGES = {
+    ChainStatus.OPTED_OUT: "Opted out",
+    ChainStatus.PAUSED: "Paused",
+    ChainStatus.OFF: "Off",
+    ChainStatus.SCHEDULED: "Scheduled",
+    ChainStatus.HANDED_OFF: "Handed to the team",
+    ChainStatus.FINISHED: "Finished",
+    ChainStatus.IDLE: "Not running",
+}
+
+
 @dataclass(frozen=True)
 class ChainState:
     """Where a chat's auto follow-up stands, in words the staff understand."""
 
-    # "opted_out" | "paused" | "off" | "scheduled" | "handed_off" | "finished" | "idle"
-    state: str
+    state: ChainStatus
     label: str
     step_number: int | None = None
     due_at: datetime | None = None
     # While a staff member's reply holds reminders back: when that ends.
     held_until: datetime | None = None
 
+    @property
+    def badge(self) -> str:
+        return _BADGES[self.state]
+
 
 def chain_state(chat: Chat, now: datetime | None = None) -> ChainState:
-    if chat.opted_out:
-        return ChainState("opted_out", "Opted out: the client asked for no more messages")
-    if chat.autofollowup_paused:
-        return ChainState("paused", "Paused by staff")
-    if not chat.agent.autofollowup_enabled:
-        return ChainState("off", f"Off for {chat.agent.name}")
+    if not chat.reminders_allowed:
+        return _why_not_allowed(chat)
     held_until = (
         autofollowup.takeover_ends_at(chat) if autofollowup.staff_in_charge(chat, now) else None
     )
@@ -50,12 +74,20 @@ def chain_state(chat: Chat, now: datetime | None = None) -> ChainState:
         # From the session when the agent's steps are loaded (a list of chats), else one query.
         step = db.session.get(AutoFollowupStep, chat.chain_step_id)
         number = step.position if step else None
-        return ChainState("scheduled", "Scheduled", number, chat.chain_due_at, held_until)
+        return ChainState(ChainStatus.SCHEDULED, "Scheduled", number, chat.chain_due_at, held_until)
     if chat.chain_ended == ChainEnd.HANDED_OFF:
-        return ChainState("handed_off", "Handed to the team")
+        return ChainState(ChainStatus.HANDED_OFF, "Handed to the team")
     if chat.chain_ended == ChainEnd.EXHAUSTED:
-        return ChainState("finished", "Finished: every step was sent")
-    return ChainState("idle", "Not running")
+        return ChainState(ChainStatus.FINISHED, "Finished: every step was sent")
+    return ChainState(ChainStatus.IDLE, "Not running")
+
+
+def _why_not_allowed(chat: Chat) -> ChainState:
+    if chat.opted_out:
+        return ChainState(ChainStatus.OPTED_OUT, "Opted out: the client asked for no more messages")
+    if chat.autofollowup_paused:
+        return ChainState(ChainStatus.PAUSED, "Paused by staff")
+    return ChainState(ChainStatus.OFF, f"Off for {chat.agent.name}")
 
 
 @dataclass(frozen=True)
