@@ -11,10 +11,11 @@ from followup.models.chat import (
     CustomerLoginToken,
     DeviceClass,
     Message,
+    Mode,
     Role,
     new_visitor_code,
 )
-from followup.models.customer import CUSTOMER_GUEST, CUSTOMER_REGISTERED, Customer
+from followup.models.customer import Customer, CustomerStatus
 from followup.models.followup import (
     FollowUpRequest,
     FollowUpStatusChange,
@@ -26,7 +27,7 @@ from followup.models.idempotency import IdempotencyKey
 from followup.models.notification import DeliveryState, Notification, NotificationChannel
 from followup.models.sms_answer import AnswerState, SmsAnswer
 from followup.models.sms_send import SendState, SmsSend
-from followup.models.staff import ROLE_OWNER, ROLE_STAFF, ApiToken, StaffUser, hash_api_token
+from followup.models.staff import ApiToken, StaffRole, StaffUser, hash_api_token
 from followup.models.tenant import (
     DEFAULT_RESPONSE_TIME_HOURS,
     RESPONSE_TIME_HOURS_RANGE,
@@ -35,12 +36,8 @@ from followup.models.tenant import (
 )
 
 __all__ = [
-    "CUSTOMER_GUEST",
-    "CUSTOMER_REGISTERED",
     "DEFAULT_RESPONSE_TIME_HOURS",
     "RESPONSE_TIME_HOURS_RANGE",
-    "ROLE_OWNER",
-    "ROLE_STAFF",
     "VISITOR_CODE_ALPHABET",
     "WEEKDAYS",
     "ActionType",
@@ -53,12 +50,14 @@ __all__ = [
     "Chat",
     "Customer",
     "CustomerLoginToken",
+    "CustomerStatus",
     "DeliveryState",
     "DeviceClass",
     "FollowUpRequest",
     "FollowUpStatusChange",
     "IdempotencyKey",
     "Message",
+    "Mode",
     "Notification",
     "NotificationChannel",
     "Priority",
@@ -68,6 +67,7 @@ __all__ = [
     "SmsAnswer",
     "SmsSend",
     "Source",
+    "StaffRole",
     "StaffUser",
     "Status",
     "Tenant",

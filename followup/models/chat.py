@@ -29,6 +29,13 @@ class Channel(StrEnum):
     SMS = "sms"
 
 
+class Mode(StrEnum):
+    """How a message was said: typed, or spoken in the widget's voice mode."""
+
+    TEXT = "text"
+    VOICE = "voice"
+
+
 class DeviceClass(StrEnum):
     MOBILE = "mobile"
     TABLET = "tablet"
@@ -156,7 +163,7 @@ class Message(db.Model):
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(8))
     content: Mapped[str] = mapped_column(Text, default="")
-    mode: Mapped[str] = mapped_column(String(8), default="text")
+    mode: Mapped[str] = mapped_column(String(8), default=Mode.TEXT)
     # Something the chat UI should show beside the text, e.g. the follow-up form:
     # {"type": "followup_form", "prefill": {...}, "reason": ..., "summary": ...}.
     action: Mapped[dict | None] = mapped_column(JSON)

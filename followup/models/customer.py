@@ -1,4 +1,5 @@
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -7,8 +8,10 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models.base import UTCDateTime
 
-CUSTOMER_GUEST = "guest"
-CUSTOMER_REGISTERED = "registered"
+
+class CustomerStatus(StrEnum):
+    GUEST = "guest"
+    REGISTERED = "registered"  # proved their email (a login link and its code)
 
 
 class Customer(db.Model):
@@ -44,10 +47,10 @@ class Customer(db.Model):
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str | None] = mapped_column(String(32))
     # Guest until they prove the email is theirs (see `proved_email`).
-    status: Mapped[str] = mapped_column(String(16), default=CUSTOMER_GUEST)
+    status: Mapped[str] = mapped_column(String(16), default=CustomerStatus.GUEST)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def proved_email(self) -> None:
         """They showed the email is theirs (a login link opened, or the website's signed
         identity): a Registered customer from now on."""
-        self.status = CUSTOMER_REGISTERED
+        self.status = CustomerStatus.REGISTERED

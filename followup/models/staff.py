@@ -1,6 +1,7 @@
 import hashlib
 import secrets
 from datetime import datetime
+from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Integer, String
@@ -12,8 +13,10 @@ from followup.extensions import db
 from followup.models.base import UTCDateTime
 from followup.models.tenant import Tenant
 
-ROLE_OWNER = "owner"
-ROLE_STAFF = "staff"
+
+class StaffRole(StrEnum):
+    OWNER = "owner"  # one per business: the widget secret, origins and the like
+    STAFF = "staff"
 
 
 class StaffUser(UserMixin, db.Model):
@@ -26,7 +29,7 @@ class StaffUser(UserMixin, db.Model):
     # Login is by email alone, so an email names one staff account across tenants.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(16), default=ROLE_STAFF)
+    role: Mapped[str] = mapped_column(String(16), default=StaffRole.STAFF)
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

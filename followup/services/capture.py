@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
 from followup.errors import ValidationFailed
-from followup.models import Channel, Chat, Source
+from followup.models import Channel, Chat, Mode, Source
 from followup.services import voice
 from followup.services.followup_limits import MAX_NAME, MAX_REASON
 from followup.services.prefill import NAME_SHAPE, typed_email, typed_phone
@@ -75,7 +75,7 @@ class Style:
 
     key: str  # stored with the capture's progress
     source: Source
-    mode: str  # the mode of the agent's messages
+    mode: Mode  # the mode of the agent's messages
     spell_back: bool  # confirm the email on its own, spelled letter by letter
     says: dict[str, str]  # each question, and the apologies for what could not be read
     summary: Callable[[CaptureState], str]  # every detail read back, asking for a yes
@@ -111,7 +111,7 @@ _QUESTIONS = {
 VOICE = Style(
     key="voice",
     source=Source.VOICE,
-    mode="voice",
+    mode=Mode.VOICE,
     spell_back=True,
     says=_QUESTIONS
     | {
@@ -133,7 +133,7 @@ VOICE = Style(
 SMS = Style(
     key="sms",
     source=Source.TEXT,  # CONTRACT.md: a typed conversation is "text" (its chat says SMS)
-    mode="text",
+    mode=Mode.TEXT,
     spell_back=False,
     says=_QUESTIONS
     | {
@@ -166,9 +166,9 @@ SMS = Style(
 STYLES = {style.key: style for style in (VOICE, SMS)}
 
 
-def style_for(chat: Chat, mode: str = "text") -> Style | None:
+def style_for(chat: Chat, mode: str = Mode.TEXT) -> Style | None:
     """How a follow-up is captured in this chat now; None where the form is shown."""
-    if mode == "voice":
+    if mode == Mode.VOICE:
         return VOICE
     if chat.channel == Channel.SMS:
         return SMS

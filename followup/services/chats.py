@@ -30,6 +30,7 @@ from followup.models import (
     Chat,
     FollowUpRequest,
     Message,
+    Mode,
     Priority,
     Role,
     Source,
@@ -286,19 +287,19 @@ def _first_answer(reply_to_id: int | None) -> Message | None:
 
 def _stage_client_message(chat: Chat, text: object, mode: object, **fields) -> Message:
     content = clean_text(text, "text", "Message", required=True, max_length=MAX_MESSAGE_CHARS)
-    if mode not in ("text", "voice"):
+    if mode not in tuple(Mode):
         raise ValidationFailed({"mode": problem("Mode", "use text or voice.")})
     return messages.append(chat, Role.CLIENT, content, mode=mode, **fields)
 
 
-def post_client_message(chat: Chat, text: object, mode: object = "text") -> Message:
+def post_client_message(chat: Chat, text: object, mode: object = Mode.TEXT) -> Message:
     message = _stage_client_message(chat, text, mode)
     db.session.commit()
     return message
 
 
 def take_client_message(
-    chat: Chat, text: object, mode: object = "text"
+    chat: Chat, text: object, mode: object = Mode.TEXT
 ) -> tuple[Message, Iterator[TextDelta | Message]]:
     """The client's message saved and the agent's turn begun, in one transaction: the
     path of a streamed answer, where every round trip before the model is asked is
@@ -468,7 +469,7 @@ def _begin_turn(chat: Chat, reply_to_id: int | None = None) -> Message | _ModelT
         return None
     tenant = db.session.get(Tenant, chat.tenant_id)
     past = db.session.execute(_LINES, {"chat_id": chat.id, "after_id": 0}).all()
-    mode = past[-1].mode if past else "text"
+    mode = past[-1].mode if past else Mode.TEXT
     read = next((line.id for line in reversed(past) if line.role == Role.CLIENT), None)
     # Locked, then checked again: two answers read at once (a text sent twice) must not
     # both submit the request. (The widget's turn holds the lock already.)

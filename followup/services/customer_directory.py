@@ -12,10 +12,9 @@ from sqlalchemy import and_, func, or_, select
 from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import (
-    CUSTOMER_GUEST,
-    CUSTOMER_REGISTERED,
     Chat,
     Customer,
+    CustomerStatus,
     FollowUpRequest,
     Message,
 )
@@ -24,7 +23,7 @@ from followup.services.followups import Cursor
 from followup.services.queries import LIKE_ESCAPE, MAX_ID, contains_pattern, tenant_row
 from followup.services.validation import FieldErrors, search_text, status_filter, whole_number
 
-CUSTOMER_STATUSES = (CUSTOMER_GUEST, CUSTOMER_REGISTERED)
+CUSTOMER_STATUSES = tuple(CustomerStatus)
 DETAIL_FOLLOWUPS_LIMIT = 50
 DETAIL_CHATS_LIMIT = 50
 TRANSCRIPT_LIMIT = 500

@@ -30,11 +30,11 @@ from followup.clock import utcnow
 from followup.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from followup.extensions import db
 from followup.models import (
-    ROLE_OWNER,
     DeliveryState,
     FollowUpRequest,
     Notification,
     NotificationChannel,
+    StaffRole,
     StaffUser,
     Tenant,
 )
@@ -77,7 +77,7 @@ BUILDERS: dict[str, Callable[[Notification, FollowUpRequest, Tenant], Outgoing]]
 def _owner_email(tenant_id: int) -> str | None:
     return db.session.scalar(
         select(StaffUser.email)
-        .where(StaffUser.tenant_id == tenant_id, StaffUser.role == ROLE_OWNER)
+        .where(StaffUser.tenant_id == tenant_id, StaffUser.role == StaffRole.OWNER)
         .order_by(StaffUser.id)
         .limit(1)
     )

@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
-from followup.models import ROLE_OWNER, ROLE_STAFF, StaffUser
+from followup.models import StaffRole, StaffUser
 from followup.services.tenants import tenant_by_slug
 from followup.services.validation import FieldErrors, normalize_email, problem
 
@@ -38,7 +38,10 @@ def create_staff_user(tenant_slug: str, email: str, password: str, name: str = "
         select(func.count()).select_from(StaffUser).where(StaffUser.tenant_id == tenant.id)
     )
     user = StaffUser(
-        tenant_id=tenant.id, email=email, name=name, role=ROLE_STAFF if has_owner else ROLE_OWNER
+        tenant_id=tenant.id,
+        email=email,
+        name=name,
+        role=StaffRole.STAFF if has_owner else StaffRole.OWNER,
     )
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)

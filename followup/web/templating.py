@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from followup.clock import iso_utc
-from followup.models import ActionType, Channel, DeliveryState, Role
+from followup.models import ActionType, Channel, DeliveryState, Mode, Role
 from followup.services import visitors
+from followup.services.conversations import ChainStatus
 from followup.services.followups import is_overdue
 from followup.services.validation import international_phone
 
@@ -62,5 +63,5 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(visitors.customer_name, "customer_name")
     # The models' domain values, so a template compares with ActionType.FOLLOWUP_FORM, not a
     # bare string of its own.
-    for enum in (ActionType, Channel, DeliveryState, Role):
+    for enum in (ActionType, ChainStatus, Channel, DeliveryState, Mode, Role):
         app.add_template_global(enum, enum.__name__)

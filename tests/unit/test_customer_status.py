@@ -1,6 +1,6 @@
 """A customer is a Guest until they prove the email is theirs; then Registered."""
 
-from followup.models import CUSTOMER_GUEST, CUSTOMER_REGISTERED, Source
+from followup.models import CustomerStatus, Source
 from followup.services import chats, followups
 from tests.unit.test_chat_service import log_in, say, signed, start
 
@@ -15,7 +15,7 @@ def test_a_guest_who_submits_a_form_stays_a_guest(tenant, fake_llm):
     followup = chats.submit_followup(
         chat, {"name": "Ann", "email": "ann@example.com", "reason": "A quote"}
     ).followup
-    assert status_of(followup) == CUSTOMER_GUEST
+    assert status_of(followup) == CustomerStatus.GUEST
 
 
 def test_a_signed_id_proves_no_email_so_nobody_is_registered(tenant, fake_llm):
@@ -31,13 +31,13 @@ def test_a_signed_id_proves_no_email_so_nobody_is_registered(tenant, fake_llm):
     ).followup
     assert followup.customer.external_id == "cust-42"
     assert followup.customer_id != guest.customer_id
-    assert status_of(followup) == status_of(guest) == CUSTOMER_GUEST
+    assert status_of(followup) == status_of(guest) == CustomerStatus.GUEST
 
 
 def test_opening_a_login_link_registers_the_guest(tenant, fake_llm):
     followup = followups.create_followup(
         tenant.id, {"name": "Ann", "email": "ann@example.com", "reason": "A quote"}, Source.API
     )
-    assert status_of(followup) == CUSTOMER_GUEST
+    assert status_of(followup) == CustomerStatus.GUEST
     log_in(start(tenant), followup.customer)
-    assert status_of(followup) == CUSTOMER_REGISTERED
+    assert status_of(followup) == CustomerStatus.REGISTERED

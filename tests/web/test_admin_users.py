@@ -9,7 +9,7 @@ import time_machine
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import CUSTOMER_REGISTERED, Chat, Customer, Message, Role, Status
+from followup.models import Chat, Customer, CustomerStatus, Message, Role, Status
 from followup.services import chats, followups
 from followup.services.followups import Actor
 
@@ -123,7 +123,7 @@ def test_search_takes_percent_underscore_and_backslash_literally(
 
 def test_status_filter(staff_browser, tenant, make_followup, maria):
     make_followup(tenant, name="John Smith", email="john@example.com")
-    maria.status = CUSTOMER_REGISTERED
+    maria.status = CustomerStatus.REGISTERED
     db.session.commit()
     registered = text_of(staff_browser.get("/admin/users?status=registered", htmx=True))
     guests = text_of(staff_browser.get("/admin/users?status=guest&q=john"))

@@ -8,7 +8,7 @@ new request, or a greeting by name; a malformed signature is simply no signature
 import pytest
 
 from followup.extensions import db
-from followup.models import CUSTOMER_GUEST, Chat, Customer, FollowUpRequest
+from followup.models import Chat, Customer, CustomerStatus, FollowUpRequest
 from followup.services import chats
 from followup.services.prefill import identity_signature, visitor_from_website
 from tests.web.widget_surfaces import SURFACES, SurfaceChat
@@ -74,7 +74,7 @@ def test_a_valid_signature_beside_somebody_elses_email_unlocks_nothing_of_theirs
     assert new.identity_verified is False
     assert new.customer.external_id == "mallory-1" and new.customer_id != sam.customer_id
     sam_record = stored(Customer, sam.customer_id)
-    assert sam_record.status == CUSTOMER_GUEST
+    assert sam_record.status == CustomerStatus.GUEST
     assert db.session.query(Chat).filter_by(customer_id=sam_record.id).count() == 0
 
 

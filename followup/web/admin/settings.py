@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
-from followup.models import ROLE_OWNER, Tenant, response_promise
+from followup.models import StaffRole, Tenant, response_promise
 from followup.notify import email
 from followup.services import tenant_settings
 from followup.web.admin import bp, current_tenant
@@ -42,7 +42,7 @@ def _context(tenant: Tenant, **sections) -> dict:
         "snippet": tenant_settings.widget_snippet(tenant),
         "response_promise": response_promise(tenant),
         "timezones": tenant_settings.timezone_choices(),
-        "is_owner": current_user.role == ROLE_OWNER,
+        "is_owner": current_user.role == StaffRole.OWNER,
         "twilio_configured": bool(current_app.config.get("TWILIO_ACCOUNT_SID")),
         # Where emails go instead when there is no mail server; None: they are sent.
         "saved_mail_folder": email.mail_folder_label() if email.saves_to_files() else None,

@@ -1,6 +1,7 @@
 """The chat page's forms (see `followup.web.forms`). The page posts them with htmx;
 the website's customer data comes along as JSON text, read by `chat._customer_from`."""
 
+from followup.models import Mode
 from followup.web.forms import OptionalText, PostedForm, Text
 
 
@@ -13,7 +14,7 @@ class StartChatForm(PostedForm):
 
 class MessageForm(PostedForm):
     text = OptionalText()
-    mode = Text(default="text")
+    mode = Text(default=Mode.TEXT)
     after = OptionalText()  # the newest message the page has
 
 

@@ -66,7 +66,7 @@ render it as text, never as HTML.
 
 from flask import request
 
-from followup.models import Source
+from followup.models import Mode, Source
 from followup.services import chat_identity, chats, customer_login, idempotency
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
@@ -137,7 +137,7 @@ def post_message(chat_id: int):
     chat = authorized_chat(chat_id)
     body = body_with(MESSAGE_FIELDS)
     client_message, answer = chats.take_client_message(
-        chat, body.get("text"), body.get("mode", "text")
+        chat, body.get("text"), body.get("mode", Mode.TEXT)
     )
     # Read now, as saved: the answer's commit will expire it.
     client_json = message_json(client_message)
