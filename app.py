@@ -1,5 +1,5 @@
 """WSGI entry point: `flask --app app …`, `gunicorn app:app`."""
 
-from followup import create_app
+from followup.factory import create_app
 
 app = create_app()

@@ -42,7 +42,7 @@ from rq import Worker
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
-from followup import create_app
+from followup.factory import create_app
 from followup.jobs.notifications import sweep_notifications
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends

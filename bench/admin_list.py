@@ -127,7 +127,7 @@ def bench_app():
     """The real app plus a server-time header (gunicorn loads this)."""
     from flask import g
 
-    from followup import create_app
+    from followup.factory import create_app
 
     app = create_app(
         {

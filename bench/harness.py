@@ -72,8 +72,8 @@ def migrated_app(config: Mapping) -> Iterator["Flask"]:
     its app context; its connections closed at the end."""
     import flask_migrate
 
-    from followup import create_app
     from followup.extensions import db
+    from followup.factory import create_app
 
     app = create_app(dict(config))
     with app.app_context():

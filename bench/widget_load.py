@@ -79,7 +79,7 @@ WIDGET_LIMIT_KEYS = (
 
 def bench_app():
     """The real app, configured from the environment this script sets (gunicorn loads it)."""
-    from followup import create_app
+    from followup.factory import create_app
 
     return create_app(
         {

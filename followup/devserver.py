@@ -29,9 +29,15 @@ from pathlib import Path
 
 import redis
 from rq import Worker
+from sqlalchemy import select
 
 from followup.config import PROJECT_ROOT  # importing it also reads .env into os.environ
+from followup.extensions import db
+from followup.factory import create_app
+from followup.models import StaffUser, Tenant
+from followup.notify import email
 from followup.processes import die_with_parent
+from followup.services import demo
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 EMBEDDED_REDIS_DIR = PROJECT_ROOT / "instance" / "redis"
@@ -182,14 +188,6 @@ def closing_lines() -> list[str]:
     """Where emails go when no mail server is set, then how to log in: the demo's
     login while the demo tenant's admin still has the default password (`flask demo`
     seeded it), else how to make an account of one's own."""
-    from sqlalchemy import select
-
-    from followup import create_app
-    from followup.extensions import db
-    from followup.models import StaffUser, Tenant
-    from followup.notify import email
-    from followup.services import demo
-
     lines = []
     with create_app().app_context():
         if email.saves_to_files():

@@ -20,9 +20,9 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from followup import create_app
 from followup.config import TestConfig
 from followup.extensions import db
+from followup.factory import create_app
 from followup.models import Source
 from followup.services import api_tokens, followups, staff_accounts, tenants
 from tests.fakes.openai_server import FakeOpenAI

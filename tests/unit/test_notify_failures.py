@@ -6,8 +6,8 @@ import smtplib
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from followup import create_app
 from followup.config import TestConfig
+from followup.factory import create_app
 from followup.notify import failures
 
 MAIL_PASSWORD = "mail-pass-4711"  # made-up secrets to look for

@@ -15,9 +15,9 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from followup import create_app
 from followup.config import PROJECT_ROOT
 from followup.extensions import db
+from followup.factory import create_app
 from followup.jobs.customer_login import email_login_link
 from followup.models import Customer, Notification
 from followup.notify import email as notify_email

@@ -6,9 +6,9 @@ is added; an id argument this test does not know yet makes it fail loudly.
 
 import pytest
 
-from followup import create_app
 from followup.config import TestConfig
 from followup.extensions import db
+from followup.factory import create_app
 from followup.models import Agent, Chat, FollowUpRequest, Message, Status
 from tests.web.agent_factories import make_agent, make_chat
 
