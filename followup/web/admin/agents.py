@@ -21,7 +21,7 @@ from followup.services.agents import EXAMPLE_CHAIN
 from followup.services.tenant_settings import timezone_choices
 from followup.services.validation import whole_number
 from followup.web.admin import bp, current_tenant
-from followup.web.admin.forms import ChannelsForm, PersonaForm
+from followup.web.admin.forms import ChannelsForm, PersonaForm, WorkingHoursForm
 
 LIST_PAGE = "admin/agents/page.html"
 AGENT_PAGE = "admin/agents/agent.html"
@@ -275,33 +275,6 @@ def agent_delete(agent_id: int):
 # --- working hours ---------------------------------------------------------------------------
 
 
-def _rows(form, prefix: str) -> list[list[str]]:
-    """The interval rows of one day as typed; rows left wholly empty are dropped."""
-    starts, ends = form.getlist(f"{prefix}-start"), form.getlist(f"{prefix}-end")
-    return [
-        [start.strip(), end.strip()]
-        for start, end in zip(starts, ends, strict=False)
-        if start.strip() or end.strip()
-    ]
-
-
-def _draft_from_form(form) -> dict:
-    """The Working Hours form as posted, rows of days off kept (not saved) for the form."""
-    days = {
-        day: {"off": form.get(f"{day}-off") == "on", "intervals": _rows(form, day)}
-        for day in WEEKDAYS
-    }
-    special = [
-        {
-            "date": form.get(f"special-{index}-date", "").strip(),
-            "off": form.get(f"special-{index}-off") == "on",
-            "intervals": _rows(form, f"special-{index}"),
-        }
-        for index in form.getlist("special")
-    ]
-    return {"timezone": form.get("timezone", ""), "days": days, "special": special}
-
-
 def _open_intervals(entry: dict) -> list[list[str]]:
     return [] if entry["off"] else entry["intervals"]
 
@@ -352,8 +325,8 @@ HOURS_PARTIAL = "admin/agents/_working_hours.html"
 @bp.post("/agents/<int:agent_id>/working-hours")
 def agent_working_hours(agent_id: int):
     agent = _agent(agent_id)
-    draft = _draft_from_form(request.form)
-    op = request.form.get("op", "save")
+    posted = WorkingHoursForm.posted()
+    draft, op = posted.draft(), posted.op.data
     if op != "save":
         # Editing the rows, not saving yet: the form comes back with the change.
         _edit_draft(draft, op)

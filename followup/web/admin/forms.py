@@ -1,9 +1,8 @@
-"""The admin's forms: the fields each posts (see `followup.web.forms`).
+"""The admin's forms: the fields each posts (see `followup.web.forms`)."""
 
-The Working Hours form is read by its view (`agents._draft_from_form`): its rows come
-and go as the staff edit them, named by day and position.
-"""
+from wtforms import Field, FieldList, Form, FormField
 
+from followup.models import WEEKDAYS
 from followup.web.forms import Checkbox, OptionalText, PostedForm, Text
 
 # --- AI employees ----------------------------------------------------------------------------
@@ -27,6 +26,66 @@ class AutoFollowupForm(PostedForm):
     """The Enable switch of an employee's chain."""
 
     enabled = Checkbox()
+
+
+class Rows(Field):
+    """Every value posted under the field's name, in order: one per row of a day."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        self.data = [value.strip() for value in valuelist]
+
+    def process_data(self, value: object) -> None:
+        self.data = list(value or [])
+
+
+class DayHours(Form):
+    """One day's rows ("mon-start", "mon-end", "mon-off"), as typed."""
+
+    off = Checkbox()
+    start = Rows()
+    end = Rows()
+
+    def draft(self) -> dict:
+        """The day as the form shows it again: rows left wholly empty are dropped."""
+        rows = zip(self.start.data, self.end.data, strict=False)
+        return {"off": self.off.data, "intervals": [[s, e] for s, e in rows if s or e]}
+
+
+class SpecialDateHours(DayHours):
+    """A special date's rows ("special-0-date", "special-0-start", ...)."""
+
+    date = Text()
+
+    def draft(self) -> dict:
+        return {"date": self.date.data.strip()} | super().draft()
+
+
+def _day() -> FormField:
+    return FormField(DayHours, separator="-")
+
+
+class WorkingHoursForm(PostedForm):
+    """An employee's Working Hours tab: its rows come and go as staff edit them (`op`
+    names the edit; "save" saves)."""
+
+    timezone = Text()
+    op = Text(default="save")
+    mon = _day()
+    tue = _day()
+    wed = _day()
+    thu = _day()
+    fri = _day()
+    sat = _day()
+    sun = _day()
+    special = FieldList(FormField(SpecialDateHours, separator="-"))
+
+    def draft(self) -> dict:
+        """The form as posted, days off keeping their rows (not saved) for the form."""
+        return {
+            "timezone": self.timezone.data,
+            "days": {day: self[day].form.draft() for day in WEEKDAYS},
+            "special": [entry.form.draft() for entry in self.special],
+        }
 
 
 class StepForm(PostedForm):
