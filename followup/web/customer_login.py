@@ -14,8 +14,13 @@ from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db, limiter
 from followup.models import Tenant
 from followup.services import customer_login as service
+from followup.web.forms import PostedForm, Text
 
 bp = Blueprint("customer_login", __name__)
+
+
+class LoginCodeForm(PostedForm):
+    code = Text()  # the code the chat that asked for the link shows
 
 MAX_TOKEN_LENGTH = 200
 
@@ -44,7 +49,7 @@ def _page(status: int, **context):
 @bp.route("/customer-login/<token>", methods=["GET", "POST"])
 @limiter.limit(_rate_limit)
 def customer_login(token: str):
-    code = request.form.get("code", "")
+    code = LoginCodeForm.posted().code.data
     try:
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotFound()
