@@ -22,6 +22,7 @@ bp = Blueprint("customer_login", __name__)
 class LoginCodeForm(PostedForm):
     code = Text()  # the code the chat that asked for the link shows
 
+
 MAX_TOKEN_LENGTH = 200
 
 
