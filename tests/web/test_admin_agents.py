@@ -11,6 +11,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Agent, AutoFollowupStep, Chat
 from followup.services import agents, chats
+from tests.helpers.templates import assert_rendered
 from tests.web.agent_factories import (
     AGENT,
     CLIENT,
@@ -59,8 +60,10 @@ def test_list_full_page_and_partial(staff_browser, tenant, alex):
     sam = make_agent(tenant, "Sam", role="Sales consultant", steps=2, sms_number="+14155550123")
     agents.set_autofollowup_enabled(tenant.id, sam.id, True)
     make_chat(sam, "Quote", messages=[(CLIENT, "hi")])
-    page_response = staff_browser.get("/admin/agents")
-    partial_response = staff_browser.get("/admin/agents", htmx=True)
+    with assert_rendered(staff_browser, "admin/agents/page.html"):
+        page_response = staff_browser.get("/admin/agents")
+    with assert_rendered(staff_browser, "admin/agents/_list.html"):
+        partial_response = staff_browser.get("/admin/agents", htmx=True)
     page, partial = text_of(page_response), text_of(partial_response)
     assert page_response.status_code == partial_response.status_code == 200
     assert "<h1>AI Employees</h1>" in page and "New AI employee" in page
@@ -117,11 +120,13 @@ def test_create_as_plain_form_redirects_and_later_ones_do_not_take_the_widget(st
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "page"])
 def test_create_with_errors_shows_every_field_and_saves_nothing(staff_browser, htmx):
-    response = staff_browser.post(
-        "/admin/agents",
-        {"name": "  ", "role": "x" * 201, "tone": "", "instructions": "keep me"},
-        htmx=htmx,
-    )
+    template = "admin/agents/_new.html" if htmx else "admin/agents/page.html"
+    with assert_rendered(staff_browser, template):
+        response = staff_browser.post(
+            "/admin/agents",
+            {"name": "  ", "role": "x" * 201, "tone": "", "instructions": "keep me"},
+            htmx=htmx,
+        )
     body = text_of(response)
     assert response.status_code == 422
     assert db.session.query(Agent).count() == 0
@@ -139,8 +144,10 @@ def test_create_with_errors_shows_every_field_and_saves_nothing(staff_browser, h
 @pytest.mark.parametrize("tab", list(TABS))
 def test_every_tab_as_page_and_as_partial(staff_browser, alex, tab):
     url = f"/admin/agents/{alex.id}{TABS[tab]}"
-    page_response = staff_browser.get(url)
-    partial_response = staff_browser.get(url, htmx=True)
+    with assert_rendered(staff_browser, "admin/agents/agent.html"):
+        page_response = staff_browser.get(url)
+    with assert_rendered(staff_browser, "admin/agents/_agent.html"):  # header, tabs and tab
+        partial_response = staff_browser.get(url, htmx=True)
     page, partial = text_of(page_response), text_of(partial_response)
     assert page_response.status_code == partial_response.status_code == 200
     assert "<html" in page and "<html" not in partial
@@ -168,11 +175,12 @@ def test_unknown_agent_is_404(staff_browser):
 
 
 def test_save_persona_as_htmx_refreshes_the_header(staff_browser, alex):
-    response = staff_browser.post(
-        f"/admin/agents/{alex.id}/persona",
-        {"name": "Alexandra", "role": "Concierge", "tone": "Calm", "instructions": "Know oak."},
-        htmx=True,
-    )
+    with assert_rendered(staff_browser, "admin/agents/_agent.html"):
+        response = staff_browser.post(
+            f"/admin/agents/{alex.id}/persona",
+            {"name": "Alexandra", "role": "Concierge", "tone": "Calm", "instructions": "Know oak."},
+            htmx=True,
+        )
     body = text_of(response)
     assert response.status_code == 200
     assert '<h1 id="agent-name">Alexandra</h1>' in body and "Persona saved." in body
@@ -652,7 +660,8 @@ def test_new_step_form_is_a_blank_card(staff_browser, tenant, alex):
 def test_add_a_step_as_htmx_renumbers_the_list(staff_browser, tenant, alex):
     make_agent(tenant, "Sam", steps=1)
     url = f"/admin/agents/{alex.id}/steps"
-    first = staff_browser.post(url, step_form("0", "1"), htmx=True)
+    with assert_rendered(staff_browser, "admin/autofollowup/_steps.html"):  # renumbered
+        first = staff_browser.post(url, step_form("0", "1"), htmx=True)
     assert first.status_code == 200
     assert (first.headers["HX-Retarget"], first.headers["HX-Reswap"]) == ("#af-steps", "outerHTML")
     staff_browser.post(url, step_form("24", "30", "Ask if the question is still relevant", True))
@@ -691,7 +700,8 @@ def test_add_a_step_as_htmx_renumbers_the_list(staff_browser, tenant, alex):
     ],
 )
 def test_a_bad_new_step_is_shown_with_its_error_in_place(staff_browser, alex, form, field, message):
-    response = staff_browser.post(f"/admin/agents/{alex.id}/steps", form, htmx=True)
+    with assert_rendered(staff_browser, "admin/autofollowup/_step.html"):
+        response = staff_browser.post(f"/admin/agents/{alex.id}/steps", form, htmx=True)
     body = text_of(response)
     assert response.status_code == 422
     assert body.lstrip().startswith('<li class="step-card is-new"')  # only the card comes back
@@ -703,7 +713,8 @@ def test_a_bad_new_step_is_shown_with_its_error_in_place(staff_browser, alex, fo
 
 
 def test_a_bad_new_step_without_javascript_gets_the_page_with_the_card(staff_browser, alex):
-    response = staff_browser.post(f"/admin/agents/{alex.id}/steps", step_form("0", "0"))
+    with assert_rendered(staff_browser, "admin/agents/agent.html"):
+        response = staff_browser.post(f"/admin/agents/{alex.id}/steps", step_form("0", "0"))
     body = text_of(response)
     assert response.status_code == 422 and "<html" in body
     assert "step-card is-new" in body and "Delay: make it at least 1 minute." in body

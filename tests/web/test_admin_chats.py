@@ -11,6 +11,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import ChainEnd, Chat, Message, ReminderSend, Role
 from followup.services import agents, chats
+from tests.helpers.templates import assert_rendered
 from tests.web.agent_factories import (
     AGENT,
     CLIENT,
@@ -86,7 +87,8 @@ def test_a_nameless_visitor_is_named_by_the_chats_label(staff_browser, alex):
 
 
 def test_page_shows_the_conversation_with_roles_steps_and_tokens(staff_browser, reminded_chat):
-    response = staff_browser.get(f"/admin/chats/{reminded_chat.id}")
+    with assert_rendered(staff_browser, "admin/chats/page.html"):
+        response = staff_browser.get(f"/admin/chats/{reminded_chat.id}")
     body = text_of(response)
     assert response.status_code == 200 and "<html" in body
     assert "<h1>Maria Garcia</h1>" in body
@@ -114,7 +116,8 @@ def test_times_are_shown_in_the_tenants_time_zone(staff_browser, tenant, reminde
 
 
 def test_the_conversation_alone_for_htmx(staff_browser, reminded_chat):
-    response = staff_browser.get(f"/admin/chats/{reminded_chat.id}", htmx=True)
+    with assert_rendered(staff_browser, "admin/chats/_conversation.html"):
+        response = staff_browser.get(f"/admin/chats/{reminded_chat.id}", htmx=True)
     body = text_of(response)
     assert response.status_code == 200 and "<html" not in body and "<h1>" not in body
     assert "Still thinking about the oak table?" in body and "Reminder · step 1" in body
@@ -122,21 +125,26 @@ def test_the_conversation_alone_for_htmx(staff_browser, reminded_chat):
 
 
 def test_chain_panel_alone_for_htmx(staff_browser, reminded_chat):
-    response = staff_browser.get(f"/admin/chats/{reminded_chat.id}/chain", htmx=True)
+    with assert_rendered(staff_browser, "admin/chats/_chain.html"):
+        response = staff_browser.get(f"/admin/chats/{reminded_chat.id}/chain", htmx=True)
     body = text_of(response)
     assert response.status_code == 200 and body.lstrip().startswith(
         '<section class="card chain-card"'
     )
-    plain = staff_browser.get(f"/admin/chats/{reminded_chat.id}/chain")
+    with assert_rendered(staff_browser):  # a redirect, nothing rendered
+        plain = staff_browser.get(f"/admin/chats/{reminded_chat.id}/chain")
     assert plain.status_code == 302 and plain.headers["Location"].endswith(
         f"/admin/chats/{reminded_chat.id}"
     )
 
 
 def test_staff_reply_as_htmx(staff_browser, reminded_chat):
-    response = staff_browser.post(
-        f"/admin/chats/{reminded_chat.id}/reply", {"text": "  Hi Maria, Olivia here.  "}, htmx=True
-    )
+    with assert_rendered(staff_browser, "admin/chats/_reply.html"):
+        response = staff_browser.post(
+            f"/admin/chats/{reminded_chat.id}/reply",
+            {"text": "  Hi Maria, Olivia here.  "},
+            htmx=True,
+        )
     body = text_of(response)
     assert response.status_code == 200 and "Reply sent." in body
     assert '<textarea id="staff-reply-text"' in body and "Olivia here" not in body  # cleared

@@ -16,6 +16,7 @@ from followup.services import staff_accounts
 from followup.services.prefill import identity_signature, visitor_from_website
 from followup.services.tenant_settings import normalize_origin, parse_origins
 from tests.conftest import PASSWORD, StaffBrowser
+from tests.helpers.templates import assert_rendered
 
 BUSINESS = {
     "name": "Acme Inc",
@@ -58,8 +59,10 @@ def staff_member_browser(app, tenant, staff) -> StaffBrowser:
 
 
 def test_full_page_and_partial(staff_browser, tenant):
-    page_response = staff_browser.get("/admin/settings")
-    partial_response = staff_browser.get("/admin/settings", htmx=True)
+    with assert_rendered(staff_browser, "admin/settings/page.html"):
+        page_response = staff_browser.get("/admin/settings")
+    with assert_rendered(staff_browser, "admin/settings/_sections.html"):
+        partial_response = staff_browser.get("/admin/settings", htmx=True)
     page, partial = text_of(page_response), text_of(partial_response)
     assert page_response.status_code == partial_response.status_code == 200
     assert "<h1>Settings</h1>" in page and "<html" in page
@@ -145,7 +148,8 @@ def test_save_business_as_htmx(staff_browser, tenant):
         "timezone": "Europe/Berlin",
         "sms_enabled": "on",
     }
-    response = staff_browser.post("/admin/settings/business", data=data, htmx=True)
+    with assert_rendered(staff_browser, "admin/settings/_business.html"):
+        response = staff_browser.post("/admin/settings/business", data=data, htmx=True)
     body = text_of(response)
     assert response.status_code == 200
     assert "<html" not in body and "Business details saved." in body
@@ -161,7 +165,10 @@ def test_save_business_as_htmx(staff_browser, tenant):
 
 
 def test_save_business_as_plain_form_redirects_to_the_page(staff_browser, tenant):
-    response = staff_browser.post("/admin/settings/business", data=BUSINESS | {"name": "Acme 2"})
+    with assert_rendered(staff_browser):  # nothing: the browser loads the page next
+        response = staff_browser.post(
+            "/admin/settings/business", data=BUSINESS | {"name": "Acme 2"}
+        )
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/admin/settings")
     assert stored(tenant).name == "Acme 2"
@@ -214,7 +221,8 @@ def test_every_business_error_is_shown_at_once(staff_browser):
 
 
 def test_business_error_on_plain_post_renders_the_whole_page(staff_browser):
-    response = staff_browser.post("/admin/settings/business", data=BUSINESS | {"name": ""})
+    with assert_rendered(staff_browser, "admin/settings/page.html"):
+        response = staff_browser.post("/admin/settings/business", data=BUSINESS | {"name": ""})
     assert response.status_code == 422
     body = text_of(response)
     assert "<h1>Settings</h1>" in body and 'id="name-error"' in body

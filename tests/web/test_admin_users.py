@@ -12,6 +12,7 @@ from followup.extensions import db
 from followup.models import Chat, Customer, CustomerStatus, Message, Role, Status
 from followup.services import chats, followups
 from followup.services.followups import Actor
+from tests.helpers.templates import assert_rendered
 
 SCRIPT = '<script>alert("x")</script>'
 
@@ -54,8 +55,10 @@ def maria(tenant, make_followup):
 def test_list_full_page_and_partial(staff_browser, tenant, make_followup, maria):
     john = customer_of(make_followup(tenant, name="John Smith", email="john@example.com"))
     chat_for(tenant, maria)
-    page_response = staff_browser.get("/admin/users")
-    partial_response = staff_browser.get("/admin/users", htmx=True)
+    with assert_rendered(staff_browser, "admin/users/page.html"):
+        page_response = staff_browser.get("/admin/users")
+    with assert_rendered(staff_browser, "admin/users/_list.html"):
+        partial_response = staff_browser.get("/admin/users", htmx=True)
     page, partial = text_of(page_response), text_of(partial_response)
     assert page_response.status_code == partial_response.status_code == 200
     assert "<h1>Users</h1>" in page
@@ -160,7 +163,8 @@ def test_list_loads_in_pages_with_a_cursor(app, staff_browser, tenant, make_foll
     body = text_of(staff_browser.get("/admin/users"))
     seen = card_names(body)
     while cursor := re.search(r'hx-get="/admin/users\?cursor=([^"&]+)', body):
-        body = text_of(staff_browser.get(f"/admin/users?cursor={cursor.group(1)}", htmx=True))
+        with assert_rendered(staff_browser, "admin/users/_rows.html"):
+            body = text_of(staff_browser.get(f"/admin/users?cursor={cursor.group(1)}", htmx=True))
         assert "<ul" not in body  # rows only, appended to the list
         seen += card_names(body)
     assert seen == [f"Person {n}" for n in (4, 3, 2, 1, 0)]
@@ -185,8 +189,10 @@ def test_detail_as_full_page_and_partial(staff_browser, tenant, make_followup, m
     chat = chat_for(tenant, maria)
     followup = followups.list_page(tenant.id, followups.Filters()).items[-1]
     followups.change_status(tenant.id, followup.id, Status.CONTACTED, Actor("tests"))
-    page = text_of(staff_browser.get(f"/admin/users/{maria.id}"))
-    partial = text_of(staff_browser.get(f"/admin/users/{maria.id}", htmx=True))
+    with assert_rendered(staff_browser, "admin/users/page.html"):
+        page = text_of(staff_browser.get(f"/admin/users/{maria.id}"))
+    with assert_rendered(staff_browser, "admin/users/_detail.html"):
+        partial = text_of(staff_browser.get(f"/admin/users/{maria.id}", htmx=True))
     assert "<h1>Users</h1>" in page and card_names(page) == ["Maria Garcia"]
     assert 'class="user-card is-selected"' in page
     assert "<html" not in partial and "<h1>" not in partial

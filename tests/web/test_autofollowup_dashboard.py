@@ -10,6 +10,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import ChainEnd, ReminderSend, Status
 from followup.services import agents, followups
+from tests.helpers.templates import assert_rendered
 from tests.web.agent_factories import SCRIPT, make_agent, make_chat, schedule, text_of, unescaped
 
 
@@ -142,10 +143,14 @@ def test_load_more_pages_through_many_chains(app, staff_browser, tenant):
     base = utcnow() + timedelta(hours=1)
     for n in range(5):
         schedule(make_chat(agent, f"Chat {n}"), agent.steps[0], base + timedelta(minutes=n))
-    first = text_of(staff_browser.get("/admin/auto-followup"))
+    with assert_rendered(staff_browser, "admin/autofollowup/page.html"):
+        first = text_of(staff_browser.get("/admin/auto-followup"))
     assert chat_names(first) == ["Chat 0", "Chat 1"]
     more = re.search(r'hx-get="([^"]+after=[^"]+)"', first).group(1).replace("&amp;", "&")
-    second = text_of(staff_browser.get(more, htmx=True))
+    with assert_rendered(staff_browser, "admin/autofollowup/_rows.html"):
+        second = text_of(staff_browser.get(more, htmx=True))
+    with assert_rendered(staff_browser, "admin/autofollowup/page.html"):  # a plain visit
+        assert staff_browser.get(more).status_code == 200
     assert second.lstrip().startswith('<tr class="af-row"')  # rows only, appended in place
     assert chat_names(second) == ["Chat 2", "Chat 3"] and "Load more" in second
 

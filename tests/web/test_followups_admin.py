@@ -13,8 +13,11 @@ from followup.extensions import db
 from followup.models import FollowUpRequest, FollowUpStatusChange, Priority, Source, Status
 from followup.services import followups
 from followup.services.followups import Actor
+from tests.helpers.templates import assert_rendered
 
 SYSTEM = Actor("tests")
+# The page renders its list first, then the page around it.
+PAGE = ("admin/followups/_list.html", "admin/followups/page.html")
 
 
 def text_of(response) -> str:
@@ -49,7 +52,8 @@ def test_full_page_has_every_header_element_and_cards(staff_browser, tenant, mak
         priority="high",
     )
     make_followup(tenant, name="John Smith")
-    response = staff_browser.get("/admin/followups")
+    with assert_rendered(staff_browser, *PAGE):
+        response = staff_browser.get("/admin/followups")
     page = text_of(response)
     assert response.status_code == 200
     assert "<h1>Follow-Up Requests</h1>" in page
@@ -69,7 +73,8 @@ def test_full_page_has_every_header_element_and_cards(staff_browser, tenant, mak
 
 def test_htmx_list_request_returns_only_the_list_partial(staff_browser, tenant, make_followup):
     make_followup(tenant, name="Maria Garcia")
-    response = staff_browser.get("/admin/followups", htmx=True)
+    with assert_rendered(staff_browser, "admin/followups/_list.html"):
+        response = staff_browser.get("/admin/followups", htmx=True)
     html = text_of(response)
     assert response.status_code == 200
     assert "<html" not in html and "<h1>" not in html
@@ -173,7 +178,8 @@ def test_list_loads_in_pages_with_a_cursor(app, staff_browser, tenant, make_foll
     first = text_of(staff_browser.get("/admin/followups"))
     assert card_names(first) == [f"Person {n:02d}" for n in range(29, 4, -1)]
     cursor = re.search(r"cursor=([0-9-]+)", first).group(1)
-    more = text_of(staff_browser.get(f"/admin/followups?cursor={cursor}", htmx=True))
+    with assert_rendered(staff_browser, "admin/followups/_rows.html"):
+        more = text_of(staff_browser.get(f"/admin/followups?cursor={cursor}", htmx=True))
     assert card_names(more) == [f"Person {n:02d}" for n in range(4, -1, -1)]
     assert "Load more" not in more
 
@@ -208,8 +214,10 @@ def test_detail_as_full_page_and_partial(staff_browser, tenant, make_followup):
         reason="Quote for hoodies",
         summary="Asked about bulk pricing.",
     )
-    page = text_of(staff_browser.get(f"/admin/followups/{followup.id}?q=maria"))
-    partial = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
+    with assert_rendered(staff_browser, *PAGE):
+        page = text_of(staff_browser.get(f"/admin/followups/{followup.id}?q=maria"))
+    with assert_rendered(staff_browser, "admin/followups/_detail.html"):
+        partial = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
     assert "<h1>Follow-Up Requests</h1>" in page and "Maria Garcia" in page
     assert 'name="q" value="maria"' in page  # filters kept beside the selection
     assert "<html" not in partial
@@ -312,9 +320,10 @@ def test_status_change_updates_and_triggers_list_refresh(
     staff_browser, tenant, staff, make_followup
 ):
     followup = make_followup(tenant)
-    response = staff_browser.post(
-        f"/admin/followups/{followup.id}/status", data={"status": "contacted"}, htmx=True
-    )
+    with assert_rendered(staff_browser, "admin/followups/_detail.html"):
+        response = staff_browser.post(
+            f"/admin/followups/{followup.id}/status", data={"status": "contacted"}, htmx=True
+        )
     assert response.status_code == 200
     assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
     assert 'class="status-pill status-contacted">Contacted<' in text_of(response)
@@ -333,9 +342,10 @@ def test_status_change_updates_and_triggers_list_refresh(
 
 def test_plain_form_post_redirects_back_to_the_detail(staff_browser, tenant, make_followup):
     followup = make_followup(tenant)
-    response = staff_browser.post(
-        f"/admin/followups/{followup.id}/status", data={"status": "cancelled"}
-    )
+    with assert_rendered(staff_browser):  # nothing: the browser loads the page next
+        response = staff_browser.post(
+            f"/admin/followups/{followup.id}/status", data={"status": "cancelled"}
+        )
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/admin/followups/{followup.id}")
     assert reload(followup).cancelled_at is not None
@@ -621,8 +631,10 @@ def test_badge_is_a_pane_only_route(staff_browser, tenant, make_followup):
 
 
 def test_settings_panel_full_page_and_partial(staff_browser):
-    page = text_of(staff_browser.get("/admin/followups/settings"))
-    partial = text_of(staff_browser.get("/admin/followups/settings", htmx=True))
+    with assert_rendered(staff_browser, *PAGE):
+        page = text_of(staff_browser.get("/admin/followups/settings"))
+    with assert_rendered(staff_browser, "admin/followups/_settings.html"):
+        partial = text_of(staff_browser.get("/admin/followups/settings", htmx=True))
     assert "<h1>Follow-Up Requests</h1>" in page
     assert "<html" not in partial
     for html in (page, partial):

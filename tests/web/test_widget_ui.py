@@ -19,6 +19,7 @@ from followup.models import Chat, FollowUpRequest, Message, Role, Source
 from followup.services import chats, customer_login
 from followup.services.prefill import identity_signature
 from followup.web.widget import access
+from tests.helpers.templates import assert_rendered
 from tests.web.database_work import database_work
 
 PROMISE = "We'll contact you within 24 hours."
@@ -135,7 +136,8 @@ def test_widget_js_is_served_as_cacheable_javascript(client):
 def test_chat_page_may_be_framed_by_the_tenants_origins_only(client, tenant):
     tenant.allowed_origins = [SHOP, "http://localhost:8000/"]
     db.session.commit()
-    response = client.get(f"/w/{tenant.widget_public_key}")
+    with assert_rendered(client, "widget/page.html"):
+        response = client.get(f"/w/{tenant.widget_public_key}")
     assert response.status_code == 200
     policy = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self' https://shop.example http://localhost:8000" in policy
@@ -210,7 +212,8 @@ def test_unknown_key_is_a_404_page(client, tenant):
 
 def test_starting_a_chat_renders_the_greeting_and_hands_over_the_session(client, tenant):
     visitor = Visitor(client, tenant)
-    response = visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
+    with assert_rendered(client, "widget/_chat.html"):
+        response = visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
     html = response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
     # The signature covers the id, not the name beside it: the greeting names nobody.
@@ -262,7 +265,8 @@ def test_unusable_customer_data_still_starts_an_anonymous_chat(client, tenant, c
 
 def test_reload_restores_the_history_of_the_stored_chat(visitor, fake_llm):
     visitor.say("hello there")
-    response = visitor.get()
+    with assert_rendered(visitor.client, "widget/_chat.html"):
+        response = visitor.get()
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.index("How can I help you today?") < html.index("hello there")
@@ -273,13 +277,15 @@ def test_reload_restores_the_history_of_the_stored_chat(visitor, fake_llm):
 
 
 def test_sending_returns_the_bubble_and_a_reply_that_streams(visitor, fake_llm):
-    response = visitor.send("What are your opening hours?")
+    with assert_rendered(visitor.client, "widget/_sent.html"):
+        response = visitor.send("What are your opening hours?")
     html = response.get_data(as_text=True)
     assert 'class="msg msg-client"' in html and "What are your opening hours?" in html
     assert 'sse-swap="done" sse-close="done"' in html and 'sse-swap="delta"' in html
-    stream = visitor.client.get(stream_url(html))
+    with assert_rendered(visitor.client, "widget/_reply.html"):  # the `done` bubble
+        stream = visitor.client.get(stream_url(html))
+        events = parse_sse(stream.get_data(as_text=True))
     assert stream.headers["Cache-Control"] == "no-store"
-    events = parse_sse(stream.get_data(as_text=True))
     deltas = [data for name, data in events if name == "delta"]
     assert len(deltas) > 3 and "".join(deltas) == "You said: What are your opening hours?"
     [(last, bubble)] = events[-1:]
@@ -552,7 +558,8 @@ def test_with_the_model_down_the_reply_says_so_and_offers_the_form(visitor, fake
 def test_contact_us_shows_the_form_without_the_ai(client, tenant, fake_llm):
     visitor = Visitor(client, tenant)
     visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
-    response = visitor.get("contact")
+    with assert_rendered(client, "widget/_contact.html"):
+        response = visitor.get("contact")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<h2 id="panel-title" tabindex="-1">Contact us</h2>' in html
