@@ -25,7 +25,8 @@ from werkzeug.serving import make_server
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
 from followup.services import followups, staff_accounts, tenants
-from tests.conftest import PASSWORD, build_app, empty_tables
+from tests.helpers.apps import build_app, empty_tables
+from tests.helpers.staff import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from tests.conftest import app_with_empty_schema
 from tests.engine.helpers import make_agent, start_chat
+from tests.helpers.apps import app_with_empty_schema
 from tests.jobs import conftest as job_fixtures
 
 # Borrowed from the job tests: a Redis database lent to this process alone, flushed

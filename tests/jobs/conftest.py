@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import REDIS_TEST_URL, app_with_empty_schema
 from tests.fakes.blackhole import Blackhole
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import FakeTwilio
+from tests.helpers.apps import REDIS_TEST_URL, app_with_empty_schema
 from tests.jobs.helpers import session_members
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from followup import extensions
 from followup.extensions import db
-from tests.conftest import app_with_empty_schema
+from tests.helpers.apps import app_with_empty_schema
 
 BACKEND_PID = sa.text("SELECT pg_backend_pid()")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from followup.extensions import db
 from followup.models import Chat, Customer, FollowUpRequest
 from followup.services import demo
-from tests.conftest import StaffBrowser
+from tests.helpers.staff import StaffBrowser
 
 SEEDED_AT = datetime(2031, 5, 6, 10, 0, tzinfo=UTC)
 

@@ -26,8 +26,8 @@ from followup.devserver import (
 from followup.extensions import db
 from followup.models import StaffUser
 from followup.services import demo, tenants
-from tests.conftest import build_app
 from tests.fakes.local_http import closed_redis_url
+from tests.helpers.apps import build_app
 
 
 def test_redis_url_from_the_environment_wins(tmp_path):

@@ -4,9 +4,9 @@ stream and its tool calls are read, and every failure surfacing as `LLMUnavailab
 import pytest
 
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, ToolCall, stream_chat
-from tests.conftest import build_app
 from tests.fakes.blackhole import Blackhole
 from tests.fakes.openai_server import OFFER_TEXT
+from tests.helpers.apps import build_app
 
 MODEL = "test-model"
 TOOL = {

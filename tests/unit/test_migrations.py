@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from followup.extensions import db
 from followup.models.base import exists_on_dialect
 from followup.models.followup import SEARCH_TEXT_STATISTICS
-from tests.conftest import build_app, scratch_postgres_database
+from tests.helpers.apps import build_app, scratch_postgres_database
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import runpy
 from followup.config import PROJECT_ROOT
 from followup.devserver import _child_commands
 from followup.extensions import limiter
-from tests.conftest import REDIS_TEST_URL, build_app
+from tests.helpers.apps import REDIS_TEST_URL, build_app
 
 GUNICORN_CONFIG = PROJECT_ROOT / "gunicorn.conf.py"
 

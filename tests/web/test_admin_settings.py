@@ -15,7 +15,7 @@ from followup.models import Tenant
 from followup.services import staff_accounts
 from followup.services.prefill import identity_signature, visitor_from_website
 from followup.services.tenant_settings import normalize_origin, parse_origins
-from tests.conftest import PASSWORD, StaffBrowser
+from tests.helpers.staff import PASSWORD, StaffBrowser
 from tests.helpers.templates import assert_rendered
 
 BUSINESS = {

@@ -18,7 +18,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Customer, FollowUpRequest, IdempotencyKey
 from followup.services import api_tokens
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.helpers.apps import POSTGRES_ADMIN_URL
 
 LIST_URL = "/api/v1/followups"
 NEW_REQUEST = {"name": "Ada Lovelace", "email": "ada@example.com", "reason": "Call me back"}

@@ -9,7 +9,7 @@ from flask import g
 
 from followup.extensions import db
 from followup.services import staff_accounts
-from tests.conftest import PASSWORD, StaffBrowser, as_a_new_request
+from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request
 
 
 def test_login_page_renders_form_with_csrf_token(browser):

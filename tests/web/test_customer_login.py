@@ -12,7 +12,7 @@ from followup.clock import utcnow
 from followup.extensions import db, mail
 from followup.models import Chat, Message, Role, Source
 from followup.services import chat_identity, chats, customer_login, followups
-from tests.conftest import StaffBrowser
+from tests.helpers.staff import StaffBrowser
 from tests.web.widget_surfaces import SURFACES, SurfaceChat
 
 EMAIL = "maria@example.com"

@@ -11,12 +11,8 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
 from followup.services import followup_settings, followups, staff_accounts, tenant_settings, tenants
-from tests.conftest import (
-    PASSWORD,
-    StaffBrowser,
-    empty_tables,
-    logged_in_browser,
-)
+from tests.helpers.apps import empty_tables
+from tests.helpers.staff import PASSWORD, StaffBrowser, logged_in_browser
 from tests.web.database_work import database_work
 
 LIST = "/admin/followups?q=order&status=pending"

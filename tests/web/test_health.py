@@ -1,8 +1,8 @@
 """/healthz tells a load balancer whether this box can serve: database and Redis."""
 
 from followup.extensions import db
-from tests.conftest import build_app
 from tests.fakes.local_http import closed_redis_url
+from tests.helpers.apps import build_app
 
 
 def test_healthz_is_ok_when_database_and_redis_answer(app):

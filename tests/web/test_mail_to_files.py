@@ -22,7 +22,8 @@ from followup.jobs.customer_login import email_login_link
 from followup.models import Customer, Notification
 from followup.notify import email as notify_email
 from followup.services import chats, staff_accounts, tenants
-from tests.conftest import PASSWORD, app_with_empty_schema, logged_in_browser
+from tests.helpers.apps import app_with_empty_schema
+from tests.helpers.staff import PASSWORD, logged_in_browser
 
 START = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 FILE_NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-notification-(\d+)\.eml$")

@@ -8,7 +8,8 @@ from werkzeug.test import Client
 
 from followup.config import ConfigError
 from followup.web.proxies import TrustedProxies, parse_trusted_proxies
-from tests.conftest import StaffBrowser, app_with_empty_schema, as_a_new_request
+from tests.helpers.apps import app_with_empty_schema
+from tests.helpers.staff import StaffBrowser, as_a_new_request
 
 PROXY = "10.0.0.2"
 

@@ -12,7 +12,7 @@ from followup.extensions import db
 from followup.models import StaffUser
 from followup.services import staff_accounts
 from followup.web.auth.sessions import POLL_HEADER
-from tests.conftest import PASSWORD, StaffBrowser, as_a_new_request
+from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request
 
 ADMIN_PAGE = "/admin/followups"
 
