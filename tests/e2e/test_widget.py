@@ -26,9 +26,9 @@ from followup.models import Chat, FollowUpRequest, Source, Tenant
 from followup.services.prefill import identity_signature
 from tests.e2e.conftest import STAFF_EMAIL, LiveServer, screenshot, staff_login
 from tests.fakes.openai_server import OFFER_TEXT, FakeOpenAI
+from tests.helpers.agents import make_agent
 from tests.helpers.apps import build_app
 from tests.helpers.staff import PASSWORD
-from tests.web.agent_factories import make_agent
 
 pytestmark = pytest.mark.e2e
 

@@ -20,8 +20,8 @@ from followup.services import autofollowup, chats, conversations, followups, sms
 from followup.services.reminder_sending import send_reminder
 from tests.engine.conftest import START
 from tests.engine.helpers import client_says, reminders, run_due, step_positions
-from tests.web.test_widget_api import start as start_api_session
-from tests.web.test_widget_ui import Visitor, ask_for_a_person, form_key_of, submit
+from tests.helpers.widget import Visitor, ask_for_a_person, form_key_of, submit
+from tests.helpers.widget_api import start as start_api_session
 
 HOUR = timedelta(hours=1)
 AGENT_NUMBER = "+14155550150"

@@ -4,7 +4,7 @@ reads nothing until the transaction (or the savepoint that locked it) ends."""
 from followup.extensions import db
 from followup.models import Tenant
 from followup.services.queries import lock_row
-from tests.web.database_work import database_work
+from tests.helpers.database_work import database_work
 
 
 def _lock(tenant: Tenant) -> list[str]:

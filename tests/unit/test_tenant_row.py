@@ -6,7 +6,7 @@ from followup.errors import NotFound
 from followup.extensions import db
 from followup.models import FollowUpRequest
 from followup.services.queries import tenant_row
-from tests.web.database_work import database_work
+from tests.helpers.database_work import database_work
 
 
 def row_of(tenant, followup_id: int) -> FollowUpRequest:

@@ -11,8 +11,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Agent, AutoFollowupStep, Chat
 from followup.services import agents, chats
-from tests.helpers.templates import assert_rendered
-from tests.web.agent_factories import (
+from tests.helpers.agents import (
     AGENT,
     CLIENT,
     SCRIPT,
@@ -22,7 +21,8 @@ from tests.web.agent_factories import (
     text_of,
     unescaped,
 )
-from tests.web.database_work import database_work
+from tests.helpers.database_work import database_work
+from tests.helpers.templates import assert_rendered
 
 TABS = {
     "persona": "",

@@ -10,8 +10,8 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import ChainEnd, ReminderSend, Status
 from followup.services import agents, followups
+from tests.helpers.agents import SCRIPT, make_agent, make_chat, schedule, text_of, unescaped
 from tests.helpers.templates import assert_rendered
-from tests.web.agent_factories import SCRIPT, make_agent, make_chat, schedule, text_of, unescaped
 
 
 def chat_names(body: str) -> list[str]:

@@ -13,7 +13,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Channel, Chat
 from followup.services.prefill import identity_signature
-from tests.web.agent_factories import make_agent, make_chat, schedule, text_of
+from tests.helpers.agents import make_agent, make_chat, schedule, text_of
 
 pytestmark = pytest.mark.usefixtures("moved_clock")
 

@@ -13,7 +13,7 @@ from followup.extensions import db, mail
 from followup.models import Chat, Message, Role, Source
 from followup.services import chat_identity, chats, customer_login, followups
 from tests.helpers.staff import StaffBrowser
-from tests.web.widget_surfaces import SURFACES, SurfaceChat
+from tests.helpers.widget import SURFACES, SurfaceChat
 
 EMAIL = "maria@example.com"
 CODE_SHAPE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$")

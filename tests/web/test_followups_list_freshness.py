@@ -12,8 +12,8 @@ from followup.extensions import db
 from followup.models import FollowUpRequest, Source
 from followup.services import followup_settings, followups, staff_accounts, tenant_settings, tenants
 from tests.helpers.apps import empty_tables
+from tests.helpers.database_work import database_work
 from tests.helpers.staff import PASSWORD, StaffBrowser, logged_in_browser
-from tests.web.database_work import database_work
 
 LIST = "/admin/followups?q=order&status=pending"
 # The user load joins the tenant: one SELECT, then the list's own when it is rendered.

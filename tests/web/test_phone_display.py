@@ -9,7 +9,7 @@ from followup.extensions import db
 from followup.models import Channel, Customer, FollowUpRequest
 from followup.services import tenant_settings, tenants
 from followup.services.validation import international_phone
-from tests.web.agent_factories import make_agent, make_chat, text_of
+from tests.helpers.agents import make_agent, make_chat, text_of
 
 STORED = "+442071838750"
 SHOWN = "+44 20 7183 8750"

@@ -9,8 +9,8 @@ import pytest
 
 from followup.models import Status
 from followup.services import followups
+from tests.helpers.agents import make_agent, make_chat
 from tests.helpers.templates import assert_rendered
-from tests.web.agent_factories import make_agent, make_chat
 
 # The Follow-Up Requests page renders its list first, then the page around it.
 FOLLOWUPS_PAGE = ("admin/followups/_list.html", "admin/followups/page.html")

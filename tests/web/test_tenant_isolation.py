@@ -10,7 +10,7 @@ from followup.config import TestConfig
 from followup.extensions import db
 from followup.factory import create_app
 from followup.models import Agent, Chat, FollowUpRequest, Message, Status
-from tests.web.agent_factories import make_agent, make_chat
+from tests.helpers.agents import make_agent, make_chat
 
 ID_ROUTE_PREFIXES = ("/admin/", "/api/v1/")
 

@@ -19,10 +19,10 @@ from followup.models import Agent, Chat, FollowUpRequest, Message, Role, Source
 from followup.services import agents, chats, customer_login, followups
 from followup.services.prefill import identity_signature
 from followup.services.validation import UNKNOWN_FIELD
-from tests.web.agent_factories import make_agent
-from tests.web.database_work import database_work
+from tests.helpers.agents import make_agent
+from tests.helpers.database_work import database_work
+from tests.helpers.widget_api import BASE, Session, bearer, start
 
-BASE = "/api/widget/v1"
 MESSAGE_KEYS = {"id", "role", "content", "mode", "created_at", "action"}
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 SHOP = "https://shop.example"
@@ -41,45 +41,6 @@ def signed(tenant, **fields) -> dict:
         "id": "cust-42",
         "signature": identity_signature(tenant.widget_secret, "cust-42"),
     } | fields
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Session:
-    """A widget session: the chat's URLs and its token, the way a custom UI holds them."""
-
-    def __init__(self, client: FlaskClient, chat_id: int, token: str):
-        self.client, self.chat_id, self.token = client, chat_id, token
-
-    def url(self, tail: str) -> str:
-        return f"{BASE}/chats/{self.chat_id}/{tail}"
-
-    def post(self, tail: str, body, headers: dict | None = None, **kwargs):
-        return self.client.post(
-            self.url(tail), json=body, headers=bearer(self.token) | (headers or {}), **kwargs
-        )
-
-    def get(self, tail: str, headers: dict | None = None, **kwargs):
-        return self.client.get(
-            self.url(tail), headers=bearer(self.token) | (headers or {}), **kwargs
-        )
-
-    def say(self, text: str, mode: str = "text", **kwargs):
-        return self.post("messages", {"text": text, "mode": mode}, **kwargs)
-
-    def stream(self, text: str, mode: str = "text"):
-        return self.say(text, mode, headers={"Accept": "text/event-stream"})
-
-
-def start(client: FlaskClient, tenant, customer: dict | None = None) -> Session:
-    body = {} if customer is None else {"customer": customer}
-    response = client.post(f"{BASE}/{tenant.widget_public_key}/sessions", json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    data = response.get_json()
-    assert set(data) == {"session_token", "chat_id"}
-    return Session(client, data["chat_id"], data["session_token"])
 
 
 def parse_sse(text: str) -> list[tuple[str, dict]]:

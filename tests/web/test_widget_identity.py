@@ -11,7 +11,7 @@ from followup.extensions import db
 from followup.models import Chat, Customer, CustomerStatus, FollowUpRequest
 from followup.services import chats
 from followup.services.prefill import identity_signature, visitor_from_website
-from tests.web.widget_surfaces import SURFACES, SurfaceChat
+from tests.helpers.widget import SURFACES, SurfaceChat
 
 SAM = {"name": "Sam Carter", "email": "sam@example.com"}
 

@@ -19,8 +19,16 @@ from followup.models import Chat, FollowUpRequest, Message, Role, Source
 from followup.services import chats, customer_login
 from followup.services.prefill import identity_signature
 from followup.web.widget import access
+from tests.helpers.database_work import database_work
 from tests.helpers.templates import assert_rendered
-from tests.web.database_work import database_work
+from tests.helpers.widget import (
+    Visitor,
+    ask_for_a_person,
+    form_key_of,
+    parse_sse,
+    stream_url,
+    submit,
+)
 
 PROMISE = "We'll contact you within 24 hours."
 HTML_PROMISE = PROMISE.replace("'", "&#39;")
@@ -28,67 +36,6 @@ SHOP = "https://shop.example"
 FALLBACK_START = "Sorry, I can't answer right now."
 SCRIPT = "<script>alert('x')</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
-
-
-class Visitor:
-    """The chat page's script: it keeps the session token and sends it as a bearer token."""
-
-    def __init__(self, client: FlaskClient, tenant):
-        self.client = client
-        self.key = tenant.widget_public_key
-        self.chat_id: int | None = None
-        self.token: str | None = None
-
-    def start(self, customer: str | None = None):
-        data = {} if customer is None else {"customer": customer}
-        response = self.client.post(f"/w/{self.key}/chats", data=data)
-        assert response.status_code == 201, response.get_data(as_text=True)
-        self.chat_id = int(response.headers["X-Chat-Id"])
-        self.token = response.headers["X-Session-Token"]
-        return response
-
-    def url(self, tail: str = "") -> str:
-        return f"/w/{self.key}/chats/{self.chat_id}" + (f"/{tail}" if tail else "")
-
-    def headers(self) -> dict:
-        return {"HX-Request": "true", "Authorization": f"Bearer {self.token}"}
-
-    def get(self, tail: str = "", **kwargs):
-        return self.client.get(self.url(tail), headers=self.headers(), **kwargs)
-
-    def post(self, tail: str, data: dict, **kwargs):
-        return self.client.post(self.url(tail), data=data, headers=self.headers(), **kwargs)
-
-    def send(self, text: str, mode: str = "text"):
-        return self.post("messages", {"text": text, "mode": mode})
-
-    def say(self, text: str) -> list[tuple[str, str]]:
-        """Send a message and read the reply stream to its end."""
-        response = self.send(text)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        stream = self.client.get(stream_url(response.get_data(as_text=True)))
-        assert stream.status_code == 200
-        assert stream.mimetype == "text/event-stream"
-        return parse_sse(stream.get_data(as_text=True))
-
-
-def stream_url(html: str) -> str:
-    match = re.search(r'sse-connect="([^"]+)"', html)
-    assert match, html
-    return unescape(match.group(1))
-
-
-def parse_sse(body: str) -> list[tuple[str, str]]:
-    """(event, data) pairs; a multi-line data field is joined with newlines, as browsers do."""
-    events = []
-    for block in body.split("\n\n"):
-        if not block:
-            continue
-        lines = block.split("\n")
-        assert lines[0].startswith("event: "), block
-        data = "\n".join(line.removeprefix("data: ") for line in lines[1:])
-        events.append((lines[0].removeprefix("event: "), data))
-    return events
 
 
 def signed(tenant, **fields) -> str:
@@ -420,13 +367,6 @@ def test_customer_markup_is_escaped_in_the_bubble_the_stream_and_the_history(vis
 # --- the follow-up form ----------------------------------------------------------------------
 
 
-def ask_for_a_person(visitor: Visitor) -> str:
-    events = visitor.say("Can I talk to a person about a bulk order?")
-    name, bubble = events[-1]
-    assert name == "done"
-    return bubble
-
-
 def test_the_ai_offer_shows_the_form_prefilled_from_the_signed_identity(client, tenant, fake_llm):
     visitor = Visitor(client, tenant)
     visitor.start(signed(tenant, name="Maria Garcia", email="maria@example.com"))
@@ -469,14 +409,6 @@ def test_an_offer_says_when_the_team_answers_once_in_its_form(visitor, fake_llm,
     assert bubble.count(HTML_PROMISE) == 1
     assert re.search(r'<p class="promise">.*?<span>' + re.escape(HTML_PROMISE), bubble)
     assert "within 12 hours" not in bubble
-
-
-def submit(visitor: Visitor, form_key: str, **fields):
-    return visitor.post("followups", {"form_key": form_key} | fields)
-
-
-def form_key_of(bubble: str) -> str:
-    return re.search(r'name="form_key" value="(m\d+)"', bubble).group(1)
 
 
 def test_submitting_the_form_confirms_with_the_response_time(client, tenant, fake_llm):

@@ -15,8 +15,8 @@ from followup.models import Chat
 from followup.services import chats, followups
 from followup.services.chats import MAX_MESSAGE_CHARS
 from followup.services.followup_limits import MAX_NOTES, MAX_REASON
-from tests.web.agent_factories import make_agent
-from tests.web.html_tree import error_of, group_names, invalid_controls, label_of, parse
+from tests.helpers.agents import make_agent
+from tests.helpers.html_tree import error_of, group_names, invalid_controls, label_of, parse
 
 # What email-validator, WTForms, marshmallow, werkzeug and Flask-Limiter say.
 LIBRARY_PHRASES = (
