@@ -1,34 +1,15 @@
 """The agent's turn, pre-fill precedence, the voice capture flow, and the LLM fallback."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from followup.extensions import db, mail
+from followup.extensions import db
 from followup.llm.client import TextDelta
-from followup.models import Chat, Customer, FollowUpRequest, Message, Role, Source
-from followup.services import chat_identity, chats, customer_login, followups
-from followup.services.prefill import identity_signature
-
-
-def start(tenant, customer=None) -> Chat:
-    chat = chats.start_chat(tenant.widget_public_key, customer).chat
-    return chat
-
-
-def say(chat, text, mode="text") -> Message:
-    chats.post_client_message(chat, text, mode)
-    return chats.reply(chat)
-
-
-def signed(tenant, **fields):
-    return fields | {
-        "id": "cust-42",
-        "signature": identity_signature(tenant.widget_secret, "cust-42"),
-    }
-
+from followup.models import Customer, FollowUpRequest, Message, Role, Source
+from followup.services import chat_identity, chats, followups
+from tests.helpers.chats import log_in, say, signed, start
 
 # --- the agent's turn ------------------------------------------------------------------------
 
@@ -123,14 +104,6 @@ def accounts_customer(tenant, email, name) -> Customer:
     db.session.add(customer)
     db.session.commit()
     return customer
-
-
-def log_in(chat, customer) -> None:
-    """Log in the way a customer does: the emailed one-time link, opened."""
-    with mail.record_messages() as outbox:
-        code = customer_login.request_login_link(chat, customer.email)
-    token = re.search(r"/customer-login/(\S+)", outbox[0].body).group(1)
-    customer_login.consume_login_link(token, code)
 
 
 def test_typing_someones_email_does_not_sign_them_in(tenant, fake_llm):

@@ -2,7 +2,7 @@
 
 from followup.models import CustomerStatus, Source
 from followup.services import chats, followups
-from tests.unit.test_chat_service import log_in, say, signed, start
+from tests.helpers.chats import log_in, say, signed, start
 
 
 def status_of(followup) -> str:
