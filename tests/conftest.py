@@ -21,6 +21,9 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers.apps import DATABASES, app_with_empty_schema, scratch_postgres_database
 from tests.helpers.staff import PASSWORD, StaffBrowser, logged_in_browser
 
+# The job tests' servers and workers, shared with the engine and SMS tests.
+pytest_plugins = ["tests.fixtures.jobs"]
+
 
 def pytest_report_header() -> str | None:
     """`make test-clock` says how far ahead it runs; a run that asked and is not ahead fails."""

@@ -3,44 +3,16 @@ database of this test process's own, a clock the tests move, and an AI employee 
 the spec's three-step chain.
 
 Jobs run in the test's process (RQ_ASYNC off) unless a test builds a worker app: a
-test makes time pass with `clock`, then runs what is due with `run_due()`.
+test makes time pass with `clock`, then runs what is due with `run_due()`. The Redis
+database, the Twilio fake and `start_worker` (a real `python worker.py`) are the job
+tests' (tests/fixtures/jobs.py).
 """
-
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from tests.engine.helpers import make_agent, start_chat
 from tests.helpers.apps import app_with_empty_schema
-from tests.jobs import conftest as job_fixtures
-
-# Borrowed from the job tests: a Redis database lent to this process alone, flushed
-# around each test (the sweep keeps a lock and job ids there); the Twilio fake; a real
-# `python worker.py`.
-jobs_redis_url = job_fixtures.jobs_redis_url
-redis_db = job_fixtures.redis_db
-twilio_server = job_fixtures.twilio_server
-twilio = job_fixtures.twilio
-start_worker = job_fixtures.start_worker
-
-# A Monday morning, in winter time (Europe/Berlin is UTC+1).
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def engine_settings(database_url, redis_url, fake_llm, twilio_server) -> dict:
-    return {
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": redis_url,
-        "OPENAI_BASE_URL": fake_llm.base_url,
-        "OPENAI_API_KEY": "test-key",
-        "LLM_TIMEOUT_S": 2.0,
-        "TWILIO_ACCOUNT_SID": twilio_server.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio_server.auth_token,
-        "TWILIO_FROM_NUMBER": job_fixtures.TWILIO_FROM,
-        "TWILIO_API_BASE": twilio_server.base_url,
-    }
+from tests.helpers.chains import START, Clock, engine_settings, make_agent, start_chat
 
 
 @pytest.fixture
@@ -52,22 +24,6 @@ def settings(database_url, jobs_redis_url, fake_llm, twilio_server, redis_db) ->
 def app(settings, database_url):
     with app_with_empty_schema(database_url, **settings) as app:
         yield app
-
-
-@dataclass
-class Clock:
-    traveller: object
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def advance(self, **delta) -> datetime:
-        self.traveller.shift(timedelta(**delta))
-        return self.now()
-
-    def move_to(self, moment: datetime) -> datetime:
-        self.traveller.move_to(moment)
-        return self.now()
 
 
 @pytest.fixture

@@ -27,9 +27,11 @@ from followup.models import (
 )
 from followup.services import autofollowup, capture, chats, sms_chats, staff_accounts
 from followup.services.reminder_sending import send_reminder
-from tests.engine.conftest import START
-from tests.engine.helpers import (
+from tests.fakes.blackhole import Blackhole
+from tests.fakes.local_http import closed_redis_url
+from tests.helpers.chains import (
     SPEC_CHAIN,
+    START,
     client_says,
     make_agent,
     refreshed,
@@ -39,8 +41,6 @@ from tests.engine.helpers import (
     start_chat,
     step_positions,
 )
-from tests.fakes.blackhole import Blackhole
-from tests.fakes.local_http import closed_redis_url
 
 HOUR = timedelta(hours=1)
 

@@ -11,8 +11,7 @@ from followup.models import Status
 from followup.services import autofollowup, chats, followups
 from followup.services.autofollowup import active_chains
 from followup.services.visitors import display_name
-from tests.engine.conftest import START
-from tests.engine.helpers import client_says, make_agent, run_due, start_chat
+from tests.helpers.chains import START, client_says, make_agent, run_due, start_chat
 
 HOUR = timedelta(hours=1)
 

@@ -7,8 +7,8 @@ from followup.extensions import db
 from followup.models import ChainEnd, Chat
 from followup.services import autofollowup, chats, sms_chats
 from followup.services.agents import MAX_STEPS
-from tests.engine.conftest import START
-from tests.engine.helpers import (
+from tests.helpers.chains import (
+    START,
     client_says,
     make_agent,
     refreshed,

@@ -18,8 +18,7 @@ from followup.jobs import sms as sms_jobs
 from followup.models import ChainEnd, Chat, FollowUpRequest, Source
 from followup.services import autofollowup, chats, conversations, followups, sms_chats
 from followup.services.reminder_sending import send_reminder
-from tests.engine.conftest import START
-from tests.engine.helpers import client_says, reminders, run_due, step_positions
+from tests.helpers.chains import START, client_says, reminders, run_due, step_positions
 from tests.helpers.widget import Visitor, ask_for_a_person, form_key_of, submit
 from tests.helpers.widget_api import start as start_api_session
 

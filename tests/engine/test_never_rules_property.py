@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from followup.extensions import db
 from followup.models import WEEKDAYS, Agent, Chat, Message, ReminderSend, Role
 from followup.services import autofollowup, chats
-from tests.engine.helpers import make_agent, run_due, start_chat
+from tests.helpers.chains import make_agent, run_due, start_chat
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

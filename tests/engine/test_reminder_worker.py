@@ -20,9 +20,9 @@ from followup.jobs import reminders as reminder_jobs
 from followup.models import Message, ReminderSend
 from followup.queue import PRIORITY, JobQueue, wake_up_id
 from followup.services import autofollowup, chats
-from tests.engine.helpers import make_agent, start_chat
 from tests.helpers.apps import app_with_empty_schema
-from tests.jobs.helpers import wait_for
+from tests.helpers.chains import make_agent, start_chat
+from tests.helpers.jobs import wait_for
 
 STEP_DELAY = timedelta(minutes=1)
 # RQ's scheduler looks once a second and counts whole seconds; the job itself takes a

@@ -18,9 +18,8 @@ from followup.extensions import db
 from followup.models import Chat
 from followup.queue import JobQueue
 from followup.services import agents
-from tests.engine.conftest import START
-from tests.engine.helpers import client_says, make_agent, start_chat
-from tests.jobs.helpers import work_off
+from tests.helpers.chains import START, client_says, make_agent, start_chat
+from tests.helpers.jobs import work_off
 
 STEPS = [(60, "Check in"), (120, "Ask again"), (180, "Offer a call"), (240, "Say goodbye")]
 

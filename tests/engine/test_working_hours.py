@@ -10,8 +10,8 @@ from followup.errors import ValidationFailed
 from followup.models import Agent
 from followup.services import working_hours
 from followup.services.working_hours import is_open, next_opening, validate_working_hours
-from tests.engine.helpers import client_says, make_agent, refreshed, run_due, start_chat
-from tests.engine.helpers import reminders as reminders_of
+from tests.helpers.chains import client_says, make_agent, refreshed, run_due, start_chat
+from tests.helpers.chains import reminders as reminders_of
 
 WEEKDAYS_9_18 = working_hours.MON_FRI_9_18
 EVERY_DAY_9_18 = {day: [["09:00", "18:00"]] for day in working_hours.WEEKDAYS}

@@ -16,7 +16,7 @@ from followup.extensions import db
 from followup.models import CustomerLoginToken
 from followup.queue import LOGIN_LINK_DESCRIPTION, LOGIN_LINK_RETRY_INTERVALS_S, JobQueue
 from followup.services import chats, customer_login
-from tests.jobs.helpers import work_off
+from tests.helpers.jobs import work_off
 
 EMAIL = "maria@example.com"
 STRANGER = "stranger@example.com"

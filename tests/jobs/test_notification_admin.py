@@ -5,7 +5,7 @@ import re
 
 from followup.extensions import db
 from followup.jobs.notifications import deliver_notifications
-from tests.jobs.helpers import configure_tenant, outbox_rows, row_of
+from tests.helpers.jobs import configure_tenant, outbox_rows, row_of
 
 
 def panel_of(response) -> str:

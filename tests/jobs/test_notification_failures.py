@@ -11,7 +11,7 @@ from flask import current_app
 
 from followup.extensions import mail
 from followup.jobs.notifications import deliver_notifications
-from tests.jobs.helpers import configure_tenant, row_of
+from tests.helpers.jobs import configure_tenant, row_of
 
 OUTBOX_LOGGER = "followup.services.notifications"
 

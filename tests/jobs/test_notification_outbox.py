@@ -21,7 +21,7 @@ from followup.queue import JobQueue
 from followup.services import notifications, staff_accounts, tenants
 from followup.services.followups import create_followup
 from tests.fakes.local_http import closed_redis_url
-from tests.jobs.helpers import configure_tenant, outbox_rows, row_of
+from tests.helpers.jobs import configure_tenant, outbox_rows, row_of
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

@@ -18,8 +18,8 @@ from rq.job import Job, JobStatus
 from followup.models import NotificationChannel, Source
 from followup.queue import JobQueue
 from followup.services import followups
-from tests.jobs.conftest import TWILIO_FROM
-from tests.jobs.helpers import (
+from tests.helpers.jobs import (
+    TWILIO_FROM,
     WAIT_S,
     all_sent,
     configure_tenant,

@@ -7,7 +7,7 @@ A real `python worker.py`: the limits are settings it reads from its environment
 
 import pytest
 
-from tests.jobs.helpers import configure_tenant, outbox_rows, row_of, wait_for
+from tests.helpers.jobs import configure_tenant, outbox_rows, row_of, wait_for
 
 CONTACT_PHONE = "+14155550123"
 ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -1,51 +1,24 @@
 """Fixtures for the SMS channel: the app talking to the local Twilio server, an AI
 employee with its own number, and `sms`, which sends inbound texts to the webhook
-signed exactly as Twilio signs them (`RequestValidator.compute_signature` over the
-public URL and the form parameters)."""
+signed exactly as Twilio signs them (tests/helpers/sms.py).
 
-import secrets
-from dataclasses import dataclass
+The fault tests run real `python worker.py` processes (`start_worker`, from
+tests/fixtures/jobs.py) with `settings` and `queued_app` below, and restart a Redis of
+their own (`private_redis`); test_sms_worker.py and test_answer_priority.py override
+`settings` and `queued_app` with their own.
+"""
 
 import pytest
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
-from twilio.request_validator import RequestValidator
 
 from followup.extensions import db
-from followup.models import Agent, Chat, Message, SmsAnswer
-
-# The job tests' fixtures: the local Twilio server, and for test_sms_worker.py a Redis
-# database of our own, the SMTP server the worker's settings name, and `start_worker`.
-from tests.jobs.conftest import (  # noqa: F401 (fixtures)
-    TWILIO_FROM,
-    jobs_redis_url,
-    redis_db,
-    smtp,
-    smtp_server,
-    start_worker,
-    twilio,
-    twilio_server,
-)
-
-PUBLIC_BASE_URL = "https://followup.example.test"
-WEBHOOK_PATH = "/hooks/twilio/sms"
-WEBHOOK_URL = PUBLIC_BASE_URL + WEBHOOK_PATH
-AGENT_NUMBER = "+14155550150"
-CUSTOMER_NUMBER = "+14155550177"
-
-
-def twilio_settings(twilio) -> dict:  # noqa: F811 (the fixture's value)
-    return {
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_FROM_NUMBER": TWILIO_FROM,
-        "TWILIO_API_BASE": twilio.base_url,
-    }
+from followup.models import Agent
+from tests.helpers.jobs import shared_settings
+from tests.helpers.redis_server import PrivateRedis
+from tests.helpers.sms import AGENT_NUMBER, LEASE_S, WORKER_APP_NAME, InboundSms, twilio_settings
 
 
 @pytest.fixture
-def app(app, twilio):  # noqa: F811
+def app(app, twilio):
     """The root `app` (once per database), with Twilio pointing at the local server."""
     app.config.update(twilio_settings(twilio))
     return app
@@ -59,83 +32,32 @@ def agent(tenant) -> Agent:
     return agent
 
 
-def twilio_params(body: str, from_: str, to: str, sid: str | None = None) -> dict[str, str]:
-    """The form Twilio posts for an inbound SMS (the fields it always sends)."""
-    # Fresh each time: the webhook takes each MessageSid once, and Redis outlives a run.
-    sid = sid or "SM" + secrets.token_hex(16)
-    return {
-        "ToCountry": "US",
-        "ToState": "CA",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "ToCity": "SAN FRANCISCO",
-        "FromZip": "94105",
-        "SmsSid": sid,
-        "FromState": "CA",
-        "SmsStatus": "received",
-        "FromCity": "SAN FRANCISCO",
-        "Body": body,
-        "FromCountry": "US",
-        "To": to,
-        "ToZip": "94105",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": "AC" + "0" * 32,
-        "From": from_,
-        "ApiVersion": "2010-04-01",
-    }
-
-
-@dataclass
-class InboundSms:
-    client: FlaskClient
-    auth_token: str
-
-    def signature(self, params: dict, url: str = WEBHOOK_URL, token: str | None = None) -> str:
-        return RequestValidator(token or self.auth_token).compute_signature(url, params)
-
-    def post(self, params: dict, signature: str | None, **kwargs):
-        headers = {"X-Twilio-Signature": signature} if signature is not None else {}
-        return self.client.post(WEBHOOK_PATH, data=params, headers=headers, **kwargs)
-
-    def send(self, body: str, from_: str = CUSTOMER_NUMBER, to: str = AGENT_NUMBER, **kwargs):
-        """A text as Twilio delivers it: signed with the account's auth token."""
-        params = twilio_params(body, from_, to)
-        return self.post(params, self.signature(params), **kwargs)
-
-
 @pytest.fixture
-def sms(app, twilio) -> InboundSms:  # noqa: F811
+def sms(app, twilio) -> InboundSms:
     return InboundSms(app.test_client(), twilio.auth_token)
 
 
-def count(model) -> int:
-    db.session.rollback()  # see what the requests committed
-    return db.session.scalar(select(func.count()).select_from(model))
+@pytest.fixture
+def settings(database_url, jobs_redis_url, smtp, twilio, redis_db, fake_llm):
+    """What the test's app and the workers share (start_worker passes it on)."""
+    return shared_settings(database_url, jobs_redis_url, smtp, twilio) | {
+        "OPENAI_BASE_URL": fake_llm.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "LLM_TIMEOUT_S": 3.0,
+        "SMS_ANSWER_LEASE_S": LEASE_S,
+        "PGAPPNAME": WORKER_APP_NAME,
+    }
 
 
-def the_chat() -> Chat:
-    """The one chat the test's texts opened, as the requests committed it."""
-    db.session.rollback()
-    (chat,) = db.session.scalars(select(Chat)).all()
-    return chat
+@pytest.fixture
+def queued_app(app, settings):
+    """The app queueing jobs in Redis for real instead of running them inline."""
+    app.config.update(RQ_ASYNC=True, REDIS_URL=settings["REDIS_URL"], SMS_ANSWER_LEASE_S=LEASE_S)
+    return app
 
 
-def nothing_stored() -> bool:
-    return count(Chat) == 0 and count(Message) == 0
-
-
-def conversation(chat_id: int) -> list[tuple[str, str]]:
-    db.session.rollback()
-    return [
-        (m.role, m.content)
-        for m in db.session.scalars(
-            select(Message).where(Message.chat_id == chat_id).order_by(Message.id)
-        )
-    ]
-
-
-def answer_states() -> list[str]:
-    """Each text's answer state (`SmsAnswer`), oldest text first, as committed."""
-    db.session.rollback()
-    return list(db.session.scalars(select(SmsAnswer.state).order_by(SmsAnswer.message_id)))
+@pytest.fixture
+def private_redis():
+    server = PrivateRedis().start()
+    yield server
+    server.stop()

@@ -11,9 +11,8 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.jobs import reminders as reminder_jobs
 from followup.models import Chat, Message, Notification, ReminderSend
-from tests.engine.helpers import make_agent
-from tests.jobs.conftest import blackhole, blackhole_server, shared_settings  # noqa: F401
-from tests.jobs.helpers import outbox_rows, wait_for
+from tests.helpers.chains import make_agent
+from tests.helpers.jobs import outbox_rows, shared_settings, wait_for
 
 ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 DUE_REMINDERS = 500
@@ -21,7 +20,7 @@ WAIT_S = 60
 
 
 @pytest.fixture
-def settings(database_url, jobs_redis_url, smtp, twilio, redis_db, fake_llm, blackhole):  # noqa: F811
+def settings(database_url, jobs_redis_url, smtp, twilio, redis_db, fake_llm, blackhole):
     """What the test's app and the worker share; the mail server never answers."""
     return shared_settings(database_url, jobs_redis_url, smtp, twilio) | {
         "OPENAI_BASE_URL": fake_llm.base_url,

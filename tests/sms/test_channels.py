@@ -9,7 +9,8 @@ import pytest
 from followup.extensions import db
 from followup.models import Agent, Channel, Chat, Message, Role
 from followup.services import channels
-from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, TWILIO_FROM
+from tests.helpers.jobs import TWILIO_FROM
+from tests.helpers.sms import AGENT_NUMBER, CUSTOMER_NUMBER
 
 
 def saved_message(agent: Agent, text: str = "We open at 9.", **chat_fields) -> Message:

@@ -13,14 +13,15 @@ from sqlalchemy import select, text
 
 from followup.extensions import db
 from followup.models import AnswerState, Chat, Role
-from tests.jobs.helpers import WAIT_S, wait_for
-from tests.sms import faults
-from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, answer_states, conversation
-from tests.sms.faults import WORKER_APP_NAME, worker_ready
-
-settings = faults.settings
-queued_app = faults.queued_app
-private_redis = faults.private_redis
+from tests.helpers.jobs import WAIT_S, wait_for
+from tests.helpers.sms import (
+    AGENT_NUMBER,
+    CUSTOMER_NUMBER,
+    WORKER_APP_NAME,
+    answer_states,
+    conversation,
+    worker_ready,
+)
 
 
 class ModelHold:

@@ -11,7 +11,7 @@ from followup.clock import utcnow
 from followup.jobs.sms import sweep_sms_answers
 from followup.models import AnswerState, Role
 from followup.services import chats, sms_answers, sms_chats
-from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, answer_states, conversation
+from tests.helpers.sms import AGENT_NUMBER, CUSTOMER_NUMBER, answer_states, conversation
 
 AFTER_THE_LEASE = timedelta(seconds=301)
 

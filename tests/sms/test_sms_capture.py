@@ -23,7 +23,7 @@ from followup.models import (
 )
 from followup.services import chats, reminder_sending
 from tests.fakes.openai_server import OFFER_TEXT
-from tests.sms.conftest import CUSTOMER_NUMBER, count, the_chat
+from tests.helpers.sms import CUSTOMER_NUMBER, count, the_chat
 
 STAFF_NUMBER = "+14155550100"
 THANKS = "Your request has been sent to our team. We'll contact you within 24 hours."

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from followup.extensions import db
 from followup.models import Chat, Message, Role
 from followup.services import chats, sms_chats
-from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, conversation
+from tests.helpers.sms import AGENT_NUMBER, CUSTOMER_NUMBER, conversation
 
 
 def test_two_first_texts_at_once_open_one_chat(app, agent):

@@ -15,14 +15,8 @@ from followup.extensions import db
 from followup.models import AnswerState, Message, Role, SendState, SmsSend
 from followup.queue import JobQueue
 from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
-from tests.jobs.helpers import WAIT_S, wait_for
-from tests.sms import faults
-from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, answer_states
-from tests.sms.faults import worker_ready
-
-settings = faults.settings
-queued_app = faults.queued_app
-private_redis = faults.private_redis
+from tests.helpers.jobs import WAIT_S, wait_for
+from tests.helpers.sms import AGENT_NUMBER, CUSTOMER_NUMBER, answer_states, worker_ready
 
 QUESTION = "Is the shop open today?"
 ANSWER = f"You said: {QUESTION}"

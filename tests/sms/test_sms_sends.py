@@ -18,7 +18,7 @@ from followup.models import AutoFollowupStep, Channel, Chat, Message, Role, Send
 from followup.services import chats, reminder_sending, sms_answers, sms_sends
 from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
 from tests.fakes.local_http import closed_redis_url
-from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, conversation, the_chat
+from tests.helpers.sms import AGENT_NUMBER, CUSTOMER_NUMBER, conversation, the_chat
 
 # Past the lease of a send (SMS_ANSWER_LEASE_S, 300 s by default).
 AFTER_THE_LEASE = timedelta(seconds=301)

@@ -15,7 +15,7 @@ from followup.jobs.sms import sweep_sms_answers
 from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role
 from followup.services import chats
 from tests.fakes.local_http import closed_redis_url
-from tests.sms.conftest import (
+from tests.helpers.sms import (
     AGENT_NUMBER,
     CUSTOMER_NUMBER,
     PUBLIC_BASE_URL,

@@ -15,9 +15,8 @@ from followup.jobs.sms import send_sms
 from followup.models import Chat, Message, Role, SendState, SmsSend
 from followup.queue import JobQueue
 from followup.services.sms_sends import SEND_RETRY_INTERVALS_S
-from tests.jobs.conftest import shared_settings
-from tests.jobs.helpers import wait_for, work_off
-from tests.sms.conftest import AGENT_NUMBER, CUSTOMER_NUMBER, conversation
+from tests.helpers.jobs import shared_settings, wait_for, work_off
+from tests.helpers.sms import AGENT_NUMBER, CUSTOMER_NUMBER, conversation
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from followup.queue import PRIORITY, QUEUE_OF, JobQueue, queue_name, serving
-from tests.jobs.conftest import PROJECT_ROOT
+from tests.helpers.jobs import PROJECT_ROOT
 
 
 def test_the_queues_go_from_the_customer_waiting_to_the_housekeeping():

@@ -1,4 +1,9 @@
-"""Building chains and looking at what the engine did, for the engine tests."""
+"""Building chains and looking at what the engine did, for the engine tests: an AI
+employee with the spec's chain, a clock the tests move from START, and the app's
+settings for the engine."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from rq.job import Job
 from rq.registry import FailedJobRegistry
@@ -9,6 +14,10 @@ from followup.jobs.reminders import send_reminders, sweep_due_reminders
 from followup.models import Agent, AutoFollowupStep, Chat, Message, ReminderSend, Tenant
 from followup.queue import queue_for
 from followup.services import chats
+from tests.helpers.jobs import TWILIO_FROM
+
+# A Monday morning, in winter time (Europe/Berlin is UTC+1).
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 # The spec's example chain: (delay in minutes, instruction).
 SPEC_CHAIN = [
@@ -99,3 +108,33 @@ def step_positions(chat: Chat) -> list[int]:
 def refreshed(chat: Chat) -> Chat:
     db.session.expire_all()
     return db.session.get(Chat, chat.id)
+
+
+def engine_settings(database_url, redis_url, fake_llm, twilio_server) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "OPENAI_BASE_URL": fake_llm.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "LLM_TIMEOUT_S": 2.0,
+        "TWILIO_ACCOUNT_SID": twilio_server.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio_server.auth_token,
+        "TWILIO_FROM_NUMBER": TWILIO_FROM,
+        "TWILIO_API_BASE": twilio_server.base_url,
+    }
+
+
+@dataclass
+class Clock:
+    traveller: object
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def advance(self, **delta) -> datetime:
+        self.traveller.shift(timedelta(**delta))
+        return self.now()
+
+    def move_to(self, moment: datetime) -> datetime:
+        self.traveller.move_to(moment)
+        return self.now()

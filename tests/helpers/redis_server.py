@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from tests.jobs.helpers import wait_for
+from tests.helpers.jobs import wait_for
 
 # Nothing saved or loaded: a restart starts empty.
 SERVER_COMMAND = ("redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
