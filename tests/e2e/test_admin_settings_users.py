@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db
 from followup.models import Chat, Customer, Tenant
 from followup.services import chats
-from tests.e2e.conftest import staff_login
+from tests.helpers.browser import staff_login
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db
 from followup.models import Tenant
 from followup.services import agents
-from tests.e2e.conftest import LiveServer, screenshot, staff_login
+from tests.helpers.browser import LiveServer, screenshot, staff_login
 
 pytestmark = pytest.mark.e2e
 

@@ -22,9 +22,8 @@ from followup.extensions import db
 from followup.jobs.reminders import sweep_due_reminders
 from followup.models import Agent, Chat, FollowUpRequest, Tenant
 from followup.services import agents, chats
-from tests.e2e import test_widget as widget_tests
-from tests.e2e.conftest import screenshot, staff_login
-from tests.e2e.test_widget import (
+from tests.helpers.browser import screenshot, staff_login
+from tests.helpers.embedded_widget import (
     DESKTOP,
     host_page,
     last_agent_text,
@@ -35,13 +34,12 @@ from tests.e2e.test_widget import (
 
 pytestmark = pytest.mark.e2e
 
-# The widget tests' servers, website and browser, reused as they are (fixtures by name).
-widget_app_server = widget_tests.widget_app_server
-fake_model = widget_tests.fake_model
-host_site = widget_tests.host_site
-shop = widget_tests.shop
-browser_page = widget_tests.browser_page
-viewport = widget_tests.viewport
+
+# The widget tests' servers, website and browser (tests/e2e/conftest.py), at their size.
+@pytest.fixture
+def viewport() -> dict:
+    return DESKTOP
+
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "autofollowup"
 FIRST_INSTRUCTION = "Gently remind that we're available. Ask if there are any remaining questions."

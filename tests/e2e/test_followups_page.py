@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot, staff_login
+from tests.helpers.browser import screenshot, staff_login
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 from followup.extensions import db
 from followup.models import Tenant
 from followup.services import agents
-from tests.e2e.conftest import screenshot, staff_login
+from tests.helpers.browser import screenshot, staff_login
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db, mail
 from followup.models import Source, Tenant
 from followup.services import followups
-from tests.e2e.conftest import SCREENS, staff_login
+from tests.helpers.browser import SCREENS, staff_login
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db
 from followup.models import Chat, Tenant
 from followup.services import agents, chats
-from tests.e2e.conftest import LiveServer, staff_login
+from tests.helpers.browser import LiveServer, staff_login
 
 pytestmark = pytest.mark.e2e
 

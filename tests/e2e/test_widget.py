@@ -10,213 +10,45 @@ microphone and speaker (the Web Speech API), in the voice test.
 
 import json
 import re
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect
-from werkzeug.serving import make_server
 
 from followup.extensions import db, mail
 from followup.models import Chat, FollowUpRequest, Source, Tenant
-from followup.services.prefill import identity_signature
-from tests.e2e.conftest import STAFF_EMAIL, LiveServer, screenshot, staff_login
-from tests.fakes.openai_server import OFFER_TEXT, FakeOpenAI
+from tests.fakes.openai_server import OFFER_TEXT
 from tests.helpers.agents import make_agent
-from tests.helpers.apps import build_app
+from tests.helpers.browser import STAFF_EMAIL, LiveServer, screenshot, staff_login
+from tests.helpers.embedded_widget import (
+    CUSTOMER,
+    DESKTOP,
+    host_page,
+    last_agent_text,
+    launcher,
+    open_widget,
+    send,
+    signed_customer,
+)
 from tests.helpers.staff import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-DESKTOP = {"width": 1280, "height": 820}
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 FALLBACK_START = "Sorry, I can't answer right now."
 PROMISE = "We'll contact you within 24 hours."
 FORM_LEAD = "Leave your details below and the team will get back to you."
 GREETING = "I'm Alex from Acme Inc. How can I help you today?"
-CUSTOMER = {"id": "cust-42", "name": "Maria Garcia", "email": "maria@example.com"}
 
 
-# --- servers ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def fake_model() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def widget_app_server(tmp_path_factory, fake_model) -> Iterator[LiveServer]:
-    """The app on its own database, answering through the fake model."""
-    database = tmp_path_factory.mktemp("widget-e2e") / "widget.db"
-    app = build_app(
-        f"sqlite:///{database}",
-        OPENAI_BASE_URL=fake_model.base_url,
-        OPENAI_API_KEY="test-key",
-        LLM_TIMEOUT_S=2.0,
-        LOGIN_RATE_LIMIT="1000 per minute",
-        WIDGET_SESSIONS_LIMIT_PER_IP="1000 per minute",
-    )
-    with app.app_context():
-        db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="widget-e2e-app", daemon=True)
-    thread.start()
-    yield LiveServer(app, f"http://127.0.0.1:{server.port}")
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
-
-
-@dataclass
-class HostSite:
-    """A tenant's website: pages served on another origin than the app."""
-
-    port: int
-    pages: dict[str, str] = field(default_factory=dict)
-
-    def url(self, path: str, host: str = "localhost") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    @property
-    def origin(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    def publish(self, path: str, html: str) -> str:
-        self.pages[path] = html
-        return self.url(path)
-
-
-@pytest.fixture(scope="session")
-def host_site() -> Iterator[HostSite]:
-    site = HostSite(port=0)
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path == "/favicon.ico":
-                self.send_response(204)
-                self.end_headers()
-                return
-            html = site.pages.get(self.path.split("?")[0])
-            body = (html or "Not found").encode()
-            self.send_response(200 if html else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    site.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, name="widget-e2e-host", daemon=True).start()
-    yield site
-    server.shutdown()
-    server.server_close()
-
-
-@dataclass
-class Shop:
-    """The seeded tenant and what its website needs to embed the widget."""
-
-    public_key: str
-    widget_secret: str
-    app_url: str
-
-
-@pytest.fixture
-def shop(widget_app_server, host_site, fake_model) -> Shop:
-    fake_model.reset()
-    widget_app_server.seed()
-    with widget_app_server.app.app_context():
-        tenant = db.session.query(Tenant).filter_by(slug="acme").one()
-        tenant.allowed_origins = [host_site.origin]
-        db.session.commit()
-        shop = Shop(tenant.widget_public_key, tenant.widget_secret, widget_app_server.url)
-        db.session.remove()
-    return shop
-
-
-def host_page(shop: Shop, customer: dict | None) -> str:
-    config = ""
-    if customer is not None:
-        config = f"<script>window.FollowupWidget = {{customer: {json.dumps(customer)}}};</script>"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Acme Shop</title>
-<style>
-  body {{ margin: 0; font-family: Georgia, serif; background: #fbf7f0; color: #2d2a26; }}
-  header {{ background: #2d2a26; color: #fbf7f0; padding: 18px 32px; font-size: 22px; }}
-  main {{ padding: 32px; max-width: 720px; }}
-  .product {{ display: flex; gap: 20px; margin-top: 24px; }}
-  .product div {{ flex: 1; height: 140px; background: #e9dfcf; border-radius: 8px; }}
-</style></head>
-<body><header>Acme Shop</header>
-<main><h1>Handmade furniture</h1>
-<p>Oak tables, walnut chairs and custom orders. Ask us anything in the chat.</p>
-<div class="product"><div></div><div></div><div></div></div></main>
-{config}
-<script src="{shop.app_url}/widget.js" data-key="{shop.public_key}" async></script>
-</body></html>"""
-
-
-def signed_customer(shop: Shop) -> dict:
-    return CUSTOMER | {"signature": identity_signature(shop.widget_secret, CUSTOMER["id"])}
-
-
-# --- browser helpers -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser_page(chromium: Browser, viewport) -> Iterator[Page]:
-    context = chromium.new_context(viewport=viewport)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+# --- browser helpers (the servers and the shop: tests/e2e/conftest.py) ------------------------
 
 
 @pytest.fixture
 def viewport() -> dict:
     return DESKTOP
-
-
-def launcher(page: Page):
-    # Hidden while the chat covers a phone's screen: found all the same.
-    return page.get_by_role("button", name="Open chat", include_hidden=True)
-
-
-def open_widget(page: Page, url: str) -> FrameLocator:
-    """Open the chat with the keyboard; the message box gets the focus."""
-    page.goto(url)
-    launcher(page).focus()
-    page.keyboard.press("Enter")
-    expect(launcher(page)).to_have_attribute("aria-expanded", "true")
-    chat = page.frame_locator('iframe[title="Chat with us"]')
-    expect(chat.locator("#messages .msg-agent").first).to_contain_text("How can I help you today?")
-    expect(chat.get_by_label("Message", exact=True)).to_be_focused()
-    return chat
-
-
-def send(chat: FrameLocator, text: str) -> None:
-    box = chat.get_by_label("Message", exact=True)
-    box.fill(text)
-    box.press("Enter")
-
-
-def last_agent_text(chat: FrameLocator):
-    return chat.locator("#messages .msg-agent .bubble-text").last
 
 
 def shoot(page: Page, name: str) -> None:
