@@ -1,5 +1,5 @@
-"""Customers of a tenant: who a chat is signed in as, one-time login links from the
-widget, and their requests.
+"""Signing a chat in: the website's signed customer, and one-time login links from
+the widget (`chat_identity` reads the result).
 
 A chat is signed in as a customer in two ways only: the website signed the
 visitor's id (the customer keyed by (tenant, external id)), or somebody proved an
