@@ -51,12 +51,13 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 # Each benchmark prints its figures and PASS/FAIL against its targets.
-bench: install-dev services
+bench: install-dev services chromium
 	$(PYTHON) bench/admin_list.py
 	$(PYTHON) bench/widget_latency.py
 	$(PYTHON) bench/widget_load.py
 	$(PYTHON) bench/notifications.py
 	$(PYTHON) bench/reminders.py
+	$(PYTHON) bench/live_updates.py
 
 venv: $(PYTHON)
 

@@ -56,10 +56,16 @@ def tenant_show(slug):
 @click.option("--email", required=True)
 @click.option("--password", required=True)
 @click.option("--name", default="")
-def admin_create(tenant_slug, email, password, name):
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "agent"]),
+    default=None,
+    help="For a second account on: admin (the default) or agent. The first is the owner.",
+)
+def admin_create(tenant_slug, email, password, name, role):
     """Create a staff account that can log into the tenant's admin panel."""
     try:
-        user = staff_accounts.create_staff_user(tenant_slug, email, password, name)
+        user = staff_accounts.create_staff_user(tenant_slug, email, password, name, role)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"Created {user.role} {user.email} for tenant {tenant_slug}.")

@@ -111,6 +111,22 @@ def test_admin_create_makes_a_staff_account_that_can_log_in(runner, tenant):
     assert user is not None and user.tenant_id == tenant.id
 
 
+def test_admin_create_makes_the_owner_first_then_admins_or_agents(runner, tenant):
+    created = []
+    for email, role in [
+        ("boss@acme.example", []),
+        ("ada@acme.example", []),
+        ("al@acme.example", ["--role", "agent"]),
+    ]:
+        result = _invoke(
+            runner, "admin", "create", "--tenant", "acme", "--email", email,
+            "--password", "long enough password", *role,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        created.append(result.output.split()[1])
+    assert created == ["owner", "admin", "agent"]
+
+
 @pytest.mark.parametrize("password", ["short", "eleven char"])
 def test_admin_create_refuses_a_password_under_12_characters(runner, tenant, password):
     result = _invoke(

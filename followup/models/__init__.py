@@ -17,6 +17,8 @@ from followup.models.chat import (
 )
 from followup.models.customer import Customer, CustomerStatus
 from followup.models.followup import (
+    ActivityKind,
+    FollowUpActivity,
     FollowUpRequest,
     FollowUpStatusChange,
     Priority,
@@ -24,10 +26,26 @@ from followup.models.followup import (
     Status,
 )
 from followup.models.idempotency import IdempotencyKey
-from followup.models.notification import DeliveryState, Notification, NotificationChannel
+from followup.models.notification import (
+    STAFF_LINK_KINDS,
+    DeliveryState,
+    Notification,
+    NotificationChannel,
+    NotificationKind,
+)
 from followup.models.sms_answer import AnswerState, SmsAnswer
 from followup.models.sms_send import SendState, SmsSend
-from followup.models.staff import ApiToken, StaffRole, StaffUser, hash_api_token
+from followup.models.staff import (
+    ApiToken,
+    StaffRecoveryCode,
+    StaffRole,
+    StaffStatus,
+    StaffToken,
+    StaffTokenPurpose,
+    StaffUser,
+    hash_api_token,
+    hash_link_token,
+)
 from followup.models.tenant import (
     DEFAULT_RESPONSE_TIME_HOURS,
     RESPONSE_TIME_HOURS_RANGE,
@@ -38,9 +56,11 @@ from followup.models.tenant import (
 __all__ = [
     "DEFAULT_RESPONSE_TIME_HOURS",
     "RESPONSE_TIME_HOURS_RANGE",
+    "STAFF_LINK_KINDS",
     "VISITOR_CODE_ALPHABET",
     "WEEKDAYS",
     "ActionType",
+    "ActivityKind",
     "Agent",
     "AnswerState",
     "ApiToken",
@@ -53,6 +73,7 @@ __all__ = [
     "CustomerStatus",
     "DeliveryState",
     "DeviceClass",
+    "FollowUpActivity",
     "FollowUpRequest",
     "FollowUpStatusChange",
     "IdempotencyKey",
@@ -60,6 +81,7 @@ __all__ = [
     "Mode",
     "Notification",
     "NotificationChannel",
+    "NotificationKind",
     "Priority",
     "ReminderSend",
     "Role",
@@ -67,12 +89,17 @@ __all__ = [
     "SmsAnswer",
     "SmsSend",
     "Source",
+    "StaffRecoveryCode",
     "StaffRole",
+    "StaffStatus",
+    "StaffToken",
+    "StaffTokenPurpose",
     "StaffUser",
     "Status",
     "Tenant",
     "always_open",
     "hash_api_token",
+    "hash_link_token",
     "new_visitor_code",
     "response_promise",
 ]

@@ -21,6 +21,7 @@ from followup.extensions import db
 from followup.models.base import UTCDateTime
 from followup.models.chat import Channel, Chat
 from followup.models.customer import Customer
+from followup.models.staff import StaffUser
 
 
 class Status(StrEnum):
@@ -75,6 +76,14 @@ class FollowUpRequest(db.Model):
             "id",
             postgresql_include=["search_text"],
         ),
+        # The list's Mine / Unassigned filters: one member's (or nobody's) requests, newest first.
+        Index(
+            "ix_followup_requests_tenant_assignee_created",
+            "tenant_id",
+            "assignee_id",
+            "created_at",
+            "id",
+        ),
         # Substring search on PostgreSQL: trigram index serves `LIKE '%term%'`.
         Index(
             "ix_followup_requests_search_trgm",
@@ -100,6 +109,10 @@ class FollowUpRequest(db.Model):
     # overwrite a colleague's words (`services.followups.save_notes` refuses it).
     notes_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"), index=True)
+    # The staff member working the request; None: unassigned (the team's).
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
     # True when name and email came from a signed identity or a logged-in customer.
     identity_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     # Maintained by the database so search can never drift from the fields.
@@ -113,6 +126,7 @@ class FollowUpRequest(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     customer: Mapped[Customer | None] = relationship()
+    assignee: Mapped["StaffUser | None"] = relationship()
     chat: Mapped[Chat | None] = relationship()  # the conversation it came from
     history: Mapped[list["FollowUpStatusChange"]] = relationship(
         back_populates="followup",
@@ -150,6 +164,45 @@ class FollowUpStatusChange(db.Model):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     followup: Mapped[FollowUpRequest] = relationship(back_populates="history")
+
+
+class ActivityKind(StrEnum):
+    """What an entry of a request's activity table records. Status changes keep their own
+    table (followup_status_changes, older than the timeline); the timeline reads both."""
+
+    NOTE = "note"
+    ASSIGNMENT = "assignment"
+    PRIORITY = "priority"
+
+
+class FollowUpActivity(db.Model):
+    """One entry of a request's timeline: a staff note, an assignment or a priority change."""
+
+    __tablename__ = "followup_activity"
+    __table_args__ = (
+        _one_of("kind", ActivityKind),
+        # The timeline of one request, newest first.
+        Index("ix_followup_activity_followup_created", "followup_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followup_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # Who: a staff member (their id, and their name then), an API token, the system.
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    actor_label: Mapped[str] = mapped_column(String(200))
+    # A note's plain text; for a change, what it was and what it became (names, values).
+    text: Mapped[str] = mapped_column(Text, default="")
+    from_value: Mapped[str | None] = mapped_column(String(200))
+    to_value: Mapped[str | None] = mapped_column(String(200))
+    # Counts a note's edits: an edit based on an older count is refused (stale view).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # The trigram operator class lives in an extension that must exist before the index.

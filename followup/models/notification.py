@@ -16,6 +16,24 @@ class NotificationChannel(StrEnum):
     CUSTOMER_EMAIL = "customer_email"
 
 
+class NotificationKind(StrEnum):
+    """What the message is about: a follow-up request (`followup_id`), or a staff
+    member's one-time link (`staff_user_id`, `staff_token_id`)."""
+
+    NEW_REQUEST = "new_request"
+    STAFF_INVITATION = "staff_invitation"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind of link, no password)
+    EMAIL_CHANGE = "email_change"
+
+
+# Kinds about a staff member's one-time link, one row per link.
+STAFF_LINK_KINDS = (
+    NotificationKind.STAFF_INVITATION,
+    NotificationKind.PASSWORD_RESET,
+    NotificationKind.EMAIL_CHANGE,
+)
+
+
 class DeliveryState(StrEnum):
     PENDING = "pending"  # waiting for its job, or for the next attempt after a failure
     SENDING = "sending"  # claimed by a job; `next_attempt_at` is then the end of its lease
@@ -30,16 +48,20 @@ SETTLED = (DeliveryState.SENT, DeliveryState.SAVED_TO_FILE, DeliveryState.FAILED
 
 
 class Notification(db.Model):
-    """The outbox: one message about a follow-up request on one channel.
+    """The outbox: one message on one channel, about a follow-up request or to a staff
+    member (an invitation, a password reset: `kind`).
 
-    Written in the same transaction as the request, so a request never exists
+    Written in the same transaction as what it tells of, so a request never exists
     without its notifications; jobs deliver it and record the outcome here.
     """
 
     __tablename__ = "notifications"
     __table_args__ = (
-        UniqueConstraint("followup_id", "channel"),
+        # One of each kind per request and channel; one per staff link.
+        UniqueConstraint("followup_id", "channel", "kind"),
+        UniqueConstraint("staff_token_id"),
         _one_of("channel", NotificationChannel),
+        _one_of("kind", NotificationKind),
         _one_of("state", DeliveryState),
         # The sweep: unfinished rows whose time has come, oldest first.
         Index("ix_notifications_state_next_attempt", "state", "next_attempt_at"),
@@ -49,7 +71,20 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
-    followup_id: Mapped[int] = mapped_column(ForeignKey("followup_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(
+        String(32),
+        default=NotificationKind.NEW_REQUEST,
+        server_default=NotificationKind.NEW_REQUEST,
+    )
+    followup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("followup_requests.id", ondelete="CASCADE")
+    )
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    staff_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_tokens.id", ondelete="CASCADE")
+    )
     channel: Mapped[str] = mapped_column(String(32))
     # An email address or an E.164 number; None when there is nobody to send to.
     recipient: Mapped[str | None] = mapped_column(String(320))

@@ -1,7 +1,7 @@
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
@@ -57,6 +57,8 @@ class Tenant(db.Model):
     customer_confirmation_enabled: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()
     )
+    # The owner's rule: every member signs in with a code from an authenticator app too.
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

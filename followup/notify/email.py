@@ -30,13 +30,15 @@ from followup.models import (
     DeliveryState,
     FollowUpRequest,
     Notification,
+    NotificationKind,
+    StaffToken,
     Tenant,
     response_promise,
 )
 from followup.notify import Receipt, failures, one_line
 
 SUBJECT_TEXT_LIMIT = 80
-TEMPLATES = ("staff_email", "customer_email")
+TEMPLATES = ("staff_email", "customer_email", "staff_link")
 
 
 def preload() -> None:
@@ -173,6 +175,47 @@ def customer_confirmation(
         # The customer's reply reaches the business, not our sending address.
         reply_to=tenant.contact_email,
         sender=formataddr((business, sender_address)),
+    )
+
+
+# A staff member's one-time link: where it leads, the subject, and what it is for.
+STAFF_LINKS = {
+    NotificationKind.STAFF_INVITATION: (
+        "/invitation/",
+        "{business}: you are invited to the team on Followup",
+        "{inviter} invited you to join {business} on Followup.",
+        "Open this link to choose your name and password",
+    ),
+    NotificationKind.PASSWORD_RESET: (
+        "/reset-password/",
+        "Reset your Followup password",
+        "Somebody (we hope you) asked to reset the password of your Followup account.",
+        "Open this link to choose a new password",
+    ),
+    NotificationKind.EMAIL_CHANGE: (
+        "/confirm-email/",
+        "Confirm your new email address on Followup",
+        "You asked to sign in to Followup with this address from now on.",
+        "Open this link to confirm it",
+    ),
+}
+
+
+def staff_link(notification: Notification, token: StaffToken, tenant: Tenant) -> OutgoingEmail:
+    """To a staff member: an invitation, a password reset or an email change, each a
+    link that works once, until it expires."""
+    path, subject, why, action = STAFF_LINKS[NotificationKind(notification.kind)]
+    business = one_line(tenant.name, SUBJECT_TEXT_LIMIT)
+    inviter = token.invited_by_name or "Your team"
+    context = {
+        "why": why.format(business=business, inviter=one_line(inviter, 200)),
+        "action": action,
+        "link": f"{current_app.config['PUBLIC_BASE_URL']}{path}{token.token}",
+        "expires_at": token.expires_at,
+        "unasked": notification.kind != NotificationKind.STAFF_INVITATION,
+    }
+    return _email(
+        notification, "staff_link", context, subject.format(business=business), reply_to=None
     )
 
 

@@ -28,6 +28,9 @@ NOBODY_TO_TELL = {
     NotificationChannel.STAFF_SMS: "There is no contact phone with SMS turned on to send to.",
     NotificationChannel.CUSTOMER_EMAIL: "The request has no email address.",
 }
+LINK_NO_LONGER_VALID = (
+    "The link in this email was used, replaced or expired before it could be sent."
+)
 SMS_NOT_CONFIGURED = (
     "SMS is not configured on this server: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
     "and TWILIO_FROM_NUMBER."

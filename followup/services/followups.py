@@ -2,8 +2,9 @@
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 
 from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
@@ -13,14 +14,17 @@ from followup.clock import utcnow
 from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
 from followup.models import (
+    ActivityKind,
     Customer,
     FollowUpRequest,
     FollowUpStatusChange,
     Priority,
     Source,
+    StaffUser,
     Status,
 )
-from followup.services import autofollowup, customer_login, notifications, workflow
+from followup.services import activity, autofollowup, customer_login, live, notifications, workflow
+from followup.services.activity import Actor
 from followup.services.followup_limits import (
     MAX_EMAIL,
     MAX_NAME,
@@ -32,6 +36,7 @@ from followup.services.followup_limits import (
 )
 from followup.services.queries import (
     LIKE_ESCAPE,
+    MAX_ID,
     contains_pattern,
     keyset_cursor,
     lock_row,
@@ -53,26 +58,89 @@ from followup.services.validation import (
 NOTES = "Staff Notes"  # the field's label, which its messages name
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who did something: a staff member, an API token, the system."""
+class AssigneeFilter(StrEnum):
+    """Whose requests the list shows (absent: everyone's)."""
 
-    label: str
-    staff_user_id: int | None = None
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
 
 
 @dataclass(frozen=True)
 class Filters:
     q: str = ""
     status: Status | None = None
+    assignee: AssigneeFilter | None = None
+    assignee_id: int | None = None  # one member's requests (the API's filter)
+    overdue: bool = False
+    priority: Priority | None = None
+    source: Source | None = None
 
     @classmethod
-    def parse(cls, q: object = None, status: object = None) -> "Filters":
+    def parse(
+        cls,
+        q: object = None,
+        status: object = None,
+        assignee: object = None,
+        overdue: object = None,
+        priority: object = None,
+        source: object = None,
+        assignee_id: object = None,
+    ) -> "Filters":
         errors = FieldErrors()
         text = errors.check(search_text, q)
         chosen = errors.check(status_filter, status, tuple(Status))
+        whose = errors.check(_choice, assignee, "assignee", "Assignee", AssigneeFilter)
+        origin = errors.check(_choice, source, "source", "Source", Source)
+        is_overdue = errors.check(_flag, overdue, "overdue", "Overdue")
+        level = errors.check(_choice, priority, "priority", "Priority", Priority)
+        member = errors.check(_id_filter, assignee_id, "assignee_id", "Assignee")
         errors.raise_if_any()
-        return cls(q=text, status=Status(chosen) if chosen else None)
+        return cls(
+            q=text,
+            status=Status(chosen) if chosen else None,
+            assignee=AssigneeFilter(whose) if whose else None,
+            assignee_id=member,
+            overdue=bool(is_overdue),
+            priority=Priority(level) if level else None,
+            source=Source(origin) if origin else None,
+        )
+
+    @property
+    def any_set(self) -> bool:
+        return any(
+            (self.q, self.status, self.assignee, self.assignee_id, self.overdue, self.priority)
+        ) or bool(self.source)
+
+
+def _choice(value: object, field: str, label: str, choices: type[StrEnum]) -> str | None:
+    """One of `choices`, or None for an absent or empty value."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value in set(choices):
+        return value
+    known = ", ".join(choice.value for choice in choices)
+    raise ValidationFailed({field: problem(label, f"use one of {known}.")})
+
+
+def _id_filter(value: object, field: str, label: str) -> int | None:
+    if value is None or value == "":
+        return None
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if number is None:
+        number = whole_number(value, MAX_ID)
+    if number is None or not 0 < number <= MAX_ID:
+        raise ValidationFailed({field: problem(label, "use the id of a staff member.")})
+    return number
+
+
+def _flag(value: object, field: str, label: str) -> bool:
+    """A yes/no filter from a URL: absent, empty, "0" or "false" is off; "1", "true" or
+    "on" (a checkbox) is on."""
+    if value is None or value in ("", "0", "false", False):
+        return False
+    if value in ("1", "true", "on", True):
+        return True
+    raise ValidationFailed({field: problem(label, "use 1 or 0.")})
 
 
 @dataclass(frozen=True)
@@ -105,6 +173,9 @@ CARD_COLUMNS = (
     FollowUpRequest.identity_verified,
     FollowUpRequest.status,
     FollowUpRequest.created_at,
+    FollowUpRequest.assignee_id,
+    StaffUser.name.label("assignee_name"),
+    StaffUser.email.label("assignee_email"),
 )
 
 
@@ -125,36 +196,96 @@ def get_followup(tenant_id: int, followup_id: int, *options) -> FollowUpRequest:
 
 
 def followup_for_detail(tenant_id: int, followup_id: int) -> FollowUpRequest:
-    """The request with its conversation (the detail names the channel) in one query."""
-    return get_followup(tenant_id, followup_id, joinedload(FollowUpRequest.chat))
+    """The request with its conversation (the detail names the channel) and its status
+    history (a handful of rows, for the timeline) in one query."""
+    return get_followup(
+        tenant_id,
+        followup_id,
+        joinedload(FollowUpRequest.chat),
+        joinedload(FollowUpRequest.history),
+    )
 
 
-def _kinds(filters: Filters) -> tuple[bool, bool]:
-    """Which filters are set (status, text): what the conditions look like."""
-    return filters.status is not None, bool(filters.q)
+@dataclass(frozen=True)
+class Viewer:
+    """Whose list it is and what "overdue" means for it: the filters Mine and Overdue
+    depend on them."""
+
+    staff_user_id: int | None = None
+    response_time_hours: int = 24
+    now: datetime = field(default_factory=utcnow)
 
 
-def _conditions(by_status: bool, by_text: bool) -> list:
+@dataclass(frozen=True)
+class _Kinds:
+    """Which filters are set: what the conditions look like (values come as parameters)."""
+
+    by_status: bool = False
+    by_text: bool = False
+    assignee: AssigneeFilter | None = None
+    by_assignee_id: bool = False
+    overdue: bool = False
+    by_priority: bool = False
+    by_source: bool = False
+
+
+def _kinds(filters: Filters) -> _Kinds:
+    return _Kinds(
+        filters.status is not None,
+        bool(filters.q),
+        filters.assignee,
+        filters.assignee_id is not None,
+        filters.overdue,
+        filters.priority is not None,
+        filters.source is not None,
+    )
+
+
+def _conditions(kinds: _Kinds) -> list:
     """The conditions for the tenant's requests that pass the filters.
 
     With bound parameters (values from `_parameters`), so a statement built from them
     serves every request with the same kinds of filter.
     """
     conditions = [FollowUpRequest.tenant_id == bindparam("tenant_id")]
-    if by_status:
+    if kinds.by_status:
         conditions.append(FollowUpRequest.status == bindparam("status"))
-    if by_text:
+    if kinds.by_text:
         pattern = bindparam("pattern")
         conditions.append(FollowUpRequest.search_text.like(pattern, escape=LIKE_ESCAPE))
+    if kinds.assignee == AssigneeFilter.MINE:
+        conditions.append(FollowUpRequest.assignee_id == bindparam("me"))
+    elif kinds.assignee == AssigneeFilter.UNASSIGNED:
+        conditions.append(FollowUpRequest.assignee_id.is_(None))
+    if kinds.by_assignee_id:
+        conditions.append(FollowUpRequest.assignee_id == bindparam("assignee_id"))
+    if kinds.overdue:  # as `is_overdue` says, in SQL
+        conditions.append(FollowUpRequest.status == Status.PENDING)
+        conditions.append(FollowUpRequest.created_at < bindparam("due_before"))
+    if kinds.by_priority:
+        conditions.append(FollowUpRequest.priority == bindparam("priority"))
+    if kinds.by_source:
+        conditions.append(FollowUpRequest.source == bindparam("source"))
     return conditions
 
 
-def _parameters(tenant_id: int, filters: Filters) -> dict:
+def _parameters(tenant_id: int, filters: Filters, viewer: Viewer) -> dict:
     params: dict = {"tenant_id": tenant_id}
     if filters.status is not None:
         params["status"] = filters.status
     if filters.q:
         params["pattern"] = contains_pattern(filters.q)
+    if filters.assignee == AssigneeFilter.MINE:
+        # Nobody signed in (the API) has no requests of their own: an id no row has.
+        params["me"] = viewer.staff_user_id if viewer.staff_user_id is not None else 0
+    if filters.overdue:
+        params["due_before"] = viewer.now - timedelta(hours=viewer.response_time_hours)
+    if filters.assignee_id is not None:
+        params["assignee_id"] = filters.assignee_id
+    if filters.priority is not None:
+        params["priority"] = filters.priority
+    if filters.source is not None:
+        params["source"] = filters.source
     return params
 
 
@@ -171,7 +302,7 @@ _AFTER_CURSOR = or_(
 
 
 @cache
-def _list_statement(by_status: bool, by_text: bool, after_cursor: bool, limit: int) -> Select:
+def _list_statement(kinds: _Kinds, after_cursor: bool, limit: int) -> Select:
     """The admin list's query for one combination of filters, built once.
 
     Building a statement costs more than running it, and requests differ only in
@@ -179,21 +310,28 @@ def _list_statement(by_status: bool, by_text: bool, after_cursor: bool, limit: i
     carry search_text, so on PostgreSQL a search reads the index alone until it has
     a page of ids, and then the table only for the rows shown.
     """
-    conditions = _conditions(by_status, by_text) + ([_AFTER_CURSOR] if after_cursor else [])
+    conditions = _conditions(kinds) + ([_AFTER_CURSOR] if after_cursor else [])
     # One row more than the page tells whether there is a next page, without a count.
     page_ids = select(FollowUpRequest.id).where(*conditions).order_by(*_NEWEST_FIRST)
     page_ids = page_ids.limit(limit + 1).scalar_subquery()
     query = select(*CARD_COLUMNS).where(FollowUpRequest.id.in_(page_ids))
+    query = query.outerjoin(StaffUser, StaffUser.id == FollowUpRequest.assignee_id)
     return query.order_by(*_NEWEST_FIRST)
 
 
-def list_page(tenant_id: int, filters: Filters, cursor: str | None = None, limit: int = 25) -> Page:
+def list_page(
+    tenant_id: int,
+    filters: Filters,
+    cursor: str | None = None,
+    limit: int = 25,
+    viewer: Viewer | None = None,
+) -> Page:
     """One page of the admin list, newest first, continuing after `cursor`."""
-    params = _parameters(tenant_id, filters)
+    params = _parameters(tenant_id, filters, viewer or Viewer())
     if cursor:
         after = Cursor.decode(cursor)
         params |= {"after_created_at": after.created_at, "after_id": after.id}
-    query = _list_statement(*_kinds(filters), bool(cursor), limit)
+    query = _list_statement(_kinds(filters), bool(cursor), limit)
     # Plain rows: run on the connection, past the session's ORM layer.
     rows = _session().connection().execute(query, params).all()
     items = rows[:limit]
@@ -203,11 +341,11 @@ def list_page(tenant_id: int, filters: Filters, cursor: str | None = None, limit
 
 
 def numbered_page(
-    tenant_id: int, filters: Filters, page: int, per_page: int
+    tenant_id: int, filters: Filters, page: int, per_page: int, viewer: Viewer | None = None
 ) -> tuple[list[FollowUpRequest], int]:
     """A numbered page and the total, for the REST API."""
-    query = select(FollowUpRequest).where(*_conditions(*_kinds(filters)))
-    params = _parameters(tenant_id, filters)
+    query = select(FollowUpRequest).where(*_conditions(_kinds(filters)))
+    params = _parameters(tenant_id, filters, viewer or Viewer())
     total = _session().scalar(select(func.count()).select_from(query.subquery()), params)
     query = query.order_by(*_NEWEST_FIRST).offset((page - 1) * per_page).limit(per_page)
     return list(_session().scalars(query, params)), total
@@ -351,6 +489,7 @@ def create_followup(
         _session().flush()
         before_commit(followup)
     _session().commit()
+    live.changed(tenant_id)
     notifications.dispatch(deliveries)
     return followup
 
@@ -385,6 +524,7 @@ def _changing(tenant_id: int, followup_id: int) -> Iterator[FollowUpRequest]:
         _session().rollback()
         raise
     _session().commit()
+    live.changed(tenant_id)  # status, notes, priority: every open admin page follows
 
 
 def change_status(
@@ -450,7 +590,7 @@ def update_notes(
     return followup
 
 
-UPDATABLE_FIELDS = frozenset({"status", "notes", "priority"})
+UPDATABLE_FIELDS = frozenset({"status", "notes", "priority", "assignee_id"})
 # Checked, never changed, by a PATCH: the notes version the client read.
 PRECONDITION_FIELDS = frozenset({"notes_version"})
 
@@ -474,7 +614,13 @@ def update_followup(
         if "notes_version" in changes
         else None
     )
+    assignee = (
+        errors.check(_parse_assignee, tenant_id, changes["assignee_id"])
+        if "assignee_id" in changes
+        else None
+    )
     errors.raise_if_any()
+    assigned = False
     with _changing(tenant_id, followup_id) as followup:
         if target is not None and target != followup.status:
             workflow.check_transition(followup.status, target)
@@ -482,5 +628,227 @@ def update_followup(
         if "notes" in changes:
             _write_notes(followup, notes, based_on)
         if priority is not None:
-            followup.priority = priority
+            _set_priority(followup, priority, actor)
+        if "assignee_id" in changes:
+            assigned = _assign(followup, assignee, actor)
+    if assigned:
+        _told_of_assignment(followup, assignee, actor)
     return followup
+
+
+# --- Assignment and priority -------------------------------------------------------------
+
+NOBODY = "Nobody"  # an unassigned request's assignee, in the timeline's words
+
+
+def notify_assigned(followup: FollowUpRequest, assignee: StaffUser, by: Actor) -> None:
+    """Tell `assignee` that `by` (someone else) gave them the request. Does nothing yet.
+
+    TODO(issue 14): add an outbox row of kind "assigned" (an email to the assignee) once
+    the outbox takes kinds beyond the new-request channels (another helper generalises
+    it), and dispatch it after the commit like `notifications.dispatch`.
+    """
+
+
+def _member_label(member: StaffUser | None) -> str:
+    return member.display_name if member is not None else NOBODY
+
+
+def active_member(tenant_id: int, staff_user_id: object) -> StaffUser:
+    """The tenant's active staff member with this id; ValidationFailed for anyone else
+    (another tenant's, deactivated, unknown), in one message: who exists is not said."""
+    number = staff_user_id if isinstance(staff_user_id, int) else None
+    if number is None or isinstance(staff_user_id, bool):
+        number = whole_number(staff_user_id, MAX_ID) if isinstance(staff_user_id, str) else None
+    member = None
+    if number is not None and 0 < number <= MAX_ID:
+        member = _session().scalar(
+            select(StaffUser).where(StaffUser.id == number, StaffUser.tenant_id == tenant_id)
+        )
+    if member is None or not member.is_active:
+        advice = "choose an active member of your team."
+        raise ValidationFailed({"assignee_id": problem("Assignee", advice)})
+    return member
+
+
+def _parse_assignee(tenant_id: int, value: object) -> StaffUser | None:
+    """None or "" is nobody (unassigned); else an active member of the tenant."""
+    if value is None or value == "":
+        return None
+    return active_member(tenant_id, value)
+
+
+def _assign(followup: FollowUpRequest, assignee: StaffUser | None, actor: Actor) -> bool:
+    """Give the locked request to `assignee` (None: nobody), recorded; False when it was
+    theirs already."""
+    new_id = assignee.id if assignee is not None else None
+    if followup.assignee_id == new_id:
+        return False
+    previous = _session().get(StaffUser, followup.assignee_id) if followup.assignee_id else None
+    activity.record(
+        followup,
+        ActivityKind.ASSIGNMENT,
+        actor,
+        from_value=_member_label(previous),
+        to_value=_member_label(assignee),
+    )
+    followup.assignee_id = new_id
+    return True
+
+
+def _told_of_assignment(
+    followup: FollowUpRequest, assignee: StaffUser | None, actor: Actor
+) -> None:
+    """After the commit: the assignee hears of it, unless they took it themselves."""
+    if assignee is not None and assignee.id != actor.staff_user_id:
+        notify_assigned(followup, assignee, actor)
+
+
+def assign(tenant_id: int, followup_id: int, assignee_id: object, actor: Actor) -> FollowUpRequest:
+    """Give the request to an active member of the tenant, or to nobody (None)."""
+    get_followup(tenant_id, followup_id)  # another tenant's id: 404 before any field error
+    assignee = _parse_assignee(tenant_id, assignee_id)
+    with _changing(tenant_id, followup_id) as followup:
+        changed = _assign(followup, assignee, actor)
+    if changed:
+        _told_of_assignment(followup, assignee, actor)
+    return followup
+
+
+def _set_priority(followup: FollowUpRequest, priority: Priority, actor: Actor) -> bool:
+    if followup.priority == priority:
+        return False
+    activity.record(
+        followup,
+        ActivityKind.PRIORITY,
+        actor,
+        from_value=followup.priority,
+        to_value=priority,
+    )
+    followup.priority = priority
+    return True
+
+
+def _required_priority(value: object) -> Priority:
+    priority = _parse_priority(value)
+    if priority is None:
+        raise ValidationFailed({"priority": problem("Priority", "use normal or high.")})
+    return priority
+
+
+def set_priority(
+    tenant_id: int, followup_id: int, priority: object, actor: Actor
+) -> FollowUpRequest:
+    """Mark the request normal or high priority, recorded in its timeline."""
+    get_followup(tenant_id, followup_id)
+    level = _required_priority(priority)
+    with _changing(tenant_id, followup_id) as followup:
+        _set_priority(followup, level, actor)
+    return followup
+
+
+# --- Bulk actions ------------------------------------------------------------------------
+
+MAX_BULK = 100  # requests one bulk action changes at most (four pages of the list)
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the ids it changed (or left as they were asked to be) and,
+    for each refused id, why; a refused request is not changed at all."""
+
+    done: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+def _parse_ids(ids: object) -> list[int]:
+    """The selected ids, each once, in order; ValidationFailed for none, too many or a
+    value that is not an id."""
+    values = ids if isinstance(ids, list | tuple) else None
+    parsed: list[int] = []
+    for value in values or []:
+        number = value if isinstance(value, int) and not isinstance(value, bool) else None
+        if number is None and isinstance(value, str):
+            number = whole_number(value, MAX_ID)
+        if number is None or not 0 < number <= MAX_ID:
+            values = None
+            break
+        if number not in parsed:
+            parsed.append(number)
+    if not values:
+        raise ValidationFailed({"ids": problem("Selection", "select one request or more.")})
+    if len(parsed) > MAX_BULK:
+        raise ValidationFailed(
+            {"ids": problem("Selection", f"select at most {MAX_BULK} requests at once.")}
+        )
+    return parsed
+
+
+def _bulk(tenant_id: int, ids: object, change: Callable[[FollowUpRequest], None]) -> BulkResult:
+    """Apply `change` to each selected request of the tenant in one transaction, locked in
+    id order (two bulk actions take turns, never deadlock). A request `change` refuses
+    (a DomainError) is left as it was and reported with the reason."""
+    result = BulkResult()
+    for followup_id in sorted(_parse_ids(ids)):
+        followup = lock_row(
+            FollowUpRequest,
+            followup_id,
+            FollowUpRequest.status,
+            FollowUpRequest.tenant_id == tenant_id,
+        )
+        if followup is None:
+            result.refused[followup_id] = "No such follow-up request."
+            continue
+        try:
+            change(followup)
+        except DomainError as exc:
+            result.refused[followup_id] = exc.fields.get("status", exc.message)
+            continue
+        result.done.append(followup_id)
+    _session().commit()
+    if result.done:
+        live.changed(tenant_id)
+    return result
+
+
+def bulk_status(tenant_id: int, ids: object, new_status: object, actor: Actor) -> BulkResult:
+    """Move each selected request to `new_status` where the workflow allows it; report the
+    others with the workflow's reason."""
+    target = workflow.parse_status(new_status)
+
+    def change(followup: FollowUpRequest) -> None:
+        if followup.status == target:
+            return  # already there: nothing to do, nothing refused
+        workflow.check_transition(followup.status, target)
+        _move(followup, target, actor)
+
+    return _bulk(tenant_id, ids, change)
+
+
+def bulk_assign(tenant_id: int, ids: object, assignee_id: object, actor: Actor) -> BulkResult:
+    """Give each selected request to the member (None: nobody)."""
+    assignee = _parse_assignee(tenant_id, assignee_id)
+    _parse_ids(ids)  # a bad selection is refused before anything is read
+    assigned: list[FollowUpRequest] = []
+
+    def change(followup: FollowUpRequest) -> None:
+        if _assign(followup, assignee, actor):
+            assigned.append(followup)
+
+    result = _bulk(tenant_id, ids, change)
+    for followup in assigned:
+        _told_of_assignment(followup, assignee, actor)
+    return result
+
+
+def bulk_priority(tenant_id: int, ids: object, priority: object, actor: Actor) -> BulkResult:
+    level = _required_priority(priority)
+    return _bulk(tenant_id, ids, lambda followup: _set_priority(followup, level, actor))
+
+
+def team_members(tenant_id: int) -> list[StaffUser]:
+    """The tenant's active staff, by name: whom a request can be assigned to."""
+    members = _session().scalars(
+        select(StaffUser).where(StaffUser.tenant_id == tenant_id).order_by(StaffUser.name)
+    )
+    return [member for member in members if member.is_active]

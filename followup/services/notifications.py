@@ -30,11 +30,14 @@ from followup.clock import utcnow
 from followup.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from followup.extensions import db
 from followup.models import (
+    STAFF_LINK_KINDS,
     DeliveryState,
     FollowUpRequest,
     Notification,
     NotificationChannel,
+    NotificationKind,
     StaffRole,
+    StaffToken,
     StaffUser,
     Tenant,
 )
@@ -142,6 +145,28 @@ def add_for_new_followup(followup: FollowUpRequest) -> list[DeliveryKey]:
     db.session.add_all(rows)
     db.session.flush()
     return [(row.id, 0) for row in rows]
+
+
+def add_for_staff_link(token: StaffToken, kind: NotificationKind, address: str) -> DeliveryKey:
+    """Add the email carrying a staff member's one-time link to the session; the caller
+    commits it with the link, then `dispatch`es it."""
+    db.session.flush()  # the link's id
+    now = utcnow()
+    row = Notification(
+        tenant_id=token.tenant_id,
+        kind=kind,
+        staff_user_id=token.staff_user_id,
+        staff_token_id=token.id,
+        channel=NotificationChannel.STAFF_EMAIL,
+        recipient=address,
+        state=DeliveryState.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return (row.id, 0)
 
 
 def preload() -> None:
@@ -257,16 +282,28 @@ def _claim(notification_ids: list[int]) -> dict[int, int]:
 def _load(notification_ids: list[int]):
     return db.session.execute(
         select(Notification, FollowUpRequest, Tenant)
-        .join(FollowUpRequest, FollowUpRequest.id == Notification.followup_id)
+        # None for a message to a staff member (`kind`).
+        .outerjoin(FollowUpRequest, FollowUpRequest.id == Notification.followup_id)
         .join(Tenant, Tenant.id == Notification.tenant_id)
         .where(Notification.id.in_(notification_ids))
         .order_by(Notification.id)
     ).all()
 
 
-def _outgoing(notification: Notification, followup: FollowUpRequest, tenant: Tenant) -> Outgoing:
+def _staff_link(notification: Notification, tenant: Tenant) -> Outgoing:
+    token = db.session.get(StaffToken, notification.staff_token_id)
+    if token is None or token.used_at is not None or token.expires_at <= utcnow():
+        raise Undeliverable(failures.LINK_NO_LONGER_VALID)
+    return email.staff_link(notification, token, tenant)
+
+
+def _outgoing(
+    notification: Notification, followup: FollowUpRequest | None, tenant: Tenant
+) -> Outgoing:
     if notification.recipient is None:
         raise Undeliverable(failures.NOBODY_TO_TELL[notification.channel])
+    if notification.kind in STAFF_LINK_KINDS:
+        return _staff_link(notification, tenant)
     return BUILDERS[notification.channel](notification, followup, tenant)
 
 

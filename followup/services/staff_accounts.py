@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
-from followup.models import StaffRole, StaffUser
+from followup.models import StaffRole, StaffStatus, StaffUser
 from followup.services.tenants import tenant_by_slug
 from followup.services.validation import FieldErrors, normalize_email, problem
 
@@ -18,21 +18,26 @@ from followup.services.validation import FieldErrors, normalize_email, problem
 MIN_PASSWORD_LENGTH = 12
 
 
-def _new_password(password: str | None) -> str:
+def new_password(password: str | None) -> str:
     if password is None or len(password) < MIN_PASSWORD_LENGTH:
         advice = f"use at least {MIN_PASSWORD_LENGTH} characters."
         raise ValidationFailed({"password": problem("Password", advice)})
     return password
 
 
-def create_staff_user(tenant_slug: str, email: str, password: str, name: str = "") -> StaffUser:
-    """Add a staff account; the tenant's first account is its owner."""
+def create_staff_user(
+    tenant_slug: str, email: str, password: str, name: str = "", role: str | None = None
+) -> StaffUser:
+    """Add a staff account; the tenant's first account is its owner, later ones are
+    admins unless `role` says otherwise (an owner stays the only one)."""
     tenant = tenant_by_slug(tenant_slug)
     errors = FieldErrors()
     email = errors.check(normalize_email, email)
-    errors.check(_new_password, password)
+    errors.check(new_password, password)
     if email and db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
         errors.errors["email"] = problem("Email", f"a staff account for {email} already exists.")
+    if role is not None and role not in (StaffRole.ADMIN, StaffRole.AGENT):
+        errors.errors["role"] = problem("Role", "choose admin or agent.")
     errors.raise_if_any()
     has_owner = db.session.scalar(
         select(func.count()).select_from(StaffUser).where(StaffUser.tenant_id == tenant.id)
@@ -41,7 +46,7 @@ def create_staff_user(tenant_slug: str, email: str, password: str, name: str = "
         tenant_id=tenant.id,
         email=email,
         name=name,
-        role=StaffRole.STAFF if has_owner else StaffRole.OWNER,
+        role=(role or StaffRole.ADMIN) if has_owner else StaffRole.OWNER,
     )
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.add(user)
@@ -53,7 +58,7 @@ def set_staff_password(email: str, password: str) -> StaffUser:
     """A new password for a staff member, who is signed out everywhere."""
     errors = FieldErrors()
     email = errors.check(normalize_email, email)
-    errors.check(_new_password, password)
+    errors.check(new_password, password)
     errors.raise_if_any()
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
     if user is None:
@@ -67,6 +72,13 @@ def end_sessions(user: StaffUser) -> None:
     """Every session of this member ends (logout, and whatever else must lock them out)."""
     user.end_sessions()
     db.session.commit()
+
+
+def unusable_password_hash() -> str:
+    """For a member invited but not joined yet: no password opens it."""
+    return generate_password_hash(
+        secrets.token_urlsafe(32), current_app.config["PASSWORD_HASH_METHOD"]
+    )
 
 
 @cache
@@ -87,7 +99,8 @@ def authenticate(email: str, password: str) -> StaffUser | None:
         # the email has an account.
         check_password_hash(_unmatchable_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
-    if not user.check_password(password):
+    if not user.check_password(password) or user.status != StaffStatus.ACTIVE:
+        # Invited (no password yet) or deactivated: the same answer as a wrong password.
         return None
     user.last_login_at = utcnow()
     db.session.commit()

@@ -15,8 +15,9 @@ from flask import current_app
 
 from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
-from followup.models import StaffRole, Tenant
+from followup.models import Tenant
 from followup.models.tenant import new_widget_secret
+from followup.services.permissions import Permission, allows
 from followup.services.tenants import parse_timezone
 from followup.services.validation import (
     FieldErrors,
@@ -190,7 +191,7 @@ def parse_origins(text: object) -> list[str]:
 
 def update_allowed_origins(tenant_id: int, text: object, staff_role: str) -> Tenant:
     """Which websites may show the widget: the owner's decision, like the secret's."""
-    if staff_role != StaffRole.OWNER:
+    if not allows(staff_role, Permission.MANAGE_WIDGET_SECURITY):
         raise OwnerOnly("change the allowed website origins")
     origins = parse_origins(text)
     tenant = db.session.get(Tenant, tenant_id)
@@ -201,7 +202,7 @@ def update_allowed_origins(tenant_id: int, text: object, staff_role: str) -> Ten
 
 def rotate_widget_secret(tenant_id: int, staff_role: str) -> Tenant:
     """A new secret at once: identities signed with the old one stop verifying."""
-    if staff_role != StaffRole.OWNER:
+    if not allows(staff_role, Permission.MANAGE_WIDGET_SECURITY):
         raise OwnerOnly("rotate the widget secret")
     tenant = db.session.get(Tenant, tenant_id)
     tenant.widget_secret = new_widget_secret()

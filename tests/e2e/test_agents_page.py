@@ -17,6 +17,9 @@ from tests.helpers.browser import LiveServer, screenshot, staff_login
 
 pytestmark = pytest.mark.e2e
 
+# Every admin page's title starts with the count of pending requests: the seed's three.
+PENDING = "(3) "
+
 
 def hire_alex(live_server: LiveServer) -> None:
     """An employee already there: it answers the website chat, so it stays."""
@@ -58,7 +61,7 @@ def test_a_new_employee_opens_on_its_own_page_and_back_lists_it(page: Page, live
     create(page, "Nova")
     expect(page).to_have_url(re.compile(r"/admin/agents/\d+$"))
     nova_id = int(page.url.rsplit("/", 1)[1])
-    expect(page).to_have_title("Nova · Persona · Followup")
+    expect(page).to_have_title(f"{PENDING}Nova · Persona · Followup")
     expect(page.get_by_role("heading", level=1)).to_have_text("Nova")
     expect(page.locator('.tab[aria-current="page"]')).to_have_text("Persona")
     expect(main_nav_current(page)).to_have_text("AI Employees")
@@ -68,7 +71,7 @@ def test_a_new_employee_opens_on_its_own_page_and_back_lists_it(page: Page, live
 
     page.go_back(wait_until="commit")  # a page kept in the back/forward cache never "loads"
     expect(page).to_have_url(re.compile(r"/admin/agents$"))
-    expect(page).to_have_title("AI Employees · Followup")
+    expect(page).to_have_title(f"{PENDING}AI Employees · Followup")
     expect(listed(page)).to_have_text(["Alex", "Nova"])
     screenshot(page, "agent-created-back-to-list")
 
@@ -89,7 +92,7 @@ def test_a_deleted_employee_leaves_for_the_list_and_a_refusal_stays(
     page.locator(".danger-zone summary").click()
     page.get_by_role("button", name="Delete Nova").click()
     expect(page).to_have_url(re.compile(r"/admin/agents$"))
-    expect(page).to_have_title("AI Employees · Followup")
+    expect(page).to_have_title(f"{PENDING}AI Employees · Followup")
     expect(listed(page)).to_have_text(["Alex"])
     expect(main_nav_current(page)).to_have_text("AI Employees")
     screenshot(page, "agent-deleted")

@@ -17,6 +17,9 @@ from tests.helpers.browser import LiveServer, staff_login
 
 pytestmark = pytest.mark.e2e
 
+# Every admin page's title starts with the count of pending requests: the seed's three.
+PENDING = "(3) "
+
 
 @dataclass
 class Seeded:
@@ -120,13 +123,13 @@ POSTS = {
         lambda d: f"/admin/agents/{d.alex}/working-hours",
         click("Save working hours"),
         lambda d: f"/admin/agents/{d.alex}/working-hours",
-        lambda page: expect(page).to_have_title("Alex · Working Hours · Followup"),
+        lambda page: expect(page).to_have_title(f"{PENDING}Alex · Working Hours · Followup"),
     ),
     "save channels": Post(
         lambda d: f"/admin/agents/{d.alex}/channels",
         click("Save channels"),
         lambda d: f"/admin/agents/{d.alex}/channels",
-        lambda page: expect(page).to_have_title("Alex · Channels · Followup"),
+        lambda page: expect(page).to_have_title(f"{PENDING}Alex · Channels · Followup"),
     ),
     "enable auto follow-up": Post(
         lambda d: f"/admin/agents/{d.alex}/auto-followup",

@@ -2,6 +2,7 @@
 PostgreSQL server at TEST_POSTGRES_URL; the Redis database the test apps use."""
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -72,7 +73,12 @@ def _reset_postgres_schema(url: str) -> None:
 
 
 def build_app(database_url: str, **overrides):
-    settings = {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS_TEST_URL}
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": REDIS_TEST_URL,
+        # Live-update counters of its own: test apps share Redis and tenant ids.
+        "LIVE_KEY_PREFIX": f"test:live:{uuid.uuid4().hex}:",
+    }
     return create_app(type("AppTestConfig", (TestConfig,), settings | overrides))
 
 

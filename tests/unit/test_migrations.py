@@ -360,3 +360,69 @@ def test_0018_downgrade_gives_tenants_their_followups_version_again_from_0(empty
     with db.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT id, followups_version FROM tenants ORDER BY id"))
         assert [tuple(row) for row in rows] == [(1, 0), (2, 0)]
+
+
+def test_0020_staff_members_become_admins_and_owners_stay_owners(empty_app):
+    flask_migrate.upgrade(revision="0019")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    tenants, staff_users = metadata.tables["tenants"], metadata.tables["staff_users"]
+    with db.engine.begin() as conn:
+        conn.execute(tenants.insert(), [_row_of_tenant(tenants, 1)])
+        members = [_row_of_tenant(staff_users, 1) | {"id": n} for n in (1, 2)]
+        members[0] |= {"role": "owner", "email": "olivia@x.example"}
+        members[1] |= {"role": "staff", "email": "sam@x.example"}
+        conn.execute(staff_users.insert(), members)
+    flask_migrate.upgrade(revision="0020_team")
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, role FROM staff_users ORDER BY id"))
+        assert [tuple(row) for row in rows] == [(1, "owner"), (2, "admin")]
+    flask_migrate.downgrade(revision="0019")
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, role FROM staff_users ORDER BY id"))
+        assert [tuple(row) for row in rows] == [(1, "owner"), (2, "staff")]
+
+
+def test_0021_makes_the_staff_notes_the_first_note_and_walks_down_keeping_new_ones(empty_app):
+    flask_migrate.upgrade(revision="0019")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    tenants, staff_users = metadata.tables["tenants"], metadata.tables["staff_users"]
+    with db.engine.begin() as conn:
+        conn.execute(tenants.insert().values(_row_of_tenant(tenants, 1)))
+        conn.execute(staff_users.insert().values(_row_of_tenant(staff_users, 1)))
+        conn.execute(
+            sa.text(
+                "INSERT INTO followup_requests (id, tenant_id, name, email, reason, priority,"
+                " status, source, notes, identity_verified, created_at, notes_version) VALUES"
+                " (1, 1, 'Ann', 'ann@example.com', 'Renewal', 'normal', 'pending', 'api',"
+                " 'Called back on Monday.', FALSE, :at, 0)"
+            ).bindparams(at=datetime(2026, 1, 1, tzinfo=UTC))
+        )
+    flask_migrate.upgrade(revision="0021")
+    with db.engine.begin() as conn:
+        rows = conn.execute(
+            sa.text("SELECT followup_id, kind, text, staff_user_id, version FROM followup_activity")
+        ).all()
+        assert [tuple(row) for row in rows] == [(1, "note", "Called back on Monday.", None, 0)]
+        created = conn.execute(
+            sa.text(
+                "SELECT r.created_at = a.created_at FROM followup_requests r "
+                "JOIN followup_activity a ON a.followup_id = r.id"
+            )
+        ).scalar()
+        assert created in (True, 1)  # the first note: written when the request came
+        conn.execute(
+            sa.text(
+                "INSERT INTO followup_activity (tenant_id, followup_id, kind, actor_label, text,"
+                " version, created_at) VALUES (1, 1, 'note', 'Olivia', 'Sent the quote.', 0,"
+                " :at)"
+            ).bindparams(at=datetime(2026, 2, 1, tzinfo=UTC))
+        )
+        conn.execute(sa.text("UPDATE followup_requests SET assignee_id = 1"))
+    flask_migrate.downgrade(revision="0019")
+    with db.engine.connect() as conn:
+        notes = conn.scalar(sa.text("SELECT notes FROM followup_requests"))
+    assert notes == "Called back on Monday.\n\nOlivia: Sent the quote."
+    flask_migrate.upgrade()
+    assert schema_drift() == []

@@ -321,6 +321,7 @@ def test_a_request_from_a_chat_links_to_its_conversation(staff_browser, tenant, 
         body = text_of(staff_browser.get(f"/admin/followups/{followup_id}", htmx=True))
     link = f'<a href="/admin/chats/{chat.id}">Open the conversation</a>'
     assert re.search(rf"Source: Text chat\s+· {link}", body)
-    # The staff user, the request with its chat, its history, its notifications: the
-    # chat is not read on its own for its channel.
-    assert work.count("SELECT") == 4, work
+    # The staff user, the request with its chat and status history, its notes and other
+    # activity, its notifications, the members it can be assigned to: the chat is not
+    # read on its own for its channel, nor the notifications again for the timeline.
+    assert work.count("SELECT") == 5, work

@@ -44,11 +44,11 @@ def stored(tenant) -> Tenant:
 
 @pytest.fixture
 def staff_member_browser(app, tenant, staff) -> StaffBrowser:
-    """A second account of the tenant: role staff, not owner."""
+    """A second account of the tenant: role admin, not owner."""
     member = staff_accounts.create_staff_user(
         "acme", "sam@acme.example", PASSWORD, name="Sam Staff"
     )
-    assert member.role == "staff"
+    assert member.role == "admin"
     browser = StaffBrowser(app.test_client())
     assert browser.login(member.email).status_code == 303
     browser.refresh_csrf("/admin/settings")

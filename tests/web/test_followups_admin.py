@@ -306,9 +306,11 @@ def test_the_detail_shows_status_notes_and_history_before_notifications(
             "Reason for Follow-Up",
             "Conversation Summary",
             "Status",
+            "Assignee",
+            "Priority",
             "Timestamps",
             "Staff Notes",
-            "History",
+            "Activity",
             "Notifications",
         ]
 
@@ -335,7 +337,7 @@ def test_status_change_updates_and_triggers_list_refresh(
         "contacted",
         staff.id,
     )
-    assert "by Olivia Owner" in text_of(response)
+    assert re.search(r"Olivia Owner</strong>\s+moved it from", text_of(response))
     badge = staff_browser.get("/admin/followups/badge", htmx=True)
     assert ">0 pending</span>" in text_of(badge)
 
@@ -360,10 +362,11 @@ def status_options(html: str) -> list[str]:
 
 
 def history_lines(html: str) -> list[str]:
-    """The history's entries as text, without their times."""
-    history = html.split('class="history"')[1].split("</ol>")[0]
-    items = re.findall(r"<li>(.*?)<time", history, re.S)
-    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()).rstrip(",") for item in items]
+    """The status changes of the timeline as text, without their times, oldest first."""
+    timeline = html.split('id="timeline"')[1].split("</ol>")[0]
+    items = re.findall(r'<li class="timeline-entry entry-status">(.*?)<time', timeline, re.S)
+    lines = [" ".join(re.sub(r"<[^>]+>", " ", item).split()).rstrip(" ·") for item in items]
+    return lines[::-1]
 
 
 @pytest.mark.parametrize(
@@ -429,8 +432,8 @@ def test_a_change_refused_after_another_tab_resolved_shows_the_request_as_it_is_
     assert 'class="status-pill status-resolved">Resolved<' in html
     assert 'id="status-select"' not in html and "Resolved is a final status." in html
     assert history_lines(html) == [
-        "Pending → Contacted by Another Admin",
-        "Contacted → Resolved by Another Admin",
+        "Another Admin moved it from Pending to Contacted",
+        "Another Admin moved it from Contacted to Resolved",
     ]
     stored = reload(followup)
     assert (stored.status, len(stored.history)) == (Status.RESOLVED, 2)

@@ -9,8 +9,11 @@ import pytest
 from followup.config import TestConfig
 from followup.extensions import db
 from followup.factory import create_app
-from followup.models import Agent, Chat, FollowUpRequest, Message, Status
+from followup.models import Agent, Chat, FollowUpRequest, Message, StaffUser, Status
+from followup.services import activity, staff_accounts
+from followup.services.followups import Actor
 from tests.helpers.agents import make_agent, make_chat
+from tests.helpers.staff import PASSWORD
 
 ID_ROUTE_PREFIXES = ("/admin/", "/api/v1/")
 
@@ -39,6 +42,11 @@ def test_the_walk_covers_the_known_id_routes():
         ("GET", "/admin/followups/<int:followup_id>"),
         ("POST", "/admin/followups/<int:followup_id>/status"),
         ("POST", "/admin/followups/<int:followup_id>/notes"),
+        ("POST", "/admin/followups/<int:followup_id>/assign"),
+        ("POST", "/admin/followups/<int:followup_id>/priority"),
+        ("POST", "/admin/followups/<int:followup_id>/timeline/notes"),
+        ("POST", "/admin/followups/<int:followup_id>/timeline/notes/<int:note_id>"),
+        ("POST", "/admin/followups/<int:followup_id>/timeline/notes/<int:note_id>/delete"),
         ("GET", "/admin/users/<int:customer_id>"),
         ("GET", "/admin/agents/<int:agent_id>"),
         ("GET", "/admin/agents/<int:agent_id>/auto-followup"),
@@ -54,6 +62,8 @@ def test_the_walk_covers_the_known_id_routes():
         ("POST", "/admin/chats/<int:chat_id>/pause"),
         ("GET", "/api/v1/followups/<int:followup_id>"),
         ("PATCH", "/api/v1/followups/<int:followup_id>"),
+        ("GET", "/api/v1/followups/<int:followup_id>/notes"),
+        ("POST", "/api/v1/followups/<int:followup_id>/notes"),
     } <= set(ID_ROUTES)
 
 
@@ -76,6 +86,9 @@ ADMIN_BODIES = BODIES | {
     "direction": "down",
     "text": "intruder was here",
     "paused": "on",
+    # the team inbox: priority, a note's version
+    "priority": "high",
+    "version": "0",
 }
 
 
@@ -98,8 +111,15 @@ def test_another_tenants_id_is_404(
     theirs = make_followup(other_tenant, name="Their Customer")
     their_agent = make_agent(other_tenant, "Their Customer Agent", steps=2)
     their_chat = make_chat(their_agent, "Their Customer chat", messages=[("client", "hello")])
+    their_note = activity.add_note(theirs, "Their note", Actor("Their Staff"))
+    staff_accounts.create_staff_user(other_tenant.slug, "boss@globex.example", PASSWORD)
+    their_member = staff_accounts.create_staff_user(
+        other_tenant.slug, "member@globex.example", PASSWORD, "Their Customer Member", "agent"
+    )
     before = _their_state(their_agent.id, their_chat.id)
     ids = {
+        "note_id": their_note.id,
+        "member_id": their_member.id,
         "followup_id": theirs.id,
         "customer_id": theirs.customer_id,
         "agent_id": their_agent.id,
@@ -129,7 +149,11 @@ def test_another_tenants_id_is_404(
     db.session.expire_all()
     stored = db.session.get(FollowUpRequest, theirs.id)
     assert (stored.status, stored.notes) == (Status.PENDING, "")
+    assert (stored.priority, stored.assignee_id) == ("normal", None)
+    assert [n.text for n in activity.notes_of(other_tenant.id, theirs.id)] == ["Their note"]
     assert _their_state(their_agent.id, their_chat.id) == before
+    stored_member = db.session.get(StaffUser, their_member.id)
+    assert (stored_member.role, stored_member.status) == ("agent", "active")
 
 
 def test_own_agent_with_another_tenants_step_is_404(staff_browser, tenant, other_tenant):

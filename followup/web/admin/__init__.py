@@ -1,17 +1,58 @@
-from flask import Blueprint
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from followup.models import Tenant
+from followup.services.permissions import Permission, allows
 from followup.web.staff_pages import add_staff_page_headers
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.after_request(add_staff_page_headers)
 
+View = TypeVar("View", bound=Callable)
+PERMISSION_ATTRIBUTE = "required_permission"
+UNDECLARED = "This page has no access rule yet, so it is closed to everyone."
+
+
+def requires(permission: Permission) -> Callable[[View], View]:
+    """Declare what a member's role must allow to use this admin route (checked before
+    the view runs, by `require_staff_login`)."""
+
+    def declare(view: View) -> View:
+        setattr(view, PERMISSION_ATTRIBUTE, permission)
+        return view
+
+    return declare
+
+
+def permission_of(endpoint: str | None) -> Permission | None:
+    view = current_app.view_functions.get(endpoint or "")
+    return getattr(view, PERMISSION_ATTRIBUTE, None)
+
+
+def refusal(role: str, permission: Permission) -> str:
+    return f"Your role ({role}) does not allow this. Ask an owner or admin of your team."
+
 
 @bp.before_request
 @login_required
 def require_staff_login():
-    """Every admin page needs a logged-in staff member."""
+    """Every admin page needs a logged-in staff member whose role allows the page;
+    a page that declares no permission is refused to everyone (secure by default)."""
+    permission = permission_of(request.endpoint)
+    if permission is None:
+        abort(403, UNDECLARED)
+    if not allows(current_user.role, permission):
+        abort(403, refusal(current_user.role, permission))
+    if current_user.tenant.require_two_factor and not current_user.has_two_factor:
+        # The owner requires a second factor: set it up before anything else.
+        setup = url_for("auth.two_factor_setup")
+        if request.headers.get("HX-Request"):
+            return "", 204, {"HX-Redirect": setup}
+        return redirect(setup)
+    return None
 
 
 def current_tenant() -> Tenant:
@@ -19,4 +60,24 @@ def current_tenant() -> Tenant:
     return current_user.tenant
 
 
-from followup.web.admin import agents, autofollowup, chats, followups, settings, users  # noqa: E402, F401
+def can(permission: str) -> bool:
+    """For templates: whether the logged-in member's role allows `permission`."""
+    return current_user.is_authenticated and allows(current_user.role, Permission(permission))
+
+
+@bp.app_context_processor
+def _permissions_in_templates() -> dict:
+    return {"can": can, "Permission": Permission}
+
+
+from followup.web.admin import (  # noqa: E402, F401
+    agents,
+    autofollowup,
+    chats,
+    export,
+    followups,
+    live,
+    settings,
+    team,
+    users,
+)

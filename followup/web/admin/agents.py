@@ -18,9 +18,10 @@ from followup.models import WEEKDAYS, Agent, AutoFollowupStep
 from followup.services import agents as service
 from followup.services import conversations, working_hours
 from followup.services.agents import EXAMPLE_CHAIN
+from followup.services.permissions import Permission
 from followup.services.tenant_settings import timezone_choices
 from followup.services.validation import whole_number
-from followup.web.admin import bp, current_tenant
+from followup.web.admin import bp, current_tenant, requires
 from followup.web.admin.forms import ChannelsForm, PersonaForm, WorkingHoursForm
 
 LIST_PAGE = "admin/agents/page.html"
@@ -50,11 +51,13 @@ def _list_context(new_form: dict | None = None) -> dict:
 
 
 @bp.get("/agents")
+@requires(Permission.MANAGE_SETTINGS)
 def agents():
     return render(LIST_PAGE, "admin/agents/_list.html", **_list_context())
 
 
 @bp.post("/agents")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_create():
     values = PersonaForm.posted().data
     try:
@@ -236,6 +239,7 @@ def _agent(agent_id: int) -> Agent:
 @bp.get("/agents/<int:agent_id>/channels", defaults={"tab": "channels"})
 @bp.get("/agents/<int:agent_id>/auto-followup", defaults={"tab": "auto-followup"})
 @bp.get("/agents/<int:agent_id>/chats", defaults={"tab": "chats"})
+@requires(Permission.MANAGE_SETTINGS)
 def agent_detail(agent_id: int, tab: str):
     # `?tab=working-hours` is accepted too, for links written that way.
     if request.args.get("tab") in TABS:
@@ -254,6 +258,7 @@ def tab_url(agent: Agent, tab: str) -> str:
 
 
 @bp.post("/agents/<int:agent_id>/persona")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_persona(agent_id: int):
     agent = _agent(agent_id)
     values = PersonaForm.posted().data
@@ -267,6 +272,7 @@ def agent_persona(agent_id: int):
 
 
 @bp.post("/agents/<int:agent_id>/delete")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_delete(agent_id: int):
     service.delete_agent(current_tenant().id, agent_id)
     return redirect_after_post(url_for("admin.agents"))
@@ -323,6 +329,7 @@ HOURS_PARTIAL = "admin/agents/_working_hours.html"
 
 
 @bp.post("/agents/<int:agent_id>/working-hours")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_working_hours(agent_id: int):
     agent = _agent(agent_id)
     posted = WorkingHoursForm.posted()
@@ -350,6 +357,7 @@ CHANNELS_PARTIAL = "admin/agents/_channels.html"
 
 
 @bp.post("/agents/<int:agent_id>/channels")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_channels(agent_id: int):
     agent = _agent(agent_id)
     values = ChannelsForm.posted().data

@@ -14,9 +14,10 @@ from followup.htmx import answer, render
 from followup.models import Agent
 from followup.services import agents as service
 from followup.services import autofollowup
+from followup.services.permissions import Permission
 from followup.services.queries import MAX_ID
 from followup.services.validation import FieldErrors, problem, search_text, whole_number
-from followup.web.admin import bp, current_tenant, lists
+from followup.web.admin import bp, current_tenant, lists, requires
 from followup.web.admin.agents import render_tab, step_form, tab_changed, tab_url
 from followup.web.admin.forms import AutoFollowupForm, StepForm, StepMoveForm
 
@@ -48,6 +49,7 @@ def _one_step(agent: Agent, form: dict, status: int = 200):
 
 
 @bp.post("/agents/<int:agent_id>/auto-followup")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_autofollowup_toggle(agent_id: int):
     agent = service.set_autofollowup_enabled(
         current_tenant().id, agent_id, AutoFollowupForm.posted().enabled.data
@@ -56,6 +58,7 @@ def agent_autofollowup_toggle(agent_id: int):
 
 
 @bp.get("/agents/<int:agent_id>/steps/new")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_step_new(agent_id: int):
     """A blank step's card, added at the end of the list; stored when it is saved."""
     agent = _agent(agent_id)
@@ -66,6 +69,7 @@ def agent_step_new(agent_id: int):
 
 
 @bp.post("/agents/<int:agent_id>/steps")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_step_add(agent_id: int):
     agent = _agent(agent_id)
     values = StepForm.posted().data
@@ -91,6 +95,7 @@ def agent_step_add(agent_id: int):
 
 
 @bp.post("/agents/<int:agent_id>/steps/example")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_steps_example(agent_id: int):
     agent = _agent(agent_id)
     try:
@@ -101,6 +106,7 @@ def agent_steps_example(agent_id: int):
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_step_save(agent_id: int, step_id: int):
     agent = _agent(agent_id)
     step = service.get_step(agent, step_id)
@@ -119,12 +125,14 @@ def agent_step_save(agent_id: int, step_id: int):
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/delete")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_step_delete(agent_id: int, step_id: int):
     agent = service.remove_step(current_tenant().id, agent_id, step_id)
     return tab_changed(agent, TAB, STEPS_PARTIAL, focus="add-step")
 
 
 @bp.post("/agents/<int:agent_id>/steps/<int:step_id>/move")
+@requires(Permission.MANAGE_SETTINGS)
 def agent_step_move(agent_id: int, step_id: int):
     direction = StepMoveForm.posted().direction.data
     agent = service.move_step(current_tenant().id, agent_id, step_id, direction)
@@ -153,6 +161,7 @@ def _dashboard_filters() -> tuple[str, Agent | None]:
 
 
 @bp.get("/auto-followup")
+@requires(Permission.WORK_REQUESTS)
 def auto_followup():
     q, agent = _dashboard_filters()
     tenant = current_tenant()

@@ -13,7 +13,8 @@ from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
 from followup.services import autofollowup, chats, conversations
-from followup.web.admin import bp, current_tenant
+from followup.services.permissions import Permission
+from followup.web.admin import bp, current_tenant, requires
 from followup.web.admin.forms import PauseForm, StaffReplyForm
 
 PAGE = "admin/chats/page.html"
@@ -33,12 +34,14 @@ def _context(chat_id: int, reply: dict | None = None, **extra) -> dict:
 
 
 @bp.get("/chats/<int:chat_id>")
+@requires(Permission.WORK_REQUESTS)
 def chat_detail(chat_id: int):
     """The page; for HTMX (the conversation's polling) only the conversation."""
     return render(PAGE, CONVERSATION, **_context(chat_id))
 
 
 @bp.post("/chats/<int:chat_id>/reply")
+@requires(Permission.WORK_REQUESTS)
 def chat_reply(chat_id: int):
     chat = conversations.get_chat(current_tenant().id, chat_id)
     text = StaffReplyForm.posted().text.data
@@ -56,6 +59,7 @@ def chat_reply(chat_id: int):
 
 
 @bp.post("/chats/<int:chat_id>/pause")
+@requires(Permission.WORK_REQUESTS)
 def chat_pause(chat_id: int):
     chat = conversations.get_chat(current_tenant().id, chat_id)
     autofollowup.set_paused(chat, PauseForm.posted().paused.data)
@@ -66,6 +70,7 @@ def chat_pause(chat_id: int):
 
 
 @bp.get("/chats/<int:chat_id>/chain")
+@requires(Permission.WORK_REQUESTS)
 def chat_chain(chat_id: int):
     """The chain panel alone, refreshed after a staff reply (which holds reminders back);
     a plain visit goes to the chat's page."""

@@ -12,14 +12,25 @@ from markupsafe import Markup
 from followup.clock import utcnow
 from followup.errors import DomainError, TransitionNotAllowed, ValidationFailed
 from followup.htmx import answer, html_response, render
-from followup.models import Status
+from followup.models import Source, Status
+from followup.models.followup import SOURCE_LABELS
 from followup.notify import email
+from followup.services import activity, notifications
 from followup.services import followup_settings as settings_service
 from followup.services import followups as service
-from followup.services import notifications
+from followup.services.permissions import Permission
 from followup.services.workflow import allowed_next
-from followup.web.admin import bp, current_tenant, lists
-from followup.web.admin.forms import FollowupSettingsForm, NotesForm, RetryForm, StatusForm
+from followup.web.admin import bp, current_tenant, lists, requires
+from followup.web.admin.forms import (
+    AssignForm,
+    BulkForm,
+    FollowupSettingsForm,
+    NoteForm,
+    NotesForm,
+    PriorityForm,
+    RetryForm,
+    StatusForm,
+)
 
 FOLLOWUPS_CHANGED = "followups-changed"
 SETTINGS_CHANGED = "settings-changed"
@@ -28,14 +39,22 @@ LIST = "admin/followups/_list.html"
 MORE_ROWS = "admin/followups/_rows.html"
 DETAIL = "admin/followups/_detail.html"
 SETTINGS = "admin/followups/_settings.html"
-
-
-def _filters() -> service.Filters:
-    return service.Filters.parse(request.args.get("q"), request.args.get("status"))
+BULK_OUTCOME = "admin/followups/_bulk_outcome.html"
 
 
 def _filter_args(filters: service.Filters) -> dict:
-    return lists.filter_args(q=filters.q, status=filters.status)
+    return lists.filter_args(
+        q=filters.q,
+        status=filters.status,
+        assignee=filters.assignee,
+        overdue="1" if filters.overdue else None,
+        priority=filters.priority,
+        source=filters.source,
+    )
+
+
+def _actor() -> service.Actor:
+    return service.Actor(current_user.display_name, current_user.id)
 
 
 def _list_html(
@@ -44,7 +63,11 @@ def _list_html(
     """The list (or, after `cursor`, its next rows) as HTML, queried and rendered now."""
     tenant = current_tenant()
     page = service.list_page(
-        tenant.id, filters, cursor, limit=current_app.config["FOLLOWUPS_PAGE_SIZE"]
+        tenant.id,
+        filters,
+        cursor,
+        limit=current_app.config["FOLLOWUPS_PAGE_SIZE"],
+        viewer=lists.followup_viewer(),
     )
     filter_args = _filter_args(filters)
     html = render_template(
@@ -56,16 +79,22 @@ def _list_html(
         now=utcnow(),
         tenant=tenant,
         selected_id=selected_id,
+        initials=lists.initials,
     )
     return Markup(html)  # noqa: S704 (an autoescaping template's output)
 
 
 def _detail_context(followup_id: int) -> dict:
     followup = service.followup_for_detail(current_tenant().id, followup_id)
+    deliveries = _notifications_context(followup.id)
     return {
         "selected": followup,
         "next_statuses": allowed_next(followup.status),
-        **_notifications_context(followup.id),
+        "members": service.team_members(current_tenant().id),
+        "timeline": activity.timeline(followup, deliveries["notifications"]),
+        "may_change_note": lambda note: activity.may_change(note, current_user.id, utcnow()),
+        "linkify": activity.linkify,
+        **deliveries,
     }
 
 
@@ -88,18 +117,22 @@ def _page_context(filters: service.Filters, selected=None, **extra) -> dict:
         "now": utcnow(),
         "list_html": _list_html(filters, selected_id=selected.id if selected else None),
         "pending_count": service.count_pending(current_tenant().id),
+        "members": service.team_members(current_tenant().id),
+        "sources": list(Source),
+        "source_labels": SOURCE_LABELS,
         "selected": selected,
         "settings_form": None,
     } | extra
 
 
 def _whole_page(status: int = 200, **extra):
-    return render(PAGE, PAGE, status, **_page_context(_filters(), **extra))
+    return render(PAGE, PAGE, status, **_page_context(lists.followup_filters(), **extra))
 
 
 @bp.get("/followups")
+@requires(Permission.WORK_REQUESTS)
 def followups():
-    filters = _filters()
+    filters = lists.followup_filters()
     return answer(
         lambda: html_response(_list_html(filters, request.args.get("cursor"))),
         page=_whole_page,
@@ -107,6 +140,7 @@ def followups():
 
 
 @bp.get("/followups/<int:followup_id>")
+@requires(Permission.WORK_REQUESTS)
 def followup_detail(followup_id: int):
     return answer(
         lambda: _pane(followup_id),
@@ -121,7 +155,7 @@ def _pane(followup_id: int, **extra):
         DETAIL,
         now=utcnow(),
         tenant=current_tenant(),
-        filter_args=_filter_args(_filters()),
+        filter_args=_filter_args(lists.followup_filters()),
         **_detail_context(followup_id),
         **extra,
     )
@@ -141,8 +175,9 @@ def _refused(followup_id: int, refusal: DomainError, **why):
 
 
 @bp.post("/followups/<int:followup_id>/status")
+@requires(Permission.WORK_REQUESTS)
 def change_status(followup_id: int):
-    actor = service.Actor(current_user.display_name, current_user.id)
+    actor = _actor()
     try:
         status = StatusForm.posted().status.data
         service.change_status(current_tenant().id, followup_id, status, actor)
@@ -157,6 +192,7 @@ def change_status(followup_id: int):
 
 
 @bp.post("/followups/<int:followup_id>/notes")
+@requires(Permission.WORK_REQUESTS)
 def save_notes(followup_id: int):
     form = NotesForm.posted()
     typed = form.notes.data
@@ -173,6 +209,146 @@ def save_notes(followup_id: int):
         page_url=url_for("admin.followup_detail", followup_id=followup_id),
         events=[FOLLOWUPS_CHANGED],
     )
+
+
+def _changed(followup_id: int, **extra):
+    """The answer to a change of the request that was made: its pane, refreshed, and the
+    list and the badge told to follow; a plain form post goes to the request's page."""
+    return answer(
+        lambda: _pane(followup_id, **extra),
+        page_url=url_for("admin.followup_detail", followup_id=followup_id),
+        events=[FOLLOWUPS_CHANGED],
+    )
+
+
+def _invalid(followup_id: int, **why):
+    """A change refused for its input: the pane with why (422 for a plain form post)."""
+    return answer(
+        lambda: _pane(followup_id, **why),
+        page=lambda: _whole_page(422, **_detail_context(followup_id), **why),
+    )
+
+
+@bp.post("/followups/<int:followup_id>/assign")
+@requires(Permission.WORK_REQUESTS)
+def assign(followup_id: int):
+    """Assign the request to a member (the select), to oneself ("Assign to me"), or to nobody."""
+    try:
+        service.assign(
+            current_tenant().id, followup_id, AssignForm.posted().assignee_id.data, _actor()
+        )
+    except ValidationFailed as exc:
+        return _invalid(followup_id, assign_refused=exc.fields.get("assignee_id", exc.message))
+    return _changed(followup_id)
+
+
+@bp.post("/followups/<int:followup_id>/priority")
+@requires(Permission.WORK_REQUESTS)
+def set_priority(followup_id: int):
+    try:
+        service.set_priority(
+            current_tenant().id, followup_id, PriorityForm.posted().priority.data, _actor()
+        )
+    except ValidationFailed as exc:
+        return _invalid(followup_id, priority_refused=exc.fields.get("priority", exc.message))
+    return _changed(followup_id)
+
+
+@bp.post("/followups/<int:followup_id>/timeline/notes")
+@requires(Permission.WORK_REQUESTS)
+def add_note(followup_id: int):
+    followup = service.get_followup(current_tenant().id, followup_id)
+    typed = NoteForm.posted().text.data
+    try:
+        activity.add_note(followup, typed, _actor())
+    except ValidationFailed as exc:
+        why = {"note_refused": exc.fields.get("text", exc.message), "note_typed": typed}
+        return _invalid(followup_id, **why)
+    return _changed(followup_id)
+
+
+def _note_change(followup_id: int, note_id: int, change):
+    """Edit or delete a note: refused when it changed since the page was read (the note
+    as it is now, and the typed text kept), or when it is not one's own any more."""
+    form = NoteForm.posted()
+    try:
+        change(form)
+    except activity.NoteChangedMeanwhile as exc:
+        conflict = {"note_id": note_id, "message": exc.message, "yours": form.text.data}
+        return _refused(followup_id, exc, note_conflict=conflict)
+    except (activity.NoteLocked, ValidationFailed) as exc:
+        message = exc.fields.get("text") or exc.fields.get("version") or exc.message
+        return _refused(followup_id, exc, note_refused=message)
+    return _changed(followup_id)
+
+
+@bp.post("/followups/<int:followup_id>/timeline/notes/<int:note_id>")
+@requires(Permission.WORK_REQUESTS)
+def edit_note(followup_id: int, note_id: int):
+    tenant_id = current_tenant().id
+    return _note_change(
+        followup_id,
+        note_id,
+        lambda form: activity.edit_note(
+            tenant_id, followup_id, note_id, form.text.data, _actor(), form.version.data
+        ),
+    )
+
+
+@bp.post("/followups/<int:followup_id>/timeline/notes/<int:note_id>/delete")
+@requires(Permission.WORK_REQUESTS)
+def delete_note(followup_id: int, note_id: int):
+    tenant_id = current_tenant().id
+    return _note_change(
+        followup_id,
+        note_id,
+        lambda form: activity.delete_note(
+            tenant_id, followup_id, note_id, _actor(), form.version.data
+        ),
+    )
+
+
+BULK_ACTIONS = {
+    "assign": (service.bulk_assign, "assignee_id"),
+    "priority": (service.bulk_priority, "priority"),
+    "status": (service.bulk_status, "status"),
+}
+
+
+@bp.post("/followups/bulk")
+@requires(Permission.WORK_REQUESTS)
+def bulk_action():
+    """The bulk bar: one action on the selected requests; those refused are listed, with
+    why, above the list (which shows the others changed)."""
+    form = BulkForm.posted()
+    action = BULK_ACTIONS.get(form.action.data or "")
+    try:
+        if action is None:
+            raise ValidationFailed({"action": "Choose assign, priority or status."})
+        run, value_field = action
+        result = run(current_tenant().id, form.ids.data, form[value_field].data, _actor())
+    except ValidationFailed as exc:
+        outcome = {"error": next(iter(exc.fields.values()), exc.message)}
+        status = 422
+    else:
+        outcome = {"result": result, "names": _names_of(result)}
+        status = 200
+    return answer(
+        lambda: render(PAGE, BULK_OUTCOME, status, bulk=outcome),
+        page=lambda: _whole_page(status, bulk=outcome),
+        events=[FOLLOWUPS_CHANGED] if status == 200 else [],
+    )
+
+
+def _names_of(result: service.BulkResult) -> dict[int, str]:
+    """The customer's name of each refused request of the tenant (the outcome names them)."""
+    names = {}
+    for followup_id in result.refused:
+        try:
+            names[followup_id] = service.get_followup(current_tenant().id, followup_id).name
+        except DomainError:
+            names[followup_id] = f"#{followup_id}"
+    return names
 
 
 def _deliveries_pane(followup_id: int):
@@ -192,11 +368,13 @@ def _deliveries_pane(followup_id: int):
 
 
 @bp.get("/followups/<int:followup_id>/notifications")
+@requires(Permission.WORK_REQUESTS)
 def followup_notifications(followup_id: int):
     return _deliveries_pane(followup_id)
 
 
 @bp.post("/followups/<int:followup_id>/notifications/retry")
+@requires(Permission.WORK_REQUESTS)
 def retry_notification(followup_id: int):
     followup = service.get_followup(current_tenant().id, followup_id)  # another tenant's id: 404
     notifications.retry_now(current_tenant().id, followup.id, RetryForm.posted().channel.data)
@@ -207,6 +385,7 @@ def retry_notification(followup_id: int):
 
 
 @bp.get("/followups/badge")
+@requires(Permission.WORK_REQUESTS)
 def pending_badge():
     return answer(
         lambda: render(
@@ -219,6 +398,7 @@ def pending_badge():
 
 
 @bp.get("/followups/banner")
+@requires(Permission.WORK_REQUESTS)
 def disabled_banner():
     return answer(
         lambda: render(PAGE, "admin/followups/_banner.html", tenant=current_tenant()),
@@ -245,6 +425,7 @@ def _settings_form(
 
 
 @bp.get("/followups/settings")
+@requires(Permission.MANAGE_SETTINGS)
 def followup_settings():
     form = _settings_form(current_tenant())
     return answer(
@@ -254,6 +435,7 @@ def followup_settings():
 
 
 @bp.post("/followups/settings")
+@requires(Permission.MANAGE_SETTINGS)
 def save_followup_settings():
     values = FollowupSettingsForm.posted().data
     try:

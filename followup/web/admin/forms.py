@@ -111,6 +111,33 @@ class NotesForm(PostedForm):
     notes_version = OptionalText()  # the version the staff member edited
 
 
+class AssignForm(PostedForm):
+    """The assignee select, or "Assign to me": a staff id, or empty for nobody."""
+
+    assignee_id = OptionalText()
+
+
+class PriorityForm(PostedForm):
+    priority = OptionalText()
+
+
+class NoteForm(PostedForm):
+    """A new note, or a note's edit (with the version the writer read)."""
+
+    text = Text()
+    version = OptionalText()
+
+
+class BulkForm(PostedForm):
+    """The list's bulk bar: the selected requests, the action and its value."""
+
+    ids = Rows()
+    action = OptionalText()  # assign, priority or status
+    assignee_id = OptionalText()
+    priority = OptionalText()
+    status = OptionalText()
+
+
 class RetryForm(PostedForm):
     """Send a request's failed notification again, on one channel."""
 
@@ -149,3 +176,19 @@ class BusinessForm(PostedForm):
 
 class OriginsForm(PostedForm):
     allowed_origins = Text()
+
+
+# --- the team --------------------------------------------------------------------------------
+
+
+class InviteForm(PostedForm):
+    email = Text()
+    role = Text()
+
+
+class RoleForm(PostedForm):
+    role = Text()
+
+
+class RequireTwoFactorForm(PostedForm):
+    required = Checkbox()

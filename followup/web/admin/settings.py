@@ -10,10 +10,11 @@ from flask_login import current_user
 
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
-from followup.models import StaffRole, Tenant, response_promise
+from followup.models import Tenant, response_promise
 from followup.notify import email
 from followup.services import tenant_settings
-from followup.web.admin import bp, current_tenant
+from followup.services.permissions import Permission, allows
+from followup.web.admin import bp, current_tenant, requires
 from followup.web.admin.forms import BusinessForm, OriginsForm
 
 PAGE = "admin/settings/page.html"
@@ -42,7 +43,7 @@ def _context(tenant: Tenant, **sections) -> dict:
         "snippet": tenant_settings.widget_snippet(tenant),
         "response_promise": response_promise(tenant),
         "timezones": tenant_settings.timezone_choices(),
-        "is_owner": current_user.role == StaffRole.OWNER,
+        "is_owner": allows(current_user.role, Permission.MANAGE_WIDGET_SECURITY),
         "twilio_configured": bool(current_app.config.get("TWILIO_ACCOUNT_SID")),
         # Where emails go instead when there is no mail server; None: they are sent.
         "saved_mail_folder": email.mail_folder_label() if email.saves_to_files() else None,
@@ -66,11 +67,13 @@ def _invalid(partial: str, **sections):
 
 
 @bp.get("/settings")
+@requires(Permission.MANAGE_SETTINGS)
 def settings():
     return render(PAGE, "admin/settings/_sections.html", **_context(current_tenant()))
 
 
 @bp.post("/settings/business")
+@requires(Permission.MANAGE_SETTINGS)
 def settings_business():
     values = BusinessForm.posted().data
     try:
@@ -81,6 +84,7 @@ def settings_business():
 
 
 @bp.post("/settings/origins")
+@requires(Permission.MANAGE_SETTINGS)
 def settings_origins():
     text = OriginsForm.posted().allowed_origins.data
     try:
@@ -93,6 +97,7 @@ def settings_origins():
 
 
 @bp.post("/settings/widget-secret")
+@requires(Permission.MANAGE_SETTINGS)
 def settings_widget_secret():
     tenant_settings.rotate_widget_secret(current_tenant().id, current_user.role)
     return _saved(ROTATION_PARTIAL, secret={"rotated": True})

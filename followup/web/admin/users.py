@@ -10,7 +10,8 @@ from flask import current_app, request
 from followup.clock import utcnow
 from followup.htmx import answer, render
 from followup.services import customer_directory as service
-from followup.web.admin import bp, current_tenant, lists
+from followup.services.permissions import Permission
+from followup.web.admin import bp, current_tenant, lists, requires
 
 PAGE = "admin/users/page.html"
 
@@ -52,6 +53,7 @@ def _detail_context(customer_id: int) -> dict:
 
 
 @bp.get("/users")
+@requires(Permission.WORK_REQUESTS)
 def users():
     filters = _filters()
     cursor = request.args.get("cursor")
@@ -63,6 +65,7 @@ def users():
 
 
 @bp.get("/users/<int:customer_id>")
+@requires(Permission.WORK_REQUESTS)
 def user_detail(customer_id: int):
     detail = _detail_context(customer_id)
     filters = _filters()

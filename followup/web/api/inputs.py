@@ -30,9 +30,17 @@ def _page_number(raw: str | None, field: str, label: str, *, default: int, maxim
 
 
 def parse_list_query(args: Mapping[str, str], default_per_page: int) -> ListQuery:
-    """`status`, `q`, `page`, `per_page`; every bad one is named in a single 422."""
+    """`status`, `q`, `priority`, `source`, `assignee_id`, `page`, `per_page`; every bad
+    one is named in a single 422."""
     errors = FieldErrors()
-    filters = errors.check(followups.Filters.parse, args.get("q"), args.get("status"))
+    filters = errors.check(
+        followups.Filters.parse,
+        args.get("q"),
+        args.get("status"),
+        priority=args.get("priority"),
+        source=args.get("source"),
+        assignee_id=args.get("assignee_id"),
+    )
     page = errors.check(_page_number, args.get("page"), "page", "Page", default=1, maximum=MAX_PAGE)
     per_page = errors.check(
         _page_number,

@@ -7,6 +7,7 @@ and the tests check the document against the spec and the real responses.
 from followup.config import Config
 from followup.models import Priority, Source, Status
 from followup.services import followup_limits, idempotency, workflow
+from followup.services.queries import MAX_ID
 from followup.services.validation import MAX_SEARCH_CHARS, REFUSED_CHARACTERS_CLASS
 from followup.web.api.auth import MAX_BODY_BYTES
 from followup.web.api.inputs import MAX_PAGE, MAX_PER_PAGE
@@ -69,6 +70,7 @@ FOLLOW_UP = {
         "notes",
         "notes_version",
         "chat_id",
+        "assignee_id",
         "created_at",
         "contacted_at",
         "resolved_at",
@@ -85,7 +87,11 @@ FOLLOW_UP = {
         "priority": {"enum": _values(Priority)},
         "status": {"enum": _values(Status)},
         "source": {"enum": _values(Source)},
-        "notes": {"type": "string", "description": "Staff notes."},
+        "notes": {
+            "type": "string",
+            "description": "Staff notes of the one box before the timeline (kept for older "
+            "clients); the timeline's notes are at `/followups/{id}/notes`.",
+        },
         "notes_version": {
             "type": "integer",
             "minimum": 0,
@@ -93,6 +99,10 @@ FOLLOW_UP = {
             "notes (PATCH) so a colleague's newer notes are not overwritten.",
         },
         "chat_id": {"type": ["integer", "null"], "description": "The chat it came from."},
+        "assignee_id": {
+            "type": ["integer", "null"],
+            "description": "The staff member working the request; null: unassigned.",
+        },
         "created_at": {"type": "string", "format": "date-time"},
         "contacted_at": NULLABLE_TIME,
         "resolved_at": NULLABLE_TIME,
@@ -160,8 +170,43 @@ FOLLOW_UP_PATCH = {
             "`notes_conflict`, and nothing changes. Without it, the last save wins.",
         },
         "priority": {"enum": [*_values(Priority), None], "description": "Null: unchanged."},
+        "assignee_id": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": MAX_ID,
+            "description": "The id of an active staff member of your team, or null: "
+            "unassigned. Anyone else is refused (422).",
+        },
     },
     "description": "Only the fields sent change; everything is checked before anything changes.",
+}
+
+NOTE = {
+    "type": "object",
+    "required": ["id", "text", "author", "staff_user_id", "version", "created_at", "edited_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "text": {"type": "string", "description": "Plain text, as written."},
+        "author": {"type": "string", "description": "The staff member's name or the token."},
+        "staff_user_id": {"type": ["integer", "null"], "description": "Null: not a member."},
+        "version": {"type": "integer", "minimum": 0, "description": "Counts its edits."},
+        "created_at": {"type": "string", "format": "date-time"},
+        "edited_at": NULLABLE_TIME,
+    },
+}
+
+NOTE_LIST = {
+    "type": "object",
+    "required": ["items"],
+    "properties": {"items": {"type": "array", "items": _ref("schemas", "Note")}},
+    "description": "Newest first; deleted notes are left out.",
+}
+
+NEW_NOTE = {
+    "type": "object",
+    "required": ["text"],
+    "additionalProperties": False,
+    "properties": {"text": _text(followup_limits.MAX_NOTES, required=True)},
 }
 
 ERROR = {
@@ -276,6 +321,21 @@ PATHS = {
                     "Text found in the name, email or reason (case-insensitive, literal).",
                 ),
                 _query(
+                    "priority",
+                    {"enum": ["", *_values(Priority)]},
+                    "Only requests of this priority; empty for every priority.",
+                ),
+                _query(
+                    "source",
+                    {"enum": ["", *_values(Source)]},
+                    "Only requests that came this way; empty for every source.",
+                ),
+                _query(
+                    "assignee_id",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                    "Only requests assigned to this staff member.",
+                ),
+                _query(
                     "page",
                     {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
                     "Page number.",
@@ -330,12 +390,52 @@ PATHS = {
         },
         "patch": {
             "operationId": "updateFollowUp",
-            "summary": "Change the status, the staff notes or the priority.",
+            "summary": "Change the status, the staff notes, the priority or the assignee.",
             "requestBody": {"required": True, "content": _json(_ref("schemas", "FollowUpPatch"))},
             "responses": _responses(
                 {"200": ONE_FOLLOW_UP},
                 ("404", "NotFound"),
                 ("409", "Conflict"),
+                ("413", "TooLarge"),
+                ("422", "ValidationFailed"),
+            ),
+        },
+    },
+    "/followups/{id}/notes": {
+        "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        ],
+        "get": {
+            "operationId": "listFollowUpNotes",
+            "summary": "The notes of a request's timeline, newest first.",
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "The notes.",
+                        "content": _json(_ref("schemas", "Notes")),
+                    }
+                },
+                ("404", "NotFound"),
+            ),
+        },
+        "post": {
+            "operationId": "addFollowUpNote",
+            "summary": "Add a note to a request's timeline; the token is its author.",
+            "requestBody": {"required": True, "content": _json(_ref("schemas", "NewNote"))},
+            "responses": _responses(
+                {
+                    "201": {
+                        "description": "The note.",
+                        "content": _json(_ref("schemas", "Note")),
+                        "headers": {
+                            "Location": {
+                                "schema": {"type": "string"},
+                                "description": "The request's notes.",
+                            }
+                        },
+                    }
+                },
+                ("404", "NotFound"),
                 ("413", "TooLarge"),
                 ("422", "ValidationFailed"),
             ),
@@ -377,6 +477,9 @@ OPENAPI_DOCUMENT = {
             "FollowUpList": FOLLOW_UP_LIST,
             "NewFollowUp": NEW_FOLLOW_UP,
             "FollowUpPatch": FOLLOW_UP_PATCH,
+            "Note": NOTE,
+            "Notes": NOTE_LIST,
+            "NewNote": NEW_NOTE,
             "Error": ERROR,
         },
         "responses": ERROR_RESPONSES,

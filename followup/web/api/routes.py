@@ -6,13 +6,15 @@ from functools import partial
 from flask import current_app, request, url_for
 
 from followup import clock
+from followup.errors import ValidationFailed
 from followup.models import FollowUpRequest, Source
-from followup.services import followups, idempotency
+from followup.services import activity, followups, idempotency
+from followup.services.validation import UNKNOWN_FIELD
 from followup.web.api import bp
 from followup.web.api.auth import request_token
 from followup.web.api.inputs import parse_list_query
 from followup.web.api.openapi import OPENAPI_DOCUMENT
-from followup.web.api.serialize import followup_json
+from followup.web.api.serialize import followup_json, note_json
 from followup.web.requests import json_object
 
 FOLLOWUP_URL = "/followups/<int:followup_id>"
@@ -86,6 +88,28 @@ def update_followup(followup_id: int) -> dict:
     actor = followups.Actor(token.actor_label)
     as_json = _serializer()
     return as_json(followups.update_followup(token.tenant_id, followup_id, changes, actor))
+
+
+@bp.get(f"{FOLLOWUP_URL}/notes")
+def list_notes(followup_id: int) -> dict:
+    """The request's staff notes (not deleted), newest first."""
+    tenant_id = request_token().tenant_id
+    followup = followups.get_followup(tenant_id, followup_id)
+    return {"items": [note_json(note) for note in activity.notes_of(tenant_id, followup.id)]}
+
+
+@bp.post(f"{FOLLOWUP_URL}/notes")
+def add_note(followup_id: int) -> tuple[dict, int, dict[str, str]]:
+    """A note on the request's timeline, written by the token (its label as the author)."""
+    body = json_object()
+    token = request_token()
+    followup = followups.get_followup(token.tenant_id, followup_id)
+    unknown = sorted(set(body) - {"text"})
+    if unknown:
+        raise ValidationFailed({name: UNKNOWN_FIELD for name in unknown})
+    note = activity.add_note(followup, body.get("text"), followups.Actor(token.actor_label))
+    location = url_for("api.list_notes", followup_id=followup_id)
+    return note_json(note), 201, {"Location": location}
 
 
 @bp.get("/openapi.json")

@@ -5,4 +5,4 @@ from followup.web.staff_pages import add_staff_page_headers
 bp = Blueprint("auth", __name__)
 bp.after_request(add_staff_page_headers)
 
-from followup.web.auth import routes  # noqa: E402, F401
+from followup.web.auth import links, routes  # noqa: E402, F401

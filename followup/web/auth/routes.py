@@ -8,12 +8,14 @@ from sqlalchemy import bindparam, select
 from followup.errors import ValidationFailed
 from followup.extensions import db, login_manager
 from followup.models import StaffUser
-from followup.services import staff_accounts
+from followup.services import staff_accounts, two_factor
 from followup.services.queries import MAX_ID
 from followup.services.validation import normalize_email, whole_number
 from followup.web.auth import bp, sessions
-from followup.web.auth.forms import LoginForm
+from followup.web.auth.forms import CodeForm, LoginForm
 from followup.web.rate_limits import per_client_key, per_ip
+
+TOO_MANY_WRONG_CODES = "Too many wrong codes. Type your email and password again."
 
 # Every admin request loads its user: the statement is built once (with the tenant,
 # joined by the relationship) and only the id changes.
@@ -26,7 +28,9 @@ def load_staff_user(user_id: str) -> StaffUser | None:
     if staff_user_id is None:
         return None
     user = db.session.scalar(_STAFF_USER_BY_ID, {"user_id": staff_user_id})
-    return user if user is not None and sessions.still_valid(user) else None
+    if user is None or not user.is_active:
+        return None
+    return user if sessions.still_valid(user) else None
 
 
 def _page_to_return_to() -> str | None:
@@ -82,6 +86,10 @@ def login():
     form = LoginForm.posted()
     if request.method == "POST":
         user = staff_accounts.authenticate(form.email.data, form.password.data)
+        if user is not None and user.has_two_factor:
+            # The password was right; the code from the app comes next.
+            sessions.await_second_factor(user)
+            return redirect(url_for("auth.login_code", next=request.args.get("next")), 303)
         if user is not None:
             sessions.start(user)
             return redirect(_safe_next(request.args.get("next")), 303)
@@ -89,6 +97,39 @@ def login():
     status = 401 if error else 200
     page = render_template("auth/login.html", error=error, email=form.email.data)
     return page, status
+
+
+def _pending_account() -> str:
+    """Wrong codes are counted per member, wherever they are typed from."""
+    return f"login-code:{sessions.awaiting_second_factor() or 0}"
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@per_ip("LOGIN_RATE_LIMIT", methods=["POST"])
+@per_client_key(
+    "LOGIN_ACCOUNT_RATE_LIMIT", _pending_account, methods=["POST"], deduct_when=_refused
+)
+def login_code():
+    """The second step of signing in: a code from the authenticator app, or a recovery
+    code. Too many wrong codes and the password must be typed again."""
+    member_id = sessions.awaiting_second_factor()
+    user = db.session.get(StaffUser, member_id) if member_id else None
+    if user is None or not user.is_active or not user.has_two_factor:
+        sessions.forget_second_factor()
+        return redirect(url_for("auth.login", next=request.args.get("next")))
+    error = None
+    if request.method == "POST":
+        if two_factor.verify(user, CodeForm.posted().code.data):
+            sessions.forget_second_factor()
+            sessions.start(user)
+            return redirect(_safe_next(request.args.get("next")), 303)
+        if sessions.count_wrong_code():
+            sessions.forget_second_factor()
+            page = render_template("auth/login.html", error=TOO_MANY_WRONG_CODES, email=user.email)
+            return page, 401
+        error = two_factor.WRONG_CODE
+    page = render_template("auth/login_code.html", error=error)
+    return page, 401 if error else 200
 
 
 @bp.post("/logout")

@@ -40,6 +40,44 @@ def start(user: StaffUser) -> None:
     session[SEEN_AT_KEY] = now
 
 
+# Between the password and the code from the app: who, since when, how many wrong codes.
+PENDING_KEY = "_2fa_member"
+PENDING_VERSION_KEY = "_2fa_version"
+PENDING_AT_KEY = "_2fa_at"
+PENDING_FAILURES_KEY = "_2fa_failures"
+PENDING_FOR_S = 300
+MAX_WRONG_CODES = 5
+
+
+def await_second_factor(user: StaffUser) -> None:
+    logout_user()
+    session[PENDING_KEY] = user.id
+    session[PENDING_VERSION_KEY] = user.session_version
+    session[PENDING_AT_KEY] = _now_s()
+    session[PENDING_FAILURES_KEY] = 0
+
+
+def awaiting_second_factor() -> int | None:
+    """The member whose password was right a moment ago, if the code is still awaited."""
+    at = session.get(PENDING_AT_KEY)
+    if not isinstance(at, int) or _now_s() - at >= PENDING_FOR_S:
+        return None
+    member_id = session.get(PENDING_KEY)
+    return member_id if isinstance(member_id, int) else None
+
+
+def count_wrong_code() -> bool:
+    """Count a wrong code; True when that was one too many (the password is asked again)."""
+    failures = int(session.get(PENDING_FAILURES_KEY, 0)) + 1
+    session[PENDING_FAILURES_KEY] = failures
+    return failures >= MAX_WRONG_CODES
+
+
+def forget_second_factor() -> None:
+    for key in (PENDING_KEY, PENDING_VERSION_KEY, PENDING_AT_KEY, PENDING_FAILURES_KEY):
+        session.pop(key, None)
+
+
 def end(user: StaffUser) -> None:
     """Log out: this browser, and every other copy of the member's session."""
     staff_accounts.end_sessions(user)

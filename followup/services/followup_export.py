@@ -1,0 +1,129 @@
+"""The Follow-Ups list as CSV: every request that passes the list's filters, newest first.
+
+Streamed: the rows are read in batches by keyset over the list's own conditions and
+order (`services.followups`), and each batch is written out before the next is read,
+so an export of a million requests holds one batch in memory, never the whole file.
+Times are in the tenant's time zone (named in the header). A cell that a spreadsheet
+would run as a formula (= + - @, a tab or a carriage return first) is prefixed with
+an apostrophe, which makes it text.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+
+from followup.extensions import db
+from followup.models import FollowUpRequest, Tenant
+from followup.services.followups import (
+    _AFTER_CURSOR,
+    _NEWEST_FIRST,
+    Filters,
+    Viewer,
+    _conditions,
+    _Kinds,
+    _kinds,
+    _parameters,
+)
+
+BATCH = 500
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+_COLUMNS = (
+    FollowUpRequest.id,
+    FollowUpRequest.created_at,
+    FollowUpRequest.status,
+    FollowUpRequest.priority,
+    FollowUpRequest.source,
+    FollowUpRequest.name,
+    FollowUpRequest.email,
+    FollowUpRequest.phone,
+    FollowUpRequest.reason,
+    FollowUpRequest.summary,
+    FollowUpRequest.contacted_at,
+    FollowUpRequest.resolved_at,
+)
+
+
+def header(timezone: str) -> list[str]:
+    zone = f" ({timezone})"
+    return [
+        "id",
+        "created" + zone,
+        "status",
+        "priority",
+        "source",
+        "name",
+        "email",
+        "phone",
+        "reason",
+        "summary",
+        "contacted" + zone,
+        "resolved" + zone,
+    ]
+
+
+def neutralised(value: object) -> str:
+    """The cell as text, with a formula made harmless: "=1+1" becomes "'=1+1"."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return "" if moment is None else moment.astimezone(zone).strftime(TIME_FORMAT)
+
+
+@cache
+def _batch_statement(kinds: _Kinds, after_cursor: bool, limit: int) -> Select:
+    conditions = _conditions(kinds) + ([_AFTER_CURSOR] if after_cursor else [])
+    return select(*_COLUMNS).where(*conditions).order_by(*_NEWEST_FIRST).limit(limit)
+
+
+def _batches(tenant_id: int, filters: Filters, viewer: Viewer) -> Iterator[list]:
+    """The filtered requests, newest first, BATCH at a time (keyset: each batch starts
+    after the last row of the one before, as the list's "more" does)."""
+    params = _parameters(tenant_id, filters, viewer)
+    after = None
+    while True:
+        statement = _batch_statement(_kinds(filters), after is not None, BATCH)
+        if after is not None:
+            params |= {"after_created_at": after.created_at, "after_id": after.id}
+        batch = db.session.connection().execute(statement, params).all()
+        yield batch
+        if len(batch) < BATCH:
+            return
+        after = batch[-1]
+
+
+def csv_chunks(tenant: Tenant, filters: Filters, viewer: Viewer) -> Iterator[str]:
+    """The CSV file in pieces: the header, then one piece per batch of rows."""
+    zone = ZoneInfo(tenant.timezone)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header(tenant.timezone))
+    for batch in _batches(tenant.id, filters, viewer):
+        for row in batch:
+            writer.writerow(
+                [
+                    row.id,
+                    _local(row.created_at, zone),
+                    neutralised(row.status),
+                    neutralised(row.priority),
+                    neutralised(row.source),
+                    neutralised(row.name),
+                    neutralised(row.email),
+                    neutralised(row.phone),
+                    neutralised(row.reason),
+                    neutralised(row.summary),
+                    _local(row.contacted_at, zone),
+                    _local(row.resolved_at, zone),
+                ]
+            )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
