@@ -11,10 +11,10 @@ Create Date: 2026-12-07 00:00:00.000000
 
 """
 
-import re
-
 import sqlalchemy as sa
 from alembic import op
+
+from followup.migration_helpers import rebuild_on_sqlite
 
 # revision identifiers, used by Alembic.
 revision = "0021"
@@ -34,41 +34,6 @@ ASSIGNEE_FK_SQL = (
 )
 
 
-def _rebuild_on_sqlite(change_sql) -> None:
-    """Rebuild followup_requests on SQLite with its CREATE TABLE text changed by
-    `change_sql`: how SQLite adds or drops a named foreign key. Alembic's batch mode cannot
-    (its copy would write the generated search_text column); this copy leaves it out, and
-    SQLite computes it again. The migration runs with foreign keys off (env.py)."""
-    conn = op.get_bind()
-    table_sql = conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'followup_requests'"
-    ).scalar_one()
-    index_sqls = conn.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' "
-        "AND tbl_name = 'followup_requests' AND sql IS NOT NULL"
-    ).scalars().all()
-    # table_xinfo's `hidden`: 0 for a stored column, 2 or 3 for a generated one.
-    columns = ", ".join(
-        row[1]
-        for row in conn.exec_driver_sql("PRAGMA table_xinfo(followup_requests)")
-        if row[6] == 0
-    )
-    # The name is quoted once SQLite has renamed a table to it.
-    new_sql = re.sub(
-        r'^CREATE TABLE "?followup_requests"?',
-        "CREATE TABLE _new_followup_requests",
-        change_sql(table_sql),
-    )
-    conn.exec_driver_sql(new_sql)
-    conn.exec_driver_sql(
-        f"INSERT INTO _new_followup_requests ({columns}) SELECT {columns} FROM followup_requests"
-    )
-    conn.exec_driver_sql("DROP TABLE followup_requests")
-    conn.exec_driver_sql("ALTER TABLE _new_followup_requests RENAME TO followup_requests")
-    for index_sql in index_sqls:
-        conn.exec_driver_sql(index_sql)
-
-
 def _with_assignee_fk(table_sql: str) -> str:
     head, _, tail = table_sql.rpartition(")")
     return f"{head.rstrip()}, \n\t{ASSIGNEE_FK_SQL}\n){tail}"
@@ -81,7 +46,7 @@ def _without_assignee_fk(table_sql: str) -> str:
 def _add_assignee() -> None:
     op.add_column("followup_requests", sa.Column("assignee_id", sa.Integer(), nullable=True))
     if op.get_bind().dialect.name == "sqlite":
-        _rebuild_on_sqlite(_with_assignee_fk)
+        rebuild_on_sqlite("followup_requests", _with_assignee_fk)
     else:
         op.create_foreign_key(
             ASSIGNEE_FK,
@@ -101,7 +66,7 @@ def _add_assignee() -> None:
 def _drop_assignee() -> None:
     op.drop_index("ix_followup_requests_tenant_assignee_created", table_name="followup_requests")
     if op.get_bind().dialect.name == "sqlite":
-        _rebuild_on_sqlite(_without_assignee_fk)
+        rebuild_on_sqlite("followup_requests", _without_assignee_fk)
         # SQLite 3.35+ drops a column in place once no constraint names it.
         op.execute("ALTER TABLE followup_requests DROP COLUMN assignee_id")
     else:
