@@ -43,7 +43,7 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from followup.factory import create_app
-from followup.jobs.notifications import sweep_notifications
+from followup.jobs.notifications import sweep_notifications, sweep_promises
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
 from followup.processes import die_with_parent
@@ -97,6 +97,11 @@ def _start_cron(app) -> multiprocessing.Process:
             [
                 (
                     sweep_notifications,
+                    config["NOTIFY_SWEEP_INTERVAL_S"],
+                    config["NOTIFY_JOB_TIMEOUT_S"],
+                ),
+                (
+                    sweep_promises,
                     config["NOTIFY_SWEEP_INTERVAL_S"],
                     config["NOTIFY_JOB_TIMEOUT_S"],
                 ),

@@ -53,6 +53,7 @@ SWEEP_NOTIFICATIONS = "followup.jobs.notifications.sweep_notifications"
 SWEEP_DUE_REMINDERS = "followup.jobs.reminders.sweep_due_reminders"
 SWEEP_SMS_ANSWERS = "followup.jobs.sms.sweep_sms_answers"
 SWEEP_SMS_SENDS = "followup.jobs.sms.sweep_sms_sends"
+SWEEP_PROMISES = "followup.jobs.notifications.sweep_promises"
 REPLAN_AGENT_CHAINS = "followup.jobs.reminders.replan_agent_chains"
 
 QUEUE_OF: dict[str, JobQueue] = {
@@ -66,6 +67,7 @@ QUEUE_OF: dict[str, JobQueue] = {
     SWEEP_DUE_REMINDERS: JobQueue.MAINTENANCE,
     SWEEP_SMS_ANSWERS: JobQueue.MAINTENANCE,
     SWEEP_SMS_SENDS: JobQueue.MAINTENANCE,
+    SWEEP_PROMISES: JobQueue.MAINTENANCE,
     REPLAN_AGENT_CHAINS: JobQueue.MAINTENANCE,
 }
 
@@ -91,6 +93,14 @@ def _redis_for(url: str) -> Redis:
 
 def redis_connection() -> Redis:
     return _redis_for(current_app.config["REDIS_URL"])
+
+
+def first_in_interval(key: str, interval_s: float) -> bool:
+    """True for the first caller in each `interval_s` (every worker's cron queues the
+    same sweep: one of them does the work). The lock lasts 90% of the interval, so the
+    next interval's sweep is never locked out by a late one."""
+    lock_ms = max(int(interval_s * 900), 100)
+    return bool(redis_connection().set(key, "1", nx=True, px=lock_ms))
 
 
 def dotted_name(job: JobName) -> str:

@@ -1,7 +1,7 @@
 """Notification jobs: deliver notifications; sweep the outbox for lost ones
 (`services.notifications`)."""
 
-from followup.services import notifications
+from followup.services import notifications, promise
 
 
 def deliver_notifications(notification_ids: list[int]) -> None:
@@ -13,3 +13,8 @@ def deliver_notifications(notification_ids: list[int]) -> None:
 def sweep_notifications() -> int:
     """Cron job: queue a delivery for every notification whose job was lost."""
     return notifications.sweep_once_per_interval()
+
+
+def sweep_promises() -> int:
+    """Cron job: raise the at-risk and overdue alerts that are due."""
+    return promise.sweep_once_per_interval()

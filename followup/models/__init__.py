@@ -22,11 +22,16 @@ from followup.models.followup import (
     FollowUpRequest,
     FollowUpStatusChange,
     Priority,
+    PromiseClock,
+    PromiseState,
     Source,
     Status,
+    at_risk_at,
+    promise_clock,
 )
 from followup.models.idempotency import IdempotencyKey
 from followup.models.notification import (
+    PROMISE_ALERT_KINDS,
     STAFF_LINK_KINDS,
     DeliveryState,
     Notification,
@@ -55,6 +60,7 @@ from followup.models.tenant import (
 
 __all__ = [
     "DEFAULT_RESPONSE_TIME_HOURS",
+    "PROMISE_ALERT_KINDS",
     "RESPONSE_TIME_HOURS_RANGE",
     "STAFF_LINK_KINDS",
     "VISITOR_CODE_ALPHABET",
@@ -83,6 +89,8 @@ __all__ = [
     "NotificationChannel",
     "NotificationKind",
     "Priority",
+    "PromiseClock",
+    "PromiseState",
     "ReminderSend",
     "Role",
     "SendState",
@@ -98,8 +106,10 @@ __all__ = [
     "Status",
     "Tenant",
     "always_open",
+    "at_risk_at",
     "hash_api_token",
     "hash_link_token",
     "new_visitor_code",
+    "promise_clock",
     "response_promise",
 ]

@@ -1,4 +1,5 @@
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -50,6 +51,53 @@ def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
 
 
+# The share of the promised time after which a request nobody has contacted is at risk.
+AT_RISK_SHARE = 0.75
+
+
+class PromiseState(StrEnum):
+    """Where a pending request stands against the promised response time."""
+
+    ON_TIME = "on_time"
+    AT_RISK = "at_risk"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class PromiseClock:
+    """A pending request's time left ("due in 3 h") or past ("overdue by 20 min")."""
+
+    state: PromiseState
+    words: str
+
+
+def at_risk_at(created_at: datetime, response_time_hours: int) -> datetime:
+    return created_at + timedelta(hours=response_time_hours) * AT_RISK_SHARE
+
+
+def _span_words(span: timedelta) -> str:
+    """A span as staff read it at a glance: minutes under an hour, hours under two days,
+    then days; rounded down, so "due in 3 h" never promises more time than is left."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
+
+
+def promise_clock(
+    created_at: datetime, response_time_hours: int, due_at: datetime, now: datetime
+) -> PromiseClock:
+    """The clock of a pending request, from its stored promise (the response time in
+    force when it was made)."""
+    if now >= due_at:
+        return PromiseClock(PromiseState.OVERDUE, f"overdue by {_span_words(now - due_at)}")
+    at_risk = now >= at_risk_at(created_at, response_time_hours)
+    state = PromiseState.AT_RISK if at_risk else PromiseState.ON_TIME
+    return PromiseClock(state, f"due in {_span_words(due_at - now)}")
+
+
 class FollowUpRequest(db.Model):
     """A customer's request to be contacted by a human."""
 
@@ -84,6 +132,8 @@ class FollowUpRequest(db.Model):
             "created_at",
             "id",
         ),
+        # The promise's sweep: requests whose next alert (at risk, then overdue) is due.
+        Index("ix_followup_requests_next_alert_at", "next_alert_at"),
         # Substring search on PostgreSQL: trigram index serves `LIKE '%term%'`.
         Index(
             "ix_followup_requests_search_trgm",
@@ -121,6 +171,13 @@ class FollowUpRequest(db.Model):
         Computed("lower(name || ' ' || email || ' ' || reason)", persisted=True),
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The promise in force when the request was made ("within N hours"), and so when it
+    # is due: a later change of the setting does not move it.
+    response_time_hours: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the promise's next alert is due (at risk, then overdue); None once both are
+    # sent, or the customer was contacted, or the request closed.
+    next_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
@@ -17,14 +17,21 @@ class NotificationChannel(StrEnum):
 
 
 class NotificationKind(StrEnum):
-    """What the message is about: a follow-up request (`followup_id`), or a staff
-    member's one-time link (`staff_user_id`, `staff_token_id`)."""
+    """What the message is about: a follow-up request (`followup_id`; to a member,
+    `staff_user_id` too), or a staff member's one-time link (`staff_user_id`,
+    `staff_token_id`)."""
 
     NEW_REQUEST = "new_request"
+    ASSIGNED = "assigned"  # to the member someone else gave the request
+    AT_RISK = "at_risk"  # 75% of the promised time gone, nobody has contacted the customer
+    OVERDUE = "overdue"  # the promised time is over
     STAFF_INVITATION = "staff_invitation"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind of link, no password)
     EMAIL_CHANGE = "email_change"
 
+
+# The promise's alerts: one of each per request and channel.
+PROMISE_ALERT_KINDS = (NotificationKind.AT_RISK, NotificationKind.OVERDUE)
 
 # Kinds about a staff member's one-time link, one row per link.
 STAFF_LINK_KINDS = (
@@ -57,8 +64,17 @@ class Notification(db.Model):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        # One of each kind per request and channel; one per staff link.
-        UniqueConstraint("followup_id", "channel", "kind"),
+        # One of each kind per request and channel (a request may be assigned many
+        # times, each telling its assignee); one per staff link.
+        Index(
+            "uq_notifications_followup_channel_kind",
+            "followup_id",
+            "channel",
+            "kind",
+            unique=True,
+            sqlite_where=text(f"kind <> '{NotificationKind.ASSIGNED}'"),
+            postgresql_where=text(f"kind <> '{NotificationKind.ASSIGNED}'"),
+        ),
         UniqueConstraint("staff_token_id"),
         _one_of("channel", NotificationChannel),
         _one_of("kind", NotificationKind),

@@ -33,6 +33,7 @@ from followup.models import (
     NotificationKind,
     StaffToken,
     Tenant,
+    promise_clock,
     response_promise,
 )
 from followup.notify import Receipt, failures, one_line
@@ -51,6 +52,13 @@ def preload() -> None:
 def followup_link(followup_id: int) -> str:
     """The request in the admin panel."""
     return f"{current_app.config['PUBLIC_BASE_URL']}/admin/followups/{followup_id}"
+
+
+def promise_alert_words(notification: Notification, followup: FollowUpRequest) -> str:
+    """ "due in 4 h" or "overdue by 5 min", as it was when the alert was raised."""
+    return promise_clock(
+        followup.created_at, followup.response_time_hours, followup.due_at, notification.created_at
+    ).words
 
 
 def _message_id(notification: Notification) -> str:
@@ -152,6 +160,53 @@ def staff_alert(
     context = _context(followup, tenant, link=followup_link(followup.id))
     # Replying from the mail client writes straight to the customer.
     return _email(notification, "staff_email", context, subject, reply_to=followup.email)
+
+
+def _about_request(
+    notification: Notification,
+    followup: FollowUpRequest,
+    tenant: Tenant,
+    subject: str,
+    headline: str,
+) -> OutgoingEmail:
+    """To a member, about a request: `headline` first, then the request as in the alert."""
+    context = _context(followup, tenant, link=followup_link(followup.id), headline=headline)
+    return _email(notification, "staff_email", context, subject, reply_to=followup.email)
+
+
+def assignment(
+    notification: Notification, followup: FollowUpRequest, tenant: Tenant
+) -> OutgoingEmail:
+    """To the member someone else gave the request."""
+    name = one_line(followup.name, SUBJECT_TEXT_LIMIT)
+    return _about_request(
+        notification,
+        followup,
+        tenant,
+        f"Assigned to you: follow-up request from {name}",
+        f"The follow-up request from {name} was assigned to you.",
+    )
+
+
+def promise_alert(
+    notification: Notification, followup: FollowUpRequest, tenant: Tenant
+) -> OutgoingEmail:
+    """To the assignee (or the team): the request is at risk of missing the promised
+    response time, or missed it. The time is the alert's own, the same on every attempt."""
+    name = one_line(followup.name, SUBJECT_TEXT_LIMIT)
+    words = promise_alert_words(notification, followup)
+    if notification.kind == NotificationKind.OVERDUE:
+        subject = f"Overdue: follow-up request from {name}"
+        headline = (
+            f"The follow-up request from {name} is {words}: the promised "
+            f"{followup.response_time_hours}-hour response time has passed."
+        )
+    else:
+        subject = f"At risk: follow-up request from {name}, {words}"
+        headline = (
+            f"The follow-up request from {name} is {words}, and nobody has contacted them yet."
+        )
+    return _about_request(notification, followup, tenant, subject, headline)
 
 
 def customer_confirmation(

@@ -13,8 +13,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from followup.models import FollowUpRequest, Notification, Tenant
-from followup.notify import Receipt, Undeliverable, failures, one_line
+from followup.models import FollowUpRequest, Notification, NotificationKind, Tenant
+from followup.notify import Receipt, Undeliverable, email, failures, one_line
 
 TWILIO_API_ADDRESS = "https://api.twilio.com"
 SMS_REASON_LIMIT = 100
@@ -89,3 +89,18 @@ class OutgoingSms:
 def staff_sms(notification: Notification, followup: FollowUpRequest, tenant: Tenant) -> OutgoingSms:
     """To the business's phone: who asked and why, in one short message."""
     return OutgoingSms(notification.recipient, sms_body(followup))
+
+
+def promise_alert(
+    notification: Notification, followup: FollowUpRequest, tenant: Tenant
+) -> OutgoingSms:
+    """To the business's phone: which request is at risk or overdue, and where it is."""
+    headline = "Overdue" if notification.kind == NotificationKind.OVERDUE else "At risk"
+    words = email.promise_alert_words(notification, followup)
+    lines = [
+        f"{headline}: follow-up request {words}",
+        f"Name: {one_line(followup.name, SMS_FIELD_LIMIT)}",
+        f"Reason: {one_line(followup.reason, SMS_REASON_LIMIT)}",
+        email.followup_link(followup.id),
+    ]
+    return OutgoingSms(notification.recipient, "\n".join(lines))

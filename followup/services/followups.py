@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 
@@ -22,8 +22,17 @@ from followup.models import (
     Source,
     StaffUser,
     Status,
+    Tenant,
 )
-from followup.services import activity, autofollowup, customer_login, live, notifications, workflow
+from followup.services import (
+    activity,
+    autofollowup,
+    customer_login,
+    live,
+    notifications,
+    promise,
+    workflow,
+)
 from followup.services.activity import Actor
 from followup.services.followup_limits import (
     MAX_EMAIL,
@@ -34,6 +43,7 @@ from followup.services.followup_limits import (
     MAX_REASON,
     MAX_SUMMARY,
 )
+from followup.services.notifications import DeliveryKey
 from followup.services.queries import (
     LIKE_ESCAPE,
     MAX_ID,
@@ -173,6 +183,8 @@ CARD_COLUMNS = (
     FollowUpRequest.identity_verified,
     FollowUpRequest.status,
     FollowUpRequest.created_at,
+    FollowUpRequest.response_time_hours,
+    FollowUpRequest.due_at,
     FollowUpRequest.assignee_id,
     StaffUser.name.label("assignee_name"),
     StaffUser.email.label("assignee_email"),
@@ -212,7 +224,6 @@ class Viewer:
     depend on them."""
 
     staff_user_id: int | None = None
-    response_time_hours: int = 24
     now: datetime = field(default_factory=utcnow)
 
 
@@ -261,7 +272,7 @@ def _conditions(kinds: _Kinds) -> list:
         conditions.append(FollowUpRequest.assignee_id == bindparam("assignee_id"))
     if kinds.overdue:  # as `is_overdue` says, in SQL
         conditions.append(FollowUpRequest.status == Status.PENDING)
-        conditions.append(FollowUpRequest.created_at < bindparam("due_before"))
+        conditions.append(FollowUpRequest.due_at < bindparam("now"))
     if kinds.by_priority:
         conditions.append(FollowUpRequest.priority == bindparam("priority"))
     if kinds.by_source:
@@ -279,7 +290,7 @@ def _parameters(tenant_id: int, filters: Filters, viewer: Viewer) -> dict:
         # Nobody signed in (the API) has no requests of their own: an id no row has.
         params["me"] = viewer.staff_user_id if viewer.staff_user_id is not None else 0
     if filters.overdue:
-        params["due_before"] = viewer.now - timedelta(hours=viewer.response_time_hours)
+        params["now"] = viewer.now
     if filters.assignee_id is not None:
         params["assignee_id"] = filters.assignee_id
     if filters.priority is not None:
@@ -359,11 +370,9 @@ def count_pending(tenant_id: int) -> int:
     )
 
 
-def is_overdue(followup: FollowUpRequest | Row, response_time_hours: int, now: datetime) -> bool:
-    """A pending request older than the promised response time."""
-    return followup.status == Status.PENDING and now - followup.created_at > timedelta(
-        hours=response_time_hours
-    )
+def is_overdue(followup: FollowUpRequest | Row, now: datetime) -> bool:
+    """A pending request past its due time (the promise stored when it was made)."""
+    return followup.status == Status.PENDING and now > followup.due_at
 
 
 def _parse_priority(value: object) -> Priority | None:
@@ -480,6 +489,7 @@ def create_followup(
         identity_verified=identity_verified,
         created_at=utcnow(),
     )
+    promise.start_clock(followup, _session().get(Tenant, tenant_id).response_time_hours)
     if identity_verified:
         followup.customer.proved_email()
     _session().add(followup)
@@ -507,6 +517,8 @@ def _move(followup: FollowUpRequest, target: Status, actor: Actor) -> None:
     )
     followup.status = target
     setattr(followup, workflow.STATUS_TIMESTAMP[target], now)
+    if target != Status.PENDING:
+        promise.stop_clock(followup)
 
 
 @contextmanager
@@ -620,7 +632,7 @@ def update_followup(
         else None
     )
     errors.raise_if_any()
-    assigned = False
+    told: list[DeliveryKey] = []
     with _changing(tenant_id, followup_id) as followup:
         if target is not None and target != followup.status:
             workflow.check_transition(followup.status, target)
@@ -630,24 +642,14 @@ def update_followup(
         if priority is not None:
             _set_priority(followup, priority, actor)
         if "assignee_id" in changes:
-            assigned = _assign(followup, assignee, actor)
-    if assigned:
-        _told_of_assignment(followup, assignee, actor)
+            told = _assign(followup, assignee, actor)
+    notifications.dispatch(told)
     return followup
 
 
 # --- Assignment and priority -------------------------------------------------------------
 
 NOBODY = "Nobody"  # an unassigned request's assignee, in the timeline's words
-
-
-def notify_assigned(followup: FollowUpRequest, assignee: StaffUser, by: Actor) -> None:
-    """Tell `assignee` that `by` (someone else) gave them the request. Does nothing yet.
-
-    TODO(issue 14): add an outbox row of kind "assigned" (an email to the assignee) once
-    the outbox takes kinds beyond the new-request channels (another helper generalises
-    it), and dispatch it after the commit like `notifications.dispatch`.
-    """
 
 
 def _member_label(member: StaffUser | None) -> str:
@@ -678,12 +680,15 @@ def _parse_assignee(tenant_id: int, value: object) -> StaffUser | None:
     return active_member(tenant_id, value)
 
 
-def _assign(followup: FollowUpRequest, assignee: StaffUser | None, actor: Actor) -> bool:
-    """Give the locked request to `assignee` (None: nobody), recorded; False when it was
-    theirs already."""
+def _assign(
+    followup: FollowUpRequest, assignee: StaffUser | None, actor: Actor
+) -> list[DeliveryKey]:
+    """Give the locked request to `assignee` (None: nobody), recorded. The assignee is
+    emailed unless they took it themselves (or had it already): the email is staged in
+    this transaction, and returned for the caller to dispatch after the commit."""
     new_id = assignee.id if assignee is not None else None
     if followup.assignee_id == new_id:
-        return False
+        return []
     previous = _session().get(StaffUser, followup.assignee_id) if followup.assignee_id else None
     activity.record(
         followup,
@@ -693,15 +698,9 @@ def _assign(followup: FollowUpRequest, assignee: StaffUser | None, actor: Actor)
         to_value=_member_label(assignee),
     )
     followup.assignee_id = new_id
-    return True
-
-
-def _told_of_assignment(
-    followup: FollowUpRequest, assignee: StaffUser | None, actor: Actor
-) -> None:
-    """After the commit: the assignee hears of it, unless they took it themselves."""
-    if assignee is not None and assignee.id != actor.staff_user_id:
-        notify_assigned(followup, assignee, actor)
+    if assignee is None or assignee.id == actor.staff_user_id:
+        return []
+    return [notifications.add_for_assignment(followup, assignee)]
 
 
 def assign(tenant_id: int, followup_id: int, assignee_id: object, actor: Actor) -> FollowUpRequest:
@@ -709,9 +708,8 @@ def assign(tenant_id: int, followup_id: int, assignee_id: object, actor: Actor) 
     get_followup(tenant_id, followup_id)  # another tenant's id: 404 before any field error
     assignee = _parse_assignee(tenant_id, assignee_id)
     with _changing(tenant_id, followup_id) as followup:
-        changed = _assign(followup, assignee, actor)
-    if changed:
-        _told_of_assignment(followup, assignee, actor)
+        told = _assign(followup, assignee, actor)
+    notifications.dispatch(told)
     return followup
 
 
@@ -829,15 +827,13 @@ def bulk_assign(tenant_id: int, ids: object, assignee_id: object, actor: Actor) 
     """Give each selected request to the member (None: nobody)."""
     assignee = _parse_assignee(tenant_id, assignee_id)
     _parse_ids(ids)  # a bad selection is refused before anything is read
-    assigned: list[FollowUpRequest] = []
+    told: list[DeliveryKey] = []
 
     def change(followup: FollowUpRequest) -> None:
-        if _assign(followup, assignee, actor):
-            assigned.append(followup)
+        told.extend(_assign(followup, assignee, actor))
 
     result = _bulk(tenant_id, ids, change)
-    for followup in assigned:
-        _told_of_assignment(followup, assignee, actor)
+    notifications.dispatch(told)
     return result
 
 

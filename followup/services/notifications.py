@@ -44,10 +44,12 @@ from followup.models import (
 from followup.notify import Receipt, Undeliverable, email, failures, sent_lately, sms
 from followup.queue import (
     DELIVER_NOTIFICATIONS,
+    first_in_interval,
     queue_notifications,
-    redis_connection,
     waiting_job_ids,
 )
+from followup.services.queries import MAX_ID
+from followup.services.validation import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +69,17 @@ NO_SUCH_ROW = 0  # ids start at 1
 # (notification id, attempts made): a row as a delivery job sees it.
 DeliveryKey = tuple[int, int]
 Outgoing = email.OutgoingEmail | sms.OutgoingSms
-BUILDERS: dict[str, Callable[[Notification, FollowUpRequest, Tenant], Outgoing]] = {
-    NotificationChannel.STAFF_EMAIL: email.staff_alert,
-    NotificationChannel.STAFF_SMS: sms.staff_sms,
-    NotificationChannel.CUSTOMER_EMAIL: email.customer_confirmation,
+Builder = Callable[[Notification, FollowUpRequest, Tenant], Outgoing]
+# The message of each kind about a request, on each of its channels.
+BUILDERS: dict[tuple[str, str], Builder] = {
+    (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_EMAIL): email.staff_alert,
+    (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_SMS): sms.staff_sms,
+    (NotificationKind.NEW_REQUEST, NotificationChannel.CUSTOMER_EMAIL): email.customer_confirmation,
+    (NotificationKind.ASSIGNED, NotificationChannel.STAFF_EMAIL): email.assignment,
+    (NotificationKind.AT_RISK, NotificationChannel.STAFF_EMAIL): email.promise_alert,
+    (NotificationKind.AT_RISK, NotificationChannel.STAFF_SMS): sms.promise_alert,
+    (NotificationKind.OVERDUE, NotificationChannel.STAFF_EMAIL): email.promise_alert,
+    (NotificationKind.OVERDUE, NotificationChannel.STAFF_SMS): sms.promise_alert,
 }
 
 
@@ -106,19 +115,33 @@ def _confirms(tenant: Tenant, followup: FollowUpRequest) -> bool:
     return _confirmations_lately(tenant.id, followup.email) < limit
 
 
-def _channels(tenant: Tenant, followup: FollowUpRequest) -> list[NotificationChannel]:
-    """Staff always get the email; SMS when the business set a phone and turned SMS on;
-    the customer a confirmation (see `_confirms`)."""
-    channels = [NotificationChannel.STAFF_EMAIL]
+def _staff_channels(tenant: Tenant) -> list[NotificationChannel]:
+    """Staff always get the email; SMS when the business set a phone and turned SMS on."""
     if tenant.sms_enabled and tenant.contact_phone:
-        channels.append(NotificationChannel.STAFF_SMS)
+        return [NotificationChannel.STAFF_EMAIL, NotificationChannel.STAFF_SMS]
+    return [NotificationChannel.STAFF_EMAIL]
+
+
+def _channels(tenant: Tenant, followup: FollowUpRequest) -> list[NotificationChannel]:
+    """The staff's channels, and the customer a confirmation (see `_confirms`)."""
+    channels = _staff_channels(tenant)
     if _confirms(tenant, followup):
         channels.append(NotificationChannel.CUSTOMER_EMAIL)
     return channels
 
 
-def _recipient(channel: str, tenant: Tenant, followup: FollowUpRequest) -> str | None:
+def _recipient(
+    channel: str,
+    tenant: Tenant,
+    followup: FollowUpRequest | None,
+    member: StaffUser | None = None,
+) -> str | None:
+    """Where a message goes now. `member`: the staff member it is for (an assignment, an
+    alert to the assignee), whose email it goes to; else the team's. SMS always goes to
+    the business's phone (members keep no number of their own)."""
     if channel == NotificationChannel.STAFF_EMAIL:
+        if member is not None:
+            return member.email
         return tenant.contact_email or _owner_email(tenant.id)
     if channel == NotificationChannel.STAFF_SMS:
         return tenant.contact_phone if tenant.sms_enabled else None
@@ -147,24 +170,76 @@ def add_for_new_followup(followup: FollowUpRequest) -> list[DeliveryKey]:
     return [(row.id, 0) for row in rows]
 
 
+def _pending(tenant_id: int, followup: FollowUpRequest | None, **fields) -> Notification:
+    """A new row of the outbox, due now, in the session."""
+    now = utcnow()
+    row = Notification(
+        tenant_id=tenant_id,
+        followup_id=followup.id if followup is not None else None,
+        state=DeliveryState.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        **fields,
+    )
+    db.session.add(row)
+    return row
+
+
+def add_for_assignment(followup: FollowUpRequest, assignee: StaffUser) -> DeliveryKey:
+    """Add the email telling `assignee` that someone gave them the request; the caller
+    commits it with the assignment, then `dispatch`es it."""
+    channel = NotificationChannel.STAFF_EMAIL
+    row = _pending(
+        followup.tenant_id,
+        followup,
+        kind=NotificationKind.ASSIGNED,
+        staff_user_id=assignee.id,
+        channel=channel,
+        recipient=_recipient(
+            channel, db.session.get(Tenant, followup.tenant_id), followup, assignee
+        ),
+    )
+    db.session.flush()
+    return (row.id, 0)
+
+
+def add_for_promise_alert(followup: FollowUpRequest, kind: NotificationKind) -> list[DeliveryKey]:
+    """Add the request's at-risk or overdue alert on each channel; the caller commits
+    them with the request's next alert time, then `dispatch`es them. The outbox keeps
+    one of each kind per request and channel."""
+    tenant = db.session.get(Tenant, followup.tenant_id)
+    assignee = followup.assignee if followup.assignee_id is not None else None
+    if assignee is not None and not assignee.is_active:
+        assignee = None  # a member who left: the team hears of it instead
+    rows = [
+        _pending(
+            tenant.id,
+            followup,
+            kind=kind,
+            staff_user_id=assignee.id if assignee is not None else None,
+            channel=channel,
+            recipient=_recipient(channel, tenant, followup, assignee),
+        )
+        for channel in _staff_channels(tenant)
+    ]
+    db.session.flush()
+    return [(row.id, 0) for row in rows]
+
+
 def add_for_staff_link(token: StaffToken, kind: NotificationKind, address: str) -> DeliveryKey:
     """Add the email carrying a staff member's one-time link to the session; the caller
     commits it with the link, then `dispatch`es it."""
     db.session.flush()  # the link's id
-    now = utcnow()
-    row = Notification(
-        tenant_id=token.tenant_id,
+    row = _pending(
+        token.tenant_id,
+        None,
         kind=kind,
         staff_user_id=token.staff_user_id,
         staff_token_id=token.id,
         channel=NotificationChannel.STAFF_EMAIL,
         recipient=address,
-        state=DeliveryState.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
     )
-    db.session.add(row)
     db.session.flush()
     return (row.id, 0)
 
@@ -304,7 +379,7 @@ def _outgoing(
         raise Undeliverable(failures.NOBODY_TO_TELL[notification.channel])
     if notification.kind in STAFF_LINK_KINDS:
         return _staff_link(notification, tenant)
-    return BUILDERS[notification.channel](notification, followup, tenant)
+    return BUILDERS[notification.kind, notification.channel](notification, followup, tenant)
 
 
 def _prepare(notification_ids: list[int]) -> dict[int, Outgoing | Exception]:
@@ -418,8 +493,7 @@ def _log_failure(key: DeliveryKey, channel: str | None, exc: Exception) -> None:
 def sweep_once_per_interval() -> int:
     """The sweep as every worker's cron queues it: a lock lets one sweep per interval
     do the work; the others return 0."""
-    lock_ms = int(current_app.config["NOTIFY_SWEEP_INTERVAL_S"] * 900)  # 90% of the interval
-    if not redis_connection().set(SWEEP_LOCK_KEY, "1", nx=True, px=max(lock_ms, 100)):
+    if not first_in_interval(SWEEP_LOCK_KEY, current_app.config["NOTIFY_SWEEP_INTERVAL_S"]):
         return 0
     return sweep()
 
@@ -455,19 +529,41 @@ def sweep() -> int:
 
 
 def notifications_of(tenant_id: int, followup_id: int) -> list[Notification]:
+    """The request's notifications, oldest first; those written together by channel."""
     rows = db.session.scalars(
         select(Notification).where(
             Notification.tenant_id == tenant_id, Notification.followup_id == followup_id
         )
     )
-    return sorted(rows, key=lambda row: CHANNEL_ORDER.index(row.channel))
+    return sorted(rows, key=lambda row: (row.created_at, CHANNEL_ORDER.index(row.channel)))
 
 
-def _parse_channel(value: object) -> NotificationChannel:
-    try:
-        return NotificationChannel(value)
-    except ValueError:
-        raise ValidationFailed({"channel": "Unknown notification channel."}) from None
+# What each notification about a request is, in staff's words.
+LABELS = {
+    (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_EMAIL): "Email to your team",
+    (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_SMS): "SMS to your team",
+    (NotificationKind.NEW_REQUEST, NotificationChannel.CUSTOMER_EMAIL): (
+        "Confirmation email to the customer"
+    ),
+    (NotificationKind.ASSIGNED, NotificationChannel.STAFF_EMAIL): "Assignment email",
+    (NotificationKind.AT_RISK, NotificationChannel.STAFF_EMAIL): "At-risk alert by email",
+    (NotificationKind.AT_RISK, NotificationChannel.STAFF_SMS): "At-risk alert by SMS",
+    (NotificationKind.OVERDUE, NotificationChannel.STAFF_EMAIL): "Overdue alert by email",
+    (NotificationKind.OVERDUE, NotificationChannel.STAFF_SMS): "Overdue alert by SMS",
+}
+
+
+def label_of(notification: Notification) -> str:
+    return LABELS[notification.kind, notification.channel]
+
+
+def _parse_notification_id(value: object) -> int:
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, str):
+        number = whole_number(value, MAX_ID)
+    if number is None or not 0 < number <= MAX_ID:
+        raise ValidationFailed({"notification_id": "Choose a notification of this request."})
+    return number
 
 
 def staff_may_retry(notification: Notification) -> bool:
@@ -478,14 +574,14 @@ def staff_may_retry(notification: Notification) -> bool:
     return notification.state in RETRYABLE_BY_STAFF
 
 
-def retry_now(tenant_id: int, followup_id: int, channel: object) -> Notification:
+def retry_now(tenant_id: int, followup_id: int, notification_id: object) -> Notification:
     """Staff's "Retry now": a failed notification gets a fresh set of attempts, a
-    waiting one goes at once; to the current contact address of the business."""
+    waiting one goes at once; to the current address of the business or member."""
     notification = db.session.scalar(
         select(Notification).where(
+            Notification.id == _parse_notification_id(notification_id),
             Notification.tenant_id == tenant_id,
             Notification.followup_id == followup_id,
-            Notification.channel == _parse_channel(channel),
         )
     )
     if notification is None:
@@ -498,6 +594,11 @@ def retry_now(tenant_id: int, followup_id: int, channel: object) -> Notification
         )
     tenant = db.session.get(Tenant, tenant_id)
     followup = db.session.get(FollowUpRequest, followup_id)
+    member = (
+        db.session.get(StaffUser, notification.staff_user_id)
+        if notification.staff_user_id
+        else None
+    )
     waiting = notification.state == DeliveryState.PENDING
     attempts = notification.attempts if waiting else 0
     changed = db.session.execute(
@@ -512,7 +613,7 @@ def retry_now(tenant_id: int, followup_id: int, channel: object) -> Notification
             state=DeliveryState.PENDING,
             attempts=attempts,
             next_attempt_at=utcnow(),
-            recipient=_recipient(notification.channel, tenant, followup),
+            recipient=_recipient(notification.channel, tenant, followup, member),
         )
     ).rowcount
     db.session.commit()

@@ -8,10 +8,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from followup.clock import iso_utc
-from followup.models import ActionType, Channel, DeliveryState, Mode, Role
-from followup.services import visitors
+from followup.models import ActionType, Channel, DeliveryState, Mode, PromiseState, Role
+from followup.services import notifications, promise, visitors
 from followup.services.conversations import ChainStatus
-from followup.services.followups import is_overdue
 from followup.services.validation import international_phone
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
@@ -54,7 +53,9 @@ def register_template_helpers(app: Flask) -> None:
     # Numbers are stored in E.164 (+442071838750) and shown as +44 20 7183 8750.
     app.add_template_filter(international_phone, "phone")
     app.add_template_global(time_ago, "time_ago")
-    app.add_template_global(is_overdue, "is_overdue")
+    # A pending request's "due in 3 h" / "overdue by 20 min" (services/promise.py).
+    app.add_template_global(promise.clock_of, "promise_clock")
+    app.add_template_global(notifications.label_of, "notification_label")
     app.add_template_global(lambda: uuid.uuid4().hex, "new_form_id")
     app.add_template_filter(short_address, "short_address")
     # The one way chats and customers are named on every page (services/visitors.py).
@@ -63,5 +64,5 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(visitors.customer_name, "customer_name")
     # The models' domain values, so a template compares with ActionType.FOLLOWUP_FORM, not a
     # bare string of its own.
-    for enum in (ActionType, ChainStatus, Channel, DeliveryState, Mode, Role):
+    for enum in (ActionType, ChainStatus, Channel, DeliveryState, Mode, PromiseState, Role):
         app.add_template_global(enum, enum.__name__)

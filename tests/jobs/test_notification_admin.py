@@ -59,7 +59,7 @@ def test_a_failure_shows_its_error_and_retry_now_sends_it(
 
     response = staff_browser.post(
         f"/admin/followups/{followup.id}/notifications/retry",
-        data={"channel": "staff_email"},
+        data={"notification_id": row_of("staff_email")["id"]},
         htmx=True,
     )
     assert response.status_code == 200
@@ -80,7 +80,7 @@ def test_retry_now_needs_the_csrf_token_and_changes_nothing_without_it(
     before = row_of("staff_email")
     response = staff_browser.post(
         f"/admin/followups/{followup.id}/notifications/retry",
-        data={"channel": "staff_email"},
+        data={"notification_id": row_of("staff_email")["id"]},
         htmx=True,
         csrf=False,
     )
@@ -88,7 +88,7 @@ def test_retry_now_needs_the_csrf_token_and_changes_nothing_without_it(
     assert row_of("staff_email") == before
 
 
-def test_retry_now_refuses_a_sent_notification_and_an_unknown_channel(
+def test_retry_now_refuses_a_sent_notification_and_an_unknown_one(
     app, tenant, staff_browser, make_followup, smtp
 ):
     followup = make_followup(tenant)
@@ -96,10 +96,10 @@ def test_retry_now_refuses_a_sent_notification_and_an_unknown_channel(
         deliver_notifications([row["id"]])
     url = f"/admin/followups/{followup.id}/notifications/retry"
 
-    response = staff_browser.post(url, data={"channel": "staff_email"}, htmx=True)
+    response = staff_browser.post(url, data={"notification_id": row_of("staff_email")["id"]}, htmx=True)
     assert response.status_code == 409
     assert "sent already" in response.get_data(as_text=True)
-    response = staff_browser.post(url, data={"channel": "pigeon"}, htmx=True)
+    response = staff_browser.post(url, data={"notification_id": "pigeon"}, htmx=True)
     assert response.status_code == 422
     assert {row["state"] for row in outbox_rows()} == {"sent"}
     assert len(smtp.received()) == 2
@@ -119,7 +119,7 @@ def test_another_tenants_request_is_404_for_the_panel_and_retry(
     )
     response = staff_browser.post(
         f"/admin/followups/{theirs.id}/notifications/retry",
-        data={"channel": "staff_email"},
+        data={"notification_id": row_of("staff_email")["id"]},
         htmx=True,
     )
     assert response.status_code == 404

@@ -291,7 +291,7 @@ def test_backoff_first_retry_within_a_minute_then_growing_capped_then_failed(
     assert f"notifications-{row['id']}_9" in scheduled
 
     smtp.start()
-    retried = notifications.retry_now(tenant.id, row["followup_id"], "staff_email")
+    retried = notifications.retry_now(tenant.id, row["followup_id"], row["id"])
     assert (retried.state, retried.attempts) == ("pending", 0)
     deliver_notifications([row["id"]])
     sent = row_of("staff_email")
@@ -304,7 +304,7 @@ def test_retry_now_on_a_sent_notification_is_refused(app, tenant, make_followup,
     deliver_all()
     row = row_of("staff_email")
     with pytest.raises(TransitionNotAllowed, match="sent already"):
-        notifications.retry_now(tenant.id, row["followup_id"], "staff_email")
+        notifications.retry_now(tenant.id, row["followup_id"], row["id"])
     assert row_of("staff_email") == row
     assert len(smtp.received()) == 2
 

@@ -15,6 +15,7 @@ from followup.models import (
     FollowUpActivity,
     FollowUpRequest,
     Notification,
+    NotificationKind,
     Status,
 )
 from followup.services import activity, followups, staff_accounts
@@ -45,20 +46,18 @@ def stored(followup_id: int) -> FollowUpRequest:
     return db.session.get(FollowUpRequest, followup_id)
 
 
-@pytest.fixture
-def told(monkeypatch):
-    """The assignment emails the hook would send: (request id, assignee id, by)."""
-    calls = []
-    monkeypatch.setattr(
-        followups,
-        "notify_assigned",
-        lambda followup, assignee, by: calls.append((followup.id, assignee.id, by.label)),
+def assignment_emails() -> list[tuple[int, int, str]]:
+    """The outbox's assignment emails: (request id, assignee id, address)."""
+    rows = db.session.scalars(
+        select(Notification)
+        .where(Notification.kind == NotificationKind.ASSIGNED)
+        .order_by(Notification.id)
     )
-    return calls
+    return [(row.followup_id, row.staff_user_id, row.recipient) for row in rows]
 
 
 def test_assigning_records_it_and_tells_the_assignee_only_when_someone_else_did(
-    tenant, owner, agent, make_followup, told
+    tenant, owner, agent, make_followup
 ):
     followup = make_followup(tenant)
     followups.assign(tenant.id, followup.id, agent.id, as_actor(owner))
@@ -66,7 +65,7 @@ def test_assigning_records_it_and_tells_the_assignee_only_when_someone_else_did(
     followups.assign(tenant.id, followup.id, owner.id, as_actor(owner))  # takes it
     followups.assign(tenant.id, followup.id, None, as_actor(owner))
     assert stored(followup.id).assignee_id is None
-    assert told == [(followup.id, agent.id, "Olivia Owner")]
+    assert assignment_emails() == [(followup.id, agent.id, agent.email)]
     changes = [
         (entry.from_value, entry.to_value, entry.actor)
         for entry in activity.timeline(stored(followup.id))
@@ -143,14 +142,14 @@ def test_a_bad_selection_is_refused_whole(tenant, owner, make_followup, ids):
 
 
 def test_bulk_assign_and_priority_change_every_request_of_the_tenant_selected(
-    tenant, owner, agent, make_followup, told
+    tenant, owner, agent, make_followup
 ):
     mine = [make_followup(tenant) for _ in range(3)]
     ids = [f.id for f in mine]
     result = followups.bulk_assign(tenant.id, [str(i) for i in ids], agent.id, as_actor(owner))
     assert (result.done, result.refused) == (ids, {})
     assert [stored(i).assignee_id for i in ids] == [agent.id] * 3
-    assert told == [(i, agent.id, "Olivia Owner") for i in ids]
+    assert assignment_emails() == [(i, agent.id, agent.email) for i in ids]
     result = followups.bulk_priority(tenant.id, ids, "high", as_actor(owner))
     assert [stored(i).priority for i in ids] == ["high"] * 3
     with pytest.raises(ValidationFailed):
@@ -167,7 +166,7 @@ def test_the_list_filters_mine_unassigned_overdue_priority_and_source(
     voice = make_followup(tenant, source="voice")
     followups.assign(tenant.id, fresh.id, owner.id, as_actor(owner))
     followups.assign(tenant.id, voice.id, agent.id, as_actor(owner))
-    viewer = Viewer(staff_user_id=owner.id, response_time_hours=24)
+    viewer = Viewer(staff_user_id=owner.id)
 
     def ids(**filters) -> list[int]:
         page = followups.list_page(tenant.id, Filters.parse(**filters), viewer=viewer)

@@ -112,10 +112,10 @@ def test_list_rows_carry_what_a_card_shows(tenant, make_followup):
 def test_overdue_only_for_pending_past_the_response_time(tenant, make_followup):
     followup = make_followup(tenant)
     created = followup.created_at
-    assert not followups.is_overdue(followup, 24, created + timedelta(hours=24))
-    assert followups.is_overdue(followup, 24, created + timedelta(hours=24, seconds=1))
+    assert not followups.is_overdue(followup, created + timedelta(hours=24))
+    assert followups.is_overdue(followup, created + timedelta(hours=24, seconds=1))
     followup.status = Status.CONTACTED
-    assert not followups.is_overdue(followup, 24, created + timedelta(days=9))
+    assert not followups.is_overdue(followup, created + timedelta(days=9))
 
 
 @pytest.mark.parametrize(("raw", "hours"), [("1", 1), ("168", 168), (" 24 ", 24), (48, 48)])

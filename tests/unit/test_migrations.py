@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+import time_machine
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -424,5 +425,66 @@ def test_0021_makes_the_staff_notes_the_first_note_and_walks_down_keeping_new_on
     with db.engine.connect() as conn:
         notes = conn.scalar(sa.text("SELECT notes FROM followup_requests"))
     assert notes == "Called back on Monday.\n\nOlivia: Sent the quote."
+    flask_migrate.upgrade()
+    assert schema_drift() == []
+
+
+def test_0022_stores_each_promise_and_arms_only_the_alerts_still_ahead(empty_app):
+    flask_migrate.upgrade(revision="0021")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    tenants, requests = metadata.tables["tenants"], metadata.tables["followup_requests"]
+    upgraded_at = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    hours_ago = {1: 20, 2: 8, 3: 1, 4: 1}  # request id: its age at the upgrade
+    with db.engine.begin() as conn:
+        conn.execute(tenants.insert(), [_row_of_tenant(tenants, 1) | {"response_time_hours": 10}])
+        base = {
+            "tenant_id": 1,
+            "name": "Ann",
+            "email": "ann@example.com",
+            "reason": "Renewal",
+            "priority": "normal",
+            "source": "api",
+            "notes": "",
+            "notes_version": 0,
+            "identity_verified": False,
+        }
+        conn.execute(
+            requests.insert(),
+            [
+                base
+                | {
+                    "id": request_id,
+                    "status": "contacted" if request_id == 4 else "pending",
+                    "created_at": (upgraded_at - timedelta(hours=age)).replace(tzinfo=None),
+                }
+                for request_id, age in hours_ago.items()
+            ],
+        )
+    with time_machine.travel(upgraded_at, tick=False):
+        flask_migrate.upgrade(revision="0022")
+    columns = {"due_at": sa.DateTime(), "next_alert_at": sa.DateTime()}
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT id, response_time_hours, due_at, next_alert_at FROM followup_requests "
+                "ORDER BY id"
+            ).columns(**columns)
+        ).all()
+    created = {
+        i: upgraded_at.replace(tzinfo=None) - timedelta(hours=age) for i, age in hours_ago.items()
+    }
+    assert [tuple(row) for row in rows] == [
+        (1, 10, created[1] + timedelta(hours=10), None),  # overdue before the feature: no alert
+        (2, 10, created[2] + timedelta(hours=10), created[2] + timedelta(hours=10)),  # overdue next
+        (
+            3,
+            10,
+            created[3] + timedelta(hours=10),
+            created[3] + timedelta(hours=7.5),
+        ),  # at risk next
+        (4, 10, created[4] + timedelta(hours=10), None),  # contacted
+    ]
+    flask_migrate.downgrade(revision="0021")
     flask_migrate.upgrade()
     assert schema_drift() == []

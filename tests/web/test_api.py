@@ -27,6 +27,8 @@ FOLLOWUP_KEYS = {
     "notes",
     "notes_version",
     "chat_id",
+    "response_time_hours",
+    "due_at",
     "assignee_id",
     "created_at",
     "contacted_at",
@@ -248,6 +250,8 @@ def _check_created_and_fetched(api):
         "contacted_at": None,
         "resolved_at": None,
         "cancelled_at": None,
+        "response_time_hours": 24,
+        "due_at": "2026-11-22T09:40:00Z",
         "overdue": False,
     }
     assert response.headers["Location"].endswith(url(body["id"]))
@@ -590,17 +594,15 @@ def test_each_tenants_token_sees_its_own_requests(
 # --- overdue ----------------------------------------------------------------------------
 
 
-def _created_hours_ago(followup: FollowUpRequest, hours: float) -> None:
-    followup.created_at = utcnow() - timedelta(hours=hours)
-    db.session.commit()
+def _made_hours_ago(make_followup, tenant, hours: float) -> FollowUpRequest:
+    with time_machine.travel(utcnow() - timedelta(hours=hours), tick=False):
+        return make_followup(tenant)
 
 
 def test_a_pending_request_older_than_the_response_time_is_overdue(api, tenant, make_followup):
     assert tenant.response_time_hours == 24
-    late = make_followup(tenant)
-    on_time = make_followup(tenant)
-    _created_hours_ago(late, 25)
-    _created_hours_ago(on_time, 23)
+    late = _made_hours_ago(make_followup, tenant, 25)
+    on_time = _made_hours_ago(make_followup, tenant, 23)
 
     assert api.get(url(late.id)).get_json()["overdue"] is True
     assert api.get(url(on_time.id)).get_json()["overdue"] is False
@@ -612,13 +614,19 @@ def test_a_pending_request_older_than_the_response_time_is_overdue(api, tenant, 
     assert api.get(url(late.id)).get_json()["overdue"] is False
 
 
-def test_overdue_follows_the_tenants_response_time(api, tenant, make_followup):
-    followup = make_followup(tenant)
-    _created_hours_ago(followup, 3)
-    assert api.get(url(followup.id)).get_json()["overdue"] is False
+def test_a_request_keeps_the_response_time_promised_when_it_was_made(
+    api, tenant, make_followup
+):
+    followup = _made_hours_ago(make_followup, tenant, 3)
     tenant.response_time_hours = 2
     db.session.commit()
-    assert api.get(url(followup.id)).get_json()["overdue"] is True
+    body = api.get(url(followup.id)).get_json()
+    assert (body["response_time_hours"], body["overdue"]) == (24, False)
+    created = datetime.fromisoformat(body["created_at"])
+    assert datetime.fromisoformat(body["due_at"]) == created + timedelta(hours=24)
+    newer = _made_hours_ago(make_followup, tenant, 3)
+    body = api.get(url(newer.id)).get_json()
+    assert (body["response_time_hours"], body["overdue"]) == (2, True)
 
 
 def test_overdue_follows_the_clock(api, tenant, make_followup):

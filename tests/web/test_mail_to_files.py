@@ -198,7 +198,7 @@ def test_emails_saved_as_files_can_be_sent_once_a_mail_server_is_set(
     assert "Send it now" not in browser.get(panel_url, htmx=True).get_data(as_text=True)
     refused = browser.post(
         f"/admin/followups/{followup.id}/notifications/retry",
-        data={"channel": "staff_email"},
+        data={"notification_id": staff_email_id(followup.id)},
         htmx=True,
     )
     assert refused.status_code == 409
@@ -208,7 +208,7 @@ def test_emails_saved_as_files_can_be_sent_once_a_mail_server_is_set(
     assert browser.get(panel_url, htmx=True).get_data(as_text=True).count("Send it now") == 2
     sent = browser.post(
         f"/admin/followups/{followup.id}/notifications/retry",
-        data={"channel": "staff_email"},
+        data={"notification_id": staff_email_id(followup.id)},
         htmx=True,
     )
     assert sent.status_code == 200
@@ -222,3 +222,12 @@ def test_emails_saved_as_files_can_be_sent_once_a_mail_server_is_set(
     ]
     assert rows[0].last_error and rows[0].last_error_detail
     assert len(list((Path(app.instance_path) / "mail").glob("*.eml"))) == 2
+
+
+def staff_email_id(followup_id: int) -> int:
+    """The id of the request's email to the team (what "Retry now" posts)."""
+    return db.session.scalar(
+        select(Notification.id).where(
+            Notification.followup_id == followup_id, Notification.channel == "staff_email"
+        )
+    )

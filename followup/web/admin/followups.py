@@ -377,7 +377,9 @@ def followup_notifications(followup_id: int):
 @requires(Permission.WORK_REQUESTS)
 def retry_notification(followup_id: int):
     followup = service.get_followup(current_tenant().id, followup_id)  # another tenant's id: 404
-    notifications.retry_now(current_tenant().id, followup.id, RetryForm.posted().channel.data)
+    notifications.retry_now(
+        current_tenant().id, followup.id, RetryForm.posted().notification_id.data
+    )
     return _deliveries_pane(followup.id)
 
 

@@ -139,9 +139,9 @@ class BulkForm(PostedForm):
 
 
 class RetryForm(PostedForm):
-    """Send a request's failed notification again, on one channel."""
+    """Send one of a request's failed notifications again."""
 
-    channel = OptionalText()
+    notification_id = OptionalText()
 
 
 class FollowupSettingsForm(PostedForm):

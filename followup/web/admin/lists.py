@@ -25,7 +25,7 @@ def followup_filters() -> followups.Filters:
 
 def followup_viewer() -> followups.Viewer:
     """Who reads the list: "Mine" and "Overdue" depend on them."""
-    return followups.Viewer(current_user.id, current_user.tenant.response_time_hours, utcnow())
+    return followups.Viewer(current_user.id, utcnow())
 
 
 def filter_args(**filters) -> dict:

@@ -75,6 +75,8 @@ FOLLOW_UP = {
         "contacted_at",
         "resolved_at",
         "cancelled_at",
+        "response_time_hours",
+        "due_at",
         "overdue",
     ],
     "properties": {
@@ -107,9 +109,20 @@ FOLLOW_UP = {
         "contacted_at": NULLABLE_TIME,
         "resolved_at": NULLABLE_TIME,
         "cancelled_at": NULLABLE_TIME,
+        "response_time_hours": {
+            "type": "integer",
+            "description": "The response time promised when the request was made; a later "
+            "change of the setting does not change it.",
+        },
+        "due_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the promised response time runs out: created_at plus "
+            "response_time_hours.",
+        },
         "overdue": {
             "type": "boolean",
-            "description": "Pending for longer than the tenant's promised response time.",
+            "description": "Pending past its due_at.",
         },
     },
     "description": "Times are ISO 8601 in UTC with a trailing Z, e.g. 2026-11-21T09:40:00Z.",

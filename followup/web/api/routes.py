@@ -22,12 +22,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _serializer() -> Callable[[FollowUpRequest], dict]:
-    """Serialise with one tenant setting and one "now" for the whole response.
-
-    Read before the service commits, which would expire the token and its tenant.
-    """
-    hours = request_token().tenant.response_time_hours
-    return partial(followup_json, response_time_hours=hours, now=clock.utcnow())
+    """Serialise with one "now" for the whole response."""
+    return partial(followup_json, now=clock.utcnow())
 
 
 @bp.get("/followups")

@@ -7,7 +7,7 @@ from followup.models import FollowUpActivity, FollowUpRequest
 from followup.services import followups
 
 
-def followup_json(followup: FollowUpRequest, *, response_time_hours: int, now: datetime) -> dict:
+def followup_json(followup: FollowUpRequest, *, now: datetime) -> dict:
     return {
         "id": followup.id,
         "name": followup.name,
@@ -26,7 +26,9 @@ def followup_json(followup: FollowUpRequest, *, response_time_hours: int, now: d
         "contacted_at": iso_utc(followup.contacted_at),
         "resolved_at": iso_utc(followup.resolved_at),
         "cancelled_at": iso_utc(followup.cancelled_at),
-        "overdue": followups.is_overdue(followup, response_time_hours, now),
+        "response_time_hours": followup.response_time_hours,
+        "due_at": iso_utc(followup.due_at),
+        "overdue": followups.is_overdue(followup, now),
     }
 
 
