@@ -58,6 +58,7 @@ bench: install-dev services chromium
 	$(PYTHON) bench/notifications.py
 	$(PYTHON) bench/reminders.py
 	$(PYTHON) bench/live_updates.py
+	$(PYTHON) bench/promise_alerts.py
 
 venv: $(PYTHON)
 
