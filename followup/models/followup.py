@@ -76,13 +76,16 @@ def at_risk_at(created_at: datetime, response_time_hours: int) -> datetime:
 
 
 def _span_words(span: timedelta) -> str:
-    """A span as staff read it at a glance: minutes under an hour, hours under two days,
-    then days; rounded down, so "due in 3 h" never promises more time than is left."""
-    minutes = int(span.total_seconds() // 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h"
+    """A span as staff read it at a glance: to the minute under 10 hours, where the
+    minutes matter ("3 h 20 min"); to the nearest hour up to two days; then days."""
+    minutes = max(int(span.total_seconds() // 60), 1)
+    hours, rest = divmod(minutes, 60)
+    if hours == 0:
+        return f"{minutes} min"
+    if hours < 10:
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    if hours < 48:
+        return f"{round(minutes / 60)} h"
     return f"{minutes // (24 * 60)} d"
 
 

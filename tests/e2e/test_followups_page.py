@@ -7,10 +7,13 @@ panes without reloading the page and that the detail panel sits where it should.
 """
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from playwright.sync_api import Page, expect
 
+from followup.clock import utcnow
 from tests.helpers.browser import screenshot, staff_login
 
 pytestmark = pytest.mark.e2e
@@ -445,3 +448,27 @@ def test_the_detail_shows_status_notes_and_history_before_notifications(page: Pa
         ],
         ignore_case=True,
     )
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_each_pending_card_shows_its_promise_clock(page: Page, seeded, viewport):
+    size = "phone" if viewport is PHONE else "desktop"
+    made = utcnow()
+    pending = ("Ada Lovelace", "Alan Turing", "Grace Hopper")
+    with time_machine.travel(made + timedelta(hours=19), tick=True):
+        staff_login(page, "/admin/followups")
+        for name in pending:
+            expect(card(page, name).locator(".badge-at_risk")).to_have_text(
+                re.compile(r"^Due in (4 h 5\d min|5 h)$")
+            )
+        expect(card(page, "Katherine Johnson").locator(".badge-due")).to_have_count(0)
+        screenshot(page, f"followups-at-risk-{size}")
+    with time_machine.travel(made + timedelta(hours=26), tick=True):
+        page.goto("/admin/followups?overdue=1")
+        for name in pending:
+            expect(card(page, name).locator(".badge-overdue")).to_have_text(
+                re.compile(r"^Overdue by 2 h( \d+ min)?$")
+            )
+        card(page, "Grace Hopper").locator(".card-link").click()
+        expect(page.locator("#followup-detail .badge-overdue")).to_be_visible()
+        screenshot(page, f"followups-overdue-{size}")

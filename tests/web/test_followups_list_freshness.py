@@ -123,7 +123,7 @@ def test_a_new_response_time_holds_for_new_requests_only(staff_browser, tenant, 
     fresh_request_session()
     cards = list_html(staff_browser)
     # Promised within 24 h when it was made: 19 h left; the later one, within 4 h.
-    assert "Due in 18 h" in card(cards, earlier_id)
+    assert "Due in 19 h" in card(cards, earlier_id)
     assert "Overdue by 1 h" in card(cards, later_id)
 
 
