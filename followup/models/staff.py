@@ -52,9 +52,10 @@ class StaffUser(UserMixin, db.Model):
         String(16), default=StaffStatus.ACTIVE, server_default=StaffStatus.ACTIVE
     )
     # Two-factor sign-in (services/two_factor.py): the authenticator app's base32 secret,
-    # set once a code from the app proved it; and the last time step a code was used
-    # at, so a code works once.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # set once a code from the app proved it, sealed with a key derived from SECRET_KEY
+    # (followup/sealing.py); and the last time step a code was used at, so a code works
+    # once.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     tenant: Mapped[Tenant] = relationship(lazy="joined")

@@ -9,12 +9,14 @@
 """
 
 import hashlib
+import logging
 import secrets
 
 import pyotp
 import segno
 from sqlalchemy import delete, select, update
 
+from followup import sealing
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.extensions import db
@@ -22,6 +24,8 @@ from followup.models import StaffRecoveryCode, StaffUser, Tenant
 from followup.services.permissions import Permission, allows
 from followup.services.team import NotAllowed
 from followup.services.validation import problem
+
+log = logging.getLogger(__name__)
 
 RECOVERY_CODES = 10
 ISSUER = "Followup"
@@ -87,7 +91,7 @@ def enable(member: StaffUser, secret: str, code: object) -> list[str]:
     step = _matching_step(secret, _normalized(code), None)
     if step is None:
         raise ValidationFailed({"code": problem("Code", WRONG_CODE)})
-    member.totp_secret = secret
+    member.totp_secret = sealing.seal(secret, sealing.TOTP_SECRET)
     member.totp_last_step = step
     codes = _new_recovery_codes(member)
     db.session.commit()
@@ -109,13 +113,24 @@ def disable(member: StaffUser, password: object) -> None:
     db.session.commit()
 
 
+def _secret_of(member: StaffUser) -> str | None:
+    """The member's secret, unsealed; None when SECRET_KEY changed since it was sealed
+    (then only a recovery code signs them in, and they set the app up again)."""
+    try:
+        return sealing.unseal(member.totp_secret, sealing.TOTP_SECRET)
+    except sealing.Unreadable:
+        log.warning("Staff member %s has a TOTP secret sealed under another SECRET_KEY.", member.id)
+        return None
+
+
 def verify(member: StaffUser, code: object) -> bool:
     """Whether the code signs this member in: a code from the app not used before, or
     an unused recovery code (used up now)."""
     if member.totp_secret is None:
         return False
     typed = _normalized(code)
-    step = _matching_step(member.totp_secret, typed, member.totp_last_step)
+    secret = _secret_of(member)
+    step = _matching_step(secret, typed, member.totp_last_step) if secret else None
     if step is not None:
         # Conditional: of two requests with the same code, one wins.
         taken = db.session.execute(

@@ -96,7 +96,9 @@ def test_retry_now_refuses_a_sent_notification_and_an_unknown_one(
         deliver_notifications([row["id"]])
     url = f"/admin/followups/{followup.id}/notifications/retry"
 
-    response = staff_browser.post(url, data={"notification_id": row_of("staff_email")["id"]}, htmx=True)
+    response = staff_browser.post(
+        url, data={"notification_id": row_of("staff_email")["id"]}, htmx=True
+    )
     assert response.status_code == 409
     assert "sent already" in response.get_data(as_text=True)
     response = staff_browser.post(url, data={"notification_id": "pigeon"}, htmx=True)

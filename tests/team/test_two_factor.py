@@ -7,6 +7,7 @@ import pyotp
 import pytest
 import time_machine
 
+from followup import sealing
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.extensions import db
@@ -50,6 +51,16 @@ def test_the_right_code_signs_in_once_and_a_wrong_one_never(staff, with_2fa):
         assert not two_factor.verify(reloaded(staff), wrong)
         assert two_factor.verify(reloaded(staff), right)
         assert not two_factor.verify(reloaded(staff), right)  # the same code again
+
+
+def test_the_secret_is_kept_sealed_and_opens_with_this_secret_key_only(app, staff, with_2fa):
+    stored = reloaded(staff).totp_secret
+    assert SECRET not in stored
+    assert sealing.unseal(stored, sealing.TOTP_SECRET) == SECRET
+    app.config["SECRET_KEY"] = "another secret key"
+    with time_machine.travel(utcnow() + timedelta(seconds=30)):
+        assert not two_factor.verify(reloaded(staff), code_now())  # the app's code: unusable
+    assert two_factor.verify(reloaded(staff), with_2fa[0])  # a recovery code still signs in
 
 
 def test_a_recovery_code_works_once(staff, with_2fa):

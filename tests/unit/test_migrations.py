@@ -15,6 +15,7 @@ import time_machine
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from followup import sealing
 from followup.extensions import db
 from followup.models.base import exists_on_dialect
 from followup.models.followup import SEARCH_TEXT_STATISTICS
@@ -486,5 +487,30 @@ def test_0022_stores_each_promise_and_arms_only_the_alerts_still_ahead(empty_app
         (4, 10, created[4] + timedelta(hours=10), None),  # contacted
     ]
     flask_migrate.downgrade(revision="0021")
+    flask_migrate.upgrade()
+    assert schema_drift() == []
+
+
+def test_0023_seals_the_totp_secrets_and_walks_down_opening_them(empty_app):
+    flask_migrate.upgrade(revision="0022")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    tenants, staff_users = metadata.tables["tenants"], metadata.tables["staff_users"]
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    with db.engine.begin() as conn:
+        conn.execute(tenants.insert(), [_row_of_tenant(tenants, 1)])
+        member = _row_of_tenant(staff_users, 1) | {"id": 1, "totp_secret": secret}
+        conn.execute(
+            staff_users.insert(),
+            [member, member | {"id": 2, "email": "b@x.example", "totp_secret": None}],
+        )
+    flask_migrate.upgrade(revision="0023")
+    with db.engine.connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT id, totp_secret FROM staff_users")).all())
+    assert stored[2] is None and secret not in stored[1]
+    assert sealing.unseal(stored[1], sealing.TOTP_SECRET) == secret
+    flask_migrate.downgrade(revision="0022")
+    with db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT totp_secret FROM staff_users WHERE id = 1")) == secret
     flask_migrate.upgrade()
     assert schema_drift() == []

@@ -614,9 +614,7 @@ def test_a_pending_request_older_than_the_response_time_is_overdue(api, tenant, 
     assert api.get(url(late.id)).get_json()["overdue"] is False
 
 
-def test_a_request_keeps_the_response_time_promised_when_it_was_made(
-    api, tenant, make_followup
-):
+def test_a_request_keeps_the_response_time_promised_when_it_was_made(api, tenant, make_followup):
     followup = _made_hours_ago(make_followup, tenant, 3)
     tenant.response_time_hours = 2
     db.session.commit()
