@@ -46,6 +46,7 @@ PRIORITY = tuple(JobQueue)
 ANSWER_SMS = "followup.jobs.sms.answer_sms"
 SEND_SMS = "followup.jobs.sms.send_sms"
 EMAIL_LOGIN_LINK = "followup.jobs.customer_login.email_login_link"
+EMAIL_PASSWORD_RESET = "followup.jobs.team.email_password_reset"  # noqa: S105 (a job name)
 DELIVER_NOTIFICATIONS = "followup.jobs.notifications.deliver_notifications"
 SEND_DUE_REMINDERS = "followup.jobs.reminders.send_due_reminders"
 SEND_REMINDERS = "followup.jobs.reminders.send_reminders"
@@ -60,6 +61,7 @@ QUEUE_OF: dict[str, JobQueue] = {
     ANSWER_SMS: JobQueue.ANSWERS,
     SEND_SMS: JobQueue.ANSWERS,
     EMAIL_LOGIN_LINK: JobQueue.ANSWERS,
+    EMAIL_PASSWORD_RESET: JobQueue.ANSWERS,
     DELIVER_NOTIFICATIONS: JobQueue.NOTIFICATIONS,
     SEND_DUE_REMINDERS: JobQueue.REMINDERS,
     SEND_REMINDERS: JobQueue.REMINDERS,
@@ -78,6 +80,7 @@ LOGIN_LINK_RETRY_INTERVALS_S = (10, 30, 60)
 ANSWER_RETRY_INTERVALS_S = (2, 15, 60)
 # RQ logs a job's description, by default its call with the arguments: an email here.
 LOGIN_LINK_DESCRIPTION = "email a customer's login link"
+PASSWORD_RESET_DESCRIPTION = "email a staff member's password reset link"  # noqa: S105
 # A failed reminder job is kept this long for people to look at; a finished one not at
 # all (the database records what was sent).
 FAILED_JOB_TTL_S = 7 * 24 * 3600
@@ -176,6 +179,16 @@ def queue_login_link(chat_id: int, address: str, code_hash: str) -> None:
         address,
         code_hash,
         description=LOGIN_LINK_DESCRIPTION,
+        retry=_retry(LOGIN_LINK_RETRY_INTERVALS_S),
+    )
+
+
+def queue_password_reset(address: str) -> None:
+    """Queue the reset link for the member with this address, if there is one."""
+    enqueue(
+        EMAIL_PASSWORD_RESET,
+        address,
+        description=PASSWORD_RESET_DESCRIPTION,
         retry=_retry(LOGIN_LINK_RETRY_INTERVALS_S),
     )
 

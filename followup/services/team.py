@@ -10,9 +10,11 @@ password reset after 1 hour); a new link of the same kind replaces the member's
 earlier one. Only its hash and a random nonce are stored (`models.staff.link_token`).
 """
 
+import logging
 from datetime import timedelta
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import case, select, update
 
 from followup.clock import utcnow
@@ -28,11 +30,14 @@ from followup.models import (
     hash_link_token,
 )
 from followup.models.staff import link_token
+from followup.queue import queue_password_reset
 from followup.services import notifications
 from followup.services.permissions import Permission, allows
 from followup.services.queries import tenant_row
 from followup.services.staff_accounts import new_password, unusable_password_hash
 from followup.services.validation import FieldErrors, clean_text, normalize_email, problem
+
+log = logging.getLogger(__name__)
 
 INVITATION_VALID = timedelta(hours=72)
 PASSWORD_RESET_VALID = timedelta(hours=1)
@@ -58,6 +63,13 @@ KIND_OF = {
 class NotAllowed(DomainError):
     code = "forbidden"
     http_status = 403
+
+
+class TryAgainLater(DomainError):
+    """A dependency (Redis) is away: nothing was done; the same request works later."""
+
+    code = "try_again_later"
+    http_status = 503
 
 
 class LinkInvalid(DomainError):
@@ -326,19 +338,25 @@ def accept_invitation(raw_token: object, name: object, password: object) -> Staf
 
 
 def request_password_reset(email: object) -> None:
-    """Email a reset link to the active member with this address, if there is one.
-    The caller answers the same either way, and this does the same work up to the
-    two rows it adds for a member (the link's hash is computed in both cases)."""
+    """Have a reset link emailed to the active member with this address, if there is
+    one. This only queues the job, which looks the member up: the page answers the
+    same, in the same time, whether or not the address is a member's."""
     try:
         address = normalize_email(email.strip() if isinstance(email, str) else "")
     except ValidationFailed:
-        address = None
-    found = (
-        db.session.scalar(select(StaffUser).where(StaffUser.email == address)) if address else None
-    )
+        return  # no address at all: nobody to look up
+    try:
+        queue_password_reset(address)
+    except RedisError as exc:
+        log.warning("Password reset not queued (%s).", exc)
+        raise TryAgainLater("We could not send the link just now. Try again in a minute.") from exc
+
+
+def email_password_reset(address: str) -> None:
+    """For the job: the reset link to the active member with this address, through the
+    outbox; nothing for anyone else."""
+    found = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
     if found is None or found.status != StaffStatus.ACTIVE:
-        hash_link_token(link_token(StaffToken.new_nonce()))  # as much work as a real link
-        db.session.rollback()
         return
     _send_link(found, StaffTokenPurpose.PASSWORD_RESET, found.email)
 

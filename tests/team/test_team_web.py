@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from followup.extensions import db, mail
-from followup.models import Notification, StaffRole, StaffStatus, StaffUser
+from followup.models import Notification, StaffRole, StaffStatus, StaffToken, StaffUser
 from followup.services import staff_accounts, team
+from tests.fakes.local_http import closed_redis_url
 from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request, logged_in_browser
 from tests.helpers.templates import assert_rendered
 
@@ -149,6 +150,16 @@ def test_forgot_password_answers_the_same_whether_or_not_the_email_has_an_accoun
         "on its way. It works once, for 60 minutes."
     ) in text_of(response)
     assert len(outbox) == (1 if known else 0)
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["member", "stranger"])
+def test_forgot_password_without_redis_says_to_try_again_for_anyone(app, staff, known):
+    app.config["REDIS_URL"] = closed_redis_url()
+    address = staff.email if known else "nobody@acme.example"
+    response = fresh_browser(app).post("/forgot-password", {"email": address})
+    assert response.status_code == 503
+    assert "We could not send the link just now. Try again in a minute." in text_of(response)
+    assert db.session.scalar(select(StaffToken.id)) is None
 
 
 def test_a_reset_link_sets_the_password_and_signs_in(app, staff):

@@ -77,13 +77,19 @@ def accept_invitation(token: str):
 @per_ip("LOGIN_RATE_LIMIT", methods=["POST"])
 def forgot_password():
     form = ForgotPasswordForm.posted()
-    sent_to = None
+    sent_to = refusal = None
     if form.is_submitted():
-        team.request_password_reset(form.email.data)
-        sent_to = form.email.data.strip()
+        try:
+            team.request_password_reset(form.email.data)
+            sent_to = form.email.data.strip()
+        except team.TryAgainLater as exc:
+            refusal = exc
     minutes = int(team.PASSWORD_RESET_VALID.total_seconds() // 60)
     notice = RESET_SENT.format(email=sent_to, minutes=minutes) if sent_to is not None else None
-    return render_template("auth/forgot_password.html", notice=notice, minutes=minutes)
+    page = render_template(
+        "auth/forgot_password.html", notice=notice, refusal=refusal, minutes=minutes
+    )
+    return page, refusal.http_status if refusal else 200
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
