@@ -9,8 +9,8 @@ bulk-assigns three requests to them and exports the list as CSV."""
 import csv
 import io
 import re
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import pyotp
 import pytest
