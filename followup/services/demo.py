@@ -26,6 +26,7 @@ from followup.services import (
     autofollowup,
     followups,
     messages,
+    promise,
     reminder_sending,
     staff_accounts,
     tenants,
@@ -210,6 +211,8 @@ def seed() -> Tenant:
         if name in chats:  # the same person chatted: the chat is theirs (Users lists it)
             chats[name].customer_id = request.customer_id
         request.created_at = utcnow() - timedelta(hours=age_hours)
+        promise.start_clock(request, request.response_time_hours)  # due from then
+        promise.stop_clock(request)  # and no alerts about made-up customers either
         db.session.commit()
         if age_hours >= 75:
             followups.change_status(tenant.id, request.id, Status.CONTACTED, admin)

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from flask import current_app
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
@@ -200,3 +202,34 @@ class BurstWorker(SimpleWorker):
 
 def work_off(queue: Queue, redis_db) -> None:
     BurstWorker([queue], connection=redis_db).work(burst=True)
+
+
+@dataclass
+class RunsAtOnce:
+    results: list
+    errors: list[Exception]
+
+
+def at_once(count: int, work: Callable[[], object]) -> RunsAtOnce:
+    """Run `work` in `count` threads that start together, each in its own app context
+    and database session, as that many workers would; what each returned or raised."""
+    flask_app = current_app._get_current_object()
+    start = threading.Barrier(count)
+    runs = RunsAtOnce([], [])
+
+    def worker():
+        with flask_app.app_context():
+            start.wait()
+            try:
+                runs.results.append(work())
+            except Exception as exc:  # reported to the test, which fails on it
+                runs.errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=WAIT_S)
+    return runs

@@ -2,7 +2,6 @@
 (as a worker would), against the real SMTP server, the Twilio SDK talking to the
 local Twilio server, and Redis; the clock is moved, not waited for."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +20,7 @@ from followup.queue import JobQueue
 from followup.services import notifications, staff_accounts, tenants
 from followup.services.followups import create_followup
 from tests.fakes.local_http import closed_redis_url
-from tests.helpers.jobs import configure_tenant, outbox_rows, row_of
+from tests.helpers.jobs import at_once, configure_tenant, outbox_rows, row_of
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -227,20 +226,8 @@ def test_two_workers_delivering_the_same_row_at_once_send_it_once(app, tenant, m
     smtp.accept_delay_s = 0.2
     make_followup(tenant)
     (row,) = outbox_rows()
-    flask_app = current_app._get_current_object()
-    start = threading.Barrier(4)
-
-    def worker():
-        with flask_app.app_context():
-            start.wait()
-            deliver_notifications([row["id"]])
-            db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
+    runs = at_once(4, lambda: deliver_notifications([row["id"]]))
+    assert runs.errors == []
     assert len(smtp.received()) == 1
     assert row_of("staff_email")["state"] == "sent"
 

@@ -3,19 +3,17 @@
 team, by email and (where set up) SMS, through the outbox. The sweep is called as the
 worker's cron calls it; the clock is moved, not waited for."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from flask import current_app
 
 from followup.extensions import db
 from followup.jobs.notifications import deliver_notifications, sweep_promises
 from followup.models import FollowUpRequest, PromiseState, promise_clock
 from followup.services import followups, promise, staff_accounts, team
 from followup.services.activity import Actor
-from tests.helpers.jobs import configure_tenant, outbox_rows
+from tests.helpers.jobs import at_once, configure_tenant, outbox_rows
 
 START = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 TEAM_PHONE = "+14155550123"
@@ -166,29 +164,11 @@ def test_the_assignee_gets_the_alerts_of_their_request_and_the_team_once_they_le
 
 
 def test_two_workers_sweeping_at_once_raise_each_alert_once(app, quiet_tenant, make_followup):
-    flask_app = current_app._get_current_object()
     with time_machine.travel(START, tick=False) as clock:
         due = [make_followup(quiet_tenant) for _ in range(3)]
         clock.move_to(START + timedelta(hours=19))
-        start = threading.Barrier(4)
-        raised: list[int] = []
-        failed: list[Exception] = []
-
-        def worker():
-            with flask_app.app_context():
-                start.wait()
-                try:
-                    raised.append(promise.sweep())
-                except Exception as exc:  # a duplicate refused by the database, say
-                    failed.append(exc)
-                db.session.remove()
-
-        threads = [threading.Thread(target=worker) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-    assert (failed, sum(raised)) == ([], 3)
+        runs = at_once(4, promise.sweep)
+    assert (runs.errors, sum(runs.results)) == ([], 3)
     assert sorted(i for i, _, _, _ in alerts()) == sorted(f.id for f in due)
 
 

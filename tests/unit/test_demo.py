@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from followup.extensions import db
 from followup.models import Chat, Customer, FollowUpRequest
-from followup.services import demo
+from followup.services import demo, promise
 from tests.helpers.staff import StaffBrowser
 
 SEEDED_AT = datetime(2031, 5, 6, 10, 0, tzinfo=UTC)
@@ -42,3 +42,14 @@ def test_demo_customers_were_added_when_they_first_asked_not_when_seeded(app):
     assert (
         f"added {(SEEDED_AT + timedelta(hours=1) - maria) // timedelta(hours=1)} hours ago" in page
     )
+
+
+def test_demo_requests_are_due_from_when_they_were_asked_and_raise_no_alerts(app):
+    with time_machine.travel(SEEDED_AT, tick=False):
+        demo.seed()
+        db.session.expire_all()
+        requests = db.session.scalars(select(FollowUpRequest).order_by(FollowUpRequest.id))
+        due = [(r.due_at - r.created_at, r.next_alert_at) for r in requests]
+        assert due == [(timedelta(hours=24), None)] * len(demo.SAMPLES)
+    with time_machine.travel(SEEDED_AT + timedelta(days=9), tick=False):
+        assert promise.sweep() == 0
