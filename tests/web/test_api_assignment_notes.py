@@ -1,9 +1,13 @@
 """The REST API's part of the team inbox (issue 14): `assignee_id` and `priority` in
 PATCH and as list filters, and the notes of a request's timeline as a sub-resource."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 
+from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import FollowUpRequest
 from followup.services import activity, followups, staff_accounts
@@ -119,3 +123,27 @@ def test_another_tenants_notes_do_not_exist(api, other_tenant, make_followup):
     assert api.get(url).status_code == 404
     assert api.post(url, json={"text": "hello"}).status_code == 404
     assert activity.notes_of(other_tenant.id, theirs.id) == []
+
+
+def test_the_list_filters_unassigned_and_overdue_and_refuses_mine(
+    api, tenant, agent, make_followup
+):
+    with time_machine.travel(utcnow() - timedelta(hours=25), tick=False):
+        late = make_followup(tenant)
+    taken, fresh_one = make_followup(tenant), make_followup(tenant)
+    followups.assign(tenant.id, taken.id, agent.id, Actor("tests"))
+
+    def ids(query: str) -> list[int]:
+        response = api.get(f"{LIST_URL}?{query}")
+        assert response.status_code == 200, response.get_json()
+        return [item["id"] for item in response.get_json()["items"]]
+
+    assert ids("assignee=unassigned") == [fresh_one.id, late.id]
+    assert ids("overdue=1") == [late.id]
+    assert ids("overdue=1&assignee=unassigned") == [late.id]
+    mine = api.get(f"{LIST_URL}?assignee=mine&overdue=maybe")
+    assert mine.status_code == 422
+    assert mine.get_json()["error"]["fields"] == {
+        "assignee": "Assignee: use unassigned, or assignee_id for a member.",
+        "overdue": "Overdue: use 1 or 0.",
+    }

@@ -29,17 +29,28 @@ def _page_number(raw: str | None, field: str, label: str, *, default: int, maxim
     return number
 
 
+def _no_mine(assignee: str | None) -> None:
+    """A token is nobody's: "mine" has no meaning in the API (use `assignee_id`)."""
+    if assignee == followups.AssigneeFilter.MINE:
+        raise ValidationFailed(
+            {"assignee": problem("Assignee", "use unassigned, or assignee_id for a member.")}
+        )
+
+
 def parse_list_query(args: Mapping[str, str], default_per_page: int) -> ListQuery:
-    """`status`, `q`, `priority`, `source`, `assignee_id`, `page`, `per_page`; every bad
-    one is named in a single 422."""
+    """`status`, `q`, `priority`, `source`, `assignee`, `assignee_id`, `overdue`, `page`,
+    `per_page`; every bad one is named in a single 422."""
     errors = FieldErrors()
+    errors.check(_no_mine, args.get("assignee"))
     filters = errors.check(
         followups.Filters.parse,
         args.get("q"),
         args.get("status"),
         priority=args.get("priority"),
         source=args.get("source"),
+        assignee=args.get("assignee"),
         assignee_id=args.get("assignee_id"),
+        overdue=args.get("overdue"),
     )
     page = errors.check(_page_number, args.get("page"), "page", "Page", default=1, maximum=MAX_PAGE)
     per_page = errors.check(

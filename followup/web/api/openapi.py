@@ -6,7 +6,7 @@ and the tests check the document against the spec and the real responses.
 
 from followup.config import Config
 from followup.models import Priority, Source, Status
-from followup.services import followup_limits, idempotency, workflow
+from followup.services import followup_limits, followups, idempotency, workflow
 from followup.services.queries import MAX_ID
 from followup.services.validation import MAX_SEARCH_CHARS, REFUSED_CHARACTERS_CLASS
 from followup.web.api.auth import MAX_BODY_BYTES
@@ -344,9 +344,19 @@ PATHS = {
                     "Only requests that came this way; empty for every source.",
                 ),
                 _query(
+                    "assignee",
+                    {"enum": ["", followups.AssigneeFilter.UNASSIGNED.value]},
+                    "`unassigned`: only requests nobody is assigned to.",
+                ),
+                _query(
                     "assignee_id",
                     {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                     "Only requests assigned to this staff member.",
+                ),
+                _query(
+                    "overdue",
+                    {"enum": ["", "0", "1", "false", "true"]},
+                    "`1` or `true`: only pending requests past their `due_at`.",
                 ),
                 _query(
                     "page",
