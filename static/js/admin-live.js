@@ -91,23 +91,50 @@
 
   // The open request follows too, unless this person is editing something in it:
   // their typing is never thrown away (a save based on stale notes is refused anyway).
+  // Checked again when the refresh comes back: they may have started typing meanwhile,
+  // or saved something whose answer is newer than the refresh (then it is dropped).
+  var REFRESH_HEADER = "X-Followup-Refresh";
+  var detailWrites = 0; // the detail's own requests (a save, a note), counted
+
+  function detailIsIdle(panel) {
+    var active = document.activeElement;
+    if (active && panel.contains(active) && active.matches("input, textarea, select, button")) return false;
+    if (panel.querySelector("[role=alert]")) return false; // a refusal stays until they act on it
+    return !Array.prototype.some.call(panel.querySelectorAll("textarea, input"), function (field) {
+      return field.type !== "hidden" && field.value !== field.defaultValue;
+    });
+  }
+
   function refreshDetail() {
     var panel = document.getElementById("detail-panel");
     var match = window.location.pathname.match(/^\/admin\/followups\/\d+$/);
     if (!panel || !match || !panel.querySelector(".followup-detail") || !window.htmx) return;
-    var active = document.activeElement;
-    if (active && panel.contains(active) && active.matches("input, textarea, select, button")) return;
-    if (panel.querySelector("[role=alert]")) return; // a refusal stays until they act on it
-    var edited = Array.prototype.some.call(panel.querySelectorAll("textarea, input"), function (field) {
-      return field.type !== "hidden" && field.value !== field.defaultValue;
-    });
-    if (edited) return;
+    if (!detailIsIdle(panel)) return;
+    var headers = { "X-Followup-Poll": "1" };
+    headers[REFRESH_HEADER] = String(detailWrites);
     htmx.ajax("GET", window.location.pathname + window.location.search, {
       target: "#detail-panel",
       swap: "innerHTML",
-      headers: { "X-Followup-Poll": "1" },
+      headers: headers,
     });
   }
+
+  function isDetailRefresh(detail) {
+    var headers = detail.requestConfig && detail.requestConfig.headers;
+    return Boolean(headers && headers[REFRESH_HEADER] !== undefined);
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "detail-panel" && !isDetailRefresh(event.detail)) detailWrites += 1;
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!isDetailRefresh(event.detail)) return;
+    var sentAt = event.detail.requestConfig.headers[REFRESH_HEADER];
+    if (sentAt !== String(detailWrites) || !detailIsIdle(event.detail.target)) {
+      event.detail.shouldSwap = false;
+    }
+  });
 
   // --- Export CSV: the list's filters as they are now (htmx changes them in place) ---
 
