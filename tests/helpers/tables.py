@@ -16,6 +16,10 @@ CHECKED_VALUES = {
     "source": "text",
     "role": "client",
     "notifications.channel": "staff_email",
+    "notifications.kind": "new_request",
+    "followup_activity.kind": "note",
+    "sms_answers.state": "waiting",
+    "sms_sends.state": "to_send",
 }
 
 
