@@ -1,0 +1,129 @@
+"""deploy/: what a Debian or Ubuntu box needs to run Followup as services. The systemd
+units pass `systemd-analyze verify`, the environment file names every setting, and the
+reverse proxies pass the app's streams unbuffered and the headers it reads."""
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from followup import config
+from tests.helpers.apps import build_app
+from tests.helpers.settings import README, environment_settings
+
+DEPLOY = Path(config.PROJECT_ROOT, "deploy")
+INSTALL_DIR = "/opt/followup"
+SETTING_LINE = re.compile(r'^#?([A-Z][A-Z0-9_]*)=("[^"]*"|\S*)$')
+
+
+def units() -> list[Path]:
+    return sorted([*DEPLOY.glob("*.service"), *DEPLOY.glob("*.timer")])
+
+
+def required_tool(name: str) -> str:
+    """The tool's path; without it the test is skipped, except under CI, where it fails."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian: the systemd package)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def installed_under(prefix: Path) -> Path:
+    """The units as if Followup were installed under `prefix`: verify checks that each
+    command they start exists, so the install folder's programs are made there (empty
+    scripts). Returns the folder of the units."""
+    folder = prefix / "units"
+    folder.mkdir(parents=True)
+    for unit in units():
+        text = unit.read_text()
+        for program in set(re.findall(rf"{INSTALL_DIR}/\.venv/bin/[\w.-]+", text)):
+            path = prefix / program.lstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("#!/bin/sh\n")
+            path.chmod(path.stat().st_mode | stat.S_IXUSR)
+        (folder / unit.name).write_text(text.replace(INSTALL_DIR, f"{prefix}{INSTALL_DIR}"))
+    return folder
+
+
+def test_the_units_are_the_web_and_the_worker_template():
+    assert [unit.name for unit in units()] == [
+        "followup-web.service",
+        "followup-worker@.service",
+    ]
+
+
+def test_systemd_analyze_verify_passes_on_every_unit(tmp_path):
+    systemd_analyze = required_tool("systemd-analyze")
+    folder = installed_under(tmp_path)
+    result = subprocess.run(
+        [systemd_analyze, "verify", "--man=no", *sorted(str(path) for path in folder.iterdir())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Any warning (an unknown key, a missing program) counts: verify prints nothing else.
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_systemd_analyze_verify_sees_a_program_that_is_not_there(tmp_path):
+    """The check above checks something: a unit starting a missing program fails it."""
+    systemd_analyze = required_tool("systemd-analyze")
+    folder = installed_under(tmp_path)
+    web = folder / "followup-web.service"
+    web.write_text(web.read_text().replace("/bin/gunicorn", "/bin/not-there"))
+    result = subprocess.run(
+        [systemd_analyze, "verify", "--man=no", str(web)], capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "not-there" in result.stderr
+
+
+def test_the_environment_file_names_every_setting_once():
+    lines = (DEPLOY / "followup.env.example").read_text().splitlines()
+    settings = [line for line in lines if line and not line.startswith("# ") and line != "#"]
+    assert [line for line in settings if not SETTING_LINE.match(line)] == []
+    names = [SETTING_LINE.match(line)[1] for line in settings]
+    assert len(names) == len(set(names))
+    assert sorted(names) == sorted(environment_settings())
+
+
+def stream_pattern(proxy: str) -> re.Pattern:
+    """The paths the proxy's configuration streams unbuffered."""
+    text = (DEPLOY / proxy).read_text()
+    found = re.findall(r"^\s*(?:location ~|@streams path_regexp) (\S+)", text, re.MULTILINE)
+    assert len(found) == 1, found
+    return re.compile(found[0])
+
+
+@pytest.mark.parametrize("proxy", ["Caddyfile", "nginx.conf"])
+def test_the_proxies_stream_the_chat_replies_and_buffer_the_rest(proxy, tmp_path):
+    app = build_app(f"sqlite:///{tmp_path / 'urls.db'}")
+    with app.test_request_context():
+        urls = {
+            endpoint: app.url_for(endpoint, public_key="pk_AbC-12_x", chat_id=42)
+            for endpoint in (
+                "widget.stream_reply",
+                "widget_api.post_message",  # streams with Accept: text/event-stream
+                "widget.send_message",
+                "widget.new_messages",
+                "widget_api.customer_requests",
+            )
+        }
+    pattern = stream_pattern(proxy)
+    streamed = {endpoint for endpoint, url in urls.items() if pattern.match(urlsplit(url).path)}
+    assert streamed == {"widget.stream_reply", "widget_api.post_message"}
+
+
+def test_nginx_sets_the_forwarded_headers_the_readme_asks_for():
+    readme_lines = re.findall(r"^\s*(proxy_set_header .+;)$", README.read_text(), re.MULTILINE)
+    nginx = {" ".join(line.split()) for line in (DEPLOY / "nginx.conf").read_text().splitlines()}
+    assert len(readme_lines) >= 4
+    assert [line for line in readme_lines if " ".join(line.split()) not in nginx] == []
