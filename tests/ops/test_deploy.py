@@ -7,10 +7,14 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import flask_migrate
 import pytest
+import time_machine
 
 from followup import config
 from tests.helpers.apps import build_app
@@ -53,8 +57,10 @@ def installed_under(prefix: Path) -> Path:
     return folder
 
 
-def test_the_units_are_the_web_and_the_worker_template():
+def test_the_units_are_the_web_the_worker_template_and_the_nightly_backup():
     assert [unit.name for unit in units()] == [
+        "followup-backup.service",
+        "followup-backup.timer",
         "followup-web.service",
         "followup-worker@.service",
     ]
@@ -84,6 +90,47 @@ def test_systemd_analyze_verify_sees_a_program_that_is_not_there(tmp_path):
     )
     assert result.returncode != 0
     assert "not-there" in result.stderr
+
+
+def backup_command(backups: Path) -> str:
+    """The nightly backup's command line as its shell runs it, on this checkout's flask,
+    writing into `backups`."""
+    unit = (DEPLOY / "followup-backup.service").read_text()
+    command = re.search(r"^ExecStart=/bin/sh -c '(.+)'$", unit, re.MULTILINE)[1]
+    return (
+        command.replace("%%", "%")  # systemd's escape of %
+        .replace(f"{INSTALL_DIR}/.venv/bin/flask", str(Path(sys.executable).parent / "flask"))
+        .replace("/var/backups/followup", str(backups))
+    )
+
+
+def test_the_nightly_backup_keeps_the_seven_newest(tmp_path):
+    backups = tmp_path / "backups"
+    url = f"sqlite:///{tmp_path / 'followup.db'}"
+    app = build_app(url)
+    with app.app_context():
+        flask_migrate.upgrade()
+        for day in range(1, 9):
+            with time_machine.travel(datetime(2000, 1, day, 3, tzinfo=UTC), tick=False):
+                result = app.test_cli_runner().invoke(
+                    args=["backup", str(backups / f"followup-2000-01-0{day}")]
+                )
+            assert result.exit_code == 0, result.output
+    environment = os.environ | {"DATABASE_URL": url, "SECRET_KEY": "x" * 48}
+    nightly = subprocess.run(
+        ["/bin/sh", "-c", backup_command(backups)],
+        cwd=config.PROJECT_ROOT,
+        env=environment | {"PYTHON_DOTENV_DISABLED": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert nightly.returncode == 0, nightly.stderr
+    kept = sorted(path.name for path in backups.iterdir())
+    assert kept[:6] == [f"followup-2000-01-0{day}" for day in range(3, 9)]
+    assert len(kept) == 7
+    assert re.fullmatch(r"followup-\d{4}-\d\d-\d\dT\d{6}Z", kept[6])
+    assert (backups / kept[6] / "manifest.json").is_file()
 
 
 def test_the_environment_file_names_every_setting_once():
