@@ -10,9 +10,11 @@ manifest is a backup that did not finish.
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +29,8 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 COPY_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 SCHEMA_TABLE = "alembic_version"
+# An extension in `pg_restore --list`: "2; 3079 16385 EXTENSION - pg_trgm ".
+EXTENSION_ENTRY = re.compile(r"^\d+; \d+ \d+ EXTENSION - (\S+)")
 
 
 class BackupError(DomainError):
@@ -211,18 +215,43 @@ def _restore_sqlite(copy: Path) -> None:
 
 def _restore_postgresql(copy: Path) -> None:
     """All or nothing (one transaction); the backup's tables replace those of the same
-    names, owned by whoever restores."""
-    _run(
-        _client_tool("pg_restore"),
-        "--clean",
-        "--if-exists",
-        "--no-owner",
-        "--no-privileges",
-        "--single-transaction",
-        "--exit-on-error",
-        f"--dbname={_libpq_url()}",
-        str(copy),
-    )
+    names, owned by whoever restores. Extensions are left out of pg_restore's list: the
+    database's own are kept (dropping one needs its owner, often the superuser who made
+    it), and those missing are created first."""
+    pg_restore = _client_tool("pg_restore")
+    entries = _run(pg_restore, "--list", str(copy)).splitlines()
+    extensions = [found[1] for line in entries if (found := EXTENSION_ENTRY.match(line))]
+    _create_extensions(extensions)
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as listed:
+        listed.write("\n".join(line for line in entries if " EXTENSION " not in line) + "\n")
+        listed.flush()
+        _run(
+            pg_restore,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--use-list={listed.name}",
+            f"--dbname={_libpq_url()}",
+            str(copy),
+        )
+
+
+def _create_extensions(names: list[str]) -> None:
+    for name in names:
+        quoted = '"' + name.replace('"', '""') + '"'
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(sa.text(f"CREATE EXTENSION IF NOT EXISTS {quoted}"))
+        except sa.exc.DBAPIError as exc:
+            raise BackupError(
+                f"The backup needs the PostgreSQL extension {name}, which the database lacks "
+                f"and this role may not create: as a superuser, run CREATE EXTENSION {name} "
+                f"in the database first ({exc.orig})."
+            ) from None
+    db.engine.dispose()
 
 
 def _check_restored(manifest: Manifest) -> None:
@@ -277,7 +306,8 @@ def _libpq_url() -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _run(tool: str, *arguments: str) -> None:
+def _run(tool: str, *arguments: str) -> str:
+    """What the tool printed; its own words, after ours, when it fails."""
     environment = dict(os.environ)
     if db.engine.url.password:
         environment["PGPASSWORD"] = db.engine.url.password
@@ -287,3 +317,4 @@ def _run(tool: str, *arguments: str) -> None:
     if done.returncode != 0:
         said = done.stderr.strip() or f"exit status {done.returncode}"
         raise BackupError(f"{Path(tool).name} failed: {said}")
+    return done.stdout

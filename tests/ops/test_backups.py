@@ -9,6 +9,7 @@ Every other row of every table is the same in the restored database as in the so
 """
 
 import json
+import os
 import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 import time_machine
 
 from followup.extensions import db
-from tests.helpers.apps import build_app, scratch_postgres_database
+from tests.helpers.apps import POSTGRES_ADMIN_URL, build_app, scratch_postgres_database
 from tests.helpers.tables import fill_every_table, value_for
 
 WRITTEN_TABLE = "tenants"
@@ -247,3 +248,39 @@ def test_keep_deletes_the_oldest_backups_beside_the_new_one(source, tmp_path, da
         "backup-2",
         "unfinished",
     ]
+
+
+@contextmanager
+def database_of_a_plain_role(worker_id: str):
+    """A database owned by a role that is no superuser, with pg_trgm made in it by the
+    superuser, as the README's install makes it; its URL, as that role."""
+    role = f"followup_ops_{os.getpid()}_{worker_id}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+    try:
+        with scratch_postgres_database("backup_plain", worker_id) as url:
+            owned = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            with owned.connect() as connection:
+                name = sa.make_url(url).database
+                connection.execute(sa.text(f'ALTER DATABASE "{name}" OWNER TO "{role}"'))
+                connection.execute(sa.text("CREATE EXTENSION pg_trgm"))
+            owned.dispose()
+            yield sa.make_url(url).set(username=role).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+
+@pytest.mark.parametrize("database_urls", ["postgresql"], indirect=True)
+def test_the_role_owning_the_database_restores_into_it_without_being_superuser(
+    source, database_urls, tmp_path, worker_id
+):
+    folder = tmp_path / "backup"
+    assert invoke(source, "backup", str(folder)).exit_code == 0
+    with database_of_a_plain_role(worker_id) as url:
+        with app_on(url) as target:
+            result = invoke(target, "restore", str(folder))
+        assert result.exit_code == 0, result.output
+        assert table_rows(url) == table_rows(database_urls[0])
