@@ -174,3 +174,9 @@ def test_nginx_sets_the_forwarded_headers_the_readme_asks_for():
     nginx = {" ".join(line.split()) for line in (DEPLOY / "nginx.conf").read_text().splitlines()}
     assert len(readme_lines) >= 4
     assert [line for line in readme_lines if " ".join(line.split()) not in nginx] == []
+
+
+def test_the_readme_walks_through_every_file_of_deploy():
+    section = README.read_text().split("\n## Install on a server\n", 1)[1].split("\n## ", 1)[0]
+    files = sorted(path.name for path in DEPLOY.iterdir())
+    assert [name for name in files if f"deploy/{name}" not in section] == []
