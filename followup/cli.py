@@ -1,12 +1,14 @@
 """`flask --app app …` sub-commands (names and output lines are part of CONTRACT.md)."""
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from followup.clock import iso_utc
 from followup.errors import DomainError
-from followup.services import api_tokens, demo, staff_accounts, tenants
+from followup.services import api_tokens, backups, demo, staff_accounts, tenants
 
 tenant_cli = AppGroup("tenant", help="Create and inspect tenants.")
 admin_cli = AppGroup("admin", help="Manage staff accounts.")
@@ -151,6 +153,48 @@ def demo_command(if_empty):
         )
 
 
+def _rows_and_tables(manifest: backups.Manifest) -> str:
+    counts = manifest.row_counts
+    return (
+        f"{sum(counts.values())} rows in {len(counts)} tables (schema {manifest.schema_revision})"
+    )
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    help="Then delete all but the N newest backups in PATH's parent folder.",
+)
+def backup_command(path, keep):
+    """Back up the database into PATH (a new folder) while the app runs."""
+    try:
+        manifest = backups.back_up(path)
+        deleted = backups.prune(path.parent, keep) if keep else []
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Backed up {_rows_and_tables(manifest)} to {path}.")
+    for folder in deleted:
+        click.echo(f"Deleted the older backup {folder}.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace whatever the database holds.")
+def restore_command(path, force):
+    """Restore the backup in PATH into an empty database (stop the web and workers first)."""
+    try:
+        manifest = backups.restore(path, force=force)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(
+        f"Restored {_rows_and_tables(manifest)} from {path}, taken {manifest.created_at}. "
+        "Next: flask --app app db upgrade, then start the web and the workers."
+    )
+
+
 def register_cli(app: Flask) -> None:
-    for command in (tenant_cli, admin_cli, token_cli, demo_command):
+    commands = (tenant_cli, admin_cli, token_cli, demo_command, backup_command, restore_command)
+    for command in commands:
         app.cli.add_command(command)

@@ -20,6 +20,7 @@ from followup.extensions import db
 from followup.models.base import exists_on_dialect
 from followup.models.followup import SEARCH_TEXT_STATISTICS
 from tests.helpers.apps import build_app, scratch_postgres_database
+from tests.helpers.tables import fill_every_table, row_counts, value_for
 
 
 @pytest.fixture
@@ -140,63 +141,6 @@ def test_postgresql_samples_the_search_text_finely(empty_postgres_app):
     assert search_text_statistics() == SEARCH_TEXT_STATISTICS
 
 
-# Values that satisfy the CHECK constraints of the older schemas; any other column
-# gets a value of its type.
-CHECKED_VALUES = {
-    "priority": "normal",
-    "status": "pending",
-    "state": "pending",
-    "source": "text",
-    "role": "client",
-    "notifications.channel": "staff_email",
-}
-
-
-def _value_for(column: sa.Column):
-    for key in (f"{column.table.name}.{column.name}", column.name):
-        if key in CHECKED_VALUES:
-            return CHECKED_VALUES[key]
-    if column.foreign_keys or column.primary_key:
-        return 1
-    python_type = {
-        sa.Integer: 1,
-        sa.Boolean: False,
-        sa.DateTime: datetime(2026, 1, 1, tzinfo=UTC),  # a fixed moment, not the server's clock
-        sa.JSON: {},
-    }
-    for type_, value in python_type.items():
-        if isinstance(column.type, type_):
-            return value
-    return column.name[: getattr(column.type, "length", None) or None]
-
-
-def fill_every_table() -> dict[str, int]:
-    """One row in every table of the database as it is now (each foreign key points at
-    row 1 of its table); returns the row count of each table."""
-    metadata = sa.MetaData()
-    metadata.reflect(db.engine)
-    with db.engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            if table.name == "alembic_version":
-                continue
-            row = {
-                column.name: _value_for(column)
-                for column in table.columns
-                if column.computed is None and not (column.nullable and not column.foreign_keys)
-            }
-            conn.execute(table.insert().values(row))
-    return row_counts(metadata)
-
-
-def row_counts(metadata: sa.MetaData) -> dict[str, int]:
-    with db.engine.connect() as conn:
-        return {
-            table.name: conn.scalar(sa.select(sa.func.count()).select_from(table))
-            for table in metadata.sorted_tables
-            if table.name != "alembic_version"
-        }
-
-
 @pytest.mark.parametrize("start", ["0001", "0002", "0003", "0007", "0008"])
 def test_upgrading_a_database_with_data_keeps_every_row(empty_app, start):
     flask_migrate.upgrade(revision=start)
@@ -233,7 +177,7 @@ def test_0009_keeps_exhausted_chains_exhausted_both_ways(empty_app):
 
 def _row_of_tenant(table: sa.Table, tenant_id: int) -> dict:
     """A row of `table` for tenant `tenant_id`, its text values made its own (unique keys)."""
-    row = {column.name: _value_for(column) for column in table.columns if not column.nullable}
+    row = {column.name: value_for(column) for column in table.columns if not column.nullable}
     row = {
         name: f"{value}{tenant_id}" if isinstance(value, str) else value
         for name, value in row.items()
