@@ -19,7 +19,7 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 REDIS_START := redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
 	--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 
-.PHONY: run test test-clock lint format bench venv install install-dev chromium services clean
+.PHONY: run test test-clock lint format bench venv install install-dev chromium tools services clean
 
 run: install
 	$(FLASK) db upgrade
@@ -28,14 +28,14 @@ run: install
 	$(PYTHON) -m followup.devserver
 
 # The lint first: CI (`make test`) fails on a style slip or an import against the layers.
-test: lint chromium services
+test: lint chromium tools services
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The suite a year ahead, then in UTC+14: a test that passes only near the day it was
 # written, or code that mixes the database server's clock (not moved) with ours, fails.
 # tests/clock_ahead/sitecustomize.py moves the clock of every Python process of the run.
 CLOCK_AHEAD_DAYS := 400
-test-clock: install-dev chromium services
+test-clock: install-dev chromium tools services
 	PYTHONPATH=$(CURDIR)/tests/clock_ahead FOLLOWUP_TEST_CLOCK_AHEAD_DAYS=$(CLOCK_AHEAD_DAYS) \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 	TZ=Pacific/Kiritimati $(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -92,6 +92,19 @@ chromium:
 	else \
 		echo "Chromium is missing: sudo apt-get install chromium chromium-driver"; \
 		echo "(the end-to-end tests need /usr/bin/chromium)"; \
+	fi
+
+# What the operator tests run besides Chromium: systemd-analyze checks the units in
+# deploy/, pg_dump and pg_restore make and restore PostgreSQL backups.
+tools:
+	@missing=""; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	command -v pg_dump >/dev/null || missing="$$missing postgresql-client"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	else \
+		echo "Missing:$$missing (sudo apt-get install$$missing)"; \
 	fi
 
 # Start PostgreSQL and Redis only when they do not answer; never restart them.
