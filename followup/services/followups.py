@@ -578,18 +578,6 @@ def _write_notes(followup: FollowUpRequest, notes: str, based_on: int | None) ->
     followup.notes_version += 1
 
 
-def update_notes(
-    tenant_id: int, followup_id: int, notes: object, based_on: object = None
-) -> FollowUpRequest:
-    """Save the staff notes. `based_on`: the notes version the writer read (None: the
-    last save wins); after someone else's save it is refused (NotesChangedMeanwhile)."""
-    text = _clean_notes(notes)
-    version = None if based_on is None else _parse_notes_version(based_on)
-    with _changing(tenant_id, followup_id) as followup:
-        _write_notes(followup, text, version)
-    return followup
-
-
 UPDATABLE_FIELDS = frozenset({"status", "notes", "priority", "assignee_id"})
 # Checked, never changed, by a PATCH: the notes version the client read.
 PRECONDITION_FIELDS = frozenset({"notes_version"})

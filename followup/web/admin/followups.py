@@ -26,7 +26,6 @@ from followup.web.admin.forms import (
     BulkForm,
     FollowupSettingsForm,
     NoteForm,
-    NotesForm,
     PriorityForm,
     RetryForm,
     StatusForm,
@@ -186,26 +185,6 @@ def change_status(followup_id: int):
         return _refused(followup_id, exc, status_refused=message)
     return answer(
         lambda: _pane(followup_id),
-        page_url=url_for("admin.followup_detail", followup_id=followup_id),
-        events=[FOLLOWUPS_CHANGED],
-    )
-
-
-@bp.post("/followups/<int:followup_id>/notes")
-@requires(Permission.WORK_REQUESTS)
-def save_notes(followup_id: int):
-    form = NotesForm.posted()
-    typed = form.notes.data
-    try:
-        service.update_notes(
-            current_tenant().id, followup_id, typed, based_on=form.notes_version.data
-        )
-    except service.NotesChangedMeanwhile as exc:
-        # Both texts are shown: the saved ones and, in the box, what this person typed.
-        conflict = {"message": exc.message, "yours": typed}
-        return _refused(followup_id, exc, notes_conflict=conflict)
-    return answer(
-        lambda: _pane(followup_id, notes_saved=True),
         page_url=url_for("admin.followup_detail", followup_id=followup_id),
         events=[FOLLOWUPS_CHANGED],
     )
