@@ -208,29 +208,30 @@ def _invalid(followup_id: int, **why):
     )
 
 
+def _set(followup_id: int, change, value: object, field: str, refused: str):
+    """Set one field of the request by `change(tenant_id, followup_id, value, actor)`:
+    the answer of `_changed`, or, refused for its input, the pane saying why under
+    `refused`."""
+    try:
+        change(current_tenant().id, followup_id, value, _actor())
+    except ValidationFailed as exc:
+        return _invalid(followup_id, **{refused: exc.fields.get(field, exc.message)})
+    return _changed(followup_id)
+
+
 @bp.post("/followups/<int:followup_id>/assign")
 @requires(Permission.WORK_REQUESTS)
 def assign(followup_id: int):
     """Assign the request to a member (the select), to oneself ("Assign to me"), or to nobody."""
-    try:
-        service.assign(
-            current_tenant().id, followup_id, AssignForm.posted().assignee_id.data, _actor()
-        )
-    except ValidationFailed as exc:
-        return _invalid(followup_id, assign_refused=exc.fields.get("assignee_id", exc.message))
-    return _changed(followup_id)
+    assignee_id = AssignForm.posted().assignee_id.data
+    return _set(followup_id, service.assign, assignee_id, "assignee_id", "assign_refused")
 
 
 @bp.post("/followups/<int:followup_id>/priority")
 @requires(Permission.WORK_REQUESTS)
 def set_priority(followup_id: int):
-    try:
-        service.set_priority(
-            current_tenant().id, followup_id, PriorityForm.posted().priority.data, _actor()
-        )
-    except ValidationFailed as exc:
-        return _invalid(followup_id, priority_refused=exc.fields.get("priority", exc.message))
-    return _changed(followup_id)
+    priority = PriorityForm.posted().priority.data
+    return _set(followup_id, service.set_priority, priority, "priority", "priority_refused")
 
 
 @bp.post("/followups/<int:followup_id>/timeline/notes")
