@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -64,6 +65,20 @@ class ScratchDatabase:
                     conn.execute(sa.text(statement))
         finally:
             admin.dispose()
+
+    @contextlib.contextmanager
+    def for_run(self, kind: str, prefix: str) -> Iterator[str]:
+        """The URL of an empty database for one run: this one on PostgreSQL when `kind`
+        is "postgresql" (dropped after), else a SQLite file in a folder of its own
+        named `prefix`… (removed after)."""
+        if kind == "postgresql":
+            try:
+                yield self.recreate()
+            finally:
+                self.drop()
+        else:
+            with tempfile.TemporaryDirectory(prefix=prefix) as directory:
+                yield f"sqlite:///{Path(directory) / 'bench.db'}"
 
 
 @contextlib.contextmanager

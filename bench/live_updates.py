@@ -23,10 +23,8 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 from harness import (
     ScratchDatabase,
@@ -179,14 +177,8 @@ def main() -> int:
     if not 5 <= args.changes <= 500:
         parser.error("--changes must be from 5 to 500")
     sys.stdout.reconfigure(line_buffering=True)
-    if args.database == "postgresql":
-        try:
-            passed = run(args, POSTGRES_DATABASE.recreate())
-        finally:
-            POSTGRES_DATABASE.drop()
-    else:
-        with tempfile.TemporaryDirectory(prefix="live-bench-") as directory:
-            passed = run(args, f"sqlite:///{Path(directory) / 'bench.db'}")
+    with POSTGRES_DATABASE.for_run(args.database, "live-bench-") as database_url:
+        passed = run(args, database_url)
     return 0 if passed else 1
 
 

@@ -34,9 +34,7 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from harness import (
     ScratchDatabase,
@@ -246,14 +244,8 @@ def main() -> int:
         parser.error("--turns must be from 200 to 10000")
     sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with the server's
 
-    if args.database == "postgresql":
-        try:
-            passed = run(args, POSTGRES_DATABASE.recreate())
-        finally:
-            POSTGRES_DATABASE.drop()
-    else:
-        with tempfile.TemporaryDirectory(prefix="widget-bench-") as directory:
-            passed = run(args, f"sqlite:///{Path(directory) / 'bench.db'}")
+    with POSTGRES_DATABASE.for_run(args.database, "widget-bench-") as database_url:
+        passed = run(args, database_url)
     return 0 if passed else 1
 
 

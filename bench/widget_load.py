@@ -37,7 +37,6 @@ import os
 import random
 import runpy
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -387,14 +386,8 @@ def main() -> int:
         parser.error("BENCH_VISITORS and BENCH_MESSAGES must be at least 1")
     sys.stdout.reconfigure(line_buffering=True)
 
-    if args.database == "postgresql":
-        try:
-            passed = run(args, POSTGRES_DATABASE.recreate(), visitors, messages)
-        finally:
-            POSTGRES_DATABASE.drop()
-    else:
-        with tempfile.TemporaryDirectory(prefix="widget-load-") as directory:
-            passed = run(args, f"sqlite:///{Path(directory) / 'load.db'}", visitors, messages)
+    with POSTGRES_DATABASE.for_run(args.database, "widget-load-") as database_url:
+        passed = run(args, database_url, visitors, messages)
     return 0 if passed else 1
 
 

@@ -12,23 +12,11 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from functools import cache
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import Select, select
 
 from followup.extensions import db
 from followup.models import FollowUpRequest, Tenant
-from followup.services.followups import (
-    _AFTER_CURSOR,
-    _NEWEST_FIRST,
-    Filters,
-    Viewer,
-    _conditions,
-    _Kinds,
-    _kinds,
-    _parameters,
-)
+from followup.services.followups import Cursor, Filters, Viewer, filtered
 
 BATCH = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -78,26 +66,17 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     return "" if moment is None else moment.astimezone(zone).strftime(TIME_FORMAT)
 
 
-@cache
-def _batch_statement(kinds: _Kinds, after_cursor: bool, limit: int) -> Select:
-    conditions = _conditions(kinds) + ([_AFTER_CURSOR] if after_cursor else [])
-    return select(*_COLUMNS).where(*conditions).order_by(*_NEWEST_FIRST).limit(limit)
-
-
 def _batches(tenant_id: int, filters: Filters, viewer: Viewer) -> Iterator[list]:
     """The filtered requests, newest first, BATCH at a time (keyset: each batch starts
     after the last row of the one before, as the list's "more" does)."""
-    params = _parameters(tenant_id, filters, viewer)
     after = None
     while True:
-        statement = _batch_statement(_kinds(filters), after is not None, BATCH)
-        if after is not None:
-            params |= {"after_created_at": after.created_at, "after_id": after.id}
+        statement, params = filtered(tenant_id, filters, viewer, _COLUMNS, BATCH, after)
         batch = db.session.connection().execute(statement, params).all()
         yield batch
         if len(batch) < BATCH:
             return
-        after = batch[-1]
+        after = Cursor(batch[-1].created_at, batch[-1].id)
 
 
 def csv_chunks(tenant: Tenant, filters: Filters, viewer: Viewer) -> Iterator[str]:

@@ -313,19 +313,42 @@ _AFTER_CURSOR = or_(
 
 
 @cache
-def _list_statement(kinds: _Kinds, after_cursor: bool, limit: int) -> Select:
-    """The admin list's query for one combination of filters, built once.
-
-    Building a statement costs more than running it, and requests differ only in
-    the parameters. The page's ids come first, then their rows: the list indexes
-    carry search_text, so on PostgreSQL a search reads the index alone until it has
-    a page of ids, and then the table only for the rows shown.
-    """
+def _filtered_statement(kinds: _Kinds, columns: tuple, after_cursor: bool, limit: int) -> Select:
     conditions = _conditions(kinds) + ([_AFTER_CURSOR] if after_cursor else [])
-    # One row more than the page tells whether there is a next page, without a count.
-    page_ids = select(FollowUpRequest.id).where(*conditions).order_by(*_NEWEST_FIRST)
-    page_ids = page_ids.limit(limit + 1).scalar_subquery()
-    query = select(*CARD_COLUMNS).where(FollowUpRequest.id.in_(page_ids))
+    return select(*columns).where(*conditions).order_by(*_NEWEST_FIRST).limit(limit)
+
+
+def filtered(
+    tenant_id: int,
+    filters: Filters,
+    viewer: Viewer,
+    columns: tuple,
+    limit: int,
+    after: Cursor | None = None,
+) -> tuple[Select, dict]:
+    """The one selection of the tenant's requests that pass `filters` as `viewer` sees
+    them (the list, its export): a statement of `columns`, newest first, at most `limit`
+    rows after the row at `after` (keyset); and the values of its parameters.
+
+    Building a statement costs more than running it, and requests differ only in the
+    parameters: one statement serves every request with the same kinds of filter.
+    """
+    params = _parameters(tenant_id, filters, viewer)
+    if after is not None:
+        params |= {"after_created_at": after.created_at, "after_id": after.id}
+    return _filtered_statement(_kinds(filters), columns, after is not None, limit), params
+
+
+_PAGE_IDS = (FollowUpRequest.id,)
+
+
+@cache
+def _cards_of(page_ids: Select) -> Select:
+    """The cards of the page whose ids `page_ids` selects, in the list's order. The ids
+    come first, then their rows: the list indexes carry search_text, so on PostgreSQL
+    a search reads the index alone until it has a page of ids, and then the table only
+    for the rows shown."""
+    query = select(*CARD_COLUMNS).where(FollowUpRequest.id.in_(page_ids.scalar_subquery()))
     query = query.outerjoin(StaffUser, StaffUser.id == FollowUpRequest.assignee_id)
     return query.order_by(*_NEWEST_FIRST)
 
@@ -338,13 +361,11 @@ def list_page(
     viewer: Viewer | None = None,
 ) -> Page:
     """One page of the admin list, newest first, continuing after `cursor`."""
-    params = _parameters(tenant_id, filters, viewer or Viewer())
-    if cursor:
-        after = Cursor.decode(cursor)
-        params |= {"after_created_at": after.created_at, "after_id": after.id}
-    query = _list_statement(_kinds(filters), bool(cursor), limit)
+    after = Cursor.decode(cursor) if cursor else None
+    # One row more than the page tells whether there is a next page, without a count.
+    page_ids, params = filtered(tenant_id, filters, viewer or Viewer(), _PAGE_IDS, limit + 1, after)
     # Plain rows: run on the connection, past the session's ORM layer.
-    rows = _session().connection().execute(query, params).all()
+    rows = _session().connection().execute(_cards_of(page_ids), params).all()
     items = rows[:limit]
     more = len(rows) > limit
     next_cursor = Cursor(items[-1].created_at, items[-1].id).encode() if more else None
@@ -588,18 +609,6 @@ def _write_notes(followup: FollowUpRequest, notes: str, based_on: int | None) ->
         raise NotesChangedMeanwhile()
     followup.notes = notes
     followup.notes_version += 1
-
-
-def update_notes(
-    tenant_id: int, followup_id: int, notes: object, based_on: object = None
-) -> FollowUpRequest:
-    """Save the staff notes. `based_on`: the notes version the writer read (None: the
-    last save wins); after someone else's save it is refused (NotesChangedMeanwhile)."""
-    text = _clean_notes(notes)
-    version = None if based_on is None else _parse_notes_version(based_on)
-    with _changing(tenant_id, followup_id) as followup:
-        _write_notes(followup, text, version)
-    return followup
 
 
 UPDATABLE_FIELDS = frozenset({"status", "notes", "priority", "assignee_id"})

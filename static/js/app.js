@@ -80,6 +80,49 @@
   document.addEventListener("DOMContentLoaded", placeDetail);
 })();
 
+// Follow-Ups page, the bulk bar: "Select all on this page" (mixed while some are),
+// "N selected" and Clear, kept true as rows load or the list refreshes. Without the
+// script the cards' own boxes still work, with the bar's plain "Selected:".
+(function () {
+  "use strict";
+
+  function cardBoxes() { return document.querySelectorAll("#followup-list .card-select"); }
+
+  function showSelection() {
+    var all = document.getElementById("bulk-select-all");
+    if (!all) return;
+    var boxes = cardBoxes();
+    var checked = Array.prototype.filter.call(boxes, function (box) { return box.checked; }).length;
+    all.checked = boxes.length > 0 && checked === boxes.length;
+    all.indeterminate = checked > 0 && checked < boxes.length;
+    all.disabled = boxes.length === 0;
+    document.getElementById("bulk-count").textContent = checked + " selected";
+    document.getElementById("bulk-clear").disabled = checked === 0;
+  }
+
+  function selectAll(on) {
+    cardBoxes().forEach(function (box) { box.checked = on; });
+    showSelection();
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "bulk-select-all") selectAll(event.target.checked);
+    else if (event.target.classList.contains("card-select")) showSelection();
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("#bulk-clear")) return;
+    selectAll(false);
+    document.getElementById("bulk-select-all").focus(); // Clear is disabled now
+  });
+  document.addEventListener("htmx:afterSettle", showSelection);
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".bulk-bar [data-needs-script]").forEach(function (element) {
+      element.hidden = false;
+    });
+    showSelection();
+  });
+})();
+
 // AI employees, Auto Follow-up and chats: when a swap took away the element that had
 // the keyboard, put it where the server asked (`data-focus-id`: a moved step's button,
 // a new step's title, the add button after a removal). htmx itself keeps the focus on

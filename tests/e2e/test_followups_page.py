@@ -1,7 +1,7 @@
 """The Follow-Up Requests page in real Chromium, at desktop and at phone size.
 
 One flow per viewport walks what staff do: log in, search, filter, go back in
-history, open a request, change its status, save notes, switch follow-ups off and
+history, open a request, change its status, add a note, switch follow-ups off and
 see the banner, and get a settings error, checking along the way that HTMX swaps
 panes without reloading the page and that the detail panel sits where it should.
 """
@@ -198,14 +198,14 @@ def test_staff_work_through_the_followups_page(page: Page, seeded, viewport, art
     expect(badge).to_have_text("2 pending")
     expect_detail_placed(page, "Grace Hopper", viewport)
 
-    # Notes are saved and are still there after a reload.
-    notes = "Called back, she prefers email.\nSend the renewal quote on Monday."
-    page.fill("#notes", notes)
-    page.get_by_role("button", name="Save Notes").click()
-    expect(detail(page).get_by_role("status")).to_have_text("Notes saved.")
+    # A note goes on the timeline and is still there after a reload.
+    note = "Called back, she prefers email.\nSend the renewal quote on Monday."
+    page.fill("#note-text", note)
+    page.click("#add-note")
+    expect(page.locator("#note-text")).to_have_value("")
+    expect(detail(page).locator("#timeline .entry-note .note-text")).to_have_text(note)
     page.reload()
-    expect(page.locator("#notes")).to_have_value(notes)
-    expect(page.get_by_text("Notes saved.")).to_have_count(0)
+    expect(detail(page).locator("#timeline .entry-note .note-text")).to_have_text(note)
     mark_page(page)
 
     # Switching follow-ups off shows the warning banner at once.
@@ -361,38 +361,48 @@ def test_two_tabs_a_change_refused_after_the_other_tab_resolved_shows_it_resolve
         screenshot(page, "followups-refused-status-change")
 
 
-def test_two_tabs_notes_saved_over_newer_ones_are_refused_showing_both_texts(page: Page, seeded):
+def edit_note(page: Page, text: str) -> None:
+    """Open the Edit of the newest note, type `text` over it, save."""
+    note = detail(page).locator("#timeline .entry-note").first
+    note.locator("summary", has_text="Edit").click()
+    note.locator("textarea").fill(text)
+    note.get_by_role("button", name="Save", exact=True).click()
+
+
+def test_two_tabs_a_note_edited_from_a_stale_tab_is_refused_showing_both_texts(page: Page, seeded):
     grace_id = seeded["Grace Hopper"]
     login(page)
     open_card(page, "Grace Hopper")
+    page.fill("#note-text", "Called her: no answer.")
+    page.click("#add-note")
+    note_text = detail(page).locator("#timeline .entry-note .note-text")
+    expect(note_text).to_have_text("Called her: no answer.")
     not_hearing_of_changes(page)
 
     tab_b = second_tab(page, f"/admin/followups/{grace_id}")
     theirs = "Called her at 10:00: she wants the quote <b>by Friday</b>."
-    tab_b.fill("#notes", theirs)
-    tab_b.get_by_role("button", name="Save Notes").click()
-    expect(detail(tab_b).get_by_role("status")).to_have_text("Notes saved.")
+    edit_note(tab_b, theirs)
+    expect(detail(tab_b).locator("#timeline .entry-note .note-text")).to_have_text(theirs)
 
     mine = "Sent the renewal form.\nAsk about the second licence."
-    page.fill("#notes", mine)
-    page.get_by_role("button", name="Save Notes").click()
+    edit_note(page, mine)
 
-    conflict = page.locator("#notes-conflict")
+    conflict = page.locator("#note-conflict")
     expect(conflict).to_have_attribute("role", "alert")
-    expect(conflict).to_contain_text("Someone else changed these notes")
-    expect(page.locator("#notes-saved-text")).to_have_text(theirs)
-    expect(page.locator("#notes")).to_have_value(mine)
-    expect(detail(page).get_by_text("Notes saved.")).to_have_count(0)
-    screenshot(page, "followups-notes-conflict")
+    expect(conflict).to_contain_text("Someone changed this note since you read it")
+    expect(note_text).to_have_text(theirs)  # the note as it is now
+    expect(detail(page).locator("#timeline .entry-note textarea")).to_have_value(mine)
+    screenshot(page, "followups-note-conflict")
 
-    # Merge and save again: accepted, and tab B's next save would be the one refused.
+    # Merge and save again: accepted.
     merged = f"{theirs}\n{mine}"
-    page.fill("#notes", merged)
-    page.get_by_role("button", name="Save Notes").click()
-    expect(detail(page).get_by_role("status")).to_have_text("Notes saved.")
-    expect(page.locator("#notes-conflict")).to_have_count(0)
+    note = detail(page).locator("#timeline .entry-note").first
+    note.locator("textarea").fill(merged)
+    note.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#note-conflict")).to_have_count(0)
+    expect(note_text).to_have_text(merged)
     page.reload()
-    expect(page.locator("#notes")).to_have_value(merged)
+    expect(note_text).to_have_text(merged)
 
 
 UNVERIFIED_TIP = (
@@ -442,7 +452,6 @@ def test_the_detail_shows_status_notes_and_history_before_notifications(page: Pa
             "Assignee",
             "Priority",
             "Timestamps",
-            "Staff Notes",
             "Activity",
             "Notifications",
         ],

@@ -95,10 +95,10 @@ def test_a_colleagues_changes_appear_without_refresh(
     # The colleague writes a note on Ada, whose detail is open here: it follows.
     card(second_page, "Ada Lovelace").locator(".card-link").click()
     expect(second_page.locator("#detail-name")).to_have_text("Ada Lovelace")
-    second_page.fill("#notes", "Called back: wants the invoice by post.")
-    second_page.get_by_role("button", name="Save Notes").click()
-    expect(second_page.locator(".saved")).to_have_text("Notes saved.")
-    expect(page.locator("#notes")).to_have_value(
+    second_page.fill("#note-text", "Called back: wants the invoice by post.")
+    second_page.click("#add-note")
+    expect(second_page.locator("#note-text")).to_have_value("")
+    expect(page.locator("#timeline .entry-note .note-text")).to_have_text(
         "Called back: wants the invoice by post.", timeout=LIVE_MS
     )
 
@@ -127,13 +127,13 @@ def test_a_colleagues_changes_appear_without_refresh(
 
 def test_typing_in_the_open_detail_is_never_replaced(page, seeded, live_server):
     staff_login(page, f"/admin/followups/{seeded['Ada Lovelace']}")
-    page.fill("#notes", "Half a thought")
+    page.fill("#note-text", "Half a thought")
     live_server.change_status(seeded["Grace Hopper"], "contacted")
     expect(card(page, "Grace Hopper").locator(".status-pill")).to_have_text(
         "Contacted", timeout=LIVE_MS
     )
     page.wait_for_timeout(1_500)  # another poll or two
-    expect(page.locator("#notes")).to_have_value("Half a thought")
+    expect(page.locator("#note-text")).to_have_value("Half a thought")
 
 
 def test_every_admin_page_keeps_the_title_count(page, seeded, live_server):

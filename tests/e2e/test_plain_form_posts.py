@@ -97,9 +97,9 @@ def contacted(page: Page) -> None:
     click("Update status")(page)
 
 
-def notes(page: Page) -> None:
-    page.fill("#notes", "Called back.")
-    click("Save Notes")(page)
+def add_note(page: Page) -> None:
+    page.fill("#note-text", "Called back.")
+    click("Add note")(page)
 
 
 def heading(text: str) -> Callable[[Page], None]:
@@ -165,11 +165,13 @@ POSTS = {
         lambda d: f"/admin/followups/{d.grace}",
         lambda page: expect(page.locator(".detail-badges .status-pill")).to_have_text("Contacted"),
     ),
-    "save notes": Post(
+    "add a note": Post(
         lambda d: f"/admin/followups/{d.grace}",
-        notes,
+        add_note,
         lambda d: f"/admin/followups/{d.grace}",
-        lambda page: expect(page.locator("#notes")).to_have_value("Called back."),
+        lambda page: expect(page.locator("#timeline .entry-note .note-text")).to_have_text(
+            "Called back."
+        ),
     ),
     "follow-up settings": Post(
         lambda d: "/admin/followups/settings",

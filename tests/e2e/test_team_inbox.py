@@ -57,3 +57,65 @@ def test_take_a_request_add_a_note_and_bulk_assign_three(page: Page, seeded, vie
     page.select_option("#assignee-filter", "mine")
     expect(page).to_have_url(re.compile(r"assignee=mine"))
     expect(page.locator("#followup-list .followup-card")).to_have_count(4)
+
+
+SELECTION_VIEWPORTS = [
+    pytest.param({"width": 1280, "height": 800}, id="desktop"),
+    pytest.param({"width": 390, "height": 844}, id="phone"),
+]
+
+
+def is_mixed(box) -> bool:
+    return box.evaluate("box => box.indeterminate")
+
+
+@pytest.mark.parametrize("viewport", SELECTION_VIEWPORTS)
+def test_select_all_on_the_page_counts_clears_and_works_by_keyboard(page: Page, seeded, viewport):
+    label = "phone" if viewport["width"] < 900 else "desktop"
+    staff_login(page, "/admin/followups")
+    select_all = page.locator("#bulk-select-all")
+    count = page.locator("#bulk-count")
+    clear = page.locator("#bulk-clear")
+    boxes = page.locator("#followup-list .card-select")
+    expect(boxes).to_have_count(4)
+    expect(count).to_have_text("0 selected")
+    expect(clear).to_be_disabled()
+
+    # One of four: the select-all box is mixed.
+    card(page, "Ada Lovelace").locator(".card-select").check()
+    expect(count).to_have_text("1 selected")
+    expect(select_all).not_to_be_checked()
+    assert is_mixed(select_all)
+    expect(clear).to_be_enabled()
+    screenshot(page, f"bulk-one-selected-{label}")
+
+    # By keyboard: Space on the box selects every card of the page, Tab reaches Clear.
+    select_all.focus()
+    page.keyboard.press("Space")
+    expect(count).to_have_text("4 selected")
+    expect(select_all).to_be_checked()
+    assert not is_mixed(select_all)
+    for index in range(4):
+        expect(boxes.nth(index)).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(clear).to_be_focused()
+    screenshot(page, f"bulk-all-selected-{label}")
+
+    # Clear unchecks them all and gives the keyboard back to the select-all box.
+    page.keyboard.press("Enter")
+    expect(count).to_have_text("0 selected")
+    expect(select_all).to_be_focused()
+    expect(select_all).not_to_be_checked()
+    assert not is_mixed(select_all)
+    for index in range(4):
+        expect(boxes.nth(index)).not_to_be_checked()
+    expect(clear).to_be_disabled()
+
+    # A bulk action on the page's selection: the list comes back, and the count with it.
+    select_all.check()
+    page.select_option("#bulk-priority", "high")
+    page.click("#bulk-set-priority")
+    expect(page.locator("#bulk-outcome")).to_contain_text("4 requests updated.")
+    expect(page.locator("#followup-list .badge-high")).to_have_count(4)
+    expect(count).to_have_text("0 selected")
+    expect(select_all).not_to_be_checked()

@@ -40,7 +40,6 @@ ADMIN_ROUTES = {
     "admin.followups": W,
     "admin.followup_detail": W,
     "admin.change_status": W,
-    "admin.save_notes": W,
     "admin.followup_notifications": W,
     "admin.retry_notification": W,
     "admin.pending_badge": W,

@@ -231,6 +231,10 @@ def test_a_new_password_ends_the_other_sessions_and_keeps_this_one(app, staff, s
 
 def test_an_agent_has_an_account_page_but_no_team_page(app, agent):
     browser = logged_in_browser(app, agent.email)
-    assert browser.get("/account").status_code == 200
+    account = browser.get("/account")
+    assert account.status_code == 200
+    # One two-factor section, and a title that is only the page's name.
+    assert text_of(account).count('id="account-two-factor"') == 1
+    assert re.search(r"<title>(\(\d+\) )?Your account · Followup</title>", text_of(account))
     assert browser.get("/admin/team").status_code == 403
     assert 'href="/admin/team"' not in text_of(browser.get("/admin/followups"))

@@ -1,5 +1,6 @@
-"""Staff notes carry a version: a save based on an older one is refused, never lost; and
-two writes of one request at once take turns, the second checked against the first."""
+"""The legacy staff notes (the API's `notes`, before the timeline) carry a version: a save
+based on an older one is refused, never lost; and two writes of one request at once take
+turns, the second checked against the first."""
 
 import threading
 
@@ -19,35 +20,41 @@ def stored(followup_id: int) -> FollowUpRequest:
     return db.session.get(FollowUpRequest, followup_id)
 
 
+def save_notes(tenant_id: int, followup_id: int, notes: str, based_on: object):
+    """Save the notes as an API client does: a PATCH with the version it read."""
+    changes = {"notes": notes, "notes_version": based_on}
+    return followups.update_followup(tenant_id, followup_id, changes, Actor("api"))
+
+
 def test_each_save_that_changes_the_notes_counts_a_version(tenant, make_followup):
     followup_id = make_followup(tenant).id
     assert stored(followup_id).notes_version == 0
-    followups.update_notes(tenant.id, followup_id, "Called.", based_on=0)
-    followups.update_notes(tenant.id, followup_id, "  Called.  ", based_on=1)  # the same
-    followups.update_notes(tenant.id, followup_id, "Called twice.", based_on="1")  # a form's
+    save_notes(tenant.id, followup_id, "Called.", 0)
+    save_notes(tenant.id, followup_id, "  Called.  ", 1)  # the same
+    save_notes(tenant.id, followup_id, "Called twice.", "1")  # as text
     assert (stored(followup_id).notes, stored(followup_id).notes_version) == ("Called twice.", 2)
 
 
 def test_a_save_based_on_an_older_version_is_refused_and_changes_nothing(tenant, make_followup):
     followup_id = make_followup(tenant).id
-    followups.update_notes(tenant.id, followup_id, "Theirs", based_on=0)
+    save_notes(tenant.id, followup_id, "Theirs", 0)
     with pytest.raises(NotesChangedMeanwhile, match="Someone else changed these notes"):
-        followups.update_notes(tenant.id, followup_id, "Mine", based_on=0)
+        save_notes(tenant.id, followup_id, "Mine", 0)
     assert (stored(followup_id).notes, stored(followup_id).notes_version) == ("Theirs", 1)
 
 
-def test_the_api_patch_counts_a_version_too(tenant, make_followup):
+def test_a_save_without_a_version_counts_one_too(tenant, make_followup):
     followup_id = make_followup(tenant).id
     followups.update_followup(tenant.id, followup_id, {"notes": "From the CRM"}, Actor("api"))
     with pytest.raises(NotesChangedMeanwhile):
-        followups.update_notes(tenant.id, followup_id, "Mine", based_on=0)
+        save_notes(tenant.id, followup_id, "Mine", 0)
     assert stored(followup_id).notes == "From the CRM"
 
 
 def test_a_bad_version_names_the_field(tenant, make_followup):
     followup_id = make_followup(tenant).id
     with pytest.raises(ValidationFailed) as caught:
-        followups.update_notes(tenant.id, followup_id, "Mine", based_on="latest")
+        save_notes(tenant.id, followup_id, "Mine", "latest")
     assert set(caught.value.fields) == {"notes_version"}
 
 
@@ -116,8 +123,8 @@ def test_two_notes_saves_at_once_on_one_version_keep_the_first_and_refuse_the_se
     db.session.remove()
     outcomes = run_at_once(
         app,
-        lambda: followups.update_notes(tenant_id, followup_id, "First", based_on=0).id,
-        lambda: followups.update_notes(tenant_id, followup_id, "Second", based_on=0).id,
+        lambda: save_notes(tenant_id, followup_id, "First", 0).id,
+        lambda: save_notes(tenant_id, followup_id, "Second", 0).id,
     )
     assert outcomes["first"] == followup_id
     assert isinstance(outcomes["second"], NotesChangedMeanwhile)

@@ -84,6 +84,11 @@ def error_of(response) -> dict:
     return response.get_json()["error"]
 
 
+def legacy_notes(tenant, followup, notes: str) -> None:
+    """Notes saved before, the way older clients save them: a PATCH, last save wins."""
+    followups.update_followup(tenant.id, followup.id, {"notes": notes}, SYSTEM)
+
+
 def move(tenant, followup, *statuses: Status) -> None:
     for status in statuses:
         followups.change_status(tenant.id, followup.id, status, SYSTEM)
@@ -442,7 +447,7 @@ def test_allowed_transitions_stamp_the_time_and_record_history(
 def test_forbidden_transitions_are_409_and_change_nothing(api, tenant, make_followup, path, target):
     followup = make_followup(tenant)
     move(tenant, followup, *path)
-    followups.update_notes(tenant.id, followup.id, "before")
+    legacy_notes(tenant, followup, "before")
     before = api.get(url(followup.id)).get_json()
     history_before = count(FollowUpStatusChange)
 
@@ -487,7 +492,7 @@ def test_patch_notes_and_priority(api, tenant, make_followup):
 
 def test_patch_with_null_notes_clears_them(api, tenant, make_followup):
     followup = make_followup(tenant)
-    followups.update_notes(tenant.id, followup.id, "old")
+    legacy_notes(tenant, followup, "old")
     assert api.patch(url(followup.id), json={"notes": None}).get_json()["notes"] == ""
 
 
@@ -501,7 +506,7 @@ def test_patch_notes_with_the_version_read_saves_them_and_counts_one(api, tenant
 
 def test_patch_notes_with_an_older_version_is_409_and_changes_nothing(api, tenant, make_followup):
     followup = make_followup(tenant)
-    followups.update_notes(tenant.id, followup.id, "A colleague's notes")
+    legacy_notes(tenant, followup, "A colleague's notes")
     before = api.get(url(followup.id)).get_json()
     response = api.patch(
         url(followup.id),
@@ -517,7 +522,7 @@ def test_patch_notes_with_an_older_version_is_409_and_changes_nothing(api, tenan
 
 def test_patch_notes_without_a_version_saves_over_any(api, tenant, make_followup):
     followup = make_followup(tenant)
-    followups.update_notes(tenant.id, followup.id, "A colleague's notes")
+    legacy_notes(tenant, followup, "A colleague's notes")
     body = api.patch(url(followup.id), json={"notes": "mine"}).get_json()
     assert (body["notes"], body["notes_version"]) == ("mine", 2)
 

@@ -3,7 +3,6 @@
 import json
 import re
 from datetime import timedelta
-from html import unescape
 
 import pytest
 import time_machine
@@ -11,7 +10,7 @@ import time_machine
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import FollowUpRequest, FollowUpStatusChange, Priority, Source, Status
-from followup.services import followups
+from followup.services import activity, followups
 from followup.services.followups import Actor
 from tests.helpers.templates import assert_rendered
 
@@ -31,12 +30,6 @@ def card_names(html: str) -> list[str]:
 def reload(followup) -> FollowUpRequest:
     db.session.expire_all()
     return db.session.get(FollowUpRequest, followup.id)
-
-
-def stored_row(followup) -> dict:
-    """Every column of the request as the database holds it."""
-    table = FollowUpRequest.__table__
-    return dict(db.session.execute(table.select().where(table.c.id == followup.id)).one()._mapping)
 
 
 # --- the page and the list ---------------------------------------------------------------
@@ -226,7 +219,7 @@ def test_detail_as_full_page_and_partial(staff_browser, tenant, make_followup):
         assert 'href="tel:+14155550101"' in html
         assert "Quote for hoodies" in html and "Asked about bulk pricing." in html
         assert "Submitted" in html and "Contacted" in html and "Resolved" in html
-        assert ">Save Notes</button>" in html
+        assert 'id="add-note">Add note</button>' in html  # the timeline takes notes
         options = re.findall(
             r'<option value="(\w+)"(?: selected disabled)?>',
             html.split('id="status-select"')[1].split("</select>")[0],
@@ -309,7 +302,6 @@ def test_the_detail_shows_status_notes_and_history_before_notifications(
             "Assignee",
             "Priority",
             "Timestamps",
-            "Staff Notes",
             "Activity",
             "Notifications",
         ]
@@ -484,132 +476,11 @@ def test_unknown_status_value_is_refused_in_the_pane(staff_browser, tenant, make
     assert plain.status_code == 422
 
 
-def notes_version_in(html: str) -> int:
-    return int(re.search(r'name="notes_version" value="(\d+)"', html).group(1))
-
-
-def textarea_text(html: str) -> str:
-    return unescape(re.search(r'<textarea id="notes"[^>]*>(.*?)</textarea>', html, re.S).group(1))
-
-
-def save_notes(browser, followup, notes: str, version: int | None, htmx: bool = True):
-    data = {"notes": notes} | ({} if version is None else {"notes_version": str(version)})
-    return browser.post(f"/admin/followups/{followup.id}/notes", data=data, htmx=htmx)
-
-
-def test_save_notes(staff_browser, tenant, make_followup):
-    followup = make_followup(tenant)
-    opened = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
-    assert notes_version_in(opened) == 0
-    response = save_notes(staff_browser, followup, "Called 3/15, left voicemail", 0)
-    assert response.status_code == 200
-    assert "Notes saved." in text_of(response)
-    assert "Called 3/15, left voicemail</textarea>" in text_of(response)
-    assert notes_version_in(text_of(response)) == 1  # the next save is based on this one
-    stored = reload(followup)
-    assert (stored.notes, stored.notes_version) == ("Called 3/15, left voicemail", 1)
-
-
-def test_notes_saved_over_a_colleagues_newer_ones_are_refused_showing_both(
-    staff_browser, tenant, make_followup
-):
-    followup = make_followup(tenant)
-    followups.update_notes(tenant.id, followup.id, "Customer prefers mornings.", based_on=0)
-    tab_a = text_of(staff_browser.get(f"/admin/followups/{followup.id}", htmx=True))
-    assert notes_version_in(tab_a) == 1
-    followups.update_notes(tenant.id, followup.id, "Called: wants a quote <b>by Friday</b>.", 1)
-    before = stored_row(followup)
-
-    typed = "Customer prefers mornings.\nSent the brochure & price list."
-    response = save_notes(staff_browser, followup, typed, 1)
-
-    html = text_of(response)
-    assert response.status_code == 200
-    assert json.loads(response.headers["HX-Trigger"]) == {"followups-changed": True}
-    assert 'role="alert" id="notes-conflict"' in html
-    assert "Someone else changed these notes" in html
-    assert "Notes saved." not in html
-    # Both texts: the saved ones shown, this person's in the box to merge and save again.
-    saved = re.search(r'id="notes-saved-text">(.*?)</div>', html, re.S).group(1)
-    assert saved == "Called: wants a quote &lt;b&gt;by Friday&lt;/b&gt;."
-    assert textarea_text(html) == typed
-    assert notes_version_in(html) == 2
-    stored = reload(followup)
-    assert (stored.notes, stored.notes_version) == ("Called: wants a quote <b>by Friday</b>.", 2)
-    assert stored_row(followup) == before  # the refused save wrote nothing
-
-    merged = "Called: wants a quote by Friday.\nSent the brochure & price list."
-    again = save_notes(staff_browser, followup, merged, notes_version_in(html))
-    assert "Notes saved." in text_of(again) and 'id="notes-conflict"' not in text_of(again)
-    assert (reload(followup).notes, reload(followup).notes_version) == (merged, 3)
-
-
-def test_a_refused_notes_save_as_a_plain_form_post_shows_both_texts(
-    staff_browser, tenant, make_followup
-):
-    followup = make_followup(tenant)
-    followups.update_notes(tenant.id, followup.id, "Theirs", based_on=0)
-    response = save_notes(staff_browser, followup, "Mine", 0, htmx=False)
-    page = text_of(response)
-    assert response.status_code == 409
-    assert "<h1>Follow-Up Requests</h1>" in page
-    assert "Someone else changed these notes" in page
-    assert 'id="notes-saved-text">Theirs</div>' in page and textarea_text(page) == "Mine"
-    assert reload(followup).notes == "Theirs"
-
-
-def test_notes_cleared_by_a_colleague_show_as_cleared(staff_browser, tenant, make_followup):
-    followup = make_followup(tenant)
-    followups.update_notes(tenant.id, followup.id, "Old", based_on=0)
-    followups.update_notes(tenant.id, followup.id, "", based_on=1)
-    html = text_of(save_notes(staff_browser, followup, "Old and more", 1))
-    assert "(empty: the notes were cleared)" in html and textarea_text(html) == "Old and more"
-    assert reload(followup).notes == ""
-
-
-def test_the_same_notes_as_saved_are_no_conflict(staff_browser, tenant, make_followup):
-    followup = make_followup(tenant)
-    followups.update_notes(tenant.id, followup.id, "Called back.", based_on=0)
-    response = save_notes(staff_browser, followup, "Called back.", 0)
-    assert "Notes saved." in text_of(response)
-    assert reload(followup).notes_version == 1  # nothing written, nothing counted
-
-
-def test_a_save_without_a_version_still_saves(staff_browser, tenant, make_followup):
-    """A page opened before the version existed posts none: the last save wins."""
-    followup = make_followup(tenant)
-    followups.update_notes(tenant.id, followup.id, "Theirs", based_on=0)
-    assert "Notes saved." in text_of(save_notes(staff_browser, followup, "Mine", None))
-    assert (reload(followup).notes, reload(followup).notes_version) == ("Mine", 2)
-
-
-@pytest.mark.parametrize("bad", ["", "-1", "1.5", "abc", str(2**31)])
-def test_a_bad_notes_version_is_refused(staff_browser, tenant, make_followup, bad):
-    followup = make_followup(tenant)
-    response = staff_browser.post(
-        f"/admin/followups/{followup.id}/notes",
-        data={"notes": "x", "notes_version": bad},
-        htmx=True,
-    )
-    assert response.status_code == 422
-    assert "Notes version: use the whole number read with the notes." in text_of(response)
-    assert reload(followup).notes == ""
-
-
-def test_notes_too_long_are_refused(staff_browser, tenant, make_followup):
-    followup = make_followup(tenant)
-    response = staff_browser.post(
-        f"/admin/followups/{followup.id}/notes", data={"notes": "x" * 20001}, htmx=True
-    )
-    assert response.status_code == 422
-    assert reload(followup).notes == ""
-
-
 @pytest.mark.parametrize(
     ("method", "path", "data"),
     [
         ("post", "/admin/followups/{id}/status", {"status": "contacted"}),
-        ("post", "/admin/followups/{id}/notes", {"notes": "sneaky"}),
+        ("post", "/admin/followups/{id}/timeline/notes", {"text": "sneaky"}),
         ("post", "/admin/followups/settings", {"response_time_hours": "48"}),
     ],
 )
@@ -619,8 +490,8 @@ def test_admin_writes_without_csrf_token_are_refused(
     followup = make_followup(tenant)
     response = staff_browser.post(path.format(id=followup.id), data=data, csrf=False, htmx=True)
     assert response.status_code == 400
-    stored = reload(followup)
-    assert (stored.status, stored.notes) == (Status.PENDING, "")
+    assert reload(followup).status == Status.PENDING
+    assert activity.notes_of(tenant.id, followup.id) == []
     assert db.session.get(type(tenant), tenant.id).response_time_hours == 24
 
 
@@ -718,7 +589,7 @@ def test_customer_text_is_escaped_in_list_and_detail(staff_browser, tenant, make
         summary=f"Summary {SCRIPT}",
         priority=Priority.HIGH,
     )
-    followups.update_notes(tenant.id, followup.id, f"Note {SCRIPT}")
+    activity.add_note(followup, f"Note {SCRIPT}", Actor("Olivia Owner"))
     for url, htmx in [
         ("/admin/followups", False),
         ("/admin/followups", True),

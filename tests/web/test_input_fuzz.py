@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from followup.extensions import db
-from followup.models import Chat, Customer, FollowUpRequest, Message, StaffUser
+from followup.models import Chat, Customer, FollowUpActivity, FollowUpRequest, Message, StaffUser
 from followup.services import api_tokens, chat_identity
 from followup.web.requests import MAX_JSON_DEPTH, MAX_URL_BYTES
 
-STORED = (FollowUpRequest, Chat, Message, Customer, StaffUser)
+STORED = (FollowUpRequest, FollowUpActivity, Chat, Message, Customer, StaffUser)
 NUL = "a\x00b"
 CONTROL = "bell\x07"
 SURROGATE = "\ud800"
@@ -294,11 +294,10 @@ def test_nul_in_an_admin_search_and_form_is_refused(app, world, staff_browser, m
     assert "characters we cannot accept" in listed.get_data(as_text=True)
     before = stored_counts()
     saved = staff_browser.post(
-        f"/admin/followups/{world.followup_id}/notes", {"notes": NUL}, htmx=True
+        f"/admin/followups/{world.followup_id}/timeline/notes", {"text": NUL}, htmx=True
     )
     assert saved.status_code == 400
     assert "characters we cannot accept" in saved.get_data(as_text=True)
-    assert db.session.get(FollowUpRequest, world.followup_id).notes == ""
     assert stored_counts() == before
 
 

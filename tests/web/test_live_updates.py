@@ -15,7 +15,7 @@ from flask import g
 from redis import Redis
 
 from followup.extensions import db
-from followup.services import followups, live
+from followup.services import activity, followups, live
 from tests.helpers.apps import REDIS_TEST_URL, build_app
 from tests.helpers.database_work import database_work
 
@@ -113,7 +113,7 @@ def test_a_status_change_and_a_note_trigger_the_refresh(
     assert "followups-changed" in events_of(after_status)
     status_seen = poller_of(after_status.get_data(as_text=True))
     assert status_seen["pending"] == 0
-    followups.update_notes(tenant.id, followup.id, "Called back, left a message.")
+    activity.add_note(followup, "Called back, left a message.", followups.Actor("Colleague"))
     after_note = poll(staff_browser, status_seen["version"])
     assert "followups-changed" in events_of(after_note)
 
@@ -154,7 +154,7 @@ def test_another_tenants_change_never_triggers(
     seen = page_poller(staff_browser)
     make_followup(other_tenant)
     followups.change_status(other_tenant.id, theirs.id, "contacted", followups.Actor("Them"))
-    followups.update_notes(other_tenant.id, theirs.id, "Their note.")
+    activity.add_note(theirs, "Their note.", followups.Actor("Them"))
     assert poll(staff_browser, seen["version"]).status_code == 204
     assert live.version(other_tenant.id) == "4"  # their own pages did hear of all four
 

@@ -123,8 +123,8 @@ STEP = {"delay_hours": "2", "delay_minutes": "0", "instruction": "Check in"}
             "/admin/followups/{followup}",
         ),
         (
-            "/admin/followups/{followup}/notes",
-            {"notes": "Called back"},
+            "/admin/followups/{followup}/timeline/notes",
+            {"text": "Called back"},
             "admin/followups/_detail.html",
             "/admin/followups/{followup}",
         ),

@@ -41,7 +41,6 @@ def test_the_walk_covers_the_known_id_routes():
     assert {
         ("GET", "/admin/followups/<int:followup_id>"),
         ("POST", "/admin/followups/<int:followup_id>/status"),
-        ("POST", "/admin/followups/<int:followup_id>/notes"),
         ("POST", "/admin/followups/<int:followup_id>/assign"),
         ("POST", "/admin/followups/<int:followup_id>/priority"),
         ("POST", "/admin/followups/<int:followup_id>/timeline/notes"),

@@ -210,11 +210,14 @@ CASES = [
         ("Status",),
     ),
     (
-        "followup-notes",
+        "followup-note",
+        # Without HTMX: the page comes back with 422 (HTMX gets the pane).
         lambda w: w.admin_post(
-            f"/followups/{w.followup_id}/notes", {"notes": "x" * (MAX_NOTES + 1)}
+            f"/followups/{w.followup_id}/timeline/notes",
+            {"text": "x" * (MAX_NOTES + 1)},
+            htmx=False,
         ),
-        ("Staff Notes",),
+        ("Note",),
     ),
     (
         "followups-search",

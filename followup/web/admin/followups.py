@@ -26,7 +26,6 @@ from followup.web.admin.forms import (
     BulkForm,
     FollowupSettingsForm,
     NoteForm,
-    NotesForm,
     PriorityForm,
     RetryForm,
     StatusForm,
@@ -191,26 +190,6 @@ def change_status(followup_id: int):
     )
 
 
-@bp.post("/followups/<int:followup_id>/notes")
-@requires(Permission.WORK_REQUESTS)
-def save_notes(followup_id: int):
-    form = NotesForm.posted()
-    typed = form.notes.data
-    try:
-        service.update_notes(
-            current_tenant().id, followup_id, typed, based_on=form.notes_version.data
-        )
-    except service.NotesChangedMeanwhile as exc:
-        # Both texts are shown: the saved ones and, in the box, what this person typed.
-        conflict = {"message": exc.message, "yours": typed}
-        return _refused(followup_id, exc, notes_conflict=conflict)
-    return answer(
-        lambda: _pane(followup_id, notes_saved=True),
-        page_url=url_for("admin.followup_detail", followup_id=followup_id),
-        events=[FOLLOWUPS_CHANGED],
-    )
-
-
 def _changed(followup_id: int, **extra):
     """The answer to a change of the request that was made: its pane, refreshed, and the
     list and the badge told to follow; a plain form post goes to the request's page."""
@@ -229,29 +208,30 @@ def _invalid(followup_id: int, **why):
     )
 
 
+def _set(followup_id: int, change, value: object, field: str, refused: str):
+    """Set one field of the request by `change(tenant_id, followup_id, value, actor)`:
+    the answer of `_changed`, or, refused for its input, the pane saying why under
+    `refused`."""
+    try:
+        change(current_tenant().id, followup_id, value, _actor())
+    except ValidationFailed as exc:
+        return _invalid(followup_id, **{refused: exc.fields.get(field, exc.message)})
+    return _changed(followup_id)
+
+
 @bp.post("/followups/<int:followup_id>/assign")
 @requires(Permission.WORK_REQUESTS)
 def assign(followup_id: int):
     """Assign the request to a member (the select), to oneself ("Assign to me"), or to nobody."""
-    try:
-        service.assign(
-            current_tenant().id, followup_id, AssignForm.posted().assignee_id.data, _actor()
-        )
-    except ValidationFailed as exc:
-        return _invalid(followup_id, assign_refused=exc.fields.get("assignee_id", exc.message))
-    return _changed(followup_id)
+    assignee_id = AssignForm.posted().assignee_id.data
+    return _set(followup_id, service.assign, assignee_id, "assignee_id", "assign_refused")
 
 
 @bp.post("/followups/<int:followup_id>/priority")
 @requires(Permission.WORK_REQUESTS)
 def set_priority(followup_id: int):
-    try:
-        service.set_priority(
-            current_tenant().id, followup_id, PriorityForm.posted().priority.data, _actor()
-        )
-    except ValidationFailed as exc:
-        return _invalid(followup_id, priority_refused=exc.fields.get("priority", exc.message))
-    return _changed(followup_id)
+    priority = PriorityForm.posted().priority.data
+    return _set(followup_id, service.set_priority, priority, "priority", "priority_refused")
 
 
 @bp.post("/followups/<int:followup_id>/timeline/notes")

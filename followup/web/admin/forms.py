@@ -106,11 +106,6 @@ class StatusForm(PostedForm):
     status = OptionalText()
 
 
-class NotesForm(PostedForm):
-    notes = Text()
-    notes_version = OptionalText()  # the version the staff member edited
-
-
 class AssignForm(PostedForm):
     """The assignee select, or "Assign to me": a staff id, or empty for nobody."""
 

@@ -2,12 +2,14 @@
 handing over ownership. The rules are services/team.py's; a refusal (not allowed, the
 owner, oneself) comes back as an error in the page's alert area."""
 
+from collections.abc import Callable
+
 from flask import url_for
 from flask_login import current_user
 
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
-from followup.models import StaffRole, StaffStatus
+from followup.models import StaffRole, StaffStatus, StaffUser
 from followup.services import team, two_factor
 from followup.services.permissions import Permission, allows
 from followup.web.admin import bp, current_tenant, requires
@@ -63,47 +65,74 @@ def team_invite():
     return _done(f"Invitation sent to {invited.email}. The link works once, for {hours} hours.")
 
 
-@bp.post("/team/<int:member_id>/resend")
-@requires(Permission.MANAGE_TEAM)
-def team_resend(member_id: int):
-    invited = team.resend_invitation(_me(), member_id)
-    return _done(f"A new invitation was sent to {invited.email}; the earlier link no longer works.")
-
-
 @bp.post("/team/<int:member_id>/cancel")
 @requires(Permission.MANAGE_TEAM)
 def team_cancel(member_id: int):
-    email = team.member(current_tenant().id, member_id).email
+    email = team.member(current_tenant().id, member_id).email  # the row goes with it
     team.cancel_invitation(_me(), member_id)
     return _done(f"The invitation of {email} was withdrawn.")
 
 
-@bp.post("/team/<int:member_id>/role")
-@requires(Permission.MANAGE_TEAM)
-def team_role(member_id: int):
-    changed = team.change_role(_me(), member_id, RoleForm.posted().role.data)
-    return _done(f"{changed.display_name} is now {changed.role_label}.")
+def _change_role(me: StaffUser, member_id: int) -> StaffUser:
+    return team.change_role(me, member_id, RoleForm.posted().role.data)
 
 
-@bp.post("/team/<int:member_id>/deactivate")
-@requires(Permission.MANAGE_TEAM)
-def team_deactivate(member_id: int):
-    member = team.deactivate(_me(), member_id)
-    return _done(f"{member.display_name} was deactivated and signed out everywhere.")
+def _member_action(change: Callable[[StaffUser, int], StaffUser], notice: str) -> Callable:
+    """The view of a button on a member's row: `change` the member, then the page with
+    `notice` (formatted with the member as changed)."""
+
+    def view(member_id: int):
+        return _done(notice.format(member=change(_me(), member_id)))
+
+    return view
 
 
-@bp.post("/team/<int:member_id>/reactivate")
-@requires(Permission.MANAGE_TEAM)
-def team_reactivate(member_id: int):
-    member = team.reactivate(_me(), member_id)
-    return _done(f"{member.display_name} can sign in again.")
-
-
-@bp.post("/team/<int:member_id>/ownership")
-@requires(Permission.MANAGE_OWNERSHIP)
-def team_transfer(member_id: int):
-    owner = team.transfer_ownership(_me(), member_id)
-    return _done(f"{owner.display_name} is the owner now; you are an admin.")
+# The other buttons of a member's row: endpoint, path, what it does (services/team.py
+# holds the rules), what the page says then, and who may.
+MEMBER_ACTIONS = (
+    (
+        "team_resend",
+        "resend",
+        team.resend_invitation,
+        "A new invitation was sent to {member.email}; the earlier link no longer works.",
+        Permission.MANAGE_TEAM,
+    ),
+    (
+        "team_role",
+        "role",
+        _change_role,
+        "{member.display_name} is now {member.role_label}.",
+        Permission.MANAGE_TEAM,
+    ),
+    (
+        "team_deactivate",
+        "deactivate",
+        team.deactivate,
+        "{member.display_name} was deactivated and signed out everywhere.",
+        Permission.MANAGE_TEAM,
+    ),
+    (
+        "team_reactivate",
+        "reactivate",
+        team.reactivate,
+        "{member.display_name} can sign in again.",
+        Permission.MANAGE_TEAM,
+    ),
+    (
+        "team_transfer",
+        "ownership",
+        team.transfer_ownership,
+        "{member.display_name} is the owner now; you are an admin.",
+        Permission.MANAGE_OWNERSHIP,
+    ),
+)
+for endpoint, path, change, notice, permission in MEMBER_ACTIONS:
+    bp.add_url_rule(
+        f"/team/<int:member_id>/{path}",
+        endpoint,
+        requires(permission)(_member_action(change, notice)),
+        methods=["POST"],
+    )
 
 
 @bp.post("/team/two-factor")

@@ -55,6 +55,9 @@ def _text(max_length: int, *, required: bool, nullable: bool = False, **more) ->
     return schema | more
 
 
+# The one notes field of a request before its timeline (issue 14): kept for older clients.
+LEGACY_NOTES = "Deprecated: use the timeline's notes at `/followups/{id}/notes`."
+
 FOLLOW_UP = {
     "type": "object",
     "required": [
@@ -91,14 +94,16 @@ FOLLOW_UP = {
         "source": {"enum": _values(Source)},
         "notes": {
             "type": "string",
-            "description": "Staff notes of the one box before the timeline (kept for older "
-            "clients); the timeline's notes are at `/followups/{id}/notes`.",
+            "deprecated": True,
+            "description": f"{LEGACY_NOTES} The staff notes of the one box the timeline "
+            "replaced; the admin pages no longer show or change them.",
         },
         "notes_version": {
             "type": "integer",
             "minimum": 0,
-            "description": "Counts the saves that changed the notes; send it back with new "
-            "notes (PATCH) so a colleague's newer notes are not overwritten.",
+            "deprecated": True,
+            "description": f"{LEGACY_NOTES} Counts the saves that changed `notes`; send it "
+            "back with new notes (PATCH) so newer ones are not overwritten.",
         },
         "chat_id": {"type": ["integer", "null"], "description": "The chat it came from."},
         "assignee_id": {
@@ -173,14 +178,22 @@ FOLLOW_UP_PATCH = {
     "additionalProperties": False,
     "properties": {
         "status": {"enum": _values(Status), "description": _transitions()},
-        "notes": _text(followup_limits.MAX_NOTES, required=False, nullable=True),
+        "notes": _text(
+            followup_limits.MAX_NOTES,
+            required=False,
+            nullable=True,
+            deprecated=True,
+            description=f"{LEGACY_NOTES} Replaces the legacy notes; a new note for the team "
+            "is a POST to `/followups/{id}/notes`.",
+        ),
         "notes_version": {
             "type": "integer",
             "minimum": 0,
             "maximum": followup_limits.MAX_NOTES_VERSION,
-            "description": "Optional, with `notes`: the `notes_version` you read. When the "
-            "notes were changed since, they are not overwritten: 409 with the code "
-            "`notes_conflict`, and nothing changes. Without it, the last save wins.",
+            "deprecated": True,
+            "description": f"{LEGACY_NOTES} Optional, with `notes`: the `notes_version` you "
+            "read. When the notes were changed since, they are not overwritten: 409 with the "
+            "code `notes_conflict`, and nothing changes. Without it, the last save wins.",
         },
         "priority": {"enum": [*_values(Priority), None], "description": "Null: unchanged."},
         "assignee_id": {
@@ -413,7 +426,7 @@ PATHS = {
         },
         "patch": {
             "operationId": "updateFollowUp",
-            "summary": "Change the status, the staff notes, the priority or the assignee.",
+            "summary": "Change the status, the priority or the assignee (or the legacy notes).",
             "requestBody": {"required": True, "content": _json(_ref("schemas", "FollowUpPatch"))},
             "responses": _responses(
                 {"200": ONE_FOLLOW_UP},

@@ -7,11 +7,13 @@ posted (services/team.py); a link that no longer works gets one page that says s
 (410), whatever the reason, so it tells nobody whether it ever existed.
 """
 
+from collections.abc import Callable
+
 from flask import redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
 from followup.errors import ValidationFailed
-from followup.models import StaffTokenPurpose
+from followup.models import StaffTokenPurpose, StaffUser
 from followup.services import team, two_factor
 from followup.web.auth import bp, sessions
 from followup.web.auth.forms import (
@@ -38,39 +40,45 @@ def _me():
     return current_user._get_current_object()
 
 
-def _link_gone():
+@bp.errorhandler(team.LinkInvalid)
+def link_gone(_exc: team.LinkInvalid):
+    """A link that no longer works, found when its page is opened or its form posted."""
     return render_template("auth/link_invalid.html", message=team.LINK_INVALID), 410
+
+
+def _signing_in(form, use: Callable[[], StaffUser], page: Callable[[dict], str]):
+    """The form of a link that signs its member in. Posted, `use()` it: on to the
+    requests when it works, the form again with why when it does not. `page(errors)`
+    renders the form."""
+    errors = {}
+    if form.is_submitted():
+        try:
+            member = use()
+        except ValidationFailed as exc:
+            errors = exc.fields
+        else:
+            sessions.start(member)
+            return redirect(url_for("admin.followups"), 303)
+    return page(errors), 422 if errors else 200
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @per_ip("LOGIN_RATE_LIMIT", methods=["POST"])
 def accept_invitation(token: str):
-    try:
-        link = team.link_holder(token, StaffTokenPurpose.INVITATION)
-    except team.LinkInvalid:
-        return _link_gone()
-    errors, values = {}, {"name": "", "password": ""}
+    link = team.link_holder(token, StaffTokenPurpose.INVITATION)
     form = JoinForm.posted()
-    if form.is_submitted():
-        values = {"name": form.name.data, "password": ""}
-        try:
-            member = team.accept_invitation(token, form.name.data, form.password.data)
-        except ValidationFailed as exc:
-            errors = exc.fields
-        except team.LinkInvalid:
-            return _link_gone()
-        else:
-            sessions.start(member)
-            return redirect(url_for("admin.followups"), 303)
-    page = render_template(
-        "auth/join.html",
-        token=token,
-        email=link.staff_user.email,
-        business=link.staff_user.tenant.name,
-        values=values,
-        errors=errors,
+    return _signing_in(
+        form,
+        lambda: team.accept_invitation(token, form.name.data, form.password.data),
+        lambda errors: render_template(
+            "auth/join.html",
+            token=token,
+            email=link.staff_user.email,
+            business=link.staff_user.tenant.name,
+            values={"name": form.name.data if form.is_submitted() else "", "password": ""},
+            errors=errors,
+        ),
     )
-    return page, 422 if errors else 200
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -95,41 +103,24 @@ def forgot_password():
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @per_ip("LOGIN_RATE_LIMIT", methods=["POST"])
 def reset_password(token: str):
-    try:
-        link = team.link_holder(token, StaffTokenPurpose.PASSWORD_RESET)
-    except team.LinkInvalid:
-        return _link_gone()
-    errors = {}
+    link = team.link_holder(token, StaffTokenPurpose.PASSWORD_RESET)
     form = NewPasswordForm.posted()
-    if form.is_submitted():
-        try:
-            member = team.reset_password(token, form.password.data)
-        except ValidationFailed as exc:
-            errors = exc.fields
-        except team.LinkInvalid:
-            return _link_gone()
-        else:
-            sessions.start(member)
-            return redirect(url_for("admin.followups"), 303)
-    page = render_template(
-        "auth/reset_password.html", token=token, email=link.staff_user.email, errors=errors
+    return _signing_in(
+        form,
+        lambda: team.reset_password(token, form.password.data),
+        lambda errors: render_template(
+            "auth/reset_password.html", token=token, email=link.staff_user.email, errors=errors
+        ),
     )
-    return page, 422 if errors else 200
 
 
 @bp.route("/confirm-email/<token>", methods=["GET", "POST"])
 @per_ip("LOGIN_RATE_LIMIT", methods=["POST"])
 def confirm_email(token: str):
     """A GET only shows the button: mail scanners open links, and must not use them."""
-    try:
-        link = team.link_holder(token, StaffTokenPurpose.EMAIL_CHANGE)
-    except team.LinkInvalid:
-        return _link_gone()
+    link = team.link_holder(token, StaffTokenPurpose.EMAIL_CHANGE)
     if NameForm.posted().is_submitted():
-        try:
-            member = team.confirm_email_change(token)
-        except team.LinkInvalid:
-            return _link_gone()
+        member = team.confirm_email_change(token)
         return render_template("auth/email_confirmed.html", email=member.email)
     return render_template("auth/confirm_email.html", token=token, email=link.new_email)
 
