@@ -157,9 +157,10 @@ class FollowUpRequest(db.Model):
     priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
     status: Mapped[str] = mapped_column(String(16), default=Status.PENDING)
     source: Mapped[str] = mapped_column(String(16), default=Source.API)
+    # The one notes box from before the timeline, kept for the API's older clients.
     notes: Mapped[str] = mapped_column(Text, default="")
     # Counts the saves that changed `notes`: a save based on an older count would
-    # overwrite a colleague's words (`services.followups.save_notes` refuses it).
+    # overwrite a colleague's words (`services.followups.update_followup` refuses it).
     notes_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"), index=True)
     # The staff member working the request; None: unassigned (the team's).
