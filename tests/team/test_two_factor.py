@@ -1,6 +1,7 @@
 """Two-factor sign-in (services/two_factor.py and the login's second step): the right
 code, a wrong one, a code used twice, recovery codes (each once), the owner's rule."""
 
+import re
 from datetime import timedelta
 
 import pyotp
@@ -10,7 +11,7 @@ import time_machine
 from followup import sealing
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
-from followup.extensions import db
+from followup.extensions import db, mail
 from followup.models import StaffUser, Tenant
 from followup.services import staff_accounts, team, two_factor
 from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request
@@ -110,6 +111,34 @@ def test_sign_in_asks_for_the_code_after_the_password(app, staff, with_2fa):
         assert right.status_code == 303
         as_a_new_request()
         assert browser.get("/admin/followups").status_code == 200
+
+
+def test_a_password_reset_link_still_asks_for_the_code(app, staff, with_2fa):
+    as_a_new_request()
+    browser = StaffBrowser(app.test_client())
+    browser.refresh_csrf("/login")
+    with mail.record_messages() as outbox:
+        browser.post("/forgot-password", {"email": staff.email})
+    path = re.search(r"(/reset-password/\S+)", outbox[0].body).group(1)
+    as_a_new_request()
+    reset = browser.post(path, {"password": "a brand new passphrase"})
+    assert reset.status_code == 303
+    assert reset.headers["Location"].endswith("/login/code")
+    as_a_new_request()
+    assert browser.get("/admin/followups").status_code == 302  # not signed in without it
+
+
+def test_a_password_change_between_password_and_code_cancels_the_sign_in(app, staff, with_2fa):
+    as_a_new_request()
+    browser = StaffBrowser(app.test_client())
+    browser.login(staff.email)
+    staff_accounts.set_staff_password(staff.email, "a brand new passphrase")  # elsewhere
+    with time_machine.travel(utcnow() + timedelta(seconds=30)):
+        as_a_new_request()
+        refused = browser.post("/login/code", {"code": code_now()})
+    assert refused.status_code == 302  # back to the password
+    as_a_new_request()
+    assert browser.get("/admin/followups").status_code == 302
 
 
 def test_five_wrong_codes_and_the_password_is_asked_again(app, staff, with_2fa):

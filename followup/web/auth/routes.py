@@ -86,13 +86,10 @@ def login():
     form = LoginForm.posted()
     if request.method == "POST":
         user = staff_accounts.authenticate(form.email.data, form.password.data)
-        if user is not None and user.has_two_factor:
-            # The password was right; the code from the app comes next.
-            sessions.await_second_factor(user)
-            return redirect(url_for("auth.login_code", next=request.args.get("next")), 303)
-        if user is not None:
-            sessions.start(user)
+        if user is not None and sessions.password_proven(user):
             return redirect(_safe_next(request.args.get("next")), 303)
+        if user is not None:  # the password was right; the code from the app comes next
+            return redirect(url_for("auth.login_code", next=request.args.get("next")), 303)
         error = "Wrong email or password."
     status = 401 if error else 200
     page = render_template("auth/login.html", error=error, email=form.email.data)
@@ -112,9 +109,8 @@ def _pending_account() -> str:
 def login_code():
     """The second step of signing in: a code from the authenticator app, or a recovery
     code. Too many wrong codes and the password must be typed again."""
-    member_id = sessions.awaiting_second_factor()
-    user = db.session.get(StaffUser, member_id) if member_id else None
-    if user is None or not user.is_active or not user.has_two_factor:
+    user = sessions.pending_member()
+    if user is None:
         sessions.forget_second_factor()
         return redirect(url_for("auth.login", next=request.args.get("next")))
     error = None

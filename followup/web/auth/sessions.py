@@ -14,6 +14,7 @@ from flask import current_app, request, session
 from flask_login import login_user, logout_user
 
 from followup.clock import utcnow
+from followup.extensions import db
 from followup.models import StaffUser
 from followup.services import staff_accounts
 
@@ -55,6 +56,26 @@ def await_second_factor(user: StaffUser) -> None:
     session[PENDING_VERSION_KEY] = user.session_version
     session[PENDING_AT_KEY] = _now_s()
     session[PENDING_FAILURES_KEY] = 0
+
+
+def password_proven(user: StaffUser) -> bool:
+    """The member proved their password (or their email, by a link): signed in now
+    (True), or, with two-factor sign-in on, the code from the app is awaited (False)."""
+    if user.has_two_factor:
+        await_second_factor(user)
+        return False
+    start(user)
+    return True
+
+
+def pending_member() -> StaffUser | None:
+    """The member whose code is awaited, while it still may be typed: active, with
+    two-factor on, and no password change or "sign out everywhere" since the password."""
+    member_id = awaiting_second_factor()
+    user = db.session.get(StaffUser, member_id) if member_id else None
+    if user is None or not user.is_active or not user.has_two_factor:
+        return None
+    return user if session.get(PENDING_VERSION_KEY) == user.session_version else None
 
 
 def awaiting_second_factor() -> int | None:
