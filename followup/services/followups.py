@@ -712,6 +712,24 @@ def _assign(
     return [notifications.add_for_assignment(followup, assignee)]
 
 
+def give_back_to_the_team(member: StaffUser, actor: Actor) -> int:
+    """A member who leaves hands their open requests back to the team (unassigned, each
+    recorded in its timeline), in the caller's transaction; how many there were. Closed
+    ones keep them: who handled a request stays known."""
+    ids = _session().scalars(
+        select(FollowUpRequest.id).where(
+            FollowUpRequest.tenant_id == member.tenant_id,
+            FollowUpRequest.assignee_id == member.id,
+            FollowUpRequest.status.in_(workflow.OPEN_STATUSES),
+        )
+    )
+    count = 0
+    for followup_id in sorted(ids):
+        _assign(lock_row(FollowUpRequest, followup_id, FollowUpRequest.status), None, actor)
+        count += 1
+    return count
+
+
 def assign(tenant_id: int, followup_id: int, assignee_id: object, actor: Actor) -> FollowUpRequest:
     """Give the request to an active member of the tenant, or to nobody (None)."""
     get_followup(tenant_id, followup_id)  # another tenant's id: 404 before any field error

@@ -31,7 +31,8 @@ from followup.models import (
 )
 from followup.models.staff import link_token
 from followup.queue import queue_password_reset
-from followup.services import notifications
+from followup.services import followups, live, notifications
+from followup.services.activity import Actor
 from followup.services.permissions import Permission, allows
 from followup.services.queries import tenant_row
 from followup.services.staff_accounts import new_password, unusable_password_hash
@@ -186,15 +187,18 @@ def change_role(actor: StaffUser, member_id: int, role: object) -> StaffUser:
 
 
 def deactivate(actor: StaffUser, member_id: int) -> StaffUser:
-    """The member can no longer sign in; every session of theirs ends at once, and their
-    open links stop working."""
+    """The member can no longer sign in; every session of theirs ends at once, their
+    open links stop working, and their open requests go back to the team."""
     target = _changeable(actor, member_id, "deactivate members")
     if target.status != StaffStatus.ACTIVE:
         raise TransitionNotAllowed(f"{target.email} is not an active member.")
     target.status = StaffStatus.DEACTIVATED
     target.end_sessions()
     _expire_links(target)
+    given_back = followups.give_back_to_the_team(target, Actor(actor.display_name, actor.id))
     db.session.commit()
+    if given_back:
+        live.changed(target.tenant_id)
     return target
 
 

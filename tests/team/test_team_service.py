@@ -13,13 +13,15 @@ from followup.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from followup.extensions import db, mail
 from followup.models import (
     DeliveryState,
+    FollowUpRequest,
     Notification,
     StaffRole,
     StaffStatus,
     StaffToken,
     StaffUser,
 )
-from followup.services import staff_accounts, team
+from followup.services import activity, followups, staff_accounts, team
+from followup.services.activity import Actor
 from tests.helpers.staff import PASSWORD
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -221,6 +223,32 @@ def test_deactivation_ends_every_session_and_sign_in_and_reactivation_allows_it(
         team.deactivate(admin, agent.id)
     team.reactivate(admin, agent.id)
     assert staff_accounts.authenticate(agent.email, PASSWORD).id == agent.id
+
+
+def test_deactivation_gives_the_open_requests_back_to_the_team(tenant, admin, agent, make_followup):
+    by_admin = Actor(admin.display_name, admin.id)
+    pending, contacted, resolved = (make_followup(tenant) for _ in range(3))
+    for followup in (pending, contacted, resolved):
+        followups.assign(tenant.id, followup.id, agent.id, by_admin)
+    followups.change_status(tenant.id, contacted.id, "contacted", by_admin)
+    followups.change_status(tenant.id, resolved.id, "contacted", by_admin)
+    followups.change_status(tenant.id, resolved.id, "resolved", by_admin)
+    team.deactivate(admin, agent.id)
+    db.session.expire_all()
+    assignees = [
+        db.session.get(FollowUpRequest, f.id).assignee_id for f in (pending, contacted, resolved)
+    ]
+    assert assignees == [None, None, agent.id]  # who handled a closed one stays known
+    entries = [
+        e
+        for e in activity.timeline(db.session.get(FollowUpRequest, pending.id))
+        if e.kind == "assignment"
+    ]
+    assert (entries[0].from_value, entries[0].to_value, entries[0].actor) == (
+        agent.display_name,
+        "Nobody",
+        admin.display_name,
+    )
 
 
 def test_a_deactivated_members_reset_link_stops_working(admin, agent):
