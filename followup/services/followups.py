@@ -65,7 +65,7 @@ from followup.services.validation import (
     whole_number,
 )
 
-NOTES = "Staff Notes"  # the field's label, which its messages name
+NOTES = "Notes"  # the legacy field's label, which its messages name
 
 
 class AssigneeFilter(StrEnum):
@@ -600,15 +600,20 @@ def _clean_notes(notes: object) -> str:
     return clean_text(notes, "notes", NOTES, required=False, max_length=MAX_NOTES) or ""
 
 
-def _write_notes(followup: FollowUpRequest, notes: str, based_on: int | None) -> None:
-    """Save the notes unless they changed after version `based_on` (None: no check, the
-    last save wins). Every save that changes them counts a new version."""
+def _write_notes(
+    followup: FollowUpRequest, notes: str, based_on: int | None, actor: Actor
+) -> None:
+    """Save the legacy notes unless they changed after version `based_on` (None: no
+    check, the last save wins). Every save that changes them counts a new version, and
+    adds them to the timeline as a note, where staff read notes now."""
     if notes == followup.notes:
         return  # nothing to save, and nothing of anyone's to lose
     if based_on is not None and based_on != followup.notes_version:
         raise NotesChangedMeanwhile()
     followup.notes = notes
     followup.notes_version += 1
+    if notes:
+        activity.record(followup, ActivityKind.NOTE, actor, text=notes)
 
 
 UPDATABLE_FIELDS = frozenset({"status", "notes", "priority", "assignee_id"})
@@ -647,7 +652,7 @@ def update_followup(
             workflow.check_transition(followup.status, target)
             _move(followup, target, actor)
         if "notes" in changes:
-            _write_notes(followup, notes, based_on)
+            _write_notes(followup, notes, based_on, actor)
         if priority is not None:
             _set_priority(followup, priority, actor)
         if "assignee_id" in changes:

@@ -488,6 +488,11 @@ def test_patch_notes_and_priority(api, tenant, make_followup):
     stored = fresh(followup.id)
     assert (stored.notes, stored.priority) == ("Called, no answer.", "high")
     assert stored.history == []
+    # Staff read notes in the timeline: the legacy field's new text is a note there.
+    notes = api.get(f"{url(followup.id)}/notes").get_json()["items"]
+    assert [(n["text"], n["author"].startswith("API token")) for n in notes] == [
+        ("Called, no answer.", True)
+    ]
 
 
 def test_patch_with_null_notes_clears_them(api, tenant, make_followup):

@@ -167,7 +167,7 @@ CASES = [
             f"/followups/{w.followup_id}",
             {"notes": "x" * (MAX_NOTES + 1), "priority": "urgent", "status": "done"},
         ),
-        ("Staff Notes", "Priority", "Status"),
+        ("Notes", "Priority", "Status"),
     ),
     # The admin panel, as staff see it.
     (
