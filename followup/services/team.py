@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 INVITATION_VALID = timedelta(hours=72)
 PASSWORD_RESET_VALID = timedelta(hours=1)
+# A reset asked for again this soon sends nothing: the link on its way still works, and
+# nobody can keep a member's real link dying by asking for new ones.
+RESET_QUIET_FOR = timedelta(minutes=5)
 EMAIL_CHANGE_VALID = timedelta(hours=72)
 INVITABLE_ROLES = (StaffRole.ADMIN, StaffRole.AGENT)
 NO_SUCH_MEMBER = "There is no such member in your team."
@@ -360,9 +363,28 @@ def email_password_reset(address: str) -> None:
     """For the job: the reset link to the active member with this address, through the
     outbox; nothing for anyone else."""
     found = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
-    if found is None or found.status != StaffStatus.ACTIVE:
+    if found is None or found.status != StaffStatus.ACTIVE or _reset_link_lately(found):
         return
     _send_link(found, StaffTokenPurpose.PASSWORD_RESET, found.email)
+
+
+def _reset_link_lately(member_: StaffUser) -> bool:
+    """An unused reset link made for the member within RESET_QUIET_FOR."""
+    now = utcnow()
+    return (
+        db.session.scalar(
+            select(StaffToken.id)
+            .where(
+                StaffToken.staff_user_id == member_.id,
+                StaffToken.purpose == StaffTokenPurpose.PASSWORD_RESET,
+                StaffToken.used_at.is_(None),
+                StaffToken.expires_at > now,
+                StaffToken.created_at > now - RESET_QUIET_FOR,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def reset_password(raw_token: object, password: object) -> StaffUser:

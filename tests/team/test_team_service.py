@@ -18,6 +18,7 @@ from followup.models import (
     StaffRole,
     StaffStatus,
     StaffToken,
+    StaffTokenPurpose,
     StaffUser,
 )
 from followup.services import activity, followups, staff_accounts, team
@@ -350,3 +351,16 @@ def test_changing_the_password_needs_the_current_one_and_ends_the_sessions(staff
     team.change_password(staff, PASSWORD, NEW_PASSWORD)
     assert reloaded(staff).session_version == version + 1
     assert staff_accounts.authenticate(staff.email, NEW_PASSWORD) is not None
+
+
+def test_a_reset_asked_again_within_5_minutes_sends_nothing_and_keeps_the_link(staff):
+    with time_machine.travel(utcnow(), tick=False) as clock, mail.record_messages() as outbox:
+        team.request_password_reset(staff.email)
+        first = link_of(outbox[0])
+        clock.shift(timedelta(minutes=4, seconds=59))
+        team.request_password_reset(staff.email)
+        assert len(outbox) == 1
+        assert team.link_holder(first, StaffTokenPurpose.PASSWORD_RESET)  # still works
+        clock.shift(timedelta(seconds=2))
+        team.request_password_reset(staff.email)
+        assert len(outbox) == 2
