@@ -24,23 +24,36 @@
       item.classList.toggle("is-selected", isSelected);
       if (isSelected) card = item;
     });
+    // Moved only when it is not in place: this runs after every swap (the live poll's
+    // too), and a move takes the keyboard away from someone typing in the detail.
     if (narrow.matches && card) {
       var slot = document.getElementById("inline-detail-slot") || document.createElement("li");
       slot.id = "inline-detail-slot";
       slot.className = "inline-detail-slot";
-      card.after(slot);
-      slot.appendChild(panel);
+      keepingFocus(function () {
+        if (card.nextElementSibling !== slot) card.after(slot);
+        if (panel.parentElement !== slot) slot.appendChild(panel);
+      });
     } else if (panel.parentElement !== layout()) {
-      layout().appendChild(panel);
+      keepingFocus(function () { layout().appendChild(panel); });
     }
     panel.classList.toggle("is-empty", !id);
+  }
+
+  // Taking an element out of the document drops the focus inside it: give it back.
+  function keepingFocus(move) {
+    var active = document.activeElement;
+    move();
+    if (active && active !== document.activeElement && document.contains(active)) {
+      active.focus({ preventScroll: true });
+    }
   }
 
   // Never let a list refresh destroy the detail panel that lives inside it on phones.
   function rescueDetail(event) {
     var panel = detailPanel();
     if (panel && layout() && event.detail.target.contains(panel) && event.detail.target !== panel) {
-      layout().appendChild(panel);
+      keepingFocus(function () { layout().appendChild(panel); });
     }
   }
 

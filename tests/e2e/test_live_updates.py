@@ -187,3 +187,23 @@ def test_no_desktop_alerts_button_where_the_browser_cannot_notify(page, seeded):
     staff_login(page, "/admin/followups")
     expect(page.locator("#desktop-alerts")).to_be_hidden()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [pytest.param({"width": 390, "height": 844}, id="phone")])
+def test_typing_on_a_phone_keeps_the_keyboard_while_the_list_follows(
+    page, seeded, live_server, viewport
+):
+    """On a phone the detail sits inside the list: the list's refreshes move it, and a
+    move must not take the keyboard from someone typing a note."""
+    staff_login(page, f"/admin/followups/{seeded['Ada Lovelace']}")
+    note = page.locator("#note-text")
+    note.click()
+    page.keyboard.type("Half ")
+    live_server.change_status(seeded["Grace Hopper"], "contacted")
+    expect(card(page, "Grace Hopper").locator(".status-pill")).to_have_text(
+        "Contacted", timeout=LIVE_MS
+    )
+    page.wait_for_timeout(1_500)  # another poll or two
+    expect(note).to_be_focused()
+    page.keyboard.type("a thought")
+    expect(note).to_have_value("Half a thought")
