@@ -27,6 +27,7 @@ from followup.models.followup import (
     Source,
     Status,
     at_risk_at,
+    is_past_due,
     promise_clock,
 )
 from followup.models.idempotency import IdempotencyKey
@@ -109,6 +110,7 @@ __all__ = [
     "at_risk_at",
     "hash_api_token",
     "hash_link_token",
+    "is_past_due",
     "new_visitor_code",
     "promise_clock",
     "response_promise",

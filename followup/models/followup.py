@@ -71,6 +71,12 @@ class PromiseClock:
     words: str
 
 
+def is_past_due(due_at: datetime, now: datetime) -> bool:
+    """The one rule for "overdue" (its SQL twin is `FollowUpRequest.past_due`): from the
+    due instant on."""
+    return now >= due_at
+
+
 def at_risk_at(created_at: datetime, response_time_hours: int) -> datetime:
     return created_at + timedelta(hours=response_time_hours) * AT_RISK_SHARE
 
@@ -94,7 +100,7 @@ def promise_clock(
 ) -> PromiseClock:
     """The clock of a pending request, from its stored promise (the response time in
     force when it was made)."""
-    if now >= due_at:
+    if is_past_due(due_at, now):
         return PromiseClock(PromiseState.OVERDUE, f"overdue by {_span_words(now - due_at)}")
     at_risk = now >= at_risk_at(created_at, response_time_hours)
     state = PromiseState.AT_RISK if at_risk else PromiseState.ON_TIME
@@ -202,6 +208,11 @@ class FollowUpRequest(db.Model):
         if self.source == Source.TEXT and on_sms:
             return "SMS"
         return SOURCE_LABELS[self.source]
+
+    @classmethod
+    def past_due(cls, now):
+        """SQL: due by `now` (a bind parameter), as `is_past_due` says."""
+        return cls.due_at <= now
 
     # A hybrid, so the admin list can select it as a column of its rows.
     @hybrid_property

@@ -23,6 +23,7 @@ from followup.models import (
     StaffUser,
     Status,
     Tenant,
+    is_past_due,
 )
 from followup.services import (
     activity,
@@ -272,7 +273,7 @@ def _conditions(kinds: _Kinds) -> list:
         conditions.append(FollowUpRequest.assignee_id == bindparam("assignee_id"))
     if kinds.overdue:  # as `is_overdue` says, in SQL
         conditions.append(FollowUpRequest.status == Status.PENDING)
-        conditions.append(FollowUpRequest.due_at < bindparam("now"))
+        conditions.append(FollowUpRequest.past_due(bindparam("now")))
     if kinds.by_priority:
         conditions.append(FollowUpRequest.priority == bindparam("priority"))
     if kinds.by_source:
@@ -393,7 +394,7 @@ def count_pending(tenant_id: int) -> int:
 
 def is_overdue(followup: FollowUpRequest | Row, now: datetime) -> bool:
     """A pending request past its due time (the promise stored when it was made)."""
-    return followup.status == Status.PENDING and now > followup.due_at
+    return followup.status == Status.PENDING and is_past_due(followup.due_at, now)
 
 
 def _parse_priority(value: object) -> Priority | None:
@@ -600,9 +601,7 @@ def _clean_notes(notes: object) -> str:
     return clean_text(notes, "notes", NOTES, required=False, max_length=MAX_NOTES) or ""
 
 
-def _write_notes(
-    followup: FollowUpRequest, notes: str, based_on: int | None, actor: Actor
-) -> None:
+def _write_notes(followup: FollowUpRequest, notes: str, based_on: int | None, actor: Actor) -> None:
     """Save the legacy notes unless they changed after version `based_on` (None: no
     check, the last save wins). Every save that changes them counts a new version, and
     adds them to the timeline as a note, where staff read notes now."""

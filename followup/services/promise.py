@@ -22,6 +22,7 @@ from followup.models import (
     PromiseClock,
     Status,
     at_risk_at,
+    is_past_due,
     promise_clock,
 )
 from followup.queue import first_in_interval
@@ -54,7 +55,9 @@ def clock_of(followup, now: datetime) -> PromiseClock | None:
 
 def _alert_kind(followup: FollowUpRequest, now: datetime) -> NotificationKind:
     """Overdue once the due time has passed (an at-risk alert then says nothing new)."""
-    return NotificationKind.OVERDUE if now >= followup.due_at else NotificationKind.AT_RISK
+    return (
+        NotificationKind.OVERDUE if is_past_due(followup.due_at, now) else NotificationKind.AT_RISK
+    )
 
 
 def _raise_alert(followup_id: int, now: datetime) -> list[notifications.DeliveryKey]:

@@ -112,8 +112,8 @@ def test_list_rows_carry_what_a_card_shows(tenant, make_followup):
 def test_overdue_only_for_pending_past_the_response_time(tenant, make_followup):
     followup = make_followup(tenant)
     created = followup.created_at
-    assert not followups.is_overdue(followup, created + timedelta(hours=24))
-    assert followups.is_overdue(followup, created + timedelta(hours=24, seconds=1))
+    assert not followups.is_overdue(followup, created + timedelta(hours=24, microseconds=-1))
+    assert followups.is_overdue(followup, created + timedelta(hours=24))
     followup.status = Status.CONTACTED
     assert not followups.is_overdue(followup, created + timedelta(days=9))
 

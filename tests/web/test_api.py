@@ -637,6 +637,18 @@ def test_a_request_keeps_the_response_time_promised_when_it_was_made(api, tenant
     assert (body["response_time_hours"], body["overdue"]) == (2, True)
 
 
+def test_at_the_due_instant_the_request_and_the_filter_agree_it_is_overdue(
+    api, tenant, make_followup
+):
+    made = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    with time_machine.travel(made, tick=False) as traveller:
+        followup = make_followup(tenant)
+        traveller.move_to(made + timedelta(hours=24))
+        assert api.get(url(followup.id)).get_json()["overdue"] is True
+        listed = api.get(f"{LIST_URL}?overdue=1").get_json()["items"]
+        assert [item["id"] for item in listed] == [followup.id]
+
+
 def test_overdue_follows_the_clock(api, tenant, make_followup):
     with time_machine.travel(datetime(2026, 11, 21, 9, 0, tzinfo=UTC), tick=False) as traveller:
         followup = make_followup(tenant)
