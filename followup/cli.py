@@ -181,7 +181,12 @@ def backup_command(path, keep):
 
 @click.command("restore")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="Replace whatever the database holds.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace what the database holds. Its schema must not be newer than the "
+    "backup's: else drop and create the database empty first.",
+)
 def restore_command(path, force):
     """Restore the backup in PATH into an empty database (stop the web and workers first)."""
     try:

@@ -5,7 +5,6 @@ from enum import StrEnum
 from sqlalchemy import (
     DDL,
     Boolean,
-    CheckConstraint,
     Computed,
     ForeignKey,
     Index,
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models.base import UTCDateTime
+from followup.models.base import UTCDateTime, one_of
 from followup.models.chat import Channel, Chat
 from followup.models.customer import Customer
 from followup.models.staff import StaffUser
@@ -44,11 +43,6 @@ class Source(StrEnum):
 
 
 SOURCE_LABELS = {Source.TEXT: "Text chat", Source.VOICE: "Voice chat", Source.API: "API"}
-
-
-def _one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
-    allowed = ", ".join(f"'{v}'" for v in values)
-    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
 
 
 # The share of the promised time after which a request nobody has contacted is at risk.
@@ -112,9 +106,9 @@ class FollowUpRequest(db.Model):
 
     __tablename__ = "followup_requests"
     __table_args__ = (
-        _one_of("status", Status),
-        _one_of("priority", Priority),
-        _one_of("source", Source),
+        one_of("status", Status),
+        one_of("priority", Priority),
+        one_of("source", Source),
         # The list: newest first, for all statuses or one (keyset pagination). On
         # PostgreSQL they carry search_text, so a search filters in the index alone (an
         # index-only scan) and reads the table only for the rows it shows.
@@ -252,7 +246,7 @@ class FollowUpActivity(db.Model):
 
     __tablename__ = "followup_activity"
     __table_args__ = (
-        _one_of("kind", ActivityKind),
+        one_of("kind", ActivityKind),
         # The timeline of one request, newest first.
         Index("ix_followup_activity_followup_created", "followup_id", "created_at", "id"),
     )

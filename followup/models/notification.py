@@ -6,8 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models.base import UTCDateTime
-from followup.models.followup import _one_of
+from followup.models.base import UTCDateTime, one_of
 
 
 class NotificationChannel(StrEnum):
@@ -76,9 +75,9 @@ class Notification(db.Model):
             postgresql_where=text(f"kind <> '{NotificationKind.ASSIGNED}'"),
         ),
         UniqueConstraint("staff_token_id"),
-        _one_of("channel", NotificationChannel),
-        _one_of("kind", NotificationKind),
-        _one_of("state", DeliveryState),
+        one_of("channel", NotificationChannel),
+        one_of("kind", NotificationKind),
+        one_of("state", DeliveryState),
         # The sweep: unfinished rows whose time has come, oldest first.
         Index("ix_notifications_state_next_attempt", "state", "next_attempt_at"),
         # How many confirmations one address got lately (services/notifications.py limits them).

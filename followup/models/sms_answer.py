@@ -5,8 +5,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import db
-from followup.models.base import UTCDateTime
-from followup.models.followup import _one_of
+from followup.models.base import UTCDateTime, one_of
 
 
 class AnswerState(StrEnum):
@@ -28,7 +27,7 @@ class SmsAnswer(db.Model):
 
     __tablename__ = "sms_answers"
     __table_args__ = (
-        _one_of("state", AnswerState),
+        one_of("state", AnswerState),
         # The sweep: unsettled texts whose time has come (`due_at` is None once settled).
         Index("ix_sms_answers_due_at", "due_at"),
         # An answer settles the chat's unsettled texts.

@@ -5,8 +5,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.extensions import db
-from followup.models.base import UTCDateTime
-from followup.models.followup import _one_of
+from followup.models.base import UTCDateTime, one_of
 
 
 class SendState(StrEnum):
@@ -28,7 +27,7 @@ class SmsSend(db.Model):
 
     __tablename__ = "sms_sends"
     __table_args__ = (
-        _one_of("state", SendState),
+        one_of("state", SendState),
         # The sweep: unsettled sends whose time has come (`due_at` is None once settled).
         Index("ix_sms_sends_due_at", "due_at"),
     )

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models.base import UTCDateTime
+from followup.models.base import UTCDateTime, one_of
 from followup.models.tenant import Tenant
 
 
@@ -35,6 +35,7 @@ class StaffUser(UserMixin, db.Model):
     """A person who logs into one tenant's admin panel."""
 
     __tablename__ = "staff_users"
+    __table_args__ = (one_of("role", StaffRole), one_of("status", StaffStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -148,6 +149,7 @@ class StaffToken(db.Model):
     confirmation of a new email address. Single use, until `expires_at`."""
 
     __tablename__ = "staff_tokens"
+    __table_args__ = (one_of("purpose", StaffTokenPurpose),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)

@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from followup.extensions import db
-from followup.models import FollowUpRequest, Tenant
+from followup.models import FollowUpRequest, StaffUser, Tenant
 from followup.services.followups import Cursor, Filters, Viewer, filtered
 
 BATCH = 500
@@ -33,8 +35,14 @@ _COLUMNS = (
     FollowUpRequest.phone,
     FollowUpRequest.reason,
     FollowUpRequest.summary,
+    FollowUpRequest.due_at,
     FollowUpRequest.contacted_at,
     FollowUpRequest.resolved_at,
+    # The assignee's email (names need not be unique), read per row: no join to filter.
+    select(StaffUser.email)
+    .where(StaffUser.id == FollowUpRequest.assignee_id)
+    .scalar_subquery()
+    .label("assignee"),
 )
 
 
@@ -51,8 +59,10 @@ def header(timezone: str) -> list[str]:
         "phone",
         "reason",
         "summary",
+        "due" + zone,
         "contacted" + zone,
         "resolved" + zone,
+        "assignee",
     ]
 
 
@@ -99,8 +109,10 @@ def csv_chunks(tenant: Tenant, filters: Filters, viewer: Viewer) -> Iterator[str
                     neutralised(row.phone),
                     neutralised(row.reason),
                     neutralised(row.summary),
+                    _local(row.due_at, zone),
                     _local(row.contacted_at, zone),
                     _local(row.resolved_at, zone),
+                    neutralised(row.assignee),
                 ]
             )
         yield buffer.getvalue()

@@ -10,6 +10,7 @@
 
 import hashlib
 import logging
+import re
 import secrets
 
 import pyotp
@@ -28,6 +29,8 @@ from followup.services.validation import problem
 log = logging.getLogger(__name__)
 
 RECOVERY_CODES = 10
+# A secret as pyotp makes it (base32), stored in clear before secrets were sealed.
+_KEPT_BEFORE_SEALING = re.compile(r"[A-Z2-7]{16,64}")
 ISSUER = "Followup"
 WRONG_CODE = "That code is not right. Type the 6 digits your app shows now, or a recovery code."
 
@@ -115,12 +118,23 @@ def disable(member: StaffUser, password: object) -> None:
 
 def _secret_of(member: StaffUser) -> str | None:
     """The member's secret, unsealed; None when SECRET_KEY changed since it was sealed
-    (then only a recovery code signs them in, and they set the app up again)."""
+    (then only a recovery code signs them in, and they set the app up again). A secret
+    kept before sealing (plain base32) is read as it is, and sealed once it works."""
     try:
         return sealing.unseal(member.totp_secret, sealing.TOTP_SECRET)
     except sealing.Unreadable:
+        if _KEPT_BEFORE_SEALING.fullmatch(member.totp_secret):
+            return member.totp_secret
         log.warning("Staff member %s has a TOTP secret sealed under another SECRET_KEY.", member.id)
         return None
+
+
+def _sealed_now(member: StaffUser, secret: str) -> dict:
+    """The column values that seal a secret kept before sealing (nothing otherwise):
+    sealed by the running app, whose SECRET_KEY is the one that must open it."""
+    if member.totp_secret != secret:
+        return {}
+    return {"totp_secret": sealing.seal(secret, sealing.TOTP_SECRET)}
 
 
 def verify(member: StaffUser, code: object) -> bool:
@@ -139,7 +153,7 @@ def verify(member: StaffUser, code: object) -> bool:
                 StaffUser.id == member.id,
                 (StaffUser.totp_last_step.is_(None)) | (StaffUser.totp_last_step < step),
             )
-            .values(totp_last_step=step)
+            .values(totp_last_step=step, **_sealed_now(member, secret))
             .execution_options(synchronize_session=False)
         ).rowcount
         db.session.commit()

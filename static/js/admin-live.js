@@ -90,7 +90,7 @@
   }
 
   // The open request follows too, unless this person is editing something in it:
-  // their typing is never thrown away (a save based on stale notes is refused anyway).
+  // their typing is never thrown away (an edit of a note changed meanwhile is refused anyway).
   // Checked again when the refresh comes back: they may have started typing meanwhile,
   // or saved something whose answer is newer than the refresh (then it is dropped).
   var REFRESH_HEADER = "X-Followup-Refresh";

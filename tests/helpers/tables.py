@@ -20,6 +20,9 @@ CHECKED_VALUES = {
     "followup_activity.kind": "note",
     "sms_answers.state": "waiting",
     "sms_sends.state": "to_send",
+    "staff_users.role": "owner",
+    "staff_users.status": "active",
+    "staff_tokens.purpose": "invitation",
 }
 
 

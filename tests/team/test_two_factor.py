@@ -64,6 +64,16 @@ def test_the_secret_is_kept_sealed_and_opens_with_this_secret_key_only(app, staf
     assert two_factor.verify(reloaded(staff), with_2fa[0])  # a recovery code still signs in
 
 
+def test_a_secret_kept_in_clear_before_sealing_works_and_is_sealed_then(app, staff):
+    staff.totp_secret = SECRET  # as stored before secrets were sealed (migration 0023)
+    db.session.commit()
+    with time_machine.travel(utcnow() + timedelta(seconds=30)):
+        assert two_factor.verify(reloaded(staff), code_now())
+    stored = reloaded(staff).totp_secret
+    assert stored != SECRET
+    assert sealing.unseal(stored, sealing.TOTP_SECRET) == SECRET
+
+
 def test_a_recovery_code_works_once(staff, with_2fa):
     code = with_2fa[0]
     assert two_factor.verify(reloaded(staff), code.upper())

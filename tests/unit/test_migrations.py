@@ -185,6 +185,13 @@ def _row_of_tenant(table: sa.Table, tenant_id: int) -> dict:
     return row | {"id": tenant_id} | ({"tenant_id": tenant_id} if "tenant_id" in row else {})
 
 
+def _member_row(staff_users: sa.Table) -> dict:
+    """An active owner of tenant 1 (roles and statuses are checked values); `status`
+    where the schema has it."""
+    checked = {"role": "owner", "status": "active"}
+    return _row_of_tenant(staff_users, 1) | {k: v for k, v in checked.items() if k in staff_users.c}
+
+
 def test_existing_chats_get_a_label_each_and_lose_the_placeholder_title(empty_app):
     """0010 on a database with chats: none lost, each gets a code no other chat of its
     tenant has, and nameless web chats are no longer titled "Website visitor"."""
@@ -336,7 +343,7 @@ def test_0021_makes_the_staff_notes_the_first_note_and_walks_down_keeping_new_on
     tenants, staff_users = metadata.tables["tenants"], metadata.tables["staff_users"]
     with db.engine.begin() as conn:
         conn.execute(tenants.insert().values(_row_of_tenant(tenants, 1)))
-        conn.execute(staff_users.insert().values(_row_of_tenant(staff_users, 1)))
+        conn.execute(staff_users.insert().values(_member_row(staff_users)))
         conn.execute(
             sa.text(
                 "INSERT INTO followup_requests (id, tenant_id, name, email, reason, priority,"
@@ -435,7 +442,9 @@ def test_0022_stores_each_promise_and_arms_only_the_alerts_still_ahead(empty_app
     assert schema_drift() == []
 
 
-def test_0023_seals_the_totp_secrets_and_walks_down_opening_them(empty_app):
+def test_0023_keeps_clear_secrets_for_the_app_to_seal_and_walks_down_opening_sealed_ones(
+    empty_app,
+):
     flask_migrate.upgrade(revision="0022")
     metadata = sa.MetaData()
     metadata.reflect(db.engine)
@@ -443,18 +452,21 @@ def test_0023_seals_the_totp_secrets_and_walks_down_opening_them(empty_app):
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
     with db.engine.begin() as conn:
         conn.execute(tenants.insert(), [_row_of_tenant(tenants, 1)])
-        member = _row_of_tenant(staff_users, 1) | {"id": 1, "totp_secret": secret}
-        conn.execute(
-            staff_users.insert(),
-            [member, member | {"id": 2, "email": "b@x.example", "totp_secret": None}],
-        )
+        member = _member_row(staff_users) | {"totp_secret": secret}
+        others = [
+            member | {"id": 2, "email": "b@x.example", "totp_secret": None},
+            member | {"id": 3, "email": "c@x.example"},
+        ]
+        conn.execute(staff_users.insert(), [member, *others])
     flask_migrate.upgrade(revision="0023")
-    with db.engine.connect() as conn:
+    sealed = sealing.seal(secret, sealing.TOTP_SECRET)  # as the app seals it at sign-in
+    with db.engine.begin() as conn:
         stored = dict(conn.execute(sa.text("SELECT id, totp_secret FROM staff_users")).all())
-    assert stored[2] is None and secret not in stored[1]
-    assert sealing.unseal(stored[1], sealing.TOTP_SECRET) == secret
+        assert stored == {1: secret, 2: None, 3: secret}
+        conn.execute(sa.text("UPDATE staff_users SET totp_secret = :s WHERE id = 3"), {"s": sealed})
     flask_migrate.downgrade(revision="0022")
     with db.engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT totp_secret FROM staff_users WHERE id = 1")) == secret
+        stored = dict(conn.execute(sa.text("SELECT id, totp_secret FROM staff_users")).all())
+    assert stored == {1: secret, 2: None, 3: secret}
     flask_migrate.upgrade()
     assert schema_drift() == []

@@ -43,7 +43,7 @@ def test_the_file_has_the_rows_of_the_filter_newest_first(
     assert {row["status"] for row in everything} == {"pending", "contacted"}
 
 
-def test_the_columns_and_times_in_the_tenants_zone(staff_browser, tenant, make_followup):
+def test_the_columns_and_times_in_the_tenants_zone(staff_browser, staff, tenant, make_followup):
     tenant.timezone = "America/New_York"
     db.session.commit()
     with time_machine.travel(datetime(2026, 7, 1, 14, 30, tzinfo=UTC), tick=False):
@@ -52,13 +52,17 @@ def test_the_columns_and_times_in_the_tenants_zone(staff_browser, tenant, make_f
         )
     with time_machine.travel(datetime(2026, 7, 1, 16, 5, tzinfo=UTC), tick=False):
         followups.change_status(tenant.id, followup.id, "contacted", followups.Actor("Olivia"))
+        followups.assign(tenant.id, followup.id, staff.id, followups.Actor("Olivia", staff.id))
     (row,) = exported(staff_browser)
     assert ",".join(row) == (  # the header line, as the file has it
         "id,created (America/New_York),status,priority,source,name,email,phone,reason,"
-        "summary,contacted (America/New_York),resolved (America/New_York)"
+        "summary,due (America/New_York),contacted (America/New_York),"
+        "resolved (America/New_York),assignee"
     )
     assert row["created (America/New_York)"] == "2026-07-01 10:30:00"  # EDT, UTC-4
+    assert row["due (America/New_York)"] == "2026-07-02 10:30:00"  # 24 h promised
     assert row["contacted (America/New_York)"] == "2026-07-01 12:05:00"
+    assert row["assignee"] == staff.email
     assert row["resolved (America/New_York)"] == ""
     assert row["status"] == "contacted"
     assert row["priority"] == "high"
