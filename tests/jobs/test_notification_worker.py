@@ -7,6 +7,7 @@ with a deadline, never sleeps for time to pass.
 
 import os
 import signal
+import subprocess
 import time
 from collections import Counter
 
@@ -215,6 +216,14 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing_after_succe
     assert len(received) - total <= 1, Counter(mail.message_id for mail in received)
 
 
+def stopped_within(worker, timeout_s: float) -> int:
+    """The worker's exit status; a failure that shows its log when it did not stop."""
+    try:
+        return worker.process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"The worker did not stop within {timeout_s} s:\n{worker.log()}")
+
+
 @ONE_DATABASE
 def test_sigterm_to_every_worker_process_lets_the_job_in_hand_finish(
     app, tenant, make_followup, smtp, start_worker
@@ -230,7 +239,7 @@ def test_sigterm_to_every_worker_process_lets_the_job_in_hand_finish(
         os.kill(pid, signal.SIGTERM)
     # The job needs about 1 s; the rest is a margin for a loaded machine, where the
     # test once failed at 10 s. Graceful is what is checked here, not fast.
-    assert worker.process.wait(timeout=WAIT_S) == 0, worker.log()
+    assert stopped_within(worker, WAIT_S) == 0, worker.log()
 
     row = row_of("staff_email")
     assert (row["state"], row["attempts"]) == ("sent", 1)

@@ -363,8 +363,13 @@ PATHS = {
                 ),
                 _query(
                     "assignee_id",
-                    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                    "Only requests assigned to this staff member.",
+                    {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                            {"enum": [""]},
+                        ]
+                    },
+                    "Only requests assigned to this staff member; empty for anyone's.",
                 ),
                 _query(
                     "overdue",
