@@ -24,7 +24,7 @@ from followup.models import (
 from followup.services import live
 from followup.services.followup_limits import MAX_NOTES, MAX_NOTES_VERSION
 from followup.services.queries import lock_row
-from followup.services.validation import clean_text, problem, whole_number
+from followup.services.validation import clean_text, number_in_range, problem
 
 # A note may be edited or deleted by its author for this long after writing it.
 EDIT_WINDOW = timedelta(minutes=15)
@@ -114,10 +114,8 @@ def notes_of(tenant_id: int, followup_id: int) -> list[FollowUpActivity]:
 
 
 def _parse_version(value: object) -> int:
-    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    number = number_in_range(value, 0, MAX_NOTES_VERSION)
     if number is None:
-        number = whole_number(value, MAX_NOTES_VERSION)
-    if number is None or not 0 <= number <= MAX_NOTES_VERSION:
         raise ValidationFailed(
             {"version": problem("Version", "use the whole number read with the note.")}
         )

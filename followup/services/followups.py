@@ -60,10 +60,10 @@ from followup.services.validation import (
     clean_text,
     normalize_email,
     normalize_phone,
+    number_in_range,
     problem,
     search_text,
     status_filter,
-    whole_number,
 )
 
 NOTES = "Notes"  # the legacy field's label, which its messages name
@@ -136,10 +136,8 @@ def _choice(value: object, field: str, label: str, choices: type[StrEnum]) -> st
 def _id_filter(value: object, field: str, label: str) -> int | None:
     if value is None or value == "":
         return None
-    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    number = number_in_range(value, 1, MAX_ID)
     if number is None:
-        number = whole_number(value, MAX_ID)
-    if number is None or not 0 < number <= MAX_ID:
         raise ValidationFailed({field: problem(label, "use the id of a staff member.")})
     return number
 
@@ -586,10 +584,7 @@ def _parse_notes_version(value: object) -> int:
     """The notes version a save is based on: a whole number, as JSON or as form text."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON's 3.0 is the integer 3 (as JSON Schema counts it)
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value if 0 <= value <= MAX_NOTES_VERSION else None
-    else:
-        number = whole_number(value, MAX_NOTES_VERSION)
+    number = number_in_range(value, 0, MAX_NOTES_VERSION)
     if number is None:
         raise ValidationFailed(
             {"notes_version": problem("Notes version", "use the whole number read with the notes.")}
@@ -672,11 +667,9 @@ def _member_label(member: StaffUser | None) -> str:
 def active_member(tenant_id: int, staff_user_id: object) -> StaffUser:
     """The tenant's active staff member with this id; ValidationFailed for anyone else
     (another tenant's, deactivated, unknown), in one message: who exists is not said."""
-    number = staff_user_id if isinstance(staff_user_id, int) else None
-    if number is None or isinstance(staff_user_id, bool):
-        number = whole_number(staff_user_id, MAX_ID) if isinstance(staff_user_id, str) else None
+    number = number_in_range(staff_user_id, 1, MAX_ID)
     member = None
-    if number is not None and 0 < number <= MAX_ID:
+    if number is not None:
         member = _session().scalar(
             select(StaffUser).where(StaffUser.id == number, StaffUser.tenant_id == tenant_id)
         )
@@ -796,10 +789,8 @@ def _parse_ids(ids: object) -> list[int]:
     values = ids if isinstance(ids, list | tuple) else None
     parsed: list[int] = []
     for value in values or []:
-        number = value if isinstance(value, int) and not isinstance(value, bool) else None
-        if number is None and isinstance(value, str):
-            number = whole_number(value, MAX_ID)
-        if number is None or not 0 < number <= MAX_ID:
+        number = number_in_range(value, 1, MAX_ID)
+        if number is None:
             values = None
             break
         if number not in parsed:

@@ -49,7 +49,7 @@ from followup.queue import (
     waiting_job_ids,
 )
 from followup.services.queries import MAX_ID
-from followup.services.validation import whole_number
+from followup.services.validation import number_in_range
 
 log = logging.getLogger(__name__)
 
@@ -558,10 +558,8 @@ def label_of(notification: Notification) -> str:
 
 
 def _parse_notification_id(value: object) -> int:
-    number = value if isinstance(value, int) and not isinstance(value, bool) else None
-    if isinstance(value, str):
-        number = whole_number(value, MAX_ID)
-    if number is None or not 0 < number <= MAX_ID:
+    number = number_in_range(value, 1, MAX_ID)
+    if number is None:
         raise ValidationFailed({"notification_id": "Choose a notification of this request."})
     return number
 

@@ -101,6 +101,15 @@ def whole_number(text: object, maximum: int) -> int | None:
     return number if number <= maximum else None
 
 
+def number_in_range(value: object, minimum: int, maximum: int) -> int | None:
+    """A whole number from `minimum` to `maximum`, sent as a JSON integer or as text
+    (a form, a URL); None for anything else (a JSON true is no number)."""
+    if isinstance(value, bool):
+        return None
+    number = value if isinstance(value, int) else whole_number(value, maximum)
+    return number if number is not None and minimum <= number <= maximum else None
+
+
 def normalize_email(value: str, field: str = "email", label: str = "Email") -> str:
     """A valid address, lowercased: one person, one key, however they typed it.
     email-validator's reasons are written for developers: people get ours."""
