@@ -25,13 +25,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from werkzeug.serving import make_server
 
 from followup.extensions import db
 from followup.models import Tenant
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers.apps import build_app
-from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveServer, served
 from tests.helpers.console_guard import ConsoleGuard
 from tests.helpers.embedded_widget import HostSite, Shop
 
@@ -41,16 +40,8 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     database = tmp_path_factory.mktemp("e2e") / "e2e.db"
     # Every test logs in afresh: keep the login rate limit out of the way.
     app = build_app(f"sqlite:///{database}", LOGIN_RATE_LIMIT="1000 per minute")
-    with app.app_context():
-        db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    yield LiveServer(app, f"http://127.0.0.1:{server.port}")
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
+    with served(app, "e2e-live-server") as server:
+        yield server
 
 
 @pytest.fixture
@@ -122,16 +113,8 @@ def widget_app_server(tmp_path_factory, fake_model) -> Iterator[LiveServer]:
         LOGIN_RATE_LIMIT="1000 per minute",
         WIDGET_SESSIONS_LIMIT_PER_IP="1000 per minute",
     )
-    with app.app_context():
-        db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="widget-e2e-app", daemon=True)
-    thread.start()
-    yield LiveServer(app, f"http://127.0.0.1:{server.port}")
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
+    with served(app, "widget-e2e-app") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,15 @@
 it starts, the live server and its standard seed, logging in as the seeded staff
 member, and screenshots to look at (test-artifacts/)."""
 
+import contextlib
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from werkzeug.serving import make_server
 
 from followup.extensions import db
 from followup.models import FollowUpRequest, Source
@@ -115,3 +119,20 @@ def screenshot(page, name: str) -> None:
     """The whole page as a person sees it, to look at: test-artifacts/screens/<name>.png."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True, animations="disabled")
+
+
+@contextlib.contextmanager
+def served(app, name: str) -> Iterator[LiveServer]:
+    """`app` on an empty schema, served by a real threaded HTTP server until the end."""
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{server.port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.engine.dispose()
