@@ -159,6 +159,7 @@ def test_forgot_password_without_redis_says_to_try_again_for_anyone(app, staff, 
     response = fresh_browser(app).post("/forgot-password", {"email": address})
     assert response.status_code == 503
     assert "We could not send the link just now. Try again in a minute." in text_of(response)
+    assert f'value="{address}"' in text_of(response)  # kept for the next try
     assert db.session.scalar(select(StaffToken.id)) is None
 
 

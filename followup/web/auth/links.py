@@ -97,7 +97,12 @@ def forgot_password():
     minutes = int(team.PASSWORD_RESET_VALID.total_seconds() // 60)
     notice = RESET_SENT.format(email=sent_to, minutes=minutes) if sent_to is not None else None
     page = render_template(
-        "auth/forgot_password.html", notice=notice, refusal=refusal, minutes=minutes
+        "auth/forgot_password.html",
+        notice=notice,
+        refusal=refusal,
+        minutes=minutes,
+        # Refused for now: the address stays in the box for the next try.
+        email=form.email.data if refusal else "",
     )
     return page, refusal.http_status if refusal else 200
 
