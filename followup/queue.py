@@ -15,6 +15,7 @@ One Redis connection per process."""
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -22,9 +23,10 @@ from functools import cache
 from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry, get_current_job
+from rq import Queue, Retry, Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.job import JobStatus
+from rq.scheduler import RQScheduler
 
 from followup.clock import from_micros, to_micros, utcnow
 
@@ -302,3 +304,42 @@ def _reminder_job_options(job_id: str | None, timeout_s: int) -> dict:
         "result_ttl": 0,  # nothing to keep: the database records what was sent
         "failure_ttl": FAILED_JOB_TTL_S,
     }
+
+
+# --- what the workers are doing (the doctor and the System page) --------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    name: str
+    queues: tuple[str, ...]
+    state: str  # RQ's: "idle", "busy", "suspended", ...
+    last_heartbeat: datetime | None
+
+
+def workers() -> list[WorkerState]:
+    """The workers registered in Redis (RQ drops one whose heartbeat expired), by name."""
+    found = Worker.all(connection=redis_connection())
+    return sorted(
+        (
+            WorkerState(
+                name=worker.name,
+                queues=tuple(worker.queue_names()),
+                state=str(worker.get_state()),
+                last_heartbeat=worker.last_heartbeat,
+            )
+            for worker in found
+        ),
+        key=lambda worker: worker.name,
+    )
+
+
+def queue_depths() -> dict[JobQueue, int]:
+    """Jobs waiting in each queue, most urgent queue first."""
+    return {name: queue_named(name).count for name in PRIORITY}
+
+
+def scheduler_elected() -> bool:
+    """True when a worker's scheduler holds the lock of every queue: someone moves the
+    jobs queued for later (retries, reminders' wake-ups) onto the queues when due."""
+    return all(redis_connection().exists(RQScheduler.get_locking_key(name)) for name in PRIORITY)
