@@ -344,7 +344,8 @@ def _smtp_conversation(steps: list[str]) -> None:
 
 
 def _smtp_trouble(exc: Exception) -> str:
-    if isinstance(exc, TimeoutError):
+    # smtplib reports a read that timed out as a disconnection, raised while handling it.
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
         return f"no answer within MAIL_TIMEOUT_S ({current_app.config['MAIL_TIMEOUT_S']:g} s)"
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return "the server does not offer it"
@@ -457,7 +458,9 @@ def check_disk_space() -> Finding:
 
 
 def _size(count: int) -> str:
-    return f"{count / MIB / 1024:.1f} GiB" if count >= 1024 * MIB else f"{count // MIB} MiB"
+    if count >= 1024 * MIB:
+        return f"{count / MIB / 1024:.1f} GiB"
+    return f"{count // MIB} MiB" if count >= MIB else f"{count // 1024} KiB"
 
 
 _LABELS = {"public_url": "Public URL", "sms": "SMS", "ai": "AI model"}
