@@ -15,9 +15,8 @@ import ipaddress
 import shutil
 import smtplib
 import ssl
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -83,32 +82,33 @@ def run_checks(checks: tuple[Check, ...] | None = None) -> list[Finding]:
     """Run each check (all of them by default), at once; the findings in their order."""
     chosen = checks or CHECKS
     app = current_app._get_current_object()
-    pool = ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="doctor")
-    try:
-        futures = [pool.submit(_run_in, app, check) for check in chosen]
-        deadline = monotonic() + CHECKS_DEADLINE_S
-        return [
-            _outcome(check, future, deadline) for check, future in zip(chosen, futures, strict=True)
-        ]
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # a stuck check is left behind
+    found: dict[int, Finding] = {}
+    # Daemon threads: one stuck past the deadline neither holds up the answer nor
+    # keeps `flask --app app doctor` from exiting.
+    threads = [
+        threading.Thread(target=_run_in, args=(app, check, found, index), daemon=True)
+        for index, check in enumerate(chosen)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = monotonic() + CHECKS_DEADLINE_S
+    for thread in threads:
+        thread.join(max(deadline - monotonic(), 0))
+    return [found.get(index) or _too_slow(check) for index, check in enumerate(chosen)]
 
 
-def _run_in(app: Flask, check: Check) -> Finding:
+def _run_in(app: Flask, check: Check, found: dict[int, Finding], index: int) -> None:
     with app.app_context():
-        return _run(check)
+        found[index] = _run(check)
 
 
-def _outcome(check: Check, future: Future, deadline: float) -> Finding:
-    try:
-        return future.result(timeout=max(deadline - monotonic(), 0))
-    except FutureTimeout:
-        return Finding(
-            _label(check),
-            Verdict.FAIL,
-            f"No answer within {CHECKS_DEADLINE_S:g} s.",
-            "Run it again; if it persists, look at the service it checks.",
-        )
+def _too_slow(check: Check) -> Finding:
+    return Finding(
+        _label(check),
+        Verdict.FAIL,
+        f"No answer within {CHECKS_DEADLINE_S:g} s.",
+        "Run it again; if it persists, look at the service it checks.",
+    )
 
 
 def _run(check: Check) -> Finding:

@@ -365,6 +365,37 @@ def test_disk_space_is_not_ours_to_check_on_postgresql(doctor_app):
     assert doctor.check_disk_space().verdict is Verdict.OK
 
 
+# --- running them all ---------------------------------------------------------------------------
+
+
+def _broken() -> doctor.Finding:
+    raise RuntimeError(PASSWORD)
+
+
+def test_a_check_that_raises_or_hangs_fails_and_the_others_still_report(
+    doctor_app, blackhole, monkeypatch
+):
+    doctor_app(**_mail(blackhole.port, MAIL_TIMEOUT_S=30.0), PUBLIC_BASE_URL="https://x.example")
+    monkeypatch.setattr(doctor, "CHECKS_DEADLINE_S", 0.5)
+    broken, hung, fine = doctor.run_checks((_broken, doctor.check_email, doctor.check_public_url))
+    assert (broken.verdict, broken.detail) == (
+        Verdict.FAIL,
+        "The check itself failed (RuntimeError).",
+    )
+    assert hung == doctor.Finding(
+        "Email",
+        Verdict.FAIL,
+        "No answer within 0.5 s.",
+        "Run it again; if it persists, look at the service it checks.",
+    )
+    assert fine.verdict is Verdict.OK
+
+
+def test_workers_cannot_be_told_without_redis(doctor_app):
+    doctor_app(REDIS_URL=closed_redis_url())
+    assert doctor.check_workers().detail == "Cannot tell: Redis does not answer."
+
+
 # --- the command --------------------------------------------------------------------------------
 
 LINE = re.compile(r"^(OK|WARN|FAIL) +(\S.*?) {2,}(\S.*)$")
