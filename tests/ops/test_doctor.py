@@ -15,6 +15,7 @@ from followup.config import PROJECT_ROOT
 from followup.services import doctor
 from followup.services.doctor import Verdict
 from tests.fakes.local_http import closed_redis_url
+from tests.fakes.smtp_server import FakeSmtp
 from tests.helpers.apps import POSTGRES_ADMIN_URL, REDIS_TEST_URL, build_app
 from tests.helpers.jobs import TWILIO_FROM, shared_settings, wait_for
 
@@ -220,6 +221,22 @@ def test_email_login_accepted_is_ok_and_refused_fails_without_the_password(docto
     refused = doctor.check_email()
     assert refused.verdict is Verdict.FAIL and "refused the login" in refused.detail
     assert "MAIL_PASSWORD" in refused.advice and "wrong" not in refused.detail
+
+
+@pytest.fixture
+def smtp_with_tls():
+    server = FakeSmtp(tls=True).start()
+    yield server
+    server.stop()
+
+
+def test_email_with_starttls_and_login_is_ok(doctor_app, smtp_with_tls):
+    smtp_with_tls.credentials = ("followup", PASSWORD)
+    settings = {"MAIL_USE_TLS": True, "MAIL_USERNAME": "followup", "MAIL_PASSWORD": PASSWORD}
+    doctor_app(**_mail(smtp_with_tls.port, **settings))
+    assert doctor.check_email().detail == (
+        f"127.0.0.1:{smtp_with_tls.port} answers (connect, EHLO, STARTTLS, login)."
+    )
 
 
 def test_email_tls_asked_of_a_server_without_it_fails_at_starttls(doctor_app, smtp):
