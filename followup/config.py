@@ -66,6 +66,9 @@ def _normalize_database_url(url: str) -> str:
 
 class Config:
     SECRET_KEY = _env("SECRET_KEY") or _instance_secret_key()
+    # True when SECRET_KEY came from instance/secret_key rather than the setting: fine
+    # on one box with SQLite, not for a database that other boxes share (the doctor).
+    SECRET_KEY_GENERATED = _env("SECRET_KEY") is None
     SQLALCHEMY_DATABASE_URI = _normalize_database_url(_env("DATABASE_URL", _default_database_url()))
     # Connections idle for a while are checked before use (extensions.check_idle_connections).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
@@ -202,6 +205,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105
+    SECRET_KEY_GENERATED = False
     RATELIMIT_STORAGE_URI = "memory://"
     RQ_ASYNC = False  # jobs run in the test's process; worker tests turn this back on
     MAIL_SUPPRESS_SEND = True  # Flask-Mail records messages instead of sending them

@@ -73,6 +73,32 @@ def client() -> openai.OpenAI:
     )
 
 
+def answer_one_token() -> str:
+    """Ask the model for a single token, not streamed: whether the endpoint answers
+    at all (the doctor). Returns the model's name as it answered; raises LLMUnavailable."""
+    body = {
+        "model": current_app.config["OPENAI_MODEL"],
+        "messages": [{"role": "user", "content": "Say OK."}],
+        "max_tokens": 1,
+    }
+    try:
+        completion = client().post(COMPLETIONS_PATH, body=body, cast_to=ChatCompletion)
+    except openai.OpenAIError as exc:
+        raise LLMUnavailable(_why_not(exc)) from exc
+    return completion.model or current_app.config["OPENAI_MODEL"]
+
+
+def _why_not(exc: openai.OpenAIError) -> str:
+    """Why the endpoint gave no answer, without its text (it may quote the request)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return f"No answer within LLM_TIMEOUT_S ({current_app.config['LLM_TIMEOUT_S']:g} s)."
+    if isinstance(exc, openai.APIConnectionError):
+        return "Cannot connect to the endpoint."
+    if isinstance(exc, openai.APIStatusError):
+        return f"The endpoint answered with an error (HTTP {exc.status_code})."
+    return f"The endpoint's answer could not be read ({type(exc).__name__})."
+
+
 def _tool_calls(pieces: dict[int, dict]) -> list[ToolCall]:
     calls = []
     for piece in pieces.values():

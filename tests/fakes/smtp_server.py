@@ -8,20 +8,30 @@ makes each acceptance slow (so a test can kill a worker mid-send).
 Refusals as a real server words them: `credentials` (login, password) is the only
 login it accepts (AUTH is offered without TLS, and a client that does not log in is
 let through); `refused_recipients` maps an address to the reply its RCPT TO gets;
-`data_reply` replaces the "250" answer to every message.
+`data_reply` replaces the "250" answer to every message. `FakeSmtp(tls=True)` offers
+STARTTLS with a self-signed certificate made at start (Flask-Mail's STARTTLS does not
+verify the server's certificate).
 """
 
 import asyncio
+import datetime
 import email
 import email.policy
 import socket
+import ssl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 HOST = "127.0.0.1"
 
@@ -42,6 +52,36 @@ class ReceivedMail:
         return self.message.get_body(preferencelist=(subtype,)).get_content()
 
 
+def _self_signed_context() -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for HOST."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory() as folder:
+        cert_path, key_path = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context.load_cert_chain(cert_path, key_path)
+    return context
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
@@ -51,6 +91,7 @@ def _free_port() -> int:
 @dataclass
 class FakeSmtp:
     port: int = field(default_factory=_free_port)
+    tls: bool = False
     accept_delay_s: float = 0.0
     credentials: tuple[str, str] | None = None
     refused_recipients: dict[str, str] = field(default_factory=dict)
@@ -71,6 +112,7 @@ class FakeSmtp:
             port=self.port,
             authenticator=self._authenticate,
             auth_require_tls=False,
+            tls_context=_self_signed_context() if self.tls else None,
         )
         self._controller.start()
         return self
