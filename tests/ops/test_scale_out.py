@@ -5,10 +5,11 @@ database and one Redis, with one SECRET_KEY.
 Customers send follow-up requests through both web processes in turn, by the REST API
 and by the widget's API (a widget session opened on one process, its form sent through
 the other). Every staff email, staff text and customer confirmation goes out exactly
-once. Chats go silent with a one-minute reminder step, made due at once by writing the
-due time into the past: every reminder is sent exactly once, whichever of the three
+once. Chats go silent with a one-minute reminder step, made due now by saying the
+customers wrote that long ago: every reminder is sent exactly once, whichever of the three
 workers' crons swept it. A staff member logged in on one process watches the Follow-Ups
-page's live poll on both while each change comes through one of them: every change
+page's live poll on both while each change comes through one of them (the requests, and
+the member's own status changes, sent with the other process's CSRF token): every change
 reaches both polls.
 
 Waits are polls with deadlines; every process is killed with its session at the end.
@@ -174,6 +175,7 @@ class StaffOverHttp:
 
     def __init__(self):
         self.http = requests.Session()
+        self.csrf_token = ""
 
     def _keep_cookies(self) -> None:
         for cookie in self.http.cookies:
@@ -193,9 +195,20 @@ class StaffOverHttp:
         self._keep_cookies()
 
     def page_version(self, web: WebProcess) -> str:
+        """The live version the Follow-Ups page starts from; keeps the page's CSRF token."""
         page = self.http.get(web.url("/admin/followups"), timeout=10)
         assert page.status_code == 200, page.status_code
-        return re.search(r'id="live-version" name="v" value="([^"]*)"', page.text).group(1)
+        self.csrf_token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)[1]
+        return re.search(r'id="live-version" name="v" value="([^"]*)"', page.text)[1]
+
+    def mark_contacted(self, web: WebProcess, followup_id: int) -> None:
+        answer = self.http.post(
+            web.url(f"/admin/followups/{followup_id}/status"),
+            data={"status": "contacted"},
+            headers={"HX-Request": "true", "X-CSRFToken": self.csrf_token},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
 
     def news(self, web: WebProcess, version: str) -> dict | None:
         """The live poll's answer to "anything new since `version`?": None, or the new
@@ -243,7 +256,7 @@ def customer(n: int) -> dict:
     }
 
 
-def send_followup(n: int, web: WebProcess, other: WebProcess, api_token: str, key: str) -> None:
+def send_followup(n: int, web: WebProcess, other: WebProcess, api_token: str, key: str) -> int:
     """Request `n` through `web`: by the REST API, or by the widget's form in a session
     that `other` opened (its token is good on every process)."""
     if (n // WEB_PROCESSES) % 2 == 0:
@@ -256,6 +269,23 @@ def send_followup(n: int, web: WebProcess, other: WebProcess, api_token: str, ke
     else:
         answer = widget_post(web, widget_session(other, key), "followups", customer(n))
     assert answer.status_code == 201, answer.text
+    return answer.json()["id"]
+
+
+def seen_on_both(staff: StaffOverHttp, webs: list[WebProcess], seen: list[str], what: str) -> int:
+    """Wait for the live poll on every web process to report a change since the versions
+    in `seen` (updated); the pending count they report, the same on both."""
+    pending = set()
+    for i, watcher in enumerate(webs):
+        news = wait_for(
+            lambda i=i, watcher=watcher: staff.news(watcher, seen[i]),
+            f"{what} in the live poll on {watcher.base_url}",
+        )
+        seen[i] = news["version"]
+        pending.add(news["pending"])
+    assert seen[0] == seen[1]  # one counter in Redis for every process
+    (count,) = pending
+    return count
 
 
 # --- what the workers did -------------------------------------------------------------------------
@@ -360,18 +390,19 @@ def test_two_web_processes_and_three_workers_send_each_thing_once(
     seen = [staff_member.page_version(web) for web in webs]
     assert seen[0] == seen[1]
 
+    followup_ids = []
     for n in range(FOLLOWUPS):
         web, other = webs[n % 2], webs[(n + 1) % 2]
-        send_followup(n, web, other, api_token, key)
+        followup_ids.append(send_followup(n, web, other, api_token, key))
         # The change made through `web` reaches the poll on both processes.
-        for i, watcher in enumerate(webs):
-            news = wait_for(
-                lambda i=i, watcher=watcher: staff_member.news(watcher, seen[i]),
-                f"request {n} (sent to {web.base_url}) in the poll on {watcher.base_url}",
-            )
-            assert news["pending"] == n + 1
-            seen[i] = news["version"]
-        assert seen[0] == seen[1]
+        what = f"request {n} (sent to {web.base_url})"
+        assert seen_on_both(staff_member, webs, seen, what) == n + 1
+    # The staff member's own changes, through each process, with the other's CSRF token.
+    for n, web in enumerate(webs):
+        staff_member.mark_contacted(web, followup_ids[n])
+        what = f"request {n} contacted (through {web.base_url})"
+        assert seen_on_both(staff_member, webs, seen, what) == FOLLOWUPS - n - 1
+        staff_member.page_version(web)  # this page's token, for the other process
 
     # Silent chats: each opened on one process, the customer's message on the other.
     chat_ids = []
