@@ -60,6 +60,7 @@ STAFF_INBOX = "team@acme.example"
 STAFF_PHONE = "+14155550123"
 ORIGIN = "https://shop.example"
 STEP_DELAY = timedelta(minutes=1)
+REMINDER_STEP = "Check in kindly"
 START_S = 40.0  # gunicorn and the workers import the app on a busy 2-core box
 DELIVERY_S = 30.0
 NOTIFICATION_SWEEP = "followup.jobs.notifications.sweep_notifications"
@@ -248,6 +249,16 @@ def widget_post(web: WebProcess, session: dict, tail: str, body: dict) -> reques
     )
 
 
+def widget_get(web: WebProcess, session: dict, tail: str) -> list[dict]:
+    answer = requests.get(
+        web.url(f"/api/widget/v1/chats/{session['chat_id']}/{tail}"),
+        headers={"Origin": ORIGIN, "Authorization": f"Bearer {session['session_token']}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["messages"]
+
+
 def customer(n: int) -> dict:
     return {
         "name": f"Customer {n}",
@@ -366,35 +377,37 @@ def make_due_now(chat_ids: list[int]) -> None:
 # --- the test -------------------------------------------------------------------------------------
 
 
-def test_two_web_processes_and_three_workers_send_each_thing_once(
-    app, smtp, twilio, redis_db, start_web, start_worker
-):
+@dataclass
+class Business:
+    """The tenant as the test set it up: its owner's email, an API token, the widget's key."""
+
+    owner_email: str
+    api_token: str
+    widget_key: str
+
+
+def business() -> Business:
     tenant = tenants.create_tenant("acme", "Acme Inc", contact_email=STAFF_INBOX)
     tenant.contact_phone, tenant.sms_enabled = STAFF_PHONE, True
     tenant.allowed_origins = [ORIGIN]
     db.session.commit()
-    staff = staff_accounts.create_staff_user("acme", "owner@acme.example", PASSWORD)
-    api_token = api_tokens.create_api_token("acme", "scale-out")
-    make_agent(tenant, steps=[(1, "Check in kindly")])
-    key = tenant.widget_public_key
+    owner = staff_accounts.create_staff_user("acme", "owner@acme.example", PASSWORD)
+    make_agent(tenant, steps=[(1, REMINDER_STEP)])  # working hours: 24/7
+    token = api_tokens.create_api_token("acme", "scale-out")
+    return Business(owner.email, token, tenant.widget_public_key)
 
-    webs = [start_web() for _ in range(WEB_PROCESSES)]
-    workers = [start_worker() for _ in range(WORKERS)]
-    for web in webs:
-        wait_for(lambda web=web: healthy(web), f"{web.base_url} to be healthy", web, START_S)
-    wait_for(lambda: workers_up(redis_db), "three workers", workers[0], START_S)
 
-    # The staff member logs in on one process; the cookie is good on the other.
+def followups_seen_live(webs: list[WebProcess], acme: Business) -> None:
+    """FOLLOWUPS requests through the processes in turn, then a status change through
+    each; every change reaches the live poll on both."""
     staff_member = StaffOverHttp()
-    staff_member.login(webs[0], staff.email)
+    staff_member.login(webs[0], acme.owner_email)  # the cookie is good on the other
     seen = [staff_member.page_version(web) for web in webs]
     assert seen[0] == seen[1]
-
     followup_ids = []
     for n in range(FOLLOWUPS):
         web, other = webs[n % 2], webs[(n + 1) % 2]
-        followup_ids.append(send_followup(n, web, other, api_token, key))
-        # The change made through `web` reaches the poll on both processes.
+        followup_ids.append(send_followup(n, web, other, acme.api_token, acme.widget_key))
         what = f"request {n} (sent to {web.base_url})"
         assert seen_on_both(staff_member, webs, seen, what) == n + 1
     # The staff member's own changes, through each process, with the other's CSRF token.
@@ -404,18 +417,31 @@ def test_two_web_processes_and_three_workers_send_each_thing_once(
         assert seen_on_both(staff_member, webs, seen, what) == FOLLOWUPS - n - 1
         staff_member.page_version(web)  # this page's token, for the other process
 
-    # Silent chats: each opened on one process, the customer's message on the other.
-    chat_ids = []
+
+@dataclass
+class SilentChat:
+    chat_id: int
+    session: dict
+    answer_id: int  # the agent's answer, after which the customer wrote nothing
+
+
+def silent_chats(webs: list[WebProcess], acme: Business) -> list[SilentChat]:
+    """Chats opened on one process, the customer's message sent through the other, the
+    AI's answer the last word: each chain's first reminder is made due now."""
+    chats = []
     for n in range(SILENT_CHATS):
-        session = widget_session(webs[n % 2], key)
+        session = widget_session(webs[n % 2], acme.widget_key)
         turn = widget_post(webs[(n + 1) % 2], session, "messages", {"text": f"Blue one {n}?"})
         assert turn.status_code == 200, turn.text
-        assert [m["role"] for m in turn.json()["messages"]] == ["client", "agent"]
-        chat_ids.append(session["chat_id"])
-    make_due_now(chat_ids)
+        client, answer = turn.json()["messages"]
+        assert (client["role"], answer["role"]) == ("client", "agent")
+        chats.append(SilentChat(session["chat_id"], session, answer["id"]))
+    make_due_now([chat.chat_id for chat in chats])
+    return chats
 
-    # Every notification once.
-    wait_for(every_notification_sent, "every notification sent", workers[0], DELIVERY_S)
+
+def notifications_sent_once(smtp: FakeSmtp, twilio: FakeTwilio, redis_db, worker) -> None:
+    wait_for(every_notification_sent, "every notification sent", worker, DELIVERY_S)
     settled(redis_db, JobQueue.NOTIFICATIONS, NOTIFICATION_SWEEP)
     names = Counter(f"Customer {n}" for n in range(FOLLOWUPS))
     assert staff_mail_names(smtp) == names
@@ -423,17 +449,42 @@ def test_two_web_processes_and_three_workers_send_each_thing_once(
     assert confirmation_addresses(smtp) == Counter(customer(n)["email"] for n in range(FOLLOWUPS))
     assert all(sms.to == STAFF_PHONE for sms in twilio.messages)
 
-    # Every reminder once.
+
+def reminders_sent_once(
+    chats: list[SilentChat], webs: list[WebProcess], fake_llm: FakeOpenAI, redis_db, worker
+) -> None:
+    chat_ids = [chat.chat_id for chat in chats]
     wait_for(
         lambda: len(reminders_per_chat(chat_ids)) == SILENT_CHATS,
         "a reminder in every silent chat",
-        workers[0],
+        worker,
         DELIVERY_S,
     )
     settled(redis_db, JobQueue.REMINDERS, REMINDER_SWEEP)
     assert reminders_per_chat(chat_ids) == Counter(dict.fromkeys(chat_ids, 1))
     assert len(db.session.scalars(select(ReminderSend)).all()) == SILENT_CHATS
     db.session.rollback()
+    # The model wrote each once, and the customer sees it once, through either process.
+    assert len([body for body in fake_llm.requests if REMINDER_STEP in str(body)]) == SILENT_CHATS
+    for n, chat in enumerate(chats):
+        after = widget_get(webs[n % 2], chat.session, f"messages?after={chat.answer_id}")
+        assert [(m["role"], m["content"]) for m in after] == [("agent", f"You said: Blue one {n}?")]
+
+
+def test_two_web_processes_and_three_workers_send_each_thing_once(
+    app, smtp, twilio, fake_llm, redis_db, start_web, start_worker
+):
+    acme = business()
+    webs = [start_web() for _ in range(WEB_PROCESSES)]
+    workers = [start_worker() for _ in range(WORKERS)]
+    for web in webs:
+        wait_for(lambda web=web: healthy(web), f"{web.base_url} to be healthy", web, START_S)
+    wait_for(lambda: workers_up(redis_db), "three workers", workers[0], START_S)
+
+    followups_seen_live(webs, acme)
+    chats = silent_chats(webs, acme)
+    notifications_sent_once(smtp, twilio, redis_db, workers[0])
+    reminders_sent_once(chats, webs, fake_llm, redis_db, workers[0])
 
     # The work was shared: Redis hands each job to the worker that has waited longest.
     assert all(worker.successful_job_count > 0 for worker in Worker.all(connection=redis_db))
