@@ -46,6 +46,7 @@ from followup.factory import create_app
 from followup.jobs.notifications import sweep_notifications, sweep_promises
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
+from followup.logs import JobLines, configure_logging
 from followup.processes import die_with_parent
 from followup.queue import queue_name, queue_named, serving
 from followup.services import notifications, reminder_sending
@@ -58,7 +59,7 @@ LEGACY_QUEUE = "default"
 log = logging.getLogger("worker")
 
 
-class FollowupWorker(Worker):
+class FollowupWorker(JobLines, Worker):
     def setup_work_horse_signals(self) -> None:
         super().setup_work_horse_signals()
         # The worker decides when a job stops: warm shutdown waits for it.
@@ -147,6 +148,7 @@ def queue_names(asked: str) -> list[str]:
 
 def main() -> None:
     arguments = _arguments()
+    configure_logging()
     app = create_app()
     with app.app_context():
         try:
