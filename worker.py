@@ -20,8 +20,9 @@ lose it.
 RQ forks a process for every job; what the notification jobs need is loaded once
 here first (`notifications.preload`), so each forked job starts warm.
 
-What it prints: LOG_LEVEL (INFO by default: every job started and finished, the
-sweeps' every run); `make run` sets WARNING, so only warnings and errors show.
+What it prints: LOG_LEVEL (INFO by default: a line at the end of every job, the sweeps'
+included, in LOG_FORMAT; see the README's Logs); `make run` sets WARNING, so only
+warnings and errors show.
 
 Stopping: the first SIGTERM/SIGINT lets the job in hand finish, then the worker
 stops (RQ's warm shutdown); a second one stops at once, and the notification the
