@@ -8,19 +8,20 @@ import logging
 import re
 
 import pytest
-from rq import Queue
+from rq import Queue, Retry
 
 from followup.logs import (
     QUIET_LIBRARIES,
     REQUEST_ID_HEADER,
     REQUEST_ID_META,
+    JobLines,
     LineFormatter,
     configure_logging,
 )
 from followup.queue import JobQueue
 from followup.services import api_tokens, customer_login, staff_accounts
 from tests.helpers.apps import app_with_empty_schema
-from tests.helpers.jobs import all_sent, configure_tenant, wait_for
+from tests.helpers.jobs import BurstWorker, all_sent, configure_tenant, wait_for
 from tests.helpers.staff import StaffBrowser, as_a_new_request, logged_in_browser
 from tests.helpers.widget import Visitor
 
@@ -216,11 +217,45 @@ def test_the_request_id_reaches_the_line_of_each_job_the_request_queued(
         "id": queued[0].id,
         "request_id": FLOW_REQUEST_ID,
     }
+    # One line per job: RQ's own lines for it (taken, "Job OK") are left out at INFO.
+    assert "Job OK" not in worker.log() and queued[0].id in worker.log()
+    assert sum(queued[0].id in text for text in worker.log().splitlines()) == 1
     # The sweeps the cron queues come from no request.
     sweeps = lambda: [  # noqa: E731
         line for line in job_lines(worker.log()) if line.get("name", "").endswith("sweep_promises")
     ]
     assert wait_for(sweeps, "a sweep's line", worker)[0]["request_id"] is None
+
+
+def succeeds() -> None:
+    """A job for the outcome test (RQ imports it by name)."""
+
+
+def fails() -> None:
+    raise RuntimeError("a job that fails")
+
+
+class LoggedBurstWorker(JobLines, BurstWorker):
+    """The tests' in-process worker with worker.py's job lines."""
+
+
+def test_a_job_line_says_ok_retried_or_failed(redis_db, caplog):
+    caplog.set_level(logging.INFO, logger="followup.jobs")
+    queue = Queue("logs-test", connection=redis_db)
+    done = queue.enqueue(succeeds, meta={REQUEST_ID_META: "request-id-0001"})
+    failing = queue.enqueue(fails, retry=Retry(max=1))  # again at once, then no more
+    LoggedBurstWorker([queue], connection=redis_db).work(burst=True)
+
+    lines = [record.line_fields for record in lines_of(caplog.records, "job")]
+    assert [(line["id"], line["outcome"], line["request_id"]) for line in lines] == [
+        (done.id, "ok", "request-id-0001"),
+        (failing.id, "retried", None),
+        (failing.id, "failed", None),
+    ]
+    assert {line["name"] for line in lines} == {f"{__name__}.succeeds", f"{__name__}.fails"}
+    assert all(line["queue"] == "logs-test" and line["ms"] >= 0 for line in lines)
+    failed = [record for record in lines_of(caplog.records, "job") if record.levelname != "INFO"]
+    assert [record.levelname for record in failed] == ["WARNING"]
 
 
 # --- nothing secret in any line of a full run ---------------------------------------------------
@@ -288,7 +323,8 @@ def test_a_full_run_at_debug_logs_no_customer_text_token_or_secret(
     visitor.start()
     events = visitor.say(PLANTED["chat text"])
     assert events[-1][0] == "done"
-    assert visitor.post("login", {"email": PLANTED["customer email"]}).status_code == 200
+    asked = visitor.post("login", {"email": PLANTED["customer email"]})
+    assert asked.status_code == 200
     login_token = wait_for(
         mail_link(smtp, PLANTED["customer email"], r"/customer-login/(\S+)"),
         "the login link email",
@@ -325,7 +361,12 @@ def test_a_full_run_at_debug_logs_no_customer_text_token_or_secret(
     web_log = formatted(caplog.records)
     # Not vacuous: both logs have their lines, and the worker printed at DEBUG.
     assert len(lines_of(caplog.records, "request")) >= 8
-    assert " job name=followup.jobs.customer_login.email_login_link " in worker_log
+    assert re.search(
+        rf"^{STAMP} INFO job name=followup.jobs.customer_login.email_login_link queue=answers "
+        rf"outcome=ok ms=\d+ id=[\w-]+ request_id={asked.headers[REQUEST_ID_HEADER]}$",
+        worker_log,
+        re.MULTILINE,
+    ), worker_log[-3000:]
     assert " job name=followup.jobs.notifications.deliver_notifications " in worker_log
     assert " DEBUG rq." in worker_log
     for what, value in secrets_of_the_run.items():
