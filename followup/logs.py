@@ -51,16 +51,20 @@ QUIET_LIBRARIES = (
     "urllib3",
     "werkzeug",
 )
-# RQ's own line for each job taken, done and kept: our job line says it once, with the
-# outcome and duration. Shown again under LOG_LEVEL=DEBUG.
+# RQ's own lines for each job taken, done and kept, and the cron's for each sweep it
+# queues: our job line says it once, with the outcome and duration. Shown again under
+# LOG_LEVEL=DEBUG.
 _RQ_JOB_MESSAGES = frozenset(
     {
         "Worker %s: %s: %s (%s)",
         "Worker %s: %s: %s",
+        "Successfully completed %s job in %ss on worker %s",
+        "Successfully completed job %s in %ss on worker %s",
         "Worker %s: job %s result discarded immediately",
         "Worker %s: job %s result is kept for %s seconds",
     }
 )
+_RQ_CRON_QUEUED = "Enqueued job "
 
 LOG_FORMATS = ("text", "json")
 
@@ -112,6 +116,8 @@ def _text_value(value) -> str:
 
 
 def _drop_rq_job_lines(record: logging.LogRecord) -> bool:
+    if record.name == "rq.cron":
+        return not str(record.msg).startswith(_RQ_CRON_QUEUED)
     return not (record.name == "rq.worker" and record.msg in _RQ_JOB_MESSAGES)
 
 
