@@ -362,7 +362,15 @@ def test_a_full_run_at_debug_logs_no_customer_text_token_or_secret(
     worker_log = worker.log()
     web_log = formatted(caplog.records)
     # Not vacuous: both logs have their lines, and the worker printed at DEBUG.
-    assert len(lines_of(caplog.records, "request")) >= 8
+    requests = [record.line_fields for record in lines_of(caplog.records, "request")]
+    assert len(requests) >= 8
+    widget = [
+        line
+        for line in requests
+        # The stream's line is written as it starts, before it reads the chat.
+        if line["route"].startswith("/w/<public_key>/chats/") and "stream" not in line["route"]
+    ]
+    assert widget and {line["tenant"] for line in widget} == {tenant.id}
     assert re.search(
         rf"^{STAMP} INFO job name=followup.jobs.customer_login.email_login_link queue=answers "
         rf"outcome=ok ms=\d+ id=[\w-]+ request_id={asked.headers[REQUEST_ID_HEADER]}$",
