@@ -150,6 +150,22 @@ def test_an_address_without_a_route_and_an_api_call_are_logged_too(app, tenant, 
     assert (api["route"], api["status"], api["tenant"]) == ("/api/v1/followups", 200, tenant.id)
 
 
+def _boom(token: str):
+    raise RuntimeError("a view that breaks")
+
+
+@ONE_DATABASE
+def test_an_unhandled_error_is_logged_with_its_route_not_its_path(app, caplog):
+    caplog.set_level(logging.INFO)
+    app.add_url_rule("/boom/<token>", "boom", _boom)
+    response = app.test_client().get("/boom/tok-5f2a9c-secret")
+    assert response.status_code == 500
+    log = formatted(caplog.records)
+    assert "Unhandled error on GET /boom/<token>" in log
+    assert "route=/boom/<token> status=500" in log
+    assert "tok-5f2a9c-secret" not in log
+
+
 def test_other_records_get_the_same_time_and_level_in_front(caplog):
     logging.getLogger("followup.example").warning("Notification %s failed", 7)
     (record,) = caplog.records
