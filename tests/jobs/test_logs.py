@@ -368,6 +368,7 @@ def test_a_full_run_at_debug_logs_no_customer_text_token_or_secret(
     secrets_of_the_run = {
         **PLANTED,
         "phone as shown": "415-555-0177",
+        "phone's digits": "4155550177",
         "API token": token,
         "widget session token": visitor.token,
         "login link token": login_token,
