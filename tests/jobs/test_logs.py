@@ -5,7 +5,9 @@ process, configured as app.py configures it, and a real `python worker.py`)."""
 
 import json
 import logging
+import os
 import re
+import signal
 
 import pytest
 from rq import Queue, Retry
@@ -274,6 +276,29 @@ def test_a_job_line_says_ok_retried_or_failed(redis_db, caplog):
     assert all(line["queue"] == "logs-test" and line["ms"] >= 0 for line in lines)
     failed = [record for record in lines_of(caplog.records, "job") if record.levelname != "INFO"]
     assert [record.levelname for record in failed] == ["WARNING"]
+
+
+# By the name the worker imports it by (pytest may import this file under another).
+DIES = "tests.jobs.test_logs.dies"
+
+
+def dies() -> None:
+    """A job whose process is killed (out of memory, say): it writes no line itself."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@ONE_DATABASE
+def test_a_job_whose_process_died_still_gets_its_failed_line(app, start_worker, redis_db):
+    worker = start_worker()
+    job = Queue("default", connection=redis_db).enqueue(
+        DIES, meta={REQUEST_ID_META: "request-id-0002"}
+    )
+    line = re.compile(
+        rf"^{STAMP} WARNING job name={DIES} queue=default outcome=failed ms=- "
+        rf"id={job.id} request_id=request-id-0002$",
+        re.MULTILINE,
+    )
+    wait_for(lambda: line.search(worker.log()), "the dead job's line", worker)
 
 
 # --- nothing secret in any line of a full run ---------------------------------------------------
