@@ -24,3 +24,8 @@ worker_connections = 1250
 # gunicorn's most: the app refuses URLs over 4,096 bytes itself, with its own 414 in our
 # words (web/requests.py); gunicorn's own 414 page is HTML that cannot be changed.
 limit_request_line = 8190
+# gunicorn's own lines in our format; no access log: the app writes one line per request
+# (followup/logs.py) with its route, request id and business, where gunicorn's would give
+# the raw path and query string (widget keys, login tokens) and a second line per request.
+logger_class = "followup.logs.GunicornLogger"
+accesslog = None

@@ -20,8 +20,9 @@ lose it.
 RQ forks a process for every job; what the notification jobs need is loaded once
 here first (`notifications.preload`), so each forked job starts warm.
 
-What it prints: LOG_LEVEL (INFO by default: every job started and finished, the
-sweeps' every run); `make run` sets WARNING, so only warnings and errors show.
+What it prints: LOG_LEVEL (INFO by default: a line at the end of every job, the sweeps'
+included, in LOG_FORMAT; see the README's Logs); `make run` sets WARNING, so only
+warnings and errors show.
 
 Stopping: the first SIGTERM/SIGINT lets the job in hand finish, then the worker
 stops (RQ's warm shutdown); a second one stops at once, and the notification the
@@ -48,6 +49,7 @@ from followup.factory import create_app
 from followup.jobs.notifications import sweep_notifications, sweep_promises
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
+from followup.logs import JobLines, configure_logging
 from followup.processes import die_with_parent
 from followup.queue import queue_name, queue_named, serving
 from followup.services import notifications, reminder_sending
@@ -61,7 +63,7 @@ LEGACY_QUEUE = "default"
 log = logging.getLogger("worker")
 
 
-class FollowupWorker(Worker):
+class FollowupWorker(JobLines, Worker):
     def setup_work_horse_signals(self) -> None:
         super().setup_work_horse_signals()
         # The worker decides when a job stops: warm shutdown waits for it.
@@ -164,6 +166,7 @@ def queue_names(asked: str) -> list[str]:
 
 def main() -> None:
     arguments = _arguments()
+    configure_logging()
     # `kill -USR1 <pid>` prints where each thread of a stuck process is, into the log;
     # the job and helper processes inherit it.
     faulthandler.register(signal.SIGUSR1, all_threads=True)

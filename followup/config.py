@@ -37,6 +37,13 @@ def _log_level() -> str:
     return value.upper()
 
 
+def _log_format() -> str:
+    value = _env("LOG_FORMAT", "text").strip()
+    if value.lower() not in ("text", "json"):
+        raise ConfigError(f'LOG_FORMAT is "{value}": it must be text or json.')
+    return value.lower()
+
+
 def _instance_secret_key() -> str:
     """A random key kept in instance/ so a fresh install is safe without set-up.
 
@@ -71,15 +78,19 @@ class Config:
     SECRET_KEY_GENERATED = _env("SECRET_KEY") is None
     SQLALCHEMY_DATABASE_URI = _normalize_database_url(_env("DATABASE_URL", _default_database_url()))
     # Connections idle for a while are checked before use (extensions.check_idle_connections).
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # hide_parameters: a failed statement's error (logged, kept with a failed job) says
+    # which statement, never the values (a customer's message, an address).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     RQ_ASYNC = True
     # The queues `python worker.py` serves when not given --queues (empty: all of them).
     WORKER_QUEUES = _env("WORKER_QUEUES", "")
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
-    # What the worker prints (DEBUG, INFO, WARNING, ERROR); `make run` sets WARNING.
+    # What the web and the worker print (DEBUG, INFO, WARNING, ERROR); `make run` sets WARNING.
     LOG_LEVEL = _log_level()
+    # One line per request and per job: key=value text, or JSON lines (followup/logs.py).
+    LOG_FORMAT = _log_format()
 
     OPENAI_API_KEY = _env("OPENAI_API_KEY")
     OPENAI_BASE_URL = _env("OPENAI_BASE_URL")

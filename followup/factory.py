@@ -27,6 +27,7 @@ from followup.web.errors import register_error_handlers
 from followup.web.health import bp as health_bp
 from followup.web.hooks import bp as hooks_bp
 from followup.web.proxies import trust_proxies
+from followup.web.request_log import install_request_log
 from followup.web.requests import install_input_rule
 from followup.web.templating import register_template_helpers
 from followup.web.widget import bp as widget_bp
@@ -47,6 +48,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app.config.from_object(config)
 
     _init_extensions(app)
+    install_request_log(app)
     install_input_rule(app)
     _register_blueprints(app)
     register_error_handlers(app)
