@@ -193,6 +193,12 @@ class Config:
     # every NOTIFY_SWEEP_INTERVAL_S. The answer job is stopped well before (at 80%).
     SMS_ANSWER_LEASE_S = float(_env("SMS_ANSWER_LEASE_S", "300"))
 
+    # /metrics (followup/metrics.py): on unless turned off; readable with the token, else
+    # only from this machine. Each RQ worker serves its own on METRICS_WORKER_PORT (0: none).
+    METRICS_ENABLED = _env_bool("METRICS_ENABLED", True)
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    METRICS_WORKER_PORT = int(_env("METRICS_WORKER_PORT", "0"))
+
     FOLLOWUPS_PAGE_SIZE = 25
     USERS_PAGE_SIZE = 25
     CUSTOMER_LOGIN_RATE_LIMIT = _env("CUSTOMER_LOGIN_RATE_LIMIT", "20 per minute")
