@@ -365,9 +365,6 @@ def serve_worker_metrics(config) -> WSGIServer | None:
     port = config["METRICS_WORKER_PORT"]
     if not (config["METRICS_ENABLED"] and port):
         return None
-    folder = tempfile.mkdtemp(prefix="followup-metrics-worker-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # not run by job processes
-    os.environ[MULTIPROC_DIR] = folder
     address = ALL_INTERFACES if config["METRICS_TOKEN"] else LOOPBACK_BINDING
     try:
         server = make_server(
@@ -376,6 +373,9 @@ def serve_worker_metrics(config) -> WSGIServer | None:
     except OSError as exc:
         log.warning("No worker metrics: port %s cannot be used (%s).", port, exc.strerror)
         return None
+    folder = tempfile.mkdtemp(prefix="followup-metrics-worker-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # not run by job processes
+    os.environ[MULTIPROC_DIR] = folder
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
 
