@@ -159,7 +159,7 @@ class LLMOutcome(StrEnum):
 
 def observe_requests(app: Flask) -> None:
     """Count every request the app answers, and time it to its last byte."""
-    request_started.connect(_request_started, app, weak=False)
+    request_started.connect(_request_started, app)
     app.after_request(_request_answered)
 
 
@@ -270,9 +270,12 @@ def refusal(config, authorization: str | None, peer: str, forwarded: bool) -> Re
 
 def _is_loopback(address: str) -> bool:
     try:
-        return ipaddress.ip_address(address).is_loopback
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return False
+    # A server listening on [::] sees IPv4 clients as ::ffff:127.0.0.1.
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return (mapped or parsed).is_loopback
 
 
 def forwarded(environ: dict) -> bool:

@@ -10,7 +10,7 @@ import socket
 import pytest
 from werkzeug.test import Client
 
-from followup import metrics
+from followup import config, metrics
 
 TOKEN = "worker-metrics-token"
 SETTINGS = {"METRICS_ENABLED": True, "METRICS_TOKEN": None, "METRICS_WORKER_PORT": 0}
@@ -89,3 +89,38 @@ def test_the_workers_server_keeps_the_same_rules(settings, path, environ, header
         assert "# TYPE followup_jobs_total counter" in response.text
     else:
         assert "followup_" not in response.text
+
+
+@pytest.mark.parametrize(("given", "used"), [(None, 0), ("", 0), ("9101", 9101), (" 0 ", 0)])
+def test_the_worker_port_setting(monkeypatch, given, used):
+    if given is None:
+        monkeypatch.delenv("METRICS_WORKER_PORT", raising=False)
+    else:
+        monkeypatch.setenv("METRICS_WORKER_PORT", given)
+    assert config._port("METRICS_WORKER_PORT") == used
+
+
+@pytest.mark.parametrize("given", ["ninety", "-1", "70000", "91.01"])
+def test_a_bad_worker_port_is_refused_in_our_words(monkeypatch, given):
+    monkeypatch.setenv("METRICS_WORKER_PORT", given)
+    with pytest.raises(config.ConfigError) as refused:
+        config._port("METRICS_WORKER_PORT")
+    assert str(refused.value) == (
+        f'METRICS_WORKER_PORT is "{given}": give a port number (1 to 65535), or 0 for none.'
+    )
+
+
+@pytest.mark.parametrize(
+    ("peer", "allowed"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("10.0.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("", False),
+        ("unix:/run/x", False),
+    ],
+)
+def test_loopback_readers_only_without_a_token(peer, allowed):
+    assert (metrics.refusal(SETTINGS, None, peer, forwarded=False) is None) is allowed

@@ -160,3 +160,12 @@ def test_notifications_are_counted_by_state_read_at_the_scrape(app, tenant, make
     }
     assert by_state[DeliveryState.FAILED] == 1
     assert sum(by_state.values()) == len(rows)
+
+
+def test_without_redis_the_rest_is_still_served(app, caplog):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    samples = read(app)
+    assert not [key for key in samples if key[0] == "followup_queue_depth"]
+    assert value(samples, "followup_notifications", state="failed") == 0
+    assert ("followup_notifications", frozenset({("state", "failed")})) in samples
+    assert "Metrics: queue depths not read (ConnectionError)." in caplog.text
