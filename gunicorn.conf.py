@@ -12,6 +12,8 @@ query and every wait for the other process's write lock.
 
 import os
 
+from followup import metrics
+
 worker_class = "gthread"
 # One process per core does the CPU work; its threads wait on the model and the network.
 workers = max(2, os.cpu_count() or 1)
@@ -29,3 +31,9 @@ limit_request_line = 8190
 # the raw path and query string (widget keys, login tokens) and a second line per request.
 logger_class = "followup.logs.GunicornLogger"
 accesslog = None
+
+# Counts of every worker process added up at each scrape (prometheus_client's multiprocess
+# mode): a folder emptied as the master starts, its dead workers' files marked.
+on_starting = metrics.web_server_starting
+child_exit = metrics.web_worker_exited
+on_exit = metrics.web_server_stopped

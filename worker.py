@@ -45,6 +45,7 @@ from rq import Worker
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
+from followup import metrics
 from followup.factory import create_app
 from followup.jobs.notifications import sweep_notifications, sweep_promises
 from followup.jobs.reminders import sweep_due_reminders
@@ -63,7 +64,7 @@ LEGACY_QUEUE = "default"
 log = logging.getLogger("worker")
 
 
-class FollowupWorker(JobLines, Worker):
+class FollowupWorker(JobLines, metrics.JobMetrics, Worker):
     def setup_work_horse_signals(self) -> None:
         super().setup_work_horse_signals()
         # The worker decides when a job stops: warm shutdown waits for it.
@@ -171,6 +172,7 @@ def main() -> None:
     # the job and helper processes inherit it.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     app = create_app()
+    metrics.serve_worker_metrics(app.config)
     with app.app_context():
         try:
             names = queue_names(arguments.queues or app.config["WORKER_QUEUES"])

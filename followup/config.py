@@ -44,6 +44,14 @@ def _log_format() -> str:
     return value.lower()
 
 
+def _port(name: str) -> int:
+    """A TCP port number, 0 for none."""
+    value = _env(name, "0").strip()
+    if not value.isdigit() or int(value) > 65535:
+        raise ConfigError(f'{name} is "{value}": give a port number (1 to 65535), or 0 for none.')
+    return int(value)
+
+
 def _instance_secret_key() -> str:
     """A random key kept in instance/ so a fresh install is safe without set-up.
 
@@ -206,6 +214,12 @@ class Config:
     # (its worker died, Redis lost the job), is queued again by the sweep, which runs
     # every NOTIFY_SWEEP_INTERVAL_S. The answer job is stopped well before (at 80%).
     SMS_ANSWER_LEASE_S = float(_env("SMS_ANSWER_LEASE_S", "300"))
+
+    # /metrics (followup/metrics.py): on unless turned off; readable with the token, else
+    # only from this machine. Each RQ worker serves its own on METRICS_WORKER_PORT (0: none).
+    METRICS_ENABLED = _env_bool("METRICS_ENABLED", True)
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    METRICS_WORKER_PORT = _port("METRICS_WORKER_PORT")
 
     FOLLOWUPS_PAGE_SIZE = 25
     USERS_PAGE_SIZE = 25

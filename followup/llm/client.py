@@ -13,6 +13,8 @@ import openai
 from flask import current_app
 from openai.types.chat import ChatCompletion
 
+from followup import metrics
+
 # Our messages and tools are plain JSON already. `chat.completions.create()` would
 # first re-type each of them against the SDK's TypedDicts, about 0.2 ms a message
 # (4-5 ms for a 20-message chat) before a byte goes out; the SDK's generic `post`
@@ -132,6 +134,7 @@ def _request_body(model: str, messages: list[dict], tools: list[dict] | None) ->
     return body
 
 
+@metrics.observe_llm_stream(Completion)
 def stream_chat(
     messages: list[dict], tools: list[dict] | None = None
 ) -> Iterator[TextDelta | Completion]:

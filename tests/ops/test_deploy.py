@@ -236,3 +236,21 @@ def test_the_readme_walks_through_every_file_of_deploy():
     section = README.read_text().split("\n## Install on a server\n", 1)[1].split("\n## ", 1)[0]
     files = sorted(path.name for path in DEPLOY.iterdir())
     assert [name for name in files if f"deploy/{name}" not in section] == []
+
+
+METRICS_BLOCKS = {
+    "Caddyfile": r"^\s*respond (\S+) 404$",
+    "nginx.conf": r"^\s*location = (\S+) \{\s*return 404;\s*\}",
+}
+
+
+@pytest.mark.parametrize("proxy", sorted(METRICS_BLOCKS))
+def test_the_proxies_answer_404_to_metrics_from_outside(proxy, tmp_path):
+    """Without a token the app serves /metrics to loopback, where a proxy on the box
+    connects from: the proxy must not pass it on (the app also refuses forwarded ones)."""
+    text = (DEPLOY / proxy).read_text()
+    blocked = re.findall(METRICS_BLOCKS[proxy], text, re.MULTILINE)
+    app = build_app(f"sqlite:///{tmp_path / 'urls.db'}")
+    with app.test_request_context():
+        assert blocked == [app.url_for("metrics.exposition")]
+    assert not stream_pattern(proxy).match(blocked[0])
