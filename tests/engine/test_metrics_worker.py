@@ -22,7 +22,7 @@ from followup.queue import DELIVER_NOTIFICATIONS, SEND_REMINDERS, JobQueue
 from followup.services import chats
 from tests.helpers.apps import app_with_empty_schema
 from tests.helpers.chains import make_agent, start_chat
-from tests.helpers.jobs import wait_for
+from tests.helpers.jobs import WAIT_S, wait_for
 from tests.helpers.metrics import parsed, scrape, value
 
 STEP_DELAY = timedelta(minutes=1)
@@ -100,8 +100,7 @@ def test_a_real_worker_counts_its_jobs_by_kind_and_outcome(app, settings, redis_
     assert f"jobs-{worker.process.pid}" in owners
 
     worker.process.send_signal(signal.SIGTERM)
-    # RQ's command channel thread sometimes takes its time to stop (tests/helpers/jobs.py).
-    worker.process.wait(timeout=90)
+    worker.process.wait(timeout=WAIT_S)
     assert not folder.exists()  # removed as the worker stopped
 
 
