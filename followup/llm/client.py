@@ -162,9 +162,13 @@ def stream_chat(
                     yield TextDelta(delta["content"])
                 for call in delta.get("tool_calls") or []:
                     _add_tool_call_piece(pieces, call)
-    # ValueError: a streamed chunk that is not JSON, which the SDK passes on as it is.
-    except (openai.OpenAIError, ValueError) as exc:
-        raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    except openai.OpenAIError as exc:
+        raise LLMUnavailable(_why_not(exc)) from exc
+    # A streamed chunk that is not JSON, which the SDK passes on as it is.
+    except ValueError as exc:
+        raise LLMUnavailable(
+            f"The endpoint's answer could not be read ({type(exc).__name__})."
+        ) from exc
     yield Completion(
         text="".join(text),
         model=served_by or model,

@@ -120,7 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour.fail_status:
             return self._json(
                 behaviour.fail_status,
-                {"error": {"message": "The fake model is down", "type": "server"}},
+                # Quoting the request, as a provider's validation error may.
+                {"error": {"message": f"Down; it read {_last_user_text(body)}", "type": "server"}},
             )
         time.sleep(behaviour.first_token_delay_s)
         reply, arguments = plan_reply(body, behaviour)
