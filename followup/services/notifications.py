@@ -594,16 +594,16 @@ def retry_now(tenant_id: int, followup_id: int, notification_id: object) -> Noti
             if notification.state in DONE
             else "This notification is being sent right now."
         )
-    if not _send_again(notification):
+    if not _send_again(notification, notification.state, notification.attempts):
         raise TransitionNotAllowed("This notification is being sent right now.")
     db.session.refresh(notification)
     return notification
 
 
-def _send_again(notification: Notification) -> bool:
-    """Make a failed or waiting notification due now (a failed one with a fresh set of
-    attempts), to the current address, and queue it; False when a worker took it
-    meanwhile (then it is in hand, not to be sent twice)."""
+def _send_again(notification: Notification, state: str, attempts_made: int) -> bool:
+    """Make a notification seen failed or waiting (`state`, `attempts_made`) due now (a
+    failed one with a fresh set of attempts), to the current address, and queue it;
+    False when it changed since (a worker took it: it is in hand, not to be sent twice)."""
     tenant = db.session.get(Tenant, notification.tenant_id)
     followup = db.session.get(FollowUpRequest, notification.followup_id)
     member = (
@@ -611,14 +611,13 @@ def _send_again(notification: Notification) -> bool:
         if notification.staff_user_id
         else None
     )
-    waiting = notification.state == DeliveryState.PENDING
-    attempts = notification.attempts if waiting else 0
+    attempts = attempts_made if state == DeliveryState.PENDING else 0
     changed = db.session.execute(
         update(Notification)
         .where(
             Notification.id == notification.id,
-            Notification.state == notification.state,
-            Notification.attempts == notification.attempts,
+            Notification.state == state,
+            Notification.attempts == attempts_made,
         )
         .values(
             state=DeliveryState.PENDING,
@@ -679,4 +678,7 @@ def retry_all(tenant_id: int) -> int:
         .order_by(Notification.created_at, Notification.id)
         .limit(RETRY_ALL_LIMIT)
     ).all()
-    return sum(_send_again(row) for row in rows)
+    # As read now: each commit below expires the rows, and a row read again later may
+    # be in a worker's hands.
+    seen = [(row, row.state, row.attempts) for row in rows]
+    return sum(_send_again(row, state, attempts) for row, state, attempts in seen)
