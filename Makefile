@@ -95,14 +95,17 @@ chromium:
 	fi
 
 # What the operator tests run besides Chromium: systemd-analyze checks the units in
-# deploy/, pg_dump and pg_restore make and restore PostgreSQL backups.
+# deploy/, nginx and caddy its proxy configurations, pg_dump and pg_restore make and
+# restore PostgreSQL backups. RUNLEVEL=1: the packages' services are not started.
 tools:
 	@missing=""; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v pg_dump >/dev/null || missing="$$missing postgresql-client"; \
+	command -v nginx >/dev/null || missing="$$missing nginx"; \
+	command -v caddy >/dev/null || missing="$$missing caddy"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+		apt-get update && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	else \
 		echo "Missing:$$missing (sudo apt-get install$$missing)"; \
 	fi

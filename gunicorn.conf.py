@@ -12,6 +12,8 @@ query and every wait for the other process's write lock.
 
 import os
 
+from followup import metrics
+
 worker_class = "gthread"
 # One process per core does the CPU work; its threads wait on the model and the network.
 workers = max(2, os.cpu_count() or 1)
@@ -24,3 +26,14 @@ worker_connections = 1250
 # gunicorn's most: the app refuses URLs over 4,096 bytes itself, with its own 414 in our
 # words (web/requests.py); gunicorn's own 414 page is HTML that cannot be changed.
 limit_request_line = 8190
+# gunicorn's own lines in our format; no access log: the app writes one line per request
+# (followup/logs.py) with its route, request id and business, where gunicorn's would give
+# the raw path and query string (widget keys, login tokens) and a second line per request.
+logger_class = "followup.logs.GunicornLogger"
+accesslog = None
+
+# Counts of every worker process added up at each scrape (prometheus_client's multiprocess
+# mode): a folder emptied as the master starts, its dead workers' files marked.
+on_starting = metrics.web_server_starting
+child_exit = metrics.web_worker_exited
+on_exit = metrics.web_server_stopped

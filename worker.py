@@ -20,17 +20,20 @@ lose it.
 RQ forks a process for every job; what the notification jobs need is loaded once
 here first (`notifications.preload`), so each forked job starts warm.
 
-What it prints: LOG_LEVEL (INFO by default: every job started and finished, the
-sweeps' every run); `make run` sets WARNING, so only warnings and errors show.
+What it prints: LOG_LEVEL (INFO by default: a line at the end of every job, the sweeps'
+included, in LOG_FORMAT; see the README's Logs); `make run` sets WARNING, so only
+warnings and errors show.
 
 Stopping: the first SIGTERM/SIGINT lets the job in hand finish, then the worker
 stops (RQ's warm shutdown); a second one stops at once, and the notification the
 job was sending goes back to the outbox when its lease ends. The job's own process
 ignores SIGTERM, so a signal sent to every process of the service (systemd,
-`docker stop`) still lets the job finish.
+`docker stop`) still lets the job finish. SIGUSR1 prints every thread's stack to the
+log, for a worker that seems stuck.
 """
 
 import argparse
+import faulthandler
 import gc
 import logging
 import multiprocessing
@@ -42,15 +45,18 @@ from rq import Worker
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
+from followup import metrics
 from followup.factory import create_app
 from followup.jobs.notifications import sweep_notifications, sweep_promises
 from followup.jobs.reminders import sweep_due_reminders
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
+from followup.logs import JobLines, configure_logging
 from followup.processes import die_with_parent
 from followup.queue import queue_name, queue_named, serving
 from followup.services import notifications, reminder_sending
 
 CRON_STOP_TIMEOUT_S = 5
+PUBSUB_STOP_TIMEOUT_S = 1
 CRON_REDIS_RETRY_S = 2
 # Jobs queued before the priority queues, in RQ's own queue: remove in a later release.
 LEGACY_QUEUE = "default"
@@ -58,11 +64,25 @@ LEGACY_QUEUE = "default"
 log = logging.getLogger("worker")
 
 
-class FollowupWorker(Worker):
+class FollowupWorker(JobLines, metrics.JobMetrics, Worker):
     def setup_work_horse_signals(self) -> None:
         super().setup_work_horse_signals()
         # The worker decides when a job stops: warm shutdown waits for it.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def unsubscribe(self) -> None:
+        """RQ's, with a bounded wait for the command channel's listener thread.
+
+        redis-py 8's `stop()` waits for that thread, which, once it has seen the
+        unsubscribe, waits up to a minute (RQ's `sleep_time`) for a new subscription: the
+        worker then took a minute to stop. The thread is a daemon: a late one ends with
+        the process."""
+        if not self.pubsub_thread:
+            return
+        self.pubsub.unsubscribe()
+        self.pubsub_thread.stop(timeout=PUBSUB_STOP_TIMEOUT_S)
+        if not self.pubsub_thread.is_alive():
+            self.pubsub.close()
 
 
 def run_cron(redis_url: str, sweeps: list[tuple], log_level: str) -> None:
@@ -147,7 +167,12 @@ def queue_names(asked: str) -> list[str]:
 
 def main() -> None:
     arguments = _arguments()
+    configure_logging()
+    # `kill -USR1 <pid>` prints where each thread of a stuck process is, into the log;
+    # the job and helper processes inherit it.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     app = create_app()
+    metrics.serve_worker_metrics(app.config)
     with app.app_context():
         try:
             names = queue_names(arguments.queues or app.config["WORKER_QUEUES"])

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from followup.clock import iso_utc
 from followup.errors import DomainError
-from followup.services import api_tokens, backups, demo, staff_accounts, tenants
+from followup.services import api_tokens, backups, demo, doctor, staff_accounts, tenants
 
 tenant_cli = AppGroup("tenant", help="Create and inspect tenants.")
 admin_cli = AppGroup("admin", help="Manage staff accounts.")
@@ -199,7 +199,33 @@ def restore_command(path, force):
     )
 
 
+# The verdict's column: as wide as the widest ("FAIL", "WARN") and two spaces.
+VERDICT_WIDTH = 6
+
+
+@click.command("doctor")
+def doctor_command():
+    """Check the installation: one line per check (OK, WARN or FAIL) and what to do.
+    Exits with status 1 when a check fails."""
+    findings = doctor.run_checks()
+    width = max(len(finding.check) for finding in findings) + 2
+    for finding in findings:
+        click.echo(f"{finding.verdict:<{VERDICT_WIDTH}}{finding.check:<{width}}{finding.detail}")
+        if finding.advice and finding.verdict is not doctor.Verdict.OK:
+            click.echo(" " * (VERDICT_WIDTH + width) + finding.advice)
+    if doctor.failed(findings):
+        raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
-    commands = (tenant_cli, admin_cli, token_cli, demo_command, backup_command, restore_command)
+    commands = (
+        tenant_cli,
+        admin_cli,
+        token_cli,
+        demo_command,
+        backup_command,
+        restore_command,
+        doctor_command,
+    )
     for command in commands:
         app.cli.add_command(command)

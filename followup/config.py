@@ -37,6 +37,21 @@ def _log_level() -> str:
     return value.upper()
 
 
+def _log_format() -> str:
+    value = _env("LOG_FORMAT", "text").strip()
+    if value.lower() not in ("text", "json"):
+        raise ConfigError(f'LOG_FORMAT is "{value}": it must be text or json.')
+    return value.lower()
+
+
+def _port(name: str) -> int:
+    """A TCP port number, 0 for none."""
+    value = _env(name, "0").strip()
+    if not value.isdigit() or int(value) > 65535:
+        raise ConfigError(f'{name} is "{value}": give a port number (1 to 65535), or 0 for none.')
+    return int(value)
+
+
 def _instance_secret_key() -> str:
     """A random key kept in instance/ so a fresh install is safe without set-up.
 
@@ -66,17 +81,24 @@ def _normalize_database_url(url: str) -> str:
 
 class Config:
     SECRET_KEY = _env("SECRET_KEY") or _instance_secret_key()
+    # True when SECRET_KEY came from instance/secret_key rather than the setting: fine
+    # on one box with SQLite, not for a database that other boxes share (the doctor).
+    SECRET_KEY_GENERATED = _env("SECRET_KEY") is None
     SQLALCHEMY_DATABASE_URI = _normalize_database_url(_env("DATABASE_URL", _default_database_url()))
     # Connections idle for a while are checked before use (extensions.check_idle_connections).
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # hide_parameters: a failed statement's error (logged, kept with a failed job) says
+    # which statement, never the values (a customer's message, an address).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     RQ_ASYNC = True
     # The queues `python worker.py` serves when not given --queues (empty: all of them).
     WORKER_QUEUES = _env("WORKER_QUEUES", "")
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
-    # What the worker prints (DEBUG, INFO, WARNING, ERROR); `make run` sets WARNING.
+    # What the web and the worker print (DEBUG, INFO, WARNING, ERROR); `make run` sets WARNING.
     LOG_LEVEL = _log_level()
+    # One line per request and per job: key=value text, or JSON lines (followup/logs.py).
+    LOG_FORMAT = _log_format()
 
     OPENAI_API_KEY = _env("OPENAI_API_KEY")
     OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
@@ -193,6 +215,12 @@ class Config:
     # every NOTIFY_SWEEP_INTERVAL_S. The answer job is stopped well before (at 80%).
     SMS_ANSWER_LEASE_S = float(_env("SMS_ANSWER_LEASE_S", "300"))
 
+    # /metrics (followup/metrics.py): on unless turned off; readable with the token, else
+    # only from this machine. Each RQ worker serves its own on METRICS_WORKER_PORT (0: none).
+    METRICS_ENABLED = _env_bool("METRICS_ENABLED", True)
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    METRICS_WORKER_PORT = _port("METRICS_WORKER_PORT")
+
     FOLLOWUPS_PAGE_SIZE = 25
     USERS_PAGE_SIZE = 25
     CUSTOMER_LOGIN_RATE_LIMIT = _env("CUSTOMER_LOGIN_RATE_LIMIT", "20 per minute")
@@ -204,6 +232,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105
+    SECRET_KEY_GENERATED = False
     RATELIMIT_STORAGE_URI = "memory://"
     RQ_ASYNC = False  # jobs run in the test's process; worker tests turn this back on
     MAIL_SUPPRESS_SEND = True  # Flask-Mail records messages instead of sending them

@@ -6,7 +6,7 @@ else a server on 127.0.0.1:6379, else an embedded one started from the
 launcher. Both children get the chosen URL as `REDIS_URL`.
 
 The children print warnings and errors only (LOG_LEVEL=WARNING unless LOG_LEVEL is
-set), not the worker's routine lines or each request; once the site answers and the
+set), not the line of each request and each job; once the site answers and the
 worker listens, the launcher prints where to go and, last, how to log in.
 
 Run it as `python -m followup.devserver [--bind HOST:PORT]`; production uses gunicorn
@@ -179,8 +179,8 @@ def _child_commands(address: str, log_level: str) -> dict[str, list[str]]:
         "--bind", address,
         "--log-level", log_level.lower(),
     ]  # fmt: skip
-    if log_level in ("DEBUG", "INFO"):
-        web += ["--access-logfile", "-"]  # a line per request only when asked for
+    # No gunicorn access log: the app prints its own line per request at INFO and DEBUG
+    # (followup/logs.py, and gunicorn.conf.py for why).
     return {"worker": [python, str(PROJECT_ROOT / "worker.py")], "web": web}
 
 

@@ -6,6 +6,7 @@
 from flask import Flask
 
 import followup.models  # noqa: F401  (every model registered before migrations look)
+from followup import metrics
 from followup.cli import register_cli
 from followup.config import Config
 from followup.extensions import (
@@ -26,7 +27,9 @@ from followup.web.customer_login import bp as customer_login_bp
 from followup.web.errors import register_error_handlers
 from followup.web.health import bp as health_bp
 from followup.web.hooks import bp as hooks_bp
+from followup.web.metrics import bp as metrics_bp
 from followup.web.proxies import trust_proxies
+from followup.web.request_log import install_request_log
 from followup.web.requests import install_input_rule
 from followup.web.templating import register_template_helpers
 from followup.web.widget import bp as widget_bp
@@ -47,12 +50,14 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
         app.config.from_object(config)
 
     _init_extensions(app)
+    install_request_log(app)
     install_input_rule(app)
     _register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
     trust_proxies(app)
     register_cli(app)
+    metrics.observe_requests(app)
     return app
 
 
@@ -79,10 +84,12 @@ def _register_blueprints(app: Flask) -> None:
         widget_api_bp,
         customer_login_bp,
         hooks_bp,
+        metrics_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # Authenticated by bearer tokens or provider signatures, never by cookies: there
     # is nothing to forge.
-    for blueprint in (api_bp, widget_bp, widget_api_bp, hooks_bp):
+    for blueprint in (api_bp, widget_bp, widget_api_bp, hooks_bp, metrics_bp):
         csrf.exempt(blueprint)
+    limiter.exempt(metrics_bp)  # Prometheus scrapes on its own schedule

@@ -10,6 +10,10 @@ each job goes to, in this one place: callers name the job, never the queue.
 Jobs waiting in Redis outlive a deploy: a job function that is renamed keeps its old
 name as an entry point (and in `QUEUE_OF`) for one release.
 
+Every job is queued with the id of the request (or job) that queued it in its meta, for
+its log line (followup/logs.py), and described by its name alone: RQ prints a job's
+description, by default its call with the arguments (an address, a chat's text).
+
 One Redis connection per process."""
 
 import logging
@@ -29,6 +33,7 @@ from rq.job import JobStatus
 from rq.scheduler import RQScheduler
 
 from followup.clock import from_micros, to_micros, utcnow
+from followup.logs import job_meta
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +150,13 @@ def queue_for(job: JobName) -> Queue:
 def enqueue(job: JobName, *args, **kwargs):
     """Queue `job(*args)` for a worker, on its queue. Call after the commit the job
     depends on."""
-    return queue_for(job).enqueue(dotted_name(job), *args, **kwargs)
+    return queue_for(job).enqueue(dotted_name(job), *args, **_traced(job, kwargs))
+
+
+def _traced(job: JobName, options: dict) -> dict:
+    """`options` with the request id in the job's meta and a description without the
+    arguments (unless the caller gave one)."""
+    return {"description": dotted_name(job), **options, "meta": job_meta()}
 
 
 def waiting_job_ids(job: JobName) -> list[str]:
@@ -166,7 +177,10 @@ def queue_notifications(
 ) -> None:
     """Queue the delivery of these notifications as `job_id`: now, or `at`."""
     queue = queue_for(DELIVER_NOTIFICATIONS)
-    options = {"job_id": job_id, "job_timeout": current_app.config["NOTIFY_JOB_TIMEOUT_S"]}
+    options = _traced(
+        DELIVER_NOTIFICATIONS,
+        {"job_id": job_id, "job_timeout": current_app.config["NOTIFY_JOB_TIMEOUT_S"]},
+    )
     if at is None:
         queue.enqueue(DELIVER_NOTIFICATIONS, notification_ids, **options)
     else:
@@ -213,7 +227,9 @@ def queue_sms_send(
     if at is None:
         enqueue(SEND_SMS, message_id, attempts, job_timeout=timeout_s)
     else:
-        queue_for(SEND_SMS).enqueue_at(at, SEND_SMS, message_id, attempts, job_timeout=timeout_s)
+        queue_for(SEND_SMS).enqueue_at(
+            at, SEND_SMS, message_id, attempts, **_traced(SEND_SMS, {"job_timeout": timeout_s})
+        )
 
 
 def queue_replan(agent_id: int) -> None:
@@ -262,7 +278,9 @@ def _queue_wake_up(second: int, at: datetime | None, job_id: str) -> None:
         SEND_DUE_REMINDERS,
         args=(second,),
         status=JobStatus.SCHEDULED,
-        **_reminder_job_options(job_id, current_app.config["REMINDER_JOB_TIMEOUT_S"]),
+        **_reminder_job_options(
+            SEND_DUE_REMINDERS, job_id, current_app.config["REMINDER_JOB_TIMEOUT_S"]
+        ),
     )
     try:
         if at is None:
@@ -284,26 +302,31 @@ def queue_reminder_batches(batches: list[list]) -> None:
     timeout = current_app.config["REMINDER_JOB_TIMEOUT_S"]
     jobs = [
         Queue.prepare_data(
-            SEND_REMINDERS, (batch,), **_reminder_job_options(None, timeout * len(batch))
+            SEND_REMINDERS,
+            (batch,),
+            **_reminder_job_options(SEND_REMINDERS, None, timeout * len(batch)),
         )
         for batch in batches
     ]
     if not queue.is_async:
         for job in jobs:  # each runs here and now (RQ's sync mode and pipelines do not mix)
-            queue.enqueue_call(job.func, args=job.args, timeout=job.timeout)
+            queue.enqueue_call(job.func, args=job.args, timeout=job.timeout, meta=job.meta)
         return
     with queue.connection.pipeline() as pipe:
         queue.enqueue_many(jobs, pipeline=pipe)
         pipe.execute()
 
 
-def _reminder_job_options(job_id: str | None, timeout_s: int) -> dict:
-    return {
-        "job_id": job_id,
-        "timeout": timeout_s,
-        "result_ttl": 0,  # nothing to keep: the database records what was sent
-        "failure_ttl": FAILED_JOB_TTL_S,
-    }
+def _reminder_job_options(job: str, job_id: str | None, timeout_s: int) -> dict:
+    return _traced(
+        job,
+        {
+            "job_id": job_id,
+            "timeout": timeout_s,
+            "result_ttl": 0,  # nothing to keep: the database records what was sent
+            "failure_ttl": FAILED_JOB_TTL_S,
+        },
+    )
 
 
 # --- the sweeps' last runs (the System page) ----------------------------------------------------

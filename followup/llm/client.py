@@ -13,6 +13,8 @@ import openai
 from flask import current_app
 from openai.types.chat import ChatCompletion
 
+from followup import metrics
+
 # Our messages and tools are plain JSON already. `chat.completions.create()` would
 # first re-type each of them against the SDK's TypedDicts, about 0.2 ms a message
 # (4-5 ms for a 20-message chat) before a byte goes out; the SDK's generic `post`
@@ -73,6 +75,32 @@ def client() -> openai.OpenAI:
     )
 
 
+def answer_one_token() -> str:
+    """Ask the model for a single token, not streamed: whether the endpoint answers
+    at all (the doctor). Returns the model's name as it answered; raises LLMUnavailable."""
+    body = {
+        "model": current_app.config["OPENAI_MODEL"],
+        "messages": [{"role": "user", "content": "Say OK."}],
+        "max_tokens": 1,
+    }
+    try:
+        completion = client().post(COMPLETIONS_PATH, body=body, cast_to=ChatCompletion)
+    except openai.OpenAIError as exc:
+        raise LLMUnavailable(_why_not(exc)) from exc
+    return completion.model or current_app.config["OPENAI_MODEL"]
+
+
+def _why_not(exc: openai.OpenAIError) -> str:
+    """Why the endpoint gave no answer, without its text (it may quote the request)."""
+    if isinstance(exc, openai.APITimeoutError):
+        return f"No answer within LLM_TIMEOUT_S ({current_app.config['LLM_TIMEOUT_S']:g} s)."
+    if isinstance(exc, openai.APIConnectionError):
+        return "Cannot connect to the endpoint."
+    if isinstance(exc, openai.APIStatusError):
+        return f"The endpoint answered with an error (HTTP {exc.status_code})."
+    return f"The endpoint's answer could not be read ({type(exc).__name__})."
+
+
 def _tool_calls(pieces: dict[int, dict]) -> list[ToolCall]:
     calls = []
     for piece in pieces.values():
@@ -106,6 +134,7 @@ def _request_body(model: str, messages: list[dict], tools: list[dict] | None) ->
     return body
 
 
+@metrics.observe_llm_stream(Completion)
 def stream_chat(
     messages: list[dict], tools: list[dict] | None = None
 ) -> Iterator[TextDelta | Completion]:

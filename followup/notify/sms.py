@@ -67,6 +67,14 @@ def _client() -> Client:
     )
 
 
+def account_status() -> str:
+    """The Twilio account's status ("active", "suspended", "closed"), fetched with the
+    configured credentials: the doctor's proof that they work. Raises the SDK's
+    TwilioRestException when Twilio refuses them, Undeliverable when SMS is off."""
+    account = _client().api.v2010.accounts(current_app.config["TWILIO_ACCOUNT_SID"]).fetch()
+    return str(account.status)
+
+
 @dataclass
 class OutgoingSms:
     to: str

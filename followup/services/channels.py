@@ -24,6 +24,7 @@ import requests
 from followup.extensions import db
 from followup.models import Channel, Chat, Message
 from followup.notify import DeliveryFailed, Undeliverable
+from followup.notify.failures import kind
 from followup.notify.sms import OutgoingSms
 from followup.services import messages
 
@@ -99,6 +100,7 @@ def sms_parts(text: str, limit: int = SMS_MAX_CHARS) -> list[str]:
 
 def note_undelivered(message: Message, error: Exception) -> None:
     """Tell staff in the chat that this message never reached the customer's phone."""
-    log.warning("SMS of message %s not delivered: %s", message.id, error)
+    # Only the failure's kind: Twilio's text names the customer's number (staff see it).
+    log.warning("SMS of message %s not delivered: %s", message.id, kind(error))
     chat = db.session.get(Chat, message.chat_id)
     messages.note_for_staff(chat, f"This message could not be sent by SMS: {error}")

@@ -23,6 +23,7 @@ from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
+from followup.logs import note_tenant
 from followup.models import (
     ActionType,
     Agent,
@@ -84,6 +85,7 @@ def tenant_for_widget(public_key: str) -> Tenant:
     tenant = db.session.scalar(select(Tenant).where(Tenant.widget_public_key == public_key))
     if tenant is None:
         raise NotFound("Unknown widget key.")
+    note_tenant(tenant.id)
     return tenant
 
 

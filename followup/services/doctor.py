@@ -3,21 +3,62 @@
 
 Each check is a function of no arguments, run inside an app context, that returns
 one `Finding`; a check that raises is reported as FAIL with the exception's kind (never
-its text, which may hold an address or a secret).
+its text, which may hold an address or a secret). Details never hold a password, a
+token or a URL's user and password (`masked`).
+
+The checks run at once, each in a thread of its own, and each waits on the network at
+most its setting's timeout (MAIL_TIMEOUT_S, TWILIO_TIMEOUT_S, LLM_TIMEOUT_S, Redis's
+own); `run_checks` gives up on one still running after CHECKS_DEADLINE_S.
 """
 
+import ipaddress
+import shutil
+import smtplib
+import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+from time import monotonic
+from urllib.parse import urlsplit, urlunsplit
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import current_app
+from flask import Flask, current_app
 from flask_migrate import Migrate
+from redis.exceptions import RedisError
+from requests import RequestException
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from twilio.base.exceptions import TwilioRestException
 
 from followup.extensions import db
-from followup.queue import redis_connection
+from followup.llm import client as llm_client
+from followup.notify import email, sms
+from followup.queue import PRIORITY, redis_connection, scheduler_elected, workers
+
+# The commands the advice names: the same the README's upgrade steps run (a test
+# holds the two together).
+UPGRADE_COMMAND = "flask --app app db upgrade"
+START_WORKERS_COMMAND = "sudo systemctl start followup-worker@1 followup-worker@2"
+WORKER_COMMAND = "python worker.py"
+DOCTOR_COMMAND = "flask --app app doctor"
+ADVICE_COMMANDS = (UPGRADE_COMMAND, START_WORKERS_COMMAND, WORKER_COMMAND)
+
+# The System page waits for every check: longer than any one step's default timeout
+# (the model's, 20 s), and short enough that a page still comes back.
+CHECKS_DEADLINE_S = 30.0
+
+MIB = 1024 * 1024
+# Below this a write that grows the SQLite file, or its journal, can fail at any moment.
+DISK_FAIL_BYTES = 200 * MIB
+# Room for a night's backup on the same disk, a VACUUM and some weeks of growth; a
+# database bigger than this needs its own size free (the backup is a copy of it).
+DISK_WARN_BYTES = 2048 * MIB
+
+TWILIO_SETTINGS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+LOOPBACK_NAMES = ("localhost",)
 
 
 class Verdict(StrEnum):
@@ -38,25 +79,68 @@ Check = Callable[[], Finding]
 
 
 def run_checks(checks: tuple[Check, ...] | None = None) -> list[Finding]:
-    """Run each check (all of them by default), in order."""
-    return [_run(check) for check in (checks or CHECKS)]
+    """Run each check (all of them by default), at once; the findings in their order."""
+    chosen = checks or CHECKS
+    app = current_app._get_current_object()
+    found: dict[int, Finding] = {}
+    # Daemon threads: one stuck past the deadline neither holds up the answer nor
+    # keeps `flask --app app doctor` from exiting.
+    threads = [
+        threading.Thread(target=_run_in, args=(app, check, found, index), daemon=True)
+        for index, check in enumerate(chosen)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = monotonic() + CHECKS_DEADLINE_S
+    for thread in threads:
+        thread.join(max(deadline - monotonic(), 0))
+    return [found.get(index) or _too_slow(check) for index, check in enumerate(chosen)]
+
+
+def _run_in(app: Flask, check: Check, found: dict[int, Finding], index: int) -> None:
+    with app.app_context():
+        found[index] = _run(check)
+
+
+def _too_slow(check: Check) -> Finding:
+    return Finding(
+        _label(check),
+        Verdict.FAIL,
+        f"No answer within {CHECKS_DEADLINE_S:g} s.",
+        "Run it again; if it persists, look at the service it checks.",
+    )
 
 
 def _run(check: Check) -> Finding:
     try:
         return check()
     except Exception as exc:  # a check must report, never stop the others
-        name = check.__name__.removeprefix("check_").replace("_", " ").capitalize()
         return Finding(
-            name,
+            _label(check),
             Verdict.FAIL,
             f"The check itself failed ({type(exc).__name__}).",
             "Run it again; if it persists, look at the log.",
         )
 
 
+def _label(check: Check) -> str:
+    name = check.__name__.removeprefix("check_")
+    return _LABELS.get(name, name.replace("_", " ").capitalize())
+
+
 def failed(findings: list[Finding]) -> bool:
     return any(finding.verdict is Verdict.FAIL for finding in findings)
+
+
+def masked(url: str) -> str:
+    """`url` without its user, password and query (a Redis password may sit in either)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"***@{host}" if "@" in parts.netloc else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+# --- the database and Redis ---------------------------------------------------------------------
 
 
 def check_database() -> Finding:
@@ -68,7 +152,7 @@ def check_database() -> Finding:
         return Finding(
             "Database",
             Verdict.FAIL,
-            f"Cannot connect ({type(exc).__name__}).",
+            f"Cannot connect to {_database_url()} ({type(exc).__name__}).",
             "Check DATABASE_URL and that the database server is running.",
         )
     head = _script_directory().get_heads()
@@ -78,9 +162,13 @@ def check_database() -> Finding:
             Verdict.FAIL,
             f"Reachable, but the schema is at {', '.join(current) or 'nothing'}, "
             f"not {', '.join(head)}.",
-            "Run: flask --app app db upgrade",
+            f"Run: {UPGRADE_COMMAND}",
         )
     return Finding("Database", Verdict.OK, f"Reachable; schema current ({', '.join(head)}).")
+
+
+def _database_url() -> str:
+    return masked(current_app.config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _script_directory() -> ScriptDirectory:
@@ -95,10 +183,297 @@ def check_redis() -> Finding:
         return Finding(
             "Redis",
             Verdict.FAIL,
-            f"Cannot connect ({type(exc).__name__}).",
+            f"Cannot connect to {masked(current_app.config['REDIS_URL'])} ({type(exc).__name__}).",
             "Check REDIS_URL and that Redis is running.",
         )
     return Finding("Redis", Verdict.OK, "Reachable.")
 
 
-CHECKS: tuple[Check, ...] = (check_database, check_redis)
+# --- the workers --------------------------------------------------------------------------------
+
+
+def check_workers() -> Finding:
+    try:
+        alive = workers()
+        elected = scheduler_elected()
+    except RedisError:
+        return Finding(
+            "Workers", Verdict.FAIL, "Cannot tell: Redis does not answer.", "Fix Redis first."
+        )
+    if not alive:
+        return Finding(
+            "Workers",
+            Verdict.FAIL,
+            "No worker is running: emails, texts and reminders wait in the queues.",
+            f"Start them: {START_WORKERS_COMMAND} (installed from deploy/), or {WORKER_COMMAND}.",
+        )
+    count = f"{len(alive)} worker{'s' if len(alive) > 1 else ''} alive"
+    served = {name for worker in alive for name in worker.queues}
+    unserved = [name for name in PRIORITY if name not in served]
+    if unserved:
+        return Finding(
+            "Workers",
+            Verdict.FAIL,
+            f"{count}, but nobody serves the queue{'s' if len(unserved) > 1 else ''} "
+            f"{', '.join(unserved)}: its jobs never run.",
+            "Start a worker for them, or one without WORKER_QUEUES (it serves every queue).",
+        )
+    if not elected:
+        # RQ elects it as a worker starts, and again within minutes if its holder died.
+        return Finding(
+            "Workers",
+            Verdict.FAIL,
+            f"{count}, but no scheduler is elected: jobs queued for later (retries, "
+            "reminders' wake-ups) are not run when due.",
+            "Run this again in a minute; if it persists, restart the workers.",
+        )
+    return Finding("Workers", Verdict.OK, f"{count}, serving every queue; scheduler elected.")
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def _on_sqlite() -> bool:
+    return make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite"
+
+
+def check_secret_key() -> Finding:
+    if not current_app.config.get("SECRET_KEY_GENERATED"):
+        return Finding("Secret key", Verdict.OK, "SECRET_KEY is set.")
+    if _on_sqlite():
+        return Finding(
+            "Secret key", Verdict.OK, "Generated in instance/secret_key: fine for SQLite."
+        )
+    # Another box on the same database would make a key of its own: its logins, stream
+    # links and widget sessions would not open elsewhere, nor the sealed TOTP secrets.
+    return Finding(
+        "Secret key",
+        Verdict.FAIL,
+        "Generated in instance/secret_key, with a database other boxes can share.",
+        "Set SECRET_KEY in the settings to the text of instance/secret_key, the same on "
+        "every box (a new key logs everyone out and turns off two-factor codes).",
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_public_url() -> Finding:
+    url = current_app.config["PUBLIC_BASE_URL"]
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return Finding(
+            "Public URL",
+            Verdict.FAIL,
+            "PUBLIC_BASE_URL is not a web address.",
+            "Set it to the address people open, e.g. https://followup.example.com.",
+        )
+    shown = masked(url)
+    if parts.scheme == "https":
+        return Finding("Public URL", Verdict.OK, f"{shown} (HTTPS).")
+    if _is_loopback(host):
+        return Finding("Public URL", Verdict.OK, f"{shown}: this machine only (development).")
+    # FAIL, not WARN: passwords and session cookies would cross the network readable,
+    # and cookies are not marked Secure (config.py), on any host but this machine.
+    return Finding(
+        "Public URL",
+        Verdict.FAIL,
+        f"{shown}: plain HTTP on a host others reach; logins cross the network readable.",
+        "Serve it behind a TLS proxy (README, Install on a server) and set "
+        "PUBLIC_BASE_URL to its https:// address.",
+    )
+
+
+# --- the providers: mail, Twilio, the model -----------------------------------------------------
+
+
+def check_email() -> Finding:
+    config = current_app.config
+    if email.saves_to_files():
+        return Finding(
+            "Email",
+            Verdict.WARN,
+            f"No MAIL_SERVER: emails are saved as files in {email.mail_folder_label()}, "
+            "nobody receives them.",
+            "Set MAIL_SERVER (and MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME, MAIL_PASSWORD).",
+        )
+    address = f"{config['MAIL_SERVER']}:{config['MAIL_PORT']}"
+    steps: list[str] = []
+    try:
+        _smtp_conversation(steps)
+    except smtplib.SMTPAuthenticationError:
+        return Finding(
+            "Email",
+            Verdict.FAIL,
+            f"{address} refused the login of MAIL_USERNAME.",
+            "Check MAIL_USERNAME and MAIL_PASSWORD.",
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        return Finding(
+            "Email",
+            Verdict.FAIL,
+            f"{address} failed at {steps[-1]}: {_smtp_trouble(exc)}.",
+            "Check MAIL_SERVER, MAIL_PORT and MAIL_USE_TLS, and that this box may reach it.",
+        )
+    return Finding("Email", Verdict.OK, f"{address} answers ({', '.join(steps)}).")
+
+
+def _smtp_conversation(steps: list[str]) -> None:
+    """Connect, EHLO, STARTTLS and login as configured, noting each step as it starts."""
+    config = current_app.config
+    steps.append("connect")
+    with smtplib.SMTP(
+        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT_S"]
+    ) as server:
+        steps.append("EHLO")
+        server.ehlo()
+        if config["MAIL_USE_TLS"]:
+            steps.append("STARTTLS")
+            # As Flask-Mail sends: TLS negotiated, the certificate not verified.
+            server.starttls()
+            server.ehlo()
+        if config["MAIL_USERNAME"]:
+            steps.append("login")
+            server.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+
+
+def _smtp_trouble(exc: Exception) -> str:
+    # smtplib reports a read that timed out as a disconnection, raised while handling it.
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        return f"no answer within MAIL_TIMEOUT_S ({current_app.config['MAIL_TIMEOUT_S']:g} s)"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return "the server does not offer it"
+    if isinstance(exc, ssl.SSLError):
+        return "the TLS handshake failed (certificate or protocol)"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    return type(exc).__name__
+
+
+def check_sms() -> Finding:
+    config = current_app.config
+    missing = [name for name in TWILIO_SETTINGS if not config.get(name)]
+    if len(missing) == len(TWILIO_SETTINGS):
+        return Finding("SMS", Verdict.OK, "SMS is off (no TWILIO_ACCOUNT_SID).")
+    if missing:
+        return Finding(
+            "SMS",
+            Verdict.WARN,
+            f"SMS is off: {', '.join(missing)} not set.",
+            f"Set all of {', '.join(TWILIO_SETTINGS)}, or none.",
+        )
+    try:
+        status = sms.account_status()
+    except TwilioRestException as exc:
+        return _twilio_refusal(exc.status)
+    except (RequestException, OSError) as exc:
+        return Finding(
+            "SMS",
+            Verdict.FAIL,
+            f"Cannot reach Twilio at {masked(config['TWILIO_API_BASE'])} ({type(exc).__name__}).",
+            "Check that this box reaches it (firewall, proxy), and TWILIO_TIMEOUT_S.",
+        )
+    if status != "active":
+        return Finding(
+            "SMS",
+            Verdict.FAIL,
+            f"Twilio says the account is {status}.",
+            "Reactivate it in the Twilio console.",
+        )
+    return Finding("SMS", Verdict.OK, "Twilio accepted the credentials; the account is active.")
+
+
+def _twilio_refusal(status: int) -> Finding:
+    if status in (401, 403, 404):
+        return Finding(
+            "SMS",
+            Verdict.FAIL,
+            f"Twilio refused the account SID and auth token (HTTP {status}).",
+            "Copy both again from the Twilio console into TWILIO_ACCOUNT_SID and "
+            "TWILIO_AUTH_TOKEN.",
+        )
+    return Finding(
+        "SMS",
+        Verdict.FAIL,
+        f"Twilio answered with an error (HTTP {status}).",
+        "Run this again later; look at status.twilio.com if it persists.",
+    )
+
+
+def check_ai() -> Finding:
+    if not llm_client.is_configured():
+        return Finding(
+            "AI model",
+            Verdict.WARN,
+            "The AI is off: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set.",
+            "Set OPENAI_API_KEY (and OPENAI_BASE_URL for a server other than OpenAI's).",
+        )
+    try:
+        model = llm_client.answer_one_token()
+    except llm_client.LLMUnavailable as exc:
+        return Finding(
+            "AI model",
+            Verdict.FAIL,
+            str(exc),
+            "Check OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL, and that the server runs.",
+        )
+    return Finding("AI model", Verdict.OK, f"{model} answered.")
+
+
+# --- the disk -----------------------------------------------------------------------------------
+
+
+def check_disk_space() -> Finding:
+    database = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if database.get_backend_name() != "sqlite":
+        return Finding("Disk space", Verdict.OK, "Not SQLite: the database server keeps its disk.")
+    if not database.database or database.database == ":memory:":
+        return Finding("Disk space", Verdict.OK, "SQLite in memory: no file.")
+    path = Path(database.database).resolve()
+    size = path.stat().st_size if path.exists() else 0
+    free = shutil.disk_usage(path.parent).free
+    found = f"{_size(free)} free in {path.parent} (the database: {_size(size)})."
+    if free < DISK_FAIL_BYTES:
+        return Finding(
+            "Disk space",
+            Verdict.FAIL,
+            found,
+            f"Free space now: below {_size(DISK_FAIL_BYTES)} writes start to fail.",
+        )
+    if free < max(DISK_WARN_BYTES, size):
+        return Finding(
+            "Disk space",
+            Verdict.WARN,
+            found,
+            "Free some space or move the backups to another disk: a backup needs "
+            "the database's size.",
+        )
+    return Finding("Disk space", Verdict.OK, found)
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * MIB:
+        return f"{count / MIB / 1024:.1f} GiB"
+    return f"{count // MIB} MiB" if count >= MIB else f"{count // 1024} KiB"
+
+
+_LABELS = {"public_url": "Public URL", "sms": "SMS", "ai": "AI model"}
+
+CHECKS: tuple[Check, ...] = (
+    check_database,
+    check_redis,
+    check_workers,
+    check_secret_key,
+    check_public_url,
+    check_email,
+    check_sms,
+    check_ai,
+    check_disk_space,
+)

@@ -34,6 +34,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from followup import metrics
 from followup.clock import from_micros, to_micros, utcnow
 from followup.extensions import db
 from followup.llm import client as llm_client
@@ -116,6 +117,7 @@ def send_batch(items: list[Item]) -> str:
                 log.exception("Reminder for chat %s failed", chat_id)
                 db.session.rollback()
                 failed += 1
+                metrics.count_reminder(metrics.ReminderOutcome.FAILED)
     finally:
         _release(items)
     if failed:
@@ -205,6 +207,7 @@ def _retry_later(chat_id: int, cycle: int, step_id: int, error: Exception) -> st
     after twice as long (REMINDER_RETRY_FIRST_S, at most REMINDER_RETRY_MAX_S). The
     failures are counted in Redis; should the count be lost, it starts again."""
     config = current_app.config
+    metrics.count_reminder(metrics.ReminderOutcome.FAILED)
     failures = _count_failure(chat_id, cycle, step_id)
     delay = min(
         config["REMINDER_RETRY_FIRST_S"] * 2 ** (failures - 1), config["REMINDER_RETRY_MAX_S"]
@@ -250,6 +253,7 @@ def _save_and_deliver(chat_id: int, cycle: int, job_step_id, step_id: int, compl
         db.session.rollback()
         return "drop: another worker sent this reminder"
     chats.deliver_message(chat, message)
+    metrics.count_reminder(metrics.ReminderOutcome.SENT)
     return "sent"
 
 

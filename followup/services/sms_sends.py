@@ -29,6 +29,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Message, SendState, SmsSend
 from followup.models.sms_send import UNSETTLED
+from followup.notify.failures import kind
 from followup.queue import SweepKind, queue_sms_send, record_sweep
 from followup.services import channels, sms_answers
 from followup.services.queries import take_due_leases
@@ -94,7 +95,7 @@ def _failed(message: Message, attempt: int, error: Exception) -> None:
         _give_up(message, attempt, error)
         return
     retry_at = utcnow() + timedelta(seconds=SEND_RETRY_INTERVALS_S[attempt - 1])
-    log.warning("SMS of message %s not delivered yet, retrying: %s", message.id, error)
+    log.warning("SMS of message %s not delivered yet, retrying: %s", message.id, kind(error))
     _settle(message.id, attempt, SendState.TO_SEND, retry_at)
     db.session.commit()
     _queue_retry(message.id, attempt, retry_at)

@@ -16,6 +16,7 @@ from flask import Response, request, stream_with_context
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm.client import TextDelta
+from followup.logs import note_tenant
 from followup.models import Agent, Chat, Message, Tenant
 from followup.services import chats
 from followup.services.queries import MAX_ID
@@ -52,6 +53,7 @@ def opened_chat(chat_id: int) -> ChatSession | None:
             session = None
         else:
             session = ChatSession(chat, tenant, agent, tuple(tenant.allowed_origins or ()))
+            note_tenant(tenant.id)
         request.environ[_ENVIRON_KEY] = session
     return request.environ[_ENVIRON_KEY]
 

@@ -85,5 +85,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        # The route, not the path: paths carry widget keys and login tokens.
+        route = request.url_rule.rule if request.url_rule else "-"
+        app.logger.exception("Unhandled error on %s %s", request.method, route)
         return error_response(500, "internal_error", SERVER_ERROR)

@@ -8,20 +8,27 @@ makes each acceptance slow (so a test can kill a worker mid-send).
 Refusals as a real server words them: `credentials` (login, password) is the only
 login it accepts (AUTH is offered without TLS, and a client that does not log in is
 let through); `refused_recipients` maps an address to the reply its RCPT TO gets;
-`data_reply` replaces the "250" answer to every message.
+`data_reply` replaces the "250" answer to every message. `FakeSmtp(tls=True)` offers
+STARTTLS with a self-signed certificate made at start (Flask-Mail's STARTTLS does not
+verify the server's certificate).
 """
 
 import asyncio
 import email
 import email.policy
 import socket
+import ssl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.helpers.tls import write_self_signed
 
 HOST = "127.0.0.1"
 
@@ -42,6 +49,14 @@ class ReceivedMail:
         return self.message.get_body(preferencelist=(subtype,)).get_content()
 
 
+def _self_signed_context() -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for HOST."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory() as folder:
+        context.load_cert_chain(*write_self_signed(Path(folder), HOST))
+    return context
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
@@ -51,6 +66,7 @@ def _free_port() -> int:
 @dataclass
 class FakeSmtp:
     port: int = field(default_factory=_free_port)
+    tls: bool = False
     accept_delay_s: float = 0.0
     credentials: tuple[str, str] | None = None
     refused_recipients: dict[str, str] = field(default_factory=dict)
@@ -71,6 +87,7 @@ class FakeSmtp:
             port=self.port,
             authenticator=self._authenticate,
             auth_require_tls=False,
+            tls_context=_self_signed_context() if self.tls else None,
         )
         self._controller.start()
         return self

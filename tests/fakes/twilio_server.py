@@ -6,16 +6,19 @@ The real `twilio` SDK talks HTTP to it (`TWILIO_API_BASE`):
     Authorization: Basic <AccountSid:AuthToken>
     To=…&From=…&Body=…
 
-answers 201 with a Twilio-shaped message resource (a fresh `SM…` SID), or
-Twilio's error JSON: 401 for wrong credentials, 400 for a missing field, 404 for
-another path. `fail_next(n, status)` makes the next n requests fail with `status`
-(500 by default); `refuse_number(number, code, message)` answers 400 with that
-Twilio error for texts to `number`; `hold_answers()` keeps every answer back until
-`reset()` (a Twilio that does not answer in time); `hold_next(accept)` keeps the next
-request open until its `released` is set, and then either drops it unanswered and
-unrecorded (`accept=False`: the sender died before Twilio took it) or, having taken
-the message at once, answers it only then (`accept=True`: the sender died before it
-heard the SID). Accepted messages are kept in `messages`, every request in `requests`.
+answers 201 with a Twilio-shaped message resource (a fresh `SM…` SID), or Twilio's
+error JSON: 401 for wrong credentials, 400 for a missing field, 404 for another
+path. `GET /2010-04-01/Accounts/<AccountSid>.json` (the SDK's account fetch) answers
+the account resource with `account_status` ("active" unless a test says otherwise),
+401 for wrong credentials. `fail_next(n, status)` makes the next n requests fail
+with `status` (500 by default); `refuse_number(number, code, message)` answers 400
+with that Twilio error for texts to `number`; `hold_answers()` keeps every answer
+back until `reset()` (a Twilio that does not answer in time); `hold_next(accept)`
+keeps the next request open until its `released` is set, and then either drops it
+unanswered and unrecorded (`accept=False`: the sender died before Twilio took it)
+or, having taken the message at once, answers it only then (`accept=True`: the
+sender died before it heard the SID). Accepted messages are kept in `messages`,
+every request in `requests`.
 """
 
 import base64
@@ -53,6 +56,7 @@ class HeldRequest:
 class FakeTwilio:
     account_sid: str = "AC" + "0" * 32
     auth_token: str = "test-auth-token"
+    account_status: str = "active"
     messages: list[SentSms] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
@@ -101,6 +105,7 @@ class FakeTwilio:
             self.requests.clear()
             self._failures.clear()
             self._refused_numbers.clear()
+            self.account_status = "active"
             holds, self._holds = self._holds, []
         for hold in holds:
             hold.released.set()
@@ -136,6 +141,31 @@ class FakeTwilio:
         with self._lock:
             self.messages.append(sms)
         return 201, self._resource(sms)
+
+    def account(self, path: str, authorization: str) -> tuple[int, dict]:
+        """The status and JSON body of Twilio's answer to an account fetch."""
+        with self._lock:
+            self.requests.append({"path": path, "form": {}})
+            forced = self._failures.pop(0) if self._failures else None
+        if path != f"/{API_VERSION}/Accounts/{self.account_sid}.json":
+            return 404, _error(20404, "The requested resource was not found", 404)
+        if authorization != _basic(self.account_sid, self.auth_token):
+            return 401, _error(20003, "Authenticate", 401)
+        if forced is not None:
+            return forced, _error(20500, "Internal Server Error", forced)
+        now = formatdate(usegmt=True)
+        return 200, {
+            "auth_token": self.auth_token,
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": "Test account",
+            "owner_account_sid": self.account_sid,
+            "sid": self.account_sid,
+            "status": self.account_status,
+            "subresource_uris": {},
+            "type": "Full",
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}.json",
+        }
 
     def _resource(self, sms: SentSms) -> dict:
         now = formatdate(usegmt=True)
@@ -198,6 +228,13 @@ class _Handler(BaseHTTPRequestHandler):
         if hold is not None:
             hold.arrived.set()
             hold.released.wait(HOLD_LIMIT_S)
+        self._answer(status, body)
+
+    def do_GET(self) -> None:
+        self.owner.wait_until_answering()
+        self._answer(*self.owner.account(self.path, self.headers.get("Authorization", "")))
+
+    def _answer(self, status: int, body: dict) -> None:
         payload = json.dumps(body).encode()
         try:
             self.send_response(status)

@@ -112,6 +112,17 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def stacks(self) -> str:
+        """The log after each process still running printed its threads' stacks
+        (worker.py dumps them on SIGUSR1), with the list of those processes."""
+        members = session_members(self.process.pid)
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
+        time.sleep(1)  # a dump is a few writes; nothing to wait on from here
+        commands = [f"{pid}: {process_command(pid)}" for pid in members]
+        return "\n".join(["still running:", *commands, self.log()])
+
 
 def worker_environment(settings: dict) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("OPENAI_")}
@@ -171,6 +182,13 @@ def wait_for(
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
         time.sleep(0.05)
+
+
+def process_command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "(gone)"
 
 
 def session_members(session_id: int) -> list[int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from followup import config
 
-ENV_READERS = {"_env", "_env_bool"}
+ENV_READERS = {"_env", "_env_bool", "_port"}
 README = Path(config.PROJECT_ROOT, "README.md")
 
 

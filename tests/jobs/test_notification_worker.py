@@ -5,9 +5,11 @@ Each test starts its own worker(s) against the test's database; waits are polls
 with a deadline, never sleeps for time to pass.
 """
 
+import importlib.util
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 
@@ -20,6 +22,7 @@ from followup.models import NotificationChannel, Source
 from followup.queue import JobQueue
 from followup.services import followups
 from tests.helpers.jobs import (
+    PROJECT_ROOT,
     TWILIO_FROM,
     WAIT_S,
     all_sent,
@@ -217,11 +220,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing_after_succe
 
 
 def stopped_within(worker, timeout_s: float) -> int:
-    """The worker's exit status; a failure that shows its log when it did not stop."""
+    """The worker's exit status; a failure that shows its log, and where each of its
+    processes was stuck, when it did not stop."""
     try:
         return worker.process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"The worker did not stop within {timeout_s} s:\n{worker.log()}")
+        pytest.fail(f"The worker did not stop within {timeout_s} s:\n{worker.stacks()}")
 
 
 @ONE_DATABASE
@@ -245,3 +249,29 @@ def test_sigterm_to_every_worker_process_lets_the_job_in_hand_finish(
     assert (row["state"], row["attempts"]) == ("sent", 1)
     assert len(smtp.received()) == 1
     wait_for(lambda: not session_members(worker.process.pid), "its helper processes to stop")
+
+
+def load_worker_script():
+    """worker.py, the script, as a module (it is not in a package)."""
+    spec = importlib.util.spec_from_file_location("worker_script", PROJECT_ROOT / "worker.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_stopping_worker_does_not_wait_for_its_command_listener(redis_db):
+    worker_script = load_worker_script()
+    worker = worker_script.FollowupWorker(
+        [Queue("stop-test", connection=redis_db)], connection=redis_db
+    )
+    worker.subscribe()
+    wait_for(lambda: worker.pubsub.subscribed, "the command channel to be subscribed")
+    # The listener has seen the channel go and now waits up to a minute (RQ's sleep_time)
+    # for a new subscription: redis-py's own stop() would wait that minute with it.
+    worker.pubsub.unsubscribe()
+    wait_for(lambda: not worker.pubsub.subscribed, "the listener to see the unsubscribe")
+
+    stopping = threading.Thread(target=worker.unsubscribe)
+    stopping.start()
+    stopping.join(timeout=WAIT_S)
+    assert not stopping.is_alive(), "unsubscribe waited for the listener's minute"

@@ -19,9 +19,11 @@ import time_machine
 from followup import config
 from tests.helpers.apps import build_app
 from tests.helpers.settings import README, environment_settings
+from tests.helpers.tls import write_self_signed
 
 DEPLOY = Path(config.PROJECT_ROOT, "deploy")
 INSTALL_DIR = "/opt/followup"
+CERTBOT_LIVE = "/etc/letsencrypt/live/followup.example.com"
 SETTING_LINE = re.compile(r'^#?([A-Z][A-Z0-9_]*)=("[^"]*"|\S*)$')
 
 
@@ -29,11 +31,12 @@ def units() -> list[Path]:
     return sorted([*DEPLOY.glob("*.service"), *DEPLOY.glob("*.timer")])
 
 
-def required_tool(name: str) -> str:
-    """The tool's path; without it the test is skipped, except under CI, where it fails."""
+def required_tool(name: str, package: str = "systemd") -> str:
+    """The tool's path; without it the test is skipped, except under CI, where it fails
+    (`make tools` installs them)."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (Debian: the systemd package)"
+        message = f"{name} is not installed (Debian: the {package} package)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -169,6 +172,59 @@ def test_the_proxies_stream_the_chat_replies_and_buffer_the_rest(proxy, tmp_path
     assert streamed == {"widget.stream_reply", "widget_api.post_message"}
 
 
+def nginx_checks(folder: Path, http_block: str) -> subprocess.CompletedProcess:
+    """`nginx -t` of `http_block` in what Debian's /etc/nginx/nginx.conf wraps a site in,
+    with its paths under `folder`."""
+    (folder / "nginx.conf").write_text(
+        f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\nevents {{}}\n"
+        f"http {{\n    access_log off;\n{http_block}\n}}\n"
+    )
+    nginx = required_tool("nginx", "nginx")
+    command = [nginx, "-t", "-p", str(folder), "-c", str(folder / "nginx.conf")]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def caddy_validates(caddyfile: Path, home: Path) -> subprocess.CompletedProcess:
+    caddy = required_tool("caddy", "caddy")
+    return subprocess.run(
+        [caddy, "validate", "--config", str(caddyfile), "--adapter", "caddyfile"],
+        capture_output=True,
+        text=True,
+        # Caddy keeps its state under HOME and XDG_DATA_HOME: the test's own.
+        env={"PATH": os.environ["PATH"], "HOME": str(home), "XDG_DATA_HOME": str(home)},
+        timeout=60,
+    )
+
+
+def test_nginx_accepts_the_configuration(tmp_path):
+    site = (DEPLOY / "nginx.conf").read_text()
+    certificate, key = write_self_signed(tmp_path, "followup.example.com")
+    # certbot's paths, as the README's certbot command writes them, exist only on the box.
+    site = site.replace(f"{CERTBOT_LIVE}/fullchain.pem", str(certificate))
+    site = site.replace(f"{CERTBOT_LIVE}/privkey.pem", str(key))
+    assert str(certificate) in site and str(key) in site
+    (tmp_path / "followup.conf").write_text(site)
+    result = nginx_checks(tmp_path, f"    include {tmp_path}/followup.conf;")
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+def test_caddy_accepts_the_caddyfile(tmp_path):
+    result = caddy_validates(DEPLOY / "Caddyfile", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Valid configuration" in result.stdout
+
+
+def test_the_proxy_checks_see_a_broken_configuration(tmp_path):
+    """The two checks above check something: a directive neither knows fails them."""
+    checked_nginx = nginx_checks(tmp_path, "    proxy_buffring off;")
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text("example.com {\n\treverse_prox 127.0.0.1:8000\n}\n")
+    checked_caddy = caddy_validates(caddyfile, tmp_path)
+    assert checked_nginx.returncode != 0 and "proxy_buffring" in checked_nginx.stderr
+    assert checked_caddy.returncode != 0 and "reverse_prox" in checked_caddy.stderr
+
+
 def test_nginx_sets_the_forwarded_headers_the_readme_asks_for():
     readme_lines = re.findall(r"^\s*(proxy_set_header .+;)$", README.read_text(), re.MULTILINE)
     nginx = {" ".join(line.split()) for line in (DEPLOY / "nginx.conf").read_text().splitlines()}
@@ -180,3 +236,21 @@ def test_the_readme_walks_through_every_file_of_deploy():
     section = README.read_text().split("\n## Install on a server\n", 1)[1].split("\n## ", 1)[0]
     files = sorted(path.name for path in DEPLOY.iterdir())
     assert [name for name in files if f"deploy/{name}" not in section] == []
+
+
+METRICS_BLOCKS = {
+    "Caddyfile": r"^\s*respond (\S+) 404$",
+    "nginx.conf": r"^\s*location = (\S+) \{\s*return 404;\s*\}",
+}
+
+
+@pytest.mark.parametrize("proxy", sorted(METRICS_BLOCKS))
+def test_the_proxies_answer_404_to_metrics_from_outside(proxy, tmp_path):
+    """Without a token the app serves /metrics to loopback, where a proxy on the box
+    connects from: the proxy must not pass it on (the app also refuses forwarded ones)."""
+    text = (DEPLOY / proxy).read_text()
+    blocked = re.findall(METRICS_BLOCKS[proxy], text, re.MULTILINE)
+    app = build_app(f"sqlite:///{tmp_path / 'urls.db'}")
+    with app.test_request_context():
+        assert blocked == [app.url_for("metrics.exposition")]
+    assert not stream_pattern(proxy).match(blocked[0])

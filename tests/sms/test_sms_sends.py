@@ -113,6 +113,30 @@ def test_a_send_twilio_refuses_is_not_tried_again(app, agent, sms, twilio):
     assert len(twilio.requests) == 1
 
 
+@pytest.mark.parametrize("refusal", ["now", "after a retry"])
+def test_the_log_says_why_a_send_failed_without_the_customers_number(
+    app, agent, sms, twilio, caplog, refusal
+):
+    """Twilio's refusal names the number; staff read it in the chat, the log never."""
+    message = f"The 'To' number {CUSTOMER_NUMBER} is not a valid phone number."
+    if refusal == "after a retry":
+        twilio.fail_next(1, 503)
+        sms.send("Hello")
+        twilio.refuse_number(CUSTOMER_NUMBER, 21211, message)
+        assert sweep_at(utcnow() + timedelta(seconds=SEND_RETRY_INTERVALS_S[0] + 1)) == 1
+    else:
+        twilio.refuse_number(CUSTOMER_NUMBER, 21211, message)
+        sms.send("Hello")
+
+    assert deliveries()[-1][1] == SendState.UNDELIVERABLE
+    assert CUSTOMER_NUMBER in last_note(the_chat().id)
+    warnings = [
+        record.getMessage() for record in caplog.records if record.name.startswith("followup")
+    ]
+    assert any("not delivered" in warning for warning in warnings)
+    assert not [warning for warning in warnings if CUSTOMER_NUMBER.lstrip("+") in warning]
+
+
 def test_a_send_whose_sender_died_is_sent_by_the_sweep_after_its_lease(app, agent, sms, twilio):
     """A sender killed after the answer's commit (before its claim, or between its claim
     and Twilio): the send is still to do, and the sweep queues it once the lease ran out."""

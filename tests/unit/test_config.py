@@ -67,3 +67,20 @@ def test_other_log_levels_are_refused_in_our_words(monkeypatch, given):
     assert str(refused.value) == (
         f'LOG_LEVEL is "{given}": it must be one of DEBUG, INFO, WARNING, ERROR.'
     )
+
+
+@pytest.mark.parametrize(("given", "used"), [(None, "text"), ("", "text"), ("JSON", "json")])
+def test_the_log_formats_we_allow(monkeypatch, given, used):
+    if given is None:
+        monkeypatch.delenv("LOG_FORMAT", raising=False)
+    else:
+        monkeypatch.setenv("LOG_FORMAT", given)
+    assert config._log_format() == used
+
+
+@pytest.mark.parametrize("given", ["logfmt", "yaml"])
+def test_other_log_formats_are_refused_in_our_words(monkeypatch, given):
+    monkeypatch.setenv("LOG_FORMAT", given)
+    with pytest.raises(config.ConfigError) as refused:
+        config._log_format()
+    assert str(refused.value) == f'LOG_FORMAT is "{given}": it must be text or json.'

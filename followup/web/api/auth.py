@@ -4,6 +4,7 @@ from flask import Response, current_app, make_response, request
 from flask_limiter.util import get_remote_address
 
 from followup.extensions import limiter
+from followup.logs import note_tenant
 from followup.models import ApiToken
 from followup.services import api_tokens
 from followup.web.api import bp
@@ -24,7 +25,10 @@ def current_token() -> ApiToken | None:
     """The request's valid (known, not revoked) token, looked up once per request."""
     if _ENVIRON_KEY not in request.environ:
         raw = bearer_token()
-        request.environ[_ENVIRON_KEY] = api_tokens.api_token_for(raw) if raw else None
+        token = api_tokens.api_token_for(raw) if raw else None
+        request.environ[_ENVIRON_KEY] = token
+        if token is not None:
+            note_tenant(token.tenant_id)
     return request.environ[_ENVIRON_KEY]
 
 
