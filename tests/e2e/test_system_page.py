@@ -62,7 +62,8 @@ def test_the_owner_checks_the_system_and_sends_test_messages(
 
     sweeps = page.locator("#system-sweeps")
     expect(sweeps.locator('[data-sweep="notifications"]')).to_contain_text(re.compile(r"\d+ s ago"))
-    expect(sweeps.locator('[data-sweep="promises"]')).to_contain_text("Never")
+    # Every kind has its row (other test apps share this Redis: their runs show too).
+    expect(sweeps.locator("[data-sweep]")).to_have_count(5)
     expect(page.locator("#system-snippet")).to_contain_text("Last seen on https://shop.example at")
     screenshot(page, f"system-{size}")
 
