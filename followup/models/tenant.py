@@ -60,6 +60,10 @@ class Tenant(db.Model):
     # The owner's rule: every member signs in with a code from an authenticator app too.
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the widget was last loaded from (scheme://host[:port] of the host page) and
+    # when, so the owner can check the snippet works: services/snippet.py writes it.
+    widget_seen_origin: Mapped[str | None] = mapped_column(String(300))
+    widget_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

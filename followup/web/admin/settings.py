@@ -8,11 +8,12 @@ plain form post (no JavaScript) gets the whole page back or a redirect to it.
 from flask import current_app, url_for
 from flask_login import current_user
 
+from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
 from followup.models import Tenant, response_promise
 from followup.notify import email
-from followup.services import tenant_settings
+from followup.services import snippet, tenant_settings
 from followup.services.permissions import Permission, allows
 from followup.web.admin import bp, current_tenant, requires
 from followup.web.admin.forms import BusinessForm, OriginsForm
@@ -50,6 +51,9 @@ def _context(tenant: Tenant, **sections) -> dict:
         "business": _business_form(tenant),
         "origins": _origins_form(tenant),
         "secret": {"rotated": False},
+        "now": utcnow(),
+        "seen": snippet.last_seen(tenant),
+        "seen_allowed": snippet.seen_on_allowed_origin(tenant),
     } | sections
 
 

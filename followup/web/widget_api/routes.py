@@ -17,8 +17,9 @@ preflight `OPTIONS` on any path → 204.
          the team replies in the chat). `origin_allowed`: whether a page on the
          request's Origin may show the widget (its allowed origins are never listed);
          `/widget.js` asks before it shows its button. Readable from any origin (CORS *);
-         cacheable for 5 minutes per Origin when allowed (a refusal: no-cache);
-         reading it writes nothing.
+         cacheable for 5 minutes per Origin when allowed (a refusal: no-cache).
+         It notes the page's origin (Origin, else Referer) and the time, at most
+         once a minute per tenant, for "Check the snippet" (`services/snippet.py`).
     POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature},
                                        page_url?, referrer?, language?}
          201 {session_token, chat_id}; unknown key 404. Bad customer values are
@@ -67,7 +68,7 @@ render it as text, never as HTML.
 from flask import request
 
 from followup.models import Mode, Source
-from followup.services import chat_identity, chats, customer_login, idempotency
+from followup.services import chat_identity, chats, customer_login, idempotency, snippet
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
 from followup.web.chat_session import after_id
@@ -108,6 +109,7 @@ CACHE_A_NO = "no-cache"
 def widget_config(public_key: str) -> tuple[dict, dict]:
     tenant = chats.tenant_for_widget(public_key)
     allowed = may_show_on(tenant, request.headers.get("Origin"))
+    snippet.record_seen(tenant, request.headers.get("Origin"), request.headers.get("Referer"))
     config = {
         "agent_name": chats.web_widget_agent_name(tenant),
         "followups_enabled": tenant.followups_enabled,
