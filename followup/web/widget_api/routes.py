@@ -19,11 +19,16 @@ preflight `OPTIONS` on any path → 204.
          `/widget.js` asks before it shows its button. Readable from any origin (CORS *);
          cacheable for 5 minutes per Origin when allowed (a refusal: no-cache);
          reading it writes nothing.
-    POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature},
+    POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature} |
+                                                  {token},
                                        page_url?, referrer?, language?}
          201 {session_token, chat_id}; unknown key 404. Bad customer values are
          dropped, not refused; a valid signature = hex(HMAC-SHA256(widget secret, id))
-         marks the identity verified. page_url (the page the chat starts on) and
+         or a valid token (a JWT, HS256 with the widget secret: sub, name, email,
+         phone, exp at most 24 h ahead) marks the identity verified. When the business
+         requires a verified identity, an unverified one gets 403 `sign_in_required`
+         with `error.sign_in_url`, the website's sign-in page (null when not set).
+         page_url (the page the chat starts on) and
          referrer (its document.referrer) are http(s) addresses, of which only the
          origin and path are kept (at most 2000 characters; a query or #fragment can
          carry a token or an email), language a browser language tag ("en-GB");
@@ -70,6 +75,7 @@ from followup.models import Mode, Source
 from followup.services import chat_identity, chats, customer_login, idempotency
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
+from followup.services.widget_identity import SignInRequired
 from followup.web.chat_session import after_id
 from followup.web.framing import may_show_on
 from followup.web.rate_limits import per_ip
@@ -125,7 +131,11 @@ def start_session(public_key: str) -> tuple[dict, int]:
     visit = Visit.reported(
         body.get("page_url"), body.get("referrer"), body.get("language"), request.user_agent.string
     )
-    opened = chats.start_chat(public_key, body.get("customer"), visit)
+    try:
+        opened = chats.start_chat(public_key, body.get("customer"), visit)
+    except SignInRequired as refused:
+        error = {"code": refused.code, "message": refused.message, "fields": {}}
+        return {"error": error | {"sign_in_url": refused.sign_in_url}}, refused.http_status
     opened_session(opened.allowed_origins)
     return {"session_token": opened.token, "chat_id": row_id(opened.chat)}, 201
 
