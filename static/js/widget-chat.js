@@ -157,6 +157,8 @@
     var chat = chatEl();
     htmx.swap(chat, html, { swapStyle: "innerHTML", swapDelay: 0, settleDelay: 0 });
     chat.removeAttribute("aria-busy");
+    var link = chat.querySelector("[data-sign-in-required] a");
+    if (link && wantsFocus) link.focus(); // the one thing to do here
   }
 
   function showProblem(customer) {
