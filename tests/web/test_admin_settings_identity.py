@@ -164,7 +164,8 @@ def test_python_token_example_makes_a_token_the_server_accepts(moved_clock, staf
 
 
 def node_with_jsonwebtoken() -> str | None:
-    """A folder where `require("jsonwebtoken")` works, if this machine has one."""
+    """A folder where `require("jsonwebtoken")` works, if this machine has one (NODE_PATH
+    counts: `NODE_PATH=/somewhere/node_modules pytest …`)."""
     if shutil.which("node") is None:
         return None
     for folder in (os.getcwd(), os.path.expanduser("~")):
@@ -182,7 +183,11 @@ def test_node_token_example_makes_a_token_the_server_accepts(staff_browser, tena
     customer = '{id: 42, name: "Ada", email: "ada@example.com", phone: null}'
     result = subprocess.run(
         ["node", "-e", f"const customer = {customer};\n{code}\nconsole.log(token);"],
-        env={"FOLLOWUP_WIDGET_SECRET": tenant.widget_secret, "PATH": os.environ["PATH"]},
+        env={
+            "FOLLOWUP_WIDGET_SECRET": tenant.widget_secret,
+            "PATH": os.environ["PATH"],
+            "NODE_PATH": os.environ.get("NODE_PATH", ""),
+        },
         cwd=node_with_jsonwebtoken(),
         capture_output=True,
         text=True,
