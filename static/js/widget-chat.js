@@ -109,6 +109,11 @@
     fetch(chatsUrl + "/" + encodeURIComponent(session.chatId), { headers: authHeaders() })
       .then(function (response) {
         if (response.status === 404) return start(customer, customerId); // gone or expired
+        if (response.status === 403) { // the business now chats with signed-in visitors only
+          session = null;
+          writeSession(null);
+          return response.text().then(showSignIn);
+        }
         if (!response.ok) throw new Error("restore failed: " + response.status);
         return response.text().then(showChat);
       })

@@ -23,8 +23,8 @@ SIGN_IN_URL = "https://www.acme.example/login"
 
 
 @pytest.fixture
-def strict_shop(shop: Shop, widget_app_server) -> Iterator[Shop]:
-    """The shop with "Require verified identity" on, for this test only."""
+def require_identity(widget_app_server) -> Iterator:
+    """Switches the shop's "Require verified identity"; off again after the test."""
 
     def require(on: bool) -> None:
         with widget_app_server.app.app_context():
@@ -34,9 +34,15 @@ def strict_shop(shop: Shop, widget_app_server) -> Iterator[Shop]:
             db.session.commit()
             db.session.remove()
 
-    require(True)
-    yield shop
+    yield require
     require(False)
+
+
+@pytest.fixture
+def strict_shop(shop: Shop, require_identity) -> Shop:
+    """The shop with "Require verified identity" on, for this test only."""
+    require_identity(True)
+    return shop
 
 
 def identity_token(shop: Shop) -> str:
@@ -105,3 +111,20 @@ def test_a_visitor_signed_in_by_token_chats_with_their_details(
         f"JSON.parse(localStorage.getItem('followup-widget:{strict_shop.public_key}'))"
     )
     assert kept["customerId"] == "cust-77"  # the token's sub keys the chat on this browser
+
+
+def test_a_chat_begun_unsigned_asks_to_sign_in_once_the_rule_is_on(
+    browser_page, shop, host_site, require_identity
+):
+    page = browser_page
+    url = host_site.publish("/before-the-rule", host_page(shop, CUSTOMER))
+    open_widget(page, url)
+    require_identity(True)
+
+    page.goto(url)  # the kept session is restored, and refused
+    launcher(page).click()
+    chat = page.frame_locator('iframe[title="Chat with us"]')
+    expect(chat.locator("[data-sign-in-required]")).to_contain_text("Please sign in on")
+    expect(chat.locator("#messages")).to_have_count(0)
+    kept = page.evaluate(f"localStorage.getItem('followup-widget:{shop.public_key}')")
+    assert kept == "null" or kept is None

@@ -315,3 +315,26 @@ def test_both_widget_surfaces_sign_a_token_in(app, strict_tenant, moved_clock, s
     )
     chat = db.session.get(Chat, visitor.chat_id)
     assert chat.visitor["verified"] and chat.customer.external_id == "cust-42"
+
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_a_chat_begun_unsigned_stops_when_the_rule_is_switched_on(app, tenant, surface):
+    visitor = SurfaceChat(app, tenant, surface, customer={"id": "cust-42"})
+    tenant_settings.update_widget_identity(
+        tenant.id, {"require_verified_identity": True, "sign_in_url": "https://acme.example/in"}
+    )
+    if surface == "widget":
+        restored = visitor.client.get(
+            f"/w/{visitor.key}/chats/{visitor.chat_id}", headers=visitor._headers()
+        )
+        assert restored.status_code == 403
+        assert "Please sign in on acme.example to chat with us." in restored.text
+        assert 'href="https://acme.example/in"' in restored.text
+    else:
+        sent = visitor.client.post(
+            f"/api/widget/v1/chats/{visitor.chat_id}/messages",
+            json={"text": "Still there?"},
+            headers=visitor._headers(),
+        )
+        assert sent.status_code == 403 and sent.json["error"]["code"] == "sign_in_required"
+    assert [m.content for m in chats.history(db.session.get(Chat, visitor.chat_id))][1:] == []

@@ -85,7 +85,10 @@ def start_chat(public_key: str):
 @per_ip("WIDGET_READS_LIMIT_PER_IP")
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def restore_chat(public_key: str, chat_id: int):
-    tenant, chat = session_chat(chat_id, public_key)
+    try:
+        tenant, chat = session_chat(chat_id, public_key)
+    except SignInRequired as refused:
+        return _sign_in_asked(refused)
     return _whole_chat(tenant, chat)
 
 
