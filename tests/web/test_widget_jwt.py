@@ -151,6 +151,8 @@ BAD_CLAIMS = {
     "email-list": {"email": ["a"]},
     "exp-text": {"exp": "tomorrow"},
     "exp-bool": {"exp": True},
+    "exp-huge": {"exp": 10**20},
+    "exp-nan": {"exp": float("nan")},
     "iat-text": {"iat": "now"},
 }
 
