@@ -339,4 +339,5 @@ def test_a_chat_begun_unsigned_stops_when_the_rule_is_switched_on(app, tenant, s
             headers=visitor._headers(),
         )
         assert sent.status_code == 403 and sent.json["error"]["code"] == "sign_in_required"
+        assert sent.json["error"]["sign_in_url"] == "https://acme.example/in"
     assert [m.content for m in chats.history(db.session.get(Chat, visitor.chat_id))][1:] == []

@@ -27,7 +27,8 @@ preflight `OPTIONS` on any path → 204.
          or a valid token (a JWT, HS256 with the widget secret: sub, name, email,
          phone, exp at most 24 h ahead) marks the identity verified. When the business
          requires a verified identity, an unverified one gets 403 `sign_in_required`
-         with `error.sign_in_url`, the website's sign-in page (null when not set).
+         with `error.sign_in_url`, the website's sign-in page (null when not set);
+         so does every request of a chat begun unverified, once the rule is on.
          page_url (the page the chat starts on) and
          referrer (its document.referrer) are http(s) addresses, of which only the
          origin and path are kept (at most 2000 characters; a query or #fragment can
@@ -109,6 +110,13 @@ CACHE_A_YES = "public, max-age=300"
 CACHE_A_NO = "no-cache"
 
 
+@bp.errorhandler(SignInRequired)
+def sign_in_required(refused: SignInRequired) -> tuple[dict, int]:
+    """The usual error, with where the visitor signs in: the custom UI links to it."""
+    error = {"code": refused.code, "message": refused.message, "fields": {}}
+    return {"error": error | {"sign_in_url": refused.sign_in_url}}, refused.http_status
+
+
 @bp.get("/<public_key>/config")
 @per_ip("WIDGET_CONFIG_LIMIT_PER_IP")
 def widget_config(public_key: str) -> tuple[dict, dict]:
@@ -131,11 +139,7 @@ def start_session(public_key: str) -> tuple[dict, int]:
     visit = Visit.reported(
         body.get("page_url"), body.get("referrer"), body.get("language"), request.user_agent.string
     )
-    try:
-        opened = chats.start_chat(public_key, body.get("customer"), visit)
-    except SignInRequired as refused:
-        error = {"code": refused.code, "message": refused.message, "fields": {}}
-        return {"error": error | {"sign_in_url": refused.sign_in_url}}, refused.http_status
+    opened = chats.start_chat(public_key, body.get("customer"), visit)
     opened_session(opened.allowed_origins)
     return {"session_token": opened.token, "chat_id": row_id(opened.chat)}, 201
 
