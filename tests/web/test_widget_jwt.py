@@ -299,8 +299,15 @@ def test_both_widget_surfaces_ask_an_unsigned_visitor_to_sign_in(
         assert "Please sign in on acme.example to chat with us." in page
         assert 'href="https://www.acme.example/login" target="_top"' in page
     else:
-        response = client.post(f"/api/widget/v1/{key}/sessions", json={"customer": {"id": "1"}})
+        tenant_settings.update_allowed_origins(strict_tenant.id, "https://shop.example", "owner")
+        response = client.post(
+            f"/api/widget/v1/{key}/sessions",
+            json={"customer": {"id": "1"}},
+            headers={"Origin": "https://shop.example"},
+        )
         assert response.status_code == 403
+        # The website's own page may read why: the answer is the tenant's, like any other.
+        assert response.headers["Access-Control-Allow-Origin"] == "https://shop.example"
         assert response.json["error"] == {
             "code": "sign_in_required",
             "message": "Please sign in on acme.example to chat with us.",
