@@ -14,12 +14,20 @@ from playwright.sync_api import expect
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Chat, Tenant
-from tests.helpers.embedded_widget import CUSTOMER, Shop, host_page, launcher, open_widget
+from tests.helpers.embedded_widget import (
+    CUSTOMER,
+    DESKTOP,
+    Shop,
+    host_page,
+    launcher,
+    open_widget,
+)
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 SIGN_IN_URL = "https://www.acme.example/login"
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -70,8 +78,9 @@ def chats_of(server, external_id: str) -> list[dict]:
     return [v for v in rows if (v or {}).get("id") == external_id]
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_an_unsigned_visitor_is_asked_to_sign_in_on_the_website(
-    browser_page, strict_shop, host_site, widget_app_server
+    browser_page, strict_shop, host_site, widget_app_server, viewport
 ):
     page = browser_page
     page.goto(host_site.publish("/strict-unsigned", host_page(strict_shop, CUSTOMER)))
@@ -86,7 +95,7 @@ def test_an_unsigned_visitor_is_asked_to_sign_in_on_the_website(
     expect(link).to_be_focused()  # opened by a click: the keyboard is where the action is
     expect(chat.get_by_label("Message", exact=True)).to_have_count(0)
     expect(chat.locator("#messages")).to_have_count(0)
-    shoot(page, "sign-in-required")
+    shoot(page, f"sign-in-required-{'phone' if viewport is PHONE else 'desktop'}")
     assert chats_of(widget_app_server, "cust-42") == []
     # No session kept: a later signed-in visit starts a chat of its own.
     kept = page.evaluate(f"localStorage.getItem('followup-widget:{strict_shop.public_key}')")
