@@ -99,7 +99,13 @@ def test_the_visitor_sees_the_ai_typing_until_its_reply_is_complete(
     # accessible text (announced once as the log adds it); the dots are not.
     send(chat, QUESTION)
     expect(typing_line(chat)).to_have_text("Alex is typing…")
-    expect(typing_line(chat).locator(".typing i")).to_have_count(3)
+    dots = typing_line(chat).locator(".typing i")
+    expect(dots).to_have_count(3)
+    expect(dots.first).to_have_css("animation-name", "blink")
+    # Under "reduce motion" the dots stay still.
+    page.emulate_media(reduced_motion="reduce")
+    expect(dots.first).to_have_css("animation-name", "none")
+    page.emulate_media(reduced_motion="no-preference")
     expect(chat.locator(".msg-streaming .bubble")).to_be_hidden()
     expect(conversation).to_match_aria_snapshot(
         f"""- log "Conversation":
