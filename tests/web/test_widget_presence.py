@@ -131,6 +131,15 @@ def test_the_ai_is_shown_typing_until_its_reply_replaces_the_line(visitor, fake_
     assert "You said: What are your opening hours?" in final
 
 
+def test_while_staff_are_in_charge_the_ai_is_not_shown_typing(visitor, staff, fake_llm):
+    chats.post_staff_reply(stored_chat(visitor.chat_id), staff, "Olivia here.")
+    sent = visitor.send("Thanks, Olivia!").get_data(as_text=True)
+    assert "msg-streaming" in sent and "is typing" not in sent
+    events = parse_sse(visitor.client.get(stream_url(sent)).get_data(as_text=True))
+    assert "Acme Inc team is in this chat and will reply here." in events[-1][1]
+    assert fake_llm.requests == []
+
+
 def test_a_failed_reply_ends_the_typing_line_with_the_fallback_and_its_form(visitor, fake_llm):
     fake_llm.behaviour.fail_status = 500
     sent = visitor.send("Hello?").get_data(as_text=True)
