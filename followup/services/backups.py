@@ -24,11 +24,11 @@ from sqlalchemy.pool import NullPool
 from followup.clock import iso_utc, utcnow
 from followup.errors import DomainError
 from followup.extensions import db
+from followup.services import schema
 
 MANIFEST = "manifest.json"
 FORMAT = 1
 COPY_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
-SCHEMA_TABLE = "alembic_version"
 # An extension in `pg_restore --list`: "2; 3079 16385 EXTENSION - pg_trgm ".
 EXTENSION_ENTRY = re.compile(r"^\d+; \d+ \d+ EXTENSION - (\S+)")
 
@@ -83,15 +83,11 @@ class Manifest:
 def contents(connection: sa.Connection) -> Contents:
     """The schema revision and the rows of every table, as `connection` sees them."""
     names = sorted(sa.inspect(connection).get_table_names())
-    revision = None
-    if SCHEMA_TABLE in names:
-        revision = connection.scalar(
-            sa.select(sa.column("version_num")).select_from(sa.table(SCHEMA_TABLE))
-        )
+    revision = next(iter(schema.revisions(connection)), None)
     counts = {
         name: connection.scalar(sa.select(sa.func.count()).select_from(sa.table(name)))
         for name in names
-        if name != SCHEMA_TABLE
+        if name != schema.SCHEMA_TABLE
     }
     return Contents(revision, counts)
 

@@ -23,10 +23,7 @@ from pathlib import Path
 from time import monotonic
 from urllib.parse import urlsplit, urlunsplit
 
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Flask, current_app
-from flask_migrate import Migrate
 from redis.exceptions import RedisError
 from requests import RequestException
 from sqlalchemy import text
@@ -37,6 +34,7 @@ from followup.extensions import db
 from followup.llm import client as llm_client
 from followup.notify import email, sms
 from followup.queue import PRIORITY, redis_connection, scheduler_elected, workers
+from followup.services import schema
 
 # The commands the advice names: the same the README's upgrade steps run (a test
 # holds the two together).
@@ -147,7 +145,7 @@ def check_database() -> Finding:
     try:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-            current = MigrationContext.configure(connection).get_current_heads()
+            current = schema.revisions(connection)
     except Exception as exc:
         return Finding(
             "Database",
@@ -155,8 +153,8 @@ def check_database() -> Finding:
             f"Cannot connect to {_database_url()} ({type(exc).__name__}).",
             "Check DATABASE_URL and that the database server is running.",
         )
-    head = _script_directory().get_heads()
-    if set(current) != set(head):
+    head = schema.heads()
+    if current != head:
         return Finding(
             "Database",
             Verdict.FAIL,
@@ -169,11 +167,6 @@ def check_database() -> Finding:
 
 def _database_url() -> str:
     return masked(current_app.config["SQLALCHEMY_DATABASE_URI"])
-
-
-def _script_directory() -> ScriptDirectory:
-    migrate: Migrate = current_app.extensions["migrate"].migrate
-    return ScriptDirectory.from_config(migrate.get_config())
 
 
 def check_redis() -> Finding:
