@@ -80,6 +80,7 @@ ADMIN_ROUTES = {
     "admin.settings_business": S,
     "admin.settings_origins": S,
     "admin.settings_widget_secret": S,
+    "admin.settings_identity": S,
     "admin.team_page": Permission.MANAGE_TEAM,
     "admin.team_invite": Permission.MANAGE_TEAM,
     "admin.team_resend": Permission.MANAGE_TEAM,
