@@ -42,6 +42,8 @@ class StaffUser(UserMixin, db.Model):
     # Login is by email alone, so an email names one staff account across tenants.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    # Their own mobile, E.164, if they gave it (Account): the System page's test SMS.
+    phone: Mapped[str | None] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(16), default=StaffRole.ADMIN)
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -112,8 +112,8 @@ def send_test_email(member: StaffUser) -> SendOutcome:
 
 
 def send_test_sms(member: StaffUser) -> SendOutcome:
-    """To the business's phone; without one, nothing is sent (`recipient` None)."""
-    phone = member.tenant.contact_phone
-    if not phone:
+    """To the member's own mobile (Account); without one, nothing is sent (`recipient`
+    None)."""
+    if not member.phone:
         return SendOutcome(False, None, utcnow())
-    return _send(sms.trial_sms(phone, member.tenant.name), phone, "SMS")
+    return _send(sms.trial_sms(member.phone, member.tenant.name), member.phone, "SMS")

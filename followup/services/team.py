@@ -36,7 +36,13 @@ from followup.services.activity import Actor
 from followup.services.permissions import Permission, allows
 from followup.services.queries import tenant_row
 from followup.services.staff_accounts import new_password, unusable_password_hash
-from followup.services.validation import FieldErrors, clean_text, normalize_email, problem
+from followup.services.validation import (
+    FieldErrors,
+    clean_text,
+    normalize_email,
+    normalize_phone,
+    problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -408,6 +414,14 @@ def rename(member_: StaffUser, name: object) -> StaffUser:
     clean_name = errors.check(_name, name)
     errors.raise_if_any()
     member_.name = clean_name
+    db.session.commit()
+    return member_
+
+
+def set_phone(member_: StaffUser, phone: object) -> StaffUser:
+    """The member's own mobile number; empty takes it away."""
+    text = phone.strip() if isinstance(phone, str) else ""
+    member_.phone = normalize_phone(text, label="Mobile number") if text else None
     db.session.commit()
     return member_
 

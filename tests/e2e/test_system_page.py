@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
 from followup.extensions import db
-from followup.models import DeliveryState, Notification, Tenant
+from followup.models import DeliveryState, Notification, StaffUser, Tenant
 from followup.queue import SweepKind, record_sweep
 from followup.services import snippet
 from tests.helpers.browser import SCREENS, screenshot, staff_login
@@ -28,6 +28,7 @@ def troubles(live_server) -> None:
     with live_server.app.app_context():
         tenant = db.session.query(Tenant).filter_by(slug="acme").one()
         tenant.contact_phone = "+14155550123"
+        db.session.query(StaffUser).filter_by(tenant_id=tenant.id).update({"phone": "+14155550123"})
         db.session.commit()
         row = db.session.query(Notification).filter_by(channel="staff_email").first()
         db.session.execute(

@@ -203,8 +203,8 @@ def test_test_messages_are_rate_limited_per_member(app, staff_browser, smtp):
     assert admin.post(f"{PAGE}/test-email", htmx=True).status_code == 200
 
 
-def test_a_test_sms_goes_to_the_business_phone(app, moved_clock, staff_browser, paris, twilio):
-    paris.contact_phone = "+14155550123"
+def test_a_test_sms_goes_to_the_members_own_mobile(app, moved_clock, staff, staff_browser, twilio):
+    staff.phone = "+14155550123"
     db.session.commit()
     pane = plain(text_of(staff_browser.post(f"{PAGE}/test-sms", htmx=True)))
     assert "Sent to +1 415-555-0123 at 11:00." in pane
@@ -214,8 +214,8 @@ def test_a_test_sms_goes_to_the_business_phone(app, moved_clock, staff_browser, 
 def test_without_a_phone_number_the_page_says_where_to_add_it(app, staff_browser):
     page = text_of(staff_browser.get(PAGE))
     section = page.split('id="test-sms"', 1)[1].split("</div>", 1)[0]
-    assert "has no phone number" in section
-    assert 'href="/admin/settings#business-settings"' in section
+    assert "you have not given your mobile number" in section
+    assert 'href="/account#account-phone"' in section
     assert "Send a test SMS</button>" not in section
 
 

@@ -337,8 +337,9 @@ def test_without_a_mail_server_the_test_email_is_saved_to_a_file(app, member, sm
 
 
 @pytest_sqlite_only
-def test_the_test_sms_goes_to_the_number_the_team_sms_go_to(app, tenant, member, twilio):
-    tenant.contact_phone = "+14155550123"
+def test_the_test_sms_goes_to_the_members_own_mobile(app, tenant, member, twilio):
+    tenant.contact_phone = "+14155550100"  # the team's number: not the member's own
+    member.phone = "+14155550123"
     db.session.commit()
     outcome = system.send_test_sms(member)
     assert (outcome.sent, outcome.recipient) == (True, "+14155550123")
@@ -347,8 +348,8 @@ def test_the_test_sms_goes_to_the_number_the_team_sms_go_to(app, tenant, member,
 
 
 @pytest_sqlite_only
-def test_twilio_refusing_the_credentials_is_told_in_our_words(app, tenant, member, twilio):
-    tenant.contact_phone = "+14155550123"
+def test_twilio_refusing_the_credentials_is_told_in_our_words(app, member, twilio):
+    member.phone = "+14155550123"
     db.session.commit()
     app.config["TWILIO_AUTH_TOKEN"] = "a-wrong-token"
     outcome = system.send_test_sms(member)
@@ -361,8 +362,8 @@ def test_twilio_refusing_the_credentials_is_told_in_our_words(app, tenant, membe
 
 
 @pytest_sqlite_only
-def test_twilio_refusing_the_number_names_it(app, tenant, member, twilio):
-    tenant.contact_phone = "+14155550199"
+def test_twilio_refusing_the_number_names_it(app, member, twilio):
+    member.phone = "+14155550199"
     db.session.commit()
     twilio.refuse_number("+14155550199", 21614, "'To' number is not a valid mobile number")
     outcome = system.send_test_sms(member)
@@ -372,7 +373,9 @@ def test_twilio_refusing_the_number_names_it(app, tenant, member, twilio):
 
 
 @pytest_sqlite_only
-def test_without_a_business_phone_no_sms_is_sent(app, member, twilio):
+def test_without_a_mobile_of_their_own_no_sms_is_sent(app, tenant, member, twilio):
+    tenant.contact_phone = "+14155550100"
+    db.session.commit()
     outcome = system.send_test_sms(member)
     assert (outcome.sent, outcome.recipient) == (False, None)
     assert twilio.requests == []

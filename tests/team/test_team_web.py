@@ -196,6 +196,23 @@ def test_a_member_renames_themselves(app, staff_browser):
     assert refused.status_code == 422
 
 
+def test_a_member_gives_their_mobile_number_and_takes_it_away(app, staff_browser):
+    saved = staff_browser.post("/account/phone", {"phone": "+1 (415) 555-0123"})
+    assert "Number saved." in text_of(saved)
+    assert 'value="+1 415-555-0123"' in saved.get_data(as_text=True)
+    assert member_named("owner@acme.example").phone == "+14155550123"
+
+    refused = staff_browser.post("/account/phone", {"phone": "555 0123"})
+    assert refused.status_code == 422
+    assert "Mobile number: enter the number with its country code" in text_of(refused)
+    assert 'value="555 0123"' in refused.get_data(as_text=True)  # what they typed, to mend
+    assert member_named("owner@acme.example").phone == "+14155550123"
+
+    removed = staff_browser.post("/account/phone", {"phone": "  "})
+    assert "Number removed." in text_of(removed)
+    assert member_named("owner@acme.example").phone is None
+
+
 def test_a_new_email_is_confirmed_by_a_link_to_it(app, staff_browser):
     with mail.record_messages() as outbox:
         response = staff_browser.post(

@@ -29,6 +29,10 @@ class NameForm(PostedForm):
     name = Text()
 
 
+class PhoneForm(PostedForm):
+    phone = Text()
+
+
 class EmailChangeForm(PostedForm):
     email = Text()
     current_password = Text()

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from followup.errors import ValidationFailed
 from followup.models import StaffTokenPurpose, StaffUser
 from followup.services import team, two_factor
+from followup.services.validation import international_phone
 from followup.web.auth import bp, sessions
 from followup.web.auth.forms import (
     CodeForm,
@@ -24,6 +25,7 @@ from followup.web.auth.forms import (
     NameForm,
     NewPasswordForm,
     PasswordChangeForm,
+    PhoneForm,
     TwoFactorOffForm,
 )
 from followup.web.rate_limits import per_ip
@@ -145,6 +147,7 @@ def _account_page(status: int = 200, **sections):
             "errors": {},
         },
         "name": {"values": {"name": current_user.name}, "errors": {}, "saved": False},
+        "phone": {"values": {"phone": _own_phone()}, "errors": {}, "saved": False},
         "email": {"values": {"email": ""}, "errors": {}, "sent_to": None},
         "password": {"errors": {}, "saved": False},
     } | sections
@@ -166,6 +169,21 @@ def account_name():
     except ValidationFailed as exc:
         return _account_page(422, name={"values": {"name": name}, "errors": exc.fields})
     return _account_page(name={"values": {"name": current_user.name}, "errors": {}, "saved": True})
+
+
+@bp.post("/account/phone")
+@login_required
+def account_phone():
+    phone = PhoneForm.posted().phone.data
+    try:
+        team.set_phone(_me(), phone)
+    except ValidationFailed as exc:
+        return _account_page(422, phone={"values": {"phone": phone}, "errors": exc.fields})
+    return _account_page(phone={"values": {"phone": _own_phone()}, "errors": {}, "saved": True})
+
+
+def _own_phone() -> str:
+    return international_phone(current_user.phone) if current_user.phone else ""
 
 
 @bp.post("/account/email")
