@@ -204,6 +204,7 @@ def test_the_keyboard_alone_opens_goes_round_and_closes_the_chat(
     expect(page.get_by_role("link", name="Acme Shop")).to_be_focused()
     page.keyboard.press("Tab")
     expect(launcher(page)).to_be_focused()
+    shoot(page, f"{size_name(viewport)}-focus-launcher")
     page.keyboard.press(" ")
     expect(launcher(page)).to_have_attribute("aria-expanded", "true")
     chat = page.frame_locator(FRAME)
