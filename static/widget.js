@@ -163,9 +163,6 @@
   }
 
   launcher.addEventListener("click", function () { setOpen(!isOpen); });
-  launcher.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && isOpen) setOpen(false);
-  });
 
   window.addEventListener("message", function (event) {
     if (!iframe || event.source !== iframe.contentWindow || event.origin !== origin) return;
