@@ -329,6 +329,46 @@ def _reminder_job_options(job: str, job_id: str | None, timeout_s: int) -> dict:
     )
 
 
+# --- the sweeps' last runs (the System page) ----------------------------------------------------
+
+
+class SweepKind(StrEnum):
+    NOTIFICATIONS = "notifications"
+    PROMISES = "promises"
+    DUE_REMINDERS = "due_reminders"
+    SMS_ANSWERS = "sms_answers"
+    SMS_SENDS = "sms_sends"
+
+
+# The setting that says how often each sweep runs (worker.py's cron).
+SWEEP_INTERVAL_SETTING: dict[SweepKind, str] = {
+    SweepKind.NOTIFICATIONS: "NOTIFY_SWEEP_INTERVAL_S",
+    SweepKind.PROMISES: "NOTIFY_SWEEP_INTERVAL_S",
+    SweepKind.DUE_REMINDERS: "REMINDER_SWEEP_INTERVAL_S",
+    SweepKind.SMS_ANSWERS: "NOTIFY_SWEEP_INTERVAL_S",
+    SweepKind.SMS_SENDS: "NOTIFY_SWEEP_INTERVAL_S",
+}
+SWEEPS_KEY = "followup:sweeps:last"
+
+
+def record_sweep(kind: SweepKind) -> None:
+    """Note that a sweep of this kind has just finished its work (one field per kind,
+    the time in µs). Best effort: a sweep that did its work is not failed for this."""
+    try:
+        redis_connection().hset(SWEEPS_KEY, kind, to_micros(utcnow()))
+    except RedisError as exc:
+        log.warning("The %s sweep's run was not recorded (%s).", kind, exc)
+
+
+def last_sweeps() -> dict[SweepKind, datetime | None]:
+    """When each kind of sweep last finished its work (None: never, as far as Redis knows)."""
+    stored = redis_connection().hgetall(SWEEPS_KEY)
+    return {
+        kind: from_micros(int(stored[kind.encode()])) if kind.encode() in stored else None
+        for kind in SweepKind
+    }
+
+
 # --- what the workers are doing (the doctor and the System page) --------------------------------
 
 

@@ -1,8 +1,10 @@
 /*! Followup chat widget. Paste on any page:
  *   <script src="https://YOUR-FOLLOWUP/widget.js" data-key="pk_…" async></script>
- * Optionally, before it (the signature is computed on your server):
+ * Optionally, before it (the signature or token is made on your server):
  *   window.FollowupWidget = {customer: {id, name, email, phone, signature}};
  *     signature = hex(HMAC-SHA256(widget_secret, id))
+ *   or window.FollowupWidget = {customer: {token}};
+ *     token = a JWT, HS256 with widget_secret: sub, name, email, phone, exp (<= 24 h)
  * Adds a launcher button and the chat in an iframe, once our server says this site
  * is one of the business's allowed origins. No dependencies; defines no globals;
  * reads window.FollowupWidget only.
@@ -11,7 +13,7 @@
   "use strict";
 
   var SOURCE = "followup-widget";
-  var CUSTOMER_FIELDS = ["id", "name", "email", "phone", "signature"];
+  var CUSTOMER_FIELDS = ["id", "name", "email", "phone", "signature", "token"];
   var Z = "2147483000";
 
   var script = document.currentScript ||

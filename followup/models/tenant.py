@@ -50,6 +50,16 @@ class Tenant(db.Model):
         String(64), unique=True, default=new_widget_public_key
     )
     widget_secret: Mapped[str] = mapped_column(String(128), default=new_widget_secret)
+    # The secret before the last rotation, still accepted for a grace period after it
+    # (services/widget_identity.py): websites get time to deploy the new one.
+    previous_widget_secret: Mapped[str | None] = mapped_column(String(128))
+    widget_secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # On: the widget chats only with visitors the website signed in (HMAC or JWT);
+    # others are asked to sign in at `sign_in_url` first.
+    require_verified_identity: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    sign_in_url: Mapped[str | None] = mapped_column(String(2000))
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     followups_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     response_time_hours: Mapped[int] = mapped_column(Integer, default=DEFAULT_RESPONSE_TIME_HOURS)
@@ -60,6 +70,10 @@ class Tenant(db.Model):
     # The owner's rule: every member signs in with a code from an authenticator app too.
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the widget was last loaded from (scheme://host[:port] of the host page) and
+    # when, so the owner can check the snippet works: services/snippet.py writes it.
+    widget_seen_origin: Mapped[str | None] = mapped_column(String(300))
+    widget_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

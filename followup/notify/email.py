@@ -295,3 +295,17 @@ def login_link(
             "the chat that asked, nobody can log in with it.\n"
         ),
     )
+
+
+def trial_email(address: str, business: str) -> OutgoingEmail:
+    """The System page's test email, to the member who asked for it."""
+    message = MailMessage(
+        subject=f"Test email from Followup ({one_line(business, SUBJECT_TEXT_LIMIT)})",
+        recipients=[address],
+        body=(
+            "Hello,\n\n"
+            "This is the test email you asked for on the System page of Followup. "
+            "It arrived, so the emails to your team and your customers can too.\n"
+        ),
+    )
+    return OutgoingEmail(message, "test-email")

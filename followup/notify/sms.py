@@ -112,3 +112,10 @@ def promise_alert(
         email.followup_link(followup.id),
     ]
     return OutgoingSms(notification.recipient, "\n".join(lines))
+
+
+def trial_sms(to: str, business: str) -> OutgoingSms:
+    """The System page's test SMS, to the number the team's SMS go to."""
+    return OutgoingSms(
+        to, f"Test SMS from Followup for {one_line(business, SMS_FIELD_LIMIT)}: it arrived."
+    )

@@ -48,6 +48,7 @@ from followup.services import (
     idempotency,
     messages,
     sms_sends,
+    widget_identity,
 )
 from followup.services.prefill import prefill_for, visitor_from_website
 from followup.services.queries import commit_keeping_new, for_locking, locked_read, row_id
@@ -229,6 +230,7 @@ def start_chat(public_key: str, customer: object = None, visit: Visit | None = N
     visit = visit or Visit()
     tenant, agent = _tenant_and_widget_agent(public_key)
     visitor = visitor_from_website(tenant, customer)
+    widget_identity.require_verified(tenant, visitor)
     chat = Chat(
         tenant_id=tenant.id,
         agent=agent,

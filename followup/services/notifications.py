@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
@@ -44,8 +44,10 @@ from followup.models import (
 from followup.notify import Receipt, Undeliverable, email, failures, sent_lately, sms
 from followup.queue import (
     DELIVER_NOTIFICATIONS,
+    SweepKind,
     first_in_interval,
     queue_notifications,
+    record_sweep,
     waiting_job_ids,
 )
 from followup.services.queries import MAX_ID
@@ -495,7 +497,9 @@ def sweep_once_per_interval() -> int:
     do the work; the others return 0."""
     if not first_in_interval(SWEEP_LOCK_KEY, current_app.config["NOTIFY_SWEEP_INTERVAL_S"]):
         return 0
-    return sweep()
+    queued = sweep()
+    record_sweep(SweepKind.NOTIFICATIONS)
+    return queued
 
 
 def sweep() -> int:
@@ -590,22 +594,30 @@ def retry_now(tenant_id: int, followup_id: int, notification_id: object) -> Noti
             if notification.state in DONE
             else "This notification is being sent right now."
         )
-    tenant = db.session.get(Tenant, tenant_id)
-    followup = db.session.get(FollowUpRequest, followup_id)
+    if not _send_again(notification, notification.state, notification.attempts):
+        raise TransitionNotAllowed("This notification is being sent right now.")
+    db.session.refresh(notification)
+    return notification
+
+
+def _send_again(notification: Notification, state: str, attempts_made: int) -> bool:
+    """Make a notification seen failed or waiting (`state`, `attempts_made`) due now (a
+    failed one with a fresh set of attempts), to the current address, and queue it;
+    False when it changed since (a worker took it: it is in hand, not to be sent twice)."""
+    tenant = db.session.get(Tenant, notification.tenant_id)
+    followup = db.session.get(FollowUpRequest, notification.followup_id)
     member = (
         db.session.get(StaffUser, notification.staff_user_id)
         if notification.staff_user_id
         else None
     )
-    waiting = notification.state == DeliveryState.PENDING
-    attempts = notification.attempts if waiting else 0
+    attempts = attempts_made if state == DeliveryState.PENDING else 0
     changed = db.session.execute(
         update(Notification)
-        # Unless a worker took it meanwhile: then it is in hand, not to be sent twice.
         .where(
             Notification.id == notification.id,
-            Notification.state == notification.state,
-            Notification.attempts == notification.attempts,
+            Notification.state == state,
+            Notification.attempts == attempts_made,
         )
         .values(
             state=DeliveryState.PENDING,
@@ -615,8 +627,58 @@ def retry_now(tenant_id: int, followup_id: int, notification_id: object) -> Noti
         )
     ).rowcount
     db.session.commit()
-    if not changed:
-        raise TransitionNotAllowed("This notification is being sent right now.")
-    dispatch([(notification.id, attempts)])
-    db.session.refresh(notification)
-    return notification
+    if changed:
+        dispatch([(notification.id, attempts)])
+    return bool(changed)
+
+
+# --- the System page: what failed or waits for another attempt, for a whole business ------------
+
+TROUBLE_LIST_LIMIT = 10
+RETRY_ALL_LIMIT = 200  # per click: the request stays short; the page says when more remain
+
+
+def _in_trouble(tenant_id: int):
+    """The business's notifications about requests that failed for good, or failed and
+    wait for their next attempt. (A staff link that failed is sent again from the Team
+    page: a new link.)"""
+    return select(Notification).where(
+        Notification.tenant_id == tenant_id,
+        Notification.followup_id.is_not(None),
+        or_(
+            Notification.state == DeliveryState.FAILED,
+            and_(
+                Notification.state == DeliveryState.PENDING,
+                Notification.attempts > 0,
+            ),
+        ),
+    )
+
+
+def count_in_trouble(tenant_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(_in_trouble(tenant_id).subquery()))
+
+
+def newest_in_trouble(tenant_id: int, limit: int = TROUBLE_LIST_LIMIT) -> list[Notification]:
+    return list(
+        db.session.scalars(
+            _in_trouble(tenant_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def retry_all(tenant_id: int) -> int:
+    """ "Retry all": every failed or waiting notification of the business about a request
+    goes again now, as "Retry now" sends one (at most RETRY_ALL_LIMIT, oldest first);
+    returns how many were queued. One a worker holds right now is left to it."""
+    rows = db.session.scalars(
+        _in_trouble(tenant_id)
+        .order_by(Notification.created_at, Notification.id)
+        .limit(RETRY_ALL_LIMIT)
+    ).all()
+    # As read now: each commit below expires the rows, and a row read again later may
+    # be in a worker's hands.
+    seen = [(row, row.state, row.attempts) for row in rows]
+    return sum(_send_again(row, state, attempts) for row, state, attempts in seen)

@@ -1,16 +1,16 @@
 """Who the visitor is and what the follow-up form is pre-filled with.
 
-The website's HMAC signs the customer's id and nothing else: a valid signature
-signs the chat in as the customer with that (tenant, id); the email, name and
-phone beside it are the website's word, used to pre-fill only.
+The website's HMAC signs the customer's id and nothing else, its JWT the id, name,
+email and phone (services/widget_identity.py): either signs the chat in as the
+customer with that (tenant, id); the email, name and phone are used to pre-fill
+only, like every word of the website's.
 
 Trust order, per field: the customer the chat is signed in as (the website's
 signed id, or a login link), then what the website sent, then what the customer
 wrote earlier in the chat. Pre-fill never submits anything by itself.
 """
 
-import hashlib
-import hmac
+import logging
 import re
 from dataclasses import asdict, dataclass
 
@@ -20,29 +20,18 @@ from followup.errors import ValidationFailed
 from followup.models import Chat, Message, Role, Tenant
 from followup.services.chat_identity import signed_in_customer
 from followup.services.validation import normalize_email, normalize_phone
+from followup.services.widget_identity import TokenRefused, signature_matches, verified_claims
+from followup.services.widget_identity import (  # where callers have always found it
+    identity_signature as identity_signature,
+)
+
+log = logging.getLogger(__name__)
 
 CONTACT_FIELDS = ("name", "email", "phone")
 _EMAIL_CANDIDATE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 # A name as people write one: one to three capitalised words.
 NAME_SHAPE = r"([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,2})"
 _NAME_INTRO = re.compile(r"\b(?i:my name is|my name's|this is|i am|i'm|call me)\s+" + NAME_SHAPE)
-
-
-def identity_signature(widget_secret: str, customer_id: str) -> str:
-    """hex(HMAC-SHA256(widget_secret, id)): what the website computes server-side."""
-    return hmac.new(widget_secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
-
-
-def _signature_matches(widget_secret: str, external_id: str, signature: object) -> bool:
-    """Compared as bytes: `compare_digest` refuses a str with non-ASCII characters, and
-    a signature that is not even text is simply no signature."""
-    if not external_id or not isinstance(signature, str):
-        return False
-    try:
-        expected = identity_signature(widget_secret, external_id).encode()
-        return hmac.compare_digest(signature.encode(), expected)
-    except UnicodeEncodeError:  # a lone surrogate: nobody signed that
-        return False
 
 
 def _clean_or_none(normalize, value) -> str | None:
@@ -55,24 +44,42 @@ def _clean_or_none(normalize, value) -> str | None:
 
 
 def visitor_from_website(tenant: Tenant, customer: object) -> dict:
-    """What the website passed as `FollowupWidget.customer`; `verified`: the signature
-    matches the id (it says nothing of the other fields).
+    """What the website passed as `FollowupWidget.customer`; `verified`: it proves who the
+    visitor is (a valid token, or a signature matching the id).
 
+    With a `token` (a JWT) the token alone counts: its `sub`, `name`, `email` and `phone`.
+    Otherwise the id and its HMAC `signature`, which says nothing of the other fields.
     Bad or missing values are dropped rather than refused: a visitor must always be
-    able to chat, whatever the website's integration sends.
+    able to chat, whatever the website's integration sends (unless the business
+    requires a verified identity: `widget_identity.require_verified`).
     """
     if not isinstance(customer, dict):
         return {}
+    if "token" in customer:
+        return _visitor_from_token(tenant, customer.get("token"))
     external_id = str(customer.get("id") or "")[:200]
-    verified = _signature_matches(tenant.widget_secret, external_id, customer.get("signature"))
-    name = customer.get("name")
+    verified = signature_matches(tenant, external_id, customer.get("signature"))
+    return {"id": external_id or None, **_contact_of(customer), "verified": verified}
+
+
+def _contact_of(fields: dict) -> dict:
+    name = fields.get("name")
     return {
-        "id": external_id or None,
         "name": name.strip()[:200] if isinstance(name, str) and name.strip() else None,
-        "email": _clean_or_none(normalize_email, customer.get("email")),
-        "phone": _clean_or_none(normalize_phone, customer.get("phone")),
-        "verified": verified,
+        "email": _clean_or_none(normalize_email, fields.get("email")),
+        "phone": _clean_or_none(normalize_phone, fields.get("phone")),
     }
+
+
+def _visitor_from_token(tenant: Tenant, token: object) -> dict:
+    """A refused token is no identity at all: nothing in it can be trusted, not even for
+    pre-filling. Why it was refused goes to the log (never the token)."""
+    try:
+        claims = verified_claims(tenant, token)
+    except TokenRefused as refused:
+        log.info("Widget identity token refused for tenant %s: %s", tenant.slug, refused.refusal)
+        return {"verified": False}
+    return {"id": claims["sub"], **_contact_of(claims), "verified": True}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from followup.models import (
     is_past_due,
     promise_clock,
 )
-from followup.queue import first_in_interval
+from followup.queue import SweepKind, first_in_interval, record_sweep
 from followup.services import notifications
 from followup.services.queries import lock_row
 
@@ -100,4 +100,6 @@ def sweep_once_per_interval() -> int:
     """The sweep as every worker's cron queues it: one sweep per interval does the work."""
     if not first_in_interval(SWEEP_LOCK_KEY, current_app.config["NOTIFY_SWEEP_INTERVAL_S"]):
         return 0
-    return sweep()
+    raised = sweep()
+    record_sweep(SweepKind.PROMISES)
+    return raised

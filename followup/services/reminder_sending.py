@@ -26,6 +26,7 @@ workers do.
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -40,7 +41,13 @@ from followup.llm import client as llm_client
 from followup.llm.client import Completion, LLMUnavailable
 from followup.llm.reminders import reminder_prompt, write_reminder
 from followup.models import AutoFollowupStep, Chat, Message, ReminderSend, Role, Tenant
-from followup.queue import queue_reminder_batches, redis_connection, wake_up_again
+from followup.queue import (
+    SweepKind,
+    queue_reminder_batches,
+    record_sweep,
+    redis_connection,
+    wake_up_again,
+)
 from followup.services import autofollowup, capture, chats, messages
 
 log = logging.getLogger(__name__)
@@ -48,6 +55,7 @@ log = logging.getLogger(__name__)
 SWEEP_LOCK_KEY = "followup:reminders:sweep"
 CLAIM_KEY = "followup:reminders:claim:{}-{}-{}-{}"
 ATTEMPTS_KEY = "followup:reminders:attempts:{}-{}-{}"
+ATTEMPTS_PATTERN = "followup:reminders:attempts:*"
 ATTEMPTS_TTL_S = 7 * 24 * 3600
 NO_SUCH_CHAT = 0  # ids start at 1
 
@@ -292,7 +300,9 @@ def sweep() -> int:
     if not redis.set(SWEEP_LOCK_KEY, token, nx=True, px=max(lock_ms, 1000)):
         return 0
     try:
-        return _queue_due(utcnow())
+        queued = _queue_due(utcnow())
+        record_sweep(SweepKind.DUE_REMINDERS)
+        return queued
     finally:
         if redis.get(SWEEP_LOCK_KEY) == token.encode():
             redis.delete(SWEEP_LOCK_KEY)
@@ -310,3 +320,40 @@ def _queue_due(now: datetime) -> int:
         if len(due) < size:
             return queued
         after = due[-1]
+
+
+# --- the System page -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitingOnModel:
+    count: int
+    next_try_at: datetime | None
+
+
+def waiting_on_model(tenant_id: int) -> WaitingOnModel | None:
+    """The business's reminders the model failed to write that wait for their next try
+    (`_retry_later`): the chats whose pending reminder has failures counted in Redis,
+    with the soonest try. A count left from a reminder since sent or dropped is not
+    the chat's pending one any more, and is passed over. None: Redis does not answer."""
+    try:
+        keys = list(redis_connection().scan_iter(match=ATTEMPTS_PATTERN, count=500))
+    except RedisError:
+        return None
+    failed = set()
+    for key in keys:
+        chat_id, cycle, step_id = key.decode().rsplit(":", 1)[1].split("-")
+        failed.add((int(chat_id), int(cycle), int(step_id)))
+    if not failed:
+        return WaitingOnModel(0, None)
+    rows = db.session.execute(
+        select(Chat.id, Chat.chain_cycle, Chat.chain_step_id, Chat.chain_due_at).where(
+            Chat.tenant_id == tenant_id,
+            Chat.id.in_({chat_id for chat_id, _, _ in failed}),
+            Chat.chain_due_at.is_not(None),
+        )
+    ).all()
+    due = [
+        row.chain_due_at for row in rows if (row.id, row.chain_cycle, row.chain_step_id) in failed
+    ]
+    return WaitingOnModel(len(due), min(due, default=None))

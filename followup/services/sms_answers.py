@@ -26,7 +26,7 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import AnswerState, Chat, Message, SmsAnswer
 from followup.models.sms_answer import UNSETTLED
-from followup.queue import queue_sms_answer
+from followup.queue import SweepKind, queue_sms_answer, record_sweep
 from followup.services.queries import take_due_leases
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def sweep() -> int:
             queue_answer(chat_id, message_id)
     except RedisError as exc:  # taken for one more lease: the next sweep tries again
         log.warning("The SMS answer sweep could not queue its jobs (%s).", exc)
+    record_sweep(SweepKind.SMS_ANSWERS)
     return len(due)
 
 

@@ -30,7 +30,7 @@ from followup.extensions import db
 from followup.models import Message, SendState, SmsSend
 from followup.models.sms_send import UNSETTLED
 from followup.notify.failures import kind
-from followup.queue import queue_sms_send
+from followup.queue import SweepKind, queue_sms_send, record_sweep
 from followup.services import channels, sms_answers
 from followup.services.queries import take_due_leases
 
@@ -153,4 +153,5 @@ def sweep() -> int:
             queue_sms_send(message_id, attempts, sms_answers.job_timeout_s())
     except RedisError as exc:  # taken for one more lease: the next sweep tries again
         log.warning("The SMS send sweep could not queue its jobs (%s).", exc)
+    record_sweep(SweepKind.SMS_SENDS)
     return len(due)

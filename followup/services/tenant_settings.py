@@ -7,16 +7,19 @@ one bad field saves nothing and shows every problem at once.
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from flask import current_app
 
+from followup.clock import utcnow
 from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
 from followup.models import Tenant
 from followup.models.tenant import new_widget_secret
+from followup.services import widget_identity
 from followup.services.permissions import Permission, allows
 from followup.services.tenants import parse_timezone
 from followup.services.validation import (
@@ -32,6 +35,9 @@ MAX_ORIGINS = 50
 ORIGINS = "Allowed website origins"
 MAX_ORIGIN_LENGTH = 300
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+SIGN_IN_URL = "Sign-in page"
+SIGN_IN_URL_SHAPE = "use a full https:// address, such as https://www.example.com/login."
+MAX_SIGN_IN_URL_LENGTH = 2000
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -201,13 +207,78 @@ def update_allowed_origins(tenant_id: int, text: object, staff_role: str) -> Ten
 
 
 def rotate_widget_secret(tenant_id: int, staff_role: str) -> Tenant:
-    """A new secret at once: identities signed with the old one stop verifying."""
+    """A new secret at once; the one it replaces still verifies for the grace period
+    (`widget_identity.SECRET_GRACE`). A second rotation within it ends the older
+    secret's grace at once: only the last two secrets are ever kept."""
     if not allows(staff_role, Permission.MANAGE_WIDGET_SECURITY):
         raise OwnerOnly("rotate the widget secret")
     tenant = db.session.get(Tenant, tenant_id)
+    tenant.previous_widget_secret = tenant.widget_secret
+    tenant.widget_secret_rotated_at = utcnow()
     tenant.widget_secret = new_widget_secret()
     db.session.commit()
     current_app.logger.info("Widget secret rotated for tenant %s", tenant.slug)
+    return tenant
+
+
+def previous_secret_valid_until(tenant: Tenant) -> datetime | None:
+    """When the secret before the last rotation stops verifying (None: it already has)."""
+    if not tenant.previous_widget_secret or tenant.widget_secret_rotated_at is None:
+        return None
+    until = tenant.widget_secret_rotated_at + widget_identity.SECRET_GRACE
+    return until if until > utcnow() else None
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    require_verified_identity: bool
+    sign_in_url: str | None
+
+
+def parse_sign_in_url(value: str) -> str:
+    """An https page address on the website: the widget links visitors to it."""
+    text = value.strip()
+    if len(text) > MAX_SIGN_IN_URL_LENGTH:
+        raise ValueError(shorter(MAX_SIGN_IN_URL_LENGTH, len(text)))
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - reading it checks the port is a number
+    except ValueError:
+        raise ValueError(SIGN_IN_URL_SHAPE) from None
+    if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in text):
+        raise ValueError(SIGN_IN_URL_SHAPE)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("leave out user names and passwords.")
+    if _origin_host(parts.hostname) is None:
+        raise ValueError(f"use a real host name, not {parts.hostname}.")
+    return text
+
+
+def validate_identity(data: dict) -> IdentitySettings:
+    required = bool(data.get("require_verified_identity"))
+    raw = data.get("sign_in_url")
+    if raw is not None and not isinstance(raw, str):
+        raise ValidationFailed({"sign_in_url": problem(SIGN_IN_URL, "enter it as text.")})
+    url = None
+    if raw and raw.strip():
+        try:
+            url = parse_sign_in_url(raw)
+        except ValueError as exc:
+            raise ValidationFailed({"sign_in_url": problem(SIGN_IN_URL, str(exc))}) from None
+    if required and url is None:
+        # Visitors who are not signed in are sent there: without it they would be stuck.
+        advice = "add the page where visitors sign in, or switch off Require verified identity."
+        raise ValidationFailed({"sign_in_url": problem(SIGN_IN_URL, advice)})
+    return IdentitySettings(required, url)
+
+
+def update_widget_identity(tenant_id: int, data: dict) -> Tenant:
+    """Whether only visitors the website signed in may chat, and where the others sign in."""
+    settings = validate_identity(data)
+    tenant = db.session.get(Tenant, tenant_id)
+    tenant.require_verified_identity = settings.require_verified_identity
+    tenant.sign_in_url = settings.sign_in_url
+    db.session.commit()
     return tenant
 
 

@@ -18,7 +18,7 @@ from followup.extensions import db
 from followup.llm.client import TextDelta
 from followup.logs import note_tenant
 from followup.models import Agent, Chat, Message, Tenant
-from followup.services import chats
+from followup.services import chats, widget_identity
 from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
 from followup.web.requests import bearer_token
@@ -65,6 +65,8 @@ def session_chat(chat_id: int, public_key: str | None = None) -> tuple[Tenant, C
     session = opened_chat(chat_id)
     if session is None or public_key not in (None, session.tenant.widget_public_key):
         raise NotFound("No such chat.")
+    # A chat begun before the business required a verified identity stops with the rule.
+    widget_identity.require_verified(session.tenant, session.chat.visitor or {})
     return session.tenant, session.chat
 
 

@@ -40,6 +40,29 @@ def local_datetime(moment: datetime | None, timezone: str) -> str:
     return f"{month} {local.day}, {local.year} {local.hour:02d}:{local.minute:02d} {local.tzname()}"
 
 
+def ago(moment: datetime, now: datetime) -> str:
+    """ "12 s ago", "2 min ago", "3 h ago", "4 days ago": short, for status tables."""
+    seconds = max(int((now - moment).total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
+def local_clock(moment: datetime, timezone: str, now: datetime) -> str:
+    """ "14:02" today in the tenant's time zone, "Dec 5 14:02" another day."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    if local.date() == now.astimezone(zone).date():
+        return clock
+    return f"{_MONTHS[local.month - 1]} {local.day} {clock}"
+
+
 def short_address(address: str, limit: int = 60) -> str:
     """The host and path of a web address, for a line in a list (the chat shows it whole)."""
     parts = urlsplit(address)
@@ -53,6 +76,8 @@ def register_template_helpers(app: Flask) -> None:
     # Numbers are stored in E.164 (+442071838750) and shown as +44 20 7183 8750.
     app.add_template_filter(international_phone, "phone")
     app.add_template_global(time_ago, "time_ago")
+    app.add_template_global(ago, "ago")
+    app.add_template_global(local_clock, "local_clock")
     # A pending request's "due in 3 h" / "overdue by 20 min" (services/promise.py).
     app.add_template_global(promise.clock_of, "promise_clock")
     app.add_template_global(notifications.label_of, "notification_label")

@@ -13,8 +13,9 @@
   "use strict";
 
   var SOURCE = "followup-widget";
-  var CUSTOMER_FIELDS = ["id", "name", "email", "phone", "signature"];
+  var CUSTOMER_FIELDS = ["id", "name", "email", "phone", "signature", "token"];
   var MAX_FIELD_LENGTH = 500;
+  var MAX_TOKEN_LENGTH = 4000; // a JWT carries the name, email and phone too
   var CUSTOMER_WAIT_MS = 1500; // a host page without our snippet never answers
   var POLL_MS = 5000;
   var REPLY_GIVE_UP_MS = 90000;
@@ -75,10 +76,24 @@
 
   // --- start or restore the chat -------------------------------------------------------------
 
+  // Whom the website says the visitor is: the id, or a token's `sub`. Only to tell one
+  // visitor's chat from the next one's on this browser; the server checks the token.
+  function customerIdOf(customer) {
+    if (!customer) return null;
+    if (customer.token) {
+      try {
+        var payload = customer.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+        var sub = JSON.parse(window.atob(payload)).sub;
+        return typeof sub === "string" && sub ? sub : null;
+      } catch (e) { return null; }
+    }
+    return customer.id || null;
+  }
+
   function boot(customer) {
     if (booted) return;
     booted = true;
-    var customerId = customer && customer.id ? customer.id : null;
+    var customerId = customerIdOf(customer);
     var stored = readSession();
     // Another customer signed in on the website (or signed out): a new chat, so
     // nobody sees the previous person's conversation on a shared computer.
@@ -94,6 +109,11 @@
     fetch(chatsUrl + "/" + encodeURIComponent(session.chatId), { headers: authHeaders() })
       .then(function (response) {
         if (response.status === 404) return start(customer, customerId); // gone or expired
+        if (response.status === 403) { // the business now chats with signed-in visitors only
+          session = null;
+          writeSession(null);
+          return response.text().then(showSignIn);
+        }
         if (!response.ok) throw new Error("restore failed: " + response.status);
         return response.text().then(showChat);
       })
@@ -113,6 +133,9 @@
     if (navigator.language) body.set("language", navigator.language);
     return fetch(chatsUrl, { method: "POST", body: body })
       .then(function (response) {
+        // The business chats only with visitors its website signed in: the server's
+        // answer asks this one to sign in there. No chat, no session.
+        if (response.status === 403) return response.text().then(showSignIn);
         if (!response.ok) throw new Error("start failed: " + response.status);
         session = {
           chatId: response.headers.get("X-Chat-Id"),
@@ -133,6 +156,14 @@
     updateSendState();
     scrollToBottom();
     if (wantsFocus) focusComposer();
+  }
+
+  function showSignIn(html) {
+    var chat = chatEl();
+    htmx.swap(chat, html, { swapStyle: "innerHTML", swapDelay: 0, settleDelay: 0 });
+    chat.removeAttribute("aria-busy");
+    var link = chat.querySelector("[data-sign-in-required] a");
+    if (link && wantsFocus) link.focus(); // the one thing to do here
   }
 
   function showProblem(customer) {
@@ -172,7 +203,8 @@
     CUSTOMER_FIELDS.forEach(function (field) {
       var item = value[field];
       if (typeof item === "number" && isFinite(item)) item = String(item);
-      if (typeof item === "string" && item.length <= MAX_FIELD_LENGTH) {
+      var limit = field === "token" ? MAX_TOKEN_LENGTH : MAX_FIELD_LENGTH;
+      if (typeof item === "string" && item.length <= limit) {
         customer[field] = item;
         any = true;
       }

@@ -17,6 +17,7 @@ ROLE_RULES = {
         Permission.WORK_REQUESTS,
         Permission.MANAGE_SETTINGS,
         Permission.MANAGE_TEAM,
+        Permission.OPERATE_SYSTEM,
     },
     StaffRole.AGENT: {Permission.WORK_REQUESTS},
 }
@@ -88,6 +89,11 @@ ADMIN_ROUTES = {
     "admin.team_reactivate": Permission.MANAGE_TEAM,
     "admin.team_transfer": Permission.MANAGE_OWNERSHIP,
     "admin.team_two_factor": Permission.MANAGE_TEAM_SECURITY,
+    "admin.system_page": Permission.OPERATE_SYSTEM,
+    "admin.system_checks": Permission.OPERATE_SYSTEM,
+    "admin.system_retry_all": Permission.OPERATE_SYSTEM,
+    "admin.system_test_email": Permission.OPERATE_SYSTEM,
+    "admin.system_test_sms": Permission.OPERATE_SYSTEM,
 }
 
 

@@ -470,3 +470,25 @@ def test_0023_keeps_clear_secrets_for_the_app_to_seal_and_walks_down_opening_sea
     assert stored == {1: secret, 2: None, 3: secret}
     flask_migrate.upgrade()
     assert schema_drift() == []
+
+
+def test_0024_gives_every_tenant_a_widget_not_seen_yet_and_walks_down_keeping_them(empty_app):
+    flask_migrate.upgrade(revision="0023")
+    metadata = sa.MetaData()
+    metadata.reflect(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(
+            metadata.tables["tenants"].insert(), [_row_of_tenant(metadata.tables["tenants"], 1)]
+        )
+    flask_migrate.upgrade(revision="0024")
+    with db.engine.connect() as conn:
+        seen = conn.execute(
+            sa.text("SELECT id, widget_seen_origin, widget_seen_at FROM tenants")
+        ).all()
+    assert [tuple(row) for row in seen] == [(1, None, None)]
+    flask_migrate.downgrade(revision="0023")
+    with db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM tenants")).scalar() == 1
+    assert "widget_seen_at" not in {c["name"] for c in sa.inspect(db.engine).get_columns("tenants")}
+    flask_migrate.upgrade()
+    assert schema_drift() == []

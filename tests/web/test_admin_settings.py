@@ -15,7 +15,8 @@ from followup.models import Tenant
 from followup.services import staff_accounts
 from followup.services.prefill import identity_signature, visitor_from_website
 from followup.services.tenant_settings import normalize_origin, parse_origins
-from tests.helpers.staff import PASSWORD, StaffBrowser
+from followup.services.widget_identity import SECRET_GRACE
+from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request
 from tests.helpers.templates import assert_rendered
 
 BUSINESS = {
@@ -333,7 +334,9 @@ def test_parse_origins_refuses_non_text():
 # --- the widget secret ----------------------------------------------------------------------
 
 
-def test_owner_rotates_the_secret_and_old_signatures_stop_verifying(staff_browser, tenant):
+def test_owner_rotates_the_secret_and_old_signatures_stop_after_the_grace(
+    moved_clock, staff_browser, tenant
+):
     old_secret = tenant.widget_secret
     old_signature = identity_signature(old_secret, "42")
     assert visitor_from_website(tenant, {"id": "42", "signature": old_signature})["verified"]
@@ -346,10 +349,15 @@ def test_owner_rotates_the_secret_and_old_signatures_stop_verifying(staff_browse
     assert new_secret != old_secret and new_secret.startswith("ws_")
     assert code_block(body, "widget-secret-value") == new_secret
     assert '<details class="secret-reveal" open>' in body  # shown at once, to copy
-    assert "identities signed with the old secret no longer verify" in body
+    assert "identities signed with the old secret stop verifying after 24 hours" in body
+    assert "The previous secret still verifies until Nov 24, 2026 10:00 UTC." in body
 
     tenant = stored(tenant)
+    assert visitor_from_website(tenant, {"id": "42", "signature": old_signature})["verified"]
+    moved_clock.shift(SECRET_GRACE)
     assert not visitor_from_website(tenant, {"id": "42", "signature": old_signature})["verified"]
+    as_a_new_request()
+    assert "previous-secret-note" not in text_of(staff_browser.get("/admin/settings"))
     new_signature = identity_signature(new_secret, "42")
     assert visitor_from_website(tenant, {"id": "42", "signature": new_signature})["verified"]
 
@@ -359,7 +367,9 @@ def test_rotation_asks_for_confirmation_and_explains_the_effect(staff_browser):
     form = re.search(r'<form class="rotate-form".*?</form>', page, re.S).group(0)
     assert 'method="post"' in form and 'name="csrf_token"' in form
     assert 'hx-confirm="Rotate the widget secret?' in form
-    assert "Signatures made with the old secret stop verifying" in form
+    assert (
+        "Tokens and signatures made with the old secret\n      keep verifying for 24 hours" in form
+    )
 
 
 def test_rotation_as_plain_form_redirects(staff_browser, tenant):

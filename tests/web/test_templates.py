@@ -153,6 +153,12 @@ STEP = {"delay_hours": "2", "delay_minutes": "0", "instruction": "Check in"}
             "/admin/settings",
         ),
         (
+            "/admin/settings/identity",
+            {"require_verified_identity": "on", "sign_in_url": "https://shop.example/login"},
+            "admin/settings/_identity.html",
+            "/admin/settings",
+        ),
+        (
             "/admin/agents/{agent}/persona",
             {"name": "Alexa", "role": "Support", "tone": "Friendly"},
             "admin/agents/_agent.html",
@@ -248,6 +254,12 @@ def test_a_change_answers_htmx_with_its_partial_and_a_form_post_with_a_redirect(
             {"name": "", "timezone": "UTC"},
             ("admin/settings/page.html",),
             ("admin/settings/_business.html",),
+        ),
+        (
+            "/admin/settings/identity",
+            {"require_verified_identity": "on", "sign_in_url": ""},
+            ("admin/settings/page.html",),
+            ("admin/settings/_identity.html",),
         ),
         (
             "/admin/agents",

@@ -172,14 +172,32 @@ def test_config_without_a_model_says_who_answers_instead(
 
 
 def test_reading_the_config_writes_nothing_before_the_tenant_has_an_employee(client, tenant):
-    """Every page view of the host site asks for it: a read, never a write. The name
-    it gives is the one the first chat's employee gets."""
+    """Every page view of the host site asks for it: a read (asked from no page, it
+    notes no page either). The name it gives is the one the first chat's employee gets."""
     with database_work() as work:
         config = client.get(f"{BASE}/{tenant.widget_public_key}/config").get_json()
     assert not {"INSERT", "UPDATE", "DELETE", "COMMIT"} & set(work), work
     assert count(Agent) == 0
     start(client, tenant)
     assert db.session.scalars(select(Agent.name)).all() == [config["agent_name"]] == ["Alex"]
+
+
+def test_the_config_notes_the_page_it_was_loaded_on_at_most_once_a_minute(
+    client, tenant, moved_clock
+):
+    """For "Check the snippet" (services/snippet.py): one write a minute, not a write
+    per page view."""
+    url = f"{BASE}/{tenant.widget_public_key}/config"
+    with database_work() as work:
+        assert client.get(url, headers={"Origin": SHOP}).status_code == 200
+    assert "UPDATE" in work
+    moved_clock.shift(timedelta(seconds=30))
+    with database_work() as work:
+        client.get(url, headers={"Origin": EVIL}).get_json()
+        client.get(url, headers={"Referer": f"{EVIL}/page"}).get_json()
+    assert not {"INSERT", "UPDATE", "DELETE", "COMMIT"} & set(work), work
+    db.session.rollback()
+    assert (tenant.widget_seen_origin, tenant.widget_seen_at.year) == (SHOP, 2026)
 
 
 def test_the_config_names_the_employee_who_answers_the_website_chat(client, tenant):

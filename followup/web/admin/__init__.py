@@ -78,6 +78,7 @@ from followup.web.admin import (  # noqa: E402, F401
     followups,
     live,
     settings,
+    system,
     team,
     users,
 )

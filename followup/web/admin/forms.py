@@ -173,6 +173,11 @@ class OriginsForm(PostedForm):
     allowed_origins = Text()
 
 
+class IdentityForm(PostedForm):
+    require_verified_identity = Checkbox()
+    sign_in_url = Text()
+
+
 # --- the team --------------------------------------------------------------------------------
 
 

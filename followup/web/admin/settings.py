@@ -8,19 +8,21 @@ plain form post (no JavaScript) gets the whole page back or a redirect to it.
 from flask import current_app, url_for
 from flask_login import current_user
 
+from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
 from followup.models import Tenant, response_promise
 from followup.notify import email
-from followup.services import tenant_settings
+from followup.services import snippet, tenant_settings, widget_identity
 from followup.services.permissions import Permission, allows
 from followup.web.admin import bp, current_tenant, requires
-from followup.web.admin.forms import BusinessForm, OriginsForm
+from followup.web.admin.forms import BusinessForm, IdentityForm, OriginsForm
 
 PAGE = "admin/settings/page.html"
 BUSINESS_PARTIAL = "admin/settings/_business.html"
 ORIGINS_PARTIAL = "admin/settings/_origins.html"
 ROTATION_PARTIAL = "admin/settings/_secret.html"
+IDENTITY_PARTIAL = "admin/settings/_identity.html"
 
 
 def _business_form(tenant: Tenant, saved: bool = False) -> dict:
@@ -29,6 +31,10 @@ def _business_form(tenant: Tenant, saved: bool = False) -> dict:
 
 def _origins_form(tenant: Tenant, saved: bool = False) -> dict:
     return {"text": "\n".join(tenant.allowed_origins or []), "errors": {}, "saved": saved}
+
+
+def _identity_form(tenant: Tenant, saved: bool = False) -> dict:
+    return {"values": IdentityForm.values_of(tenant), "errors": {}, "saved": saved}
 
 
 def _refused(exc: ValidationFailed, **typed) -> dict:
@@ -50,6 +56,12 @@ def _context(tenant: Tenant, **sections) -> dict:
         "business": _business_form(tenant),
         "origins": _origins_form(tenant),
         "secret": {"rotated": False},
+        "now": utcnow(),
+        "seen": snippet.last_seen(tenant),
+        "seen_allowed": snippet.seen_on_allowed_origin(tenant),
+        "identity": _identity_form(tenant),
+        "previous_secret_until": tenant_settings.previous_secret_valid_until(tenant),
+        "secret_grace_hours": int(widget_identity.SECRET_GRACE.total_seconds() // 3600),
     } | sections
 
 
@@ -101,3 +113,14 @@ def settings_origins():
 def settings_widget_secret():
     tenant_settings.rotate_widget_secret(current_tenant().id, current_user.role)
     return _saved(ROTATION_PARTIAL, secret={"rotated": True})
+
+
+@bp.post("/settings/identity")
+@requires(Permission.MANAGE_SETTINGS)
+def settings_identity():
+    values = IdentityForm.posted().data
+    try:
+        tenant = tenant_settings.update_widget_identity(current_tenant().id, values)
+    except ValidationFailed as exc:
+        return _invalid(IDENTITY_PARTIAL, identity=_refused(exc, values=values))
+    return _saved(IDENTITY_PARTIAL, identity=_identity_form(tenant, saved=True))

@@ -2,13 +2,14 @@
 
 from collections.abc import Iterator
 
-from flask import Response, request, url_for
+from flask import Response, make_response, render_template, request, url_for
 from markupsafe import escape
 
 from followup.extensions import db
 from followup.models import Chat, Message, Tenant
 from followup.services import chats
 from followup.services.visitors import Visit
+from followup.services.widget_identity import SignInRequired
 from followup.web.chat_session import after_id, event_stream, relay_turn, session_chat, sse
 from followup.web.rate_limits import per_ip
 from followup.web.requests import BadJson, BadText, parse_json
@@ -18,8 +19,8 @@ from followup.web.widget.forms import MessageForm, StartChatForm
 from followup.web.widget.limits import per_session
 from followup.web.widget.rendering import account_state, answered_forms, partial, render_piece
 
-# What the website passes as `FollowupWidget.customer` is five short strings.
-MAX_CUSTOMER_JSON = 4000
+# What the website passes as `FollowupWidget.customer` is five short strings, or a token.
+MAX_CUSTOMER_JSON = 6000
 
 
 def _customer_from(raw: str | None) -> dict | None:
@@ -50,6 +51,16 @@ def _whole_chat(tenant: Tenant, chat: Chat, status: int = 200) -> Response:
     )
 
 
+def _sign_in_asked(refused: SignInRequired) -> Response:
+    """In place of the chat: the page shows it as it is, and keeps no session."""
+    page = render_template(
+        "widget/_sign_in.html", message=refused.message, sign_in_url=refused.sign_in_url
+    )
+    response = make_response(page, refused.http_status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/w/<public_key>/chats")
 @per_ip("WIDGET_SESSIONS_LIMIT_PER_IP")
 def start_chat(public_key: str):
@@ -57,7 +68,12 @@ def start_chat(public_key: str):
     visit = Visit.reported(
         form.page_url.data, form.referrer.data, form.language.data, request.user_agent.string
     )
-    chat, token, _origins = chats.start_chat(public_key, _customer_from(form.customer.data), visit)
+    try:
+        chat, token, _origins = chats.start_chat(
+            public_key, _customer_from(form.customer.data), visit
+        )
+    except SignInRequired as refused:
+        return _sign_in_asked(refused)
     response = _whole_chat(db.session.get(Tenant, chat.tenant_id), chat, 201)
     # The page keeps these in localStorage and sends the token as a bearer token.
     response.headers["X-Chat-Id"] = str(chat.id)
@@ -69,7 +85,10 @@ def start_chat(public_key: str):
 @per_ip("WIDGET_READS_LIMIT_PER_IP")
 @per_session("WIDGET_READS_LIMIT_PER_SESSION")
 def restore_chat(public_key: str, chat_id: int):
-    tenant, chat = session_chat(chat_id, public_key)
+    try:
+        tenant, chat = session_chat(chat_id, public_key)
+    except SignInRequired as refused:
+        return _sign_in_asked(refused)
     return _whole_chat(tenant, chat)
 
 

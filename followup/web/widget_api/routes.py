@@ -17,13 +17,20 @@ preflight `OPTIONS` on any path → 204.
          the team replies in the chat). `origin_allowed`: whether a page on the
          request's Origin may show the widget (its allowed origins are never listed);
          `/widget.js` asks before it shows its button. Readable from any origin (CORS *);
-         cacheable for 5 minutes per Origin when allowed (a refusal: no-cache);
-         reading it writes nothing.
-    POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature},
+         cacheable for 5 minutes per Origin when allowed (a refusal: no-cache).
+         It notes the page's origin (Origin, else Referer) and the time, at most
+         once a minute per tenant, for "Check the snippet" (`services/snippet.py`).
+    POST /<public_key>/sessions       {customer?: {id, name, email, phone, signature} |
+                                                  {token},
                                        page_url?, referrer?, language?}
          201 {session_token, chat_id}; unknown key 404. Bad customer values are
          dropped, not refused; a valid signature = hex(HMAC-SHA256(widget secret, id))
-         marks the identity verified. page_url (the page the chat starts on) and
+         or a valid token (a JWT, HS256 with the widget secret: sub, name, email,
+         phone, exp at most 24 h ahead) marks the identity verified. When the business
+         requires a verified identity, an unverified one gets 403 `sign_in_required`
+         with `error.sign_in_url`, the website's sign-in page (null when not set);
+         so does every request of a chat begun unverified, once the rule is on.
+         page_url (the page the chat starts on) and
          referrer (its document.referrer) are http(s) addresses, of which only the
          origin and path are kept (at most 2000 characters; a query or #fragment can
          carry a token or an email), language a browser language tag ("en-GB");
@@ -67,9 +74,10 @@ render it as text, never as HTML.
 from flask import request
 
 from followup.models import Mode, Source
-from followup.services import chat_identity, chats, customer_login, idempotency
+from followup.services import chat_identity, chats, customer_login, idempotency, snippet
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
+from followup.services.widget_identity import SignInRequired
 from followup.web.chat_session import after_id
 from followup.web.framing import may_show_on
 from followup.web.rate_limits import per_ip
@@ -103,11 +111,19 @@ CACHE_A_YES = "public, max-age=300"
 CACHE_A_NO = "no-cache"
 
 
+@bp.errorhandler(SignInRequired)
+def sign_in_required(refused: SignInRequired) -> tuple[dict, int]:
+    """The usual error, with where the visitor signs in: the custom UI links to it."""
+    error = {"code": refused.code, "message": refused.message, "fields": {}}
+    return {"error": error | {"sign_in_url": refused.sign_in_url}}, refused.http_status
+
+
 @bp.get("/<public_key>/config")
 @per_ip("WIDGET_CONFIG_LIMIT_PER_IP")
 def widget_config(public_key: str) -> tuple[dict, dict]:
     tenant = chats.tenant_for_widget(public_key)
     allowed = may_show_on(tenant, request.headers.get("Origin"))
+    snippet.record_seen(tenant, request.headers.get("Origin"), request.headers.get("Referer"))
     config = {
         "agent_name": chats.web_widget_agent_name(tenant),
         "followups_enabled": tenant.followups_enabled,

@@ -1,0 +1,119 @@
+"""The System page: whether the installation works, for the owner and admins of a
+business. The checks are the doctor's (`services/doctor.py`); this adds what the
+workers and the sweeps are doing, and test messages sent at once.
+
+A test message goes to the member's own email address, and the test SMS to the number
+the team's SMS go to (the business's phone: members keep no number of their own).
+It is sent here and now, with the configured timeouts, and its outcome said in our
+words, never the library's.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from redis.exceptions import RedisError
+
+from followup.clock import utcnow
+from followup.models import DeliveryState, StaffUser
+from followup.notify import email, failures, sms
+from followup.queue import (
+    SWEEP_INTERVAL_SETTING,
+    JobQueue,
+    SweepKind,
+    WorkerState,
+    last_sweeps,
+    queue_depths,
+    scheduler_elected,
+    workers,
+)
+
+log = logging.getLogger(__name__)
+
+SWEEP_LABELS = {
+    SweepKind.NOTIFICATIONS: "Notifications",
+    SweepKind.PROMISES: "Promises (at-risk and overdue alerts)",
+    SweepKind.DUE_REMINDERS: "Due reminders",
+    SweepKind.SMS_ANSWERS: "SMS answers",
+    SweepKind.SMS_SENDS: "SMS sends",
+}
+# A sweep whose last run is older than this many of its intervals has stopped.
+STALE_AFTER_INTERVALS = 3
+SEND_FAILED = (
+    "The message could not be sent, for a reason we do not know; the server log says more."
+)
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    kind: SweepKind
+    label: str
+    last_run_at: datetime | None
+    interval_s: float
+    stale: bool  # never run, or not for STALE_AFTER_INTERVALS intervals
+
+
+def sweep_runs(now: datetime | None = None) -> list[SweepRun] | None:
+    """Each sweep's last run; None when Redis, which keeps them, does not answer."""
+    now = now or utcnow()
+    try:
+        last = last_sweeps()
+    except RedisError:
+        return None
+    runs = []
+    for kind in SweepKind:
+        interval_s = float(current_app.config[SWEEP_INTERVAL_SETTING[kind]])
+        at = last[kind]
+        stale = at is None or now - at > timedelta(seconds=STALE_AFTER_INTERVALS * interval_s)
+        runs.append(SweepRun(kind, SWEEP_LABELS[kind], at, interval_s, stale))
+    return runs
+
+
+@dataclass(frozen=True)
+class Queues:
+    depths: dict[JobQueue, int]
+    workers: list[WorkerState]
+    scheduler_elected: bool
+
+
+def queues() -> Queues | None:
+    """None when Redis, which holds the queues and knows the workers, does not answer."""
+    try:
+        return Queues(queue_depths(), workers(), scheduler_elected())
+    except RedisError:
+        return None
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    sent: bool
+    recipient: str | None  # None: there is nobody to send to
+    at: datetime
+    saved_to: str | None = None  # the file an email was written to (no mail server)
+    failure: str | None = None  # why it was not sent, in our words
+
+
+def _send(outgoing, recipient: str, channel: str) -> SendOutcome:
+    now = utcnow()
+    try:
+        receipt = outgoing.send()
+    except Exception as exc:  # every failure is told in our words, none escapes
+        log.warning("Test %s not sent: %s", channel, failures.kind(exc))
+        text = failures.explain(exc)[0]
+        failure = SEND_FAILED if text == failures.SOMETHING_ELSE else text
+        return SendOutcome(False, recipient, now, failure=failure)
+    saved = receipt.provider_id if receipt.state == DeliveryState.SAVED_TO_FILE else None
+    return SendOutcome(True, recipient, now, saved_to=saved)
+
+
+def send_test_email(member: StaffUser) -> SendOutcome:
+    return _send(email.trial_email(member.email, member.tenant.name), member.email, "email")
+
+
+def send_test_sms(member: StaffUser) -> SendOutcome:
+    """To the business's phone; without one, nothing is sent (`recipient` None)."""
+    phone = member.tenant.contact_phone
+    if not phone:
+        return SendOutcome(False, None, utcnow())
+    return _send(sms.trial_sms(phone, member.tenant.name), phone, "SMS")
