@@ -8,11 +8,14 @@ A new reply lands in the polite log and is announced once. As in every browser t
 a console error or a CSP violation fails the test (tests/e2e/conftest.py).
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
+from followup.extensions import db
+from followup.models import Tenant
 from tests.helpers.accessibility import assert_accessible, violations
 from tests.helpers.embedded_widget import host_page, launcher, send, signed_customer
 
@@ -162,6 +165,43 @@ def test_axe_finds_nothing_in_any_state_of_voice_mode(browser_page, shop, host_s
     chat, frame = visit(page, url)
     expect(chat.get_by_role("button", name="Speak your message")).to_be_hidden()
     assert_accessible(frame, "the chat without the Web Speech API")
+
+
+@pytest.fixture
+def strict_shop(shop, widget_app_server) -> Iterator:
+    """The shop chats only with visitors its website signed in, for this test only."""
+
+    def require(on: bool) -> None:
+        with widget_app_server.app.app_context():
+            tenant = db.session.query(Tenant).filter_by(slug="acme").one()
+            tenant.require_verified_identity = on
+            tenant.sign_in_url = "https://www.acme.example/login" if on else None
+            db.session.commit()
+            db.session.remove()
+
+    require(True)
+    yield shop
+    require(False)
+
+
+@SIZES
+def test_axe_and_the_keyboard_find_nothing_when_the_visitor_must_sign_in_first(
+    browser_page, strict_shop, host_site, viewport
+):
+    page = browser_page
+    page.goto(host_site.publish("/a11y-sign-in", host_page(strict_shop, None)))
+    launcher(page).focus()
+    page.keyboard.press("Enter")
+    chat = page.frame_locator(FRAME)
+    sign_in = chat.get_by_role("link", name="Sign in")
+    expect(sign_in).to_be_focused()
+    frame = page.locator(FRAME).element_handle().content_frame()
+    assert_accessible(frame, "the chat asking the visitor to sign in")
+    assert tab_round(page, frame, "Tab", 2) == ["Close chat", "Sign in"]
+    assert tab_round(page, frame, "Shift+Tab", 2) == ["Close chat", "Sign in"]
+    page.keyboard.press("Escape")
+    expect(page.locator(FRAME)).to_be_hidden()
+    expect(launcher(page)).to_be_focused()
 
 
 # --- the keyboard alone ------------------------------------------------------------------------
