@@ -130,8 +130,15 @@ def test_axe_finds_nothing_from_the_launcher_to_the_form_errors(
     expect(form.locator(".field-error")).to_have_count(2)
     assert_accessible(frame, "the form in the conversation with errors")
 
+    # Sent: the confirmation, the thank-you, and the request under My requests.
+    form.get_by_label("Email").fill("maria@example.com")
+    form.get_by_label("Reason").fill("A bulk order of oak tables")
+    form.get_by_role("button", name="Send request").click()
+    expect(chat.locator(".followup-done")).to_have_text("Request sent")
+    assert_accessible(frame, "the conversation with the request sent")
     chat.get_by_role("button", name="My requests").click()
-    expect(chat.get_by_role("region", name="My requests")).to_be_visible()
+    requests = chat.get_by_role("region", name="My requests")
+    expect(requests.locator(".request-reason")).to_have_text(["A bulk order of oak tables"])
     assert_accessible(frame, "the My requests panel")
 
 
