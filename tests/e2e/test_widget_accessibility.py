@@ -8,6 +8,7 @@ A new reply lands in the polite log and is announced once. As in every browser t
 a console error or a CSP violation fails the test (tests/e2e/conftest.py).
 """
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,10 +78,25 @@ def size_name(viewport: dict) -> str:
 
 def test_the_axe_helper_lists_each_violation_with_rule_impact_target_and_help(browser_page):
     page = browser_page
-    page.set_content('<html lang="en"><title>t</title><main><h1>t</h1><button></button></main>')
-    assert violations(page) == [
-        "button-name (critical) at button: Buttons must have discernible text"
+    # An empty button, and two 10 px buttons side by side (WCAG 2.2, off in axe by default).
+    tiny = '<button style="width:10px;height:10px;padding:0;border:0">{}</button>'
+    page.set_content(
+        '<html lang="en"><title>t</title><main><h1>t</h1><button></button><p>'
+        + tiny.format("a")
+        + tiny.format("b")
+        + "</p></main>"
+    )
+    found = violations(page)
+    # "<rule> (<impact>) at <CSS path axe chose>: <help>", one per element.
+    assert [line.split(" at ")[0] for line in found] == [
+        "button-name (critical)",
+        "target-size (serious)",
+        "target-size (serious)",
     ]
+    assert re.fullmatch(
+        r"button-name \(critical\) at \S.*: Buttons must have discernible text", found[0]
+    )
+    assert found[1].endswith(": All touch targets must be 24px large, or leave sufficient space")
     with pytest.raises(pytest.fail.Exception, match="button-name"):
         assert_accessible(page, "a page with an empty button")
 
