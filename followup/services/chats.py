@@ -47,6 +47,7 @@ from followup.services import (
     followups,
     idempotency,
     messages,
+    senders,
     sms_sends,
     widget_identity,
 )
@@ -348,7 +349,8 @@ def post_staff_reply(chat: Chat, staff_user: StaffUser, text: object) -> Message
     )
     if chat.channel == Channel.SMS and chat.opted_out:
         raise CustomerOptedOut()
-    message = _add_message(chat, Role.STAFF, content)
+    # Signed: the widget shows "Anna · Acme team" above it (services/senders.py).
+    message = _add_message(chat, Role.STAFF, content, action=senders.staff_author(staff_user))
     deliver_message(chat, message)
     return message
 

@@ -9,7 +9,7 @@ from flask import Flask
 
 from followup.clock import iso_utc
 from followup.models import ActionType, Channel, DeliveryState, Mode, PromiseState, Role
-from followup.services import notifications, promise, visitors
+from followup.services import notifications, promise, senders, visitors
 from followup.services.conversations import ChainStatus
 from followup.services.validation import international_phone
 
@@ -87,6 +87,8 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(visitors.display_name, "chat_name")
     app.add_template_global(visitors.chat_label, "chat_label")
     app.add_template_global(visitors.customer_name, "customer_name")
+    # "Anna · Acme team" above a staff reply in the widget.
+    app.add_template_global(senders.staff_sender, "staff_sender")
     # The models' domain values, so a template compares with ActionType.FOLLOWUP_FORM, not a
     # bare string of its own.
     for enum in (ActionType, ChainStatus, Channel, DeliveryState, Mode, PromiseState, Role):

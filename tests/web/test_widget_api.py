@@ -23,7 +23,7 @@ from tests.helpers.agents import make_agent
 from tests.helpers.database_work import database_work
 from tests.helpers.widget_api import BASE, Session, bearer, start
 
-MESSAGE_KEYS = {"id", "role", "content", "mode", "created_at", "action"}
+MESSAGE_KEYS = {"id", "role", "content", "mode", "created_at", "action", "sender"}
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 SHOP = "https://shop.example"
 EVIL = "https://evil.example"
@@ -559,6 +559,7 @@ def test_while_staff_is_in_charge_a_turn_gets_no_ai_answer_for_30_minutes(
         chats.post_staff_reply(stored_chat(session.chat_id), staff, "Yes, it is in stock.")
         (news,) = session.get(f"messages?after={client_message['id']}").get_json()["messages"]
         assert (news["role"], news["content"]) == ("staff", "Yes, it is in stock.")
+        assert news["sender"] == "Olivia · Acme Inc team" and news["action"] is None
 
         clock.shift(timedelta(minutes=30))  # since that last staff reply: the AI is back
         events = parse_sse(session.stream("Great, can I order it?").get_data(as_text=True))

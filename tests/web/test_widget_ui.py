@@ -257,7 +257,7 @@ def test_while_staff_is_in_charge_their_reply_shows_and_no_ai_bubble_comes(
         question = "Hi Olivia, is the oak table in stock?"
         sent = visitor.post("messages", {"text": question, "after": str(greeting.id)})
         html = sent.get_data(as_text=True)
-        assert html.index(">Acme Inc team</span>") < html.index("Hi, Olivia here.")
+        assert html.index(">Olivia · Acme Inc team</span>") < html.index("Hi, Olivia here.")
         assert html.index("Hi, Olivia here.") < html.index(question) < html.index("msg-streaming")
         events = parse_sse(visitor.client.get(stream_url(html)).get_data(as_text=True))
         assert len(fake_llm.requests) == 0

@@ -7,7 +7,7 @@ from markupsafe import escape
 
 from followup.extensions import db
 from followup.models import Chat, Message, Tenant
-from followup.services import chats
+from followup.services import autofollowup, chats
 from followup.services.visitors import Visit
 from followup.services.widget_identity import SignInRequired
 from followup.web.chat_session import after_id, event_stream, relay_turn, session_chat, sse
@@ -125,7 +125,14 @@ def send_message(public_key: str, chat_id: int):
         token=stream_token(public_key, chat, message.id),
     )
     return partial(
-        "widget/_sent.html", tenant, chat, missed=missed, message=message, stream_url=stream_url
+        "widget/_sent.html",
+        tenant,
+        chat,
+        missed=missed,
+        message=message,
+        stream_url=stream_url,
+        # While staff are in charge the AI stays silent: nobody is shown typing.
+        ai_typing=not autofollowup.staff_in_charge(chat),
     )
 
 

@@ -67,8 +67,11 @@ preflight `OPTIONS` on any path → 204.
          customer whose id the website signed, or who used a login link with its code.
 
 A message is {id, role: "client"|"agent"|"staff"|"system", content, mode:
-"text"|"voice", created_at (ISO 8601 UTC), action: object | null}. Content is data:
-render it as text, never as HTML.
+"text"|"voice", created_at (ISO 8601 UTC), action: object | null, sender: string |
+null}. `sender` names who wrote a staff reply as the widget shows it: the staff
+member's first name and the business ("Anna · Acme team"; "Acme team" when they have
+no name); null on every other message. Content and sender are data: render them as
+text, never as HTML.
 """
 
 from flask import request
@@ -78,7 +81,7 @@ from followup.services import chat_identity, chats, customer_login, idempotency,
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
 from followup.services.widget_identity import SignInRequired
-from followup.web.chat_session import after_id
+from followup.web.chat_session import after_id, checked_session
 from followup.web.framing import may_show_on
 from followup.web.rate_limits import per_ip
 from followup.web.widget_api import bp
@@ -168,7 +171,8 @@ def post_message(chat_id: int):
 def new_messages(chat_id: int) -> dict:
     chat = authorized_chat(chat_id)
     after = after_id(request.args.get("after"))
-    return {"messages": [message_json(m) for m in chats.messages_after(chat, after)]}
+    business = checked_session().tenant.name  # read with the chat, no query more
+    return {"messages": [message_json(m, business) for m in chats.messages_after(chat, after)]}
 
 
 @bp.post(f"{CHAT_URL}/followups")

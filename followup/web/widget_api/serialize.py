@@ -6,18 +6,23 @@ anything else kept for the team.
 
 from followup.clock import iso_utc
 from followup.models import Customer, FollowUpRequest, Message
+from followup.services import senders
 
-# The AI's summary and priority are notes for the team, not for the customer.
-_TEAM_ONLY_ACTION_KEYS = frozenset({"summary", "priority"})
+# The AI's summary and priority are notes for the team, not for the customer; a staff
+# reply's author record (their id and whole name) too: `sender` says what they may know.
+_TEAM_ONLY_ACTION_KEYS = frozenset({"summary", "priority", senders.STAFF_KEY})
 
 
 def action_json(action: dict | None) -> dict | None:
-    if action is None:
-        return None
-    return {key: value for key, value in action.items() if key not in _TEAM_ONLY_ACTION_KEYS}
+    shown = {
+        key: value for key, value in (action or {}).items() if key not in _TEAM_ONLY_ACTION_KEYS
+    }
+    return shown or None
 
 
-def message_json(message: Message) -> dict:
+def message_json(message: Message, business: str | None = None) -> dict:
+    """`business`: the tenant's name, which a staff reply's `sender` needs ("Anna · Acme
+    team"). A turn's own messages (the customer's, the AI's) are never staff replies."""
     return {
         "id": message.id,
         "role": message.role,
@@ -25,6 +30,7 @@ def message_json(message: Message) -> dict:
         "mode": message.mode,
         "created_at": iso_utc(message.created_at),
         "action": action_json(message.action),
+        "sender": None if business is None else senders.staff_sender(message, business),
     }
 
 
