@@ -369,10 +369,11 @@ def test_a_new_reply_lands_in_the_polite_log_and_is_announced_once(
     expect(log.locator(".msg-streaming")).to_have_count(0)
     assert reply.evaluate("el => el.closest('[aria-live=polite]').id") == "messages"
 
-    # Each message once, whole: not the reply word by word (its streaming bubble is
-    # hidden), and not the conversation read again from the greeting.
+    # Each once, whole: the message sent, "is typing", then the reply; not the reply
+    # word by word (its streaming bubble is hidden), and not the conversation again.
     announced = [" ".join(text.split()) for text in frame.evaluate("window.__announced")]
     assert announced == [
         "You: Do you make oak tables?",
+        "Alex is typing…",
         "Alex: You said: Do you make oak tables?",
     ]
