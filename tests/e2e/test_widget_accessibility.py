@@ -16,8 +16,10 @@ import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
 from followup.extensions import db
-from followup.models import Tenant
+from followup.models import Chat, StaffUser, Tenant
+from followup.services import chats
 from tests.helpers.accessibility import assert_accessible, violations
+from tests.helpers.browser import STAFF_EMAIL
 from tests.helpers.embedded_widget import host_page, launcher, send, signed_customer
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +29,7 @@ PHONE = {"width": 390, "height": 844}
 SIZES = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 FRAME = 'iframe[title="Chat with us"]'
+POLL_WAIT_MS = 15_000  # the chat polls for new messages every 5 s (widget-chat.js)
 
 # A microphone that listens until stopped, or one the visitor blocked.
 LISTENING_MIC = """
@@ -338,15 +341,19 @@ def test_the_keyboard_alone_opens_goes_round_and_closes_the_chat(
 
 # --- replies announced -------------------------------------------------------------------------
 
-# Text added to the log where a screen reader hears it (not under aria-hidden).
+# Text added to the log as a screen reader hears it (without what is aria-hidden).
 RECORD_ANNOUNCED = """() => {
   window.__announced = [];
   new MutationObserver(records => {
     for (const record of records) {
       for (const node of record.addedNodes) {
         const el = node.nodeType === 1 ? node : node.parentElement;
-        const text = node.textContent.trim();
-        if (text && el && !el.closest('[aria-hidden="true"]')) window.__announced.push(text);
+        if (!el || el.closest('[aria-hidden="true"]')) continue;
+        const heard = node.cloneNode(true);
+        const hidden = heard.nodeType === 1 ? heard.querySelectorAll('[aria-hidden="true"]') : [];
+        hidden.forEach(n => n.remove());
+        const text = heard.textContent.trim();
+        if (text) window.__announced.push(text);
       }
     }
   }).observe(document.getElementById("messages"), { childList: true, subtree: true });
@@ -354,7 +361,7 @@ RECORD_ANNOUNCED = """() => {
 
 
 def test_a_new_reply_lands_in_the_polite_log_and_is_announced_once(
-    browser_page, shop, host_site, fake_model
+    browser_page, shop, host_site, fake_model, widget_app_server
 ):
     page = browser_page
     chat, frame = visit(page, host_site.publish("/a11y-live", website(shop)))
@@ -377,3 +384,15 @@ def test_a_new_reply_lands_in_the_polite_log_and_is_announced_once(
         "Alex is typing…",
         "Alex: You said: Do you make oak tables?",
     ]
+
+    # A staff member's reply arrives by the poll: into the log, announced once, signed.
+    with widget_app_server.app.app_context():
+        chat_row = db.session.query(Chat).one()
+        owner = db.session.query(StaffUser).filter_by(email=STAFF_EMAIL).one()
+        chats.post_staff_reply(chat_row, owner, "Yes, in oak and walnut.")
+        db.session.remove()
+    staff_reply = log.locator(".msg-staff .bubble-text")
+    expect(staff_reply).to_have_text("Yes, in oak and walnut.", timeout=POLL_WAIT_MS)
+    announced = [" ".join(text.split()) for text in frame.evaluate("window.__announced")]
+    assert announced[3:] == ["Olivia · Acme Inc team: Yes, in oak and walnut."]
+    assert_accessible(frame, "the chat with a staff reply")
