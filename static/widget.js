@@ -37,7 +37,9 @@
     "  display: flex; align-items: center; justify-content: center;",
     "  box-shadow: 0 6px 20px rgba(20, 30, 70, .28); transition: transform .15s ease, background .15s ease; }",
     ".launcher:hover { transform: scale(1.05); background: #2b44b8; }",
-    ".launcher:focus-visible { outline: 3px solid #9db0ff; outline-offset: 3px; }",
+    /* Dark ring on a white gap: seen on a light page and on a dark one. */
+    ".launcher:focus-visible { outline: 3px solid #1d2433; outline-offset: 3px;",
+    "  box-shadow: 0 0 0 3px #fff, 0 6px 20px rgba(20, 30, 70, .28); }",
     ".launcher svg { width: 28px; height: 28px; }",
     ".launcher .icon-close { display: none; }",
     ".launcher[aria-expanded=true] .icon-chat { display: none; }",
@@ -78,6 +80,10 @@
   frameBox.className = "frame";
   frameBox.id = "followup-chat";
   frameBox.hidden = true;
+  // A dialog: the chat keeps the keyboard while it is open (widget-chat.js).
+  frameBox.setAttribute("role", "dialog");
+  frameBox.setAttribute("aria-modal", "true");
+  frameBox.setAttribute("aria-label", "Chat with us");
   root.appendChild(style);
   root.appendChild(frameBox);
   root.appendChild(launcher);

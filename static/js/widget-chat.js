@@ -388,12 +388,22 @@
   function panel() { return byId("panel"); }
   function panelIsOpen() { return panel() && !panel().hidden; }
 
+  // An open panel covers the conversation: what it covers leaves the Tab order and the
+  // screen reader's view until it closes.
+  function coverConversation(covered) {
+    ["messages", "composer"].forEach(function (id) {
+      var el = byId(id);
+      if (el) el.inert = covered;
+    });
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
     if (!target || target.id !== "panel") return;
     var opener = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (opener && !target.contains(opener)) panelOpener = opener;
     target.hidden = false;
+    coverConversation(true);
     if (!target.querySelector("[data-autofocus]")) byId("panel-title").focus();
   });
 
@@ -409,6 +419,7 @@
     var el = panel();
     el.hidden = true;
     el.textContent = "";
+    coverConversation(false);
     var back = panelOpener && document.body.contains(panelOpener) ? panelOpener : input();
     if (back) back.focus();
   }
@@ -417,6 +428,32 @@
     if (event.target.closest("[data-close-panel]")) closePanel();
     if (event.target.closest("#close-widget")) tellHostPage("close");
     if (event.target.closest("#mic-button")) toggleVoice();
+  });
+
+  // --- keyboard: Tab stays in the open chat -------------------------------------------------
+
+  // On the website the open chat is a dialog: Tab and Shift+Tab go round its controls
+  // and never on to the page behind (Escape or "Close chat" leave it). The browser's own
+  // order is kept; only a step past the last control (or before the first) wraps.
+  var TABBABLE = "a[href], button, input, select, textarea, [tabindex]";
+
+  function tabbables() {
+    return Array.prototype.filter.call(document.querySelectorAll(TABBABLE), function (el) {
+      return el.tabIndex >= 0 && !el.disabled && el.type !== "hidden" && !el.closest("[inert]") &&
+        el.getClientRects().length > 0;
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!embedded || event.key !== "Tab" || event.defaultPrevented) return;
+    var list = tabbables();
+    var active = document.activeElement || document.body;
+    var ahead = event.shiftKey ? Node.DOCUMENT_POSITION_PRECEDING : Node.DOCUMENT_POSITION_FOLLOWING;
+    var more = list.some(function (el) { return el !== active && (active.compareDocumentPosition(el) & ahead); });
+    if (more) return;
+    event.preventDefault();
+    var target = event.shiftKey ? list[list.length - 1] : list[0];
+    if (target) target.focus();
   });
 
   // --- voice: speech in (recognition), speech out (synthesis) --------------------------------
