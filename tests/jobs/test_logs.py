@@ -48,7 +48,7 @@ def app(settings, database_url, fake_llm):
 
 
 @pytest.fixture
-def logging_as_in_production():
+def logging_as_in_production(caplog):
     """The test process's logging set up as app.py sets it up; put back afterwards."""
     root = logging.getLogger()
     kept = (list(root.handlers), root.level)
@@ -56,6 +56,9 @@ def logging_as_in_production():
     levels = {name: logging.getLogger(name).level for name in names}
 
     def configure(level: str = "INFO", log_format: str = "text") -> None:
+        # caplog puts the root's level back after this fixture does, as the level it saw
+        # first: it must see the level from before, or the next tests run at DEBUG.
+        caplog.set_level(level)
         configure_logging(level, log_format)
 
     yield configure
