@@ -2,7 +2,6 @@
 the technical text folded away, and emails saved as files when no mail server is set.
 (The conftest's console guard fails a test on any console error or CSP violation.)"""
 
-import socket
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from playwright.sync_api import Page, expect
 from followup.extensions import db, mail
 from followup.models import Source, Tenant
 from followup.services import followups
+from tests.fakes.local_http import closed_port
 from tests.helpers.browser import SCREENS, staff_login
 
 
@@ -29,12 +29,6 @@ def mail_settings(app, instance_path: Path | None = None, **settings):
         app.config.update(saved)
         app.instance_path = saved_instance
         mail.init_app(app)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def create_request(app, name: str) -> int:

@@ -34,9 +34,13 @@ def stop(server: ThreadingHTTPServer | None) -> None:
         server.server_close()
 
 
-def closed_redis_url() -> str:
-    """A Redis URL nobody answers at: a port bound, then released (Redis is down)."""
+def closed_port() -> int:
+    """A port nothing listens on: bound, then released."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
+        return probe.getsockname()[1]
+
+
+def closed_redis_url() -> str:
+    """A Redis URL nobody answers at (Redis is down)."""
+    return f"redis://127.0.0.1:{closed_port()}/0"

@@ -16,10 +16,6 @@ from followup.services import agents
 SCRIPT = '<script>alert("x")</script>'
 
 
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def unescaped(pattern: str, body: str) -> list[str]:
     return [html.unescape(match) for match in re.findall(pattern, body)]
 

@@ -101,3 +101,8 @@ def empty_tables() -> None:
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+def text_of(response) -> str:
+    """A test client's response body as text."""
+    return response.get_data(as_text=True)

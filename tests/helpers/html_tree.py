@@ -1,6 +1,8 @@
 """A small HTML tree for tests that read a page as a person does: its visible words,
 its labels, and the error each invalid field points to (stdlib only)."""
 
+import html
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -143,3 +145,10 @@ def error_of(root: Element, control: Element) -> str:
     found = by_id(root, ids[0])
     assert found is not None, f"#{ids[0]} is missing"
     return found.text()
+
+
+def code_block(page: str, element_id: str) -> str:
+    """The text inside `<code id=...>` as the browser shows (and copies) it."""
+    match = re.search(rf'<code[^>]* id="{element_id}">(.*?)</code>', page, re.S)
+    assert match, f"no code block #{element_id}"
+    return html.unescape(match.group(1))

@@ -19,10 +19,11 @@ from flask import current_app
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from followup.extensions import db
+from followup.extensions import db, mail
 from followup.models import DeliveryState, Notification, Tenant
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import FakeTwilio
+from tests.helpers.apps import app_with_empty_schema
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TWILIO_FROM = "+14155550100"
@@ -56,6 +57,26 @@ def shared_settings(database_url: str, redis_url: str, smtp: FakeSmtp, twilio: F
         "TWILIO_FROM_NUMBER": TWILIO_FROM,
         "TWILIO_API_BASE": twilio.base_url,
     }
+
+
+def app_with_the_fake_model(database_url: str, settings: dict, model_url: str):
+    """The job tests' app (real Redis queues, real SMTP), with the fake model for chats:
+    a context manager."""
+    return app_with_empty_schema(
+        database_url,
+        **settings,
+        RQ_ASYNC=True,
+        MAIL_SUPPRESS_SEND=False,
+        OPENAI_BASE_URL=model_url,
+        OPENAI_API_KEY="test-key",
+        LLM_TIMEOUT_S=2.0,
+    )
+
+
+def configure_mail(**settings) -> None:
+    """New mail settings, read by Flask-Mail as a restarted worker would read them."""
+    current_app.config.update(settings)
+    mail.init_app(current_app)
 
 
 # --- the Redis databases lent to test processes -------------------------------------------------

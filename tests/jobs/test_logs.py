@@ -22,8 +22,13 @@ from followup.logs import (
 )
 from followup.queue import JobQueue
 from followup.services import api_tokens, customer_login, staff_accounts
-from tests.helpers.apps import app_with_empty_schema
-from tests.helpers.jobs import BurstWorker, all_sent, configure_tenant, wait_for
+from tests.helpers.jobs import (
+    BurstWorker,
+    all_sent,
+    app_with_the_fake_model,
+    configure_tenant,
+    wait_for,
+)
 from tests.helpers.staff import StaffBrowser, as_a_new_request, logged_in_browser
 from tests.helpers.widget import Visitor
 
@@ -34,16 +39,7 @@ FLOW_REQUEST_ID = "flow-request-0001"
 
 @pytest.fixture
 def app(settings, database_url, fake_llm):
-    """The job tests' app (real Redis queues, real SMTP), with the fake model for chats."""
-    with app_with_empty_schema(
-        database_url,
-        **settings,
-        RQ_ASYNC=True,
-        MAIL_SUPPRESS_SEND=False,
-        OPENAI_BASE_URL=fake_llm.base_url,
-        OPENAI_API_KEY="test-key",
-        LLM_TIMEOUT_S=2.0,
-    ) as app:
+    with app_with_the_fake_model(database_url, settings, fake_llm.base_url) as app:
         yield app
 
 

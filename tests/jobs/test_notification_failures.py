@@ -4,33 +4,19 @@ then delivered by the job's own function in this process."""
 
 import logging
 import re
-import socket
 
 import pytest
 from flask import current_app
 
-from followup.extensions import mail
 from followup.jobs.notifications import deliver_notifications
-from tests.helpers.jobs import configure_tenant, row_of
+from tests.fakes.local_http import closed_port
+from tests.helpers.jobs import configure_mail, configure_tenant, row_of
 
 OUTBOX_LOGGER = "followup.services.notifications"
 
 CONTACT_PHONE = "+14155550123"
 # Wording does not depend on the database: these run on SQLite only.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def configure_mail(**settings) -> None:
-    """New mail settings, read by Flask-Mail as a restarted worker would read them."""
-    current_app.config.update(settings)
-    mail.init_app(current_app)
-
-
-def closed_port() -> int:
-    """A port nothing listens on: bound, then released."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def staff_email_failure(tenant, make_followup) -> dict:

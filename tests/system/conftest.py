@@ -4,8 +4,7 @@ the Twilio SDK to the local `twilio` server; jobs are queued in Redis, not run."
 
 import pytest
 
-from tests.helpers.apps import app_with_empty_schema
-from tests.helpers.jobs import shared_settings
+from tests.helpers.jobs import app_with_the_fake_model, shared_settings
 
 
 @pytest.fixture
@@ -15,13 +14,5 @@ def settings(database_url, jobs_redis_url, smtp, twilio, redis_db) -> dict:
 
 @pytest.fixture
 def app(settings, database_url, fake_llm):
-    with app_with_empty_schema(
-        database_url,
-        **settings,
-        RQ_ASYNC=True,
-        MAIL_SUPPRESS_SEND=False,
-        OPENAI_BASE_URL=fake_llm.base_url,
-        OPENAI_API_KEY="test-key",
-        LLM_TIMEOUT_S=2.0,
-    ) as app:
+    with app_with_the_fake_model(database_url, settings, fake_llm.base_url) as app:
         yield app

@@ -12,15 +12,12 @@ from followup.extensions import db
 from followup.models import DeliveryState, Notification, StaffRole
 from followup.queue import SweepKind, record_sweep, scheduler_elected, workers
 from followup.services import notifications, staff_accounts
+from tests.helpers.apps import text_of
 from tests.helpers.jobs import wait_for
 from tests.helpers.staff import PASSWORD, as_a_new_request, logged_in_browser
 
 PAGE = "/admin/system"
 SHOP = "https://shop.example"
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def plain(html: str) -> str:

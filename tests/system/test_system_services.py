@@ -2,15 +2,13 @@
 queued retries, the model's failure counts), the aiosmtpd server and the local Twilio
 server (test messages), both databases."""
 
-import socket
 from datetime import timedelta
 
 import pytest
-from flask import current_app
 from sqlalchemy import select, update
 
 from followup.clock import utcnow
-from followup.extensions import db, mail
+from followup.extensions import db
 from followup.models import DeliveryState, Notification, StaffRole, Tenant
 from followup.queue import DELIVER_NOTIFICATIONS, SweepKind, last_sweeps, waiting_job_ids
 from followup.services import (
@@ -23,7 +21,9 @@ from followup.services import (
     staff_accounts,
     system,
 )
+from tests.fakes.local_http import closed_port
 from tests.helpers.chains import client_says, make_agent, refreshed, start_chat
+from tests.helpers.jobs import configure_mail
 from tests.helpers.staff import PASSWORD
 
 # --- the sweeps' last runs ----------------------------------------------------------------------
@@ -273,17 +273,6 @@ def test_a_site_left_out_of_the_allowed_origins_is_told(app, tenant):
 # --- test messages ------------------------------------------------------------------------------
 
 pytest_sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def configure_mail(**settings) -> None:
-    current_app.config.update(settings)
-    mail.init_app(current_app)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from followup.extensions import db, mail
 from followup.models import Notification, StaffRole, StaffStatus, StaffToken, StaffUser
 from followup.services import staff_accounts, team
 from tests.fakes.local_http import closed_redis_url
+from tests.helpers.apps import text_of
 from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request, logged_in_browser
 from tests.helpers.templates import assert_rendered
 
@@ -22,10 +23,6 @@ def path_in(outbox) -> str:
     match = LINK.search(outbox[0].body)
     assert match, outbox[0].body
     return match.group(1)
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def member_named(email: str) -> StaffUser:

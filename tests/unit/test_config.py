@@ -1,6 +1,5 @@
 """Settings with a value we cannot use stop every process at start-up, in our words."""
 
-import socket
 import subprocess
 import sys
 
@@ -8,14 +7,9 @@ import pytest
 
 from followup import config
 from followup.config import PROJECT_ROOT
+from tests.fakes.local_http import closed_port
 
 BAD_LEVEL_MESSAGE = 'LOG_LEVEL is "verbose": it must be one of DEBUG, INFO, WARNING, ERROR.'
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_bad_log_level_stops_the_worker_at_start_up_naming_the_setting(tmp_path):

@@ -11,16 +11,8 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Agent, AutoFollowupStep, Chat
 from followup.services import agents, chats
-from tests.helpers.agents import (
-    AGENT,
-    CLIENT,
-    SCRIPT,
-    make_agent,
-    make_chat,
-    schedule,
-    text_of,
-    unescaped,
-)
+from tests.helpers.agents import AGENT, CLIENT, SCRIPT, make_agent, make_chat, schedule, unescaped
+from tests.helpers.apps import text_of
 from tests.helpers.database_work import database_work
 from tests.helpers.templates import assert_rendered
 

@@ -19,9 +19,9 @@ from tests.helpers.agents import (
     make_agent,
     make_chat,
     schedule,
-    text_of,
     unescaped,
 )
+from tests.helpers.apps import text_of
 from tests.helpers.database_work import database_work
 from tests.helpers.templates import assert_rendered
 

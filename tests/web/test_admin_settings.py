@@ -16,6 +16,8 @@ from followup.services import staff_accounts
 from followup.services.prefill import identity_signature, visitor_from_website
 from followup.services.tenant_settings import normalize_origin, parse_origins
 from followup.services.widget_identity import SECRET_GRACE
+from tests.helpers.apps import text_of
+from tests.helpers.html_tree import code_block
 from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request
 from tests.helpers.templates import assert_rendered
 
@@ -25,17 +27,6 @@ BUSINESS = {
     "contact_phone": "",
     "timezone": "UTC",
 }
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def code_block(page: str, element_id: str) -> str:
-    """The text inside `<code id=...>` as the browser shows (and copies) it."""
-    match = re.search(rf'<code[^>]* id="{element_id}">(.*?)</code>', page, re.S)
-    assert match, f"no code block #{element_id}"
-    return html.unescape(match.group(1))
 
 
 def stored(tenant) -> Tenant:

@@ -13,8 +13,9 @@ from followup.extensions import db
 from followup.models import Tenant
 from followup.services import staff_accounts
 from followup.services.widget_identity import verified_claims
+from tests.helpers.apps import text_of
+from tests.helpers.html_tree import code_block
 from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request, logged_in_browser
-from tests.web.test_admin_settings import code_block, text_of
 
 PATH = "/admin/settings/identity"
 LOGIN = "https://www.acme.example/login"

@@ -12,13 +12,10 @@ from followup.extensions import db
 from followup.models import Chat, Customer, CustomerStatus, Message, Role, Status
 from followup.services import chats, followups
 from followup.services.followups import Actor
+from tests.helpers.apps import text_of
 from tests.helpers.templates import assert_rendered
 
 SCRIPT = '<script>alert("x")</script>'
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def card_names(body: str) -> list[str]:

@@ -10,7 +10,8 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import ChainEnd, ReminderSend, Status
 from followup.services import agents, followups
-from tests.helpers.agents import SCRIPT, make_agent, make_chat, schedule, text_of, unescaped
+from tests.helpers.agents import SCRIPT, make_agent, make_chat, schedule, unescaped
+from tests.helpers.apps import text_of
 from tests.helpers.templates import assert_rendered
 
 

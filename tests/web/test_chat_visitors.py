@@ -13,7 +13,8 @@ from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import Channel, Chat
 from followup.services.prefill import identity_signature
-from tests.helpers.agents import make_agent, make_chat, schedule, text_of
+from tests.helpers.agents import make_agent, make_chat, schedule
+from tests.helpers.apps import text_of
 
 pytestmark = pytest.mark.usefixtures("moved_clock")
 

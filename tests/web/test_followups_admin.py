@@ -12,15 +12,12 @@ from followup.extensions import db
 from followup.models import FollowUpRequest, FollowUpStatusChange, Priority, Source, Status
 from followup.services import activity, followups
 from followup.services.followups import Actor
+from tests.helpers.apps import text_of
 from tests.helpers.templates import assert_rendered
 
 SYSTEM = Actor("tests")
 # The page renders its list first, then the page around it.
 PAGE = ("admin/followups/_list.html", "admin/followups/page.html")
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def card_names(html: str) -> list[str]:

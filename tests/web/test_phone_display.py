@@ -9,7 +9,8 @@ from followup.extensions import db
 from followup.models import Channel, Customer, FollowUpRequest
 from followup.services import tenant_settings, tenants
 from followup.services.validation import international_phone
-from tests.helpers.agents import make_agent, make_chat, text_of
+from tests.helpers.agents import make_agent, make_chat
+from tests.helpers.apps import text_of
 
 STORED = "+442071838750"
 SHOWN = "+44 20 7183 8750"
