@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "unmatched"  # a 404 or 405: no URL rule, and the raw path is unbounded
+KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+OTHER_METHOD = "other"
 LOOPBACK_BINDING = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only with METRICS_TOKEN set
 
@@ -128,9 +130,13 @@ LLM_TOKENS = Counter(
     ["direction"],
     registry=OWN,
 )
+# Labelled, as every metric here: a metric without labels makes its value when this
+# module is imported, before gunicorn or the worker sets the multiprocess folder, and it
+# then never reaches the shared files.
 LLM_SECONDS = Histogram(
     "followup_llm_call_duration_seconds",
-    "From asking the model to the end of its reply.",
+    "From asking the model to the end of its reply, by outcome.",
+    ["outcome"],
     buckets=(0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, float("inf")),
     registry=OWN,
 )
@@ -169,11 +175,14 @@ def _request_started(_sender, **_extra) -> None:
 
 def _request_answered(response):
     route = request.url_rule.rule if request.url_rule else UNMATCHED_ROUTE
+    # A client may send any method name: the label takes the known ones, so no client
+    # can add series without end.
+    method = request.method if request.method in KNOWN_METHODS else OTHER_METHOD
     # Counted before the answer leaves: a client that reads it and scrapes finds it.
-    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    REQUESTS.labels(route, method, str(response.status_code)).inc()
     started = g.get("metrics_started")
     if started is not None:
-        timer = REQUEST_SECONDS.labels(route, request.method)
+        timer = REQUEST_SECONDS.labels(route, method)
         response.call_on_close(lambda: timer.observe(time.perf_counter() - started))
     return response
 
@@ -225,7 +234,7 @@ def observe_llm_stream(final_type: type):
                 raise
             finally:
                 LLM_CALLS.labels(outcome).inc()
-                LLM_SECONDS.observe(time.perf_counter() - started)
+                LLM_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
         return observed
 
@@ -279,8 +288,9 @@ def _is_loopback(address: str) -> bool:
 
 
 def forwarded(environ: dict) -> bool:
-    """The request came through a proxy: it says whom for."""
-    return any(environ.get(name) for name in ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED"))
+    """The request came through a proxy: it says whom for (X-Real-IP: nginx's other way)."""
+    names = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+    return any(environ.get(name) for name in names)
 
 
 def peer_address(environ: dict) -> str:

@@ -8,6 +8,7 @@ import os
 import socket
 
 import pytest
+from prometheus_client import Counter, Gauge, Histogram, Summary
 from werkzeug.test import Client
 
 from followup import config, metrics
@@ -124,3 +125,15 @@ def test_a_bad_worker_port_is_refused_in_our_words(monkeypatch, given):
 )
 def test_loopback_readers_only_without_a_token(peer, allowed):
     assert (metrics.refusal(SETTINGS, None, peer, forwarded=False) is None) is allowed
+
+
+def test_every_counted_metric_has_labels():
+    """A metric without labels makes its value at import, before gunicorn or the worker
+    sets the multiprocess folder: its counts would never reach a scrape."""
+    counted = [
+        value
+        for value in vars(metrics).values()
+        if isinstance(value, (Counter, Histogram, Gauge, Summary))
+    ]
+    assert counted, "no metric found"
+    assert [metric._name for metric in counted if not metric._labelnames] == []

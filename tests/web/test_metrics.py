@@ -10,11 +10,13 @@ from followup.extensions import db
 from followup.llm.client import LLMUnavailable, stream_chat
 from followup.models import DeliveryState, Notification
 from followup.web.proxies import trust_proxies
+from tests.helpers.apps import build_app
 from tests.helpers.metrics import parsed, value
 
 TOKEN = "a-long-metrics-token-for-tests"
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.9"}
 BEHIND_A_LOCAL_PROXY = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+BEHIND_A_REAL_IP_PROXY = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_REAL_IP": "203.0.113.9"}
 
 
 def read(app, **request) -> dict:
@@ -28,7 +30,11 @@ def test_from_this_machine_without_a_token(app):
     assert "followup_http_requests_total" in app.test_client().get("/metrics").text
 
 
-@pytest.mark.parametrize("environ", [OUTSIDE, BEHIND_A_LOCAL_PROXY], ids=["outside", "proxied"])
+@pytest.mark.parametrize(
+    "environ",
+    [OUTSIDE, BEHIND_A_LOCAL_PROXY, BEHIND_A_REAL_IP_PROXY],
+    ids=["outside", "proxied", "proxied-real-ip"],
+)
 def test_refused_from_elsewhere_and_through_a_proxy_without_a_token(app, environ):
     response = app.test_client().get("/metrics", environ_base=environ)
     assert response.status_code == 403
@@ -81,11 +87,15 @@ def test_turned_off_it_is_not_there(app, environ):
     assert "followup_" not in response.text
 
 
-def test_scrapes_are_not_rate_limited(app):
-    app.config["METRICS_TOKEN"] = TOKEN
+def test_scrapes_are_not_rate_limited_where_every_other_route_is(tmp_path):
+    app = build_app(
+        f"sqlite:///{tmp_path / 'limits.db'}",
+        RATELIMIT_DEFAULT="2 per minute",
+        RATELIMIT_STORAGE_URI="memory://",
+    )
     client = app.test_client()
-    statuses = {client.get("/metrics").status_code for _ in range(30)}
-    assert statuses == {403}  # refused for the token each time, never a 429
+    assert [client.get("/healthz").status_code for _ in range(3)][-1] == 429
+    assert {client.get("/metrics").status_code for _ in range(5)} == {200}
 
 
 def test_requests_are_counted_by_url_rule_and_status(app, tenant):
@@ -95,6 +105,7 @@ def test_requests_are_counted_by_url_rule_and_status(app, tenant):
         client.get(f"/api/widget/v1/{tenant.widget_public_key}/config")
     client.get("/api/widget/v1/pk_nobody/config")
     client.get("/no/such/page").close()
+    client.open("/no/such/page", method="BREW").close()  # any method name a client invents
     after = read(app)
     rule = "/api/widget/v1/<public_key>/config"
 
@@ -105,6 +116,12 @@ def test_requests_are_counted_by_url_rule_and_status(app, tenant):
     assert added(route=rule, method="GET", status="200") == 3
     assert added(route=rule, method="GET", status="404") == 1
     assert added(route="unmatched", method="GET", status="404") == 1
+    assert (
+        added(route="unmatched", method="other", status="405")
+        + added(route="unmatched", method="other", status="404")
+        == 1
+    )
+    assert not [key for key in after if ("method", "BREW") in key[1]]
     # Closed responses are timed: the one to the unmatched page.
     timed = "followup_http_request_duration_seconds_count"
     assert (
@@ -133,7 +150,8 @@ def test_the_models_calls_and_tokens_as_the_model_server_reported_them(app, fake
     assert added("followup_llm_tokens_total", direction="output") == 5
     assert added("followup_llm_calls_total", outcome="ok") == 1
     assert added("followup_llm_calls_total", outcome="failed") == 1
-    assert added("followup_llm_call_duration_seconds_count") == 2
+    assert added("followup_llm_call_duration_seconds_count", outcome="ok") == 1
+    assert added("followup_llm_call_duration_seconds_count", outcome="failed") == 1
 
 
 def test_a_reply_left_half_read_counts_as_abandoned(app):
