@@ -2,14 +2,18 @@
 business. The checks are the doctor's (`services/doctor.py`); this adds what the
 workers and the sweeps are doing, and test messages sent at once.
 
-A test message goes to the member's own email address, and the test SMS to the number
-the team's SMS go to (the business's phone: members keep no number of their own).
-It is sent here and now, with the configured timeouts, and its outcome said in our
-words, never the library's.
+A test message goes to the member's own email address, and the test SMS to their own
+mobile number (Your account). It is sent here and now, with the configured timeouts,
+and its outcome said in our words, never the library's.
+
+The checks log in to the mail server and ask the model (a paid call), so their findings
+are kept for a minute for every page view, and "Check again" runs them at most once
+every CHECKS_MIN_INTERVAL_S for the whole installation.
 """
 
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -23,11 +27,15 @@ from followup.queue import (
     JobQueue,
     SweepKind,
     WorkerState,
+    first_in_interval,
     last_sweeps,
     queue_depths,
+    redis_connection,
     scheduler_elected,
     workers,
 )
+from followup.services import doctor
+from followup.services.doctor import Finding, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +48,10 @@ SWEEP_LABELS = {
 }
 # A sweep whose last run is older than this many of its intervals has stopped.
 STALE_AFTER_INTERVALS = 3
+CHECKS_KEY = "followup:system:checks"
+CHECKS_RUN_KEY = "followup:system:checks-run"
+CHECKS_KEPT_S = 60
+CHECKS_MIN_INTERVAL_S = 10
 SEND_FAILED = (
     "The message could not be sent, for a reason we do not know; the server log says more."
 )
@@ -117,3 +129,44 @@ def send_test_sms(member: StaffUser) -> SendOutcome:
     if not member.phone:
         return SendOutcome(False, None, utcnow())
     return _send(sms.trial_sms(member.phone, member.tenant.name), member.phone, "SMS")
+
+
+# --- the checks ----------------------------------------------------------------------------------
+
+
+def checks(again: bool = False) -> list[Finding]:
+    """The doctor's findings: the last minute's, unless `again` (and nobody ran them in
+    the last CHECKS_MIN_INTERVAL_S)."""
+    kept = None if again else _kept_findings()
+    if kept is None and again and not _first_run_in_interval():
+        kept = _kept_findings()
+    if kept is not None:
+        return kept
+    findings = doctor.run_checks()
+    _keep(findings)
+    return findings
+
+
+def _kept_findings() -> list[Finding] | None:
+    try:
+        kept = redis_connection().get(CHECKS_KEY)
+    except RedisError:
+        return None
+    if kept is None:
+        return None
+    return [Finding(**(row | {"verdict": Verdict(row["verdict"])})) for row in json.loads(kept)]
+
+
+def _keep(findings: list[Finding]) -> None:
+    try:
+        rows = json.dumps([asdict(finding) for finding in findings])
+        redis_connection().set(CHECKS_KEY, rows, ex=CHECKS_KEPT_S)
+    except RedisError:
+        pass  # the Redis finding says so; the next view runs them again
+
+
+def _first_run_in_interval() -> bool:
+    try:
+        return first_in_interval(CHECKS_RUN_KEY, CHECKS_MIN_INTERVAL_S)
+    except RedisError:
+        return True

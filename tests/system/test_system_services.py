@@ -12,6 +12,7 @@ from followup.extensions import db
 from followup.models import DeliveryState, Notification, StaffRole, Tenant
 from followup.queue import DELIVER_NOTIFICATIONS, SweepKind, last_sweeps, waiting_job_ids
 from followup.services import (
+    doctor,
     notifications,
     promise,
     reminder_sending,
@@ -368,3 +369,28 @@ def test_without_a_mobile_of_their_own_no_sms_is_sent(app, tenant, member, twili
     outcome = system.send_test_sms(member)
     assert (outcome.sent, outcome.recipient) == (False, None)
     assert twilio.requests == []
+
+
+# --- the checks: kept a minute, run again at most once in CHECKS_MIN_INTERVAL_S ---------------
+
+
+@pytest_sqlite_only
+def test_page_views_share_the_last_minutes_findings_and_check_again_runs_them(app, smtp):
+    first = system.checks()
+    email = next(finding for finding in first if finding.check == "Email")
+    assert email.verdict is doctor.Verdict.OK
+    configure_mail(MAIL_PORT=closed_port())  # the mail server goes away
+
+    assert system.checks() == first  # a page view within the minute: no new login
+    again = system.checks(again=True)
+    assert next(f for f in again if f.check == "Email").verdict is doctor.Verdict.FAIL
+    assert system.checks() == again  # what "Check again" found is what the next view shows
+
+
+@pytest_sqlite_only
+def test_check_again_twice_in_the_interval_runs_them_once(app, smtp):
+    system.checks(again=True)
+    configure_mail(MAIL_PORT=closed_port())
+    # Another click, or another member, within CHECKS_MIN_INTERVAL_S: the kept findings.
+    again = system.checks(again=True)
+    assert next(f for f in again if f.check == "Email").verdict is doctor.Verdict.OK

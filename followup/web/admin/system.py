@@ -6,12 +6,12 @@ The checks may talk to the mail server, Twilio and the model for seconds: the pa
 loads them afterwards (`system_checks`, an HTMX pane), so it shows at once.
 """
 
-from flask import url_for
+from flask import request, url_for
 from flask_login import current_user
 
 from followup.clock import utcnow
 from followup.htmx import answer, render
-from followup.services import doctor, notifications, reminder_sending, snippet, system
+from followup.services import notifications, reminder_sending, snippet, system
 from followup.services.permissions import Permission
 from followup.web.admin import bp, current_tenant, requires
 from followup.web.rate_limits import per_client_key
@@ -61,8 +61,9 @@ def system_page():
 @bp.get("/system/checks")
 @requires(Permission.OPERATE_SYSTEM)
 def system_checks():
+    findings = system.checks(again=request.args.get("again") == "1")
     return answer(
-        lambda: render(PAGE, "admin/system/_checks.html", findings=doctor.run_checks()),
+        lambda: render(PAGE, "admin/system/_checks.html", findings=findings),
         page_url=url_for("admin.system_page"),
     )
 
