@@ -115,7 +115,7 @@ def promise_alert(
 
 
 def trial_sms(to: str, business: str) -> OutgoingSms:
-    """The System page's test SMS, to the number the team's SMS go to."""
+    """The System page's test SMS, to the mobile number of the member who asked."""
     return OutgoingSms(
         to, f"Test SMS from Followup for {one_line(business, SMS_FIELD_LIMIT)}: it arrived."
     )

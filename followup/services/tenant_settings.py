@@ -272,8 +272,11 @@ def validate_identity(data: dict) -> IdentitySettings:
     return IdentitySettings(required, url)
 
 
-def update_widget_identity(tenant_id: int, data: dict) -> Tenant:
-    """Whether only visitors the website signed in may chat, and where the others sign in."""
+def update_widget_identity(tenant_id: int, data: dict, staff_role: str) -> Tenant:
+    """Whether only visitors the website signed in may chat, and where the others sign
+    in: the owner's decision, like the secret's (turning it off lets anybody chat)."""
+    if not allows(staff_role, Permission.MANAGE_WIDGET_SECURITY):
+        raise OwnerOnly("change who may chat")
     settings = validate_identity(data)
     tenant = db.session.get(Tenant, tenant_id)
     tenant.require_verified_identity = settings.require_verified_identity

@@ -200,7 +200,9 @@ def test_test_messages_are_rate_limited_per_member(app, staff_browser, smtp):
     assert admin.post(f"{PAGE}/test-email", htmx=True).status_code == 200
 
 
-def test_a_test_sms_goes_to_the_members_own_mobile(app, moved_clock, staff, staff_browser, twilio):
+def test_a_test_sms_goes_to_the_members_own_mobile(
+    app, moved_clock, staff, staff_browser, paris, twilio
+):
     staff.phone = "+14155550123"
     db.session.commit()
     pane = plain(text_of(staff_browser.post(f"{PAGE}/test-sms", htmx=True)))

@@ -383,6 +383,12 @@ OWNER_ONLY_WRITES = {
         "Only the account owner can change the allowed website origins.",
         "allowed_origins",
     ),
+    "require identity": (
+        "/admin/settings/identity",
+        {"require_verified_identity": "on", "sign_in_url": "https://acme.example/login"},
+        "Only the account owner can change who may chat.",
+        "require_verified_identity",
+    ),
 }
 
 

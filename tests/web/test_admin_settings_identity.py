@@ -58,10 +58,12 @@ def test_switching_it_off_keeps_the_link_and_lets_everybody_chat(staff_browser, 
     assert saved.require_verified_identity is False and saved.sign_in_url == LOGIN
 
 
-def test_an_admin_may_change_it(app, staff, tenant):
+def test_only_the_owner_may_change_it(app, staff, tenant):
+    """Turning it off lets anybody chat: the owner's decision, like the secret's."""
     response = member_browser(app, "admin").post(PATH, data=ON, htmx=True)
-    assert response.status_code == 200
-    assert stored(tenant).require_verified_identity is True
+    assert response.status_code == 403
+    assert "Only the account owner can change who may chat." in text_of(response)
+    assert stored(tenant).require_verified_identity is False
 
 
 def test_an_agent_may_not(app, staff, tenant):

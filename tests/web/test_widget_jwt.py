@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models import Chat, Tenant
+from followup.models import Chat, StaffRole, Tenant
 from followup.services import chats, tenant_settings
 from followup.services.prefill import identity_signature, prefill_for, visitor_from_website
 from followup.services.widget_identity import (
@@ -244,6 +244,7 @@ def strict_tenant(tenant) -> Tenant:
     tenant_settings.update_widget_identity(
         tenant.id,
         {"require_verified_identity": True, "sign_in_url": "https://www.acme.example/login"},
+        StaffRole.OWNER,
     )
     return stored_tenant(tenant)
 
@@ -330,7 +331,9 @@ def test_both_widget_surfaces_sign_a_token_in(app, strict_tenant, moved_clock, s
 def test_a_chat_begun_unsigned_stops_when_the_rule_is_switched_on(app, tenant, surface):
     visitor = SurfaceChat(app, tenant, surface, customer={"id": "cust-42"})
     tenant_settings.update_widget_identity(
-        tenant.id, {"require_verified_identity": True, "sign_in_url": "https://acme.example/in"}
+        tenant.id,
+        {"require_verified_identity": True, "sign_in_url": "https://acme.example/in"},
+        StaffRole.OWNER,
     )
     if surface == "widget":
         restored = visitor.client.get(

@@ -120,7 +120,9 @@ def settings_widget_secret():
 def settings_identity():
     values = IdentityForm.posted().data
     try:
-        tenant = tenant_settings.update_widget_identity(current_tenant().id, values)
+        tenant = tenant_settings.update_widget_identity(
+            current_tenant().id, values, current_user.role
+        )
     except ValidationFailed as exc:
         return _invalid(IDENTITY_PARTIAL, identity=_refused(exc, values=values))
     return _saved(IDENTITY_PARTIAL, identity=_identity_form(tenant, saved=True))
