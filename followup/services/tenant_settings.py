@@ -7,7 +7,6 @@ one bad field saves nothing and shows every problem at once.
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
@@ -19,7 +18,6 @@ from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
 from followup.models import Tenant
 from followup.models.tenant import new_widget_secret
-from followup.services import widget_identity
 from followup.services.permissions import Permission, allows
 from followup.services.tenants import parse_timezone
 from followup.services.validation import (
@@ -219,14 +217,6 @@ def rotate_widget_secret(tenant_id: int, staff_role: str) -> Tenant:
     db.session.commit()
     current_app.logger.info("Widget secret rotated for tenant %s", tenant.slug)
     return tenant
-
-
-def previous_secret_valid_until(tenant: Tenant) -> datetime | None:
-    """When the secret before the last rotation stops verifying (None: it already has)."""
-    if not tenant.previous_widget_secret or tenant.widget_secret_rotated_at is None:
-        return None
-    until = tenant.widget_secret_rotated_at + widget_identity.SECRET_GRACE
-    return until if until > utcnow() else None
 
 
 @dataclass(frozen=True)

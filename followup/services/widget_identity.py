@@ -71,13 +71,19 @@ def site_of(sign_in_url: str | None) -> str:
     return host.removeprefix("www.") if host else "our website"
 
 
+def previous_secret_valid_until(tenant: Tenant) -> datetime | None:
+    """When the secret before the last rotation stops verifying (None: it already has)."""
+    if not tenant.previous_widget_secret or tenant.widget_secret_rotated_at is None:
+        return None
+    until = tenant.widget_secret_rotated_at + SECRET_GRACE
+    return until if until > utcnow() else None
+
+
 def accepted_secrets(tenant: Tenant) -> list[str]:
     """The current secret, and the previous one while its grace period lasts."""
-    secrets = [tenant.widget_secret]
-    rotated_at = tenant.widget_secret_rotated_at
-    if tenant.previous_widget_secret and rotated_at and utcnow() < rotated_at + SECRET_GRACE:
-        secrets.append(tenant.previous_widget_secret)
-    return secrets
+    if previous_secret_valid_until(tenant) is None:
+        return [tenant.widget_secret]
+    return [tenant.widget_secret, tenant.previous_widget_secret]
 
 
 def identity_signature(widget_secret: str, customer_id: str) -> str:

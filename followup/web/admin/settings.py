@@ -60,7 +60,7 @@ def _context(tenant: Tenant, **sections) -> dict:
         "seen": snippet.last_seen(tenant),
         "seen_allowed": snippet.seen_on_allowed_origin(tenant),
         "identity": _identity_form(tenant),
-        "previous_secret_until": tenant_settings.previous_secret_valid_until(tenant),
+        "previous_secret_until": widget_identity.previous_secret_valid_until(tenant),
         "secret_grace_hours": int(widget_identity.SECRET_GRACE.total_seconds() // 3600),
     } | sections
 
