@@ -2,8 +2,8 @@
 with what is read from Redis and the database at each scrape: queue depths and
 notifications by state. Every web process answers with the same totals.
 
-Read by Prometheus, not people: no login, no CSRF, no rate limit (factory.py). Who may
-read it is `metrics.refusal`'s decision."""
+Read by Prometheus, not people: no login, no CSRF, no rate limit (limits are set per
+route, and this one has none). Who may read it is `metrics.refusal`'s decision."""
 
 import logging
 

@@ -10,7 +10,6 @@ from followup.extensions import db
 from followup.llm.client import LLMUnavailable, stream_chat
 from followup.models import DeliveryState, Notification
 from followup.web.proxies import trust_proxies
-from tests.helpers.apps import build_app
 from tests.helpers.metrics import parsed, value
 
 TOKEN = "a-long-metrics-token-for-tests"
@@ -85,17 +84,6 @@ def test_turned_off_it_is_not_there(app, environ):
     response = app.test_client().get("/metrics", environ_base=environ)
     assert response.status_code == 404
     assert "followup_" not in response.text
-
-
-def test_scrapes_are_not_rate_limited_where_every_other_route_is(tmp_path):
-    app = build_app(
-        f"sqlite:///{tmp_path / 'limits.db'}",
-        RATELIMIT_DEFAULT="2 per minute",
-        RATELIMIT_STORAGE_URI="memory://",
-    )
-    client = app.test_client()
-    assert [client.get("/healthz").status_code for _ in range(3)][-1] == 429
-    assert {client.get("/metrics").status_code for _ in range(5)} == {200}
 
 
 def test_requests_are_counted_by_url_rule_and_status(app, tenant):
