@@ -9,6 +9,9 @@ from html import unescape
 
 from flask.testing import FlaskClient
 
+from followup.extensions import db
+from followup.models import Chat
+
 SURFACES = ["widget", "api"]
 
 
@@ -136,3 +139,9 @@ def submit(visitor: Visitor, form_key: str, **fields):
 
 def form_key_of(bubble: str) -> str:
     return re.search(r'name="form_key" value="(m\d+)"', bubble).group(1)
+
+
+def stored_chat(chat_id: int) -> Chat:
+    """The chat as the database holds it now."""
+    db.session.rollback()
+    return db.session.get(Chat, chat_id)

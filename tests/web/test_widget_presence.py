@@ -3,32 +3,14 @@ and a staff reply signed with the staff member's first name for the business
 ("Anna · Acme Inc team"), in the chat page and in the JSON client API."""
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from followup.extensions import db
-from followup.models import Chat, Message, Role
+from followup.models import Message, Role
 from followup.services import chats, senders, staff_accounts
 from tests.helpers.staff import PASSWORD
-from tests.helpers.widget import Visitor, parse_sse, stream_url
+from tests.helpers.widget import parse_sse, stored_chat, stream_url
 from tests.helpers.widget_api import start
-
-
-@pytest.fixture
-def client(app) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def visitor(client, tenant) -> Visitor:
-    visitor = Visitor(client, tenant)
-    visitor.start()
-    return visitor
-
-
-def stored_chat(chat_id: int) -> Chat:
-    db.session.rollback()
-    return db.session.get(Chat, chat_id)
 
 
 def newest_id(chat_id: int) -> int:

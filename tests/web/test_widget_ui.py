@@ -11,11 +11,10 @@ from html import unescape
 
 import pytest
 import time_machine
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from followup.extensions import db, mail
-from followup.models import Chat, FollowUpRequest, Message, Role, Source
+from followup.models import FollowUpRequest, Message, Role, Source
 from followup.services import chats, customer_login
 from followup.services.prefill import identity_signature
 from followup.web.widget import access
@@ -26,6 +25,7 @@ from tests.helpers.widget import (
     ask_for_a_person,
     form_key_of,
     parse_sse,
+    stored_chat,
     stream_url,
     submit,
 )
@@ -47,23 +47,6 @@ def signed(tenant, **fields) -> str:
 def count(model) -> int:
     db.session.rollback()
     return db.session.scalar(select(func.count()).select_from(model))
-
-
-def stored_chat(chat_id: int) -> Chat:
-    db.session.rollback()
-    return db.session.get(Chat, chat_id)
-
-
-@pytest.fixture
-def client(app) -> FlaskClient:
-    return app.test_client()
-
-
-@pytest.fixture
-def visitor(client, tenant) -> Visitor:
-    visitor = Visitor(client, tenant)
-    visitor.start()
-    return visitor
 
 
 # --- the snippet and the page ----------------------------------------------------------------
