@@ -14,12 +14,15 @@ PYTEST_ARGS ?= -n 2
 # Stamps: reinstall only when pyproject.toml changed since the last install.
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
+# The Node.js packages the tests run examples with.
+NODE_MODULES := tests/node/node_modules/.installed
 
 # The commands that start this machine kind's services when they are down.
 REDIS_START := redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
 	--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 
-.PHONY: run test test-clock lint format bench venv install install-dev chromium tools services clean
+.PHONY: run test test-clock lint format bench venv install install-dev chromium tools debian-tools \
+	services clean
 
 run: install
 	$(FLASK) db upgrade
@@ -96,19 +99,27 @@ chromium:
 
 # What the operator tests run besides Chromium: systemd-analyze checks the units in
 # deploy/, nginx and caddy its proxy configurations, pg_dump and pg_restore make and
-# restore PostgreSQL backups. RUNLEVEL=1: the packages' services are not started.
-tools:
+# restore PostgreSQL backups, node the Settings page's Node.js examples (with the
+# packages of tests/node). RUNLEVEL=1: the packages' services are not started.
+tools: $(NODE_MODULES)
+
+debian-tools:
 	@missing=""; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v pg_dump >/dev/null || missing="$$missing postgresql-client"; \
 	command -v nginx >/dev/null || missing="$$missing nginx"; \
 	command -v caddy >/dev/null || missing="$$missing caddy"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 		apt-get update && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	else \
 		echo "Missing:$$missing (sudo apt-get install$$missing)"; \
 	fi
+
+$(NODE_MODULES): tests/node/package.json tests/node/package-lock.json | debian-tools
+	npm ci --prefix tests/node --no-audit --no-fund
+	touch $@
 
 # Start PostgreSQL and Redis only when they do not answer; never restart them.
 services:
@@ -125,4 +136,4 @@ services:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info tests/node/node_modules

@@ -17,7 +17,6 @@ Each of those modules has servers of its own (module scope), so one module's for
 posts do not spend the other's rate limits.
 """
 
-import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +32,7 @@ from tests.helpers.apps import build_app
 from tests.helpers.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveServer, served
 from tests.helpers.console_guard import ConsoleGuard
 from tests.helpers.embedded_widget import HostSite, Shop
+from tests.helpers.machine import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +53,7 @@ def seeded(live_server) -> dict[str, int]:
 @pytest.fixture(scope="session")
 def chromium():
     if not CHROMIUM.exists():
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from followup.config import TestConfig
 from followup.extensions import db
 from followup.factory import create_app
+from tests.helpers.machine import unavailable
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -39,9 +39,7 @@ def scratch_postgres_database(purpose: str, worker_id: str) -> Iterator[str]:
     Skips when the server does not answer, except under CI, where that fails.
     """
     if not _postgres_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not answering at {POSTGRES_ADMIN_URL}")
-        pytest.skip("PostgreSQL is not answering")
+        unavailable(f"PostgreSQL is not answering at {POSTGRES_ADMIN_URL}")
     # The pid keeps concurrent test runs on one server out of each other's way.
     name = f"followup_{purpose}_{os.getpid()}_{worker_id}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")

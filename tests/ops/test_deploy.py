@@ -18,6 +18,7 @@ import time_machine
 
 from followup import config
 from tests.helpers.apps import build_app
+from tests.helpers.machine import unavailable
 from tests.helpers.settings import README, environment_settings
 from tests.helpers.tls import write_self_signed
 
@@ -36,10 +37,7 @@ def required_tool(name: str, package: str = "systemd") -> str:
     (`make tools` installs them)."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (Debian: the {package} package)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{name} is not installed (Debian: the {package} package)")
     return path
 
 

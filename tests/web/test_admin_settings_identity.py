@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +16,7 @@ from followup.services import staff_accounts
 from followup.services.widget_identity import verified_claims
 from tests.helpers.apps import text_of
 from tests.helpers.html_tree import code_block
+from tests.helpers.machine import unavailable
 from tests.helpers.staff import PASSWORD, StaffBrowser, as_a_new_request, logged_in_browser
 
 PATH = "/admin/settings/identity"
@@ -166,22 +168,24 @@ def test_python_token_example_makes_a_token_the_server_accepts(moved_clock, staf
     assert (claims["sub"], claims["name"], claims["phone"]) == ("42", "Ada", "")
 
 
-def node_with_jsonwebtoken() -> str | None:
-    """A folder where `require("jsonwebtoken")` works, if this machine has one (NODE_PATH
-    counts: `NODE_PATH=/somewhere/node_modules pytest …`)."""
+# `make tools` installs the examples' packages here (tests/node/package.json).
+NODE_PACKAGES = Path(__file__).parents[1] / "node"
+
+
+def node_with_jsonwebtoken() -> str:
+    """The folder where `require("jsonwebtoken")` works."""
     if shutil.which("node") is None:
-        return None
-    for folder in (os.getcwd(), os.path.expanduser("~")):
-        found = subprocess.run(
-            ["node", "-e", 'require.resolve("jsonwebtoken")'], cwd=folder, capture_output=True
-        )
-        if found.returncode == 0:
-            return folder
-    return None
+        unavailable("Node.js is not installed (Debian: the nodejs package)")
+    found = subprocess.run(
+        ["node", "-e", 'require.resolve("jsonwebtoken")'], cwd=NODE_PACKAGES, capture_output=True
+    )
+    if found.returncode != 0:
+        unavailable("jsonwebtoken is not installed: make tools (npm ci --prefix tests/node)")
+    return str(NODE_PACKAGES)
 
 
-@pytest.mark.skipif(node_with_jsonwebtoken() is None, reason="Node.js with jsonwebtoken missing")
 def test_node_token_example_makes_a_token_the_server_accepts(staff_browser, tenant):
+    folder = node_with_jsonwebtoken()
     code = code_block(text_of(staff_browser.get("/admin/settings")), "token-node")
     customer = '{id: 42, name: "Ada", email: "ada@example.com", phone: null}'
     result = subprocess.run(
@@ -189,9 +193,8 @@ def test_node_token_example_makes_a_token_the_server_accepts(staff_browser, tena
         env={
             "FOLLOWUP_WIDGET_SECRET": tenant.widget_secret,
             "PATH": os.environ["PATH"],
-            "NODE_PATH": os.environ.get("NODE_PATH", ""),
         },
-        cwd=node_with_jsonwebtoken(),
+        cwd=folder,
         capture_output=True,
         text=True,
         timeout=30,
