@@ -1,4 +1,4 @@
-/*! Followup chat widget (README): hand-kept, at most 3 KB gzipped. */
+/*! Followup chat widget: hand-kept, at most 3 KB gzipped. */
 (function () {
   var W = window, D = document, SOURCE = "followup-widget";
   var script = D.currentScript || D.querySelector('script[data-key][src*="/widget.js"]');
@@ -35,12 +35,12 @@
       "button,div{position:fixed;" + side + "z-index:2147483000}" +
       "button{bottom:20px;width:60px;height:60px;border:0;border-radius:50%;cursor:pointer;" +
       "background:var(--followup-accent,#3451d1);color:#fff;display:grid;place-items:center;" +
-      "box-shadow:0 6px 20px #141e4647;transition:.15s}" +
+      "box-shadow:0 6px 20px #141e4647;transition:transform .15s}" +
       "button:hover{transform:scale(1.05);filter:brightness(.88)}" +
       "button:focus-visible{outline:3px solid #1d2433;outline-offset:3px;box-shadow:0 0 0 3px #fff}" +
       "svg{width:28px;height:28px}.close,[aria-expanded=true] .chat{display:none}[aria-expanded=true] .close{display:block}" +
       "div{bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));border-radius:16px;overflow:hidden;" +
-      "background:#fff;box-shadow:0 12px 40px #141e4640;opacity:0;transform:translateY(12px);transition:.18s}" +
+      "background:#fff;box-shadow:0 12px 40px #141e4640;opacity:0;transform:translateY(12px);transition:opacity .18s,transform .18s}" +
       "[hidden]{display:none}.is-open{opacity:1;transform:none}iframe{width:100%;height:100%;border:0;display:block}" +
       "@media (max-width:480px),(max-height:560px){div{inset:0;width:100%;height:100%;border-radius:0}[aria-expanded=true]{display:none}}" +
       "@media (prefers-reduced-motion:reduce){*{transition:none}}";
@@ -48,8 +48,7 @@
   }
 
   function customerData() {
-    var value = settings.customer, customer = {};
-    if (!value || typeof value != "object") return null;
+    var value = Object(settings.customer), customer = {};
     ["id", "name", "email", "phone", "signature", "token"].forEach(function (field) {
       var item = value[field];
       if (typeof item == "string" || (typeof item == "number" && isFinite(item))) customer[field] = String(item);
