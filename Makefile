@@ -58,6 +58,7 @@ bench: install-dev services chromium
 	$(PYTHON) bench/admin_list.py
 	$(PYTHON) bench/widget_latency.py
 	$(PYTHON) bench/widget_load.py
+	$(PYTHON) bench/widget_open.py
 	$(PYTHON) bench/notifications.py
 	$(PYTHON) bench/reminders.py
 	$(PYTHON) bench/live_updates.py

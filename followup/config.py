@@ -122,6 +122,15 @@ class Config:
     # Seconds Twilio has to answer before the send counts as failed (and is retried).
     TWILIO_TIMEOUT_S = float(_env("TWILIO_TIMEOUT_S", "15"))
 
+    # Gzip at its smallest, only for the responses web/static_files.py names (its own
+    # hook, not the extension's, which would compress every page). Streamed too: static
+    # files are sent as streams.
+    COMPRESS_REGISTER = False
+    COMPRESS_ALGORITHM = "gzip"
+    COMPRESS_ALGORITHM_STREAMING = "gzip"
+    COMPRESS_LEVEL = 9
+    COMPRESS_MIMETYPES = ("text/html", "text/css", "text/javascript", "application/javascript")
+
     # Cookies: never readable from JS, not sent on cross-site POSTs, and HTTPS-only
     # whenever the public address is HTTPS.
     SESSION_COOKIE_HTTPONLY = True

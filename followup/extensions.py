@@ -7,6 +7,7 @@ from functools import partial
 
 import flask_mail
 from flask import current_app
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -133,4 +134,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 htmx_ext = Htmx()
+# Gzip, for the widget's files only (web/static_files.py; Config has its settings).
+compress = Compress()
 limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True)

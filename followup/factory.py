@@ -11,6 +11,7 @@ from followup.cli import register_cli
 from followup.config import Config
 from followup.extensions import (
     check_idle_connections,
+    compress,
     csrf,
     db,
     htmx_ext,
@@ -31,6 +32,7 @@ from followup.web.metrics import bp as metrics_bp
 from followup.web.proxies import trust_proxies
 from followup.web.request_log import install_request_log
 from followup.web.requests import install_input_rule
+from followup.web.static_files import install_static_files
 from followup.web.templating import register_template_helpers
 from followup.web.widget import bp as widget_bp
 from followup.web.widget_api import bp as widget_api_bp
@@ -55,6 +57,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     _register_blueprints(app)
     register_error_handlers(app)
     register_template_helpers(app)
+    install_static_files(app)
     trust_proxies(app)
     register_cli(app)
     metrics.observe_requests(app)
@@ -72,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
     mail.init_app(app)
     htmx_ext.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

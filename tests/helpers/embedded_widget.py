@@ -43,10 +43,12 @@ class Shop:
     app_url: str
 
 
-def host_page(shop: Shop, customer: dict | None) -> str:
+def host_page(shop: Shop, customer: dict | None, locale: str | None = None) -> str:
+    settings = {"customer": customer, "locale": locale}
+    settings = {name: value for name, value in settings.items() if value is not None}
     config = ""
-    if customer is not None:
-        config = f"<script>window.FollowupWidget = {{customer: {json.dumps(customer)}}};</script>"
+    if settings:
+        config = f"<script>window.FollowupWidget = {json.dumps(settings)};</script>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,0 +1,138 @@
+"""The snippet's loader on a website, in real Chromium (issue 16, "Light"): only the
+launcher until the visitor shows intent, nothing on the host origin, the locale and
+the business's look passed on. The servers and the shop: tests/e2e/conftest.py."""
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Page, Request, Route, expect
+
+from tests.helpers.embedded_widget import DESKTOP, host_page, launcher
+
+pytestmark = pytest.mark.e2e
+
+CHAT_FRAME = "[data-followup-widget] iframe"  # CSS locators pierce the open shadow root
+DEFAULT_BLUE = "rgb(52, 81, 209)"  # #3451d1
+
+
+@pytest.fixture
+def viewport() -> dict:
+    return DESKTOP
+
+
+def watch_requests(page: Page) -> list[Request]:
+    requested = []
+    page.on("request", lambda request: requested.append(request))
+    return requested
+
+
+def chat_requests(requested: list[Request], kind: str | None = None) -> list[str]:
+    """What was asked of the chat (/w/…): everything, or only one kind ("document")."""
+    return [
+        request.url
+        for request in requested
+        if "/w/" in urlsplit(request.url).path and kind in (None, request.resource_type)
+    ]
+
+
+def assert_usable(page: Page) -> None:
+    chat = page.frame_locator(CHAT_FRAME)
+    box = chat.get_by_label("Message", exact=True)
+    expect(box).to_be_enabled()
+    expect(box).to_be_focused()
+
+
+def test_only_the_launcher_until_hover_then_the_click_opens_a_usable_chat(
+    browser_page, shop, host_site
+):
+    page = browser_page
+    requested = watch_requests(page)
+    page.goto(host_site.publish("/", host_page(shop, None)))
+    expect(launcher(page)).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(CHAT_FRAME)).to_have_count(0)
+    assert chat_requests(requested) == []
+    # Fixed in a corner: nothing in the document's flow moves.
+    assert launcher(page).evaluate("b => getComputedStyle(b).position") == "fixed"
+
+    launcher(page).hover()
+    expect(page.locator(CHAT_FRAME)).to_have_count(1)
+    expect(launcher(page)).to_have_attribute("aria-expanded", "false")  # made, not opened
+    expect(page.frame_locator(CHAT_FRAME).get_by_label("Message", exact=True)).to_be_attached()
+    assert len(chat_requests(requested, "document")) == 1
+
+    launcher(page).click()
+    expect(launcher(page)).to_have_attribute("aria-expanded", "true")
+    assert_usable(page)
+    assert len(chat_requests(requested, "document")) == 1  # the hover's frame, not another
+
+    # Only our server and the website were asked for anything; no cookie on the website.
+    origins = {f"{urlsplit(r.url).scheme}://{urlsplit(r.url).netloc}" for r in requested}
+    assert origins <= {host_site.origin, shop.app_url}
+    assert page.evaluate("document.cookie") == ""
+    assert page.context.cookies(host_site.origin) == []
+
+
+def test_keyboard_focus_alone_makes_the_chat(browser_page, shop, host_site):
+    page = browser_page
+    page.goto(host_site.publish("/", host_page(shop, None)))
+    expect(launcher(page)).to_be_visible()
+    expect(page.locator(CHAT_FRAME)).to_have_count(0)
+    launcher(page).focus()
+    expect(page.locator(CHAT_FRAME)).to_have_count(1)
+    page.keyboard.press("Enter")
+    assert_usable(page)
+    page.keyboard.press("Escape")
+    expect(launcher(page)).to_be_focused()
+
+
+def test_the_website_locale_reaches_the_chat_address(browser_page, shop, host_site):
+    page = browser_page
+    page.goto(host_site.publish("/de/", host_page(shop, None, locale="de-AT")))
+    launcher(page).hover()
+    src = page.locator(CHAT_FRAME).get_attribute("src")
+    query = parse_qs(urlsplit(src).query)
+    assert query["locale"] == ["de-AT"]
+    assert query["page_url"] == [host_site.url("/de/")]
+
+
+def with_look(look: dict | None):
+    """The real config answer, with the business's look added (its setting is another
+    part of issue 16; the loader only reads it)."""
+
+    def handle(route: Route) -> None:
+        response = route.fetch()
+        config = response.json() | ({"look": look} if look is not None else {})
+        route.fulfill(response=response, body=json.dumps(config))
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    ("look", "colour", "side"),
+    [
+        ({"accent": "#0a7d32", "position": "left"}, "rgb(10, 125, 50)", "left"),
+        ({"accent": "red; background: url(x)", "position": "middle"}, DEFAULT_BLUE, "right"),
+        (None, DEFAULT_BLUE, "right"),
+    ],
+    ids=["green-left", "bad-values-ignored", "none"],
+)
+def test_the_business_look_colours_the_launcher_and_picks_the_side(
+    browser_page, shop, host_site, look, colour, side
+):
+    page = browser_page
+    page.route("**/api/widget/v1/*/config", with_look(look))
+    page.goto(host_site.publish("/", host_page(shop, None)))
+    button = launcher(page)
+    expect(button).to_be_visible()
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == colour
+
+    button.click()
+    assert_usable(page)
+    frame_box = page.locator("[data-followup-widget] [role=dialog]").bounding_box()
+    button_box = button.bounding_box()
+    middle = DESKTOP["width"] / 2
+    for box in (frame_box, button_box):
+        centre = box["x"] + box["width"] / 2
+        assert (centre < middle) == (side == "left"), box
