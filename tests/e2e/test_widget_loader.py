@@ -36,6 +36,13 @@ def chat_requests(requested: list[Request], kind: str | None = None) -> list[str
     ]
 
 
+def chats_started(requested: list[Request]) -> int:
+    return sum(
+        request.method == "POST" and urlsplit(request.url).path.endswith("/chats")
+        for request in requested
+    )
+
+
 def assert_usable(page: Page) -> None:
     chat = page.frame_locator(CHAT_FRAME)
     box = chat.get_by_label("Message", exact=True)
@@ -59,13 +66,17 @@ def test_only_the_launcher_until_hover_then_the_click_opens_a_usable_chat(
     launcher(page).hover()
     expect(page.locator(CHAT_FRAME)).to_have_count(1)
     expect(launcher(page)).to_have_attribute("aria-expanded", "false")  # made, not opened
-    expect(page.frame_locator(CHAT_FRAME).get_by_label("Message", exact=True)).to_be_attached()
+    expect(page.frame_locator(CHAT_FRAME).locator(".chat-loading")).to_be_attached()
+    page.wait_for_load_state("networkidle")
     assert len(chat_requests(requested, "document")) == 1
+    # Loaded, not started: a hover alone leaves no chat for the team to see.
+    assert chats_started(requested) == 0
 
     launcher(page).click()
     expect(launcher(page)).to_have_attribute("aria-expanded", "true")
     assert_usable(page)
     assert len(chat_requests(requested, "document")) == 1  # the hover's frame, not another
+    assert chats_started(requested) == 1
 
     # Only our server and the website were asked for anything; no cookie on the website.
     origins = {f"{urlsplit(r.url).scheme}://{urlsplit(r.url).netloc}" for r in requested}
