@@ -67,15 +67,23 @@ def checked_recording(data: bytes, content_type: str | None) -> None:
         raise ValidationFailed({"audio": problem(RECORDING, advice)})
 
 
+# The model server tells the format by the file name: the usual one for each audio type.
+_EXTENSIONS = {"mpeg": "mp3", "x-wav": "wav", "wave": "wav", "x-m4a": "m4a", "mp4a-latm": "m4a"}
+
+
+def _file_name(content_type: str) -> str:
+    subtype = content_type.split("/", 1)[1].split(";", 1)[0].strip() or "webm"
+    return f"recording.{_EXTENSIONS.get(subtype, subtype)}"
+
+
 def transcribe(chat: Chat, data: bytes, content_type: str | None) -> str:
     """What the visitor said in this recording ("" when nothing could be made out)."""
     _require_server_voice(
         chat, "Voice input goes through your browser here. Please type your message."
     )
     checked_recording(data, content_type)
-    extension = content_type.split("/", 1)[1].split(";", 1)[0] or "webm"
     try:
-        text = audio.transcribe(data, f"recording.{extension}", content_type)
+        text = audio.transcribe(data, _file_name(content_type), content_type)
     except LLMUnavailable as exc:
         log.warning("Transcription unavailable for chat %s: %s", chat.id, exc)
         raise TranscriptionFailed(

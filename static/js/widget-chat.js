@@ -488,7 +488,7 @@
   var speaksOnServer = !speaksInBrowser && serverVoice;
   var voice = {
     on: false, listening: false, recording: false, transcribing: false, speaking: false,
-    recognition: null, recorder: null, audio: null, heard: "", error: null,
+    recognition: null, recorder: null, sendRecording: false, audio: null, heard: "", error: null,
     toldNoSpeech: false, recordingTimer: null
   };
 
@@ -565,15 +565,18 @@
     voice.recording = true;
     showVoiceState("");
     navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
-      if (!voice.on || !voice.recording) { stopTracks(stream); return; }
+      if (!voice.on || !voice.recording) { // stopped before the microphone was ready
+        stopTracks(stream);
+        if (voice.on) stopVoice("");
+        return;
+      }
       var chunks = [];
       var recorder = new MediaRecorder(stream); // the browser's own format: webm/opus, mp4, …
       recorder.ondataavailable = function (event) { if (event.data.size) chunks.push(event.data); };
       recorder.onstop = function () {
         stopTracks(stream);
-        var send = recorder.sendWhenStopped;
         voice.recorder = null;
-        if (send && voice.on) upload(new Blob(chunks, { type: recorder.mimeType || "audio/webm" }));
+        if (voice.sendRecording && voice.on) upload(new Blob(chunks, { type: recorder.mimeType || "audio/webm" }));
       };
       voice.recorder = recorder;
       recorder.start();
@@ -593,7 +596,7 @@
     var recorder = voice.recorder;
     voice.recording = false;
     if (recorder && recorder.state !== "inactive") {
-      recorder.sendWhenStopped = send;
+      voice.sendRecording = send;
       voice.transcribing = send;
       recorder.stop();
     }
@@ -675,20 +678,22 @@
         if (!response.ok) throw new Error("no speech: " + response.status);
         return response.blob();
       })
-      .then(function (sound) {
-        if (!voice.speaking) return; // stopped meanwhile
-        var audio = document.createElement("audio");
-        audio.src = URL.createObjectURL(sound);
-        audio.onended = audio.onerror = doneSpeaking;
-        voice.audio = audio;
-        return audio.play();
-      })
-      .catch(function () {
+      .then(play, function () {
         // Not available here (no speech model, an error): say so once, go on in text.
         speaksOnServer = false;
         tellNoSpokenReplies();
         doneSpeaking();
       });
+  }
+
+  function play(sound) {
+    if (!voice.speaking) return; // stopped meanwhile
+    var audio = document.createElement("audio");
+    audio.src = URL.createObjectURL(sound);
+    audio.onended = audio.onerror = doneSpeaking;
+    voice.audio = audio;
+    // Refused (no user gesture yet, say): the reply is on screen; the dialogue goes on.
+    audio.play().catch(doneSpeaking);
   }
 
   function tellNoSpokenReplies() {

@@ -87,6 +87,23 @@ def test_the_transcription_model_is_configurable(app, session, fake_llm):
     assert sent["file"]["filename"] == "recording.ogg" and sent["file"]["type"] == "audio/ogg"
 
 
+@pytest.mark.parametrize(
+    ("content_type", "file_name"),
+    [
+        ("audio/webm;codecs=opus", "recording.webm"),
+        ("audio/mp4", "recording.mp4"),
+        ("audio/mpeg", "recording.mp3"),
+        ("audio/x-wav", "recording.wav"),
+    ],
+)
+def test_the_model_server_gets_a_file_name_that_tells_the_format(
+    session, fake_llm, content_type, file_name
+):
+    assert send_recording(session, content_type=content_type).status_code == 200
+    (sent,) = fake_llm.audio_requests
+    assert sent["file"]["filename"] == file_name
+
+
 def test_silence_is_an_empty_text_not_an_error(session, fake_llm):
     fake_llm.behaviour.heard = ["  \n "]
     response = send_recording(session)
