@@ -11,7 +11,7 @@ use the business's "server only" setting, and the automatic one with the API rem
 import pytest
 from playwright.sync_api import FrameLocator, expect
 
-from tests.helpers.browser import FAKE_MEDIA_ARGS
+from tests.helpers.browser import FAKE_MEDIA_ARGS, screenshot
 from tests.helpers.embedded_widget import host_page, open_widget, set_voice_mode
 
 pytestmark = [
@@ -76,6 +76,7 @@ def test_server_mode_records_transcribes_answers_and_speaks(
     assert [r["input"] for r in speech_requests(fake_model)] == [REPLY]
     # Played to its end, the dialogue goes on: the widget records the next answer.
     expect(chat.locator("#voice-status")).to_have_text(RECORDING)
+    screenshot(page, "widget-voice-server-recording")
     chat_frame = next(frame for frame in page.frames if "/w/" in frame.url)
     assert chat_frame.evaluate("window.__played") == ["playing", "ended"]
     expect(chat.locator("#voice-no-speech")).to_have_count(0)
@@ -102,6 +103,7 @@ def test_without_a_speech_model_the_widget_says_so_once_and_goes_on_in_text(
     notice = chat.locator("#voice-no-speech")
     expect(notice).to_have_text(NO_SPOKEN_REPLIES)
     expect(chat.locator("#voice-status")).to_have_text(RECORDING)  # voice input goes on
+    screenshot(page, "widget-voice-no-spoken-replies")
 
     chat.get_by_role("button", name="Speak your message").click()  # send the second answer
     expect(chat.locator("#messages .msg-agent .bubble-text").last).to_have_text(
