@@ -275,7 +275,7 @@ def update_widget_identity(tenant_id: int, data: dict, staff_role: str) -> Tenan
     return tenant
 
 
-VOICE_MODE = "Voice"
+VOICE_MODE = "Speech recognition and spoken replies"  # as Settings labels it
 # As Settings offers them, in this order.
 VOICE_MODE_CHOICES = {
     VoiceMode.AUTOMATIC: "Automatic: the browser's own speech where it has it, else our server",

@@ -318,7 +318,7 @@ def test_an_unknown_mode_is_refused_and_changes_nothing(staff_browser, tenant):
     staff_browser.post(SETTINGS, data={"voice_mode": "server"}, htmx=True)
     response = staff_browser.post(SETTINGS, data={"voice_mode": "telepathy"}, htmx=True)
     assert response.status_code == 422
-    assert "Voice: choose one of the options." in text_of(response)
+    assert "Speech recognition and spoken replies: choose one of the options." in text_of(response)
     assert stored_voice_mode(tenant) == "server"
 
 
