@@ -104,6 +104,11 @@ class Config:
     OPENAI_BASE_URL = _env("OPENAI_BASE_URL")
     OPENAI_MODEL = _env("OPENAI_MODEL", "gpt-4o-mini")
     LLM_TIMEOUT_S = float(_env("LLM_TIMEOUT_S", "20"))
+    # The widget's voice mode on our server (llm/audio.py): speech to text, and replies read
+    # aloud, through the same OpenAI-compatible endpoint.
+    OPENAI_TRANSCRIPTION_MODEL = _env("OPENAI_TRANSCRIPTION_MODEL", "whisper-1")
+    OPENAI_SPEECH_MODEL = _env("OPENAI_SPEECH_MODEL", "tts-1")
+    OPENAI_SPEECH_VOICE = _env("OPENAI_SPEECH_VOICE", "alloy")
 
     # Unset: emails are written as files under instance/mail instead (notify/email.py).
     MAIL_SERVER = _env("MAIL_SERVER")
@@ -209,6 +214,15 @@ class Config:
     WIDGET_MESSAGES_LIMIT_PER_SESSION = _env("WIDGET_MESSAGES_LIMIT_PER_SESSION", "30 per minute")
     WIDGET_MESSAGES_LIMIT_PER_IP = _env("WIDGET_MESSAGES_LIMIT_PER_IP", "120 per minute")
     WIDGET_READS_LIMIT_PER_SESSION = _env("WIDGET_READS_LIMIT_PER_SESSION", "60 per minute")
+    # Voice on our server: each recording transcribed, each reply read aloud, costs model time.
+    WIDGET_TRANSCRIPTIONS_LIMIT_PER_SESSION = _env(
+        "WIDGET_TRANSCRIPTIONS_LIMIT_PER_SESSION", "20 per minute"
+    )
+    WIDGET_TRANSCRIPTIONS_LIMIT_PER_IP = _env(
+        "WIDGET_TRANSCRIPTIONS_LIMIT_PER_IP", "120 per minute"
+    )
+    WIDGET_SPEECH_LIMIT_PER_SESSION = _env("WIDGET_SPEECH_LIMIT_PER_SESSION", "20 per minute")
+    WIDGET_SPEECH_LIMIT_PER_IP = _env("WIDGET_SPEECH_LIMIT_PER_IP", "120 per minute")
     WIDGET_READS_LIMIT_PER_IP = _env("WIDGET_READS_LIMIT_PER_IP", "600 per minute")
     WIDGET_FOLLOWUPS_LIMIT_PER_SESSION = _env("WIDGET_FOLLOWUPS_LIMIT_PER_SESSION", "10 per hour")
     WIDGET_FOLLOWUPS_LIMIT_PER_IP = _env("WIDGET_FOLLOWUPS_LIMIT_PER_IP", "60 per hour")

@@ -86,11 +86,11 @@ def answer_one_token() -> str:
     try:
         completion = client().post(COMPLETIONS_PATH, body=body, cast_to=ChatCompletion)
     except openai.OpenAIError as exc:
-        raise LLMUnavailable(_why_not(exc)) from exc
+        raise LLMUnavailable(why_not(exc)) from exc
     return completion.model or current_app.config["OPENAI_MODEL"]
 
 
-def _why_not(exc: openai.OpenAIError) -> str:
+def why_not(exc: openai.OpenAIError) -> str:
     """Why the endpoint gave no answer, without its text (it may quote the request)."""
     if isinstance(exc, openai.APITimeoutError):
         return f"No answer within LLM_TIMEOUT_S ({current_app.config['LLM_TIMEOUT_S']:g} s)."
@@ -163,7 +163,7 @@ def stream_chat(
                 for call in delta.get("tool_calls") or []:
                     _add_tool_call_piece(pieces, call)
     except openai.OpenAIError as exc:
-        raise LLMUnavailable(_why_not(exc)) from exc
+        raise LLMUnavailable(why_not(exc)) from exc
     # A streamed chunk that is not JSON, which the SDK passes on as it is.
     except ValueError as exc:
         raise LLMUnavailable(

@@ -56,6 +56,7 @@ from followup.models.tenant import (
     DEFAULT_RESPONSE_TIME_HOURS,
     RESPONSE_TIME_HOURS_RANGE,
     Tenant,
+    VoiceMode,
     response_promise,
 )
 
@@ -106,6 +107,7 @@ __all__ = [
     "StaffUser",
     "Status",
     "Tenant",
+    "VoiceMode",
     "always_open",
     "at_risk_at",
     "hash_api_token",

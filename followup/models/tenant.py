@@ -1,15 +1,24 @@
 import secrets
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models.base import UTCDateTime
+from followup.models.base import UTCDateTime, one_of
 
 DEFAULT_RESPONSE_TIME_HOURS = 24
 RESPONSE_TIME_HOURS_RANGE = (1, 168)
+
+
+class VoiceMode(StrEnum):
+    """Where the widget's voice mode turns speech into text and text into speech."""
+
+    AUTOMATIC = "automatic"  # the browser's own speech APIs where it has them, else our server
+    BROWSER = "browser"  # the browser only: no mic where it lacks speech recognition
+    SERVER = "server"  # always recorded and sent to the model server (audio endpoints)
 
 
 def new_widget_public_key() -> str:
@@ -37,6 +46,7 @@ class Tenant(db.Model):
             f"AND {RESPONSE_TIME_HOURS_RANGE[1]}",
             name="response_time_hours_range",
         ),
+        one_of("voice_mode", VoiceMode),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +84,9 @@ class Tenant(db.Model):
     # when, so the owner can check the snippet works: services/snippet.py writes it.
     widget_seen_origin: Mapped[str | None] = mapped_column(String(300))
     widget_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voice_mode: Mapped[str] = mapped_column(
+        String(16), default=VoiceMode.AUTOMATIC, server_default=VoiceMode.AUTOMATIC
+    )
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

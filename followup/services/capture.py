@@ -288,7 +288,7 @@ def _read_detail(state: CaptureState, style: Style, field: str, answer: str) -> 
         elif field == "name":
             state.name = voice.name_from_speech(answer)[:MAX_NAME] or None
         else:
-            state.reason = answer.strip()[:MAX_REASON] or None
+            state.reason = voice.reason_from_speech(answer)[:MAX_REASON] or None
     except ValidationFailed:
         return Step(style.says[f"bad_{field}"])
     return Step(_ask_next(state, style))

@@ -16,7 +16,7 @@ from flask import current_app
 from followup.clock import utcnow
 from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
-from followup.models import Tenant
+from followup.models import Tenant, VoiceMode
 from followup.models.tenant import new_widget_secret
 from followup.services.permissions import Permission, allows
 from followup.services.tenants import parse_timezone
@@ -271,6 +271,25 @@ def update_widget_identity(tenant_id: int, data: dict, staff_role: str) -> Tenan
     tenant = db.session.get(Tenant, tenant_id)
     tenant.require_verified_identity = settings.require_verified_identity
     tenant.sign_in_url = settings.sign_in_url
+    db.session.commit()
+    return tenant
+
+
+VOICE_MODE = "Speech recognition and spoken replies"  # as Settings labels it
+# As Settings offers them, in this order.
+VOICE_MODE_CHOICES = {
+    VoiceMode.AUTOMATIC: "Automatic: the browser's own speech where it has it, else our server",
+    VoiceMode.BROWSER: "Browser only: no voice in browsers without speech recognition",
+    VoiceMode.SERVER: "Server only: always through the AI model server's audio endpoints",
+}
+
+
+def update_voice_mode(tenant_id: int, value: object) -> Tenant:
+    """Where the widget's voice mode turns speech into text and back."""
+    if value not in set(VoiceMode):
+        raise ValidationFailed({"voice_mode": problem(VOICE_MODE, "choose one of the options.")})
+    tenant = db.session.get(Tenant, tenant_id)
+    tenant.voice_mode = VoiceMode(value)
     db.session.commit()
     return tenant
 

@@ -34,9 +34,11 @@ _SPOKEN_DIGITS = {
 _LOCAL_SYMBOLS = {".": "dot", "+": "plus", "-": "dash", "_": "underscore", "'": "apostrophe"}
 
 # What people say before the detail we asked for ("sure, it's …", "my email is …",
-# "name: …") and after it ("… please"): not part of the detail.
-_FILLER = r"sure|yes|yeah|yep|yup|ok|okay|well|um|uh|erm"
+# "name: …") and after it ("… please"): not part of the detail. "Oh" only with a pause
+# after it ("oh, it's …"): otherwise it is a zero.
+_FILLER = r"sure\s+thing|sure|yes|yeah|yep|yup|ok|okay|well|um|uh|erm|hi|hello|hey|oh(?=[,!])"
 _POINTING = r"(?:it|that)'?s|(?:it|that|this)\s+is"
+_THANKS = r"please|thanks(?:\s+a\s+lot)?|thank\s+you(?:\s+very\s+much)?|cheers"
 
 
 # A filler word joined to the next by a symbol, written ("well.smith") or said ("well
@@ -44,18 +46,45 @@ _POINTING = r"(?:it|that)'?s|(?:it|that|this)\s+is"
 _JOINED = rf"(?![.'_+-]\w)(?!\s+(?:{'|'.join(_SPOKEN_SYMBOLS)})\b)"
 
 
-def _lead_in(detail: str, *more: str) -> re.Pattern:
-    """Any run of fillers and lead-ins for this detail at the start of an answer."""
+def _lead_in(detail: str, *more: str, pointing: bool = True) -> re.Pattern:
+    """Any run of fillers and lead-ins for this detail at the start of an answer: "um",
+    "my email is", "email:", the detail's own phrases (`more`), and unless the detail is
+    free text that may well start so ("it's broken"), "it's" / "this is"."""
     named = rf"(?:(?:my|the)\s+)?{detail}(?:\s+is|'s)"
-    phrases = "|".join((rf"(?:{_FILLER})\b{_JOINED}", _POINTING, named, *more))
-    return re.compile(rf"^(?:\s*(?:(?:{phrases})\b|{detail}\s*:)[\s,.:!-]*)+", re.I)
+    phrases = [rf"(?:{_FILLER})\b{_JOINED}", named, *more] + ([_POINTING] if pointing else [])
+    return re.compile(rf"^(?:\s*(?:(?:{'|'.join(phrases)})\b|{detail}\s*:)[\s,.:!-]*)+", re.I)
 
 
+def _tail(*more: str) -> re.Pattern:
+    """Courtesies (and the detail's own closing words, `more`) after it, and end punctuation."""
+    words = "|".join((_THANKS, *more))
+    return re.compile(rf"(?:[\s.,!?]+(?:{words}))*[\s.,!?]*$", re.I)
+
+
+_REACH_ME = r"(?:you\s+can\s+)?(?:reach|contact|call|text|email)\s+me\s+(?:at|on)"
 _LEAD_INS = {
-    "email": _lead_in(r"e-?mail(?:\s+address)?"),
-    "name": _lead_in(r"name", r"i\s+am", r"i'm", r"call\s+me"),
+    "email": _lead_in(r"e-?mail(?:\s+address)?", _REACH_ME, r"send\s+it\s+to"),
+    "name": _lead_in(
+        r"(?:full\s+|first\s+)?name",
+        r"(?:i'?m|i\s+am)\s+called",  # before "i'm": the longer phrase first
+        r"i\s+am",
+        r"i'm",
+        r"(?:you\s+can\s+)?call\s+me",
+        r"i\s+go\s+by",
+    ),
+    "phone": _lead_in(r"(?:(?:phone|cell|mobile)(?:\s+number)?|number)", _REACH_ME),
+    # The reason is the customer's own words: only what merely introduces it goes.
+    "reason": _lead_in(
+        r"reason",
+        rf"(?:{_POINTING})\s+(?:about|regarding)",
+        r"(?:i'?m|i\s+am)\s+calling\s+(?:about|regarding)",
+        pointing=False,
+    ),
 }
-_TAIL = re.compile(r"(?:[\s.,!?]+(?:please|thanks|thank\s+you))?[\s.,!?]*$", re.I)
+_TAILS = {
+    "name": _tail(r"speaking", r"here"),
+}
+_DEFAULT_TAIL = _tail()
 # "J. O. H. N.": a letter spelled out, as speech recognition may write it.
 _SPELLED_LETTER = re.compile(r"(\w)\.")
 
@@ -65,7 +94,8 @@ def _detail_said(heard: str, detail: str) -> str:
     "Sure, it's Ann Lee." → "Ann Lee"."""
     # Speech recognition may write the apostrophe of "it's" as a typographic one (U+2019).
     said = heard.strip().replace("\u2019", "'")
-    return _TAIL.sub("", _LEAD_INS[detail].sub("", said, count=1))
+    without_lead_in = _LEAD_INS[detail].sub("", said, count=1)
+    return _TAILS.get(detail, _DEFAULT_TAIL).sub("", without_lead_in)
 
 
 def spell_email(email: str) -> str:
@@ -105,11 +135,71 @@ def name_from_speech(heard: str) -> str:
     return _detail_said(heard, "name")
 
 
+def reason_from_speech(heard: str) -> str:
+    """ "Um, it's about my invoice, thanks." → "my invoice"; the rest as said."""
+    return _detail_said(heard, "reason")
+
+
+_TEENS = {
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
+    "fifteen": "15",
+    "sixteen": "16",
+    "seventeen": "17",
+    "eighteen": "18",
+    "nineteen": "19",
+}
+_TENS = {
+    "twenty": "2",
+    "thirty": "3",
+    "forty": "4",
+    "fifty": "5",
+    "sixty": "6",
+    "seventy": "7",
+    "eighty": "8",
+    "ninety": "9",
+}
+# Speech recognition may write "oh" as the letter.
+_PHONE_DIGITS = _SPOKEN_DIGITS | {"o": "0"}
+_REPEATS = {"double": 2, "triple": 3}
+_ZEROS = {"hundred": "00", "thousand": "000"}
+_PHONE_WORD = re.compile(r"\+|\d+|[a-z]+")
+
+
+def _phone_digits(words: list[str]) -> str:
+    """ "plus forty four, double oh seven, one hundred" → "+44007100": digits said one by
+    one, doubled or tripled, as tens ("forty four"), teens, hundreds and thousands."""
+    out: list[str] = []
+    repeat, tens_open = 1, False
+    for word in words:
+        unit = word if word.isdigit() else _PHONE_DIGITS.get(word)
+        if word in ("+", "plus"):
+            out.append("+")
+        elif word in _REPEATS:
+            repeat = _REPEATS[word]
+            continue
+        elif unit is not None and tens_open and len(unit) == 1 and unit != "0":
+            out[-1] = out[-1][0] + unit  # "forty" "four": 44, not 404
+        elif unit is not None:
+            out.append(unit * repeat)
+        elif word in _TEENS:
+            out.append(_TEENS[word])
+        elif word in _TENS:
+            out.append(_TENS[word] + "0")
+        elif word in _ZEROS and out:
+            out.append(_ZEROS[word])
+        tens_open = word in _TENS
+        repeat = 1
+    joined = "".join(out)
+    # An international call prefix said out ("double oh four four") is the plus.
+    return "+" + joined[2:] if joined.startswith("00") else joined
+
+
 def phone_from_speech(heard: str) -> str:
-    words = re.findall(r"\+|\d+|[a-z]+", heard.lower())
-    joined = "".join(
-        _SPOKEN_DIGITS.get(w, "+" if w in ("+", "plus") else w)
-        for w in words
-        if w.isdigit() or w in _SPOKEN_DIGITS or w in ("+", "plus")
-    )
-    return normalize_phone(joined)
+    """ "Sure, it's plus one four one five, double five five, oh one hundred" →
+    "+14155550100" (a number with its country code, in E.164)."""
+    words = _PHONE_WORD.findall(_detail_said(heard, "phone").lower())
+    return normalize_phone(_phone_digits(words))

@@ -351,7 +351,7 @@
     if (elt.dataset.messageId && isSecondCopy(elt)) { elt.remove(); return; }
     if (elt.dataset.reply) {
       if (elt.querySelector(".followup-card")) elt.scrollIntoView({ block: "nearest" });
-      if (voice.on) speak(textOf(elt));
+      if (voice.on) speak(elt);
     }
   });
 
@@ -458,16 +458,48 @@
 
   // --- voice: speech in (recognition), speech out (synthesis) --------------------------------
 
+  // Every text the visitor may see in voice mode, in one place.
+  var VOICE_TEXTS = {
+    listening: "Listening… Press Escape to stop.",
+    recording: "Recording… Press the microphone again to send it, or Escape to stop.",
+    transcribing: "Turning your voice into text…",
+    speaking: "Speaking…",
+    waiting: "Waiting for the reply…",
+    notHeard: "Sorry, I didn't catch that. Press the microphone to try again.",
+    couldNotStart: "Voice input could not start.",
+    blocked: "Microphone access is blocked.",
+    noMicrophone: "No microphone was found.",
+    stopped: "Voice input stopped. You can type instead.",
+    notSent: "Sorry, your recording could not be sent. Please try again, or type your message.",
+    noSpokenReplies: "Spoken replies aren't available here; replies appear as text."
+  };
+  var MAX_RECORDING_MS = 60000; // the server takes about a minute (2 MB) at most
+
+  // Where speech becomes text and text speech: the browser's own APIs, or our server (the
+  // business's setting: "automatic" = the browser where it has them, else the server).
   var Recognition = window.SpeechRecognition || window.webkitSpeechRecognition;
-  var voice = { on: false, listening: false, speaking: false, recognition: null, heard: "", error: null };
+  var voiceMode = widget.dataset.voiceMode || "automatic";
+  var voiceApi = widget.dataset.voiceApi;
+  var serverVoice = voiceMode !== "browser" && widget.dataset.voiceServer === "true";
+  var recognizesInBrowser = !!Recognition && voiceMode !== "server";
+  var recordsForServer = !recognizesInBrowser && serverVoice && !!window.MediaRecorder &&
+    !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+  var speaksInBrowser = "speechSynthesis" in window && voiceMode !== "server";
+  var speaksOnServer = !speaksInBrowser && serverVoice;
+  var voice = {
+    on: false, listening: false, recording: false, transcribing: false, speaking: false,
+    recognition: null, recorder: null, sendRecording: false, audio: null, heard: "", error: null,
+    toldNoSpeech: false, recordingTimer: null
+  };
 
   function setUpVoice() {
     var mic = byId("mic-button");
-    if (mic) mic.hidden = !Recognition; // no Web Speech API: no mic
+    if (mic) mic.hidden = !(recognizesInBrowser || recordsForServer); // no way to hear: no mic
     showVoiceState("");
   }
 
   function toggleVoice() {
+    if (voice.recording) { finishRecording(true); return; } // the second press sends it
     if (voice.on) { stopVoice(""); return; }
     voice.on = true;
     listen();
@@ -476,7 +508,12 @@
   function language() { return navigator.language || document.documentElement.lang || "en"; }
 
   function listen() {
-    if (!voice.on || voice.listening || busy) return;
+    if (!voice.on || voice.listening || voice.recording || voice.transcribing || busy) return;
+    if (recognizesInBrowser) recognize();
+    else record();
+  }
+
+  function recognize() {
     var recognition = new Recognition();
     recognition.lang = language();
     recognition.interimResults = true;
@@ -511,16 +548,90 @@
       recognition.start();
     } catch (e) {
       voice.listening = false;
-      stopVoice("Voice input could not start.");
+      stopVoice(VOICE_TEXTS.couldNotStart);
       return;
     }
     showVoiceState("");
   }
 
   function voiceProblem(error) {
-    if (error === "not-allowed" || error === "service-not-allowed") return "Microphone access is blocked.";
-    if (error === "audio-capture") return "No microphone was found.";
-    return "Voice input stopped. You can type instead.";
+    if (error === "not-allowed" || error === "service-not-allowed" || error === "NotAllowedError") return VOICE_TEXTS.blocked;
+    if (error === "audio-capture" || error === "NotFoundError") return VOICE_TEXTS.noMicrophone;
+    return VOICE_TEXTS.stopped;
+  }
+
+  // No speech recognition here: record, and let our server turn the recording into text.
+  function record() {
+    voice.recording = true;
+    showVoiceState("");
+    navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+      if (!voice.on || !voice.recording) { // stopped before the microphone was ready
+        stopTracks(stream);
+        if (voice.on) stopVoice("");
+        return;
+      }
+      var chunks = [];
+      var recorder = new MediaRecorder(stream); // the browser's own format: webm/opus, mp4, …
+      recorder.ondataavailable = function (event) { if (event.data.size) chunks.push(event.data); };
+      recorder.onstop = function () {
+        stopTracks(stream);
+        voice.recorder = null;
+        if (voice.sendRecording && voice.on) upload(new Blob(chunks, { type: recorder.mimeType || "audio/webm" }));
+      };
+      voice.recorder = recorder;
+      recorder.start();
+      voice.recordingTimer = window.setTimeout(function () { finishRecording(true); }, MAX_RECORDING_MS);
+    }).catch(function (error) {
+      voice.recording = false;
+      stopVoice(voiceProblem(error && error.name));
+    });
+  }
+
+  function stopTracks(stream) {
+    stream.getTracks().forEach(function (track) { track.stop(); });
+  }
+
+  function finishRecording(send) {
+    window.clearTimeout(voice.recordingTimer);
+    var recorder = voice.recorder;
+    voice.recording = false;
+    if (recorder && recorder.state !== "inactive") {
+      voice.sendRecording = send;
+      voice.transcribing = send;
+      recorder.stop();
+    }
+    showVoiceState("");
+  }
+
+  function upload(recording) {
+    var form = new FormData();
+    var extension = (recording.type.split("/")[1] || "webm").split(";")[0];
+    form.append("audio", recording, "recording." + extension);
+    fetch(voiceApi + "/" + encodeURIComponent(session.chatId) + "/transcriptions",
+      { method: "POST", headers: authHeaders(), body: form })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (answer) {
+          voice.transcribing = false;
+          var heard = typeof answer.text === "string" ? answer.text.trim() : "";
+          if (!response.ok) stopVoice(errorMessage(answer) || VOICE_TEXTS.notSent);
+          else if (!heard) stopVoice(VOICE_TEXTS.notHeard);
+          else if (voice.on) { sendSpoken(heard); showVoiceState(""); }
+        });
+      })
+      .catch(function () {
+        voice.transcribing = false;
+        stopVoice(VOICE_TEXTS.notSent);
+      });
+    showVoiceState("");
+  }
+
+  // The server's own words for what went wrong (they are written for visitors).
+  function errorMessage(answer) {
+    var error = answer && answer.error;
+    if (!error) return "";
+    var fields = error.fields || {};
+    var first = Object.keys(fields)[0];
+    return first ? String(fields[first]) : String(error.message || "");
   }
 
   function sendSpoken(text) {
@@ -535,25 +646,92 @@
     return text ? text.textContent : "";
   }
 
-  function speak(text) {
-    if (!text || !("speechSynthesis" in window)) { listen(); return; }
+  function speak(bubble) {
+    var text = textOf(bubble);
+    if (text && speaksInBrowser) speakInBrowser(text);
+    else if (text && speaksOnServer && bubble.dataset.messageId) speakFromServer(bubble.dataset.messageId);
+    else {
+      if (text) tellNoSpokenReplies();
+      listen();
+    }
+  }
+
+  function speakInBrowser(text) {
     var utterance = new SpeechSynthesisUtterance(text);
     utterance.lang = language();
-    utterance.onend = utterance.onerror = function () {
-      voice.speaking = false;
-      showVoiceState("");
-      listen(); // the conversation goes on: the customer answers by voice
-    };
+    utterance.onend = utterance.onerror = doneSpeaking;
     voice.speaking = true;
     showVoiceState("");
     window.speechSynthesis.cancel();
     window.speechSynthesis.speak(utterance);
   }
 
+  // The reply read aloud by our server: fetched with the session's token (an <audio>
+  // cannot send it), played from memory.
+  function speakFromServer(messageId) {
+    voice.speaking = true;
+    showVoiceState("");
+    var url = voiceApi + "/" + encodeURIComponent(session.chatId) + "/messages/" +
+      encodeURIComponent(messageId) + "/speech";
+    fetch(url, { headers: authHeaders() })
+      .then(function (response) {
+        if (!response.ok) throw new Error("no speech: " + response.status);
+        return response.blob();
+      })
+      .then(play, function () {
+        // Not available here (no speech model, an error): say so once, go on in text.
+        speaksOnServer = false;
+        tellNoSpokenReplies();
+        doneSpeaking();
+      });
+  }
+
+  function play(sound) {
+    if (!voice.speaking) return; // stopped meanwhile
+    var audio = document.createElement("audio");
+    audio.src = URL.createObjectURL(sound);
+    audio.onended = audio.onerror = doneSpeaking;
+    voice.audio = audio;
+    // Refused (no user gesture yet, say): the reply is on screen; the dialogue goes on.
+    audio.play().catch(doneSpeaking);
+  }
+
+  function tellNoSpokenReplies() {
+    if (voice.toldNoSpeech) return;
+    voice.toldNoSpeech = true;
+    var alerts = byId("alerts");
+    var note = document.createElement("div");
+    note.className = "alert voice-note";
+    note.id = "voice-no-speech";
+    var text = document.createElement("p");
+    text.textContent = VOICE_TEXTS.noSpokenReplies;
+    note.appendChild(text);
+    alerts.appendChild(note);
+  }
+
+  function endPlayback() {
+    if (voice.audio) {
+      voice.audio.onended = voice.audio.onerror = null;
+      voice.audio.pause();
+      URL.revokeObjectURL(voice.audio.src);
+      voice.audio = null;
+    }
+  }
+
+  function doneSpeaking() {
+    if (!voice.speaking) return;
+    endPlayback();
+    voice.speaking = false;
+    showVoiceState("");
+    listen(); // the conversation goes on: the customer answers by voice
+  }
+
   function stopVoice(note) {
     voice.on = false;
     if (voice.recognition) voice.recognition.abort();
-    if (voice.speaking && "speechSynthesis" in window) window.speechSynthesis.cancel();
+    if (voice.recording || voice.recorder) finishRecording(false);
+    if (voice.speaking && speaksInBrowser) window.speechSynthesis.cancel();
+    endPlayback();
     voice.speaking = false;
     showVoiceState(note);
   }
@@ -564,11 +742,13 @@
     if (!mic || !status) return;
     mic.setAttribute("aria-pressed", voice.on ? "true" : "false");
     mic.classList.toggle("is-on", voice.on);
-    mic.classList.toggle("is-listening", voice.listening);
+    mic.classList.toggle("is-listening", voice.listening || voice.recording);
     var text = note;
-    if (voice.listening) text = "Listening… Press Escape to stop.";
-    else if (voice.speaking) text = "Speaking…";
-    else if (voice.on && busy) text = "Waiting for the reply…";
+    if (voice.listening) text = VOICE_TEXTS.listening;
+    else if (voice.recording) text = VOICE_TEXTS.recording;
+    else if (voice.transcribing) text = VOICE_TEXTS.transcribing;
+    else if (voice.speaking) text = VOICE_TEXTS.speaking;
+    else if (voice.on && busy) text = VOICE_TEXTS.waiting;
     status.textContent = text;
     status.classList.toggle("is-active", !!text);
   }

@@ -51,7 +51,11 @@ def seeded(live_server) -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(request):
+    """The shared Chromium. A module may ask for one launched with more arguments:
+    `@pytest.mark.parametrize("chromium", [FAKE_MEDIA_ARGS], indirect=True)` (a tuple;
+    each distinct one is launched once)."""
+    extra_args = list(getattr(request, "param", ()))
     if not CHROMIUM.exists():
         unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -59,7 +63,7 @@ def chromium():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
+            args=CHROMIUM_ARGS + extra_args,
             # Back and Forward as users have them: Playwright turns this cache off.
             ignore_default_args=["--disable-back-forward-cache"],
         )

@@ -29,6 +29,7 @@ from tests.helpers.embedded_widget import (
     launcher,
     open_widget,
     send,
+    set_voice_mode,
     signed_customer,
 )
 from tests.helpers.staff import PASSWORD
@@ -473,8 +474,8 @@ def test_voice_conversation_spells_the_email_back_and_confirms_before_sending(
     assert saved.reason.startswith("Customer asked: I would like to talk to a person")
 
 
-def test_escape_stops_listening_and_no_mic_without_the_web_speech_api(
-    browser_page, shop, host_site
+def test_escape_stops_listening_and_browser_only_voice_needs_the_web_speech_api(
+    browser_page, shop, host_site, widget_app_server
 ):
     page = browser_page
     # A recognition that keeps listening until stopped.
@@ -499,6 +500,9 @@ def test_escape_stops_listening_and_no_mic_without_the_web_speech_api(
     expect(chat.locator("#voice-status")).to_have_text("")
     expect(page.locator("iframe[title='Chat with us']")).to_be_visible()  # still open
 
+    # The business chose the browser's speech APIs only (automatic would record for
+    # the server: test_widget_voice_server.py).
+    set_voice_mode(widget_app_server, "browser")
     page.context.add_init_script(
         "delete window.webkitSpeechRecognition; delete window.SpeechRecognition;"
     )

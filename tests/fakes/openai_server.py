@@ -12,12 +12,26 @@ steer them by what the customer says, and `behaviour` switches on failures:
 - `behaviour.on_request(body)` is called as each request arrives (in the server's
   thread), for a test to look at the world while the model "thinks".
 
-Every request body is kept in `requests` so tests can check prompts and tools.
+It also speaks the audio endpoints:
+
+- `POST /v1/audio/transcriptions` (multipart: `model`, `file`) answers {"text": …}
+  with the next of `behaviour.heard`, the test's script of what it hears ("" when
+  the script ran out);
+- `POST /v1/audio/speech` (JSON: `model`, `input`, `voice`) answers a short WAV;
+  `behaviour.speech_status = 404` answers that error instead (no speech model here).
+
+`fail_status` fails these too. Every request body is kept in `requests` so tests can
+check prompts and tools; each audio request in `audio_requests` (the path, the form
+fields or JSON, and the uploaded file's size, name and type).
 """
 
+import email.parser
+import email.policy
+import io
 import json
 import re
 import time
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,12 +51,15 @@ class Behaviour:
     tool_arguments: dict | None = None  # overrides the tool call arguments
     garbled: bool = False  # the stream's second chunk is not JSON (a broken proxy, say)
     on_request: Callable[[dict], None] | None = None
+    heard: list[str] = field(default_factory=list)  # the transcriptions to answer, in order
+    speech_status: int | None = None  # the speech endpoint answers this error (404: none)
 
 
 @dataclass
 class FakeOpenAI:
     behaviour: Behaviour = field(default_factory=Behaviour)
     requests: list[dict] = field(default_factory=list)
+    audio_requests: list[dict] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -53,6 +70,7 @@ class FakeOpenAI:
     def reset(self) -> None:
         self.behaviour = Behaviour()
         self.requests.clear()
+        self.audio_requests.clear()
 
     def start(self) -> "FakeOpenAI":
         self.server = local_http.serve(_Handler, self)
@@ -89,6 +107,36 @@ def plan_reply(body: dict, behaviour: Behaviour) -> tuple[str, dict | None]:
     return f"You said: {text}" if override is None else override, None
 
 
+def short_wav(seconds: float = 0.2, rate: int = 8000) -> bytes:
+    """A valid WAV file of silence, small enough for any test."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(rate)
+        sound.writeframes(b"\0\0" * int(seconds * rate))
+    return out.getvalue()
+
+
+def _multipart_form(content_type: str, data: bytes) -> dict:
+    """The fields of a multipart/form-data body; a file field as {size, filename, type}."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + data)
+    form = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename():
+            form[name] = {
+                "size": len(payload),
+                "filename": part.get_filename(),
+                "type": part.get_content_type(),
+            }
+        else:
+            form[name] = payload.decode()
+    return form
+
+
 def _usage(body: dict, reply: str) -> dict:
     prompt = sum(len(str(m.get("content") or "").split()) for m in body.get("messages", []))
     completion = max(1, len(reply.split()))
@@ -108,7 +156,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
+        data = self.rfile.read(length)
+        if "/audio/" in self.path:
+            return self._audio(data)
+        body = json.loads(data or b"{}")
         self.owner.requests.append(body)
         behaviour = self.owner.behaviour
         if behaviour.on_request:
@@ -128,6 +179,29 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             return self._stream(body, reply, arguments, behaviour)
         return self._json(200, self._completion(body, reply, arguments))
+
+    def _audio(self, data: bytes) -> None:
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            form = _multipart_form(content_type, data)
+        else:
+            form = json.loads(data or b"{}")
+        self.owner.audio_requests.append({"path": self.path, **form})
+        behaviour = self.owner.behaviour
+        if not self.headers.get("Authorization", "").startswith("Bearer "):
+            return self._json(401, {"error": {"message": "Missing API key", "type": "auth"}})
+        if behaviour.fail_status:
+            down = {"error": {"message": "Down", "type": "server"}}
+            return self._json(behaviour.fail_status, down)
+        if self.path.endswith("/audio/transcriptions"):
+            if not isinstance(form.get("file"), dict) or not form.get("model"):
+                return self._json(400, {"error": {"message": "file and model", "type": "invalid"}})
+            heard = behaviour.heard.pop(0) if behaviour.heard else ""
+            return self._json(200, {"text": heard})
+        if self.path.endswith("/audio/speech") and not behaviour.speech_status:
+            return self._bytes(200, "audio/wav", short_wav())
+        status = behaviour.speech_status or 404
+        return self._json(status, {"error": {"message": "No such model", "type": "not_found"}})
 
     def _completion(self, body: dict, reply: str, arguments: dict | None) -> dict:
         message = {"role": "assistant", "content": reply}
@@ -211,9 +285,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _json(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
+        self._bytes(status, "application/json", json.dumps(payload).encode())
+
+    def _bytes(self, status: int, content_type: str, data: bytes) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -28,6 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# A microphone that needs no permission prompt and hears a test tone (the `chromium`
+# fixture's option): MediaRecorder records real audio from it.
+FAKE_MEDIA_ARGS = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 SCREENS = ARTIFACTS.parent / "screens"
 STAFF_EMAIL = "owner@acme.example"

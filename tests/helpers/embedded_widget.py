@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import FrameLocator, Page, expect
 
+from followup.extensions import db
+from followup.models import Tenant
 from followup.services.prefill import identity_signature
 
 DESKTOP = {"width": 1280, "height": 820}
@@ -98,3 +100,11 @@ def send(chat: FrameLocator, text: str) -> None:
 
 def last_agent_text(chat: FrameLocator):
     return chat.locator("#messages .msg-agent .bubble-text").last
+
+
+def set_voice_mode(server, mode: str) -> None:
+    """The shop's Settings → Voice, as its owner would choose it (`server`: a LiveServer)."""
+    with server.app.app_context():
+        db.session.query(Tenant).filter_by(slug="acme").one().voice_mode = mode
+        db.session.commit()
+        db.session.remove()

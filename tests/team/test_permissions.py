@@ -81,6 +81,7 @@ ADMIN_ROUTES = {
     "admin.settings_origins": S,
     "admin.settings_widget_secret": S,
     "admin.settings_identity": S,
+    "admin.settings_voice": S,
     "admin.team_page": Permission.MANAGE_TEAM,
     "admin.team_invite": Permission.MANAGE_TEAM,
     "admin.team_resend": Permission.MANAGE_TEAM,

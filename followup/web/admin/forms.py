@@ -178,6 +178,10 @@ class IdentityForm(PostedForm):
     sign_in_url = Text()
 
 
+class VoiceForm(PostedForm):
+    voice_mode = Text()
+
+
 # --- the team --------------------------------------------------------------------------------
 
 

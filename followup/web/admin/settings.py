@@ -16,13 +16,14 @@ from followup.notify import email
 from followup.services import snippet, tenant_settings, widget_identity
 from followup.services.permissions import Permission, allows
 from followup.web.admin import bp, current_tenant, requires
-from followup.web.admin.forms import BusinessForm, IdentityForm, OriginsForm
+from followup.web.admin.forms import BusinessForm, IdentityForm, OriginsForm, VoiceForm
 
 PAGE = "admin/settings/page.html"
 BUSINESS_PARTIAL = "admin/settings/_business.html"
 ORIGINS_PARTIAL = "admin/settings/_origins.html"
 ROTATION_PARTIAL = "admin/settings/_secret.html"
 IDENTITY_PARTIAL = "admin/settings/_identity.html"
+VOICE_PARTIAL = "admin/settings/_voice.html"
 
 
 def _business_form(tenant: Tenant, saved: bool = False) -> dict:
@@ -35,6 +36,10 @@ def _origins_form(tenant: Tenant, saved: bool = False) -> dict:
 
 def _identity_form(tenant: Tenant, saved: bool = False) -> dict:
     return {"values": IdentityForm.values_of(tenant), "errors": {}, "saved": saved}
+
+
+def _voice_form(tenant: Tenant, saved: bool = False) -> dict:
+    return {"values": VoiceForm.values_of(tenant), "errors": {}, "saved": saved}
 
 
 def _refused(exc: ValidationFailed, **typed) -> dict:
@@ -60,6 +65,8 @@ def _context(tenant: Tenant, **sections) -> dict:
         "seen": snippet.last_seen(tenant),
         "seen_allowed": snippet.seen_on_allowed_origin(tenant),
         "identity": _identity_form(tenant),
+        "voice": _voice_form(tenant),
+        "voice_modes": tenant_settings.VOICE_MODE_CHOICES,
         "previous_secret_until": widget_identity.previous_secret_valid_until(tenant),
         "secret_grace_hours": int(widget_identity.SECRET_GRACE.total_seconds() // 3600),
     } | sections
@@ -126,3 +133,14 @@ def settings_identity():
     except ValidationFailed as exc:
         return _invalid(IDENTITY_PARTIAL, identity=_refused(exc, values=values))
     return _saved(IDENTITY_PARTIAL, identity=_identity_form(tenant, saved=True))
+
+
+@bp.post("/settings/voice")
+@requires(Permission.MANAGE_SETTINGS)
+def settings_voice():
+    values = VoiceForm.posted().data
+    try:
+        tenant = tenant_settings.update_voice_mode(current_tenant().id, values["voice_mode"])
+    except ValidationFailed as exc:
+        return _invalid(VOICE_PARTIAL, voice=_refused(exc, values=values))
+    return _saved(VOICE_PARTIAL, voice=_voice_form(tenant, saved=True))

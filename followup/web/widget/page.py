@@ -1,7 +1,8 @@
 """The snippet a website loads (`/widget.js`) and the chat page its iframe opens (`/w/<key>`)."""
 
-from flask import current_app, make_response, render_template, send_from_directory
+from flask import current_app, make_response, render_template, send_from_directory, url_for
 
+from followup.llm.client import is_configured
 from followup.models import Tenant
 from followup.services import chats
 from followup.web.framing import framing_origins
@@ -11,10 +12,13 @@ from followup.web.widget import bp
 # Websites pick up a new snippet within minutes, yet it is not fetched on every page view.
 SNIPPET_MAX_AGE_S = 300
 # The page runs our own files only; inline scripts and styles never run, so
-# customer text that slipped through escaping still could not execute.
+# customer text that slipped through escaping still could not execute. Media: a reply
+# read aloud by our server is fetched with the session token (an <audio> element cannot
+# send it) and played from a blob: URL.
 _PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'"
 )
 
 
@@ -46,6 +50,9 @@ def chat_page(public_key: str):
         tenant=tenant,
         allowed_origins=framing_origins(tenant),
         presence=chats.widget_presence(tenant),
+        # The chats' address in the JSON API, where the voice endpoints are (routes.py).
+        voice_api=url_for("widget_api.new_messages", chat_id=0).removesuffix("/0/messages"),
+        voice_on_server=is_configured(),
     )
     response = make_response(page)
     response.headers["Content-Security-Policy"] = content_security_policy(tenant)

@@ -4,7 +4,7 @@ from flask import Response, make_response, request
 
 from followup.errors import ValidationFailed
 from followup.models import Chat
-from followup.services.validation import UNKNOWN_FIELD
+from followup.services.validation import UNKNOWN_FIELD, problem
 from followup.web.chat_session import checked_session, opened_chat, session_chat
 from followup.web.errors import error_response
 from followup.web.requests import bearer_token, bound_body, json_object
@@ -68,6 +68,22 @@ def session_origins() -> tuple[str, ...] | None:
     if session is not None:
         return session.allowed_origins
     return request.environ.get(_OPENED_KEY)
+
+
+# Room for the multipart envelope around the largest recording.
+_MULTIPART_OVERHEAD_BYTES = 16 * 1024
+
+
+def uploaded_audio(max_bytes: int) -> tuple[bytes, str | None]:
+    """The recording sent as the multipart field `audio`, and its type. Larger than the
+    rest of the API allows, so the body's bound is raised for this request alone; a
+    body far over `max_bytes` is refused (413) before it is read."""
+    request.max_content_length = max_bytes + _MULTIPART_OVERHEAD_BYTES
+    upload = request.files.get("audio")
+    if upload is None:
+        advice = "send it as the multipart form field 'audio'."
+        raise ValidationFailed({"audio": problem("Recording", advice)})
+    return upload.read(max_bytes + 1), upload.mimetype or None
 
 
 def body_with(allowed: frozenset[str], *, optional: bool = False) -> dict:

@@ -60,6 +60,18 @@ preflight `OPTIONS` on any path → 204.
          minutes. Show `code` to the customer: the link's page asks for it, and only
          that code logs this chat in (5 wrong codes and the link is dead), so a link
          that reaches somebody who did not ask for it logs nobody in.
+    POST /chats/<chat_id>/transcriptions   multipart/form-data, field `audio`: a recording
+         (audio/webm, audio/ogg, audio/mp4, …; at most 2 MB, about 60 s)
+         200 {text}: what the model server heard ("" when nothing could be made out).
+         Nothing is saved: the widget sends the text as a message with mode "voice".
+         422 for no, too big or non-audio recordings; 409 `voice_on_server_off` when the
+         business chose the browser's speech APIs only; 503
+         `transcription_unavailable` when the model server cannot transcribe now.
+    GET  /chats/<chat_id>/messages/<message_id>/speech
+         200 audio/wav: one of the chat's own AI replies read aloud (no other text
+         can be sent, so this is no free text-to-speech service); 404 for any other
+         message; 409 as above; 503 `speech_unavailable` ("Spoken replies aren't
+         available here; replies appear as text.") when no speech model answers.
     GET  /chats/<chat_id>/followups
          200 {customer: {name, email} | null, items: [{id, reason, status, source,
          created_at, contacted_at, resolved_at, cancelled_at}]}: the logged-in
@@ -74,10 +86,17 @@ no name); null on every other message. Content and sender are data: render them 
 text, never as HTML.
 """
 
-from flask import request
+from flask import Response, request
 
 from followup.models import Mode, Source
-from followup.services import chat_identity, chats, customer_login, idempotency, snippet
+from followup.services import (
+    chat_identity,
+    chats,
+    customer_login,
+    idempotency,
+    snippet,
+    voice_audio,
+)
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
 from followup.services.widget_identity import SignInRequired
@@ -85,7 +104,12 @@ from followup.web.chat_session import after_id, checked_session
 from followup.web.framing import may_show_on
 from followup.web.rate_limits import per_ip
 from followup.web.widget_api import bp
-from followup.web.widget_api.access import authorized_chat, body_with, opened_session
+from followup.web.widget_api.access import (
+    authorized_chat,
+    body_with,
+    opened_session,
+    uploaded_audio,
+)
 from followup.web.widget_api.limits import per_session
 from followup.web.widget_api.serialize import (
     customer_json,
@@ -208,3 +232,24 @@ def customer_requests(chat_id: int) -> dict:
         "customer": customer_json(chat_identity.signed_in_customer(chat)),
         "items": [customer_request_json(f) for f in chat_identity.requests_of(chat)],
     }
+
+
+@bp.post(f"{CHAT_URL}/transcriptions")
+@per_ip("WIDGET_TRANSCRIPTIONS_LIMIT_PER_IP")
+@per_session("WIDGET_TRANSCRIPTIONS_LIMIT_PER_SESSION")
+def transcribe_recording(chat_id: int) -> dict:
+    chat = authorized_chat(chat_id)
+    data, content_type = uploaded_audio(voice_audio.MAX_AUDIO_BYTES)
+    return {"text": voice_audio.transcribe(chat, data, content_type)}
+
+
+@bp.get(f"{CHAT_URL}/messages/<int:message_id>/speech")
+@per_ip("WIDGET_SPEECH_LIMIT_PER_IP")
+@per_session("WIDGET_SPEECH_LIMIT_PER_SESSION")
+def reply_speech(chat_id: int, message_id: int) -> Response:
+    chat = authorized_chat(chat_id)
+    spoken = voice_audio.speech_of_reply(chat, message_id)
+    response = Response(spoken, mimetype=voice_audio.SPEECH_CONTENT_TYPE)
+    # A reply never changes: the browser may keep its sound, for this visitor only.
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
