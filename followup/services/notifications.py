@@ -75,18 +75,27 @@ Outgoing = email.OutgoingEmail | sms.OutgoingSms
 Builder = Callable[[Notification, FollowUpRequest, Tenant], Outgoing]
 
 
+def _rating_link(notification: Notification, followup: FollowUpRequest, tenant: Tenant) -> str:
+    """The same link on every attempt; none once it has expired (a retry that late, or
+    "Retry now" weeks on, would send a dead link)."""
+    if utcnow() >= satisfaction.link_expiry(notification.created_at):
+        raise Undeliverable(failures.LINK_NO_LONGER_VALID)
+    return satisfaction.rating_url(tenant.id, followup.id, notification.created_at)
+
+
 def _satisfaction_email(
     notification: Notification, followup: FollowUpRequest, tenant: Tenant
 ) -> Outgoing:
-    link = satisfaction.rating_url(tenant.id, followup.id, notification.created_at)
+    link = _rating_link(notification, followup, tenant)
     return email.satisfaction_request(notification, tenant, link, satisfaction.LINK_LIFETIME.days)
 
 
 def _satisfaction_sms(
     notification: Notification, followup: FollowUpRequest, tenant: Tenant
 ) -> Outgoing:
-    link = satisfaction.rating_url(tenant.id, followup.id, notification.created_at)
-    return sms.satisfaction_request(notification, tenant, link)
+    return sms.satisfaction_request(
+        notification, tenant, _rating_link(notification, followup, tenant)
+    )
 
 
 # The message of each kind about a request, on each of its channels.

@@ -198,7 +198,9 @@ class Summary:
     comments: list[Comment] = field(default_factory=list)
 
 
-def _in_period(statement: Select, tenant_id: int, start, end, agent_id: int | None) -> Select:
+def _in_period(
+    statement: Select, tenant_id: int, start: datetime, end: datetime, agent_id: int | None
+) -> Select:
     statement = statement.where(
         SatisfactionRating.tenant_id == tenant_id,
         SatisfactionRating.created_at >= start,

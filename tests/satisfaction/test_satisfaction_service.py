@@ -11,6 +11,7 @@ from itsdangerous import URLSafeSerializer
 from followup.errors import TransitionNotAllowed, ValidationFailed
 from followup.extensions import db, mail
 from followup.models import DeliveryState, NotificationChannel, SatisfactionRating, Status
+from followup.notify import failures
 from followup.services import followups, notifications, satisfaction
 from tests.helpers.agents import make_agent, make_chat
 from tests.helpers.jobs import configure_tenant
@@ -118,6 +119,19 @@ def test_no_email_and_sms_off_asks_nobody(tenant, make_followup):
     db.session.commit()
     resolve(followup)
     assert survey_rows(followup) == []
+
+
+def test_a_question_still_unsent_when_its_link_expires_is_not_sent(tenant, make_followup, clock):
+    followup = make_followup(tenant)
+    # Staged, never queued (as when Redis was down and stayed down for two weeks).
+    (key,) = notifications.add_for_resolved(followup)
+    db.session.commit()
+    clock.move_to(RESOLVED_AT + timedelta(days=14))
+    with mail.record_messages() as sent:
+        notifications.deliver([key[0]])
+    assert sent == []
+    (row,) = survey_rows(followup)
+    assert (row.state, row.last_error) == (DeliveryState.FAILED, failures.LINK_NO_LONGER_VALID)
 
 
 # --- the link's rules -------------------------------------------------------------------------
