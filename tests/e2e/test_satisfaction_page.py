@@ -9,7 +9,7 @@ from followup.extensions import db, mail
 from followup.models import FollowUpRequest, SatisfactionRating
 from followup.services import followups
 from tests.helpers.accessibility import assert_accessible
-from tests.helpers.browser import ALREADY_CONTACTED, screenshot
+from tests.helpers.browser import ALREADY_CONTACTED, screenshot, staff_login
 from tests.helpers.satisfaction import STAFF, link_path
 
 VIEWPORTS = [
@@ -71,3 +71,19 @@ def test_a_customer_rates_with_the_keyboard_alone(
 
     page.goto(path)
     expect(page.get_by_text("You already rated this request — thank you.")).to_be_visible()
+
+
+def test_staff_see_the_rating_on_the_request(page: Page, live_server, seeded):
+    followup_id = seeded[ALREADY_CONTACTED]
+    page.goto(resolved_link(live_server, followup_id))
+    page.get_by_role("radio", name="2 — Poor").check()
+    page.get_by_label("Comment (optional)").fill("Took <b>three</b> calls.")
+    page.get_by_role("button", name="Send my rating").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+
+    staff_login(page, f"/admin/followups/{followup_id}")
+    rating = page.locator("#satisfaction-rating")
+    expect(rating.locator(".rating-score")).to_have_text("2 — Poor")
+    expect(rating.locator(".rating-comment")).to_have_text("Took <b>three</b> calls.")
+    expect(page.locator("#timeline")).to_contain_text("The customer rated it 2 — Poor")
+    screenshot(page, "satisfaction-on-the-request")
