@@ -247,6 +247,8 @@ class Config:
     FOLLOWUPS_PAGE_SIZE = 25
     USERS_PAGE_SIZE = 25
     CUSTOMER_LOGIN_RATE_LIMIT = _env("CUSTOMER_LOGIN_RATE_LIMIT", "20 per minute")
+    # The public "How did we do?" page, per client address (opening and rating).
+    SATISFACTION_RATE_LIMIT = _env("SATISFACTION_RATE_LIMIT", "20 per minute")
     # "Send a test email" and "Send a test SMS" on the System page, per member and each.
     TEST_MESSAGE_LIMIT_PER_MEMBER = _env("TEST_MESSAGE_LIMIT_PER_MEMBER", "5 per 15 minutes")
     API_PAGE_SIZE = 50

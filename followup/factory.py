@@ -32,6 +32,7 @@ from followup.web.metrics import bp as metrics_bp
 from followup.web.proxies import trust_proxies
 from followup.web.request_log import install_request_log
 from followup.web.requests import install_input_rule
+from followup.web.satisfaction import bp as satisfaction_bp
 from followup.web.static_files import install_static_files
 from followup.web.templating import register_template_helpers
 from followup.web.widget import bp as widget_bp
@@ -87,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
         widget_bp,
         widget_api_bp,
         customer_login_bp,
+        satisfaction_bp,
         hooks_bp,
         metrics_bp,
     )

@@ -39,6 +39,7 @@ from followup.models.notification import (
     NotificationChannel,
     NotificationKind,
 )
+from followup.models.satisfaction import SCORES, SatisfactionRating
 from followup.models.sms_answer import AnswerState, SmsAnswer
 from followup.models.sms_send import SendState, SmsSend
 from followup.models.staff import (
@@ -64,6 +65,7 @@ __all__ = [
     "DEFAULT_RESPONSE_TIME_HOURS",
     "PROMISE_ALERT_KINDS",
     "RESPONSE_TIME_HOURS_RANGE",
+    "SCORES",
     "STAFF_LINK_KINDS",
     "VISITOR_CODE_ALPHABET",
     "WEEKDAYS",
@@ -95,6 +97,7 @@ __all__ = [
     "PromiseState",
     "ReminderSend",
     "Role",
+    "SatisfactionRating",
     "SendState",
     "SmsAnswer",
     "SmsSend",

@@ -13,6 +13,7 @@ class NotificationChannel(StrEnum):
     STAFF_EMAIL = "staff_email"
     STAFF_SMS = "staff_sms"
     CUSTOMER_EMAIL = "customer_email"
+    CUSTOMER_SMS = "customer_sms"  # only "How did we do?" to a customer with no email
 
 
 class NotificationKind(StrEnum):
@@ -27,6 +28,7 @@ class NotificationKind(StrEnum):
     STAFF_INVITATION = "staff_invitation"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind of link, no password)
     EMAIL_CHANGE = "email_change"
+    SATISFACTION = "satisfaction"  # "How did we do?" to the customer of a resolved request
 
 
 # The promise's alerts: one of each per request and channel.

@@ -77,6 +77,10 @@ class Tenant(db.Model):
     customer_confirmation_enabled: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()
     )
+    # Ask the customer "How did we do?" when their request is resolved.
+    satisfaction_survey_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     # The owner's rule: every member signs in with a code from an authenticator app too.
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -39,7 +39,7 @@ from followup.models import (
 from followup.notify import Receipt, failures, one_line
 
 SUBJECT_TEXT_LIMIT = 80
-TEMPLATES = ("staff_email", "customer_email", "staff_link")
+TEMPLATES = ("staff_email", "customer_email", "staff_link", "satisfaction_email")
 
 
 def preload() -> None:
@@ -228,6 +228,25 @@ def customer_confirmation(
         context,
         subject=f"{business}: we received your request",
         # The customer's reply reaches the business, not our sending address.
+        reply_to=tenant.contact_email,
+        sender=formataddr((business, sender_address)),
+    )
+
+
+def satisfaction_request(
+    notification: Notification, tenant: Tenant, link: str, lifetime_days: int
+) -> OutgoingEmail:
+    """To the customer of a resolved request: "How did we do?", with the link to rate
+    it (working `lifetime_days`). It carries none of the request's words: only the
+    business's name and the link."""
+    business = one_line(tenant.name, SUBJECT_TEXT_LIMIT)
+    sender_address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    context = {"tenant": tenant, "link": link, "lifetime_days": lifetime_days}
+    return _email(
+        notification,
+        "satisfaction_email",
+        context,
+        subject=f"{business}: how did we do?",
         reply_to=tenant.contact_email,
         sender=formataddr((business, sender_address)),
     )

@@ -27,6 +27,7 @@ NOBODY_TO_TELL = {
     NotificationChannel.STAFF_EMAIL: "There is no contact email and no owner email to send to.",
     NotificationChannel.STAFF_SMS: "There is no contact phone with SMS turned on to send to.",
     NotificationChannel.CUSTOMER_EMAIL: "The request has no email address.",
+    NotificationChannel.CUSTOMER_SMS: "The request has no phone number.",
 }
 LINK_NO_LONGER_VALID = (
     "The link in this email was used, replaced or expired before it could be sent."

@@ -114,6 +114,12 @@ def promise_alert(
     return OutgoingSms(notification.recipient, "\n".join(lines))
 
 
+def satisfaction_request(notification: Notification, tenant: Tenant, link: str) -> OutgoingSms:
+    """To the customer of a resolved request who gave only a phone: the short link."""
+    business = one_line(tenant.name, SMS_FIELD_LIMIT)
+    return OutgoingSms(notification.recipient, f"{business}: how did we do? Rate us: {link}")
+
+
 def trial_sms(to: str, business: str) -> OutgoingSms:
     """The System page's test SMS, to the mobile number of the member who asked."""
     return OutgoingSms(

@@ -20,6 +20,7 @@ from followup.models import (
     FollowUpRequest,
     FollowUpStatusChange,
     Notification,
+    SatisfactionRating,
 )
 from followup.services import live
 from followup.services.followup_limits import MAX_NOTES, MAX_NOTES_VERSION
@@ -228,6 +229,7 @@ class EntryKind:
     PRIORITY = ActivityKind.PRIORITY.value
     STATUS = "status"
     NOTIFICATION = "notification"
+    RATING = "rating"  # the customer's answer to "How did we do?"
 
 
 @dataclass(frozen=True)
@@ -242,22 +244,28 @@ class Entry:
     to_value: str | None = None
     note: FollowUpActivity | None = None  # a note's row (its id, version, edit time)
     notification: Notification | None = None
+    rating: SatisfactionRating | None = None
 
 
 _OUTCOME_STATES = (DeliveryState.SENT, DeliveryState.SAVED_TO_FILE, DeliveryState.FAILED)
 
 
 def timeline(
-    followup: FollowUpRequest, notifications: Iterable[Notification] | None = None
+    followup: FollowUpRequest,
+    notifications: Iterable[Notification] | None = None,
+    rating: SatisfactionRating | None = None,
 ) -> list[Entry]:
     """Everything that happened to the request, newest first: notes (not deleted),
-    status, assignment and priority changes, and each notification's outcome. The
-    detail passes the notifications it has read already for the deliveries list."""
+    status, assignment and priority changes, each notification's outcome and the
+    customer's rating. The detail passes the notifications and the rating it has read
+    already for its other sections."""
     if notifications is None:
         notifications = _notifications_of(followup)
     entries = [_activity_entry(row) for row in _activity_of(followup)]
     entries += [_status_entry(change) for change in followup.history]
     entries += [_outcome_entry(n) for n in notifications if n.state in _OUTCOME_STATES]
+    if rating is not None:
+        entries.append(Entry(EntryKind.RATING, rating.created_at, "The customer", rating=rating))
     # Newest first; on the same instant, the later-written row first.
     entries.sort(key=lambda e: (e.at, _tie(e)), reverse=True)
     return entries

@@ -28,13 +28,17 @@ def update_followup_settings(
     enabled: bool,
     response_time_hours: object,
     customer_confirmation: bool | None = None,
+    satisfaction_survey: bool | None = None,
 ) -> Tenant:
-    """Save the follow-up settings; `customer_confirmation` None leaves that one as it is."""
+    """Save the follow-up settings; `customer_confirmation` or `satisfaction_survey` None
+    leaves that one as it is."""
     hours = parse_response_time_hours(response_time_hours)
     tenant = db.session.get(Tenant, tenant_id)
     tenant.followups_enabled = bool(enabled)
     tenant.response_time_hours = hours
     if customer_confirmation is not None:
         tenant.customer_confirmation_enabled = customer_confirmation
+    if satisfaction_survey is not None:
+        tenant.satisfaction_survey_enabled = satisfaction_survey
     db.session.commit()
     return tenant

@@ -524,7 +524,9 @@ def create_followup(
     return followup
 
 
-def _move(followup: FollowUpRequest, target: Status, actor: Actor) -> None:
+def _move(followup: FollowUpRequest, target: Status, actor: Actor) -> list[DeliveryKey]:
+    """Move the locked request to `target`, recorded; returns the notifications the move
+    staged ("How did we do?" on resolving) for the caller to dispatch after the commit."""
     now = utcnow()
     followup.history.append(
         FollowUpStatusChange(
@@ -539,6 +541,9 @@ def _move(followup: FollowUpRequest, target: Status, actor: Actor) -> None:
     setattr(followup, workflow.STATUS_TIMESTAMP[target], now)
     if target != Status.PENDING:
         promise.stop_clock(followup)
+    if target == Status.RESOLVED:
+        return notifications.add_for_resolved(followup)
+    return []
 
 
 @contextmanager
@@ -566,7 +571,8 @@ def change_status(
     target = workflow.parse_status(new_status)
     with _changing(tenant_id, followup_id) as followup:
         workflow.check_transition(followup.status, target)
-        _move(followup, target, actor)
+        told = _move(followup, target, actor)
+    notifications.dispatch(told)
     return followup
 
 
@@ -644,13 +650,13 @@ def update_followup(
     with _changing(tenant_id, followup_id) as followup:
         if target is not None and target != followup.status:
             workflow.check_transition(followup.status, target)
-            _move(followup, target, actor)
+            told += _move(followup, target, actor)
         if "notes" in changes:
             _write_notes(followup, notes, based_on, actor)
         if priority is not None:
             _set_priority(followup, priority, actor)
         if "assignee_id" in changes:
-            told = _assign(followup, assignee, actor)
+            told += _assign(followup, assignee, actor)
     notifications.dispatch(told)
     return followup
 
@@ -835,14 +841,17 @@ def bulk_status(tenant_id: int, ids: object, new_status: object, actor: Actor) -
     """Move each selected request to `new_status` where the workflow allows it; report the
     others with the workflow's reason."""
     target = workflow.parse_status(new_status)
+    told: list[DeliveryKey] = []
 
     def change(followup: FollowUpRequest) -> None:
         if followup.status == target:
             return  # already there: nothing to do, nothing refused
         workflow.check_transition(followup.status, target)
-        _move(followup, target, actor)
+        told.extend(_move(followup, target, actor))
 
-    return _bulk(tenant_id, ids, change)
+    result = _bulk(tenant_id, ids, change)
+    notifications.dispatch(told)
+    return result
 
 
 def bulk_assign(tenant_id: int, ids: object, assignee_id: object, actor: Actor) -> BulkResult:

@@ -50,6 +50,7 @@ from followup.queue import (
     record_sweep,
     waiting_job_ids,
 )
+from followup.services import satisfaction
 from followup.services.queries import MAX_ID
 from followup.services.validation import number_in_range
 
@@ -72,6 +73,31 @@ NO_SUCH_ROW = 0  # ids start at 1
 DeliveryKey = tuple[int, int]
 Outgoing = email.OutgoingEmail | sms.OutgoingSms
 Builder = Callable[[Notification, FollowUpRequest, Tenant], Outgoing]
+
+
+def _rating_link(notification: Notification, followup: FollowUpRequest, tenant: Tenant) -> str:
+    """The same link on every attempt; none once it has expired (a retry that late, or
+    "Retry now" weeks on, would send a dead link)."""
+    if utcnow() >= satisfaction.link_expiry(notification.created_at):
+        raise Undeliverable(failures.LINK_NO_LONGER_VALID)
+    return satisfaction.rating_url(tenant.id, followup.id, notification.created_at)
+
+
+def _satisfaction_email(
+    notification: Notification, followup: FollowUpRequest, tenant: Tenant
+) -> Outgoing:
+    link = _rating_link(notification, followup, tenant)
+    return email.satisfaction_request(notification, tenant, link, satisfaction.LINK_LIFETIME.days)
+
+
+def _satisfaction_sms(
+    notification: Notification, followup: FollowUpRequest, tenant: Tenant
+) -> Outgoing:
+    return sms.satisfaction_request(
+        notification, tenant, _rating_link(notification, followup, tenant)
+    )
+
+
 # The message of each kind about a request, on each of its channels.
 BUILDERS: dict[tuple[str, str], Builder] = {
     (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_EMAIL): email.staff_alert,
@@ -82,6 +108,8 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     (NotificationKind.AT_RISK, NotificationChannel.STAFF_SMS): sms.promise_alert,
     (NotificationKind.OVERDUE, NotificationChannel.STAFF_EMAIL): email.promise_alert,
     (NotificationKind.OVERDUE, NotificationChannel.STAFF_SMS): sms.promise_alert,
+    (NotificationKind.SATISFACTION, NotificationChannel.CUSTOMER_EMAIL): _satisfaction_email,
+    (NotificationKind.SATISFACTION, NotificationChannel.CUSTOMER_SMS): _satisfaction_sms,
 }
 
 
@@ -139,14 +167,17 @@ def _recipient(
     member: StaffUser | None = None,
 ) -> str | None:
     """Where a message goes now. `member`: the staff member it is for (an assignment, an
-    alert to the assignee), whose email it goes to; else the team's. SMS always goes to
-    the business's phone (members keep no number of their own)."""
+    alert to the assignee), whose email it goes to; else the team's. Staff SMS goes to
+    the business's phone (members keep no number of their own); the customer's SMS to
+    the request's phone."""
     if channel == NotificationChannel.STAFF_EMAIL:
         if member is not None:
             return member.email
         return tenant.contact_email or _owner_email(tenant.id)
     if channel == NotificationChannel.STAFF_SMS:
         return tenant.contact_phone if tenant.sms_enabled else None
+    if channel == NotificationChannel.CUSTOMER_SMS:
+        return followup.phone if tenant.sms_enabled else None
     return followup.email
 
 
@@ -227,6 +258,48 @@ def add_for_promise_alert(followup: FollowUpRequest, kind: NotificationKind) -> 
     ]
     db.session.flush()
     return [(row.id, 0) for row in rows]
+
+
+def _satisfaction_channel(tenant: Tenant, followup: FollowUpRequest) -> NotificationChannel | None:
+    """Email when the customer gave one; else SMS to their phone if the business has SMS
+    on; else nobody is asked."""
+    if followup.email:
+        return NotificationChannel.CUSTOMER_EMAIL
+    if followup.phone and tenant.sms_enabled:
+        return NotificationChannel.CUSTOMER_SMS
+    return None
+
+
+def _asked_satisfaction(followup: FollowUpRequest) -> bool:
+    return (
+        db.session.scalar(
+            select(Notification.id).where(
+                Notification.tenant_id == followup.tenant_id,
+                Notification.followup_id == followup.id,
+                Notification.kind == NotificationKind.SATISFACTION,
+            )
+        )
+        is not None
+    )
+
+
+def add_for_resolved(followup: FollowUpRequest) -> list[DeliveryKey]:
+    """Add "How did we do?" for the customer of a request just resolved, unless the
+    business turned it off or the customer was asked already: once per request, whatever
+    happens to it later. The caller commits it with the status, then `dispatch`es it."""
+    tenant = db.session.get(Tenant, followup.tenant_id)
+    channel = _satisfaction_channel(tenant, followup)
+    if not tenant.satisfaction_survey_enabled or channel is None or _asked_satisfaction(followup):
+        return []
+    row = _pending(
+        tenant.id,
+        followup,
+        kind=NotificationKind.SATISFACTION,
+        channel=channel,
+        recipient=_recipient(channel, tenant, followup),
+    )
+    db.session.flush()
+    return [(row.id, 0)]
 
 
 def add_for_staff_link(token: StaffToken, kind: NotificationKind, address: str) -> DeliveryKey:
@@ -554,6 +627,12 @@ LABELS = {
     (NotificationKind.AT_RISK, NotificationChannel.STAFF_SMS): "At-risk alert by SMS",
     (NotificationKind.OVERDUE, NotificationChannel.STAFF_EMAIL): "Overdue alert by email",
     (NotificationKind.OVERDUE, NotificationChannel.STAFF_SMS): "Overdue alert by SMS",
+    (NotificationKind.SATISFACTION, NotificationChannel.CUSTOMER_EMAIL): (
+        '"How did we do?" email to the customer'
+    ),
+    (NotificationKind.SATISFACTION, NotificationChannel.CUSTOMER_SMS): (
+        '"How did we do?" SMS to the customer'
+    ),
 }
 
 

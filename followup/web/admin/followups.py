@@ -15,7 +15,7 @@ from followup.htmx import answer, html_response, render
 from followup.models import Source, Status
 from followup.models.followup import SOURCE_LABELS
 from followup.notify import email
-from followup.services import activity, notifications
+from followup.services import activity, notifications, satisfaction
 from followup.services import followup_settings as settings_service
 from followup.services import followups as service
 from followup.services.permissions import Permission
@@ -86,11 +86,14 @@ def _list_html(
 def _detail_context(followup_id: int) -> dict:
     followup = service.followup_for_detail(current_tenant().id, followup_id)
     deliveries = _notifications_context(followup.id)
+    rating = satisfaction.rating_for(current_tenant().id, followup.id)
     return {
         "selected": followup,
+        "rating": rating,
+        "score_labels": satisfaction.SCORE_LABELS,
         "next_statuses": allowed_next(followup.status),
         "members": service.team_members(current_tenant().id),
-        "timeline": activity.timeline(followup, deliveries["notifications"]),
+        "timeline": activity.timeline(followup, deliveries["notifications"], rating),
         "may_change_note": lambda note: activity.may_change(note, current_user.id, utcnow()),
         "linkify": activity.linkify,
         **deliveries,
@@ -401,6 +404,9 @@ def _settings_form(
             if values is None
             else values["customer_confirmation"]
         ),
+        "satisfaction_survey": (
+            tenant.satisfaction_survey_enabled if values is None else values["satisfaction_survey"]
+        ),
         "errors": errors or {},
         "saved": saved,
     }
@@ -426,6 +432,7 @@ def save_followup_settings():
             values["enabled"],
             values["response_time_hours"],
             customer_confirmation=values["customer_confirmation"],
+            satisfaction_survey=values["satisfaction_survey"],
         )
     except ValidationFailed as exc:
         form = _settings_form(current_tenant(), exc.fields, values)

@@ -143,6 +143,7 @@ class FollowupSettingsForm(PostedForm):
     enabled = Checkbox()
     response_time_hours = Text()
     customer_confirmation = Checkbox()
+    satisfaction_survey = Checkbox()
 
 
 # --- chats -----------------------------------------------------------------------------------
