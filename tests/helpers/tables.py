@@ -23,6 +23,7 @@ CHECKED_VALUES = {
     "staff_users.role": "owner",
     "staff_users.status": "active",
     "staff_tokens.purpose": "invitation",
+    "tenants.voice_mode": "automatic",
 }
 
 
