@@ -25,6 +25,7 @@ from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
 from followup.logs import note_tenant
 from followup.models import (
+    WIDGET_AGENT_FIRST,
     ActionType,
     Agent,
     Channel,
@@ -50,6 +51,7 @@ from followup.services import (
     senders,
     sms_sends,
     widget_identity,
+    widget_look,
 )
 from followup.services.prefill import prefill_for, visitor_from_website
 from followup.services.queries import commit_keeping_new, for_locking, locked_read, row_id
@@ -91,13 +93,9 @@ def tenant_for_widget(public_key: str) -> Tenant:
     return tenant
 
 
-# The employee that answers the website chat: the one assigned to it, else the first.
-_WIDGET_AGENT_FIRST = (Agent.serves_web_widget.desc(), Agent.id)
-
-
 def _widget_agent_query(tenant: Tenant, *columns):
     return (
-        select(*columns).where(Agent.tenant_id == tenant.id).order_by(*_WIDGET_AGENT_FIRST).limit(1)
+        select(*columns).where(Agent.tenant_id == tenant.id).order_by(*WIDGET_AGENT_FIRST).limit(1)
     )
 
 
@@ -110,7 +108,7 @@ _TENANT_AND_WIDGET_AGENT = (
         Agent.id
         == select(Agent.id)
         .where(Agent.tenant_id == Tenant.id)
-        .order_by(*_WIDGET_AGENT_FIRST)
+        .order_by(*WIDGET_AGENT_FIRST)
         .limit(1)
         .correlate(Tenant)
         .scalar_subquery(),
@@ -151,8 +149,11 @@ def widget_presence(tenant: Tenant) -> Presence:
     """The truth for the header. The website chat always has an AI employee (see
     `_tenant_and_widget_agent`), so it answers whenever a model is configured; when the model
     fails mid-chat the answer says so and offers the form."""
-    if is_configured():
-        return Presence.AI
+    return Presence.AI if is_configured() else offline_presence(tenant)
+
+
+def offline_presence(tenant: Tenant) -> Presence:
+    """Who answers when the AI cannot: the team, through the form or in the chat."""
     return Presence.FOLLOW_UP if tenant.followups_enabled else Presence.TEAM
 
 
@@ -210,12 +211,6 @@ def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Age
     return chat, tenant, agent
 
 
-def _greeting(agent: Agent, tenant: Tenant) -> str:
-    """Never by name: the website's signature covers the customer's id, not the name
-    beside it, which may be anyone's (it only pre-fills the form)."""
-    return f"Hi! I'm {agent.name} from {tenant.name}. How can I help you today?"
-
-
 class OpenedChat(NamedTuple):
     """A chat just opened for a website visitor."""
 
@@ -247,7 +242,7 @@ def start_chat(public_key: str, customer: object = None, visit: Visit | None = N
         device=visit.device,
     )
     db.session.add(chat)
-    messages.append(chat, Role.AGENT, _greeting(agent, tenant))
+    messages.append(chat, Role.AGENT, widget_look.greeting(tenant.id, agent.name, tenant.name))
     allowed_origins = tuple(tenant.allowed_origins or ())
     db.session.commit()
     return OpenedChat(chat, session_token(chat), allowed_origins)
