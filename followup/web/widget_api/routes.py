@@ -76,8 +76,15 @@ text, never as HTML.
 
 from flask import request
 
-from followup.models import Mode, Source
-from followup.services import chat_identity, chats, customer_login, idempotency, snippet
+from followup.models import Mode, Source, Tenant
+from followup.services import (
+    chat_identity,
+    chats,
+    customer_login,
+    idempotency,
+    snippet,
+    widget_look,
+)
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
 from followup.services.widget_identity import SignInRequired
@@ -121,6 +128,12 @@ def sign_in_required(refused: SignInRequired) -> tuple[dict, int]:
     return {"error": error | {"sign_in_url": refused.sign_in_url}}, refused.http_status
 
 
+def _look_config(tenant: Tenant) -> dict:
+    """What the loader needs of the look before the chat opens: the launcher's colour and side."""
+    look = widget_look.look_of(tenant.id)
+    return {"accent": look.accent, "position": look.position}
+
+
 @bp.get("/<public_key>/config")
 @per_ip("WIDGET_CONFIG_LIMIT_PER_IP")
 def widget_config(public_key: str) -> tuple[dict, dict]:
@@ -133,6 +146,7 @@ def widget_config(public_key: str) -> tuple[dict, dict]:
         "response_time_hours": tenant.response_time_hours,
         "presence": chats.widget_presence(tenant),
         "origin_allowed": allowed,
+        "look": _look_config(tenant),
     }
     return config, {"Cache-Control": CACHE_A_YES if allowed else CACHE_A_NO}
 
