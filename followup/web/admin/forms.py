@@ -178,6 +178,19 @@ class IdentityForm(PostedForm):
     sign_in_url = Text()
 
 
+class LookForm(PostedForm):
+    """The widget's look; its picture comes as a file (`request.files["avatar"]`)."""
+
+    accent = Text()
+    position = Text()
+    agent_name = Text()
+    greeting = Text()
+    offline_message = Text()
+    remove_avatar = Checkbox()
+    # The preview only: show the header as it reads when nobody answers at once.
+    preview_offline = Checkbox()
+
+
 # --- the team --------------------------------------------------------------------------------
 
 
