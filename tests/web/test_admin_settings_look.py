@@ -64,6 +64,14 @@ def test_the_settings_page_shows_the_form_and_the_saved_look_in_a_frame(staff_br
     assert 'id="agent_name" name="agent_name" value="Alex"' in body
     # The preview frame loads the saved look from its own address, and runs no script.
     assert 'sandbox="allow-same-origin"' in body and f'src="{PREVIEW}"' in body
+    # A model answers here: the preview can show the header as it reads when none does.
+    assert 'name="preview_offline"' in body
+
+
+def test_without_a_model_there_is_no_offline_switch_to_preview(app, staff_browser, tenant):
+    """The header reads offline already, with the offline message once there is one."""
+    app.config.update(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    assert 'name="preview_offline"' not in text_of(staff_browser.get("/admin/settings"))
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "page"])

@@ -41,33 +41,36 @@ def _identity_form(tenant: Tenant, saved: bool = False) -> dict:
     return {"values": IdentityForm.values_of(tenant), "errors": {}, "saved": saved}
 
 
-def _look_values(tenant: Tenant) -> dict:
-    look = widget_look.look_of(tenant.id)
-    return {
+def _saved_look(tenant: Tenant) -> widget_look.Preview:
+    return widget_look.Preview(widget_look.look_of(tenant.id), chats.web_widget_agent_name(tenant))
+
+
+def _look_form(tenant: Tenant, saved: bool = False) -> dict:
+    shown = _saved_look(tenant)
+    look = shown.look
+    values = {
         "accent": look.accent,
         "position": look.position,
-        "agent_name": chats.web_widget_agent_name(tenant),
+        "agent_name": shown.agent_name,
         "greeting": look.greeting or "",
         "offline_message": look.offline_message or "",
         "remove_avatar": False,
         "preview_offline": False,
     }
-
-
-def _look_form(tenant: Tenant, saved: bool = False) -> dict:
-    saved_look = _saved_look(tenant)
     return {
-        "values": _look_values(tenant),
+        "values": values,
         "errors": {},
         "saved": saved,
-        "avatar_src": _avatar_src(tenant, saved_look),
+        "avatar_src": _avatar_src(tenant, shown),
+        # What an empty greeting gives, with the saved name.
+        "default_greeting": widget_look.greeting_text(
+            widget_look.Look(), shown.agent_name, tenant.name
+        ),
+        # Only when the AI answers does the header read differently offline.
+        "ai_answers": chats.widget_presence(tenant) == chats.Presence.AI,
         # The saved look: the preview frame loads it from its own address.
-        "preview": {"html": None, "position": saved_look.look.position, "problems": {}},
+        "preview": {"html": None, "position": look.position, "problems": {}},
     }
-
-
-def _saved_look(tenant: Tenant) -> widget_look.Preview:
-    return widget_look.Preview(widget_look.look_of(tenant.id), chats.web_widget_agent_name(tenant))
 
 
 def _avatar_src(tenant: Tenant, shown: widget_look.Preview) -> str | None:
@@ -128,9 +131,6 @@ def _context(tenant: Tenant, **sections) -> dict:
         "seen_allowed": snippet.seen_on_allowed_origin(tenant),
         "identity": _identity_form(tenant),
         "look": _look_form(tenant),
-        "default_greeting": widget_look.greeting_text(
-            widget_look.Look(), chats.web_widget_agent_name(tenant), tenant.name
-        ),
         "previous_secret_until": widget_identity.previous_secret_valid_until(tenant),
         "secret_grace_hours": int(widget_identity.SECRET_GRACE.total_seconds() // 3600),
     } | sections
