@@ -23,7 +23,7 @@ def png(rgb: tuple[int, int, int] = (220, 40, 40), size: int = 8) -> bytes:
     )
 
 
-# A 1×1 lossless WebP.
+# A lossless WebP of one pixel.
 WEBP = base64.b64decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
 # The start of a JPEG file (SOI, then a JFIF APP0 segment): what the check reads.
 JPEG_START = bytes.fromhex("ffd8ffe000104a46494600010100000100010000")
