@@ -7,6 +7,8 @@ from playwright.sync_api import FrameLocator, Page, expect
 
 from followup.extensions import db
 from followup.models import Tenant
+from followup.services import widget_look
+from tests.helpers.accessibility import assert_accessible
 from tests.helpers.browser import staff_login
 from tests.helpers.pictures import png
 
@@ -121,3 +123,31 @@ def test_the_preview_follows_the_form_and_the_widget_shows_the_saved_look(
     page.screenshot(path=artifacts_dir / "look-widget-green-phone.png")
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=artifacts_dir / "look-widget-green-desktop.png")
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_widget_in_the_business_look_and_the_look_form_pass_axe(
+    page: Page, live_server, seeded, size
+):
+    with live_server.app.app_context():
+        tenant = db.session.query(Tenant).filter_by(slug="acme").one()
+        # The lightest grey white text passes on: the contrast rule's very edge.
+        look = {
+            "accent": "#767676",
+            "position": "left",
+            "agent_name": "Robin",
+            "greeting": GREETING,
+            "offline_message": OFFLINE,
+        }
+        widget_look.update_look(tenant.id, look, png((200, 60, 20), 64))
+        key = tenant.widget_public_key
+        db.session.remove()
+    page.set_viewport_size(size)
+    page.goto(f"/w/{key}")
+    expect(page.locator(".msg-agent .bubble-text").first).to_have_text(GREETING)
+    expect(page.locator(".widget-header")).to_have_css("background-color", "rgb(118, 118, 118)")
+    assert_accessible(page, "the widget in the business's look")
+    staff_login(page, "/admin/settings")
+    expect(page.frame_locator("#look-preview-frame").locator(".widget-header")).to_be_visible()
+    # This section only: the sidebar has target-size findings of its own (not the Look's).
+    assert_accessible(page, "the Look form and its preview", within="#look-settings")
