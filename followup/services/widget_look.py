@@ -236,7 +236,7 @@ def validate_look(data: dict) -> LookSettings:
     position = data.get("position")
     if position not in tuple(LauncherPosition):
         errors.errors["position"] = problem(POSITION, "choose bottom right or bottom left.")
-    greeting_text = _optional_text(errors, data, "greeting", GREETING, MAX_GREETING)
+    first_message = _optional_text(errors, data, "greeting", GREETING, MAX_GREETING)
     offline = _optional_text(errors, data, "offline_message", OFFLINE_MESSAGE, MAX_OFFLINE_MESSAGE)
     agent_name = errors.check(
         clean_text,
@@ -247,7 +247,7 @@ def validate_look(data: dict) -> LookSettings:
         max_length=MAX_NAME,
     )
     errors.raise_if_any()
-    return LookSettings(accent, position, greeting_text, offline, agent_name)
+    return LookSettings(accent, position, first_message, offline, agent_name)
 
 
 def _checked(data: dict, picture: bytes | None) -> tuple[LookSettings, str | None]:
