@@ -151,12 +151,10 @@ def _looks_like_svg(data: bytes) -> bool:
 
 
 def check_picture(data: bytes) -> str:
-    """The picture's content type; ValidationFailed saying why it is refused."""
+    """The picture's content type; ValidationFailed saying why it is refused. `data` may
+    stop a byte past MAX_PICTURE_BYTES: more is never read."""
     if len(data) > MAX_PICTURE_BYTES:
-        advice = (
-            f"keep it to {MAX_PICTURE_BYTES // 1024} KB or less "
-            f"(this one is {math.ceil(len(data) / 1024):,} KB)."
-        )
+        advice = f"keep it to {MAX_PICTURE_BYTES // 1024} KB or less: save it smaller, or as WebP."
         raise ValidationFailed({"avatar": problem(PICTURE, advice)})
     content_type = picture_type(data)
     if content_type is None:

@@ -113,6 +113,18 @@ def test_a_refused_save_changes_nothing_and_says_why(staff_browser, tenant):
     assert chats.web_widget_agent_name(tenant) == "Robin"
 
 
+def test_a_big_picture_is_refused_by_its_size(staff_browser, tenant):
+    big = png() + b"\x00" * (3 * 1024 * 1024)  # a phone photo's size
+    response = staff_browser.post(
+        PATH, data=with_picture(LOOK, big), htmx=True, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+    assert "Header picture: keep it to 200 KB or less: save it smaller, or as WebP." in text_of(
+        response
+    )
+    assert saved_look(tenant) is None
+
+
 def test_an_admin_may_change_the_look(app, staff, tenant):
     response = member_browser(app, "admin").post(PATH, data=LOOK, htmx=True)
     assert response.status_code == 200

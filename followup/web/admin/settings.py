@@ -104,7 +104,11 @@ def _widget_page(tenant: Tenant, shown: widget_look.Preview, offline: bool = Fal
 
 def _uploaded_picture() -> bytes | None:
     upload = request.files.get("avatar")
-    return upload.read() if upload is not None and upload.filename else None
+    if upload is None or not upload.filename:
+        return None
+    # A byte past the limit tells it is too big: a huge file stays in werkzeug's
+    # temporary file, never all in memory.
+    return upload.read(widget_look.MAX_PICTURE_BYTES + 1)
 
 
 def _refused(exc: ValidationFailed, **typed) -> dict:
