@@ -1,6 +1,12 @@
 """Every model, imported here so Alembic and `db.create_all` see the whole schema."""
 
-from followup.models.agent import WEEKDAYS, Agent, AutoFollowupStep, always_open
+from followup.models.agent import (
+    WEEKDAYS,
+    WIDGET_AGENT_FIRST,
+    Agent,
+    AutoFollowupStep,
+    always_open,
+)
 from followup.models.autofollowup import ReminderSend
 from followup.models.chat import (
     VISITOR_CODE_ALPHABET,
@@ -60,8 +66,10 @@ from followup.models.tenant import (
     VoiceMode,
     response_promise,
 )
+from followup.models.widget_look import DEFAULT_ACCENT, LauncherPosition, WidgetLook
 
 __all__ = [
+    "DEFAULT_ACCENT",
     "DEFAULT_RESPONSE_TIME_HOURS",
     "PROMISE_ALERT_KINDS",
     "RESPONSE_TIME_HOURS_RANGE",
@@ -69,6 +77,7 @@ __all__ = [
     "STAFF_LINK_KINDS",
     "VISITOR_CODE_ALPHABET",
     "WEEKDAYS",
+    "WIDGET_AGENT_FIRST",
     "ActionType",
     "ActivityKind",
     "Agent",
@@ -87,6 +96,7 @@ __all__ = [
     "FollowUpRequest",
     "FollowUpStatusChange",
     "IdempotencyKey",
+    "LauncherPosition",
     "Message",
     "Mode",
     "Notification",
@@ -111,6 +121,7 @@ __all__ = [
     "Status",
     "Tenant",
     "VoiceMode",
+    "WidgetLook",
     "always_open",
     "at_risk_at",
     "hash_api_token",

@@ -49,6 +49,10 @@ class Agent(db.Model):
     )
 
 
+# The employee that answers the website chat: the one assigned to it, else the first.
+WIDGET_AGENT_FIRST = (Agent.serves_web_widget.desc(), Agent.id)
+
+
 class AutoFollowupStep(db.Model):
     """One reminder of an agent's chain: wait `delay_minutes`, then write per the instruction."""
 

@@ -25,6 +25,7 @@ from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
 from followup.logs import note_tenant
 from followup.models import (
+    WIDGET_AGENT_FIRST,
     ActionType,
     Agent,
     Channel,
@@ -37,6 +38,7 @@ from followup.models import (
     Source,
     StaffUser,
     Tenant,
+    WidgetLook,
     response_promise,
 )
 from followup.services import (
@@ -50,6 +52,7 @@ from followup.services import (
     senders,
     sms_sends,
     widget_identity,
+    widget_look,
 )
 from followup.services.prefill import prefill_for, visitor_from_website
 from followup.services.queries import commit_keeping_new, for_locking, locked_read, row_id
@@ -91,26 +94,24 @@ def tenant_for_widget(public_key: str) -> Tenant:
     return tenant
 
 
-# The employee that answers the website chat: the one assigned to it, else the first.
-_WIDGET_AGENT_FIRST = (Agent.serves_web_widget.desc(), Agent.id)
-
-
 def _widget_agent_query(tenant: Tenant, *columns):
     return (
-        select(*columns).where(Agent.tenant_id == tenant.id).order_by(*_WIDGET_AGENT_FIRST).limit(1)
+        select(*columns).where(Agent.tenant_id == tenant.id).order_by(*WIDGET_AGENT_FIRST).limit(1)
     )
 
 
 # A new chat's business and employee, in one query: every website visitor's first request
 # opens a chat.
+# The business's own greeting comes in the same read: every chat opened starts with it.
 _TENANT_AND_WIDGET_AGENT = (
-    select(Tenant, Agent)
+    select(Tenant, Agent, WidgetLook.greeting)
+    .outerjoin(WidgetLook, WidgetLook.tenant_id == Tenant.id)
     .outerjoin(
         Agent,
         Agent.id
         == select(Agent.id)
         .where(Agent.tenant_id == Tenant.id)
-        .order_by(*_WIDGET_AGENT_FIRST)
+        .order_by(*WIDGET_AGENT_FIRST)
         .limit(1)
         .correlate(Tenant)
         .scalar_subquery(),
@@ -119,17 +120,17 @@ _TENANT_AND_WIDGET_AGENT = (
 )
 
 
-def _tenant_and_widget_agent(public_key: str) -> tuple[Tenant, Agent]:
-    """The business of this widget key and the employee that answers its website chat;
-    a first employee is created on first use."""
+def _tenant_and_widget_agent(public_key: str) -> tuple[Tenant, Agent, str | None]:
+    """The business of this widget key, the employee that answers its website chat (a
+    first one is created on first use) and the business's own greeting, if any."""
     found = db.session.execute(_TENANT_AND_WIDGET_AGENT, {"public_key": public_key}).first()
     if found is None:
         raise NotFound("Unknown widget key.")
-    tenant, agent = found
+    tenant, agent, own_greeting = found
     if agent is None:
         agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME, serves_web_widget=True)
         db.session.add(agent)
-    return tenant, agent
+    return tenant, agent, own_greeting
 
 
 def web_widget_agent_name(tenant: Tenant) -> str:
@@ -151,8 +152,11 @@ def widget_presence(tenant: Tenant) -> Presence:
     """The truth for the header. The website chat always has an AI employee (see
     `_tenant_and_widget_agent`), so it answers whenever a model is configured; when the model
     fails mid-chat the answer says so and offers the form."""
-    if is_configured():
-        return Presence.AI
+    return Presence.AI if is_configured() else offline_presence(tenant)
+
+
+def offline_presence(tenant: Tenant) -> Presence:
+    """Who answers when the AI cannot: the team, through the form or in the chat."""
     return Presence.FOLLOW_UP if tenant.followups_enabled else Presence.TEAM
 
 
@@ -210,12 +214,6 @@ def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Age
     return chat, tenant, agent
 
 
-def _greeting(agent: Agent, tenant: Tenant) -> str:
-    """Never by name: the website's signature covers the customer's id, not the name
-    beside it, which may be anyone's (it only pre-fills the form)."""
-    return f"Hi! I'm {agent.name} from {tenant.name}. How can I help you today?"
-
-
 class OpenedChat(NamedTuple):
     """A chat just opened for a website visitor."""
 
@@ -229,7 +227,7 @@ class OpenedChat(NamedTuple):
 def start_chat(public_key: str, customer: object = None, visit: Visit | None = None) -> OpenedChat:
     """Open a chat for a website visitor. `visit`: where the browser says it started."""
     visit = visit or Visit()
-    tenant, agent = _tenant_and_widget_agent(public_key)
+    tenant, agent, own_greeting = _tenant_and_widget_agent(public_key)
     visitor = visitor_from_website(tenant, customer)
     widget_identity.require_verified(tenant, visitor)
     chat = Chat(
@@ -247,7 +245,8 @@ def start_chat(public_key: str, customer: object = None, visit: Visit | None = N
         device=visit.device,
     )
     db.session.add(chat)
-    messages.append(chat, Role.AGENT, _greeting(agent, tenant))
+    look = widget_look.Look(greeting=own_greeting)
+    messages.append(chat, Role.AGENT, widget_look.greeting_text(look, agent.name, tenant.name))
     allowed_origins = tuple(tenant.allowed_origins or ())
     db.session.commit()
     return OpenedChat(chat, session_token(chat), allowed_origins)

@@ -309,7 +309,7 @@ def test_with_a_model_the_presence_line_says_the_ai_replies_in_seconds(
 ):
     page = browser_page
     chat = open_widget(page, host_site.publish("/presence-ai", host_page(shop, None)))
-    expect(presence(chat)).to_have_text("The AI assistant replies in seconds")
+    expect(presence(chat)).to_have_text("Alex, the AI assistant, replies in seconds")
     shoot(page, "presence-ai")
 
 

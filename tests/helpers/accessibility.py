@@ -34,10 +34,11 @@ SETTLED = """() => Promise.all(document.getAnimations()
   .map(a => a.finished.catch(() => null)))"""
 
 
-def violations(target: Page | Frame) -> list[str]:
-    """One line per element in violation: rule id, impact, target, help."""
+def violations(target: Page | Frame, within: str | None = None) -> list[str]:
+    """One line per element in violation: rule id, impact, target, help. `within`: a CSS
+    selector, to check only that part of the page."""
     target.evaluate(SETTLED)
-    found = AXE.run(target, options=OPTIONS).response["violations"]
+    found = AXE.run(target, context=within, options=OPTIONS).response["violations"]
     return [
         f"{v['id']} ({v['impact']}) at {' > '.join(map(str, node['target']))}: {v['help']}"
         for v in found
@@ -45,9 +46,9 @@ def violations(target: Page | Frame) -> list[str]:
     ]
 
 
-def assert_accessible(target: Page | Frame, where: str) -> None:
+def assert_accessible(target: Page | Frame, where: str, within: str | None = None) -> None:
     """Fails the test listing every violation axe finds in `target` (the page or frame
-    `where` names, for the message)."""
-    if found := violations(target):
+    `where` names, for the message), or in its part `within` (a CSS selector)."""
+    if found := violations(target, within):
         listed = "\n".join(f"  - {line}" for line in found)
         pytest.fail(f"axe found accessibility violations in {where}:\n{listed}", pytrace=False)

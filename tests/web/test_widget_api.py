@@ -157,6 +157,7 @@ def test_config_for_custom_uis(client, tenant):
         "response_time_hours": 48,
         "presence": "ai",
         "origin_allowed": True,  # no Origin: not a browser on another site
+        "look": {"accent": "#3451d1", "position": "right"},  # the default look
     }
 
 

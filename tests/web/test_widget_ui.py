@@ -107,7 +107,7 @@ def presence_of(page: str) -> str:
 
 def test_the_presence_line_says_the_ai_answers_when_a_model_is_configured(client, tenant):
     page = client.get(f"/w/{tenant.widget_public_key}").get_data(as_text=True)
-    assert presence_of(page) == "The AI assistant replies in seconds"
+    assert presence_of(page) == "Alex, the AI assistant, replies in seconds"
     assert "is-away" not in page
 
 

@@ -183,6 +183,19 @@ class VoiceForm(PostedForm):
     voice_mode = Text()
 
 
+class LookForm(PostedForm):
+    """The widget's look; its picture comes as a file (`request.files["avatar"]`)."""
+
+    accent = Text()
+    position = Text()
+    agent_name = Text()
+    greeting = Text()
+    offline_message = Text()
+    remove_avatar = Checkbox()
+    # The preview only: show the header as it reads when nobody answers at once.
+    preview_offline = Checkbox()
+
+
 # --- the team --------------------------------------------------------------------------------
 
 

@@ -5,7 +5,9 @@ section, a validation error re-renders it with 422 and the field errors, and a
 plain form post (no JavaScript) gets the whole page back or a redirect to it.
 """
 
-from flask import current_app, url_for
+import base64
+
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 
 from followup.clock import utcnow
@@ -13,10 +15,10 @@ from followup.errors import ValidationFailed
 from followup.htmx import answer, render
 from followup.models import Tenant, response_promise
 from followup.notify import email
-from followup.services import snippet, tenant_settings, widget_identity
+from followup.services import chats, snippet, tenant_settings, widget_identity, widget_look
 from followup.services.permissions import Permission, allows
 from followup.web.admin import bp, current_tenant, requires
-from followup.web.admin.forms import BusinessForm, IdentityForm, OriginsForm, VoiceForm
+from followup.web.admin.forms import BusinessForm, IdentityForm, LookForm, OriginsForm, VoiceForm
 
 PAGE = "admin/settings/page.html"
 BUSINESS_PARTIAL = "admin/settings/_business.html"
@@ -24,6 +26,8 @@ ORIGINS_PARTIAL = "admin/settings/_origins.html"
 ROTATION_PARTIAL = "admin/settings/_secret.html"
 IDENTITY_PARTIAL = "admin/settings/_identity.html"
 VOICE_PARTIAL = "admin/settings/_voice.html"
+LOOK_PARTIAL = "admin/settings/_look.html"
+LOOK_PREVIEW_PARTIAL = "admin/settings/_look_preview.html"
 
 
 def _business_form(tenant: Tenant, saved: bool = False) -> dict:
@@ -40,6 +44,76 @@ def _identity_form(tenant: Tenant, saved: bool = False) -> dict:
 
 def _voice_form(tenant: Tenant, saved: bool = False) -> dict:
     return {"values": VoiceForm.values_of(tenant), "errors": {}, "saved": saved}
+
+
+def _saved_look(tenant: Tenant) -> widget_look.Preview:
+    return widget_look.Preview(widget_look.look_of(tenant.id), chats.web_widget_agent_name(tenant))
+
+
+def _look_form(tenant: Tenant, saved: bool = False) -> dict:
+    shown = _saved_look(tenant)
+    look = shown.look
+    values = {
+        "accent": look.accent,
+        "position": look.position,
+        "agent_name": shown.agent_name,
+        "greeting": look.greeting or "",
+        "offline_message": look.offline_message or "",
+        "remove_avatar": False,
+        "preview_offline": False,
+    }
+    return {
+        "values": values,
+        "errors": {},
+        "saved": saved,
+        "avatar_src": _avatar_src(tenant, shown),
+        # What an empty greeting gives, with the saved name.
+        "default_greeting": widget_look.greeting_text(
+            widget_look.Look(), shown.agent_name, tenant.name
+        ),
+        # Only when the AI answers does the header read differently offline.
+        "ai_answers": chats.widget_presence(tenant) == chats.Presence.AI,
+        # The saved look: the preview frame loads it from its own address.
+        "preview": {"html": None, "position": look.position, "problems": {}},
+    }
+
+
+def _avatar_src(tenant: Tenant, shown: widget_look.Preview) -> str | None:
+    """The header picture's address: an unsaved one inline (the widget's CSP allows
+    data: images), a saved one from the widget's own URL."""
+    if shown.picture:
+        data, content_type = shown.picture
+        return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
+    digest = shown.look.avatar_digest
+    if digest is None:
+        return None
+    return url_for("widget.avatar", public_key=tenant.widget_public_key, digest=digest)
+
+
+def _widget_page(tenant: Tenant, shown: widget_look.Preview, offline: bool = False) -> str:
+    """The widget's own page showing `shown`: a picture of the chat (its scripts are
+    left out, so it starts none) for the preview beside the Look form."""
+    presence = chats.offline_presence(tenant) if offline else chats.widget_presence(tenant)
+    return render_template(
+        "widget/page.html",
+        tenant=tenant,
+        allowed_origins=[],
+        presence=presence,
+        look=shown.look,
+        avatar_src=_avatar_src(tenant, shown),
+        agent_name=shown.agent_name,
+        preview=True,
+        greeting=widget_look.greeting_text(shown.look, shown.agent_name, tenant.name),
+    )
+
+
+def _uploaded_picture() -> bytes | None:
+    upload = request.files.get("avatar")
+    if upload is None or not upload.filename:
+        return None
+    # A byte past the limit tells it is too big: a huge file stays in werkzeug's
+    # temporary file, never all in memory.
+    return upload.read(widget_look.MAX_PICTURE_BYTES + 1)
 
 
 def _refused(exc: ValidationFailed, **typed) -> dict:
@@ -67,6 +141,7 @@ def _context(tenant: Tenant, **sections) -> dict:
         "identity": _identity_form(tenant),
         "voice": _voice_form(tenant),
         "voice_modes": tenant_settings.VOICE_MODE_CHOICES,
+        "look": _look_form(tenant),
         "previous_secret_until": widget_identity.previous_secret_valid_until(tenant),
         "secret_grace_hours": int(widget_identity.SECRET_GRACE.total_seconds() // 3600),
     } | sections
@@ -144,3 +219,45 @@ def settings_voice():
     except ValidationFailed as exc:
         return _invalid(VOICE_PARTIAL, voice=_refused(exc, values=values))
     return _saved(VOICE_PARTIAL, voice=_voice_form(tenant, saved=True))
+
+
+@bp.post("/settings/look")
+@requires(Permission.MANAGE_SETTINGS)
+def settings_look():
+    form = LookForm.posted()
+    values = form.data
+    try:
+        widget_look.update_look(
+            current_tenant().id, values, _uploaded_picture(), form.remove_avatar.data
+        )
+    except ValidationFailed as exc:
+        tenant = current_tenant()
+        refused = _look_form(tenant) | {"values": values, "errors": exc.fields}
+        return _invalid(LOOK_PARTIAL, look=refused)
+    return _saved(LOOK_PARTIAL, look=_look_form(current_tenant(), saved=True))
+
+
+@bp.get("/settings/look/preview")
+@requires(Permission.MANAGE_SETTINGS)
+def settings_look_preview_page():
+    """The saved look, as the preview frame first shows it."""
+    return _widget_page(current_tenant(), _saved_look(current_tenant()))
+
+
+@bp.post("/settings/look/preview")
+@requires(Permission.MANAGE_SETTINGS)
+def settings_look_preview():
+    """The preview of the form's unsaved values, in a new frame (a new frame adds no
+    step to the browser's history). Values it refuses leave the saved look in it, with why."""
+    tenant = current_tenant()
+    form = LookForm.posted()
+    problems = {}
+    try:
+        shown = widget_look.preview(
+            tenant.id, form.data, _uploaded_picture(), form.remove_avatar.data
+        )
+    except ValidationFailed as exc:
+        shown, problems = _saved_look(tenant), exc.fields
+    html = _widget_page(tenant, shown, form.preview_offline.data)
+    preview = {"html": html, "position": shown.look.position, "problems": problems}
+    return render_template(LOOK_PREVIEW_PARTIAL, look={"preview": preview})

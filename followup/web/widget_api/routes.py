@@ -88,7 +88,7 @@ text, never as HTML.
 
 from flask import Response, request
 
-from followup.models import Mode, Source
+from followup.models import Mode, Source, Tenant
 from followup.services import (
     chat_identity,
     chats,
@@ -96,6 +96,7 @@ from followup.services import (
     idempotency,
     snippet,
     voice_audio,
+    widget_look,
 )
 from followup.services.queries import row_id
 from followup.services.visitors import Visit
@@ -145,6 +146,12 @@ def sign_in_required(refused: SignInRequired) -> tuple[dict, int]:
     return {"error": error | {"sign_in_url": refused.sign_in_url}}, refused.http_status
 
 
+def _look_config(tenant: Tenant) -> dict:
+    """What the loader needs of the look before the chat opens: the launcher's colour and side."""
+    look = widget_look.look_of(tenant.id)
+    return {"accent": look.accent, "position": look.position}
+
+
 @bp.get("/<public_key>/config")
 @per_ip("WIDGET_CONFIG_LIMIT_PER_IP")
 def widget_config(public_key: str) -> tuple[dict, dict]:
@@ -157,6 +164,7 @@ def widget_config(public_key: str) -> tuple[dict, dict]:
         "response_time_hours": tenant.response_time_hours,
         "presence": chats.widget_presence(tenant),
         "origin_allowed": allowed,
+        "look": _look_config(tenant),
     }
     return config, {"Cache-Control": CACHE_A_YES if allowed else CACHE_A_NO}
 
