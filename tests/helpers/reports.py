@@ -74,7 +74,7 @@ def add_followup(
     return followup
 
 
-def _agent(tenant: Tenant, name: str, positions: int) -> tuple[Agent, list[AutoFollowupStep]]:
+def add_agent(tenant: Tenant, name: str, positions: int) -> tuple[Agent, list[AutoFollowupStep]]:
     agent = Agent(tenant_id=tenant.id, name=name)
     db.session.add(agent)
     db.session.flush()
@@ -112,8 +112,8 @@ def _send(chat: Chat, step: AutoFollowupStep, cycle: int, at: datetime) -> None:
 def build(tenant: Tenant, owner_id: int) -> ReportData:
     """The data set; every comment gives the Berlin day and what the row counts for."""
     tenant.timezone = ZONE
-    alex, (s1, s2) = _agent(tenant, "Alex", 2)
-    bea, (s3,) = _agent(tenant, "Bea", 1)
+    alex, (s1, s2) = add_agent(tenant, "Alex", 2)
+    bea, (s3,) = add_agent(tenant, "Bea", 1)
     c1 = _chat(alex, utc(3, 28, 20))  # 28 Mar 21:00 CET
     c2 = _chat(
         alex,
