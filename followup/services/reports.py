@@ -591,6 +591,13 @@ def step_figures(tenant_id: int, period: Period, agent_id: int | None = None) ->
     return [StepRow(*row) for row in db.session.execute(statement)]
 
 
+def recent_step_figures(tenant_id: int, agent_id: int, zone: str) -> dict[int, StepRow]:
+    """{step id: its figures} over the last 30 days: what each step card of the employee's
+    Auto Follow-up tab shows."""
+    period = period_of(zone, DEFAULT_DAYS)
+    return {row.step_id: row for row in step_figures(tenant_id, period, agent_id)}
+
+
 def _exhausted_per_agent(tenant_id: int, period: Period, agent_id: int | None) -> dict[int, int]:
     """Chats whose chain ran out (every step sent), by the time of their last reminder."""
     last_sent = (

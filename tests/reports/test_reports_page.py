@@ -62,3 +62,14 @@ def test_htmx_gets_the_report_alone(staff_browser):
     partial = staff_browser.get("/admin/reports?days=90", headers={"HX-Request": "true"})
     assert "<nav" not in partial.get_data(as_text=True)
     assert "No follow-up requests in the last 90 days." in text_of(partial)
+
+
+def test_each_step_card_shows_its_last_30_days(staff_browser, tenant, staff, report_clock):
+    dataset = data.build(tenant, staff.id)
+    page = text_of(staff_browser.get(f"/admin/agents/{dataset.alex.id}/auto-followup"))
+    # The 30 days up to 2 April take in the reminder of 21 March too.
+    s1, s2 = dataset.steps["s1"].id, dataset.steps["s2"].id
+    assert f'id="step-{s1}-stats">Last 30 days: 4 sent, 25% replied within 24 h' in page
+    assert f'id="step-{s2}-stats">Last 30 days: 2 sent, 50% replied within 24 h' in page
+    bea = text_of(staff_browser.get(f"/admin/agents/{dataset.bea.id}/auto-followup"))
+    assert "Last 30 days: 1 sent, 0% replied within 24 h" in bea
