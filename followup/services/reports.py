@@ -46,9 +46,12 @@ from followup.models import (
     Source,
     StaffUser,
     Status,
+    Tenant,
 )
 from followup.models.base import seconds_between
-from followup.services.validation import problem
+from followup.services.agents import get_agent
+from followup.services.queries import MAX_ID
+from followup.services.validation import FieldErrors, problem, whole_number
 
 LAST_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -920,3 +923,35 @@ def report(
         chain_figures(tenant_id, period, agent_id),
         ai_figures(tenant_id, period, agent_id),
     )
+
+
+def _agent_filter(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    agent_id = whole_number(raw, MAX_ID)
+    if not agent_id:
+        raise ValidationFailed({"agent": problem("Agent", "give the id of one AI employee.")})
+    return agent_id
+
+
+def requested_report(
+    tenant_id: int,
+    *,
+    days: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    agent: str | None = None,
+    only_assignee: int | None = None,
+) -> Report:
+    """The report a page or API call asks for, from its raw parameters: the last `days`
+    local days (default 30), or `date_from` to `date_to` (both or neither), optionally
+    for one AI employee of the tenant (another tenant's: NotFound). Every bad field is
+    refused at once, in our words."""
+    tenant = db.session.get(Tenant, tenant_id)
+    errors = FieldErrors()
+    period = errors.check(period_of, tenant.timezone, days, date_from, date_to)
+    agent_id = errors.check(_agent_filter, agent)
+    errors.raise_if_any()
+    if agent_id is not None:
+        get_agent(tenant_id, agent_id)
+    return report(tenant_id, period, tenant.response_time_hours, agent_id, only_assignee)

@@ -144,7 +144,7 @@ def agent_step_move(agent_id: int, step_id: int):
 # --- the monitoring dashboard ----------------------------------------------------------------
 
 
-def agent_filter_id(raw: str) -> int | None:
+def _agent_id(raw: str) -> int | None:
     if not raw:
         return None
     agent_id = whole_number(raw, MAX_ID)
@@ -156,7 +156,7 @@ def agent_filter_id(raw: str) -> int | None:
 def _dashboard_filters() -> tuple[str, Agent | None]:
     errors = FieldErrors()
     q = errors.check(search_text, request.args.get("q"))
-    agent_id = errors.check(agent_filter_id, request.args.get("agent", ""))
+    agent_id = errors.check(_agent_id, request.args.get("agent", ""))
     errors.raise_if_any()
     return q, service.get_agent(current_tenant().id, agent_id) if agent_id else None
 

@@ -14,9 +14,7 @@ from followup.services import agents as agent_service
 from followup.services import reports
 from followup.services.followup_export import neutralised
 from followup.services.permissions import Permission, allows
-from followup.services.validation import FieldErrors
 from followup.web.admin import bp, current_tenant, requires
-from followup.web.admin.autofollowup import agent_filter_id
 from followup.web.admin.report_charts import CHARTS, charts_of, percent
 
 PAGE = "admin/reports/page.html"
@@ -27,31 +25,14 @@ def _sees_team() -> bool:
     return allows(current_user.role, Permission.VIEW_TEAM_REPORTS)
 
 
-def _filters() -> tuple[reports.Period, int | None]:
-    """The period and AI employee the URL asks for; every bad field refused at once."""
-    tenant = current_tenant()
-    errors = FieldErrors()
-    period = errors.check(
-        reports.period_of,
-        tenant.timezone,
-        request.args.get("days"),
-        request.args.get("from") or None,
-        request.args.get("to") or None,
-    )
-    agent_id = errors.check(agent_filter_id, request.args.get("agent", ""))
-    errors.raise_if_any()
-    if agent_id is not None:
-        agent_service.get_agent(tenant.id, agent_id)  # another tenant's: 404
-    return period, agent_id
-
-
-def _report(period: reports.Period, agent_id: int | None) -> reports.Report:
-    tenant = current_tenant()
-    return reports.report(
-        tenant.id,
-        period,
-        tenant.response_time_hours,
-        agent_id,
+def _report() -> reports.Report:
+    """The report the URL asks for; an agent's has their own row only."""
+    return reports.requested_report(
+        current_tenant().id,
+        days=request.args.get("days"),
+        date_from=request.args.get("from") or None,
+        date_to=request.args.get("to") or None,
+        agent=request.args.get("agent"),
         only_assignee=None if _sees_team() else current_user.id,
     )
 
@@ -74,10 +55,9 @@ def reports_page():
         "charts": {},
     }
     try:
-        period, agent_id = _filters()
+        report = _report()
     except ValidationFailed as exc:
         return render(PAGE, PARTIAL, 422, **(context | {"errors": exc.fields}))
-    report = _report(period, agent_id)
     query = request.query_string.decode()
     return render(
         PAGE, PARTIAL, **(context | {"report": report, "charts": charts_of(report), "query": query})
@@ -89,13 +69,13 @@ def reports_page():
 def report_csv(key: str):
     if key not in CHARTS or not _sees_team():
         abort(404)
-    period, agent_id = _filters()
-    chart = charts_of(_report(period, agent_id))[key]
+    report = _report()
+    chart = charts_of(report)[key]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(chart.headers)
     writer.writerows([neutralised(cell) for cell in row] for row in chart.rows)
-    filename = f"{key}-{period.first_day}-{period.last_day}.csv"
+    filename = f"{key}-{report.period.first_day}-{report.period.last_day}.csv"
     return Response(
         out.getvalue(),
         mimetype="text/csv",
