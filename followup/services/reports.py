@@ -128,7 +128,7 @@ class Period:
     def description(self) -> str:
         if self.last_days:
             return f"the last {self.last_days} days"
-        return f"{self.first_day:%d %b %Y} to {self.last_day:%d %b %Y}"
+        return f"the days {_day(self.first_day)} to {_day(self.last_day)}"
 
     def days(self) -> list[Bucket]:
         count = (self.last_day - self.first_day).days + 1
@@ -148,6 +148,10 @@ class Period:
     def _bucket(self, first: date, days: int, label: str) -> Bucket:
         end = _local_midnight(first + timedelta(days=days), self.zone)
         return Bucket(first.strftime(label), first, _local_midnight(first, self.zone), end)
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
 
 
 def _local_midnight(day: date, zone: str) -> datetime:

@@ -18,10 +18,10 @@ from followup.services.reports import (
     ReportSource,
 )
 
-WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 62
+WIDTH, HEIGHT = 480, 280
+LEFT, RIGHT, TOP, BOTTOM = 58, 8, 14, 58
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-MAX_X_LABELS = 10
+MAX_X_LABELS = 7
 TICKS = 4
 
 
@@ -126,6 +126,11 @@ def _nice_top(value: float) -> float:
             if top >= value:
                 return float(top)
         magnitude *= 10
+
+
+def dollars(amount) -> str:
+    """Cents for a bill; a small amount to the hundredth of a cent, so it is not $0.00."""
+    return f"${amount:,.2f}" if amount >= 1 else f"${amount:.4f}"
 
 
 def percent(share: float | None) -> str:
@@ -272,7 +277,7 @@ def tokens_chart(report: Report) -> Chart:
     ]
     total = sum(per.values())
     cost = ai.cost
-    title = f"{total:,} tokens" + (f", about ${cost:,.2f}" if cost is not None else "")
+    title = f"{total:,} tokens" + (f", about {dollars(cost)}" if cost is not None else "")
     rows = [
         [days[t.day], ai.names.get(t.agent_id, "?"), t.input_tokens, t.output_tokens]
         for t in ai.token_days

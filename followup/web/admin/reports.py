@@ -15,7 +15,7 @@ from followup.services import reports
 from followup.services.followup_export import neutralised
 from followup.services.permissions import Permission, allows
 from followup.web.admin import bp, current_tenant, requires
-from followup.web.admin.report_charts import CHARTS, charts_of, percent
+from followup.web.admin.report_charts import CHARTS, charts_of, dollars, percent
 
 PAGE = "admin/reports/page.html"
 PARTIAL = "admin/reports/_report.html"
@@ -50,6 +50,7 @@ def reports_page():
         "agents": agent_service.agents_of(tenant.id) if _sees_team() else [],
         "last_days": reports.LAST_DAYS,
         "percent": percent,
+        "dollars": dollars,
         "errors": {},
         "report": None,
         "charts": {},
