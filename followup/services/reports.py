@@ -886,6 +886,76 @@ def model_prices(tenant_id: int) -> list[ModelPrice]:
     )
 
 
+# --- the prices behind the cost -----------------------------------------------------------
+
+MAX_PRICE = Decimal("100000")
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    model: str
+    input_per_million: Decimal | None
+    output_per_million: Decimal | None
+
+
+def price_rows(tenant_id: int) -> list[PriceRow]:
+    """Every model the tenant's AI used, and every model priced, with its prices (None:
+    blank): what the Settings section lists."""
+    used = db.session.scalars(
+        select(Message.model)
+        .join(Chat, Chat.id == Message.chat_id)
+        .where(Chat.tenant_id == tenant_id, Message.model.is_not(None))
+        .distinct()
+    ).all()
+    prices = {price.model: price for price in model_prices(tenant_id)}
+    return [
+        PriceRow(
+            model,
+            getattr(prices.get(model), "input_per_million", None),
+            getattr(prices.get(model), "output_per_million", None),
+        )
+        for model in sorted({*used, *prices})
+    ]
+
+
+def _price(raw: str | None, key: str, label: str) -> Decimal | None:
+    text = (raw or "").strip().lstrip("$")
+    if not text:
+        return None
+    try:
+        price = Decimal(text)
+    except ArithmeticError:
+        price = None
+    if price is None or not price.is_finite() or not 0 <= price <= MAX_PRICE:
+        advice = f"give dollars per million tokens, from 0 to {MAX_PRICE:,}, e.g. 2.50."
+        raise ValidationFailed({key: problem(label, advice)})
+    return price.quantize(Decimal("0.0001"))
+
+
+def save_prices(tenant_id: int, prices: dict[str, tuple[str | None, str | None]]) -> None:
+    """Set the price per million input and output tokens of each named model (blank
+    clears it). Every bad price is refused at once and nothing is saved."""
+    errors = FieldErrors()
+    parsed = {}
+    for model, (raw_input, raw_output) in prices.items():
+        name = model.strip()[:100]
+        if not name:
+            continue
+        parsed[name] = (
+            errors.check(_price, raw_input, f"input:{name}", f"Input price of {name}"),
+            errors.check(_price, raw_output, f"output:{name}", f"Output price of {name}"),
+        )
+    errors.raise_if_any()
+    existing = {price.model: price for price in model_prices(tenant_id)}
+    for model, (per_input, per_output) in parsed.items():
+        price = existing.get(model)
+        if price is None:
+            price = ModelPrice(tenant_id=tenant_id, model=model)
+            db.session.add(price)
+        price.input_per_million, price.output_per_million = per_input, per_output
+    db.session.commit()
+
+
 # --- the whole report -----------------------------------------------------------------------
 
 

@@ -1,7 +1,10 @@
-"""The reports page and its CSV: who sees what, the filters in the URL, bad input."""
+"""The reports page and its CSV: who sees what, the filters in the URL, bad input; the
+steps' figures on the Auto Follow-up tab, and the model prices in Settings."""
+
+from decimal import Decimal
 
 from followup.models import StaffRole
-from followup.services import staff_accounts
+from followup.services import reports, staff_accounts
 from tests.helpers import reports as data
 from tests.helpers.apps import text_of
 from tests.helpers.staff import PASSWORD, logged_in_browser
@@ -73,3 +76,38 @@ def test_each_step_card_shows_its_last_30_days(staff_browser, tenant, staff, rep
     assert f'id="step-{s2}-stats">Last 30 days: 2 sent, 50% replied within 24 h' in page
     bea = text_of(staff_browser.get(f"/admin/agents/{dataset.bea.id}/auto-followup"))
     assert "Last 30 days: 1 sent, 0% replied within 24 h" in bea
+
+
+def test_prices_set_in_settings_give_the_cost(staff_browser, tenant, staff):
+    data.build(tenant, staff.id)
+    settings = text_of(staff_browser.get("/admin/settings"))
+    assert 'name="model" value="gpt-x"' in settings and 'name="model" value="gpt-y"' in settings
+    saved = staff_browser.post(
+        "/admin/settings/model-prices",
+        data={
+            "model": ["gpt-x", "gpt-y", ""],
+            "input": ["2.5", "1", ""],
+            "output": ["10", "2", ""],
+        },
+        htmx=True,
+    )
+    assert saved.status_code == 200 and "Prices saved." in text_of(saved)
+    # gpt-y: 1000 in at $1, 500 out at $2 per million; gpt-x as before: $0.001575.
+    page = text_of(staff_browser.get(f"/admin/reports?{RANGE}"))
+    assert "1,920 tokens, about $0.0036" in page
+
+
+def test_a_bad_price_saves_nothing(staff_browser, tenant, staff):
+    data.build(tenant, staff.id)
+    refused = staff_browser.post(
+        "/admin/settings/model-prices",
+        data={"model": ["gpt-x", "gpt-y"], "input": ["1", "-3"], "output": ["1", "ten"]},
+        htmx=True,
+    )
+    assert refused.status_code == 422
+    text = text_of(refused)
+    assert "Input price of gpt-y: give dollars per million tokens" in text
+    assert "Output price of gpt-y: give dollars per million tokens" in text
+
+    prices = {row.model: row.input_per_million for row in reports.price_rows(tenant.id)}
+    assert prices == {"gpt-x": Decimal("2.5000"), "gpt-y": None}

@@ -97,6 +97,7 @@ ADMIN_ROUTES = {
     "admin.system_test_email": Permission.OPERATE_SYSTEM,
     "admin.system_test_sms": Permission.OPERATE_SYSTEM,
     # Everyone's page: an agent sees their own row (tests/reports).
+    "admin.settings_model_prices": Permission.MANAGE_SETTINGS,
     "admin.reports": Permission.WORK_REQUESTS,
     "admin.report_csv": Permission.WORK_REQUESTS,
 }

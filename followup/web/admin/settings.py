@@ -5,7 +5,7 @@ section, a validation error re-renders it with 422 and the field errors, and a
 plain form post (no JavaScript) gets the whole page back or a redirect to it.
 """
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from followup.clock import utcnow
@@ -13,7 +13,7 @@ from followup.errors import ValidationFailed
 from followup.htmx import answer, render
 from followup.models import Tenant, response_promise
 from followup.notify import email
-from followup.services import snippet, tenant_settings, widget_identity
+from followup.services import reports, snippet, tenant_settings, widget_identity
 from followup.services.permissions import Permission, allows
 from followup.web.admin import bp, current_tenant, requires
 from followup.web.admin.forms import BusinessForm, IdentityForm, OriginsForm
@@ -23,6 +23,7 @@ BUSINESS_PARTIAL = "admin/settings/_business.html"
 ORIGINS_PARTIAL = "admin/settings/_origins.html"
 ROTATION_PARTIAL = "admin/settings/_secret.html"
 IDENTITY_PARTIAL = "admin/settings/_identity.html"
+PRICES_PARTIAL = "admin/settings/_prices.html"
 
 
 def _business_form(tenant: Tenant, saved: bool = False) -> dict:
@@ -35,6 +36,18 @@ def _origins_form(tenant: Tenant, saved: bool = False) -> dict:
 
 def _identity_form(tenant: Tenant, saved: bool = False) -> dict:
     return {"values": IdentityForm.values_of(tenant), "errors": {}, "saved": saved}
+
+
+def _prices_form(tenant: Tenant, saved: bool = False) -> dict:
+    return {"rows": reports.price_rows(tenant.id), "typed": {}, "errors": {}, "saved": saved}
+
+
+def _posted_prices() -> dict[str, tuple[str | None, str | None]]:
+    """{model: (input price, output price)} as typed, a row per model listed and one
+    for another model (its name typed; left blank, it is no row)."""
+    form = request.form
+    rows = zip(form.getlist("model"), form.getlist("input"), form.getlist("output"), strict=False)
+    return {model: (per_input, per_output) for model, per_input, per_output in rows}
 
 
 def _refused(exc: ValidationFailed, **typed) -> dict:
@@ -60,6 +73,7 @@ def _context(tenant: Tenant, **sections) -> dict:
         "seen": snippet.last_seen(tenant),
         "seen_allowed": snippet.seen_on_allowed_origin(tenant),
         "identity": _identity_form(tenant),
+        "prices": _prices_form(tenant),
         "previous_secret_until": widget_identity.previous_secret_valid_until(tenant),
         "secret_grace_hours": int(widget_identity.SECRET_GRACE.total_seconds() // 3600),
     } | sections
@@ -126,3 +140,17 @@ def settings_identity():
     except ValidationFailed as exc:
         return _invalid(IDENTITY_PARTIAL, identity=_refused(exc, values=values))
     return _saved(IDENTITY_PARTIAL, identity=_identity_form(tenant, saved=True))
+
+
+@bp.post("/settings/model-prices")
+@requires(Permission.MANAGE_SETTINGS)
+def settings_model_prices():
+    """The price per million tokens of each model, for the reports' estimated AI cost."""
+    prices = _posted_prices()
+    tenant = current_tenant()
+    try:
+        reports.save_prices(tenant.id, prices)
+    except ValidationFailed as exc:
+        refused = _prices_form(tenant) | {"typed": prices, "errors": exc.fields}
+        return _invalid(PRICES_PARTIAL, prices=refused)
+    return _saved(PRICES_PARTIAL, prices=_prices_form(tenant, saved=True))
