@@ -608,22 +608,19 @@ def recent_step_figures(tenant_id: int, agent_id: int, zone: str) -> dict[int, S
 def _exhausted_per_agent(tenant_id: int, period: Period, agent_id: int | None) -> dict[int, int]:
     """Chats whose chain ran out (every step sent), by the time of their last reminder."""
     last_sent = (
-        select(ReminderSend.chat_id, func.max(ReminderSend.sent_at).label("last"))
-        .group_by(ReminderSend.chat_id)
+        select(Chat.agent_id.label("agent_id"), func.max(ReminderSend.sent_at).label("last"))
+        .join(Chat, Chat.id == ReminderSend.chat_id)
+        .where(Chat.tenant_id == tenant_id, Chat.chain_ended == ChainEnd.EXHAUSTED)
+        .group_by(ReminderSend.chat_id, Chat.agent_id)
         .subquery()
     )
     statement = (
-        select(Chat.agent_id, func.count())
-        .join(last_sent, last_sent.c.chat_id == Chat.id)
-        .where(
-            Chat.tenant_id == tenant_id,
-            Chat.chain_ended == ChainEnd.EXHAUSTED,
-            _within(last_sent.c.last, period),
-        )
-        .group_by(Chat.agent_id)
+        select(last_sent.c.agent_id, func.count())
+        .where(_within(last_sent.c.last, period))
+        .group_by(last_sent.c.agent_id)
     )
     if agent_id is not None:
-        statement = statement.where(Chat.agent_id == agent_id)
+        statement = statement.where(last_sent.c.agent_id == agent_id)
     return dict(db.session.execute(statement).all())
 
 

@@ -203,10 +203,10 @@ def promise_chart(report: Report) -> Chart:
         "promise",
         f"{percent(report.followups.within_share)} of requests answered within the promise"
         if decided
-        else "No promise came due yet",
+        else "No promise came due",
         None if decided else f"No request came due in {report.period.description}.",
         "Week",
-        "Contacted within the promise (%)",
+        "Within the promise (%)",
         [w.label for w in weeks],
         [Series("Within the promise", "bar-ok", shares)],
         ["Week", "Due or contacted", "Within the promise", "Share"],
