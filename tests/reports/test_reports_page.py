@@ -32,11 +32,12 @@ def test_an_empty_period_says_so(staff_browser, report_clock):
 
 def test_the_csv_has_the_charts_numbers(staff_browser, tenant, staff):
     data.build(tenant, staff.id)
-    response = staff_browser.get(f"/admin/reports/requests.csv?{RANGE}")
+    response = staff_browser.get(f"/admin/reports/data.csv?chart=requests&{RANGE}")
     assert response.mimetype == "text/csv"
     lines = response.get_data(as_text=True).splitlines()
     assert lines[0] == "Day,Chat,Voice,SMS,API,Total"
     assert lines[3] == "29 Mar,1,1,0,0,2"
+    assert staff_browser.get(f"/admin/reports/data.csv?chart=nope&{RANGE}").status_code == 404
 
 
 def test_an_agent_sees_only_their_own_row(app, tenant, staff):
@@ -47,7 +48,7 @@ def test_an_agent_sees_only_their_own_row(app, tenant, staff):
     assert "Your requests" in text
     assert "Olivia Owner" not in text
     assert "follow-up requests, most via" not in text
-    assert browser.get(f"/admin/reports/requests.csv?{RANGE}").status_code == 404
+    assert browser.get(f"/admin/reports/data.csv?chart=requests&{RANGE}").status_code == 404
 
 
 def test_a_bad_period_is_refused_and_nothing_is_counted(staff_browser):

@@ -65,9 +65,11 @@ def reports_page():
     )
 
 
-@bp.get("/reports/<key>.csv")
+@bp.get("/reports/data.csv")
 @requires(Permission.WORK_REQUESTS)
-def report_csv(key: str):
+def report_csv():
+    """One chart's numbers (`chart`: its key), for the period and employee the page had."""
+    key = request.args.get("chart", "")
     if key not in CHARTS or not _sees_team():
         abort(404)
     report = _report()
