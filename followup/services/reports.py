@@ -132,7 +132,7 @@ class Period:
 
     def days(self) -> list[Bucket]:
         count = (self.last_day - self.first_day).days + 1
-        return [self._bucket(self.first_day + timedelta(days=n), 1, "%d %b") for n in range(count)]
+        return [self._bucket(self.first_day + timedelta(days=n), 1, "") for n in range(count)]
 
     def weeks(self) -> list[Bucket]:
         """Weeks from Monday, the first and last clipped to the period."""
@@ -141,13 +141,14 @@ class Period:
         while monday <= self.last_day:
             first = max(monday, self.first_day)
             last = min(monday + timedelta(days=6), self.last_day)
-            buckets.append(self._bucket(first, (last - first).days + 1, "Week of %d %b"))
+            buckets.append(self._bucket(first, (last - first).days + 1, "Week of "))
             monday += timedelta(days=7)
         return buckets
 
-    def _bucket(self, first: date, days: int, label: str) -> Bucket:
+    def _bucket(self, first: date, days: int, prefix: str) -> Bucket:
         end = _local_midnight(first + timedelta(days=days), self.zone)
-        return Bucket(first.strftime(label), first, _local_midnight(first, self.zone), end)
+        label = f"{prefix}{first.day} {first:%b}"  # "1 Apr", not "01 Apr"
+        return Bucket(label, first, _local_midnight(first, self.zone), end)
 
 
 def _day(day: date) -> str:
