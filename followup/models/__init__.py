@@ -37,6 +37,7 @@ from followup.models.followup import (
     promise_clock,
 )
 from followup.models.idempotency import IdempotencyKey
+from followup.models.model_price import ModelPrice
 from followup.models.notification import (
     PROMISE_ALERT_KINDS,
     STAFF_LINK_KINDS,
@@ -99,6 +100,7 @@ __all__ = [
     "LauncherPosition",
     "Message",
     "Mode",
+    "ModelPrice",
     "Notification",
     "NotificationChannel",
     "NotificationKind",

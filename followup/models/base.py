@@ -3,7 +3,9 @@
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime
+from sqlalchemy import CheckConstraint, DateTime, Float
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -45,3 +47,26 @@ def one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
     """The database's own check that an enumerated column holds one of its values."""
     allowed = ", ".join(f"'{v}'" for v in values)
     return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+class seconds_between(FunctionElement):
+    """SQL: the seconds from `earlier` to `later` (two UTCDateTime columns or binds), on
+    SQLite (dates stored as text) and PostgreSQL alike."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between)
+def _seconds_between_sqlite(element, compiler, **kw) -> str:
+    earlier, later = (compiler.process(arg, **kw) for arg in element.clauses)
+    # Rounded to the millisecond: julianday's float is off by some microseconds, and a
+    # rule comparing with a whole number of seconds must not miss by one of them.
+    return f"ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_between_postgresql(element, compiler, **kw) -> str:
+    earlier, later = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"

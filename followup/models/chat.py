@@ -127,6 +127,8 @@ class Chat(db.Model):
         Boolean, default=False, server_default=false()
     )
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the customer last said stop: the reports count opt-outs per period.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_client_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_staff_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -172,6 +174,8 @@ class Message(db.Model):
     reminder_step_id: Mapped[int | None] = mapped_column(
         ForeignKey("auto_followup_steps.id", ondelete="SET NULL")
     )
+    # True on the plain answer sent when the model failed (the follow-up offered instead).
+    model_failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     # On the AI's answer to a client message: that message. Unique, so a message has

@@ -12,13 +12,14 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    literal,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
 from followup.extensions import db
-from followup.models.base import UTCDateTime, one_of
+from followup.models.base import UTCDateTime, one_of, seconds_between
 from followup.models.chat import Channel, Chat
 from followup.models.customer import Customer
 from followup.models.staff import StaffUser
@@ -207,6 +208,14 @@ class FollowUpRequest(db.Model):
     def past_due(cls, now):
         """SQL: due by `now` (a bind parameter), as `is_past_due` says."""
         return cls.due_at <= now
+
+    @classmethod
+    def at_risk_by(cls, now):
+        """SQL: `AT_RISK_SHARE` of the promised time has passed by `now` (a bind
+        parameter), as `at_risk_at` says."""
+        return seconds_between(
+            cls.created_at, literal(now, UTCDateTime())
+        ) >= cls.response_time_hours * (3600 * AT_RISK_SHARE)
 
     # A hybrid, so the admin list can select it as a column of its rows.
     @hybrid_property

@@ -181,6 +181,7 @@ def opt_out(chat: Chat) -> None:
     """The customer asked for no more messages (STOP): reminders end for this chat."""
     chat = lock_chat(chat)
     chat.opted_out = True
+    chat.opted_out_at = utcnow()
     _clear(chat)
     db.session.commit()
 

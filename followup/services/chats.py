@@ -393,7 +393,12 @@ def _fallback(chat: Chat, tenant: Tenant, reason: str, turn: "_ModelTurn") -> Me
     where none can be shown (SMS) the same details asked for in conversation, starting
     from the customer's unanswered text as the reason."""
     log.warning("LLM unavailable for chat %s: %s", chat.id, reason)
-    answer = {"reply_to_id": turn.reply_to_id, "answers_up_to": turn.answers_up_to}
+    # Marked, so the reports count the model's failures that fell back to the form.
+    answer = {
+        "reply_to_id": turn.reply_to_id,
+        "answers_up_to": turn.answers_up_to,
+        "model_failed": True,
+    }
     if not tenant.followups_enabled:
         return _add_message(chat, Role.AGENT, _fallback_text(tenant), **answer)
     style = capture.style_for(chat)

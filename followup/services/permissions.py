@@ -23,13 +23,20 @@ class Permission(StrEnum):
     MANAGE_OWNERSHIP = "manage_ownership"
     # Require two-factor sign-in of every member.
     MANAGE_TEAM_SECURITY = "manage_team_security"
+    # The whole team's reports (an agent sees only their own row).
+    VIEW_TEAM_REPORTS = "view_team_reports"
     # The System page: checks, queues and workers, retry all, test messages.
     OPERATE_SYSTEM = "operate_system"
 
 
 # A member's own account (name, email, password) is every member's: web/auth serves it.
 _AGENT = frozenset({Permission.WORK_REQUESTS})
-_ADMIN = _AGENT | {Permission.MANAGE_SETTINGS, Permission.MANAGE_TEAM, Permission.OPERATE_SYSTEM}
+_ADMIN = _AGENT | {
+    Permission.MANAGE_SETTINGS,
+    Permission.MANAGE_TEAM,
+    Permission.OPERATE_SYSTEM,
+    Permission.VIEW_TEAM_REPORTS,
+}
 _OWNER = frozenset(Permission)
 
 _GRANTS: dict[str, frozenset[Permission]] = {

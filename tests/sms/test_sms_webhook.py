@@ -233,6 +233,7 @@ def test_stop_opts_the_customer_out_and_the_ai_stays_silent(
     assert sms.send(keyword).status_code == 200
     chat = the_chat()
     assert chat.opted_out is True
+    assert chat.opted_out_at is not None  # when: the reports count opt-outs per period
     assert conversation(chat.id)[-1][0] == Role.SYSTEM
     assert "opted out" in conversation(chat.id)[-1][1]
 

@@ -18,6 +18,7 @@ ROLE_RULES = {
         Permission.MANAGE_SETTINGS,
         Permission.MANAGE_TEAM,
         Permission.OPERATE_SYSTEM,
+        Permission.VIEW_TEAM_REPORTS,
     },
     StaffRole.AGENT: {Permission.WORK_REQUESTS},
 }
@@ -99,6 +100,10 @@ ADMIN_ROUTES = {
     "admin.system_retry_all": Permission.OPERATE_SYSTEM,
     "admin.system_test_email": Permission.OPERATE_SYSTEM,
     "admin.system_test_sms": Permission.OPERATE_SYSTEM,
+    # Everyone's page: an agent sees their own row (tests/reports).
+    "admin.settings_model_prices": Permission.MANAGE_SETTINGS,
+    "admin.reports": Permission.WORK_REQUESTS,
+    "admin.report_csv": Permission.WORK_REQUESTS,
 }
 
 

@@ -227,6 +227,11 @@ def test_llm_failure_says_so_and_offers_the_form(app, tenant, fake_llm, failure)
         "back to you."
     )
     assert message.action["type"] == "followup_form"
+    assert message.model_failed is True  # the reports count it
+
+
+def test_a_model_answer_is_not_a_failure(tenant, fake_llm):
+    assert say(start(tenant), "hello?").model_failed is False
 
 
 def test_llm_failure_without_followups_offers_no_form(tenant, fake_llm):

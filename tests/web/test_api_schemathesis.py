@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from followup.errors import ValidationFailed
 from followup.services.validation import normalize_email
@@ -38,6 +39,10 @@ def _deliverable_looking(address: str) -> bool:
 # as .test, which the document's description names): valid ones are those it takes.
 schemathesis.openapi.format("email", st.emails().filter(_deliverable_looking))
 EXAMPLES_PER_OPERATION = 12
+# The reports' period joins two parameters (From and To both or neither, From not after
+# To, at most 366 days): OpenAPI cannot say so, so a schema-valid query may rightly be
+# refused there (422, in our words; tests/reports check each refusal).
+JOINT_RULES = {"/reports/summary": [positive_data_acceptance]}
 
 
 @pytest.fixture
@@ -55,6 +60,7 @@ def test_the_api_keeps_its_openapi_document(api_schema, api_token, mode):
     keys = itertools.count()
     for result in api_schema.get_all_operations():
         operation = result.ok()
+        excluded = JOINT_RULES.get(operation.path, [])
 
         @settings(
             max_examples=EXAMPLES_PER_OPERATION,
@@ -69,6 +75,10 @@ def test_the_api_keeps_its_openapi_document(api_schema, api_token, mode):
                 # A key is a promise that the body is the same: a generated key met
                 # again with another body is rightly a 422, so each case gets its own.
                 case.headers["Idempotency-Key"] = f"case-{next(keys)}"
-            case.call_and_validate(headers=headers, checks=EVERY_CHECK)
+            case.call_and_validate(
+                headers=headers,
+                checks=EVERY_CHECK,
+                excluded_checks=excluded,  # noqa: B023 (check() runs in this iteration)
+            )
 
         check()

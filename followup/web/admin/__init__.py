@@ -77,6 +77,7 @@ from followup.web.admin import (  # noqa: E402, F401
     export,
     followups,
     live,
+    reports,
     settings,
     system,
     team,

@@ -16,7 +16,7 @@ from followup.errors import ValidationFailed
 from followup.htmx import answer, redirect_after_post, render
 from followup.models import WEEKDAYS, Agent, AutoFollowupStep
 from followup.services import agents as service
-from followup.services import conversations, working_hours
+from followup.services import conversations, reports, working_hours
 from followup.services.agents import EXAMPLE_CHAIN
 from followup.services.permissions import Permission
 from followup.services.tenant_settings import timezone_choices
@@ -192,7 +192,14 @@ def chain_context(agent: Agent, **forms) -> dict:
         "toggle_saved": forms.get("toggle_saved", False),
         "steps_error": forms.get("steps_error"),
         "focus": forms.get("focus"),
+        "step_stats": step_stats(agent),
     }
+
+
+def step_stats(agent: Agent) -> dict:
+    """Each step's reminders sent and replies over the last 30 days, for its card."""
+    tenant = current_tenant()
+    return reports.recent_step_figures(tenant.id, agent.id, tenant.timezone)
 
 
 def agent_context(agent: Agent, tab: str, **forms) -> dict:

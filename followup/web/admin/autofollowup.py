@@ -18,7 +18,7 @@ from followup.services.permissions import Permission
 from followup.services.queries import MAX_ID
 from followup.services.validation import FieldErrors, problem, search_text, whole_number
 from followup.web.admin import bp, current_tenant, lists, requires
-from followup.web.admin.agents import render_tab, step_form, tab_changed, tab_url
+from followup.web.admin.agents import render_tab, step_form, step_stats, tab_changed, tab_url
 from followup.web.admin.forms import AutoFollowupForm, StepForm, StepMoveForm
 
 TAB = "auto-followup"
@@ -45,6 +45,7 @@ def _one_step(agent: Agent, form: dict, status: int = 200):
         number=number,
         total=len(agent.steps) + (0 if step else 1),
         max_delay_hours=service.MAX_DELAY_HOURS,
+        step_stats=step_stats(agent),
     )
 
 

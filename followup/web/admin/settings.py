@@ -15,7 +15,14 @@ from followup.errors import ValidationFailed
 from followup.htmx import answer, render
 from followup.models import Tenant, response_promise
 from followup.notify import email
-from followup.services import chats, snippet, tenant_settings, widget_identity, widget_look
+from followup.services import (
+    chats,
+    reports,
+    snippet,
+    tenant_settings,
+    widget_identity,
+    widget_look,
+)
 from followup.services.permissions import Permission, allows
 from followup.web.admin import bp, current_tenant, requires
 from followup.web.admin.forms import BusinessForm, IdentityForm, LookForm, OriginsForm, VoiceForm
@@ -28,6 +35,7 @@ IDENTITY_PARTIAL = "admin/settings/_identity.html"
 VOICE_PARTIAL = "admin/settings/_voice.html"
 LOOK_PARTIAL = "admin/settings/_look.html"
 LOOK_PREVIEW_PARTIAL = "admin/settings/_look_preview.html"
+PRICES_PARTIAL = "admin/settings/_prices.html"
 
 
 def _business_form(tenant: Tenant, saved: bool = False) -> dict:
@@ -116,6 +124,18 @@ def _uploaded_picture() -> bytes | None:
     return upload.read(widget_look.MAX_PICTURE_BYTES + 1)
 
 
+def _prices_form(tenant: Tenant, saved: bool = False) -> dict:
+    return {"rows": reports.price_rows(tenant.id), "typed": {}, "errors": {}, "saved": saved}
+
+
+def _posted_prices() -> dict[str, tuple[str | None, str | None]]:
+    """{model: (input price, output price)} as typed, a row per model listed and one
+    for another model (its name typed; left blank, it is no row)."""
+    form = request.form
+    rows = zip(form.getlist("model"), form.getlist("input"), form.getlist("output"), strict=False)
+    return {model: (per_input, per_output) for model, per_input, per_output in rows}
+
+
 def _refused(exc: ValidationFailed, **typed) -> dict:
     """A form's state after a refused save: what was typed, and why it was refused."""
     return typed | {"errors": exc.fields, "saved": False}
@@ -142,6 +162,7 @@ def _context(tenant: Tenant, **sections) -> dict:
         "voice": _voice_form(tenant),
         "voice_modes": tenant_settings.VOICE_MODE_CHOICES,
         "look": _look_form(tenant),
+        "prices": _prices_form(tenant),
         "previous_secret_until": widget_identity.previous_secret_valid_until(tenant),
         "secret_grace_hours": int(widget_identity.SECRET_GRACE.total_seconds() // 3600),
     } | sections
@@ -261,3 +282,17 @@ def settings_look_preview():
     html = _widget_page(tenant, shown, form.preview_offline.data)
     preview = {"html": html, "position": shown.look.position, "problems": problems}
     return render_template(LOOK_PREVIEW_PARTIAL, look={"preview": preview})
+
+
+@bp.post("/settings/model-prices")
+@requires(Permission.MANAGE_SETTINGS)
+def settings_model_prices():
+    """The price per million tokens of each model, for the reports' estimated AI cost."""
+    prices = _posted_prices()
+    tenant = current_tenant()
+    try:
+        reports.save_prices(tenant.id, prices)
+    except ValidationFailed as exc:
+        refused = _prices_form(tenant) | {"typed": prices, "errors": exc.fields}
+        return _invalid(PRICES_PARTIAL, prices=refused)
+    return _saved(PRICES_PARTIAL, prices=_prices_form(tenant, saved=True))

@@ -235,6 +235,120 @@ NEW_NOTE = {
     "properties": {"text": _text(followup_limits.MAX_NOTES, required=True)},
 }
 
+_COUNT = {"type": "integer", "minimum": 0}
+_SHARE = {"type": ["number", "null"], "minimum": 0, "description": "Null: nothing to divide by."}
+_COST = {
+    "type": ["string", "null"],
+    "description": "Dollars as a decimal string; null: no price set in Settings for the model.",
+}
+
+
+def _object(**properties) -> dict:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def _rows(**properties) -> dict:
+    return {"type": "array", "items": _object(**properties)}
+
+
+REPORT = _object(
+    period=_object(
+        **{
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "time_zone": {"type": "string", "description": "The tenant's: days are its days."},
+        }
+    ),
+    agent_id={"type": ["integer", "null"]},
+    followups=_object(
+        total=_COUNT,
+        per_day=_rows(
+            date={"type": "string", "format": "date"},
+            chat=_COUNT,
+            voice=_COUNT,
+            sms=_COUNT,
+            api=_COUNT,
+        ),
+        promise_hours={"type": "integer"},
+        contacted=_COUNT,
+        decided={**_COUNT, "description": "Contacted, or pending past their due time."},
+        within_promise=_COUNT,
+        within_promise_share=_SHARE,
+        time_to_contact=_rows(
+            from_hours=_COUNT, to_hours={"type": ["integer", "null"]}, count=_COUNT
+        ),
+        per_week=_rows(
+            week_start={"type": "string", "format": "date"},
+            decided=_COUNT,
+            within_promise=_COUNT,
+        ),
+        backlog=_object(on_time=_COUNT, at_risk=_COUNT, overdue=_COUNT),
+    ),
+    assignees=_rows(
+        assignee_id={"type": ["integer", "null"], "description": "Null: unassigned."},
+        name={"type": "string"},
+        requests=_COUNT,
+        handled=_COUNT,
+        median_contact_seconds={"type": ["number", "null"]},
+        decided=_COUNT,
+        within_promise=_COUNT,
+    ),
+    auto_followup=_object(
+        chats=_COUNT,
+        sent=_COUNT,
+        replied_within_24h=_COUNT,
+        exhausted=_COUNT,
+        opted_out=_COUNT,
+        steps=_rows(
+            step_id={"type": "integer"},
+            agent={"type": "string"},
+            position={"type": "integer"},
+            sent=_COUNT,
+            replied_within_24h=_COUNT,
+        ),
+        employees=_rows(
+            agent_id={"type": "integer"},
+            name={"type": "string"},
+            chats=_COUNT,
+            sent=_COUNT,
+            replied_within_24h=_COUNT,
+            exhausted=_COUNT,
+            opted_out=_COUNT,
+        ),
+    ),
+    ai=_object(
+        conversations=_COUNT,
+        customer_messages=_COUNT,
+        handoffs=_COUNT,
+        handoff_share=_SHARE,
+        model_failures=_COUNT,
+        employees=_rows(
+            agent_id={"type": "integer"},
+            name={"type": "string"},
+            conversations=_COUNT,
+            customer_messages=_COUNT,
+            handoffs=_COUNT,
+            model_failures=_COUNT,
+            input_tokens=_COUNT,
+            output_tokens=_COUNT,
+        ),
+        tokens_per_day=_rows(
+            date={"type": "string", "format": "date"},
+            agent_id={"type": "integer"},
+            input_tokens=_COUNT,
+            output_tokens=_COUNT,
+        ),
+        models=_rows(
+            model={"type": "string"},
+            input_tokens=_COUNT,
+            output_tokens=_COUNT,
+            estimated_cost=_COST,
+        ),
+        estimated_cost=_COST,
+    ),
+)
+
+
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -284,6 +398,7 @@ ERROR_RESPONSES = {
         "The workflow forbids this status change (code `transition_not_allowed`), or the "
         "notes changed since the `notes_version` sent (code `notes_conflict`); nothing changed."
     ),
+    "AgentNotFound": _error("No such AI employee for this token's tenant."),
     "TooLarge": _error(f"The body is larger than {MAX_BODY_BYTES} bytes."),
     "ValidationFailed": _error("Some fields are not valid; `fields` names each one."),
     "RateLimited": _error(f"Too many requests for this token (default {Config.API_RATE_LIMIT})."),
@@ -482,6 +597,33 @@ PATHS = {
             ),
         },
     },
+    "/reports/summary": {
+        "get": {
+            "operationId": "getReportSummary",
+            "summary": "The reports' figures: follow-ups, auto follow-up and AI use.",
+            "description": "Days are the tenant's local days; `from` and `to` both or "
+            "neither (neither: the last 30 days), at most 366 days.",
+            "parameters": [
+                _query("from", {"type": "string", "format": "date"}, "First day, YYYY-MM-DD."),
+                _query("to", {"type": "string", "format": "date"}, "Last day, included."),
+                _query(
+                    "agent",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                    "Only this AI employee's chats and what came of them.",
+                ),
+            ],
+            "responses": _responses(
+                {
+                    "200": {
+                        "description": "The figures.",
+                        "content": _json(_ref("schemas", "Report")),
+                    }
+                },
+                ("404", "AgentNotFound"),
+                ("422", "ValidationFailed"),
+            ),
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "getOpenApiDocument",
@@ -518,6 +660,7 @@ OPENAPI_DOCUMENT = {
             "FollowUpList": FOLLOW_UP_LIST,
             "NewFollowUp": NEW_FOLLOW_UP,
             "FollowUpPatch": FOLLOW_UP_PATCH,
+            "Report": REPORT,
             "Note": NOTE,
             "Notes": NOTE_LIST,
             "NewNote": NEW_NOTE,

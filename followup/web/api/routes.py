@@ -8,13 +8,13 @@ from flask import current_app, request, url_for
 from followup import clock
 from followup.errors import ValidationFailed
 from followup.models import FollowUpRequest, Source
-from followup.services import activity, followups, idempotency
+from followup.services import activity, followups, idempotency, reports
 from followup.services.validation import UNKNOWN_FIELD
 from followup.web.api import bp
 from followup.web.api.auth import request_token
 from followup.web.api.inputs import parse_list_query
 from followup.web.api.openapi import OPENAPI_DOCUMENT
-from followup.web.api.serialize import followup_json, note_json
+from followup.web.api.serialize import followup_json, note_json, report_json
 from followup.web.requests import json_object
 
 FOLLOWUP_URL = "/followups/<int:followup_id>"
@@ -111,3 +111,15 @@ def add_note(followup_id: int) -> tuple[dict, int, dict[str, str]]:
 @bp.get("/openapi.json")
 def openapi_document() -> dict:
     return OPENAPI_DOCUMENT
+
+
+@bp.get("/reports/summary")
+def report_summary() -> dict:
+    """The reports' figures for the local days `from` to `to` (default: the last 30)."""
+    report = reports.requested_report(
+        request_token().tenant_id,
+        date_from=request.args.get("from") or None,
+        date_to=request.args.get("to") or None,
+        agent=request.args.get("agent"),
+    )
+    return report_json(report)
