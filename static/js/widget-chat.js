@@ -25,6 +25,8 @@
   var chatsUrl = widget.dataset.chatsUrl;
   var storageKey = "followup-widget:" + widget.dataset.publicKey;
   var allowedOrigins = JSON.parse(widget.dataset.allowedOrigins || "[]");
+  // What this script shows itself, in the visitor's language (the page renders them).
+  var TEXTS = JSON.parse(widget.dataset.texts || "{}");
   var embedded = window.parent !== window;
 
   var session = null; // {chatId, token, customerId}
@@ -131,6 +133,9 @@
       if (visit.get(name)) body.set(name, visit.get(name));
     });
     if (navigator.language) body.set("language", navigator.language);
+    // The language the page was served in (the host page's, the browser's or the
+    // business's default): the chat, its emails and texts keep it.
+    body.set("locale", document.documentElement.lang);
     return fetch(chatsUrl, { method: "POST", body: body })
       .then(function (response) {
         // The business chats only with visitors its website signed in: the server's
@@ -174,11 +179,11 @@
     box.className = "chat-problem";
     box.setAttribute("role", "alert");
     var text = document.createElement("p");
-    text.textContent = "Sorry, the chat could not connect. Check your connection and try again.";
+    text.textContent = TEXTS.connectProblem;
     var retry = document.createElement("button");
     retry.type = "button";
     retry.className = "button button-primary";
-    retry.textContent = "Try again";
+    retry.textContent = TEXTS.tryAgain;
     retry.addEventListener("click", function () {
       booted = false;
       boot(customer);
@@ -473,7 +478,8 @@
     listen();
   }
 
-  function language() { return navigator.language || document.documentElement.lang || "en"; }
+  // The chat's language (the page's): speech is heard and read in it.
+  function language() { return document.documentElement.lang || navigator.language || "en"; }
 
   function listen() {
     if (!voice.on || voice.listening || busy) return;
@@ -511,16 +517,16 @@
       recognition.start();
     } catch (e) {
       voice.listening = false;
-      stopVoice("Voice input could not start.");
+      stopVoice(TEXTS.voiceCouldNotStart);
       return;
     }
     showVoiceState("");
   }
 
   function voiceProblem(error) {
-    if (error === "not-allowed" || error === "service-not-allowed") return "Microphone access is blocked.";
-    if (error === "audio-capture") return "No microphone was found.";
-    return "Voice input stopped. You can type instead.";
+    if (error === "not-allowed" || error === "service-not-allowed") return TEXTS.microphoneBlocked;
+    if (error === "audio-capture") return TEXTS.noMicrophone;
+    return TEXTS.voiceStopped;
   }
 
   function sendSpoken(text) {
@@ -566,9 +572,9 @@
     mic.classList.toggle("is-on", voice.on);
     mic.classList.toggle("is-listening", voice.listening);
     var text = note;
-    if (voice.listening) text = "Listening… Press Escape to stop.";
-    else if (voice.speaking) text = "Speaking…";
-    else if (voice.on && busy) text = "Waiting for the reply…";
+    if (voice.listening) text = TEXTS.listening;
+    else if (voice.speaking) text = TEXTS.speaking;
+    else if (voice.on && busy) text = TEXTS.waitingForReply;
     status.textContent = text;
     status.classList.toggle("is-active", !!text);
   }
