@@ -25,19 +25,38 @@ from followup.services import voice
 from followup.services.followup_limits import MAX_NAME, MAX_REASON
 from followup.services.prefill import NAME_SHAPE, typed_email, typed_phone
 
-_YES = re.compile(r"\b(yes|yeah|yep|yup|correct|right|sure|ok|okay|exactly|affirmative)\b", re.I)
-_NO = re.compile(r"\b(no|nope|wrong|incorrect|not|change)\b", re.I)
-_CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|no thanks|no thank you)\b", re.I)
-_SKIP = re.compile(r"\b(skip|no phone|none|don't have|do not have)\b", re.I)
+# The customer answers in the chat's language, as the questions asked them (English,
+# German, Spanish, French, Russian); the words of each are recognised in every chat.
+_YES = re.compile(
+    r"\b(yes|yeah|yep|yup|correct|right|sure|ok|okay|exactly|affirmative"
+    r"|ja|jawohl|genau|richtig|stimmt|sí|si|claro|correcto|vale|oui|exact|exactement"
+    r"|да|верно|правильно|конечно)\b",
+    re.I,
+)
+_NO = re.compile(
+    r"\b(no|nope|wrong|incorrect|not|change|nein|falsch|nicht|ändern|incorrecto|cambiar"
+    r"|non|faux|pas|modifier|нет|неверно|не|изменить|исправить)\b",
+    re.I,
+)
+_CANCEL = re.compile(
+    r"\b(cancel|stop|never ?mind|forget it|no thanks|no thank you|abbrechen|vergiss es"
+    r"|cancelar|olvídalo|annuler|laisse tomber|отмена|отменить|не надо)\b",
+    re.I,
+)
+_SKIP = re.compile(
+    r"\b(skip|no phone|none|don't have|do not have|überspringen|keine|omitir|ninguno"
+    r"|passer|aucun|пропустить|нет телефона)\b",
+    re.I,
+)
 # "My name is actually Ann Lee, …": a name given outright, wherever in the dialogue
 # (name-shaped, so "my name is wrong" names no one).
 _NAME_GIVEN = re.compile(r"\b(?i:my name(?:'s| is))\s+(?i:actually\s+)?" + NAME_SHAPE)
 # Words by which the customer names the detail to change.
 _FIELD_WORDS = {
-    "email": ("email", "e-mail"),
-    "name": ("name",),
-    "phone": ("phone", "number"),
-    "reason": ("reason",),
+    "email": ("email", "e-mail", "correo", "courriel", "почт"),
+    "name": ("name", "nombre", "nom", "имя"),
+    "phone": ("phone", "number", "telefon", "nummer", "teléfono", "número", "numéro", "номер"),
+    "reason": ("reason", "anliegen", "motivo", "motif", "причин"),
 }
 FIELDS = tuple(_FIELD_WORDS)
 

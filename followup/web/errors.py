@@ -44,7 +44,7 @@ def wants_json() -> bool:
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
     # In the visitor's language where a widget or customer page chose one (English
     # otherwise): a message the catalogues have is translated, any other kept as it is.
-    message = gettext(message)
+    message = gettext(message) if message else message  # gettext("") is the catalogue's header
     if wants_json():
         return jsonify(error={"code": code, "message": message, "fields": fields or {}}), status
     if is_partial_request():
