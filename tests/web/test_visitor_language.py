@@ -10,12 +10,14 @@ import pytest
 from flask_babel import force_locale
 
 from followup.errors import ValidationFailed
-from followup.extensions import db
+from followup.extensions import db, mail
 from followup.llm import prompts
 from followup.llm.reminders import reminder_prompt
-from followup.models import Tenant
-from followup.services import tenant_settings, voice
+from followup.locales import Language, in_language
+from followup.models import Channel, Chat, Source, Tenant
+from followup.services import capture, chats, customer_login, followups, tenant_settings, voice
 from followup.services.capture import VOICE, CaptureState
+from followup.services.visitors import Visit
 from tests.helpers.jobs import configure_tenant
 from tests.helpers.widget import Visitor, stored_chat, submit
 
@@ -210,3 +212,59 @@ def test_the_business_chooses_its_default_language(app, tenant):
     # Not sent (an older form, the API): left as it is.
     tenant_settings.update_business(tenant.id, {"name": "Acme Inc", "timezone": "UTC"})
     assert db.session.get(Tenant, tenant.id).visitor_locale == "es"
+
+
+def test_an_sms_capture_asks_and_understands_the_chats_language(app):
+    chat = Chat(channel=Channel.SMS, locale="de")
+    form = {"prefill": {"email": "anna@example.de", "name": "Anna"}, "summary": "Angebot"}
+    with app.test_request_context(), in_language(chat.locale):
+        question = capture.begin(chat, capture.SMS, form)
+        assert question.startswith("Unter welcher Telefonnummer erreichen wir Sie?")
+        assert capture.next_step(chat, "keine").say == ("Wobei soll unser Team Ihnen helfen?")
+        summary = capture.next_step(chat, "Ein Angebot für 40 Tische").say
+        assert summary.startswith("Bitte prüfen Sie Ihre Angaben:\nName: Anna\n")
+        assert "Telefon: keine\n" in summary
+        # "Telefon" names the detail to change; "JA" (as the summary asks) sends.
+        assert capture.next_step(chat, "Die Telefonnummer bitte").say.startswith(
+            "Unter welcher Telefonnummer"
+        )
+        capture.next_step(chat, "überspringen")
+        done = capture.next_step(chat, "JA")
+        assert done.submit == {
+            "email": "anna@example.de",
+            "name": "Anna",
+            "phone": None,
+            "reason": "Ein Angebot für 40 Tische",
+        }
+
+
+def test_the_login_email_and_page_speak_the_chats_language(app, client, tenant):
+    followups.create_followup(
+        tenant.id,
+        {"name": "Marie", "email": "marie@example.fr", "reason": "Un devis"},
+        source=Source.TEXT,
+    )
+    chat = chats.start_chat(
+        tenant.widget_public_key, None, Visit(asked_locale=Language.FRENCH)
+    ).chat
+    with mail.record_messages() as outbox:
+        code = customer_login.request_login_link(chat, "marie@example.fr")
+    (email,) = outbox
+    assert email.subject == "Votre lien de connexion pour Acme Inc"
+    assert "Quelqu’un a demandé un lien de connexion à la discussion avec Acme Inc" in email.body  # noqa: RUF001
+    link = re.search(r"http://localhost(/customer-login/\S+)", email.body).group(1)
+    # The browser asks for German: the page follows the chat that asked for the link.
+    page = client.get(link, headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<html lang="fr">' in page and "Se connecter à la discussion" in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    wrong = client.post(link, data={"csrf_token": csrf, "code": "WRONG1"}).get_data(as_text=True)
+    assert "Ce n’est pas le code affiché dans la fenêtre de discussion." in wrong  # noqa: RUF001
+    assert "Il vous reste 4 essais." in wrong
+    done = client.post(link, data={"csrf_token": csrf, "code": code}).get_data(as_text=True)
+    assert "Vous êtes connecté" in done
+    # The chat says so in its own language.
+    assert chats.history(chat)[-1].content == "Connecté en tant que marie@example.fr."
+    # A link nobody knows: the browser's language.
+    unknown = client.get("/customer-login/nope", headers={"Accept-Language": "es"})
+    assert unknown.status_code == 404
+    assert "Este enlace de acceso no funciona" in unknown.get_data(as_text=True)
