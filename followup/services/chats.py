@@ -24,7 +24,7 @@ from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
-from followup.locales import mark
+from followup.locales import in_language, mark
 from followup.logs import note_tenant
 from followup.models import (
     ActionType,
@@ -254,7 +254,8 @@ def start_chat(public_key: str, customer: object = None, visit: Visit | None = N
         locale=visit.locale_for(tenant),
     )
     db.session.add(chat)
-    messages.append(chat, Role.AGENT, _greeting(agent, tenant))
+    with in_language(chat.locale):  # the business's default too, when nobody asked
+        messages.append(chat, Role.AGENT, _greeting(agent, tenant))
     allowed_origins = tuple(tenant.allowed_origins or ())
     db.session.commit()
     return OpenedChat(chat, session_token(chat), allowed_origins)

@@ -114,6 +114,11 @@ def test_the_json_api_chooses_the_same_way(client, tenant):
         "es",
         "de",
     ]
+    # The greeting too, the business's default included.
+    greetings = [chats.history(stored_chat(r.json["chat_id"]))[0].content for r in (asked, neither)]
+    assert greetings[0].startswith("Bonjour ! Je suis") and greetings[1].startswith(
+        "Hallo! Ich bin"
+    )
 
 
 # --- what the visitor reads ----------------------------------------------------------------
