@@ -75,6 +75,7 @@ def test_the_host_pages_locale_wins_over_the_browsers(chromium, shop):
     # The form, its labels and its errors: German too.
     page.get_by_role("button", name="Kontakt").click()
     panel = page.get_by_role("region", name="Kontakt")
+    expect(panel.get_by_label("Name")).to_be_focused()  # the panel is in place
     panel.get_by_label("E-Mail").fill("not-an-address")
     panel.get_by_role("button", name="Anfrage senden").click()
     expect(panel.locator(".field-error").first).to_have_text("Name: bitte ausfüllen.")
