@@ -20,7 +20,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_date, format_time, get_datetime_format
 from flask import current_app, render_template
 from flask_babel import get_locale, gettext
 from flask_mail import BadHeaderError
@@ -252,10 +253,15 @@ def _customer_locale(followup: FollowUpRequest, tenant: Tenant) -> str:
 
 
 def customer_datetime(moment: datetime, tenant: Tenant) -> str:
-    """A date and time as the customer's language writes it, in the business's time
-    zone (named), e.g. "7. Dezember 2026 um 14:05:00 MEZ"."""
-    zone = ZoneInfo(tenant.timezone)
-    return format_datetime(moment, "long", tzinfo=zone, locale=get_locale() or "en")
+    """A date and time as the customer's language writes it, to the minute, in the
+    business's time zone: "December 7, 2026, 2:05 PM CET", "7. Dezember 2026, 14:05
+    CET" (Babel's long date and short time, joined as the language joins them)."""
+    local = moment.astimezone(ZoneInfo(tenant.timezone))
+    locale = get_locale() or Locale("en")
+    date = format_date(local, "long", locale=locale)
+    time = f"{format_time(local, 'short', locale=locale)} {local.tzname()}"
+    joined = get_datetime_format("long", locale=locale).replace("'", "")
+    return joined.replace("{0}", time).replace("{1}", date)
 
 
 # A staff member's one-time link: where it leads, the subject, and what it is for.

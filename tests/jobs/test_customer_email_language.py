@@ -5,7 +5,7 @@ SMTP (aiosmtpd)."""
 from zoneinfo import ZoneInfo
 
 import pytest
-from babel.dates import format_datetime
+from babel.dates import format_date
 
 from followup.extensions import db
 from followup.locales import Language
@@ -49,8 +49,10 @@ def test_the_confirmation_is_in_the_customers_language(app, tenant, smtp, start_
     spanish = confirmation_to(smtp, "lucia@example.es")
     assert spanish.message["Subject"] == "Acme Inc: hemos recibido tu solicitud"
     received = db.session.get(FollowUpRequest, from_chat.id).created_at
-    # The date as Spanish writes it, in the business's time zone.
-    written = format_datetime(received, "long", tzinfo=ZoneInfo("Europe/Madrid"), locale="es")
+    # The date and time as Spanish writes them, in the business's time zone.
+    local = received.astimezone(ZoneInfo("Europe/Madrid"))
+    day = format_date(local, "long", locale="es")
+    written = f"{day}, {local.hour}:{local.minute:02d} {local.tzname()}"
     plain = spanish.part("plain")
     assert plain.startswith("Hola:")
     assert f"Gracias por contactar con Acme Inc. Recibimos tu solicitud el {written}." in plain
