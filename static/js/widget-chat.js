@@ -517,16 +517,16 @@
       recognition.start();
     } catch (e) {
       voice.listening = false;
-      stopVoice(TEXTS.voiceCouldNotStart);
+      stopVoice(TEXTS.couldNotStart);
       return;
     }
     showVoiceState("");
   }
 
   function voiceProblem(error) {
-    if (error === "not-allowed" || error === "service-not-allowed") return TEXTS.microphoneBlocked;
+    if (error === "not-allowed" || error === "service-not-allowed") return TEXTS.blocked;
     if (error === "audio-capture") return TEXTS.noMicrophone;
-    return TEXTS.voiceStopped;
+    return TEXTS.stopped;
   }
 
   function sendSpoken(text) {
@@ -574,7 +574,7 @@
     var text = note;
     if (voice.listening) text = TEXTS.listening;
     else if (voice.speaking) text = TEXTS.speaking;
-    else if (voice.on && busy) text = TEXTS.waitingForReply;
+    else if (voice.on && busy) text = TEXTS.waiting;
     status.textContent = text;
     status.classList.toggle("is-active", !!text);
   }
