@@ -21,24 +21,24 @@ NODE_MODULES := tests/node/node_modules/.installed
 REDIS_START := redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
 	--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 
-.PHONY: run test test-clock lint format bench venv install install-dev chromium tools debian-tools \
-	services clean
+.PHONY: run test test-clock lint format bench venv install install-dev translations chromium tools \
+	debian-tools services clean
 
-run: install
+run: install translations
 	$(FLASK) db upgrade
 	@# The devserver prints the login last, once it is up; errors still show.
 	$(FLASK) demo --if-empty >/dev/null
 	$(PYTHON) -m followup.devserver
 
 # The lint first: CI (`make test`) fails on a style slip or an import against the layers.
-test: lint chromium tools services
+test: lint translations chromium tools services
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The suite a year ahead, then in UTC+14: a test that passes only near the day it was
 # written, or code that mixes the database server's clock (not moved) with ours, fails.
 # tests/clock_ahead/sitecustomize.py moves the clock of every Python process of the run.
 CLOCK_AHEAD_DAYS := 400
-test-clock: install-dev chromium tools services
+test-clock: install-dev translations chromium tools services
 	PYTHONPATH=$(CURDIR)/tests/clock_ahead FOLLOWUP_TEST_CLOCK_AHEAD_DAYS=$(CLOCK_AHEAD_DAYS) \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 	TZ=Pacific/Kiritimati $(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -75,7 +75,7 @@ $(PYTHON):
 			&& python3 -m venv $(VENV); \
 		else echo "Install python3-venv (sudo apt-get install python3-venv) and retry."; exit 1; fi; }
 
-install: $(INSTALLED)
+install: $(INSTALLED) translations
 
 $(INSTALLED): pyproject.toml | $(PYTHON)
 	$(PIP) install -e .
@@ -87,6 +87,14 @@ $(INSTALLED_DEV): pyproject.toml | $(PYTHON)
 	$(PIP) install -e '.[dev]'
 	@# The dev install includes the runtime one.
 	touch $@ $(INSTALLED)
+
+# The visitor's language: each catalogue (translations/<lang>/LC_MESSAGES/messages.po,
+# kept in git) compiled to the .mo file Flask-Babel reads (not kept in git), when newer.
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+translations: $(CATALOGUES:.po=.mo)
+
+translations/%.mo: translations/%.po | $(INSTALLED)
+	$(VENV)/bin/pybabel compile -i $< -o $@
 
 # Playwright drives Debian's Chromium (never `playwright install`: no downloads).
 chromium:

@@ -1,4 +1,7 @@
-"""Domain errors. Services raise them; `followup.web.errors` maps them to HTTP in one place."""
+"""Domain errors. Services raise them; `followup.web.errors` maps them to HTTP in one place,
+translating the message there when the catalogues have it (`followup.locales.mark`)."""
+
+from followup.locales import mark
 
 
 class DomainError(Exception):
@@ -15,7 +18,7 @@ class NotFound(DomainError):
     code = "not_found"
     http_status = 404
 
-    def __init__(self, message: str = "Not found."):
+    def __init__(self, message: str = mark("Not found.")):
         super().__init__(message)
 
 
@@ -23,7 +26,7 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
     http_status = 422
 
-    def __init__(self, fields: dict[str, str], message: str = "Some fields are not valid."):
+    def __init__(self, fields: dict[str, str], message: str = mark("Some fields are not valid.")):
         super().__init__(message, fields)
 
 

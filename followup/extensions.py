@@ -7,6 +7,7 @@ from functools import partial
 
 import flask_mail
 from flask import current_app
+from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -34,6 +35,8 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The visitor's language (followup.locales): widget, customer emails and SMS.
+babel = Babel()
 
 
 @event.listens_for(Engine, "connect")

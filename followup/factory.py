@@ -10,6 +10,7 @@ from followup import metrics
 from followup.cli import register_cli
 from followup.config import Config
 from followup.extensions import (
+    babel,
     check_idle_connections,
     compress,
     csrf,
@@ -28,6 +29,7 @@ from followup.web.customer_login import bp as customer_login_bp
 from followup.web.errors import register_error_handlers
 from followup.web.health import bp as health_bp
 from followup.web.hooks import bp as hooks_bp
+from followup.web.locale import request_locale
 from followup.web.metrics import bp as metrics_bp
 from followup.web.proxies import trust_proxies
 from followup.web.request_log import install_request_log
@@ -77,6 +79,10 @@ def _init_extensions(app: Flask) -> None:
     htmx_ext.init_app(app)
     limiter.init_app(app)
     compress.init_app(app)
+    # The catalogues (translations/<lang>/LC_MESSAGES) are compiled by `make install`.
+    babel.init_app(
+        app, default_translation_directories="../translations", locale_selector=request_locale
+    )
 
 
 def _register_blueprints(app: Flask) -> None:

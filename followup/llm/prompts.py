@@ -3,6 +3,7 @@
 import re
 from typing import Protocol
 
+from followup.locales import ENGLISH_NAMES, Language, supported_language
 from followup.models import Agent, Message, Priority, Role, Tenant, response_promise
 
 
@@ -94,12 +95,33 @@ Then call {FOLLOWUP_TOOL_NAME}; {capture.after_offer if capture else _FORM_AFTER
 Never ask for their contact details yourself."""
 
 
-def system_prompt(agent: Agent, tenant: Tenant, capture: CaptureStyle | None = None) -> str:
+def language_rule(locale: str | None) -> str:
+    """The visitor's language (the chat's locale), named for the model; "" when the chat
+    has none (an SMS chat): the model then follows the customer."""
+    language = supported_language(locale)
+    if language is None:
+        return ""
+    name = ENGLISH_NAMES[language]
+    rule = f"The customer's language is {name}: always answer in {name}"
+    if language != Language.ENGLISH:
+        rule += ", even though these instructions are in English"
+    return rule + ", unless the customer writes to you in another language."
+
+
+def system_prompt(
+    agent: Agent, tenant: Tenant, capture: CaptureStyle | None = None, locale: str | None = None
+) -> str:
     """`capture`: how this chat captures a follow-up in conversation (voice, SMS); None
-    in the web widget's text chat, which shows the form."""
+    in the web widget's text chat, which shows the form. `locale`: the chat's language."""
     persona = f"You are {agent.name}, {agent.role} at {tenant.name}. Tone: {agent.tone}."
     writing = capture.writing if capture else ""
-    parts = [persona, writing, agent.instructions.strip(), _followup_rules(tenant, capture)]
+    parts = [
+        persona,
+        language_rule(locale),
+        writing,
+        agent.instructions.strip(),
+        _followup_rules(tenant, capture),
+    ]
     return "\n\n".join(part for part in parts if part)
 
 
@@ -107,10 +129,14 @@ _ROLE_FOR_MODEL = {Role.CLIENT: "user", Role.AGENT: "assistant", Role.STAFF: "as
 
 
 def conversation(
-    agent: Agent, tenant: Tenant, history: list[Message], capture: CaptureStyle | None = None
+    agent: Agent,
+    tenant: Tenant,
+    history: list[Message],
+    capture: CaptureStyle | None = None,
+    locale: str | None = None,
 ) -> list[dict]:
     """The chat as the model sees it: the system prompt, then each message in order."""
-    messages = [{"role": "system", "content": system_prompt(agent, tenant, capture)}]
+    messages = [{"role": "system", "content": system_prompt(agent, tenant, capture, locale)}]
     for message in history:
         role = _ROLE_FOR_MODEL.get(Role(message.role))
         if role and message.content:

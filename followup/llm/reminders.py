@@ -28,11 +28,16 @@ def reminder_prompt(
     history: list[Message],
     instruction: str,
     capture: prompts.CaptureStyle | None = None,
+    locale: str | None = None,
 ) -> list[dict]:
     """What the model reads: the agent's usual conversation on this channel (`capture`:
-    how a follow-up is taken there, e.g. by SMS), then the task."""
+    how a follow-up is taken there, e.g. by SMS) in the chat's language (`locale`), then
+    the task."""
     task = {"role": "system", "content": TASK.format(instruction=instruction.strip())}
-    return [*prompts.conversation(agent, tenant, history, capture), task]
+    rule = prompts.language_rule(locale)
+    if rule:  # said again last: the instruction above may be in another language
+        task["content"] += f"\n\n{rule}"
+    return [*prompts.conversation(agent, tenant, history, capture, locale), task]
 
 
 def write_reminder(prompt: list[dict], instruction: str) -> Completion:

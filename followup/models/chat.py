@@ -111,6 +111,9 @@ class Chat(db.Model):
     page_url: Mapped[str | None] = mapped_column(String(2000))
     referrer: Mapped[str | None] = mapped_column(String(2000))
     language: Mapped[str | None] = mapped_column(String(35))
+    # The language this customer is served in (followup.locales.Language), chosen when
+    # the chat started: its pages, emails, SMS and reminders. None: English.
+    locale: Mapped[str | None] = mapped_column(String(5))
     device: Mapped[str | None] = mapped_column(String(8))
 
     # Auto follow-up. A client message starts a new cycle; nothing of an older

@@ -2,6 +2,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import ngettext
 from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,7 +34,10 @@ def response_promise(tenant: "Tenant") -> str:
     """When the team answers a follow-up: said once around a request, where it is made
     (the form, or the capture in conversation), in the thank-you once it is sent and in
     the customer's confirmation email."""
-    return f"We'll contact you within {tenant.response_time_hours} hours."
+    hours = tenant.response_time_hours
+    return ngettext(
+        "We'll contact you within %(num)d hour.", "We'll contact you within %(num)d hours.", hours
+    )
 
 
 class Tenant(db.Model):
@@ -81,6 +85,9 @@ class Tenant(db.Model):
     satisfaction_survey_enabled: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()
     )
+    # The language of the widget, emails and SMS for visitors whose website and browser
+    # name none we serve (followup.locales.Language).
+    visitor_locale: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
     # The owner's rule: every member signs in with a code from an authenticator app too.
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,15 +18,21 @@ from datetime import datetime
 from email.utils import formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_date, format_time, get_datetime_format
 from flask import current_app, render_template
+from flask_babel import get_locale, gettext
 from flask_mail import BadHeaderError
 from flask_mail import Message as MailMessage
 
 from followup.clock import utcnow
 from followup.config import PROJECT_ROOT
-from followup.extensions import mail
+from followup.extensions import db, mail
+from followup.locales import in_language
 from followup.models import (
+    Chat,
     DeliveryState,
     FollowUpRequest,
     Notification,
@@ -219,18 +225,43 @@ def customer_confirmation(
     name and no reason: it cannot be used to send a chosen text to a chosen address."""
     business = one_line(tenant.name, SUBJECT_TEXT_LIMIT)
     sender_address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
-    context = _context(
-        followup, tenant, promise=response_promise(tenant), proven=followup.identity_verified
-    )
-    return _email(
-        notification,
-        "customer_email",
-        context,
-        subject=f"{business}: we received your request",
-        # The customer's reply reaches the business, not our sending address.
-        reply_to=tenant.contact_email,
-        sender=formataddr((business, sender_address)),
-    )
+    with in_language(_customer_locale(followup, tenant)) as language:
+        context = _context(
+            followup,
+            tenant,
+            promise=response_promise(tenant),
+            proven=followup.identity_verified,
+            received=customer_datetime(followup.created_at, tenant),
+            language=language,
+        )
+        return _email(
+            notification,
+            "customer_email",
+            context,
+            subject=gettext("%(business)s: we received your request", business=business),
+            # The customer's reply reaches the business, not our sending address.
+            reply_to=tenant.contact_email,
+            sender=formataddr((business, sender_address)),
+        )
+
+
+def _customer_locale(followup: FollowUpRequest, tenant: Tenant) -> str:
+    """The language of the chat the request came from, else the business's default
+    for visitors (a request made through the API)."""
+    chat = db.session.get(Chat, followup.chat_id) if followup.chat_id else None
+    return (chat.locale if chat is not None else None) or tenant.visitor_locale
+
+
+def customer_datetime(moment: datetime, tenant: Tenant) -> str:
+    """A date and time as the customer's language writes it, to the minute, in the
+    business's time zone: "December 7, 2026, 2:05 PM CET", "7. Dezember 2026, 14:05
+    CET" (Babel's long date and short time, joined as the language joins them)."""
+    local = moment.astimezone(ZoneInfo(tenant.timezone))
+    locale = get_locale() or Locale("en")
+    date = format_date(local, "long", locale=locale)
+    time = f"{format_time(local, 'short', locale=locale)} {local.tzname()}"
+    joined = get_datetime_format("long", locale=locale).replace("'", "")
+    return joined.replace("{0}", time).replace("{1}", date)
 
 
 def satisfaction_request(
@@ -293,25 +324,28 @@ def staff_link(notification: Notification, token: StaffToken, tenant: Tenant) ->
     )
 
 
-def login_link(
-    address: str, business: str, where: str, link: str, asked_at: datetime
-) -> MailMessage:
+def login_link(address: str, business: str, where: str, link: str, asked_at: str) -> MailMessage:
     """To whoever asked for a login link in a chat (`where`: on which site, from which
-    device), with the link to open and the code to type in that chat."""
+    device; `asked_at`: when, as the customer's language writes it), with the link to
+    open and the code to type in that chat. Written in the language in force."""
     return MailMessage(
-        subject=f"Your login link for {business}",
+        subject=gettext("Your login link for %(business)s", business=business),
         recipients=[address],
-        body=(
+        body=gettext(
             # No name: whoever first typed this address chose it, and this email
             # must carry nobody's words to an address nobody proved.
             "Hello,\n\n"
-            f"Somebody asked for a login link to the chat with {business} "
-            f"{where}, at {asked_at:%Y-%m-%d %H:%M} UTC.\n\n"
-            f"If that was you, open this link and type the code shown in that chat "
-            f"window:\n{link}\n\n"
+            "Somebody asked for a login link to the chat with %(business)s %(where)s, "
+            "at %(asked_at)s.\n\n"
+            "If that was you, open this link and type the code shown in that chat "
+            "window:\n%(link)s\n\n"
             "It works once and expires in 30 minutes.\n\n"
             "If you did not ask for it, ignore this email: without the code shown in "
-            "the chat that asked, nobody can log in with it.\n"
+            "the chat that asked, nobody can log in with it.\n",
+            business=business,
+            where=where,
+            asked_at=asked_at,
+            link=link,
         ),
     )
 

@@ -16,25 +16,47 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
+from flask_babel import gettext
+
 from followup.errors import ValidationFailed
+from followup.locales import mark
 from followup.models import Channel, Chat, Mode, Source
 from followup.services import voice
 from followup.services.followup_limits import MAX_NAME, MAX_REASON
 from followup.services.prefill import NAME_SHAPE, typed_email, typed_phone
 
-_YES = re.compile(r"\b(yes|yeah|yep|yup|correct|right|sure|ok|okay|exactly|affirmative)\b", re.I)
-_NO = re.compile(r"\b(no|nope|wrong|incorrect|not|change)\b", re.I)
-_CANCEL = re.compile(r"\b(cancel|stop|never ?mind|forget it|no thanks|no thank you)\b", re.I)
-_SKIP = re.compile(r"\b(skip|no phone|none|don't have|do not have)\b", re.I)
+# The customer answers in the chat's language, as the questions asked them (English,
+# German, Spanish, French, Russian); the words of each are recognised in every chat.
+_YES = re.compile(
+    r"\b(yes|yeah|yep|yup|correct|right|sure|ok|okay|exactly|affirmative"
+    r"|ja|jawohl|genau|richtig|stimmt|sí|si|claro|correcto|vale|oui|exact|exactement"
+    r"|да|верно|правильно|конечно)\b",
+    re.I,
+)
+_NO = re.compile(
+    r"\b(no|nope|wrong|incorrect|not|change|nein|falsch|nicht|ändern|incorrecto|cambiar"
+    r"|non|faux|pas|modifier|нет|неверно|не|изменить|исправить)\b",
+    re.I,
+)
+_CANCEL = re.compile(
+    r"\b(cancel|stop|never ?mind|forget it|no thanks|no thank you|abbrechen|vergiss es"
+    r"|cancelar|olvídalo|annuler|laisse tomber|отмена|отменить|не надо)\b",
+    re.I,
+)
+_SKIP = re.compile(
+    r"\b(skip|no phone|none|don't have|do not have|überspringen|keine|omitir|ninguno"
+    r"|passer|aucun|пропустить|нет телефона)\b",
+    re.I,
+)
 # "My name is actually Ann Lee, …": a name given outright, wherever in the dialogue
 # (name-shaped, so "my name is wrong" names no one).
 _NAME_GIVEN = re.compile(r"\b(?i:my name(?:'s| is))\s+(?i:actually\s+)?" + NAME_SHAPE)
 # Words by which the customer names the detail to change.
 _FIELD_WORDS = {
-    "email": ("email", "e-mail"),
-    "name": ("name",),
-    "phone": ("phone", "number"),
-    "reason": ("reason",),
+    "email": ("email", "e-mail", "correo", "courriel", "почт"),
+    "name": ("name", "nombre", "nom", "имя"),
+    "phone": ("phone", "number", "telefon", "nummer", "teléfono", "número", "numéro", "номер"),
+    "reason": ("reason", "anliegen", "motivo", "motif", "причин"),
 }
 FIELDS = tuple(_FIELD_WORDS)
 
@@ -77,35 +99,49 @@ class Style:
     source: Source
     mode: Mode  # the mode of the agent's messages
     spell_back: bool  # confirm the email on its own, spelled letter by letter
-    says: dict[str, str]  # each question, and the apologies for what could not be read
+    # Each question, and the apologies for what could not be read (in English, marked:
+    # said with `gettext`, in the chat's language).
+    says: dict[str, str]
     summary: Callable[[CaptureState], str]  # every detail read back, asking for a yes
     after_offer: str  # for the model: what happens once it calls the tool
     writing: str  # for the model: how to write on this channel
 
 
 def _spoken_summary(state: CaptureState) -> str:
-    phone = f"phone {' '.join(state.phone)}" if state.phone else "no phone"
-    return (
-        f"Let me confirm: name {state.name}, email {voice.spell_email(state.email)}, "
-        f"{phone}. Shall I send your request to the team?"
+    details = {"name": state.name, "email": voice.spell_email(state.email)}
+    if state.phone:
+        return gettext(
+            "Let me confirm: name %(name)s, email %(email)s, phone %(phone)s. "
+            "Shall I send your request to the team?",
+            phone=" ".join(state.phone),
+            **details,
+        )
+    return gettext(
+        "Let me confirm: name %(name)s, email %(email)s, no phone. "
+        "Shall I send your request to the team?",
+        **details,
     )
 
 
 def _texted_summary(state: CaptureState) -> str:
-    return (
+    return gettext(
         "Please check your details:\n"
-        f"Name: {state.name}\n"
-        f"Email: {state.email}\n"
-        f"Phone: {state.phone or 'none'}\n"
-        f"Request: {state.reason}\n"
-        "Reply YES to send this to our team, or tell me what to change."
+        "Name: %(name)s\n"
+        "Email: %(email)s\n"
+        "Phone: %(phone)s\n"
+        "Request: %(reason)s\n"
+        "Reply YES to send this to our team, or tell me what to change.",
+        name=state.name,
+        email=state.email,
+        phone=state.phone or gettext("none"),
+        reason=state.reason,
     )
 
 
 _QUESTIONS = {
-    "email": "What's your email address?",
-    "name": "What's your name?",
-    "reason": "What would you like our team to help you with?",
+    "email": mark("What's your email address?"),
+    "name": mark("What's your name?"),
+    "reason": mark("What would you like our team to help you with?"),
 }
 
 VOICE = Style(
@@ -115,12 +151,12 @@ VOICE = Style(
     spell_back=True,
     says=_QUESTIONS
     | {
-        "phone": (
+        "phone": mark(
             "What phone number can we reach you on? Please include the country code, or say skip."
         ),
-        "which": "What should I change: your email, your name, or your phone number?",
-        "bad_email": "Sorry, I didn't catch a valid email address. Could you say it again?",
-        "bad_phone": (
+        "which": mark("What should I change: your email, your name, or your phone number?"),
+        "bad_email": mark("Sorry, I didn't catch a valid email address. Could you say it again?"),
+        "bad_phone": mark(
             "Sorry, I couldn't understand that number. Please say it with the country code, "
             "or say skip."
         ),
@@ -137,18 +173,18 @@ SMS = Style(
     spell_back=False,
     says=_QUESTIONS
     | {
-        "phone": (
+        "phone": mark(
             "What phone number can we reach you on? Please include the country code, or reply SKIP."
         ),
-        "which": (
+        "which": mark(
             "What should I change: your email, name, phone number or the reason? "
             "You can also just type the new detail."
         ),
-        "bad_email": (
+        "bad_email": mark(
             "Sorry, that doesn't look like an email address. Please type it again, "
             "like name@example.com."
         ),
-        "bad_phone": (
+        "bad_phone": mark(
             "Sorry, that doesn't look like a phone number. Please include the country code, "
             "like +1 415 555 0100, or reply SKIP."
         ),
@@ -221,10 +257,10 @@ def _next_step_name(state: CaptureState, style: Style) -> str:
 def _ask(state: CaptureState, style: Style, step: str) -> str:
     state.step = step
     if step == "confirm_email":
-        return f"That's {voice.spell_email(state.email)}, correct?"
+        return gettext("That's %(email)s, correct?", email=voice.spell_email(state.email))
     if step == "confirm_all":
         return style.summary(state)
-    return style.says[step]
+    return gettext(style.says[step])
 
 
 def _ask_next(state: CaptureState, style: Style) -> str:
@@ -290,7 +326,7 @@ def _read_detail(state: CaptureState, style: Style, field: str, answer: str) -> 
         else:
             state.reason = voice.reason_from_speech(answer)[:MAX_REASON] or None
     except ValidationFailed:
-        return Step(style.says[f"bad_{field}"])
+        return Step(gettext(style.says[f"bad_{field}"]))
     return Step(_ask_next(state, style))
 
 
@@ -312,7 +348,8 @@ def _handle(state: CaptureState, style: Style, answer: str) -> Step:
         if _agrees(answer):
             state.email_confirmed = True
             return Step(_ask_next(state, style))
-        return Step("Sorry about that. " + _ask(state, style, "email"))
+        sorry = gettext("Sorry about that.")
+        return Step(f"{sorry} {_ask(state, style, 'email')}")
     return _read_detail(state, style, step, answer)
 
 
@@ -329,7 +366,7 @@ def next_step(chat: Chat, answer: str) -> Step:
     state = _state(chat)
     if _cancels(state, answer):
         _save(chat, None)
-        return Step("OK, I won't send a request. Is there anything else I can help with?")
+        return Step(gettext("OK, I won't send a request. Is there anything else I can help with?"))
     result = _handle(state, style_of(chat), answer)
     _save(chat, state)
     return result
@@ -345,4 +382,5 @@ def ask_again(chat: Chat, field: str, problem: str) -> str:
     state = _state(chat)
     question = _ask(state, style_of(chat), field if field in FIELDS else "which")
     _save(chat, state)
-    return f"Sorry, I couldn't send that. {problem} {question}"
+    sorry = gettext("Sorry, I couldn't send that.")
+    return f"{sorry} {problem} {question}"

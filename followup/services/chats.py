@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from flask import current_app
+from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, exists, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -23,6 +24,7 @@ from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
+from followup.locales import in_language, mark
 from followup.logs import note_tenant
 from followup.models import (
     WIDGET_AGENT_FIRST,
@@ -63,10 +65,10 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
 DEFAULT_AGENT_NAME = "Alex"
-CAPTURE_CLOSED = "Sorry, I can't pass requests to our team at the moment."
+CAPTURE_CLOSED = mark("Sorry, I can't pass requests to our team at the moment.")
 # Above the web chat's form: what happens next. The form itself says when the team
 # answers, so no sentence around it repeats that.
-FORM_LEAD = "Leave your details below and the team will get back to you."
+FORM_LEAD = mark("Leave your details below and the team will get back to you.")
 SESSION_SALT = "widget-session"
 # A stream waiting for the answer another stream is writing looks for it this often,
 # and says it is still there (to proxies that end quiet connections) every so many looks.
@@ -83,13 +85,13 @@ class FollowupsDisabled(DomainError):
     http_status = 409
 
     def __init__(self) -> None:
-        super().__init__("Follow-up requests are turned off for this business.")
+        super().__init__(mark("Follow-up requests are turned off for this business."))
 
 
 def tenant_for_widget(public_key: str) -> Tenant:
     tenant = db.session.scalar(select(Tenant).where(Tenant.widget_public_key == public_key))
     if tenant is None:
-        raise NotFound("Unknown widget key.")
+        raise NotFound(mark("Unknown widget key."))
     note_tenant(tenant.id)
     return tenant
 
@@ -125,7 +127,7 @@ def _tenant_and_widget_agent(public_key: str) -> tuple[Tenant, Agent, str | None
     first one is created on first use) and the business's own greeting, if any."""
     found = db.session.execute(_TENANT_AND_WIDGET_AGENT, {"public_key": public_key}).first()
     if found is None:
-        raise NotFound("Unknown widget key.")
+        raise NotFound(mark("Unknown widget key."))
     tenant, agent, own_greeting = found
     if agent is None:
         agent = Agent(tenant_id=tenant.id, name=DEFAULT_AGENT_NAME, serves_web_widget=True)
@@ -204,12 +206,12 @@ def chat_for_session(token: str | None, chat_id: int) -> tuple[Chat, Tenant, Age
     try:
         claims = _serializer().loads(token or "")
     except BadSignature:
-        raise NotFound("No such chat.") from None
+        raise NotFound(mark("No such chat.")) from None
     found = None
     if isinstance(claims, dict) and claims.get("chat") == chat_id:
         found = db.session.execute(_CHAT_TENANT_AND_AGENT, {"chat_id": chat_id}).first()
     if found is None or _session_lapsed(found[0]):
-        raise NotFound("No such chat.")
+        raise NotFound(mark("No such chat."))
     chat, tenant, agent = found
     return chat, tenant, agent
 
@@ -243,10 +245,12 @@ def start_chat(public_key: str, customer: object = None, visit: Visit | None = N
         referrer=visit.referrer,
         language=visit.language,
         device=visit.device,
+        locale=visit.locale_for(tenant),
     )
     db.session.add(chat)
     look = widget_look.Look(greeting=own_greeting)
-    messages.append(chat, Role.AGENT, widget_look.greeting_text(look, agent.name, tenant.name))
+    with in_language(chat.locale):  # the business's default too, when nobody asked
+        messages.append(chat, Role.AGENT, widget_look.greeting_text(look, agent.name, tenant.name))
     allowed_origins = tuple(tenant.allowed_origins or ())
     db.session.commit()
     return OpenedChat(chat, session_token(chat), allowed_origins)
@@ -342,7 +346,7 @@ def post_staff_reply(chat: Chat, staff_user: StaffUser, text: object) -> Message
     """A staff member answers in the chat (human takeover): saved, then sent on the chat's
     channel. For STAFF_TAKEOVER_MINUTES afterwards no reminder goes out."""
     if staff_user.tenant_id != chat.tenant_id:
-        raise NotFound("No such chat.")
+        raise NotFound(mark("No such chat."))
     content = clean_text(
         text, "text", "Reply as staff", required=True, max_length=MAX_MESSAGE_CHARS
     )
@@ -380,12 +384,13 @@ def followup_form_action(
 
 
 def _fallback_text(tenant: Tenant, by_form: bool = True) -> str:
-    text = "Sorry, I can't answer right now."
+    text = gettext("Sorry, I can't answer right now.")
     if not tenant.followups_enabled:
         return text
     if by_form:  # the form below says when the team answers
-        return f"{text} {FORM_LEAD}"
-    return f"{text} Our team can get back to you instead. {response_promise(tenant)}"
+        return f"{text} {gettext(FORM_LEAD)}"
+    instead = gettext("Our team can get back to you instead.")
+    return f"{text} {instead} {response_promise(tenant)}"
 
 
 def _fallback(chat: Chat, tenant: Tenant, reason: str, turn: "_ModelTurn") -> Message:
@@ -423,7 +428,7 @@ def _finish_turn(chat: Chat, tenant: Tenant, completion: Completion, turn: "_Mod
         style = capture.style_for(chat, mode)
         if style is None:
             action = form
-            text = prompts.without_promise(text) or FORM_LEAD
+            text = prompts.without_promise(text) or gettext(FORM_LEAD)
         else:  # no form on this channel: our code asks for the details
             text = capture.begin(chat, style, form, lead=text or response_promise(tenant))
     return _add_message(
@@ -485,7 +490,9 @@ def _begin_turn(chat: Chat, reply_to_id: int | None = None) -> Message | _ModelT
     # both submit the request. (The widget's turn holds the lock already.)
     if capture.capturing(chat) and capture.capturing(autofollowup.lock_chat(chat)):
         return _capture_turn(chat, tenant, past[-1].content, reply_to_id, read)
-    conversation = prompts.conversation(chat.agent, tenant, past, capture.style_for(chat, mode))
+    conversation = prompts.conversation(
+        chat.agent, tenant, past, capture.style_for(chat, mode), chat.locale
+    )
     return _ModelTurn(chat.id, mode, conversation, prompts.tools_for(tenant), reply_to_id, read)
 
 
@@ -738,13 +745,15 @@ def _submit(
     def thank(followup: FollowUpRequest) -> None:
         # In the request's own commit: a repeat of the form finds both, or neither.
         chat.customer_id = chat.customer_id or followup.customer_id
-        text = f"Thank you, {followup.name}! Your request has been sent to our team. "
+        text = gettext(
+            "Thank you, %(name)s! Your request has been sent to our team.", name=followup.name
+        )
         action = {"type": ActionType.FOLLOWUP_CREATED, "followup_id": followup.id}
         thanks.append(
             messages.append(
                 chat,
                 Role.AGENT,
-                text + response_promise(tenant),
+                f"{text} {response_promise(tenant)}",
                 action=action,
                 reply_to_id=reply_to_id,
                 answers_up_to=answers_up_to,
@@ -779,7 +788,7 @@ def _capture_turn(
     said = {"mode": style.mode, "reply_to_id": reply_to_id, "answers_up_to": answers_up_to}
     if not tenant.followups_enabled:  # turned off while the customer was answering
         capture.finish(chat)
-        return _add_message(chat, Role.AGENT, CAPTURE_CLOSED, **said)
+        return _add_message(chat, Role.AGENT, gettext(CAPTURE_CLOSED), **said)
     step = capture.next_step(chat, answer)
     if step.submit is None:
         return _add_message(chat, Role.AGENT, step.say, **said)

@@ -14,12 +14,14 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
+from followup.locales import in_language, mark
 from followup.models import (
     Chat,
     Customer,
@@ -43,7 +45,7 @@ LOGIN_CODE_LENGTH = 6
 # Wrong codes a link takes before it stops working: guessing one of 30**6 codes in
 # five tries is hopeless.
 MAX_WRONG_CODES = 5
-DEAD_LINK = "This login link is invalid, used or expired. Ask for a new one."
+DEAD_LINK = mark("This login link is invalid, used or expired. Ask for a new one.")
 
 
 def _hash(token: str) -> str:
@@ -167,16 +169,18 @@ def issue_login_link(
     return row, login_link_url(token)
 
 
+# Where a login link was asked for, as its email says it ("… on shop.example from a phone").
 DEVICES = {
-    DeviceClass.MOBILE: "a phone",
-    DeviceClass.TABLET: "a tablet",
-    DeviceClass.DESKTOP: "a computer",
+    DeviceClass.MOBILE: mark("from a phone"),
+    DeviceClass.TABLET: mark("from a tablet"),
+    DeviceClass.DESKTOP: mark("from a computer"),
 }
 
 
 def email_login_link(chat_id: int, address: str, code_hash: str) -> None:
     """The job's work: email the link if there is one to send (`issue_login_link`). The
-    link is made here and travels in no job's arguments; only its hash is stored."""
+    link is made here and travels in no job's arguments; only its hash is stored. The
+    email, and the page its link opens, are in the chat's language."""
     issued = issue_login_link(chat_id, address, code_hash)
     if issued is None:
         return
@@ -184,9 +188,14 @@ def email_login_link(chat_id: int, address: str, code_hash: str) -> None:
     customer = db.session.get(Customer, row.customer_id)
     chat = db.session.get(Chat, row.chat_id)
     tenant = db.session.get(Tenant, customer.tenant_id)
-    message = notify_email.login_link(
-        customer.email, tenant.name, _where_asked(chat, tenant), link, asked_at=row.created_at
-    )
+    with in_language(chat.locale):
+        message = notify_email.login_link(
+            customer.email,
+            tenant.name,
+            _where_asked(chat, tenant),
+            link,
+            asked_at=notify_email.customer_datetime(row.created_at, tenant),
+        )
     notify_email.hand_over(message, f"login-link-customer-{customer.id}")
 
 
@@ -195,8 +204,9 @@ def _where_asked(chat: Chat, tenant: Tenant) -> str:
     else's. The page address is the visitor's to write: the site is named only when it
     is one the business allowed the widget on, so the email carries no visitor's words."""
     origin = allowed_origin_of(tenant, chat.page_url)
+    where = gettext("on %(site)s", site=origin) if origin else gettext("on our website")
     device = DEVICES.get(chat.device)
-    return (f"on {origin}" if origin else "on our website") + (f" from {device}" if device else "")
+    return f"{where} {gettext(device)}" if device else where
 
 
 def _link_asked_for(chat: Chat, customer: Customer, code_hash: str) -> CustomerLoginToken | None:
@@ -220,6 +230,15 @@ def _is_usable(row: CustomerLoginToken | None) -> bool:
         and row.used_at is None
         and row.wrong_codes < MAX_WRONG_CODES
         and row.expires_at >= utcnow()
+    )
+
+
+def link_locale(token: str) -> str | None:
+    """The language of the chat that asked for this link (used or not): its page is in it."""
+    return db.session.scalar(
+        select(Chat.locale)
+        .join(CustomerLoginToken, CustomerLoginToken.chat_id == Chat.id)
+        .where(CustomerLoginToken.token_hash == _hash(token))
     )
 
 
@@ -257,11 +276,9 @@ def _wrong_code(row: CustomerLoginToken) -> None:
     left = MAX_WRONG_CODES - row.wrong_codes
     if left <= 0:
         raise NotFound(DEAD_LINK)
-    tries = "1 more try" if left == 1 else f"{left} more tries"
-    raise ValidationFailed(
-        {"code": f"That is not the code shown in the chat window. You have {tries}."},
-        "That is not the code shown in the chat window.",
-    )
+    wrong = gettext("That is not the code shown in the chat window.")
+    tries = ngettext("You have %(num)d more try.", "You have %(num)d more tries.", left)
+    raise ValidationFailed({"code": f"{wrong} {tries}"}, wrong)
 
 
 def consume_login_link(token: str, code: object) -> Customer:
@@ -283,6 +300,7 @@ def consume_login_link(token: str, code: object) -> Customer:
     if row.chat_id is not None:
         chat = db.session.get(Chat, row.chat_id)
         chat.customer_id = customer.id
-        messages.append(chat, Role.SYSTEM, f"Logged in as {customer.email}.")
+        logged_in = gettext("Logged in as %(email)s.", email=customer.email)
+        messages.append(chat, Role.SYSTEM, logged_in)
     db.session.commit()
     return customer

@@ -198,7 +198,12 @@ def _prompt(chat_id: int, instruction: str) -> list[dict]:
     ).all()
     tenant = db.session.get(Tenant, chat.tenant_id)
     return reminder_prompt(
-        chat.agent, tenant, list(reversed(recent)), instruction, capture.style_for(chat)
+        chat.agent,
+        tenant,
+        list(reversed(recent)),
+        instruction,
+        capture.style_for(chat),
+        chat.locale,
     )
 
 

@@ -7,6 +7,8 @@ after a rename or once their account is gone. Only the first word of the name ev
 reaches the customer.
 """
 
+from flask_babel import gettext
+
 from followup.models import Message, Role, StaffUser
 
 STAFF_KEY = "staff"
@@ -36,7 +38,7 @@ def author_name(message: Message) -> str:
 
 def team_label(business: str, staff_name: str | None) -> str:
     """ "Anna · Acme team"; "Acme team" when the staff member has no name."""
-    team = f"{business} team"
+    team = gettext("%(business)s team", business=business)
     first = first_name(staff_name)
     return f"{first} · {team}" if first else team
 

@@ -21,7 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from followup.errors import NotFound
 from followup.extensions import db
-from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role
+from followup.locales import in_language
+from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role, Tenant
 from followup.services import autofollowup, capture, chats, messages, sms_answers
 from followup.services.validation import normalize_phone, without_refused_characters
 
@@ -122,6 +123,8 @@ def _start_chat(agent: Agent, phone: str) -> Chat:
         title=(customer.name if customer and customer.name else phone),
         # The carrier's number, offered to the follow-up form like other unsigned data.
         visitor={"phone": phone},
+        # No browser or website says more: the business's language for visitors.
+        locale=db.session.get(Tenant, agent.tenant_id).visitor_locale,
     )
     db.session.add(chat)
     db.session.flush()  # committed with its first message, or not at all
@@ -194,7 +197,11 @@ def _give_back(message_id: int) -> None:
 
 def _answer_claimed(chat_id: int, message_id: int) -> Message | None:
     chat = db.session.get(Chat, chat_id)
-    reply = chats.reply(chat) if chat is not None and awaits_answer(chat, message_id) else None
+    if chat is None or not awaits_answer(chat, message_id):
+        reply = None
+    else:
+        with in_language(chat.locale):
+            reply = chats.reply(chat)
     if reply is None:  # see `awaits_answer`; or a staff member is in charge
         sms_answers.settle(message_id, AnswerState.NOT_NEEDED)
         db.session.commit()

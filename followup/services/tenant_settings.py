@@ -16,6 +16,7 @@ from flask import current_app
 from followup.clock import utcnow
 from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
+from followup.locales import NATIVE_NAMES, Language
 from followup.models import Tenant, VoiceMode
 from followup.models.tenant import new_widget_secret
 from followup.services.permissions import Permission, allows
@@ -60,6 +61,7 @@ class BusinessSettings:
     contact_phone: str | None
     timezone: str
     sms_enabled: bool
+    visitor_locale: Language | None  # None: not given, left as it is
 
 
 def validate_business(data: dict) -> BusinessSettings:
@@ -98,8 +100,23 @@ def validate_business(data: dict) -> BusinessSettings:
         errors.errors["contact_phone"] = problem(
             "Contact phone", "add one to receive SMS notifications, or switch them off."
         )
+    visitor_locale = errors.check(_visitor_locale, data.get("visitor_locale"))
     errors.raise_if_any()
-    return BusinessSettings(name, email, phone, timezone, sms_enabled)
+    return BusinessSettings(name, email, phone, timezone, sms_enabled, visitor_locale)
+
+
+def _visitor_locale(value: object) -> Language | None:
+    """The business's language for visitors whose website and browser name none we serve."""
+    if value is None:
+        return None
+    try:
+        return Language(value)
+    except ValueError:
+        choices = ", ".join(NATIVE_NAMES[language] for language in Language)
+        advice = f"choose one of {choices}."
+        raise ValidationFailed(
+            {"visitor_locale": problem("Default language for visitors", advice)}
+        ) from None
 
 
 def update_business(tenant_id: int, data: dict) -> Tenant:
@@ -110,6 +127,8 @@ def update_business(tenant_id: int, data: dict) -> Tenant:
     tenant.contact_phone = settings.contact_phone
     tenant.timezone = settings.timezone
     tenant.sms_enabled = settings.sms_enabled
+    if settings.visitor_locale is not None:
+        tenant.visitor_locale = settings.visitor_locale
     db.session.commit()
     return tenant
 

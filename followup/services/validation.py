@@ -10,8 +10,10 @@ from functools import lru_cache
 
 import email_validator
 import phonenumbers
+from flask_babel import gettext
 
 from followup.errors import ValidationFailed
+from followup.locales import mark
 
 # The one rule for the characters of a text we are sent: any Unicode character but the
 # control characters (C0 save tab, line feed and carriage return; DEL; C1) and lone
@@ -36,13 +38,19 @@ def without_refused_characters(text: str) -> str:
 
 
 def problem(label: str, advice: str) -> str:
-    """A field's error as people read it: the field as its form labels it, then what to do."""
-    return f"{label}: {advice}"
+    """A field's error as people read it: the field as its form labels it, then what to do.
+    In the language in force: a visitor reads the widget's form errors in theirs (label
+    and advice are translated where the catalogues have them; the admin stays English)."""
+    return gettext("%(label)s: %(advice)s", label=gettext(label), advice=gettext(advice))
 
 
 def shorter(max_length: int, length: int) -> str:
     """The advice for a text that is too long."""
-    return f"keep it to {max_length:,} characters or fewer (this has {length:,})."
+    return gettext(
+        "keep it to %(limit)s characters or fewer (this has %(length)s).",
+        limit=f"{max_length:,}",
+        length=f"{length:,}",
+    )
 
 
 def clean_text(
@@ -57,7 +65,7 @@ def clean_text(
     text = value.strip()
     if not text:
         if required:
-            raise ValidationFailed({field: problem(label, "please fill this in.")})
+            raise ValidationFailed({field: problem(label, mark("please fill this in."))})
         return None
     if len(value) > max_length:
         raise ValidationFailed({field: problem(label, shorter(max_length, len(value)))})
@@ -116,7 +124,7 @@ def normalize_email(value: str, field: str = "email", label: str = "Email") -> s
     try:
         result = email_validator.validate_email(value, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        advice = "enter an address like name@example.com."
+        advice = mark("enter an address like name@example.com.")
         raise ValidationFailed({field: problem(label, advice)}) from exc
     return result.normalized.lower()
 
@@ -134,7 +142,7 @@ def normalize_phone(value: str, field: str = "phone", label: str = "Phone") -> s
     """Return the number in E.164 (as it is stored); it must carry its country code."""
     number = _phone_number(value)
     if number is None:
-        advice = "enter the number with its country code, like +1 415 555 0100."
+        advice = mark("enter the number with its country code, like +1 415 555 0100.")
         raise ValidationFailed({field: problem(label, advice)})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import String, literal_column
 
-from followup.models import Channel, Chat, Customer, DeviceClass
+from followup.locales import Language, choose_language, supported_language
+from followup.models import Channel, Chat, Customer, DeviceClass, Tenant
 from followup.services.validation import international_phone
 
 LABEL_PREFIX = "Visitor "
@@ -94,14 +95,30 @@ class Visit:
     referrer: str | None = None
     language: str | None = None
     device: DeviceClass | None = None
+    # The language the host page asked for (`FollowupWidget.locale`) and the browser's
+    # best one of ours: with the business's default they choose the chat's language.
+    asked_locale: Language | None = None
+    browser_locale: Language | None = None
 
     @classmethod
     def reported(
-        cls, page_url: object, referrer: object, language: object, user_agent: object
+        cls,
+        page_url: object,
+        referrer: object,
+        language: object,
+        user_agent: object,
+        asked_locale: object = None,
+        browser_locale: object = None,
     ) -> "Visit":
         return cls(
             web_address(page_url),
             web_address(referrer),
             browser_language(language),
             device_class(user_agent),
+            supported_language(asked_locale),
+            supported_language(browser_locale),
         )
+
+    def locale_for(self, tenant: Tenant) -> Language:
+        """The language the chat of this visit is served in."""
+        return choose_language(self.asked_locale, self.browser_locale, tenant.visitor_locale)

@@ -6,6 +6,9 @@ The dialogue that uses them, on voice and SMS alike, is `followup.services.captu
 
 import re
 
+from flask_babel import gettext
+
+from followup.locales import mark
 from followup.services.validation import normalize_email, normalize_phone
 
 _SPOKEN_SYMBOLS = {
@@ -31,7 +34,16 @@ _SPOKEN_DIGITS = {
     "eight": "8",
     "nine": "9",
 }
-_LOCAL_SYMBOLS = {".": "dot", "+": "plus", "-": "dash", "_": "underscore", "'": "apostrophe"}
+# How a symbol of an address is spelled back, in the customer's language.
+_SYMBOL_WORDS = {
+    "@": mark("at"),
+    ".": mark("dot"),
+    "+": mark("plus"),
+    "-": mark("dash"),
+    "_": mark("underscore"),
+    "'": mark("apostrophe"),
+}
+_LOCAL_SYMBOLS = frozenset(".+-_'")
 
 # What people say before the detail we asked for ("sure, it's …", "my email is …",
 # "name: …") and after it ("… please"): not part of the detail. "Oh" only with a pause
@@ -98,8 +110,13 @@ def _detail_said(heard: str, detail: str) -> str:
     return _TAILS.get(detail, _DEFAULT_TAIL).sub("", without_lead_in)
 
 
+def _word(symbol: str) -> str:
+    return gettext(_SYMBOL_WORDS[symbol])
+
+
 def spell_email(email: str) -> str:
-    """ "john.doe+x@my-site.com" → "j-o-h-n dot d-o-e plus x at my dash site dot com"."""
+    """ "john.doe+x@my-site.com" → "j-o-h-n dot d-o-e plus x at my dash site dot com"
+    (in German "… Punkt … at my Bindestrich site Punkt com")."""
     local, _, domain = email.rpartition("@")
     spoken, letters = [], []
     for char in local:
@@ -107,13 +124,14 @@ def spell_email(email: str) -> str:
             if letters:
                 spoken.append("-".join(letters))
                 letters = []
-            spoken.append(_LOCAL_SYMBOLS[char])
+            spoken.append(_word(char))
         else:
             letters.append(char)
     if letters:
         spoken.append("-".join(letters))
-    domain_words = " dot ".join(label.replace("-", " dash ") for label in domain.split("."))
-    return f"{' '.join(spoken)} at {domain_words}"
+    dash, dot = f" {_word('-')} ", f" {_word('.')} "
+    domain_words = dot.join(label.replace("-", dash) for label in domain.split("."))
+    return f"{' '.join(spoken)} {_word('@')} {domain_words}"
 
 
 def _email_part(word: str) -> str:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 import jwt
+from flask_babel import gettext
 
 from followup.clock import utcnow
 from followup.errors import DomainError
@@ -62,13 +63,15 @@ class SignInRequired(DomainError):
 
     def __init__(self, sign_in_url: str | None) -> None:
         self.sign_in_url = sign_in_url
-        super().__init__(f"Please sign in on {site_of(sign_in_url)} to chat with us.")
+        super().__init__(
+            gettext("Please sign in on %(site)s to chat with us.", site=site_of(sign_in_url))
+        )
 
 
 def site_of(sign_in_url: str | None) -> str:
     """The website's name as a visitor knows it: the sign-in page's host."""
     host = urlsplit(sign_in_url or "").hostname
-    return host.removeprefix("www.") if host else "our website"
+    return host.removeprefix("www.") if host else gettext("our website")
 
 
 def previous_secret_valid_until(tenant: Tenant) -> datetime | None:

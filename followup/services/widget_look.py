@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from followup.errors import NotFound, ValidationFailed
@@ -205,8 +206,13 @@ def greeting_text(look: Look, agent_name: str, business_name: str) -> str:
     """The first message of every website chat: the business's own, else ours. Never
     by the visitor's name: the website's signature covers the customer's id, not the
     name beside it, which may be anyone's (it only pre-fills the form)."""
-    own = look.greeting
-    return own or f"Hi! I'm {agent_name} from {business_name}. How can I help you today?"
+    if look.greeting:
+        return look.greeting
+    return gettext(
+        "Hi! I'm %(agent)s from %(business)s. How can I help you today?",
+        agent=agent_name,
+        business=business_name,
+    )
 
 
 def widget_agent(tenant_id: int) -> Agent | None:

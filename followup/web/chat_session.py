@@ -16,11 +16,13 @@ from flask import Response, request, stream_with_context
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm.client import TextDelta
+from followup.locales import mark
 from followup.logs import note_tenant
 from followup.models import Agent, Chat, Message, Tenant
 from followup.services import chats, widget_identity
 from followup.services.queries import MAX_ID
 from followup.services.validation import whole_number
+from followup.web.locale import use_locale
 from followup.web.requests import bearer_token
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,8 @@ def session_chat(chat_id: int, public_key: str | None = None) -> tuple[Tenant, C
     one business's chat must not open it through another's widget."""
     session = opened_chat(chat_id)
     if session is None or public_key not in (None, session.tenant.widget_public_key):
-        raise NotFound("No such chat.")
+        raise NotFound(mark("No such chat."))
+    use_locale(session.chat.locale)  # the rest of the request speaks the visitor's language
     # A chat begun before the business required a verified identity stops with the rule.
     widget_identity.require_verified(session.tenant, session.chat.visitor or {})
     return session.tenant, session.chat

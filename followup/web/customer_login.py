@@ -15,6 +15,7 @@ from followup.extensions import db, limiter
 from followup.models import Tenant
 from followup.services import customer_login as service
 from followup.web.forms import PostedForm, Text
+from followup.web.locale import use_locale, visitor_locale
 
 bp = Blueprint("customer_login", __name__)
 
@@ -47,6 +48,13 @@ def _page(status: int, **context):
     return response
 
 
+def _speak_as_the_chat(token: str) -> None:
+    """The page is in the language of the chat that asked for the link (the browser's,
+    when the link is unknown)."""
+    asked = service.link_locale(token)
+    use_locale(visitor_locale(None, asked))
+
+
 @bp.route("/customer-login/<token>", methods=["GET", "POST"])
 @limiter.limit(_rate_limit)
 def customer_login(token: str):
@@ -54,6 +62,7 @@ def customer_login(token: str):
     try:
         if len(token) > MAX_TOKEN_LENGTH:
             raise NotFound()
+        _speak_as_the_chat(token)
         if request.method == "POST":
             customer = service.consume_login_link(token, code)
         else:

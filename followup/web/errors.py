@@ -1,6 +1,7 @@
 """Errors to HTTP, in one place: JSON for the APIs, a message partial for HTMX, a page otherwise."""
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import gettext
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -9,22 +10,23 @@ from werkzeug.exceptions import HTTPException
 from followup.errors import DomainError
 from followup.extensions import login_manager
 from followup.htmx import is_partial_request
+from followup.locales import mark
 from followup.web.rate_limits import retry_after_s
 
 # Werkzeug's and Flask-Limiter's texts are written for developers ("The browser (or
 # proxy) sent a request that this server could not understand.", "20 per 1 minute"):
 # people get ours. A description our own code gave (abort with a message) is kept.
 HTTP_MESSAGES = {
-    400: "The request could not be read. Reload the page and try again.",
-    401: "Please log in first.",
-    403: "You are not allowed to do this.",
-    404: "There is nothing at this address. Check the link, or start again from the menu.",
-    405: "This address does not take that kind of request.",
-    413: "That was too much to send at once. Send less and try again.",
-    429: "Too many tries in a short time. Wait a moment, then try again.",
+    400: mark("The request could not be read. Reload the page and try again."),
+    401: mark("Please log in first."),
+    403: mark("You are not allowed to do this."),
+    404: mark("There is nothing at this address. Check the link, or start again from the menu."),
+    405: mark("This address does not take that kind of request."),
+    413: mark("That was too much to send at once. Send less and try again."),
+    429: mark("Too many tries in a short time. Wait a moment, then try again."),
 }
-OTHER_CLIENT_ERROR = "The request could not be handled. Reload the page and try again."
-SERVER_ERROR = "Something went wrong on our side."
+OTHER_CLIENT_ERROR = mark("The request could not be handled. Reload the page and try again.")
+SERVER_ERROR = mark("Something went wrong on our side.")
 
 
 def http_message(exc: HTTPException) -> str:
@@ -40,6 +42,9 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    # In the visitor's language where a widget or customer page chose one (English
+    # otherwise): a message the catalogues have is translated, any other kept as it is.
+    message = gettext(message) if message else message  # gettext("") is the catalogue's header
     if wants_json():
         return jsonify(error={"code": code, "message": message, "fields": fields or {}}), status
     if is_partial_request():

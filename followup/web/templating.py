@@ -5,10 +5,21 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import Flask
+from flask_babel import format_timedelta, get_locale, gettext
 
 from followup.clock import iso_utc
-from followup.models import ActionType, Channel, DeliveryState, Mode, PromiseState, Role
+from followup.locales import mark
+from followup.models import (
+    ActionType,
+    Channel,
+    DeliveryState,
+    Mode,
+    PromiseState,
+    Role,
+    Status,
+)
 from followup.services import notifications, promise, senders, visitors
 from followup.services.conversations import ChainStatus
 from followup.services.validation import international_phone
@@ -63,6 +74,38 @@ def local_clock(moment: datetime, timezone: str, now: datetime) -> str:
     return f"{_MONTHS[local.month - 1]} {local.day} {clock}"
 
 
+def visitor_time_ago(moment: datetime, now: datetime) -> str:
+    """ "5 minutes ago", "vor 5 Minuten": how long ago, in the visitor's language."""
+    if (now - moment).total_seconds() < 60:
+        return gettext("just now")
+    return format_timedelta(moment - now, add_direction=True)
+
+
+def current_locale() -> str:
+    """The page's language, for <html lang>."""
+    return str(get_locale() or "en")
+
+
+def visitor_datetime(moment: datetime, timezone: str) -> str:
+    """A date and time in the business's time zone, written as the visitor's language
+    writes them ("7 déc. 2026, 14:05")."""
+    return format_datetime(moment, "medium", tzinfo=ZoneInfo(timezone), locale=get_locale())
+
+
+# A request's status as its customer reads it (the widget's "My requests").
+_STATUS_LABELS = {
+    Status.PENDING: mark("Pending"),
+    Status.CONTACTED: mark("Contacted"),
+    Status.RESOLVED: mark("Resolved"),
+    Status.CANCELLED: mark("Cancelled"),
+}
+
+
+def customer_status_label(status: str) -> str:
+    label = _STATUS_LABELS.get(status)
+    return gettext(label) if label else status
+
+
 def short_address(address: str, limit: int = 60) -> str:
     """The host and path of a web address, for a line in a list (the chat shows it whole)."""
     parts = urlsplit(address)
@@ -76,6 +119,11 @@ def register_template_helpers(app: Flask) -> None:
     # Numbers are stored in E.164 (+442071838750) and shown as +44 20 7183 8750.
     app.add_template_filter(international_phone, "phone")
     app.add_template_global(time_ago, "time_ago")
+    # What customers read, in their language (followup.web.locale).
+    app.add_template_global(visitor_time_ago, "visitor_time_ago")
+    app.add_template_global(visitor_datetime, "visitor_datetime")
+    app.add_template_global(customer_status_label, "customer_status_label")
+    app.add_template_global(current_locale, "current_locale")
     app.add_template_global(ago, "ago")
     app.add_template_global(local_clock, "local_clock")
     # A pending request's "due in 3 h" / "overdue by 20 min" (services/promise.py).

@@ -25,6 +25,8 @@
   var chatsUrl = widget.dataset.chatsUrl;
   var storageKey = "followup-widget:" + widget.dataset.publicKey;
   var allowedOrigins = JSON.parse(widget.dataset.allowedOrigins || "[]");
+  // What this script shows itself, in the visitor's language (the page renders them).
+  var TEXTS = JSON.parse(widget.dataset.texts || "{}");
   var embedded = window.parent !== window;
 
   var session = null; // {chatId, token, customerId}
@@ -131,6 +133,9 @@
       if (visit.get(name)) body.set(name, visit.get(name));
     });
     if (navigator.language) body.set("language", navigator.language);
+    // The language the page was served in (the host page's, the browser's or the
+    // business's default): the chat, its emails and texts keep it.
+    body.set("locale", document.documentElement.lang);
     return fetch(chatsUrl, { method: "POST", body: body })
       .then(function (response) {
         // The business chats only with visitors its website signed in: the server's
@@ -174,11 +179,11 @@
     box.className = "chat-problem";
     box.setAttribute("role", "alert");
     var text = document.createElement("p");
-    text.textContent = "Sorry, the chat could not connect. Check your connection and try again.";
+    text.textContent = TEXTS.connectProblem;
     var retry = document.createElement("button");
     retry.type = "button";
     retry.className = "button button-primary";
-    retry.textContent = "Try again";
+    retry.textContent = TEXTS.tryAgain;
     retry.addEventListener("click", function () {
       booted = false;
       boot(customer);
@@ -458,21 +463,6 @@
 
   // --- voice: speech in (recognition), speech out (synthesis) --------------------------------
 
-  // Every text the visitor may see in voice mode, in one place.
-  var VOICE_TEXTS = {
-    listening: "Listening… Press Escape to stop.",
-    recording: "Recording… Press the microphone again to send it, or Escape to stop.",
-    transcribing: "Turning your voice into text…",
-    speaking: "Speaking…",
-    waiting: "Waiting for the reply…",
-    notHeard: "Sorry, I didn't catch that. Press the microphone to try again.",
-    couldNotStart: "Voice input could not start.",
-    blocked: "Microphone access is blocked.",
-    noMicrophone: "No microphone was found.",
-    stopped: "Voice input stopped. You can type instead.",
-    notSent: "Sorry, your recording could not be sent. Please try again, or type your message.",
-    noSpokenReplies: "Spoken replies aren't available here; replies appear as text."
-  };
   var MAX_RECORDING_MS = 60000; // the server takes about a minute (2 MB) at most
 
   // Where speech becomes text and text speech: the browser's own APIs, or our server (the
@@ -505,7 +495,8 @@
     listen();
   }
 
-  function language() { return navigator.language || document.documentElement.lang || "en"; }
+  // The chat's language (the page's): speech is heard and read in it.
+  function language() { return document.documentElement.lang || navigator.language || "en"; }
 
   function listen() {
     if (!voice.on || voice.listening || voice.recording || voice.transcribing || busy) return;
@@ -548,16 +539,16 @@
       recognition.start();
     } catch (e) {
       voice.listening = false;
-      stopVoice(VOICE_TEXTS.couldNotStart);
+      stopVoice(TEXTS.couldNotStart);
       return;
     }
     showVoiceState("");
   }
 
   function voiceProblem(error) {
-    if (error === "not-allowed" || error === "service-not-allowed" || error === "NotAllowedError") return VOICE_TEXTS.blocked;
-    if (error === "audio-capture" || error === "NotFoundError") return VOICE_TEXTS.noMicrophone;
-    return VOICE_TEXTS.stopped;
+    if (error === "not-allowed" || error === "service-not-allowed" || error === "NotAllowedError") return TEXTS.blocked;
+    if (error === "audio-capture" || error === "NotFoundError") return TEXTS.noMicrophone;
+    return TEXTS.stopped;
   }
 
   // No speech recognition here: record, and let our server turn the recording into text.
@@ -613,14 +604,14 @@
         return response.json().catch(function () { return {}; }).then(function (answer) {
           voice.transcribing = false;
           var heard = typeof answer.text === "string" ? answer.text.trim() : "";
-          if (!response.ok) stopVoice(errorMessage(answer) || VOICE_TEXTS.notSent);
-          else if (!heard) stopVoice(VOICE_TEXTS.notHeard);
+          if (!response.ok) stopVoice(errorMessage(answer) || TEXTS.notSent);
+          else if (!heard) stopVoice(TEXTS.notHeard);
           else if (voice.on) { sendSpoken(heard); showVoiceState(""); }
         });
       })
       .catch(function () {
         voice.transcribing = false;
-        stopVoice(VOICE_TEXTS.notSent);
+        stopVoice(TEXTS.notSent);
       });
     showVoiceState("");
   }
@@ -704,7 +695,7 @@
     note.className = "alert voice-note";
     note.id = "voice-no-speech";
     var text = document.createElement("p");
-    text.textContent = VOICE_TEXTS.noSpokenReplies;
+    text.textContent = TEXTS.noSpokenReplies;
     note.appendChild(text);
     alerts.appendChild(note);
   }
@@ -744,11 +735,11 @@
     mic.classList.toggle("is-on", voice.on);
     mic.classList.toggle("is-listening", voice.listening || voice.recording);
     var text = note;
-    if (voice.listening) text = VOICE_TEXTS.listening;
-    else if (voice.recording) text = VOICE_TEXTS.recording;
-    else if (voice.transcribing) text = VOICE_TEXTS.transcribing;
-    else if (voice.speaking) text = VOICE_TEXTS.speaking;
-    else if (voice.on && busy) text = VOICE_TEXTS.waiting;
+    if (voice.listening) text = TEXTS.listening;
+    else if (voice.recording) text = TEXTS.recording;
+    else if (voice.transcribing) text = TEXTS.transcribing;
+    else if (voice.speaking) text = TEXTS.speaking;
+    else if (voice.on && busy) text = TEXTS.waiting;
     status.textContent = text;
     status.classList.toggle("is-active", !!text);
   }

@@ -748,14 +748,17 @@ def test_staff_tell_chats_apart_by_label_page_referrer_language_and_device(
             expect(card.locator(f'dt:text-is("{term}") + dd')).to_have_text(value)
         screenshot(staff, "chat-visitor-chat-view")
 
-        # The visitor leaves their name with a request: every list now says it.
-        chat.get_by_role("button", name="Contact us").click()
-        panel = chat.get_by_role("region", name="Contact us")
-        panel.get_by_label("Name").fill("Sam Carter")
-        panel.get_by_label("Email").fill("sam@example.com")
-        panel.get_by_label("Reason").fill("Delivery of two oak tables to Lyon")
-        panel.get_by_role("button", name="Send request").click()
-        expect(panel.locator(".followup-done")).to_contain_text(PROMISE)
+        # The visitor leaves their name with a request: every list now says it. The
+        # chat speaks the browser's language (French).
+        chat.get_by_role("button", name="Nous contacter").click()
+        panel = chat.get_by_role("region", name="Nous contacter")
+        panel.get_by_label("Nom").fill("Sam Carter")
+        panel.get_by_label("E-mail").fill("sam@example.com")
+        panel.get_by_label("Motif").fill("Delivery of two oak tables to Lyon")
+        panel.get_by_role("button", name="Envoyer la demande").click()
+        expect(panel.locator(".followup-done")).to_contain_text(
+            "Nous vous recontacterons sous 24 heures."
+        )
 
         staff.reload()
         expect(staff.get_by_role("heading", level=1)).to_have_text("Sam Carter")

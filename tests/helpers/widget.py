@@ -74,9 +74,10 @@ class Visitor:
         self.chat_id: int | None = None
         self.token: str | None = None
 
-    def start(self, customer: str | None = None):
-        data = {} if customer is None else {"customer": customer}
-        response = self.client.post(f"/w/{self.key}/chats", data=data)
+    def start(self, customer: str | None = None, headers: dict | None = None, **fields):
+        """Open the chat as the page does; `fields`: more of its form (`locale`, `page_url`)."""
+        data = fields if customer is None else fields | {"customer": customer}
+        response = self.client.post(f"/w/{self.key}/chats", data=data, headers=headers)
         assert response.status_code == 201, response.get_data(as_text=True)
         self.chat_id = int(response.headers["X-Chat-Id"])
         self.token = response.headers["X-Session-Token"]

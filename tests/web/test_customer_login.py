@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from babel.dates import format_date
 
 from followup.clock import utcnow
 from followup.extensions import db, mail
@@ -318,9 +319,11 @@ def test_the_email_says_which_site_and_device_asked_and_when(app, tenant, custom
     allow_origins(tenant, "https://shop.example")
     with time_machine.travel(utcnow().replace(hour=14, minute=5), tick=False):
         _code, sent = WidgetChat(app, tenant, "widget").ask_for_link(EMAIL)
-        asked = utcnow().strftime("%Y-%m-%d 14:05 UTC")
+        asked = utcnow()
     body = sent[0].body
-    assert f"on https://shop.example from a phone, at {asked}." in body
+    # The time as the chat's language (English here) writes it, in the business's zone.
+    day = format_date(asked, "long", locale="en")
+    assert f"on https://shop.example from a phone, at {day}, 2:05\u202fPM UTC." in body
     assert "email=" not in body  # the page's query never left the page
     assert "type the code shown in that chat window" in body
     assert "If you did not ask for it, ignore this email" in body

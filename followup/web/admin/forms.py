@@ -168,6 +168,7 @@ class BusinessForm(PostedForm):
     contact_phone = Text()
     timezone = Text()
     sms_enabled = Checkbox()
+    visitor_locale = OptionalText()  # not sent: left as it is
 
 
 class OriginsForm(PostedForm):

@@ -13,6 +13,7 @@ from flask_login import current_user
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
+from followup.locales import NATIVE_NAMES, Language
 from followup.models import Tenant, response_promise
 from followup.notify import email
 from followup.services import (
@@ -148,6 +149,7 @@ def _context(tenant: Tenant, **sections) -> dict:
         "snippet": tenant_settings.widget_snippet(tenant),
         "response_promise": response_promise(tenant),
         "timezones": tenant_settings.timezone_choices(),
+        "visitor_languages": {language.value: NATIVE_NAMES[language] for language in Language},
         "is_owner": allows(current_user.role, Permission.MANAGE_WIDGET_SECURITY),
         "twilio_configured": bool(current_app.config.get("TWILIO_ACCOUNT_SID")),
         # Where emails go instead when there is no mail server; None: they are sent.

@@ -11,6 +11,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from followup.errors import NotFound
+from followup.locales import mark
 from followup.models import Chat
 from followup.services import chat_identity
 from followup.web.requests import bound_body
@@ -42,12 +43,12 @@ def stream_message_id(public_key: str, chat_id: int, token: str | None) -> int:
     try:
         claims = _stream_serializer().loads(token or "", max_age=STREAM_TOKEN_MAX_AGE_S)
     except BadSignature:  # also SignatureExpired
-        raise NotFound("This reply link has expired.") from None
+        raise NotFound(mark("This reply link has expired.")) from None
     if not isinstance(claims, dict) or (claims.get("key"), claims.get("chat")) != (
         public_key,
         chat_id,
     ):
-        raise NotFound("No such chat.")
+        raise NotFound(mark("No such chat."))
     return int(claims["message"])
 
 

@@ -11,6 +11,7 @@ from followup.services import autofollowup, chats
 from followup.services.visitors import Visit
 from followup.services.widget_identity import SignInRequired
 from followup.web.chat_session import after_id, event_stream, relay_turn, session_chat, sse
+from followup.web.locale import browser_language, use_locale
 from followup.web.rate_limits import per_ip
 from followup.web.requests import BadJson, BadText, parse_json
 from followup.web.widget import bp
@@ -66,14 +67,22 @@ def _sign_in_asked(refused: SignInRequired) -> Response:
 def start_chat(public_key: str):
     form = StartChatForm.posted()
     visit = Visit.reported(
-        form.page_url.data, form.referrer.data, form.language.data, request.user_agent.string
+        form.page_url.data,
+        form.referrer.data,
+        form.language.data,
+        request.user_agent.string,
+        asked_locale=form.locale.data,
+        browser_locale=browser_language(),
     )
+    # The page's language (its `locale`) until the chat has its own.
+    use_locale(visit.asked_locale or visit.browser_locale)
     try:
         chat, token, _origins = chats.start_chat(
             public_key, _customer_from(form.customer.data), visit
         )
     except SignInRequired as refused:
         return _sign_in_asked(refused)
+    use_locale(chat.locale)
     response = _whole_chat(db.session.get(Tenant, chat.tenant_id), chat, 201)
     # The page keeps these in localStorage and sends the token as a bearer token.
     response.headers["X-Chat-Id"] = str(chat.id)

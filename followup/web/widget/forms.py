@@ -9,6 +9,7 @@ class StartChatForm(PostedForm):
     page_url = OptionalText()  # where the chat starts, and how the visitor came there
     referrer = OptionalText()
     language = OptionalText()
+    locale = OptionalText()  # the page's language, as the host page or browser chose it
     customer = OptionalText()  # the website's `FollowupWidget.customer`, as JSON
 
 

@@ -2,14 +2,24 @@
 
 import re
 
-from flask import abort, current_app, make_response, render_template, send_from_directory, url_for
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 
 from followup.llm.client import is_configured
 from followup.models import Tenant
 from followup.services import chats, widget_look
 from followup.web.framing import framing_origins
+from followup.web.locale import use_locale, visitor_locale
 from followup.web.rate_limits import per_ip
 from followup.web.widget import bp
+from followup.web.widget.texts import script_texts
 
 # Websites pick up a new snippet within minutes, yet it is not fetched on every page view.
 SNIPPET_MAX_AGE_S = 300
@@ -54,9 +64,13 @@ def chat_page(public_key: str):
     avatar_src = None
     if look.avatar_digest:
         avatar_src = url_for("widget.avatar", public_key=public_key, digest=look.avatar_digest)
+    locale = visitor_locale(tenant, request.args.get("locale"))
+    use_locale(locale)
     page = render_template(
         "widget/page.html",
         tenant=tenant,
+        locale=locale,
+        script_texts=script_texts(),
         allowed_origins=framing_origins(tenant),
         presence=chats.widget_presence(tenant),
         # The chats' address in the JSON API, where the voice endpoints are (routes.py).
@@ -71,6 +85,8 @@ def chat_page(public_key: str):
     response.headers["Content-Security-Policy"] = content_security_policy(tenant)
     # The framing rule follows the tenant's settings at once.
     response.headers["Cache-Control"] = "no-cache"
+    # The language follows the browser's when the host page names none.
+    response.vary.add("Accept-Language")
     return response
 
 

@@ -87,7 +87,9 @@ text, never as HTML.
 """
 
 from flask import Response, request
+from flask_babel import gettext
 
+from followup.locales import mark
 from followup.models import Mode, Source, Tenant
 from followup.services import (
     chat_identity,
@@ -103,6 +105,7 @@ from followup.services.visitors import Visit
 from followup.services.widget_identity import SignInRequired
 from followup.web.chat_session import after_id, checked_session
 from followup.web.framing import may_show_on
+from followup.web.locale import browser_language, use_locale
 from followup.web.rate_limits import per_ip
 from followup.web.widget_api import bp
 from followup.web.widget_api.access import (
@@ -121,11 +124,11 @@ from followup.web.widget_api.serialize import (
 from followup.web.widget_api.stream import turn_stream, wants_event_stream
 
 CHAT_URL = "/chats/<int:chat_id>"
-SESSION_FIELDS = frozenset({"customer", "page_url", "referrer", "language"})
+SESSION_FIELDS = frozenset({"customer", "page_url", "referrer", "language", "locale"})
 MESSAGE_FIELDS = frozenset({"text", "mode"})
 FOLLOWUP_FIELDS = frozenset({"name", "email", "phone", "reason"})
 LOGIN_LINK_FIELDS = frozenset({"email"})
-LOGIN_LINK_ANSWER = (
+LOGIN_LINK_ANSWER = mark(
     "If this email belongs to one of our customers, we have sent a login link to it. "
     "Open it within 30 minutes and type this code on its page."
 )
@@ -174,8 +177,14 @@ def widget_config(public_key: str) -> tuple[dict, dict]:
 def start_session(public_key: str) -> tuple[dict, int]:
     body = body_with(SESSION_FIELDS, optional=True)
     visit = Visit.reported(
-        body.get("page_url"), body.get("referrer"), body.get("language"), request.user_agent.string
+        body.get("page_url"),
+        body.get("referrer"),
+        body.get("language"),
+        request.user_agent.string,
+        asked_locale=body.get("locale"),
+        browser_locale=browser_language(),
     )
+    use_locale(visit.asked_locale or visit.browser_locale)
     opened = chats.start_chat(public_key, body.get("customer"), visit)
     opened_session(opened.allowed_origins)
     return {"session_token": opened.token, "chat_id": row_id(opened.chat)}, 201
@@ -228,7 +237,7 @@ def request_login_link(chat_id: int) -> tuple[dict, int]:
     chat = authorized_chat(chat_id)
     body = body_with(LOGIN_LINK_FIELDS)
     code = customer_login.request_login_link(chat, body.get("email"))
-    return {"message": LOGIN_LINK_ANSWER, "code": code}, 202
+    return {"message": gettext(LOGIN_LINK_ANSWER), "code": code}, 202
 
 
 @bp.get(f"{CHAT_URL}/followups")

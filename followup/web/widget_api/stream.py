@@ -18,13 +18,15 @@ import json
 from collections.abc import Iterator
 
 from flask import Response, request
+from flask_babel import gettext
 
 from followup.llm.client import TextDelta
+from followup.locales import mark
 from followup.models import Message
 from followup.web.chat_session import EVENT_STREAM, event_stream, relay_turn, sse
 from followup.web.widget_api.serialize import message_json, turn_json
 
-_FAILED = {"error": {"code": "internal_error", "message": "Something went wrong on our side."}}
+_FAILED = mark("Something went wrong on our side.")
 
 
 def wants_event_stream() -> bool:
@@ -53,7 +55,7 @@ class _TurnEvents:
         yield _event("done", turn_json(self.client_message, answer))
 
     def failed(self) -> bytes:
-        return _event("error", _FAILED)
+        return _event("error", {"error": {"code": "internal_error", "message": gettext(_FAILED)}})
 
 
 def turn_stream(
