@@ -225,7 +225,7 @@ def customer_confirmation(
     name and no reason: it cannot be used to send a chosen text to a chosen address."""
     business = one_line(tenant.name, SUBJECT_TEXT_LIMIT)
     sender_address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
-    with in_language(_customer_locale(followup, tenant)) as language:
+    with in_language(customer_locale(followup, tenant)) as language:
         context = _context(
             followup,
             tenant,
@@ -245,7 +245,7 @@ def customer_confirmation(
         )
 
 
-def _customer_locale(followup: FollowUpRequest, tenant: Tenant) -> str:
+def customer_locale(followup: FollowUpRequest, tenant: Tenant) -> str:
     """The language of the chat the request came from, else the business's default
     for visitors (a request made through the API)."""
     chat = db.session.get(Chat, followup.chat_id) if followup.chat_id else None
@@ -265,22 +265,32 @@ def customer_datetime(moment: datetime, tenant: Tenant) -> str:
 
 
 def satisfaction_request(
-    notification: Notification, tenant: Tenant, link: str, lifetime_days: int
+    notification: Notification,
+    followup: FollowUpRequest,
+    tenant: Tenant,
+    link: str,
+    lifetime_days: int,
 ) -> OutgoingEmail:
     """To the customer of a resolved request: "How did we do?", with the link to rate
-    it (working `lifetime_days`). It carries none of the request's words: only the
-    business's name and the link."""
+    it (working `lifetime_days`), in the customer's language. It carries none of the
+    request's words: only the business's name and the link."""
     business = one_line(tenant.name, SUBJECT_TEXT_LIMIT)
     sender_address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
-    context = {"tenant": tenant, "link": link, "lifetime_days": lifetime_days}
-    return _email(
-        notification,
-        "satisfaction_email",
-        context,
-        subject=f"{business}: how did we do?",
-        reply_to=tenant.contact_email,
-        sender=formataddr((business, sender_address)),
-    )
+    with in_language(customer_locale(followup, tenant)) as language:
+        context = {
+            "tenant": tenant,
+            "link": link,
+            "lifetime_days": lifetime_days,
+            "language": language,
+        }
+        return _email(
+            notification,
+            "satisfaction_email",
+            context,
+            subject=gettext("%(business)s: how did we do?", business=business),
+            reply_to=tenant.contact_email,
+            sender=formataddr((business, sender_address)),
+        )
 
 
 # A staff member's one-time link: where it leads, the subject, and what it is for.

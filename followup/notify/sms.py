@@ -9,10 +9,12 @@ import importlib
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from followup.locales import in_language
 from followup.models import FollowUpRequest, Notification, NotificationKind, Tenant
 from followup.notify import Receipt, Undeliverable, email, failures, one_line
 
@@ -114,10 +116,17 @@ def promise_alert(
     return OutgoingSms(notification.recipient, "\n".join(lines))
 
 
-def satisfaction_request(notification: Notification, tenant: Tenant, link: str) -> OutgoingSms:
-    """To the customer of a resolved request who gave only a phone: the short link."""
+def satisfaction_request(
+    notification: Notification, followup: FollowUpRequest, tenant: Tenant, link: str
+) -> OutgoingSms:
+    """To the customer of a resolved request who gave only a phone: the short link, in
+    the customer's language."""
     business = one_line(tenant.name, SMS_FIELD_LIMIT)
-    return OutgoingSms(notification.recipient, f"{business}: how did we do? Rate us: {link}")
+    with in_language(email.customer_locale(followup, tenant)):
+        body = gettext(
+            "%(business)s: how did we do? Rate us: %(link)s", business=business, link=link
+        )
+    return OutgoingSms(notification.recipient, body)
 
 
 def trial_sms(to: str, business: str) -> OutgoingSms:

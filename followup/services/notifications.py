@@ -87,14 +87,16 @@ def _satisfaction_email(
     notification: Notification, followup: FollowUpRequest, tenant: Tenant
 ) -> Outgoing:
     link = _rating_link(notification, followup, tenant)
-    return email.satisfaction_request(notification, tenant, link, satisfaction.LINK_LIFETIME.days)
+    return email.satisfaction_request(
+        notification, followup, tenant, link, satisfaction.LINK_LIFETIME.days
+    )
 
 
 def _satisfaction_sms(
     notification: Notification, followup: FollowUpRequest, tenant: Tenant
 ) -> Outgoing:
     return sms.satisfaction_request(
-        notification, tenant, _rating_link(notification, followup, tenant)
+        notification, followup, tenant, _rating_link(notification, followup, tenant)
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,14 +20,23 @@ from sqlalchemy.exc import IntegrityError
 from followup.clock import EPOCH, utcnow
 from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
+from followup.locales import mark
 from followup.models import SCORES, Chat, FollowUpRequest, SatisfactionRating, Tenant
+from followup.notify.email import customer_locale
 from followup.services.validation import FieldErrors, clean_text, number_in_range, problem
 
 LINK_LIFETIME = timedelta(days=14)
 MAX_COMMENT = 2000
 MAX_TOKEN_LENGTH = 200  # a real one is about 55 characters
 LINK_SALT = "followup satisfaction link"
-SCORE_LABELS = {1: "Very poor", 2: "Poor", 3: "Okay", 4: "Good", 5: "Excellent"}
+# In English, as the admin panel shows them; the customer's page translates them.
+SCORE_LABELS = {
+    1: mark("Very poor"),
+    2: mark("Poor"),
+    3: mark("Okay"),
+    4: mark("Good"),
+    5: mark("Excellent"),
+}
 COMMENTS_LIMIT = 100  # the newest comments a summary lists
 
 
@@ -113,6 +123,24 @@ def _rating_of(tenant_id: int, followup_id: int) -> SatisfactionRating | None:
     )
 
 
+def link_locale(token: object) -> str | None:
+    """The language a link's pages speak, whatever state the link is in: its request's
+    chat's, else the business's default for visitors (as the email that carried it).
+    None for a link that is not ours."""
+    try:
+        tenant_id, followup_id, _expires = _payload(token)
+    except LinkNotValid:
+        return None
+    followup = db.session.scalar(
+        select(FollowUpRequest).where(
+            FollowUpRequest.id == followup_id, FollowUpRequest.tenant_id == tenant_id
+        )
+    )
+    if followup is None:
+        return None
+    return customer_locale(followup, db.session.get(Tenant, tenant_id))
+
+
 def open_link(token: object) -> RatingLink:
     """The request a usable link rates. LinkNotValid for a forged or altered link, or one
     whose request is not its tenant's; AlreadyRated once it was used (checked before the
@@ -137,13 +165,17 @@ def open_link(token: object) -> RatingLink:
 def parse_score(value: object) -> int:
     score = number_in_range(value, SCORES[0], SCORES[-1])
     if score is None:
-        advice = f"choose one from {SCORES[0]} to {SCORES[-1]}."
-        raise ValidationFailed({"score": problem("Rating", advice)})
+        advice = gettext(
+            "choose one from %(lowest)s to %(highest)s.", lowest=SCORES[0], highest=SCORES[-1]
+        )
+        raise ValidationFailed({"score": problem(mark("Rating"), advice)})
     return score
 
 
 def clean_comment(value: object) -> str:
-    return clean_text(value, "comment", "Comment", required=False, max_length=MAX_COMMENT) or ""
+    return (
+        clean_text(value, "comment", mark("Comment"), required=False, max_length=MAX_COMMENT) or ""
+    )
 
 
 def rate(token: object, score: object, comment: object) -> SatisfactionRating:

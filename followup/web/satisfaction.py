@@ -3,7 +3,9 @@
 Opening the link (GET) only shows the question; the rating is stored by the form's
 POST, which CSRFProtect guards like every other form (a mail scanner opening the
 link rates nothing). Each state of the link has its own page: the question, thank
-you, already rated, expired, not valid.
+you, already rated, expired, not valid. Each speaks the customer's language: the one
+of the chat the request came from (as the email or SMS that carried the link), else
+the business's default; the browser's only for a link that is not ours.
 """
 
 from enum import StrEnum
@@ -13,6 +15,7 @@ from flask import Blueprint, make_response, render_template, request
 from followup.errors import ValidationFailed
 from followup.services import satisfaction as service
 from followup.web.forms import PostedForm, Text
+from followup.web.locale import use_locale, visitor_locale
 from followup.web.rate_limits import per_ip
 
 bp = Blueprint("satisfaction", __name__)
@@ -61,6 +64,7 @@ def _page(state: PageState, status: int, **context):
 @per_ip("SATISFACTION_RATE_LIMIT")
 def rate(token: str):
     form = RatingForm.posted()
+    use_locale(visitor_locale(None, service.link_locale(token)))
     try:
         link = service.open_link(token)
         if request.method == "POST":
