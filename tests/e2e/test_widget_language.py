@@ -5,24 +5,18 @@ the script's own ones as JSON data the page's CSP lets through (the console guar
 fails the test on any CSP violation)."""
 
 import json
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect
 
 from followup.extensions import db
 from followup.models import Tenant
-from tests.helpers.browser import LiveServer
+from tests.helpers.browser import LiveServer, screenshot
 from tests.helpers.embedded_widget import DESKTOP, Shop, host_page, launcher
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
-# The brief's shots, looked at by people; CI keeps its own copy under test-artifacts/.
-SHOTS = [
-    Path("/work/briefs/shots"),
-    Path(__file__).resolve().parents[2] / "test-artifacts" / "screens",
-]
 
 GREETINGS = {
     "de": "Hallo! Ich bin Alex von Acme Inc. Wie kann ich Ihnen heute helfen?",
@@ -61,9 +55,7 @@ def open_embedded(page: Page, url: str) -> FrameLocator:
 
 
 def shoot(page: Page, name: str) -> None:
-    for folder in SHOTS:
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"widget-{name}.png"), animations="disabled")
+    screenshot(page, f"widget-{name}", full_page=False)
 
 
 def test_the_host_pages_locale_wins_over_the_browsers(chromium, shop):

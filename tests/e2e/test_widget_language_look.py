@@ -4,22 +4,18 @@ in a green look with the launcher on the left and the business's own greeting, o
 desktop and a phone. The translated texts must fit the header, the composer and the
 buttons in every look; the screenshots are for people to look at."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Page, expect
 
 from followup.extensions import db
 from followup.models import Tenant
 from followup.services import widget_look
-from tests.helpers.browser import ARTIFACTS, LiveServer
+from tests.helpers.browser import LiveServer, screenshot
 from tests.helpers.embedded_widget import Shop, host_page, launcher
 
 pytestmark = pytest.mark.e2e
 
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-# The brief's shots, looked at by people; CI keeps its own copy under test-artifacts/.
-SHOTS = [Path("/work/briefs/shots"), ARTIFACTS / "screens"]
 DEFAULT_BLUE = "rgb(52, 81, 209)"  # #3451d1
 GREEN = "#1f7a4d"
 GREEN_RGB = "rgb(31, 122, 77)"
@@ -81,9 +77,7 @@ def assert_fits(chat: FrameLocator) -> None:
 
 
 def shoot(page: Page, name: str) -> None:
-    for folder in SHOTS:
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"i18n-look-{name}.png"), animations="disabled")
+    screenshot(page, f"i18n-look-{name}", full_page=False)
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -118,10 +118,11 @@ def staff_login(page: Page, target: str) -> None:
     page.wait_for_load_state("load")
 
 
-def screenshot(page, name: str) -> None:
-    """The whole page as a person sees it, to look at: test-artifacts/screens/<name>.png."""
+def screenshot(page, name: str, full_page: bool = True) -> None:
+    """The page as a person sees it (whole, or the window only), to look at:
+    test-artifacts/screens/<name>.png."""
     SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True, animations="disabled")
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=full_page, animations="disabled")
 
 
 @contextlib.contextmanager
