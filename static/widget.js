@@ -13,7 +13,8 @@
   var storageKey = SOURCE + ":" + key;
   var settings = Object(W.FollowupWidget);
   var svg = '<svg viewBox="0 0 24 24" aria-hidden="true" class="';
-  var side = "right:20px;", UNKNOWN = {};
+  var side = "right:20px;", UNKNOWN = {}, title;
+  var locale = typeof settings.locale == "string" ? settings.locale : "";
 
   function make(tag) { return D.createElement(tag); }
   var host = make("div");
@@ -22,10 +23,10 @@
   var launcher = make("button");
   var box = make("div");
   var iframe, ready, isOpen, started;
-  attrs(launcher, { "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "followup-chat" });
+  attrs(launcher, { "aria-expanded": "false", "aria-controls": "followup-chat" });
   launcher.innerHTML = svg + 'chat"><path fill="currentColor" d="M12 3C6.5 3 2 6.9 2 11.7c0 2.5 1.2 4.7 3.2 6.3L4.5 21.5l4-2.1c1.1.3 2.3.5 3.5.5 5.5 0 10-3.9 10-8.7S17.5 3 12 3z"/></svg>' +
     svg + 'close"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" fill="none"/></svg>';
-  attrs(box, { id: "followup-chat", hidden: "", role: "dialog", "aria-modal": "true", "aria-label": "Chat with us" });
+  attrs(box, { id: "followup-chat", hidden: "", role: "dialog", "aria-modal": "true" });
 
   function attrs(element, values) { for (var name in values) element.setAttribute(name, values[name]); }
 
@@ -38,7 +39,7 @@
       "box-shadow:0 6px 20px #141e4647;transition:transform .15s}" +
       "button:hover{transform:scale(1.05);filter:brightness(.88)}" +
       "button:focus-visible{outline:3px solid #1d2433;outline-offset:3px;box-shadow:0 0 0 3px #fff}" +
-      "svg{width:28px;height:28px}.close,[aria-expanded=true] .chat{display:none}[aria-expanded=true] .close{display:block}" +
+      "svg{width:28px;height:28px}[aria-expanded=false] .close,[aria-expanded=true] .chat{display:none}" +
       "div{bottom:92px;width:380px;height:min(640px,calc(100vh - 112px));border-radius:16px;overflow:hidden;" +
       "background:#fff;box-shadow:0 12px 40px #141e4640;opacity:0;transform:translateY(12px);transition:opacity .18s,transform .18s}" +
       "[hidden]{display:none}.is-open{opacity:1;transform:none}iframe{width:100%;height:100%;border:0;display:block}" +
@@ -56,7 +57,7 @@
     return customer;
   }
 
-  // The chat's session, for browsers that deny the iframe its storage: read or keep.
+  // The chat's session, kept here for an iframe denied its storage: read or keep.
   function session(value) {
     try {
       if (!arguments.length) return JSON.parse(localStorage.getItem(storageKey));
@@ -67,7 +68,7 @@
 
   function tellChat(message) {
     message.source = SOURCE;
-    iframe.contentWindow.postMessage(message, origin); // only our origin reads it
+    iframe.contentWindow.postMessage(message, origin);
   }
 
   // No query or #fragment: they can carry tokens or emails.
@@ -78,8 +79,7 @@
 
   function chatQuery() {
     var params = new URLSearchParams();
-    var values = { page_url: originAndPath(location.href), referrer: D.referrer && originAndPath(D.referrer) };
-    if (typeof settings.locale == "string") values.locale = settings.locale;
+    var values = { page_url: originAndPath(location.href), referrer: D.referrer && originAndPath(D.referrer), locale: locale };
     for (var name in values) if (values[name]) params.set(name, values[name]);
     return "?" + params;
   }
@@ -88,7 +88,7 @@
     if (iframe) return;
     iframe = make("iframe");
     iframe.src = base + chatQuery();
-    iframe.title = "Chat with us";
+    iframe.title = title;
     iframe.setAttribute("allow", "microphone");
     box.appendChild(iframe);
   }
@@ -133,8 +133,11 @@
     }
   });
 
-  function applyLook(look) {
-    look = look || {};
+  function applyLook(config) {
+    var look = config.look || {}, labels = config.labels || {};
+    title = labels.chat || "Chat with us";
+    attrs(launcher, { "aria-label": labels.open || "Open chat" });
+    attrs(box, { "aria-label": title });
     if (/^#[0-9a-f]{6}$/i.test(look.accent)) host.style.setProperty("--followup-accent", look.accent);
     if (look.position == "left") side = "left:20px;";
   }
@@ -145,21 +148,20 @@
     D.body.appendChild(host);
   }
 
-  // No button where the chat may not be framed; the developer learns why.
-  fetch(origin + "/api/widget/v1/" + encodeURIComponent(key) + "/config", { credentials: "omit" })
+  // No button where the chat may not be framed; the console says why.
+  fetch(origin + "/api/widget/v1/" + encodeURIComponent(key) + "/config?locale=" + encodeURIComponent(locale), { credentials: "omit" })
     .then(function (response) {
       return response.status == 404 ? UNKNOWN : response.ok && response.json();
     })
-    .catch(function () {}) // unreachable or busy: the chat says what is wrong
+    .catch(function () {}) // unreachable or busy: the chat tells
     .then(function (config) {
       config = config || {};
       if (config == UNKNOWN) {
         warn('unknown key "' + key + '": copy the snippet again from Settings.');
       } else if (config.origin_allowed === false) {
-        warn("this site (" + location.origin + ") is not an allowed origin for this widget. " +
-          "Add it under Settings \u2192 Allowed website origins.");
+        warn(location.origin + " is not allowed: add it under Settings \u2192 Allowed website origins.");
       } else {
-        applyLook(config.look);
+        applyLook(config);
         if (D.body) mount();
         else D.addEventListener("DOMContentLoaded", mount);
       }

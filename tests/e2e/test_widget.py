@@ -270,8 +270,8 @@ def test_on_a_site_that_is_not_allowed_there_is_no_button_and_one_warning(
     assert console == [
         (
             "warning",
-            f"Followup: this site ({host_site.origin}) is not an allowed origin for this widget. "
-            "Add it under Settings \u2192 Allowed website origins.",
+            f"Followup: {host_site.origin} is not allowed: "
+            "add it under Settings \u2192 Allowed website origins.",
         )
     ]
     assert chat_requests == []  # no frame was even tried

@@ -3,6 +3,7 @@ launcher until the visitor shows intent, nothing on the host origin, the locale 
 the business's look passed on. The servers and the shop: tests/e2e/conftest.py."""
 
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,7 +13,10 @@ from tests.helpers.embedded_widget import DESKTOP, host_page, launcher
 
 pytestmark = pytest.mark.e2e
 
-CHAT_FRAME = "[data-followup-widget] iframe"  # CSS locators pierce the open shadow root
+CHAT_FRAME = "[data-followup-widget] iframe"
+CONFIG_URL = re.compile(
+    r"/api/widget/v1/[^/]+/config(\?|$)"
+)  # CSS locators pierce the open shadow root
 DEFAULT_BLUE = "rgb(52, 81, 209)"  # #3451d1
 
 
@@ -98,19 +102,26 @@ def test_keyboard_focus_alone_makes_the_chat(browser_page, shop, host_site):
     expect(launcher(page)).to_be_focused()
 
 
-def test_the_website_locale_reaches_the_chat_address(browser_page, shop, host_site):
+def test_the_website_locale_names_the_button_and_reaches_the_chat_address(
+    browser_page, shop, host_site
+):
     page = browser_page
     page.goto(host_site.publish("/de/", host_page(shop, None, locale="de-AT")))
-    launcher(page).hover()
+    button = page.get_by_role("button", name="Chat öffnen")
+    button.hover()
+    expect(page.locator(CHAT_FRAME)).to_have_attribute("title", "Chatten Sie mit uns")
     src = page.locator(CHAT_FRAME).get_attribute("src")
     query = parse_qs(urlsplit(src).query)
     assert query["locale"] == ["de-AT"]
     assert query["page_url"] == [host_site.url("/de/")]
+    button.click()
+    expect(page.get_by_role("dialog", name="Chatten Sie mit uns")).to_be_visible()
 
 
 def with_look(look: dict | None):
-    """The real config answer, with the business's look added (its setting is another
-    part of issue 16; the loader only reads it)."""
+    """The real config answer with a look put in: values the settings would never save
+    too, to show the loader's own checks (the saved look end to end:
+    test_widget_language_look.py)."""
 
     def handle(route: Route) -> None:
         response = route.fetch()
@@ -133,7 +144,7 @@ def test_the_business_look_colours_the_launcher_and_picks_the_side(
     browser_page, shop, host_site, look, colour, side
 ):
     page = browser_page
-    page.route("**/api/widget/v1/*/config", with_look(look))
+    page.route(CONFIG_URL, with_look(look))
     page.goto(host_site.publish("/", host_page(shop, None)))
     button = launcher(page)
     expect(button).to_be_visible()

@@ -24,6 +24,7 @@ CHECKED_VALUES = {
     "staff_users.status": "active",
     "staff_tokens.purpose": "invitation",
     "tenants.voice_mode": "automatic",
+    "widget_looks.position": "right",
 }
 
 

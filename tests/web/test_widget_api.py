@@ -158,6 +158,7 @@ def test_config_for_custom_uis(client, tenant):
         "presence": "ai",
         "origin_allowed": True,  # no Origin: not a browser on another site
         "look": {"accent": "#3451d1", "position": "right"},  # the default look
+        "labels": {"open": "Open chat", "chat": "Chat with us"},  # the loader's, in English
     }
 
 
@@ -979,3 +980,22 @@ def test_real_server_streams_and_survives_a_client_leaving(client, tenant, fake_
     connection.close()
     assert [name for name, _ in events][-2:] == ["message", "done"]
     assert events[-2][1]["content"] == "You said: still there?"
+
+
+@pytest.mark.parametrize(
+    ("asked", "browser", "labels"),
+    [
+        (None, None, {"open": "Open chat", "chat": "Chat with us"}),
+        ("de", "fr-FR", {"open": "Chat öffnen", "chat": "Chatten Sie mit uns"}),
+        ("", "fr-FR,fr;q=0.9", {"open": "Ouvrir le chat", "chat": "Discutez avec nous"}),
+        ("pt", "ja", {"open": "Open chat", "chat": "Chat with us"}),
+    ],
+)
+def test_the_config_names_the_launcher_in_the_visitors_language(
+    client, tenant, asked, browser, labels
+):
+    query = "" if asked is None else f"?locale={asked}"
+    headers = {"Accept-Language": browser} if browser else {}
+    response = client.get(f"{BASE}/{tenant.widget_public_key}/config{query}", headers=headers)
+    assert response.get_json()["labels"] == labels
+    assert "Accept-Language" in response.headers["Vary"]

@@ -18,13 +18,12 @@ from followup.services import chats, widget_look
 from followup.web.framing import framing_origins
 from followup.web.locale import use_locale, visitor_locale
 from followup.web.rate_limits import per_ip
+from followup.web.static_files import IMMUTABLE
 from followup.web.widget import bp
 from followup.web.widget.texts import script_texts
 
 # Websites pick up a new snippet within minutes, yet it is not fetched on every page view.
 SNIPPET_MAX_AGE_S = 300
-# The accent's stylesheet and the header picture: their URLs change with their content.
-IMMUTABLE_MAX_AGE_S = 365 * 24 * 3600
 _ACCENT_DIGITS = re.compile(r"[0-9a-f]{6}")
 # The page runs our own files only; inline scripts and styles never run, so
 # customer text that slipped through escaping still could not execute. Media: a reply
@@ -91,9 +90,9 @@ def chat_page(public_key: str):
 
 
 def _immutable(response):
-    response.cache_control.public = True
-    response.cache_control.max_age = IMMUTABLE_MAX_AGE_S
-    response.cache_control.immutable = True
+    """The accent's stylesheet and the header picture: their URLs change with their
+    content, so browsers keep them for a year."""
+    response.headers["Cache-Control"] = IMMUTABLE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

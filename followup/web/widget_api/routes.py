@@ -105,7 +105,7 @@ from followup.services.visitors import Visit
 from followup.services.widget_identity import SignInRequired
 from followup.web.chat_session import after_id, checked_session
 from followup.web.framing import may_show_on
-from followup.web.locale import browser_language, use_locale
+from followup.web.locale import browser_language, use_locale, visitor_locale
 from followup.web.rate_limits import per_ip
 from followup.web.widget_api import bp
 from followup.web.widget_api.access import (
@@ -168,8 +168,18 @@ def widget_config(public_key: str) -> tuple[dict, dict]:
         "presence": chats.widget_presence(tenant),
         "origin_allowed": allowed,
         "look": _look_config(tenant),
+        "labels": _launcher_labels(tenant),
     }
-    return config, {"Cache-Control": CACHE_A_YES if allowed else CACHE_A_NO}
+    # The labels follow the browser's language when the host page names none.
+    headers = {"Cache-Control": CACHE_A_YES if allowed else CACHE_A_NO, "Vary": "Accept-Language"}
+    return config, headers
+
+
+def _launcher_labels(tenant: Tenant) -> dict[str, str]:
+    """What the loader names its button and the chat's frame, in the visitor's language
+    (`?locale=` as the host page set it, else the browser's, else the business's)."""
+    use_locale(visitor_locale(tenant, request.args.get("locale")))
+    return {"open": gettext("Open chat"), "chat": gettext("Chat with us")}
 
 
 @bp.post("/<public_key>/sessions")
