@@ -51,7 +51,8 @@ def test_the_reports_draw_and_give_their_numbers(page: Page, live_server, seeded
         "<script>alert(1)</script> too slow"
     )
     screenshot(page, f"reports-{_size(viewport)}")
-    for key in ("requests", "contact", "satisfaction"):  # one chart up close: its text must be readable
+    # Charts up close: their text must be readable.
+    for key in ("requests", "contact", "satisfaction"):
         SCREENS.mkdir(parents=True, exist_ok=True)
         page.locator(f"#chart-{key}").screenshot(
             path=SCREENS / f"reports-{key}-{_size(viewport)}.png"
