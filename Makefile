@@ -63,6 +63,7 @@ bench: install-dev services chromium
 	$(PYTHON) bench/reminders.py
 	$(PYTHON) bench/live_updates.py
 	$(PYTHON) bench/promise_alerts.py
+	$(PYTHON) bench/reports.py
 
 venv: $(PYTHON)
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
@@ -15,7 +15,11 @@ class ReminderSend(db.Model):
     (chat, cycle, step) impossible, whatever the workers do."""
 
     __tablename__ = "reminder_sends"
-    __table_args__ = (UniqueConstraint("chat_id", "cycle", "step_id"),)
+    __table_args__ = (
+        UniqueConstraint("chat_id", "cycle", "step_id"),
+        # The reports: a period's reminders (index-only on PostgreSQL).
+        Index("ix_reminder_sends_sent_at", "sent_at", postgresql_include=["chat_id", "step_id"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))

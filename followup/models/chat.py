@@ -162,7 +162,25 @@ class Message(db.Model):
     """One message of a chat; AI messages carry the token use of the call that wrote them."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_chat_id_id", "chat_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_chat_id_id", "chat_id", "id"),
+        # The reports: did the customer write back within 24 h of a reminder (per chat).
+        Index("ix_messages_chat_role_created", "chat_id", "role", "created_at"),
+        # The reports' AI figures: a period's messages, read from the index alone on
+        # PostgreSQL (the columns they count ride along).
+        Index(
+            "ix_messages_created_at",
+            "created_at",
+            postgresql_include=[
+                "chat_id",
+                "role",
+                "model",
+                "model_failed",
+                "prompt_tokens",
+                "completion_tokens",
+            ],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))

@@ -51,6 +51,8 @@ from followup.models import (
 from followup.models.base import seconds_between
 from followup.services.agents import get_agent
 from followup.services.queries import MAX_ID
+from followup.services.satisfaction import Summary as RatingSummary
+from followup.services.satisfaction import summary as rating_summary
 from followup.services.validation import FieldErrors, problem, whole_number
 
 LAST_DAYS = (7, 30, 90)
@@ -968,6 +970,7 @@ class Report:
     followups: FollowupFigures | None = None
     chains: ChainFigures | None = None
     ai: AiFigures | None = None
+    satisfaction: RatingSummary | None = None
 
     @property
     def own_row_only(self) -> bool:
@@ -994,6 +997,7 @@ def report(
         followup_figures(tenant_id, period, promise_hours, agent_id, now),
         chain_figures(tenant_id, period, agent_id),
         ai_figures(tenant_id, period, agent_id),
+        rating_summary(tenant_id, period.start, period.end, agent_id),
     )
 
 

@@ -43,10 +43,16 @@ def test_the_reports_draw_and_give_their_numbers(page: Page, live_server, seeded
     expect(nav).to_have_attribute("aria-current", "page")
     requests = page.locator("#chart-requests")
     expect(requests.get_by_role("heading")).to_have_text("9 follow-up requests, most via API")
-    expect(page.locator("svg.chart")).to_have_count(6)
+    expect(page.locator("svg.chart")).to_have_count(7)
     expect(page.locator("#chart-contact .chart-marker-label")).to_have_text("Promise: 24 h")
+    ratings = page.locator("#chart-satisfaction").get_by_role("heading")
+    expect(ratings).to_have_text("3.7 average from 3 ratings")
+    expect(page.locator("#report-comments li").first).to_contain_text(
+        "<script>alert(1)</script> too slow"
+    )
     screenshot(page, f"reports-{_size(viewport)}")
-    for key in ("requests", "contact"):  # one chart up close: its text must be readable
+    # Charts up close: their text must be readable.
+    for key in ("requests", "contact", "satisfaction"):
         SCREENS.mkdir(parents=True, exist_ok=True)
         page.locator(f"#chart-{key}").screenshot(
             path=SCREENS / f"reports-{key}-{_size(viewport)}.png"
@@ -73,5 +79,6 @@ def test_an_empty_period_says_so(page: Page, live_server, seeded, viewport):
     # The backlog is today's, whatever the period: the seed's open requests are in it.
     expect(page.locator("svg.chart")).to_have_count(1)
     expect(page.locator("#chart-backlog svg.chart")).to_be_visible()
+    expect(page.locator("#chart-satisfaction")).to_contain_text("No customer rated a request")
     screenshot(page, f"reports-empty-{_size(viewport)}")
     assert_accessible(page, "the empty reports page")

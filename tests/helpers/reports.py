@@ -21,6 +21,7 @@ from followup.models import (
     ModelPrice,
     ReminderSend,
     Role,
+    SatisfactionRating,
     Source,
     Status,
     Tenant,
@@ -109,6 +110,18 @@ def _send(chat: Chat, step: AutoFollowupStep, cycle: int, at: datetime) -> None:
     db.session.add(ReminderSend(chat_id=chat.id, step_id=step.id, cycle=cycle, sent_at=at))
 
 
+def _rate(followup: FollowUpRequest, score: int, comment: str, at: datetime) -> None:
+    db.session.add(
+        SatisfactionRating(
+            tenant_id=followup.tenant_id,
+            followup_id=followup.id,
+            score=score,
+            comment=comment,
+            created_at=at,
+        )
+    )
+
+
 def build(tenant: Tenant, owner_id: int) -> ReportData:
     """The data set; every comment gives the Berlin day and what the row counts for."""
     tenant.timezone = ZONE
@@ -128,7 +141,9 @@ def build(tenant: Tenant, owner_id: int) -> ReportData:
     c5 = _chat(bea, utc(3, 29, 21))  # 29 Mar 23:00 CEST
 
     # Follow-ups (promise 24 h unless said).
-    add_followup(tenant, utc(3, 27, 10), contacted_after=timedelta(hours=2), assignee_id=owner_id)
+    f1 = add_followup(
+        tenant, utc(3, 27, 10), contacted_after=timedelta(hours=2), assignee_id=owner_id
+    )
     # 28 Mar 23:30 UTC is 00:30 on 29 Mar in Berlin; contacted after 30 h: late.
     add_followup(
         tenant,
@@ -139,9 +154,11 @@ def build(tenant: Tenant, owner_id: int) -> ReportData:
         assignee_id=owner_id,
     )
     # 29 Mar 21:30 UTC is 23:30 CEST, still 29 Mar (a fixed +1 h would say so too).
-    add_followup(tenant, utc(3, 29, 21, 30), Source.VOICE, c5, contacted_after=timedelta(hours=6))
+    f3 = add_followup(
+        tenant, utc(3, 29, 21, 30), Source.VOICE, c5, contacted_after=timedelta(hours=6)
+    )
     # 29 Mar 22:30 UTC is 00:30 CEST on 30 Mar (a fixed +1 h would say 29 Mar).
-    add_followup(
+    f4 = add_followup(
         tenant,
         utc(3, 29, 22, 30),
         Source.TEXT,
@@ -150,11 +167,21 @@ def build(tenant: Tenant, owner_id: int) -> ReportData:
         assignee_id=owner_id,
     )
     add_followup(tenant, utc(3, 30, 9), status=Status.CANCELLED)  # no contact: not decided
-    add_followup(tenant, utc(3, 31, 10), contacted_after=timedelta(hours=1), assignee_id=owner_id)
+    f6 = add_followup(
+        tenant, utc(3, 31, 10), contacted_after=timedelta(hours=1), assignee_id=owner_id
+    )
     add_followup(tenant, utc(4, 1, 8), hours=4)  # due 1 Apr 12:00 UTC: overdue now
     add_followup(tenant, utc(4, 2, 6), hours=8)  # at risk from 12:00 UTC (75%), due 14:00
     add_followup(tenant, utc(4, 2, 11))  # under the promise
-    add_followup(tenant, utc(3, 26, 12))  # before the period, pending: overdue in the backlog
+    f10 = add_followup(tenant, utc(3, 26, 12))  # before the period, pending: overdue in the backlog
+
+    # Ratings (by when they were given): 3 in the period, average 11 / 3 = 3.67.
+    db.session.flush()
+    _rate(f1, 5, "Quick & kind <3", utc(3, 26, 23))  # 27 Mar 00:00 CET: the first instant
+    _rate(f4, 4, "", utc(3, 29, 10))  # no comment: counted, not listed
+    _rate(f3, 2, "<script>alert(1)</script> too slow", utc(4, 1, 9))  # Bea's chat
+    _rate(f10, 1, "Before the period", utc(3, 26, 22, 59, 59))  # 26 Mar 23:59:59 CET: out
+    _rate(f6, 3, "After the period", utc(4, 2, 22))  # 3 Apr 00:00 CEST: out
 
     # Messages: customers' and the AI's (tokens, model; one failure that fell back).
     _say(c1, Role.CLIENT, utc(3, 28, 20))

@@ -2,6 +2,10 @@
 
 from decimal import Decimal
 
+from sqlalchemy import select
+
+from followup.extensions import db
+from followup.models import SatisfactionRating
 from tests.helpers import reports as data
 
 URL = "/api/v1/reports/summary"
@@ -40,6 +44,33 @@ def test_the_summary_has_the_reports_numbers(app, tenant, staff, api_token, repo
         "input_tokens": 100,
         "output_tokens": 20,
     }
+
+
+def test_the_summary_has_the_ratings(app, tenant, staff, api_token, report_clock):
+    dataset = data.build(tenant, staff.id)
+    rated = {r.comment: r.followup_id for r in db.session.scalars(select(SatisfactionRating))}
+    ratings = _get(app, api_token, RANGE).get_json()["satisfaction"]
+    assert ratings == {
+        "count": 3,
+        "average": 3.67,  # (5 + 4 + 2) / 3
+        "distribution": {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1},
+        "comments": [
+            {
+                "followup_id": rated["<script>alert(1)</script> too slow"],
+                "score": 2,
+                "comment": "<script>alert(1)</script> too slow",
+                "created_at": "2026-04-01T09:00:00Z",
+            },
+            {
+                "followup_id": rated["Quick & kind <3"],
+                "score": 5,
+                "comment": "Quick & kind <3",
+                "created_at": "2026-03-26T23:00:00Z",
+            },
+        ],
+    }
+    bea = _get(app, api_token, f"{RANGE}&agent={dataset.bea.id}").get_json()["satisfaction"]
+    assert (bea["count"], bea["average"], len(bea["comments"])) == (1, 2.0, 1)
 
 
 def test_one_employee(app, tenant, staff, api_token, report_clock):

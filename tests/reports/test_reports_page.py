@@ -21,13 +21,44 @@ def test_the_owner_sees_every_chart_with_its_finding(staff_browser, tenant, staf
     assert "67% contacted within 24 h" in text
     assert "33% of reminders got a reply within 24 h" in text
     assert "Promise: 24 h" in text
-    assert page.get_data(as_text=True).count('<svg class="chart"') == 6
+    assert page.get_data(as_text=True).count('<svg class="chart"') == 7
 
 
 def test_an_empty_period_says_so(staff_browser, report_clock):
     text = text_of(staff_browser.get("/admin/reports?days=7"))
     assert "No follow-up requests in the last 7 days." in text
     assert "No reminders were sent in the last 7 days." in text
+    assert "No customer rated a request in the last 7 days." in text
+    assert "No comments in the last 7 days." in text
+
+
+def test_customer_satisfaction_in_the_period(staff_browser, tenant, staff, report_clock):
+    dataset = data.build(tenant, staff.id)
+    text = text_of(staff_browser.get(f"/admin/reports?{RANGE}"))
+    section = text[text.index("Customer satisfaction") :]
+    assert "3.7 average from 3 ratings" in section  # (5 + 4 + 2) / 3
+    assert "<dt>Average rating</dt><dd>3.7 of 5</dd>" in section
+    # Comments newest first, escaped, at Berlin times (CEST after 29 March, CET before).
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; too slow" in section
+    assert "<script>alert" not in text
+    assert section.index("too slow") < section.index("Quick &amp; kind &lt;3")
+    assert "Apr 1, 2026 11:00 CEST" in section and "Mar 27, 2026 00:00 CET" in section
+    assert "Before the period" not in section and "After the period" not in section
+    bea = text_of(staff_browser.get(f"/admin/reports?{RANGE}&agent={dataset.bea.id}"))
+    assert "2.0 average from 1 rating" in bea and "Quick &amp;" not in bea
+
+
+def test_the_satisfaction_csv_has_the_distribution(staff_browser, tenant, staff):
+    data.build(tenant, staff.id)
+    response = staff_browser.get(f"/admin/reports/data.csv?chart=satisfaction&{RANGE}")
+    assert response.get_data(as_text=True).splitlines() == [
+        "Score,Ratings",
+        "1 · Very poor,0",
+        "2 · Poor,1",
+        "3 · Okay,0",
+        "4 · Good,1",
+        "5 · Excellent,1",
+    ]
 
 
 def test_the_csv_has_the_charts_numbers(staff_browser, tenant, staff):

@@ -17,6 +17,7 @@ from followup.services.reports import (
     Report,
     ReportSource,
 )
+from followup.services.satisfaction import SCORE_LABELS
 
 WIDTH, HEIGHT = 480, 280
 LEFT, RIGHT, TOP, BOTTOM = 58, 8, 14, 58
@@ -295,6 +296,26 @@ def tokens_chart(report: Report) -> Chart:
     )
 
 
+def satisfaction_chart(report: Report) -> Chart:
+    ratings = report.satisfaction
+    labels = [f"{score} · {SCORE_LABELS[score]}" for score in ratings.distribution]
+    counts = list(ratings.distribution.values())
+    noun = "rating" if ratings.count == 1 else "ratings"
+    return Chart(
+        "satisfaction",
+        f"{ratings.average:.1f} average from {ratings.count:,} {noun}"
+        if ratings.count
+        else "No ratings",
+        None if ratings.count else f"No customer rated a request in {report.period.description}.",
+        "Score (1 to 5)",
+        "Ratings",
+        labels,
+        [Series("Ratings", "bar-main", counts)],
+        ["Score", "Ratings"],
+        [[label, count] for label, count in zip(labels, counts, strict=True)],
+    )
+
+
 CHARTS = {
     "requests": requests_chart,
     "contact": contact_chart,
@@ -302,6 +323,7 @@ CHARTS = {
     "backlog": backlog_chart,
     "steps": steps_chart,
     "tokens": tokens_chart,
+    "satisfaction": satisfaction_chart,
 }
 
 

@@ -5,7 +5,7 @@ and the tests check the document against the spec and the real responses.
 """
 
 from followup.config import Config
-from followup.models import Priority, Source, Status
+from followup.models import SCORES, Priority, Source, Status
 from followup.services import followup_limits, followups, idempotency, workflow
 from followup.services.queries import MAX_ID
 from followup.services.validation import MAX_SEARCH_CHARS, REFUSED_CHARACTERS_CLASS
@@ -345,6 +345,17 @@ REPORT = _object(
             estimated_cost=_COST,
         ),
         estimated_cost=_COST,
+    ),
+    satisfaction=_object(
+        count={**_COUNT, "description": "Ratings given in the period."},
+        average={"type": ["number", "null"], "description": "Null: no rating."},
+        distribution=_object(**{str(score): _COUNT for score in SCORES}),
+        comments=_rows(
+            followup_id={"type": "integer"},
+            score={"type": "integer", "minimum": SCORES[0], "maximum": SCORES[-1]},
+            comment={"type": "string", "description": "As the customer wrote it: escape it."},
+            created_at={"type": "string", "format": "date-time"},
+        ),
     ),
 )
 

@@ -7,6 +7,7 @@ from followup.clock import iso_utc
 from followup.models import FollowUpActivity, FollowUpRequest
 from followup.services import followups
 from followup.services.reports import Report
+from followup.services.satisfaction import Summary as RatingSummary
 
 
 def followup_json(followup: FollowUpRequest, *, now: datetime) -> dict:
@@ -167,4 +168,22 @@ def report_json(report: Report) -> dict:
             ],
             "estimated_cost": _money(ai.cost),
         },
+        "satisfaction": _satisfaction_json(report.satisfaction),
+    }
+
+
+def _satisfaction_json(ratings: RatingSummary) -> dict:
+    return {
+        "count": ratings.count,
+        "average": ratings.average,
+        "distribution": {str(score): n for score, n in ratings.distribution.items()},
+        "comments": [
+            {
+                "followup_id": c.followup_id,
+                "score": c.score,
+                "comment": c.text,
+                "created_at": iso_utc(c.created_at),
+            }
+            for c in ratings.comments
+        ],
     }
