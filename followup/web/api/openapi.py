@@ -35,6 +35,10 @@ def _transitions() -> str:
 
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+# A report's day, or nothing (an empty value is as if not given, as a form sends it).
+_DAY_OR_EMPTY = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]
+}
 # The text every field accepts (web/requests.py refuses the rest with 400 bad_characters);
 # a required field needs something besides white space (the server strips it).
 _ALLOWED = f"[^{REFUSED_CHARACTERS_CLASS}]"
@@ -615,8 +619,8 @@ PATHS = {
             "description": "Days are the tenant's local days; `from` and `to` both or "
             "neither (neither: the last 30 days), at most 366 days.",
             "parameters": [
-                _query("from", {"type": "string", "format": "date"}, "First day, YYYY-MM-DD."),
-                _query("to", {"type": "string", "format": "date"}, "Last day, included."),
+                _query("from", _DAY_OR_EMPTY, "First day, YYYY-MM-DD (empty: not given)."),
+                _query("to", _DAY_OR_EMPTY, "Last day, included (empty: not given)."),
                 _query(
                     "agent",
                     {"type": "integer", "minimum": 1, "maximum": MAX_ID},
