@@ -359,7 +359,7 @@ def test_rotation_asks_for_confirmation_and_explains_the_effect(staff_browser):
     assert 'method="post"' in form and 'name="csrf_token"' in form
     assert 'hx-confirm="Rotate the widget secret?' in form
     assert (
-        "Tokens and signatures made with the old secret\n      keep verifying for 24 hours" in form
+        "Tokens and signatures made with the old secret keep verifying for 24 hours" in form
     )
 
 
