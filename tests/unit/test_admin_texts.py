@@ -5,8 +5,8 @@ Each template is parsed with Jinja's own parser; its literal HTML (the TemplateD
 nodes, in document order, each Jinja expression or tag between them read as nothing) is
 read with the standard library's HTML parser, and these must hold no letter:
 - the text between tags;
-- the attributes people read: aria-label, title, placeholder, alt, and the value of a
-  submit/button/reset input.
+- the attributes people read: aria-label, title, placeholder, alt, hx-confirm (htmx's
+  confirmation dialog), and the value of a submit/button/reset input.
 Not language, so skipped: text inside <code>, <pre>, <script> and <style> (code samples,
 keys, identifiers), every other attribute (classes, ids, URLs, htmx settings), and a text
 made only of attributes (`name="value"` pairs: a macro that writes them into a tag).
@@ -37,7 +37,7 @@ ADMIN_TEMPLATES = sorted(
         TEMPLATES / "error.html",
     ]
 )
-READ_ATTRIBUTES = {"aria-label", "title", "placeholder", "alt"}
+READ_ATTRIBUTES = {"aria-label", "title", "placeholder", "alt", "hx-confirm"}
 BUTTON_INPUTS = {"submit", "button", "reset"}
 NOT_LANGUAGE = {"code", "pre", "script", "style"}
 GETTEXT = {"_", "gettext", "ngettext"}
