@@ -21,8 +21,8 @@ NODE_MODULES := tests/node/node_modules/.installed
 REDIS_START := redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
 	--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 
-.PHONY: run test test-clock lint format bench venv install install-dev translations chromium tools \
-	debian-tools services clean
+.PHONY: run test test-clock lint format bench venv install install-dev translations admin-pot chromium \
+	tools debian-tools services clean
 
 run: install translations
 	$(FLASK) db upgrade
@@ -96,6 +96,12 @@ translations: $(CATALOGUES:.po=.mo)
 
 translations/%.mo: translations/%.po | $(INSTALLED)
 	$(VENV)/bin/pybabel compile -i $< -o $@
+
+# The admin panel's texts (English for now) as a template for translators, apart from the
+# visitor's catalogues: see babel-admin.cfg. Run after changing an admin template's text.
+admin-pot: $(INSTALLED)
+	$(VENV)/bin/pybabel extract -F babel-admin.cfg --no-location --sort-output \
+		-o translations/admin.pot .
 
 # Playwright drives Debian's Chromium (never `playwright install`: no downloads).
 chromium:

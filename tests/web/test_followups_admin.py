@@ -238,12 +238,12 @@ def test_unknown_id_is_404(staff_browser):
 
 
 VERIFIED_WHY = (
-    "the email is the customer&#39;s own: they opened a login link sent to it "
+    "the email is the customer's own: they opened a login link sent to it "
     "and typed the code their chat showed."
 )
 UNVERIFIED_WHY = (
-    "nobody has proved this email is the customer&#39;s: it was typed in, or sent "
-    "by your website without a signature over it (the widget&#39;s signature covers "
+    "nobody has proved this email is the customer's: it was typed in, or sent "
+    "by your website without a signature over it (the widget's signature covers "
     "the customer id only)."
 )
 
