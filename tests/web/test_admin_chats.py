@@ -322,6 +322,7 @@ def test_a_request_from_a_chat_links_to_its_conversation(staff_browser, tenant, 
     link = f'<a href="/admin/chats/{chat.id}">Open the conversation</a>'
     assert re.search(rf"Source: Text chat\s+· {link}", body)
     # The staff user, the request with its chat and status history, its notes and other
-    # activity, its notifications, the members it can be assigned to: the chat is not
-    # read on its own for its channel, nor the notifications again for the timeline.
-    assert work.count("SELECT") == 5, work
+    # activity, its notifications, its customer's rating, the members it can be assigned
+    # to: the chat is not read on its own for its channel, nor the notifications again
+    # for the timeline.
+    assert work.count("SELECT") == 6, work
