@@ -57,7 +57,7 @@
     return customer;
   }
 
-  // The chat's session, kept here for an iframe denied its storage: read or keep.
+  // The chat's session, for an iframe denied its storage.
   function session(value) {
     try {
       if (!arguments.length) return JSON.parse(localStorage.getItem(storageKey));
@@ -71,7 +71,7 @@
     iframe.contentWindow.postMessage(message, origin);
   }
 
-  // No query or #fragment: they can carry tokens or emails.
+  // No query or #fragment: they may carry tokens.
   function originAndPath(address) {
     var url = new URL(address);
     return /^https?:$/.test(url.protocol) ? url.origin + url.pathname : "";
@@ -124,7 +124,7 @@
     if (!iframe || event.source != iframe.contentWindow || event.origin != origin) return;
     if ((data || 0).source != SOURCE) return;
     if (data.type == "ready") {
-      ready = true;
+      ready = 1;
       if (isOpen) begin();
     } else if (data.type == "session") {
       session(data.session);
@@ -148,7 +148,7 @@
     D.body.appendChild(host);
   }
 
-  // No button where the chat may not be framed; the console says why.
+  // No button where the chat may not be framed.
   fetch(origin + "/api/widget/v1/" + encodeURIComponent(key) + "/config?locale=" + encodeURIComponent(locale), { credentials: "omit" })
     .then(function (response) {
       return response.status == 404 ? UNKNOWN : response.ok && response.json();

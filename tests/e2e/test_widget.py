@@ -714,10 +714,11 @@ def test_staff_tell_chats_apart_by_label_page_referrer_language_and_device(
     visitor.goto(came_from + "?token=s3cret")
     visitor.get_by_role("link", name="Oak tables").click()
     expect(visitor).to_have_url(page_url + "?email=sam%40example.com")
-    launcher(visitor).click()
-    frame_src = visitor.locator('iframe[title="Chat with us"]').get_attribute("src")
+    # A French browser: the loader's words are French.
+    visitor.get_by_role("button", name="Ouvrir le chat", include_hidden=True).click()
+    frame_src = visitor.locator('iframe[title="Discutez avec nous"]').get_attribute("src")
     assert parse_qs(urlsplit(frame_src).query) == {"page_url": [page_url], "referrer": [came_from]}
-    chat = visitor.frame_locator('iframe[title="Chat with us"]')
+    chat = visitor.frame_locator('iframe[title="Discutez avec nous"]')
     send(chat, "Do you deliver oak tables to Lyon?")
     expect(last_agent_text(chat)).to_have_text("You said: Do you deliver oak tables to Lyon?")
 
