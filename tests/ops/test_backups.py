@@ -41,10 +41,22 @@ def invoke(app, *args: str):
     return app.test_cli_runner().invoke(args=list(args))
 
 
+def unique_columns(table: sa.Table) -> set[str]:
+    """The columns of the table's unique constraints and indexes (as reflected)."""
+    keys = [c.columns for c in table.constraints if isinstance(c, sa.UniqueConstraint)]
+    keys += [index.columns for index in table.indexes if index.unique]
+    return {column.name for key in keys for column in key}
+
+
 def numbered_row(table: sa.Table, n: int) -> dict:
-    """A row of `table` with id `n`, its text values made its own (unique keys)."""
+    """A row of `table` with id `n`, the text of its unique keys made its own (the other
+    values stay as they are: some are checked, some short)."""
+    unique = unique_columns(table)
     row = {column.name: value_for(column) for column in table.columns if not column.nullable}
-    row = {name: f"{value}{n}" if isinstance(value, str) else value for name, value in row.items()}
+    row = {
+        name: f"{value}{n}" if name in unique and isinstance(value, str) else value
+        for name, value in row.items()
+    }
     return row | {"id": n}
 
 

@@ -59,7 +59,7 @@ def test_widget_js_is_served_as_cacheable_javascript(client):
     assert response.headers["Cache-Control"] == "public, max-age=300"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     script = response.get_data(as_text=True)
-    assert ".currentScript" in script and 'title = "Chat with us"' in script
+    assert ".currentScript" in script and 'labels.chat || "Chat with us"' in script
     assert "postMessage(message, origin)" in script  # the customer goes to our origin only
 
 
