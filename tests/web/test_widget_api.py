@@ -292,7 +292,9 @@ def test_a_streamed_turn_asks_the_model_after_one_connection_and_one_commit(
         rest = b"".join(response.response)
     assert before_first_token == ["CHECKOUT", "SELECT", "UPDATE", "INSERT", "SELECT", "COMMIT"]
     assert b"event: done" in rest and "INSERT" in seen[len(before_first_token) :]
-    contents = db.session.scalars(select(Message.content).where(Message.chat_id == session.chat_id))
+    contents = db.session.scalars(
+        select(Message.content).where(Message.chat_id == session.chat_id).order_by(Message.id)
+    )
     assert list(contents)[-2:] == ["Do you ship to Canada?", "You said: Do you ship to Canada?"]
 
 
@@ -319,7 +321,9 @@ def test_the_answer_and_the_reminder_it_starts_are_saved_in_one_commit(client, t
         b"".join(session.stream("Hello").response)
     assert seen.count("COMMIT") == 2, seen
     chat = db.session.get(Chat, session.chat_id)
-    answer = db.session.scalars(select(Message).where(Message.chat_id == chat.id)).all()[-1]
+    answer = db.session.scalars(
+        select(Message).where(Message.chat_id == chat.id).order_by(Message.id)
+    ).all()[-1]
     assert answer.content == "You said: Hello"
     assert chat.last_message_at == answer.created_at
     assert chat.chain_step_id is not None and chat.chain_due_at > answer.created_at
