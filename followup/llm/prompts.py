@@ -96,8 +96,8 @@ Never ask for their contact details yourself."""
 
 
 def language_rule(locale: str | None) -> str:
-    """The visitor's language (the chat's locale), named for the model; "" when the chat
-    has none (an SMS chat): the model then follows the customer."""
+    """The visitor's language (the chat's locale), named for the model; "" without one
+    (a prompt written for no chat): the model then follows the customer."""
     language = supported_language(locale)
     if language is None:
         return ""

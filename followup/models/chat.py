@@ -19,8 +19,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
 from followup.extensions import db
+from followup.locales import Language
 from followup.models.agent import Agent
-from followup.models.base import UTCDateTime
+from followup.models.base import UTCDateTime, one_of
 from followup.models.customer import Customer
 
 
@@ -90,6 +91,7 @@ class Chat(db.Model):
         Index("ix_chats_tenant_chain_due_at", "tenant_id", "chain_due_at", "id"),
         # Inbound SMS: the chat of this number with this agent.
         Index("ix_chats_agent_phone", "agent_id", "phone"),
+        one_of("locale", Language),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,9 +113,9 @@ class Chat(db.Model):
     page_url: Mapped[str | None] = mapped_column(String(2000))
     referrer: Mapped[str | None] = mapped_column(String(2000))
     language: Mapped[str | None] = mapped_column(String(35))
-    # The language this customer is served in (followup.locales.Language), chosen when
-    # the chat started: its pages, emails, SMS and reminders. None: English.
-    locale: Mapped[str | None] = mapped_column(String(5))
+    # The language this customer is served in, chosen when the chat started: its pages,
+    # emails, SMS and reminders.
+    locale: Mapped[str] = mapped_column(String(5), default=Language.ENGLISH, server_default="en")
     device: Mapped[str | None] = mapped_column(String(8))
 
     # Auto follow-up. A client message starts a new cycle; nothing of an older

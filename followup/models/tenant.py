@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from followup.clock import utcnow
 from followup.extensions import db
+from followup.locales import Language
 from followup.models.base import UTCDateTime, one_of
 
 DEFAULT_RESPONSE_TIME_HOURS = 24
@@ -51,6 +52,7 @@ class Tenant(db.Model):
             name="response_time_hours_range",
         ),
         one_of("voice_mode", VoiceMode),
+        one_of("visitor_locale", Language),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,7 +89,9 @@ class Tenant(db.Model):
     )
     # The language of the widget, emails and SMS for visitors whose website and browser
     # name none we serve (followup.locales.Language).
-    visitor_locale: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
+    visitor_locale: Mapped[str] = mapped_column(
+        String(5), default=Language.ENGLISH, server_default="en"
+    )
     # The owner's rule: every member signs in with a code from an authenticator app too.
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -249,7 +249,7 @@ def customer_locale(followup: FollowUpRequest, tenant: Tenant) -> str:
     """The language of the chat the request came from, else the business's default
     for visitors (a request made through the API)."""
     chat = db.session.get(Chat, followup.chat_id) if followup.chat_id else None
-    return (chat.locale if chat is not None else None) or tenant.visitor_locale
+    return chat.locale if chat is not None else tenant.visitor_locale
 
 
 def customer_datetime(moment: datetime, tenant: Tenant) -> str:

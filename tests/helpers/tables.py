@@ -24,6 +24,8 @@ CHECKED_VALUES = {
     "staff_users.status": "active",
     "staff_tokens.purpose": "invitation",
     "tenants.voice_mode": "automatic",
+    "tenants.visitor_locale": "en",
+    "chats.locale": "en",
     "widget_looks.position": "right",
 }
 

@@ -499,3 +499,19 @@ def test_0024_gives_every_tenant_a_widget_not_seen_yet_and_walks_down_keeping_th
     assert "widget_seen_at" not in {c["name"] for c in sa.inspect(db.engine).get_columns("tenants")}
     flask_migrate.upgrade()
     assert schema_drift() == []
+
+
+def test_0033_serves_every_earlier_chat_and_business_in_english(empty_app):
+    """Every chat before 0033 was served in English: it keeps that language, whatever
+    default for visitors its business picks later (one rule for pages and emails)."""
+    flask_migrate.upgrade(revision="0032")
+    fill_every_table()
+    flask_migrate.upgrade(revision="0033")
+    with db.engine.connect() as conn:
+        chats = conn.execute(sa.text("SELECT locale FROM chats")).scalars().all()
+        tenants = conn.execute(sa.text("SELECT visitor_locale FROM tenants")).scalars().all()
+    assert (chats, tenants) == (["en"], ["en"])
+    flask_migrate.downgrade(revision="0032")
+    assert "locale" not in {c["name"] for c in sa.inspect(db.engine).get_columns("chats")}
+    flask_migrate.upgrade()
+    assert schema_drift() == []
