@@ -10,12 +10,14 @@ nothing but the moment, and says so in our words.
 
 import logging
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm import audio
 from followup.llm.client import LLMUnavailable
+from followup.locales import mark
 from followup.models import Chat, Message, Role, Tenant, VoiceMode
 from followup.services.validation import problem
 
@@ -24,9 +26,9 @@ log = logging.getLogger(__name__)
 # About a minute of speech as browsers record it (Opus at 32-64 kbit/s), with room to spare.
 MAX_AUDIO_BYTES = 2 * 1024 * 1024
 MAX_RECORDING_S = 60  # the widget stops recording here (static/js/widget-chat.js)
-RECORDING = "Recording"
+RECORDING = mark("Recording")
 SPEECH_CONTENT_TYPE = audio.SPEECH_CONTENT_TYPE
-SPOKEN_REPLIES_UNAVAILABLE = "Spoken replies aren't available here; replies appear as text."
+SPOKEN_REPLIES_UNAVAILABLE = mark("Spoken replies aren't available here; replies appear as text.")
 
 
 class VoiceOnServerOff(DomainError):
@@ -58,12 +60,18 @@ def _require_server_voice(chat: Chat, refusal: str) -> None:
 def checked_recording(data: bytes, content_type: str | None) -> None:
     """A recording we can send on: some audio, not too long."""
     if not data:
-        raise ValidationFailed({"audio": problem(RECORDING, "nothing was recorded. Try again.")})
+        raise ValidationFailed(
+            {"audio": problem(RECORDING, mark("nothing was recorded. Try again."))}
+        )
     if len(data) > MAX_AUDIO_BYTES:
-        advice = f"keep it under {MAX_RECORDING_S} seconds ({MAX_AUDIO_BYTES // 2**20} MB)."
+        advice = gettext(
+            "keep it under %(seconds)s seconds (%(megabytes)s MB).",
+            seconds=MAX_RECORDING_S,
+            megabytes=MAX_AUDIO_BYTES // 2**20,
+        )
         raise ValidationFailed({"audio": problem(RECORDING, advice)})
     if not (content_type or "").startswith("audio/"):
-        advice = "send it as an audio file (audio/webm, audio/ogg, audio/mp4, …)."
+        advice = mark("send it as an audio file (audio/webm, audio/ogg, audio/mp4, …).")
         raise ValidationFailed({"audio": problem(RECORDING, advice)})
 
 
@@ -79,7 +87,7 @@ def _file_name(content_type: str) -> str:
 def transcribe(chat: Chat, data: bytes, content_type: str | None) -> str:
     """What the visitor said in this recording ("" when nothing could be made out)."""
     _require_server_voice(
-        chat, "Voice input goes through your browser here. Please type your message."
+        chat, mark("Voice input goes through your browser here. Please type your message.")
     )
     checked_recording(data, content_type)
     try:
@@ -87,8 +95,10 @@ def transcribe(chat: Chat, data: bytes, content_type: str | None) -> str:
     except LLMUnavailable as exc:
         log.warning("Transcription unavailable for chat %s: %s", chat.id, exc)
         raise TranscriptionFailed(
-            "Sorry, your recording could not be turned into text just now. "
-            "Please try again, or type your message."
+            mark(
+                "Sorry, your recording could not be turned into text just now. "
+                "Please try again, or type your message."
+            )
         ) from exc
     return " ".join(text.split())
 
@@ -102,7 +112,7 @@ def speech_of_reply(chat: Chat, message_id: int) -> bytes:
         )
     )
     if reply is None or not reply.content.strip():
-        raise NotFound("This chat has no such reply to read aloud.")
+        raise NotFound(mark("This chat has no such reply to read aloud."))
     try:
         return audio.speech(reply.content)
     except LLMUnavailable as exc:

@@ -14,7 +14,7 @@ from followup.models import Message, Role, Tenant, VoiceMode
 from followup.services import staff_accounts, voice_audio
 from tests.helpers.apps import text_of
 from tests.helpers.staff import PASSWORD, as_a_new_request, logged_in_browser
-from tests.helpers.widget_api import Session, bearer, start
+from tests.helpers.widget_api import BASE, Session, bearer, start
 
 SPOKEN_REPLIES_UNAVAILABLE = "Spoken replies aren't available here; replies appear as text."
 WEBM = b"\x1aE\xdf\xa3" + b"\x00" * 2000  # a webm header, then what a recorder would write
@@ -142,6 +142,18 @@ def test_bad_recordings_are_refused_in_our_words(session, fake_llm, data, conten
     error = error_of(response)
     assert error["fields"]["audio"].startswith(said)
     assert fake_llm.audio_requests == []
+
+
+def test_a_visitor_reads_the_refusals_in_the_chats_language(client, tenant, fake_llm):
+    opened = client.post(f"{BASE}/{tenant.widget_public_key}/sessions", json={"locale": "de"})
+    german = Session(client, opened.get_json()["chat_id"], opened.get_json()["session_token"])
+    refused = error_of(send_recording(german, b""))
+    assert refused["fields"]["audio"] == (
+        "Aufnahme: es wurde nichts aufgenommen. Versuchen Sie es noch einmal."
+    )
+    fake_llm.behaviour.fail_status = 500
+    failed = error_of(send_recording(german))
+    assert failed["message"].startswith("Ihre Aufnahme konnte gerade nicht in Text")
 
 
 def test_a_body_far_over_the_limit_is_413_unread(session, fake_llm):

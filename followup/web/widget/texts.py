@@ -4,6 +4,8 @@ script's own names for them."""
 
 from flask_babel import gettext
 
+from followup.services.voice_audio import SPOKEN_REPLIES_UNAVAILABLE
+
 
 def script_texts() -> dict[str, str]:
     return {
@@ -26,5 +28,5 @@ def script_texts() -> dict[str, str]:
         "notSent": gettext(
             "Sorry, your recording could not be sent. Please try again, or type your message."
         ),
-        "noSpokenReplies": gettext("Spoken replies aren't available here; replies appear as text."),
+        "noSpokenReplies": gettext(SPOKEN_REPLIES_UNAVAILABLE),
     }

@@ -5,6 +5,7 @@ from flask import Response, make_response, request
 from followup.errors import ValidationFailed
 from followup.models import Chat
 from followup.services.validation import UNKNOWN_FIELD, problem
+from followup.services.voice_audio import RECORDING
 from followup.web.chat_session import checked_session, opened_chat, session_chat
 from followup.web.errors import error_response
 from followup.web.requests import bearer_token, bound_body, json_object
@@ -81,8 +82,8 @@ def uploaded_audio(max_bytes: int) -> tuple[bytes, str | None]:
     request.max_content_length = max_bytes + _MULTIPART_OVERHEAD_BYTES
     upload = request.files.get("audio")
     if upload is None:
-        advice = "send it as the multipart form field 'audio'."
-        raise ValidationFailed({"audio": problem("Recording", advice)})
+        advice = "send it as the multipart form field 'audio'."  # for developers: English
+        raise ValidationFailed({"audio": problem(RECORDING, advice)})
     return upload.read(max_bytes + 1), upload.mimetype or None
 
 
