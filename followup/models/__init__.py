@@ -2,10 +2,10 @@
 
 from followup.models.agent import (
     WEEKDAYS,
-    WIDGET_AGENT_FIRST,
     Agent,
     AutoFollowupStep,
     always_open,
+    website_agent_id,
 )
 from followup.models.autofollowup import ReminderSend
 from followup.models.chat import (
@@ -78,7 +78,6 @@ __all__ = [
     "STAFF_LINK_KINDS",
     "VISITOR_CODE_ALPHABET",
     "WEEKDAYS",
-    "WIDGET_AGENT_FIRST",
     "ActionType",
     "ActivityKind",
     "Agent",
@@ -132,4 +131,5 @@ __all__ = [
     "new_visitor_code",
     "promise_clock",
     "response_promise",
+    "website_agent_id",
 ]

@@ -2,7 +2,17 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    false,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
@@ -49,8 +59,17 @@ class Agent(db.Model):
     )
 
 
-# The employee that answers the website chat: the one assigned to it, else the first.
-WIDGET_AGENT_FIRST = (Agent.serves_web_widget.desc(), Agent.id)
+def website_agent_id(tenant_id):
+    """The id of the employee that answers a business's website chat: the one assigned to
+    it, else the first. `tenant_id`: a value, or a column to correlate with (Tenant.id)."""
+    return (
+        select(Agent.id)
+        .where(Agent.tenant_id == tenant_id)
+        .order_by(Agent.serves_web_widget.desc(), Agent.id)
+        .limit(1)
+        .correlate_except(Agent)  # the outer query may read agents too
+        .scalar_subquery()
+    )
 
 
 class AutoFollowupStep(db.Model):

@@ -27,7 +27,6 @@ from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_config
 from followup.locales import in_language, mark
 from followup.logs import note_tenant
 from followup.models import (
-    WIDGET_AGENT_FIRST,
     ActionType,
     Agent,
     Channel,
@@ -42,6 +41,7 @@ from followup.models import (
     Tenant,
     WidgetLook,
     response_promise,
+    website_agent_id,
 )
 from followup.services import (
     autofollowup,
@@ -97,9 +97,7 @@ def tenant_for_widget(public_key: str) -> Tenant:
 
 
 def _widget_agent_query(tenant: Tenant, *columns):
-    return (
-        select(*columns).where(Agent.tenant_id == tenant.id).order_by(*WIDGET_AGENT_FIRST).limit(1)
-    )
+    return select(*columns).where(Agent.id == website_agent_id(tenant.id))
 
 
 # A new chat's business and employee, in one query: every website visitor's first request
@@ -108,16 +106,7 @@ def _widget_agent_query(tenant: Tenant, *columns):
 _TENANT_AND_WIDGET_AGENT = (
     select(Tenant, Agent, WidgetLook.greeting)
     .outerjoin(WidgetLook, WidgetLook.tenant_id == Tenant.id)
-    .outerjoin(
-        Agent,
-        Agent.id
-        == select(Agent.id)
-        .where(Agent.tenant_id == Tenant.id)
-        .order_by(*WIDGET_AGENT_FIRST)
-        .limit(1)
-        .correlate(Tenant)
-        .scalar_subquery(),
-    )
+    .outerjoin(Agent, Agent.id == website_agent_id(Tenant.id))
     .where(Tenant.widget_public_key == bindparam("public_key"))
 )
 

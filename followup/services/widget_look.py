@@ -19,11 +19,11 @@ from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
 from followup.models import (
     DEFAULT_ACCENT,
-    WIDGET_AGENT_FIRST,
     Agent,
     LauncherPosition,
     Tenant,
     WidgetLook,
+    website_agent_id,
 )
 from followup.services.agents import MAX_NAME
 from followup.services.validation import FieldErrors, clean_text, problem
@@ -217,9 +217,7 @@ def greeting_text(look: Look, agent_name: str, business_name: str) -> str:
 
 def widget_agent(tenant_id: int) -> Agent | None:
     """The employee that answers the website chat (the same one services/chats.py picks)."""
-    return db.session.scalar(
-        select(Agent).where(Agent.tenant_id == tenant_id).order_by(*WIDGET_AGENT_FIRST).limit(1)
-    )
+    return db.session.scalar(select(Agent).where(Agent.id == website_agent_id(tenant_id)))
 
 
 def _optional_text(errors: FieldErrors, data: dict, field: str, label: str, limit: int):
