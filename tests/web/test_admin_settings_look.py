@@ -160,6 +160,7 @@ def test_the_preview_page_is_the_widget_with_the_saved_look(staff_browser, tenan
     with assert_rendered(staff_browser, "widget/page.html"):
         response = staff_browser.get(PREVIEW)
     page = text_of(response)
+    assert page.startswith('<!doctype html>\n<html lang="en">')  # the admin's language
     assert '<link rel="stylesheet" href="/w/accent/0b6e4f.css">' in page
     assert LOOK["greeting"] in page.replace("&#39;", "'")
     assert "<script" not in page  # a picture of the chat: it starts none

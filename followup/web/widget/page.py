@@ -63,12 +63,10 @@ def chat_page(public_key: str):
     avatar_src = None
     if look.avatar_digest:
         avatar_src = url_for("widget.avatar", public_key=public_key, digest=look.avatar_digest)
-    locale = visitor_locale(tenant, request.args.get("locale"))
-    use_locale(locale)
+    use_locale(visitor_locale(tenant, request.args.get("locale")))
     page = render_template(
         "widget/page.html",
         tenant=tenant,
-        locale=locale,
         script_texts=script_texts(),
         allowed_origins=framing_origins(tenant),
         presence=chats.widget_presence(tenant),
