@@ -217,11 +217,18 @@ def _bucket_index(column, buckets: Sequence[Bucket]) -> ColumnElement:
     )
 
 
-def _names(model, tenant_id: int) -> dict[int, str]:
-    """{id: name} of the tenant's agents or staff: the labels of the grouped rows."""
+def _agent_names(tenant_id: int) -> dict[int, str]:
+    """{id: name} of the tenant's AI employees: the labels of the grouped rows."""
     return dict(
-        db.session.execute(select(model.id, model.name).where(model.tenant_id == tenant_id)).all()
+        db.session.execute(select(Agent.id, Agent.name).where(Agent.tenant_id == tenant_id)).all()
     )
+
+
+def _staff_names(tenant_id: int) -> dict[int, str]:
+    """{id: name} of the tenant's members, as the app names them everywhere (a member
+    who gave no name goes by their email)."""
+    members = db.session.scalars(select(StaffUser).where(StaffUser.tenant_id == tenant_id))
+    return {member.id: member.display_name for member in members}
 
 
 def _within(column, period: Period) -> ColumnElement[bool]:
@@ -478,11 +485,11 @@ def per_assignee(
         ).where(FollowUpRequest.contacted_at.is_not(None))
     )
     medians = median_by(waits, "assignee", "seconds")
-    names = _names(StaffUser, tenant_id)
+    names = _staff_names(tenant_id)
     rows = [
         AssigneeRow(
             assignee_id,
-            names.get(assignee_id) or "Unassigned" if assignee_id else "Unassigned",
+            names[assignee_id] if assignee_id else "Unassigned",
             requests,
             handled,
             medians.get(assignee_id),
@@ -653,7 +660,7 @@ def chain_figures(tenant_id: int, period: Period, agent_id: int | None = None) -
     sends = {row[0]: row[1:] for row in db.session.execute(statement)}
     exhausted = _exhausted_per_agent(tenant_id, period, agent_id)
     opted_out = _opted_out_per_agent(tenant_id, period, agent_id)
-    names = _names(Agent, tenant_id)
+    names = _agent_names(tenant_id)
     employees = [
         EmployeeChainRow(
             agent,
@@ -792,7 +799,7 @@ def ai_figures(tenant_id: int, period: Period, agent_id: int | None = None) -> A
         tenant_id,
         agent_id,
     )
-    names = _names(Agent, tenant_id)
+    names = _agent_names(tenant_id)
     employees = []
     for agent in sorted({*chats, *words, *handoffs}, key=lambda a: names.get(a, "")):
         client_messages, failures, input_tokens, output_tokens = words.get(agent, (0, 0, 0, 0))

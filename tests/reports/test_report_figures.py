@@ -103,6 +103,13 @@ def test_per_assignee_with_the_median_time_to_contact(dataset, period, staff):
     assert [r.name for r in own] == ["Olivia Owner"]
 
 
+def test_a_member_without_a_name_is_listed_by_email(dataset, period, staff):
+    staff.name = ""
+    db.session.commit()
+    rows = reports.per_assignee(dataset.tenant.id, period, now=NOW)
+    assert [r.name for r in rows] == ["owner@acme.example", "Unassigned"]
+
+
 def test_the_median_of_an_odd_count(dataset, period):
     add_followup(dataset.tenant, utc(4, 2, 7), contacted_after=timedelta(hours=3))
     db.session.commit()
