@@ -81,6 +81,18 @@ def test_one_employee(app, tenant, staff, api_token, report_clock):
     assert [e["name"] for e in body["ai"]["employees"]] == ["Bea"]
 
 
+def test_the_last_days_as_the_page_takes_them(app, tenant, staff, api_token, report_clock):
+    data.build(tenant, staff.id)
+    body = _get(app, api_token, "days=7").get_json()
+    assert body["period"] == {"from": "2026-03-27", "to": "2026-04-02", "time_zone": data.ZONE}
+    assert body["followups"]["total"] == 9
+    refused = _get(app, api_token, "days=5")
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["fields"] == {
+        "days": "Period: choose the last 7, 30, 90 days."
+    }
+
+
 def test_bad_parameters_are_refused_in_our_words(app, api_token, tenant):
     response = _get(app, api_token, "from=2026-04-02&to=2026-03-01&agent=x")
     assert response.status_code == 422

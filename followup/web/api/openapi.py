@@ -8,6 +8,7 @@ from followup.config import Config
 from followup.models import SCORES, Priority, Source, Status
 from followup.services import followup_limits, followups, idempotency, workflow
 from followup.services.queries import MAX_ID
+from followup.services.reports import LAST_DAYS
 from followup.services.validation import MAX_SEARCH_CHARS, REFUSED_CHARACTERS_CLASS
 from followup.web.api.auth import MAX_BODY_BYTES
 from followup.web.api.inputs import MAX_PAGE, MAX_PER_PAGE
@@ -35,10 +36,9 @@ def _transitions() -> str:
 
 
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-# A report's day, or nothing (an empty value is as if not given, as a form sends it).
-_DAY_OR_EMPTY = {
-    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]
-}
+# A report's parameter may be empty: as if not given, as a form sends it.
+_EMPTY = {"type": "string", "maxLength": 0}
+_DAY_OR_EMPTY = {"anyOf": [{"type": "string", "format": "date"}, _EMPTY]}
 # The text every field accepts (web/requests.py refuses the rest with 400 bad_characters);
 # a required field needs something besides white space (the server strips it).
 _ALLOWED = f"[^{REFUSED_CHARACTERS_CLASS}]"
@@ -616,9 +616,15 @@ PATHS = {
         "get": {
             "operationId": "getReportSummary",
             "summary": "The reports' figures: follow-ups, auto follow-up and AI use.",
-            "description": "Days are the tenant's local days; `from` and `to` both or "
-            "neither (neither: the last 30 days), at most 366 days.",
+            "description": "Days are the tenant's local days: the last `days`, or `from` "
+            "and `to` (both or neither, at most 366 days; they win over `days`); "
+            "neither: the last 30 days.",
             "parameters": [
+                _query(
+                    "days",
+                    {"anyOf": [{"type": "integer", "enum": list(LAST_DAYS)}, _EMPTY]},
+                    "The last 7, 30 or 90 local days up to today (empty: not given).",
+                ),
                 _query("from", _DAY_OR_EMPTY, "First day, YYYY-MM-DD (empty: not given)."),
                 _query("to", _DAY_OR_EMPTY, "Last day, included (empty: not given)."),
                 _query(

@@ -115,9 +115,11 @@ def openapi_document() -> dict:
 
 @bp.get("/reports/summary")
 def report_summary() -> dict:
-    """The reports' figures for the local days `from` to `to` (default: the last 30)."""
+    """The reports' figures for the last `days`, or the local days `from` to `to`
+    (default: the last 30), as the page takes them."""
     report = reports.requested_report(
         request_token().tenant_id,
+        days=request.args.get("days"),
         date_from=request.args.get("from") or None,
         date_to=request.args.get("to") or None,
         agent=request.args.get("agent"),
