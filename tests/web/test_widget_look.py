@@ -92,6 +92,15 @@ def test_an_accent_stylesheet_of_no_colour_is_a_404(client, digits):
     assert client.get(f"/w/accent/{digits}.css").status_code == 404
 
 
+def test_accent_stylesheets_are_rate_limited_per_address(app, client):
+    app.config["WIDGET_READS_LIMIT_PER_IP"] = "2 per minute"
+    assert [client.get(f"/w/accent/{d}.css").status_code for d in ("111111", "222222")] == [
+        200,
+        200,
+    ]
+    assert client.get("/w/accent/333333.css").status_code == 429
+
+
 def test_the_header_picture_is_served_from_our_origin_and_kept(client, tenant):
     picture = png((10, 120, 60))
     widget_look.update_look(tenant.id, LOOK, picture)

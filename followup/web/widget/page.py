@@ -96,6 +96,7 @@ def _immutable(response):
 
 
 @bp.get("/w/accent/<digits>.css")
+@per_ip("WIDGET_READS_LIMIT_PER_IP")
 def accent_stylesheet(digits: str):
     """The widget's colours made from one accent (`#` + digits): the page's CSP allows
     our own stylesheets only, never inline styles. The same for every business with
