@@ -22,7 +22,7 @@
   var root = host.attachShadow({ mode: "open" });
   var launcher = make("button");
   var box = make("div");
-  var iframe, ready, isOpen, started;
+  var iframe, ready, isOpen;
   attrs(launcher, { "aria-expanded": "false", "aria-controls": "followup-chat" });
   launcher.innerHTML = svg + 'chat"><path fill="currentColor" d="M12 3C6.5 3 2 6.9 2 11.7c0 2.5 1.2 4.7 3.2 6.3L4.5 21.5l4-2.1c1.1.3 2.3.5 3.5.5 5.5 0 10-3.9 10-8.7S17.5 3 12 3z"/></svg>' +
     svg + 'close"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round" fill="none"/></svg>';
@@ -101,18 +101,11 @@
     if (open) {
       requestAnimationFrame(function () { box.classList.add("is-open"); });
       iframe.focus();
-      if (ready) begin();
+      if (ready) tellChat({ type: "open" });
     } else {
       box.classList.remove("is-open");
       launcher.focus();
     }
-  }
-
-  // A chat starts on the first open, not on a hover.
-  function begin() {
-    if (!started) tellChat({ type: "customer", customer: customerData(), session: session() });
-    started = 1;
-    tellChat({ type: "open" });
   }
 
   // The frame is made on intent, never at load.
@@ -125,7 +118,8 @@
     if ((data || 0).source != SOURCE) return;
     if (data.type == "ready") {
       ready = 1;
-      if (isOpen) begin();
+      tellChat({ type: "customer", customer: customerData(), session: session() });
+      if (isOpen) tellChat({ type: "open" });
     } else if (data.type == "session") {
       session(data.session);
     } else if (data.type == "close" && isOpen) {

@@ -32,6 +32,8 @@
   var session = null; // {chatId, token, customerId}
   var hostOrigin = null; // learnt from the handshake
   var hostSession = null; // the copy the host page kept
+  var hostCustomer = null; // who the website says the visitor is
+  var customerWait = null; // for a host page without our snippet
   var booted = false;
   var busy = false; // a message is on its way, or its reply is streaming
   var busyTimer = null;
@@ -224,9 +226,11 @@
     if (data.type === "customer") {
       hostOrigin = event.origin;
       hostSession = data.session;
-      boot(cleanCustomer(data.customer));
+      hostCustomer = cleanCustomer(data.customer);
+      window.clearTimeout(customerWait); // our snippet: the chat starts when it first opens
     } else if (data.type === "open") {
       wantsFocus = true;
+      boot(hostCustomer); // a hover that loaded the frame leaves no chat behind
       focusComposer();
     }
   });
@@ -749,7 +753,7 @@
   if (embedded) {
     byId("close-widget").hidden = false;
     tellHostPage("ready");
-    window.setTimeout(function () { boot(null); }, CUSTOMER_WAIT_MS);
+    customerWait = window.setTimeout(function () { boot(null); }, CUSTOMER_WAIT_MS);
   } else {
     boot(null);
   }

@@ -14,6 +14,8 @@ from tests.helpers.embedded_widget import DESKTOP, host_page, launcher
 pytestmark = pytest.mark.e2e
 
 CHAT_FRAME = "[data-followup-widget] iframe"
+# static/js/widget-chat.js's CUSTOMER_WAIT_MS, with room to spare.
+CHAT_PAGE_WAITS_MS = 5_000
 CONFIG_URL = re.compile(
     r"/api/widget/v1/[^/]+/config(\?|$)"
 )  # CSS locators pierce the open shadow root
@@ -59,6 +61,7 @@ def test_only_the_launcher_until_hover_then_the_click_opens_a_usable_chat(
 ):
     page = browser_page
     requested = watch_requests(page)
+    page.clock.install()  # the chat page's own wait for a snippet, fast-forwarded below
     page.goto(host_site.publish("/", host_page(shop, None)))
     expect(launcher(page)).to_be_visible()
     page.wait_for_load_state("networkidle")
@@ -72,10 +75,13 @@ def test_only_the_launcher_until_hover_then_the_click_opens_a_usable_chat(
     expect(launcher(page)).to_have_attribute("aria-expanded", "false")  # made, not opened
     expect(page.frame_locator(CHAT_FRAME).locator(".chat-loading")).to_be_attached()
     page.wait_for_load_state("networkidle")
+    page.clock.run_for(CHAT_PAGE_WAITS_MS)  # past the wait of a frame no snippet talks to
+    page.wait_for_load_state("networkidle")
     assert len(chat_requests(requested, "document")) == 1
     # Loaded, not started: a hover alone leaves no chat for the team to see.
     assert chats_started(requested) == 0
 
+    page.clock.resume()
     launcher(page).click()
     expect(launcher(page)).to_have_attribute("aria-expanded", "true")
     assert_usable(page)
