@@ -20,7 +20,13 @@ from followup.models import Chat, StaffUser, Tenant
 from followup.services import chats
 from tests.helpers.accessibility import assert_accessible, violations
 from tests.helpers.browser import STAFF_EMAIL
-from tests.helpers.embedded_widget import host_page, launcher, send, signed_customer
+from tests.helpers.embedded_widget import (
+    chat_frame_loaded,
+    host_page,
+    launcher,
+    send,
+    signed_customer,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +59,7 @@ def website(shop) -> str:
 
 def open_chat(page: Page) -> tuple[FrameLocator, Frame]:
     """Open the chat from the focused launcher: its locators, and the frame axe runs in."""
+    chat_frame_loaded(page)
     page.keyboard.press("Enter")
     expect(launcher(page)).to_have_attribute("aria-expanded", "true")
     chat = page.frame_locator(FRAME)
@@ -218,6 +225,7 @@ def test_axe_and_the_keyboard_find_nothing_when_the_visitor_must_sign_in_first(
     page = browser_page
     page.goto(host_site.publish("/a11y-sign-in", host_page(strict_shop, None)))
     launcher(page).focus()
+    chat_frame_loaded(page)
     page.keyboard.press("Enter")
     chat = page.frame_locator(FRAME)
     sign_in = chat.get_by_role("link", name="Sign in")
@@ -272,6 +280,7 @@ def test_the_keyboard_alone_opens_goes_round_and_closes_the_chat(
     page.keyboard.press("Tab")
     expect(launcher(page)).to_be_focused()
     shoot(page, f"{size_name(viewport)}-focus-launcher")
+    chat_frame_loaded(page)
     page.keyboard.press(" ")
     expect(launcher(page)).to_have_attribute("aria-expanded", "true")
     chat = page.frame_locator(FRAME)

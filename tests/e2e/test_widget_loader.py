@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.helpers.embedded_widget import DESKTOP, host_page, launcher
+from tests.helpers.embedded_widget import DESKTOP, chat_frame_loaded, host_page, launcher
 
 pytestmark = pytest.mark.e2e
 
@@ -102,6 +102,7 @@ def test_keyboard_focus_alone_makes_the_chat(browser_page, shop, host_site):
     expect(page.locator(CHAT_FRAME)).to_have_count(0)
     launcher(page).focus()
     expect(page.locator(CHAT_FRAME)).to_have_count(1)
+    chat_frame_loaded(page)
     page.keyboard.press("Enter")
     assert_usable(page)
     page.keyboard.press("Escape")

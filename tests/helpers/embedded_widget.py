@@ -81,10 +81,19 @@ def launcher(page: Page):
     return page.locator("[data-followup-widget] button")
 
 
+def chat_frame_loaded(page: Page) -> None:
+    """Wait until the frame the launcher's focus made has loaded its page, as it has by the
+    time a person presses a key. Chromium loses focus given to a cross-origin frame that
+    is still loading, and only a key or click handler may give it: a faster key opens the
+    chat without the focus in it."""
+    expect(page.frame_locator("[data-followup-widget] iframe").locator("#chat")).to_be_attached()
+
+
 def open_widget(page: Page, url: str) -> FrameLocator:
     """Open the chat with the keyboard; the message box gets the focus."""
     page.goto(url)
     launcher(page).focus()
+    chat_frame_loaded(page)
     page.keyboard.press("Enter")
     expect(launcher(page)).to_have_attribute("aria-expanded", "true")
     chat = page.frame_locator('iframe[title="Chat with us"]')
