@@ -49,6 +49,7 @@ from followup import metrics
 from followup.factory import create_app
 from followup.jobs.notifications import sweep_notifications, sweep_promises
 from followup.jobs.reminders import sweep_due_reminders
+from followup.jobs.reports import refresh_reports
 from followup.jobs.sms import sweep_sms_answers, sweep_sms_sends
 from followup.logs import JobLines, configure_logging
 from followup.processes import die_with_parent
@@ -124,6 +125,11 @@ def _start_cron(app) -> multiprocessing.Process:
                     sweep_promises,
                     config["NOTIFY_SWEEP_INTERVAL_S"],
                     config["NOTIFY_JOB_TIMEOUT_S"],
+                ),
+                (
+                    refresh_reports,
+                    config["REPORT_REFRESH_INTERVAL_S"],
+                    config["REPORT_JOB_TIMEOUT_S"],
                 ),
                 (
                     sweep_due_reminders,

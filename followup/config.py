@@ -207,6 +207,12 @@ class Config:
     REMINDER_HISTORY_MESSAGES = int(_env("REMINDER_HISTORY_MESSAGES", "40"))
     AUTO_FOLLOWUP_PAGE_SIZE = 50
 
+    # Reports: the worker's cron counts the days still changing (and those of follow-ups
+    # changed since) into the daily rollups every REPORT_REFRESH_INTERVAL_S; the page
+    # says how fresh they are.
+    REPORT_REFRESH_INTERVAL_S = int(_env("REPORT_REFRESH_INTERVAL_S", "300"))
+    REPORT_JOB_TIMEOUT_S = int(_env("REPORT_JOB_TIMEOUT_S", "600"))
+
     # A widget session token opens its chat until the customer has not written for this long.
     WIDGET_SESSION_MAX_AGE_DAYS = int(_env("WIDGET_SESSION_MAX_AGE_DAYS", "30"))
     # Public widget endpoints: one budget per IP (offices share one) and one per chat.

@@ -22,6 +22,7 @@ from followup.extensions import (
     mail,
     migrate,
 )
+from followup.services import report_rollups
 from followup.web.admin import bp as admin_bp
 from followup.web.api import bp as api_bp
 from followup.web.auth import bp as auth_bp
@@ -64,6 +65,7 @@ def create_app(config: type[Config] | dict | None = None) -> Flask:
     trust_proxies(app)
     register_cli(app)
     metrics.observe_requests(app)
+    report_rollups.watch_followup_changes()
     return app
 
 

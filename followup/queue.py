@@ -63,6 +63,7 @@ SWEEP_SMS_ANSWERS = "followup.jobs.sms.sweep_sms_answers"
 SWEEP_SMS_SENDS = "followup.jobs.sms.sweep_sms_sends"
 SWEEP_PROMISES = "followup.jobs.notifications.sweep_promises"
 REPLAN_AGENT_CHAINS = "followup.jobs.reminders.replan_agent_chains"
+REFRESH_REPORTS = "followup.jobs.reports.refresh_reports"
 
 QUEUE_OF: dict[str, JobQueue] = {
     ANSWER_SMS: JobQueue.ANSWERS,
@@ -78,6 +79,7 @@ QUEUE_OF: dict[str, JobQueue] = {
     SWEEP_SMS_SENDS: JobQueue.MAINTENANCE,
     SWEEP_PROMISES: JobQueue.MAINTENANCE,
     REPLAN_AGENT_CHAINS: JobQueue.MAINTENANCE,
+    REFRESH_REPORTS: JobQueue.MAINTENANCE,
 }
 
 # Seconds before RQ runs a failed job again, for the jobs it retries. Soon: a customer

@@ -46,6 +46,7 @@ from followup.models.notification import (
     NotificationChannel,
     NotificationKind,
 )
+from followup.models.report_rollup import ReportCount, ReportDay, ReportMark, ReportMetric
 from followup.models.satisfaction import SCORES, SatisfactionRating
 from followup.models.sms_answer import AnswerState, SmsAnswer
 from followup.models.sms_send import SendState, SmsSend
@@ -107,6 +108,10 @@ __all__ = [
     "PromiseClock",
     "PromiseState",
     "ReminderSend",
+    "ReportCount",
+    "ReportDay",
+    "ReportMark",
+    "ReportMetric",
     "Role",
     "SatisfactionRating",
     "SendState",

@@ -136,6 +136,14 @@ class FollowUpRequest(db.Model):
             "created_at",
             "id",
         ),
+        # The reports: the backlog by due time, and the requests not due yet.
+        Index(
+            "ix_followup_requests_tenant_status_due",
+            "tenant_id",
+            "status",
+            "due_at",
+            postgresql_include=["contacted_at"],
+        ),
         # The promise's sweep: requests whose next alert (at risk, then overdue) is due.
         Index("ix_followup_requests_next_alert_at", "next_alert_at"),
         # Substring search on PostgreSQL: trigram index serves `LIKE '%term%'`.

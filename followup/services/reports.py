@@ -9,10 +9,11 @@ so SQLite and PostgreSQL count alike. Daily rollups can later replace the querie
 behind these functions without the pages noticing.
 """
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -22,7 +23,6 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    exists,
     func,
     literal,
     or_,
@@ -33,24 +33,22 @@ from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.extensions import db
 from followup.models import (
+    RESPONSE_TIME_HOURS_RANGE,
     Agent,
     AutoFollowupStep,
-    ChainEnd,
-    Channel,
     Chat,
     FollowUpRequest,
     Message,
     ModelPrice,
-    ReminderSend,
-    Role,
-    Source,
+    ReportMetric,
     StaffUser,
     Status,
     Tenant,
 )
-from followup.models.base import seconds_between
+from followup.services import report_rollups
 from followup.services.agents import get_agent
 from followup.services.queries import MAX_ID
+from followup.services.report_rollups import PeriodCounts, ReportSource
 from followup.services.satisfaction import Summary as RatingSummary
 from followup.services.satisfaction import summary as rating_summary
 from followup.services.validation import FieldErrors, problem, whole_number
@@ -58,20 +56,11 @@ from followup.services.validation import FieldErrors, problem, whole_number
 LAST_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30
 MAX_PERIOD_DAYS = 366
-# A customer "wrote back" to a reminder when they wrote within this long of it.
-REPLY_WINDOW = timedelta(hours=24)
 # Time-to-contact bins (hours); the promise itself is added as a bound, so it is marked.
 CONTACT_BIN_HOURS = (1, 4, 8, 24, 48, 72)
 TOKENS_PER_PRICE_UNIT = 1_000_000
-
-
-class ReportSource(StrEnum):
-    """Where a request came from, as the reports tell them apart."""
-
-    CHAT = "chat"
-    VOICE = "voice"
-    SMS = "sms"
-    API = "api"
+# No request is promised for longer: every one made before is due.
+LONGEST_PROMISE_HOURS = RESPONSE_TIME_HOURS_RANGE[1]
 
 
 SOURCE_LABELS = {
@@ -120,11 +109,11 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return _local_midnight(self.first_day, self.zone)
+        return report_rollups.local_midnight(self.first_day, self.zone)
 
     @property
     def end(self) -> datetime:
-        return _local_midnight(self.last_day + timedelta(days=1), self.zone)
+        return report_rollups.local_midnight(self.last_day + timedelta(days=1), self.zone)
 
     @property
     def description(self) -> str:
@@ -148,18 +137,13 @@ class Period:
         return buckets
 
     def _bucket(self, first: date, days: int, prefix: str) -> Bucket:
-        end = _local_midnight(first + timedelta(days=days), self.zone)
+        end = report_rollups.local_midnight(first + timedelta(days=days), self.zone)
         label = f"{prefix}{first.day} {first:%b}"  # "1 Apr", not "01 Apr"
-        return Bucket(label, first, _local_midnight(first, self.zone), end)
+        return Bucket(label, first, report_rollups.local_midnight(first, self.zone), end)
 
 
 def _day(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
-
-
-def _local_midnight(day: date, zone: str) -> datetime:
-    """The UTC instant the local day begins (zoneinfo handles a skipped midnight)."""
-    return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(UTC)
 
 
 def _parse_day(raw: str, label: str) -> date:
@@ -251,28 +235,40 @@ def median_by(source: Select, group: str, value: str) -> dict:
     return {g: float(v) for g, v in db.session.execute(statement)}
 
 
-# --- follow-ups -----------------------------------------------------------------------------
-
-_REPORT_SOURCE = case(
-    (and_(FollowUpRequest.source == Source.TEXT, Chat.channel == Channel.SMS), ReportSource.SMS),
-    (FollowUpRequest.source == Source.TEXT, ReportSource.CHAT),
-    (FollowUpRequest.source == Source.VOICE, ReportSource.VOICE),
-    else_=ReportSource.API,
-)
-_CONTACT_SECONDS = seconds_between(FollowUpRequest.created_at, FollowUpRequest.contacted_at)
-_WITHIN_PROMISE = and_(
-    FollowUpRequest.contacted_at.is_not(None),
-    FollowUpRequest.contacted_at < FollowUpRequest.due_at,
-)
+# --- reading the rollups ----------------------------------------------------------------
 
 
-def _decided(now: datetime) -> ColumnElement[bool]:
-    """A request whose promise is settled: contacted, or still pending past its due time
-    (a request cancelled before contact is out of the count)."""
-    return or_(
-        FollowUpRequest.contacted_at.is_not(None),
-        and_(FollowUpRequest.status == Status.PENDING, FollowUpRequest.past_due(now)),
+def _read(
+    tenant_id: int, period: Period, agent_id: int | None, now: datetime | None = None
+) -> PeriodCounts:
+    counts = report_rollups.read_period(
+        tenant_id, period.zone, period.first_day, period.last_day, agent_id
     )
+    return replace(counts, not_due=_not_due_yet(tenant_id, period, agent_id, now or utcnow()))
+
+
+def _not_due_yet(
+    tenant_id: int, period: Period, agent_id: int | None, now: datetime
+) -> list[tuple[int, int | None, int]]:
+    """(day index, assignee, count) of the requests made in the period that are pending,
+    never contacted and not due yet: undecided. Read live (they are the last promise's
+    worth of requests), as the rollups hold every pending one."""
+    days = period.days()
+    rows = (
+        _followups(
+            tenant_id,
+            agent_id,
+            _bucket_index(FollowUpRequest.created_at, days).label("day"),
+            FollowUpRequest.assignee_id.label("assignee"),
+        )
+        .where(report_rollups.NOT_CONTACTED_YET, FollowUpRequest.due_at > now)
+        .where(_within(FollowUpRequest.created_at, period))
+        .subquery()
+    )
+    statement = select(rows.c.day, rows.c.assignee, func.count()).group_by(
+        rows.c.day, rows.c.assignee
+    )
+    return [tuple(row) for row in db.session.execute(statement)]
 
 
 def _followups(tenant_id: int, agent_id: int | None, *columns) -> Select:
@@ -285,6 +281,25 @@ def _followups(tenant_id: int, agent_id: int | None, *columns) -> Select:
     if agent_id is not None:
         statement = statement.where(Chat.agent_id == agent_id)
     return statement
+
+
+def median_of_buckets(buckets: dict[int, int]) -> float | None:
+    """The median of counts kept by bucket ({bucket start in minutes: count}), in
+    seconds: the middle one's bucket start, or the mean of the two middle ones'."""
+    total = sum(buckets.values())
+    if not total:
+        return None
+    wanted = sorted({(total + 1) // 2, (total + 2) // 2})
+    found, seen = [], 0
+    for minutes in sorted(buckets):
+        seen += buckets[minutes]
+        while wanted and wanted[0] <= seen:
+            found.append(minutes * 60)
+            wanted.pop(0)
+    return sum(found) / len(found)
+
+
+# --- follow-ups -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -343,108 +358,113 @@ class FollowupFigures:
 
 
 def requests_per_day(
-    tenant_id: int, period: Period, agent_id: int | None = None
+    tenant_id: int, period: Period, agent_id: int | None = None, counts: PeriodCounts | None = None
 ) -> list[dict[ReportSource, int]]:
-    days = period.days()
-    rows = _followups(
-        tenant_id,
-        agent_id,
-        _bucket_index(FollowUpRequest.created_at, days).label("day"),
-        _REPORT_SOURCE.label("source"),
-    ).where(_within(FollowUpRequest.created_at, period))
-    counted = rows.subquery()
-    statement = select(counted.c.day, counted.c.source, func.count()).group_by(
-        counted.c.day, counted.c.source
-    )
-    per_day = [dict.fromkeys(ReportSource, 0) for _ in days]
-    for day, source, count in db.session.execute(statement):
-        per_day[day][ReportSource(source)] = count
+    counts = counts or _read(tenant_id, period, agent_id)
+    index = {bucket.first_day: n for n, bucket in enumerate(period.days())}
+    per_day = [dict.fromkeys(ReportSource, 0) for _ in index]
+    for row in counts.days(ReportMetric.REQUESTS):
+        per_day[index[row.day]][ReportSource(row.key)] += row.value
     return per_day
 
 
 def contact_bins(
-    tenant_id: int, period: Period, promise_hours: int, agent_id: int | None = None
+    tenant_id: int,
+    period: Period,
+    promise_hours: int,
+    agent_id: int | None = None,
+    counts: PeriodCounts | None = None,
 ) -> list[ContactBin]:
     """How long the requests made in the period waited for first contact, in bins of
     hours whose bounds include the promise."""
+    counts = counts or _read(tenant_id, period, agent_id)
     bounds = sorted({*CONTACT_BIN_HOURS, promise_hours})
-    hours = _CONTACT_SECONDS / 3600.0
-    which = case(*((hours < bound, index) for index, bound in enumerate(bounds)), else_=len(bounds))
-    rows = (
-        _followups(tenant_id, agent_id, which.label("bin"))
-        .where(_within(FollowUpRequest.created_at, period))
-        .where(FollowUpRequest.contacted_at.is_not(None))
-        .subquery()
-    )
-    counts = dict(db.session.execute(select(rows.c.bin, func.count()).group_by(rows.c.bin)).all())
-    lows = (0, *bounds)
-    highs = (*bounds, None)
+    in_bin = [0] * (len(bounds) + 1)
+    for minutes, count in counts.by(ReportMetric.CONTACT_MINUTES, "key").items():
+        hours = int(minutes) / 60
+        in_bin[next((n for n, bound in enumerate(bounds) if hours < bound), len(bounds))] += count
+    lows, highs = (0, *bounds), (*bounds, None)
     return [
-        ContactBin(
-            f"{low}-{high} h" if high is not None else f"{low} h +", low, high, counts.get(n, 0)
-        )
+        ContactBin(f"{low}-{high} h" if high is not None else f"{low} h +", low, high, in_bin[n])
         for n, (low, high) in enumerate(zip(lows, highs, strict=True))
     ]
 
 
 def promise_totals(
-    tenant_id: int, period: Period, agent_id: int | None = None, now: datetime | None = None
+    tenant_id: int,
+    period: Period,
+    agent_id: int | None = None,
+    now: datetime | None = None,
+    counts: PeriodCounts | None = None,
 ) -> tuple[int, int, int]:
     """(contacted, contacted within the promise, decided) of the requests made in the period."""
-    now = now or utcnow()
-    statement = _followups(
-        tenant_id,
-        agent_id,
-        func.count(FollowUpRequest.contacted_at),
-        func.count(case((_WITHIN_PROMISE, 1))),
-        func.count(case((_decided(now), 1))),
-    ).where(_within(FollowUpRequest.created_at, period))
-    contacted, within, decided = db.session.execute(statement).one()
-    return contacted, within, decided
+    counts = counts or _read(tenant_id, period, agent_id, now)
+    not_due = sum(n for _d, _a, n in counts.not_due)
+    contacted = counts.total(ReportMetric.CONTACTED)
+    past_due = max(counts.total(ReportMetric.PENDING) - not_due, 0)
+    return contacted, counts.total(ReportMetric.WITHIN_PROMISE), contacted + past_due
 
 
 def promise_per_week(
-    tenant_id: int, period: Period, agent_id: int | None = None, now: datetime | None = None
+    tenant_id: int,
+    period: Period,
+    agent_id: int | None = None,
+    now: datetime | None = None,
+    counts: PeriodCounts | None = None,
 ) -> list[ShareRow]:
-    now = now or utcnow()
+    counts = counts or _read(tenant_id, period, agent_id, now)
     weeks = period.weeks()
-    rows = (
-        _followups(
-            tenant_id,
-            agent_id,
-            _bucket_index(FollowUpRequest.created_at, weeks).label("week"),
-            case((_decided(now), 1), else_=0).label("decided"),
-            case((_WITHIN_PROMISE, 1), else_=0).label("within"),
+    starts = [week.first_day for week in weeks]
+    days = period.days()
+
+    def week_of(day: date) -> int:
+        return bisect_right(starts, day) - 1
+
+    sums = {metric: [0] * len(weeks) for metric in _WEEKLY}
+    for metric in _WEEKLY:
+        for row in counts.days(metric):
+            sums[metric][week_of(row.day)] += row.value
+    not_due = [0] * len(weeks)
+    for day, _assignee, count in counts.not_due:
+        not_due[week_of(days[day].first_day)] += count
+    return [
+        ShareRow(
+            week.label,
+            sums[ReportMetric.CONTACTED][n] + max(sums[ReportMetric.PENDING][n] - not_due[n], 0),
+            sums[ReportMetric.WITHIN_PROMISE][n],
         )
-        .where(_within(FollowUpRequest.created_at, period))
-        .subquery()
-    )
-    statement = select(rows.c.week, func.sum(rows.c.decided), func.sum(rows.c.within)).group_by(
-        rows.c.week
-    )
-    found = {week: (int(d or 0), int(w or 0)) for week, d, w in db.session.execute(statement)}
-    return [ShareRow(bucket.label, *found.get(n, (0, 0))) for n, bucket in enumerate(weeks)]
+        for n, week in enumerate(weeks)
+    ]
+
+
+_WEEKLY = (ReportMetric.CONTACTED, ReportMetric.PENDING, ReportMetric.WITHIN_PROMISE)
 
 
 def backlog(
     tenant_id: int, agent_id: int | None = None, now: datetime | None = None
 ) -> dict[BacklogAge, int]:
     """The requests pending now, by where they stand against their promise (the rule of
-    `services.promise`, in its SQL twins)."""
+    `services.promise`, in its SQL twins). Those made before the longest promise ago are
+    all overdue: the rollups count them (once every day is counted; live until then);
+    the recent ones are read."""
     now = now or utcnow()
+    zone = db.session.get(Tenant, tenant_id).timezone
+    recent_day = report_rollups.local_day(now - timedelta(hours=LONGEST_PROMISE_HOURS), zone)
+    older = report_rollups.pending_before(tenant_id, zone, recent_day, agent_id)
+    pending = _followups(tenant_id, agent_id).where(FollowUpRequest.status == Status.PENDING)
+    if older is not None:
+        since = report_rollups.local_midnight(recent_day, zone)
+        pending = pending.where(FollowUpRequest.created_at >= since)
     age = case(
         (FollowUpRequest.past_due(now), BacklogAge.OVERDUE),
         (FollowUpRequest.at_risk_by(now), BacklogAge.AT_RISK),
         else_=BacklogAge.ON_TIME,
     )
-    rows = (
-        _followups(tenant_id, agent_id, age.label("age"))
-        .where(FollowUpRequest.status == Status.PENDING)
-        .subquery()
-    )
+    rows = pending.add_columns(age.label("age")).subquery()
     counts = dict.fromkeys(BacklogAge, 0)
     for value, count in db.session.execute(select(rows.c.age, func.count()).group_by(rows.c.age)):
         counts[BacklogAge(value)] = count
+    counts[BacklogAge.OVERDUE] += older or 0
     return counts
 
 
@@ -454,49 +474,40 @@ def per_assignee(
     agent_id: int | None = None,
     only_assignee: int | None = None,
     now: datetime | None = None,
+    counts: PeriodCounts | None = None,
 ) -> list[AssigneeRow]:
     """Per assignee (None: unassigned), the requests made in the period: how many,
     contacted ("handled"), the median time to contact, and the promise kept."""
-    now = now or utcnow()
-
-    def scoped(statement: Select) -> Select:
-        statement = statement.where(_within(FollowUpRequest.created_at, period))
-        if only_assignee is not None:
-            statement = statement.where(FollowUpRequest.assignee_id == only_assignee)
-        return statement
-
-    counts = scoped(
-        _followups(
-            tenant_id,
-            agent_id,
-            FollowUpRequest.assignee_id,
-            func.count(),
-            func.count(FollowUpRequest.contacted_at),
-            func.count(case((_decided(now), 1))),
-            func.count(case((_WITHIN_PROMISE, 1))),
-        )
-    ).group_by(FollowUpRequest.assignee_id)
-    waits = scoped(
-        _followups(
-            tenant_id,
-            agent_id,
-            FollowUpRequest.assignee_id.label("assignee"),
-            _CONTACT_SECONDS.label("seconds"),
-        ).where(FollowUpRequest.contacted_at.is_not(None))
-    )
-    medians = median_by(waits, "assignee", "seconds")
+    counts = counts or _read(tenant_id, period, agent_id, now)
     names = _staff_names(tenant_id)
+
+    def who(assignee_id: int | None) -> int | None:
+        # A member removed since their day was counted: the database unassigned theirs.
+        return assignee_id if assignee_id in names else None
+
+    sums: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    buckets: dict[int | None, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in counts.totals:
+        if row.metric == ReportMetric.CONTACT_MINUTES:
+            buckets[who(row.assignee_id)][int(row.key)] += row.value
+        else:
+            sums[who(row.assignee_id)][row.metric] += row.value
+    for _day, assignee_id, count in counts.not_due:
+        sums[who(assignee_id)]["not_due"] += count
     rows = [
         AssigneeRow(
             assignee_id,
             names[assignee_id] if assignee_id else "Unassigned",
-            requests,
-            handled,
-            medians.get(assignee_id),
-            decided,
-            within,
+            figures[ReportMetric.REQUESTS],
+            figures[ReportMetric.CONTACTED],
+            median_of_buckets(buckets[assignee_id]),
+            figures[ReportMetric.CONTACTED]
+            + max(figures[ReportMetric.PENDING] - figures["not_due"], 0),
+            figures[ReportMetric.WITHIN_PROMISE],
         )
-        for assignee_id, requests, handled, decided, within in db.session.execute(counts)
+        for assignee_id, figures in sums.items()
+        if figures[ReportMetric.REQUESTS]
+        and (only_assignee is None or assignee_id == only_assignee)
     ]
     return sorted(rows, key=lambda row: (row.assignee_id is None, row.name.lower()))
 
@@ -507,30 +518,25 @@ def followup_figures(
     promise_hours: int,
     agent_id: int | None = None,
     now: datetime | None = None,
+    counts: PeriodCounts | None = None,
 ) -> FollowupFigures:
     now = now or utcnow()
-    contacted, within, decided = promise_totals(tenant_id, period, agent_id, now)
+    counts = counts or _read(tenant_id, period, agent_id, now)
+    contacted, within, decided = promise_totals(tenant_id, period, agent_id, now, counts)
     return FollowupFigures(
         days=period.days(),
-        per_day=requests_per_day(tenant_id, period, agent_id),
+        per_day=requests_per_day(tenant_id, period, agent_id, counts),
         promise_hours=promise_hours,
-        contact_bins=contact_bins(tenant_id, period, promise_hours, agent_id),
+        contact_bins=contact_bins(tenant_id, period, promise_hours, agent_id, counts),
         contacted=contacted,
         within_promise=within,
         decided=decided,
-        weeks=promise_per_week(tenant_id, period, agent_id, now),
+        weeks=promise_per_week(tenant_id, period, agent_id, now, counts),
         backlog=backlog(tenant_id, agent_id, now),
     )
 
 
 # --- auto follow-up -------------------------------------------------------------------------
-
-_WROTE_BACK = exists().where(
-    Message.chat_id == ReminderSend.chat_id,
-    Message.role == Role.CLIENT,
-    Message.created_at > ReminderSend.sent_at,
-    seconds_between(ReminderSend.sent_at, Message.created_at) <= REPLY_WINDOW.total_seconds(),
-)
 
 
 @dataclass(frozen=True)
@@ -576,36 +582,23 @@ class ChainFigures:
         return self.replied / self.sent if self.sent else None
 
 
-def _sends(tenant_id: int, period: Period, agent_id: int | None, *columns) -> Select:
-    statement = (
-        select(*columns)
-        .select_from(ReminderSend)
-        .join(Chat, Chat.id == ReminderSend.chat_id)
-        .where(Chat.tenant_id == tenant_id, _within(ReminderSend.sent_at, period))
-    )
-    return statement if agent_id is None else statement.where(Chat.agent_id == agent_id)
-
-
-def step_figures(tenant_id: int, period: Period, agent_id: int | None = None) -> list[StepRow]:
+def step_figures(
+    tenant_id: int, period: Period, agent_id: int | None = None, counts: PeriodCounts | None = None
+) -> list[StepRow]:
     """Per step, the reminders sent in the period and how many got a reply within 24 h."""
-    replied = func.count(case((_WROTE_BACK, 1)))
-    statement = (
-        _sends(
-            tenant_id,
-            period,
-            agent_id,
-            AutoFollowupStep.id,
-            Agent.name,
-            AutoFollowupStep.position,
-            func.count(),
-            replied,
-        )
-        .join(AutoFollowupStep, AutoFollowupStep.id == ReminderSend.step_id)
+    counts = counts or _read(tenant_id, period, agent_id)
+    sent = {int(k): n for k, n in counts.by(ReportMetric.REMINDERS, "key").items()}
+    replied = {int(k): n for k, n in counts.by(ReportMetric.REPLIED, "key").items()}
+    steps = db.session.execute(
+        select(AutoFollowupStep.id, Agent.name, AutoFollowupStep.position)
         .join(Agent, Agent.id == AutoFollowupStep.agent_id)
-        .group_by(AutoFollowupStep.id, Agent.name, AutoFollowupStep.position)
+        .where(Agent.tenant_id == tenant_id, AutoFollowupStep.id.in_(list(sent)))
         .order_by(Agent.name, AutoFollowupStep.position)
     )
-    return [StepRow(*row) for row in db.session.execute(statement)]
+    return [
+        StepRow(step_id, name, position, sent[step_id], replied.get(step_id, 0))
+        for step_id, name, position in steps
+    ]
 
 
 def recent_step_figures(tenant_id: int, agent_id: int, zone: str) -> dict[int, StepRow]:
@@ -615,61 +608,22 @@ def recent_step_figures(tenant_id: int, agent_id: int, zone: str) -> dict[int, S
     return {row.step_id: row for row in step_figures(tenant_id, period, agent_id)}
 
 
-def _exhausted_per_agent(tenant_id: int, period: Period, agent_id: int | None) -> dict[int, int]:
-    """Chats whose chain ran out (every step sent), by the time of their last reminder."""
-    last_sent = (
-        select(Chat.agent_id.label("agent_id"), func.max(ReminderSend.sent_at).label("last"))
-        .join(Chat, Chat.id == ReminderSend.chat_id)
-        .where(Chat.tenant_id == tenant_id, Chat.chain_ended == ChainEnd.EXHAUSTED)
-        .group_by(ReminderSend.chat_id, Chat.agent_id)
-        .subquery()
-    )
-    statement = (
-        select(last_sent.c.agent_id, func.count())
-        .where(_within(last_sent.c.last, period))
-        .group_by(last_sent.c.agent_id)
-    )
-    if agent_id is not None:
-        statement = statement.where(last_sent.c.agent_id == agent_id)
-    return dict(db.session.execute(statement).all())
-
-
-def _opted_out_per_agent(tenant_id: int, period: Period, agent_id: int | None) -> dict[int, int]:
-    statement = (
-        select(Chat.agent_id, func.count())
-        .where(Chat.tenant_id == tenant_id, _within(Chat.opted_out_at, period))
-        .group_by(Chat.agent_id)
-    )
-    if agent_id is not None:
-        statement = statement.where(Chat.agent_id == agent_id)
-    return dict(db.session.execute(statement).all())
-
-
-def chain_figures(tenant_id: int, period: Period, agent_id: int | None = None) -> ChainFigures:
-    """Chats that entered a chain (got a reminder in the period), reminders sent and
-    answered, chains exhausted and opt-outs, per employee and per step."""
-    statement = _sends(
-        tenant_id,
-        period,
-        agent_id,
-        Chat.agent_id,
-        func.count(func.distinct(ReminderSend.chat_id)),
-        func.count(),
-        func.count(case((_WROTE_BACK, 1))),
-    ).group_by(Chat.agent_id)
-    sends = {row[0]: row[1:] for row in db.session.execute(statement)}
-    exhausted = _exhausted_per_agent(tenant_id, period, agent_id)
-    opted_out = _opted_out_per_agent(tenant_id, period, agent_id)
+def chain_figures(
+    tenant_id: int, period: Period, agent_id: int | None = None, counts: PeriodCounts | None = None
+) -> ChainFigures:
+    """Chats that entered a chain (got its first reminder in the period), reminders sent
+    and answered, chains exhausted and opt-outs, per employee and per step."""
+    counts = counts or _read(tenant_id, period, agent_id)
+    figures = {metric: counts.by(metric, "agent_id") for metric in _CHAIN_METRICS}
     names = _agent_names(tenant_id)
+    agents = {agent for per_agent in figures.values() for agent in per_agent}
     employees = [
         EmployeeChainRow(
             agent,
             names.get(agent, ""),
-            *sends.get(agent, (0, 0, 0)),
-            exhausted.get(agent, 0),
-            opted_out.get(agent, 0),
+            *(figures[metric].get(agent, 0) for metric in _CHAIN_METRICS),
         )
-        for agent in sorted({*sends, *exhausted, *opted_out}, key=lambda a: names.get(a, ""))
+        for agent in sorted(agents, key=lambda a: names.get(a, ""))
     ]
     return ChainFigures(
         chats=sum(row.chats for row in employees),
@@ -677,9 +631,19 @@ def chain_figures(tenant_id: int, period: Period, agent_id: int | None = None) -
         replied=sum(row.replied for row in employees),
         exhausted=sum(row.exhausted for row in employees),
         opted_out=sum(row.opted_out for row in employees),
-        steps=step_figures(tenant_id, period, agent_id),
+        steps=step_figures(tenant_id, period, agent_id, counts),
         employees=employees,
     )
+
+
+# In EmployeeChainRow's order.
+_CHAIN_METRICS = (
+    ReportMetric.CHAINS_ENTERED,
+    ReportMetric.REMINDERS,
+    ReportMetric.REPLIED,
+    ReportMetric.EXHAUSTED,
+    ReportMetric.OPTED_OUT,
+)
 
 
 # --- AI -------------------------------------------------------------------------------------
@@ -757,120 +721,62 @@ class AiFigures:
         return sum(costs, Decimal(0)) if costs else None
 
 
-def _per_agent(statement: Select, tenant_id: int, agent_id: int | None) -> dict[int, tuple]:
-    statement = statement.where(Chat.tenant_id == tenant_id).group_by(Chat.agent_id)
-    if agent_id is not None:
-        statement = statement.where(Chat.agent_id == agent_id)
-    return {row[0]: tuple(row[1:]) for row in db.session.execute(statement)}
+# In EmployeeAiRow's order, after the name.
+_AI_METRICS = (
+    ReportMetric.CONVERSATIONS,
+    ReportMetric.CUSTOMER_MESSAGES,
+    ReportMetric.HANDOFFS,
+    ReportMetric.MODEL_FAILURES,
+    ReportMetric.INPUT_TOKENS,
+    ReportMetric.OUTPUT_TOKENS,
+)
 
 
-def _messages(period: Period, *columns) -> Select:
-    return (
-        select(Chat.agent_id, *columns)
-        .select_from(Message)
-        .join(Chat, Chat.id == Message.chat_id)
-        .where(_within(Message.created_at, period))
-    )
-
-
-def ai_figures(tenant_id: int, period: Period, agent_id: int | None = None) -> AiFigures:
-    days = period.days()
-    chats = _per_agent(
-        select(Chat.agent_id, func.count()).where(_within(Chat.created_at, period)),
-        tenant_id,
-        agent_id,
-    )
-    words = _per_agent(
-        _messages(
-            period,
-            func.count(case((Message.role == Role.CLIENT, 1))),
-            func.count(case((Message.model_failed.is_(True), 1))),
-            func.coalesce(func.sum(Message.prompt_tokens), 0),
-            func.coalesce(func.sum(Message.completion_tokens), 0),
-        ),
-        tenant_id,
-        agent_id,
-    )
-    handoffs = _per_agent(
-        select(Chat.agent_id, func.count())
-        .select_from(FollowUpRequest)
-        .join(Chat, Chat.id == FollowUpRequest.chat_id)
-        .where(_within(FollowUpRequest.created_at, period)),
-        tenant_id,
-        agent_id,
-    )
+def ai_figures(
+    tenant_id: int, period: Period, agent_id: int | None = None, counts: PeriodCounts | None = None
+) -> AiFigures:
+    counts = counts or _read(tenant_id, period, agent_id)
+    figures = {metric: counts.by(metric, "agent_id") for metric in _AI_METRICS}
     names = _agent_names(tenant_id)
-    employees = []
-    for agent in sorted({*chats, *words, *handoffs}, key=lambda a: names.get(a, "")):
-        client_messages, failures, input_tokens, output_tokens = words.get(agent, (0, 0, 0, 0))
-        employees.append(
-            EmployeeAiRow(
-                agent,
-                names.get(agent, ""),
-                conversations=chats.get(agent, (0,))[0],
-                customer_messages=client_messages,
-                handoffs=handoffs.get(agent, (0,))[0],
-                model_failures=failures,
-                input_tokens=int(input_tokens),
-                output_tokens=int(output_tokens),
-            )
+    # A handoff of a request with no chat has no employee: it is not the AI's.
+    agents = {agent for per_agent in figures.values() for agent in per_agent if agent is not None}
+    employees = [
+        EmployeeAiRow(
+            agent, names.get(agent, ""), *(figures[metric].get(agent, 0) for metric in _AI_METRICS)
         )
+        for agent in sorted(agents, key=lambda a: names.get(a, ""))
+    ]
     return AiFigures(
-        days=days,
+        days=period.days(),
         employees=employees,
-        token_days=_token_days(tenant_id, period, agent_id),
-        models=_model_use(tenant_id, period, agent_id),
+        token_days=_token_days(period, counts),
+        models=_model_use(tenant_id, counts),
         names=names,
     )
 
 
-def _token_days(tenant_id: int, period: Period, agent_id: int | None) -> list[TokenDay]:
-    days = period.days()
-    rows = (
-        _messages(
-            period,
-            _bucket_index(Message.created_at, days).label("day"),
-            Message.prompt_tokens.label("input"),
-            Message.completion_tokens.label("output"),
-        )
-        .where(Chat.tenant_id == tenant_id, Message.prompt_tokens.is_not(None))
-        .subquery()
-    )
-    statement = select(
-        rows.c.day,
-        rows.c.agent_id,
-        func.sum(rows.c.input),
-        func.coalesce(func.sum(rows.c.output), 0),
-    ).group_by(rows.c.day, rows.c.agent_id)
-    if agent_id is not None:
-        statement = statement.where(rows.c.agent_id == agent_id)
-    found = [
-        TokenDay(day, agent, int(i), int(o)) for day, agent, i, o in db.session.execute(statement)
-    ]
-    return sorted(found, key=lambda row: (row.day, row.agent_id))
+def _token_days(period: Period, counts: PeriodCounts) -> list[TokenDay]:
+    index = {bucket.first_day: n for n, bucket in enumerate(period.days())}
+    tokens: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for side, metric in enumerate((ReportMetric.INPUT_TOKENS, ReportMetric.OUTPUT_TOKENS)):
+        for row in counts.days(metric):
+            tokens[(index[row.day], row.agent_id)][side] += row.value
+    return [TokenDay(day, agent, i, o) for (day, agent), (i, o) in sorted(tokens.items())]
 
 
-def _model_use(tenant_id: int, period: Period, agent_id: int | None) -> list[ModelUse]:
-    statement = (
-        _messages(
-            period,
-            Message.model,
-            func.coalesce(func.sum(Message.prompt_tokens), 0),
-            func.coalesce(func.sum(Message.completion_tokens), 0),
-        )
-        .where(Chat.tenant_id == tenant_id, Message.model.is_not(None))
-        .group_by(Chat.agent_id, Message.model)
-    )
-    if agent_id is not None:
-        statement = statement.where(Chat.agent_id == agent_id)
-    tokens: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for _agent, model, input_tokens, output_tokens in db.session.execute(statement):
-        tokens[model][0] += int(input_tokens)
-        tokens[model][1] += int(output_tokens)
+def _model_use(tenant_id: int, counts: PeriodCounts) -> list[ModelUse]:
+    used_in = counts.by(ReportMetric.INPUT_TOKENS, "key")
+    used_out = counts.by(ReportMetric.OUTPUT_TOKENS, "key")
     prices = {price.model: price for price in model_prices(tenant_id)}
+    models = sorted(model for model in {*used_in, *used_out} if model)  # "": no model named
     return [
-        ModelUse(model, i, o, estimated_cost(prices.get(model), i, o))
-        for model, (i, o) in sorted(tokens.items())
+        ModelUse(
+            model,
+            used_in.get(model, 0),
+            used_out.get(model, 0),
+            estimated_cost(prices.get(model), used_in.get(model, 0), used_out.get(model, 0)),
+        )
+        for model in models
     ]
 
 
@@ -969,11 +875,13 @@ def save_prices(tenant_id: int, prices: dict[str, tuple[str | None, str | None]]
 @dataclass
 class Report:
     """The figures of the page; for a member who may see only their own row (an agent),
-    `assignees` holds that row and the rest is None."""
+    `assignees` holds that row and the rest is None. `as_of`: how fresh the counted days
+    are (see `report_rollups.as_of`)."""
 
     period: Period
     agent_id: int | None
     assignees: list[AssigneeRow]
+    as_of: datetime | None = None
     followups: FollowupFigures | None = None
     chains: ChainFigures | None = None
     ai: AiFigures | None = None
@@ -994,16 +902,19 @@ def report(
 ) -> Report:
     """Every figure of the reports page, or with `only_assignee` that member's row alone."""
     now = now or utcnow()
-    assignees = per_assignee(tenant_id, period, agent_id, only_assignee, now)
+    counts = _read(tenant_id, period, agent_id, now)
+    as_of = report_rollups.as_of(counts.counted, period.zone)
+    assignees = per_assignee(tenant_id, period, agent_id, only_assignee, now, counts)
     if only_assignee is not None:
-        return Report(period, agent_id, assignees)
+        return Report(period, agent_id, assignees, as_of)
     return Report(
         period,
         agent_id,
         assignees,
-        followup_figures(tenant_id, period, promise_hours, agent_id, now),
-        chain_figures(tenant_id, period, agent_id),
-        ai_figures(tenant_id, period, agent_id),
+        as_of,
+        followup_figures(tenant_id, period, promise_hours, agent_id, now, counts),
+        chain_figures(tenant_id, period, agent_id, counts),
+        ai_figures(tenant_id, period, agent_id, counts),
         rating_summary(tenant_id, period.start, period.end, agent_id),
     )
 

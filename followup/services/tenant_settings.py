@@ -19,6 +19,7 @@ from followup.extensions import db
 from followup.locales import NATIVE_NAMES, Language
 from followup.models import Tenant, VoiceMode
 from followup.models.tenant import new_widget_secret
+from followup.services import report_rollups
 from followup.services.permissions import Permission, allows
 from followup.services.tenants import parse_timezone
 from followup.services.validation import (
@@ -125,6 +126,8 @@ def update_business(tenant_id: int, data: dict) -> Tenant:
     tenant.name = settings.name
     tenant.contact_email = settings.contact_email
     tenant.contact_phone = settings.contact_phone
+    if tenant.timezone != settings.timezone:
+        report_rollups.forget(tenant_id)  # every local day moved
     tenant.timezone = settings.timezone
     tenant.sms_enabled = settings.sms_enabled
     if settings.visitor_locale is not None:

@@ -5,7 +5,7 @@ admins see the team; an agent sees their own row of the per-assignee table only.
 import csv
 import io
 
-from flask import Response, abort, request
+from flask import Response, abort, current_app, request
 from flask_login import current_user
 
 from followup.errors import ValidationFailed
@@ -54,6 +54,7 @@ def reports_page():
         "errors": {},
         "report": None,
         "charts": {},
+        "refresh_minutes": max(current_app.config["REPORT_REFRESH_INTERVAL_S"] // 60, 1),
     }
     try:
         report = _report()

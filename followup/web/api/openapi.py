@@ -264,6 +264,12 @@ REPORT = _object(
         }
     ),
     agent_id={"type": ["integer", "null"]},
+    as_of={
+        "type": ["string", "null"],
+        "format": "date-time",
+        "description": "How fresh the figures are: the daily counts are kept by the workers "
+        "(the latest days every REPORT_REFRESH_INTERVAL_S) and by the first report of a day.",
+    },
     followups=_object(
         total=_COUNT,
         per_day=_rows(
@@ -293,12 +299,15 @@ REPORT = _object(
         name={"type": "string"},
         requests=_COUNT,
         handled=_COUNT,
-        median_contact_seconds={"type": ["number", "null"]},
+        median_contact_seconds={
+            "type": ["number", "null"],
+            "description": "To 6 minutes (an hour past 72 hours): counted in buckets.",
+        },
         decided=_COUNT,
         within_promise=_COUNT,
     ),
     auto_followup=_object(
-        chats=_COUNT,
+        chats={**_COUNT, "description": "Chats that got their first reminder in the period."},
         sent=_COUNT,
         replied_within_24h=_COUNT,
         exhausted=_COUNT,

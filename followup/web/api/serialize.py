@@ -63,6 +63,7 @@ def report_json(report: Report) -> dict:
     return {
         "period": {"from": days[0], "to": days[-1], "time_zone": period.zone},
         "agent_id": report.agent_id,
+        "as_of": iso_utc(report.as_of),
         "followups": {
             "total": f.total,
             "per_day": [
