@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime, Float
+from sqlalchemy import CheckConstraint, DateTime, Float, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -70,3 +70,24 @@ def _seconds_between_sqlite(element, compiler, **kw) -> str:
 def _seconds_between_postgresql(element, compiler, **kw) -> str:
     earlier, later = (compiler.process(arg, **kw) for arg in element.clauses)
     return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+
+
+class whole_multiples(FunctionElement):
+    """SQL: how many whole `size`s fit in a non-negative number (floor of the quotient),
+    as an integer on both databases (PostgreSQL's CAST would round, SQLite's truncates)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "whole_multiples"
+
+
+@compiles(whole_multiples)
+def _whole_multiples_sqlite(element, compiler, **kw) -> str:
+    value, size = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(({value}) / ({size}) AS INTEGER)"
+
+
+@compiles(whole_multiples, "postgresql")
+def _whole_multiples_postgresql(element, compiler, **kw) -> str:
+    value, size = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(FLOOR(({value}) / ({size})) AS INTEGER)"

@@ -62,7 +62,7 @@ from followup.models import (
     Status,
     Tenant,
 )
-from followup.models.base import seconds_between
+from followup.models.base import seconds_between, whole_multiples
 from followup.queue import first_in_interval
 
 REFRESH_LOCK_KEY = "followup:reports:refresh"
@@ -104,9 +104,9 @@ NOT_CONTACTED_YET = and_(
 _CONTACT_BUCKET_MINUTES = case(
     (
         CONTACT_SECONDS < FINE_UNTIL_S,
-        cast(CONTACT_SECONDS / FINE_BUCKET_S, Integer) * (FINE_BUCKET_S // 60),
+        whole_multiples(CONTACT_SECONDS, FINE_BUCKET_S) * (FINE_BUCKET_S // 60),
     ),
-    else_=cast(CONTACT_SECONDS / COARSE_BUCKET_S, Integer) * (COARSE_BUCKET_S // 60),
+    else_=whole_multiples(CONTACT_SECONDS, COARSE_BUCKET_S) * (COARSE_BUCKET_S // 60),
 )
 WROTE_BACK = exists().where(
     Message.chat_id == ReminderSend.chat_id,

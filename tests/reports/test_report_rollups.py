@@ -162,3 +162,23 @@ def test_the_backlog_counts_old_requests_from_the_rollups_once_every_day_is(
     assert report_rollups.pending_before(tenant_id, data.ZONE, recent_day, None) == 4
     assert reports.backlog(tenant_id, now=later) == overdue_only
     assert reports.backlog(tenant_id, dataset.bea.id, now=later)[BacklogAge.OVERDUE] == 0
+
+
+def test_time_to_contact_is_kept_in_buckets_that_start_on_their_minute(tenant, report_clock):
+    """6-minute buckets under 72 hours, hourly ones after; a contact a second short of a
+    bound is in the bucket before it (PostgreSQL's CAST would round it up)."""
+    made = utc(3, 30, 8)
+    for after in (
+        timedelta(seconds=359),
+        timedelta(minutes=6),
+        timedelta(hours=5, minutes=59, seconds=59),
+        timedelta(hours=72, minutes=59),
+    ):
+        add_followup(tenant, made, contacted_after=after)
+    db.session.commit()
+    report_rollups.count_day(tenant.id, data.ZONE, date(2026, 3, 30))
+    keys = db.session.scalars(
+        select(ReportCount.key).where(ReportCount.metric == "contact_minutes")
+    )
+    assert sorted(int(key) for key in keys) == [0, 6, 354, 4320]
+    assert reports.median_of_buckets({0: 1, 6: 1, 354: 1, 4320: 1}) == (6 + 354) / 2 * 60
