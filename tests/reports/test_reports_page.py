@@ -22,6 +22,11 @@ def test_the_owner_sees_every_chart_with_its_finding(staff_browser, tenant, staf
     assert "33% of reminders got a reply within 24 h" in text
     assert "Promise: 24 h" in text
     assert page.get_data(as_text=True).count('<svg class="chart"') == 7
+    # Counted now (2 Apr 12:00 UTC) in the tenant's time, and how often it is counted again.
+    assert (
+        "Figures as of Apr 2, 2026 14:00 CEST; the latest days are counted again every "
+        "5 minutes." in text
+    )
 
 
 def test_an_empty_period_says_so(staff_browser, report_clock):
