@@ -1,5 +1,6 @@
 """The languages a business's customers are served in: the widget, the emails and SMS to
-them, the customer login page. The admin panel stays English.
+them, the customer login page. The admin panel stays English, ready for a catalogue of
+its own: its texts in Python are marked `staff_text` and shown with `staff_gettext`.
 
 A locale is chosen once per visitor (see `followup.web.locale.visitor_locale`) and kept
 on the chat, so later pages, emails, SMS and reminders to that customer use it.
@@ -9,7 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 
-from flask_babel import force_locale
+from babel.messages.extract import extract_python
+from flask_babel import force_locale, gettext, ngettext
 
 
 class Language(StrEnum):
@@ -83,3 +85,37 @@ def mark(message: str) -> str:
     """Marks a text for the catalogues (extracted as `mark`) that is translated where it
     is shown, with `gettext(text)`: a constant kept in English until then."""
     return message
+
+
+def staff_text(message: str) -> str:
+    """Marks a text staff read in the admin panel (a label, a check's advice) that is kept
+    as a constant in English and shown with `staff_gettext(text)`. `make admin-pot`
+    extracts it into translations/admin.pot; the customers' catalogue (babel.cfg) never
+    sees it, as no catalogue there needs to translate it."""
+    return message
+
+
+def staff_gettext(message: str, **values: object) -> str:
+    """A text staff read, as the admin panel shows it: through gettext, so a catalogue
+    for the panel translates it once there is one (today's English until then), with
+    its values put in by name (`%(name)s`), never pieced together. `mark`ed texts that
+    customers read too are shown with it as well."""
+    return gettext(message, **values)
+
+
+def staff_ngettext(singular: str, plural: str, num: int, **values: object) -> str:
+    """`staff_gettext` for a text whose words follow a number (`%(num)s`)."""
+    return ngettext(singular, plural, num, **values)
+
+
+# The staff markers, each reported as the gettext call Babel knows its arguments of.
+STAFF_KEYWORDS = {"staff_text": "gettext", "staff_gettext": "gettext", "staff_ngettext": "ngettext"}
+
+
+def extract_staff_texts(fileobj, keywords, comment_tags, options):
+    """Babel's Python extractor limited to the staff markers (babel-admin.cfg): the other
+    gettext calls in Python are the customers' texts, which babel.cfg extracts."""
+    for lineno, name, messages, comments in extract_python(
+        fileobj, STAFF_KEYWORDS, comment_tags, options
+    ):
+        yield lineno, STAFF_KEYWORDS[name], messages, comments

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from followup.clock import utcnow
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models.base import UTCDateTime, one_of, seconds_between
 from followup.models.chat import Channel, Chat
 from followup.models.customer import Customer
@@ -43,7 +44,11 @@ class Source(StrEnum):
     API = "api"
 
 
-SOURCE_LABELS = {Source.TEXT: "Text chat", Source.VOICE: "Voice chat", Source.API: "API"}
+SOURCE_LABELS = {
+    Source.TEXT: staff_text("Text chat"),
+    Source.VOICE: staff_text("Voice chat"),
+    Source.API: staff_text("API"),
+}
 
 
 # The share of the promised time after which a request nobody has contacted is at risk.
@@ -210,7 +215,7 @@ class FollowUpRequest(db.Model):
         on_sms = self.chat is not None and self.chat.channel == Channel.SMS
         if self.source == Source.TEXT and on_sms:
             return "SMS"
-        return SOURCE_LABELS[self.source]
+        return staff_gettext(SOURCE_LABELS[self.source])
 
     @classmethod
     def past_due(cls, now):

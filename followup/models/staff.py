@@ -87,12 +87,6 @@ class StaffUser(UserMixin, db.Model):
     def has_two_factor(self) -> bool:
         return self.totp_secret is not None
 
-    @property
-    def role_label(self) -> str:
-        return {"owner": "the owner", "admin": "an admin", "agent": "an agent"}.get(
-            self.role, self.role
-        )
-
 
 def hash_api_token(token: str) -> str:
     # Tokens are 256-bit random strings, so a fast hash is enough: there is

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from followup.clock import utcnow
 from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_ngettext, staff_text
 from followup.models import (
     ActivityKind,
     DeliveryState,
@@ -30,7 +31,7 @@ from followup.services.validation import clean_text, number_in_range, problem
 # A note may be edited or deleted by its author for this long after writing it.
 EDIT_WINDOW = timedelta(minutes=15)
 MAX_NOTE = MAX_NOTES
-NOTE = "Note"  # the field's label, which its messages name
+NOTE = staff_text("Note")  # the field's label, which its messages name
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ class NoteChangedMeanwhile(DomainError):
     http_status = 409
 
     def __init__(self, note: FollowUpActivity):
-        super().__init__("Someone changed this note since you read it: here it is as it is now.")
+        super().__init__(
+            staff_gettext("Someone changed this note since you read it: here it is as it is now.")
+        )
         self.note = note
 
 
@@ -118,7 +121,11 @@ def _parse_version(value: object) -> int:
     number = number_in_range(value, 0, MAX_NOTES_VERSION)
     if number is None:
         raise ValidationFailed(
-            {"version": problem("Version", "use the whole number read with the note.")}
+            {
+                "version": problem(
+                    staff_text("Version"), staff_text("use the whole number read with the note.")
+                )
+            }
         )
     return number
 
@@ -144,7 +151,7 @@ def _locked_note(tenant_id: int, followup_id: int, note_id: int) -> FollowUpActi
         FollowUpActivity.kind == ActivityKind.NOTE,
     )
     if note is None:
-        raise NotFound("No such note.")
+        raise NotFound(staff_gettext("No such note."))
     return note
 
 
@@ -152,10 +159,16 @@ def _check_change(note: FollowUpActivity, author: Actor, based_on: int) -> None:
     if note.deleted_at is not None or based_on != note.version:
         raise NoteChangedMeanwhile(note)
     if note.staff_user_id is None or note.staff_user_id != author.staff_user_id:
-        raise NoteLocked("Only its author can change a note.")
+        raise NoteLocked(staff_gettext("Only its author can change a note."))
     if utcnow() - note.created_at > EDIT_WINDOW:
         minutes = int(EDIT_WINDOW.total_seconds() // 60)
-        raise NoteLocked(f"A note can be changed for {minutes} minutes after it is written.")
+        raise NoteLocked(
+            staff_ngettext(
+                "A note can be changed for %(num)s minute after it is written.",
+                "A note can be changed for %(num)s minutes after it is written.",
+                minutes,
+            )
+        )
 
 
 def _changing_note(tenant_id, followup_id, note_id, author, based_on, change) -> FollowUpActivity:
@@ -265,7 +278,9 @@ def timeline(
     entries += [_status_entry(change) for change in followup.history]
     entries += [_outcome_entry(n) for n in notifications if n.state in _OUTCOME_STATES]
     if rating is not None:
-        entries.append(Entry(EntryKind.RATING, rating.created_at, "The customer", rating=rating))
+        entries.append(
+            Entry(EntryKind.RATING, rating.created_at, staff_gettext("The customer"), rating=rating)
+        )
     # Newest first; on the same instant, the later-written row first.
     entries.sort(key=lambda e: (e.at, _tie(e)), reverse=True)
     return entries
@@ -312,7 +327,7 @@ def _outcome_entry(notification: Notification) -> Entry:
     return Entry(
         EntryKind.NOTIFICATION,
         at,
-        "Notifications",
+        staff_gettext("Notifications"),
         to_value=notification.state,
         notification=notification,
     )

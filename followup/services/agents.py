@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_ngettext, staff_text
 from followup.models import Agent, AutoFollowupStep, Channel, Chat
 from followup.services import autofollowup, working_hours
 from followup.services.queries import tenant_row
@@ -34,16 +35,19 @@ MAX_STEPS = 20
 MAX_DELAY_HOURS = 720  # 30 days
 MAX_STEP_INSTRUCTION = 2000
 # The labels of the forms' fields, which the messages name.
-SMS_NUMBER = "SMS number"
-INSTRUCTION = "Message instruction"
+SMS_NUMBER = staff_text("SMS number")
+INSTRUCTION = staff_text("Message instruction")
 DIRECTIONS = ("up", "down")
 
 
-# The spec's example chain.
+# The spec's example chain, written in the panel's language when it is added.
 EXAMPLE_CHAIN = [
-    (4 * 60, "Remind the user that we're available and ready to help"),
-    (24 * 60, "Ask if the question is still relevant"),
-    (48 * 60, "Say a warm goodbye and let them know we're always happy to help when needed"),
+    (4 * 60, staff_text("Remind the user that we're available and ready to help")),
+    (24 * 60, staff_text("Ask if the question is still relevant")),
+    (
+        48 * 60,
+        staff_text("Say a warm goodbye and let them know we're always happy to help when needed"),
+    ),
 ]
 
 
@@ -56,7 +60,7 @@ class AgentInUse(DomainError):
 
 
 def get_agent(tenant_id: int, agent_id: int) -> Agent:
-    return tenant_row(Agent, tenant_id, agent_id, "No such AI employee.")
+    return tenant_row(Agent, tenant_id, agent_id, staff_text("No such AI employee."))
 
 
 def agents_of(tenant_id: int) -> list[Agent]:
@@ -89,7 +93,7 @@ def list_agents(tenant_id: int) -> list[AgentRow]:
 def get_step(agent: Agent, step_id: int) -> AutoFollowupStep:
     step = next((s for s in agent.steps if s.id == step_id), None)
     if step is None:
-        raise NotFound("No such step.")
+        raise NotFound(staff_gettext("No such step."))
     return step
 
 
@@ -118,19 +122,19 @@ def new_persona() -> dict:
 def validate_persona(data: dict) -> Persona:
     errors = FieldErrors()
     name = errors.check(
-        clean_text, data.get("name"), "name", "Name", required=True, max_length=MAX_NAME
+        clean_text, data.get("name"), "name", staff_text("Name"), required=True, max_length=MAX_NAME
     )
     role = errors.check(
-        clean_text, data.get("role"), "role", "Role", required=True, max_length=MAX_ROLE
+        clean_text, data.get("role"), "role", staff_text("Role"), required=True, max_length=MAX_ROLE
     )
     tone = errors.check(
-        clean_text, data.get("tone"), "tone", "Tone", required=True, max_length=MAX_TONE
+        clean_text, data.get("tone"), "tone", staff_text("Tone"), required=True, max_length=MAX_TONE
     )
     instructions = errors.check(
         clean_text,
         data.get("instructions"),
         "instructions",
-        "Instructions",
+        staff_text("Instructions"),
         required=False,
         max_length=MAX_INSTRUCTIONS,
     )
@@ -171,14 +175,23 @@ def delete_agent(tenant_id: int, agent_id: int) -> None:
     agent = get_agent(tenant_id, agent_id)
     if agent.serves_web_widget:
         raise AgentInUse(
-            f"{agent.name} answers the website chat. Assign the website chat to another "
-            "employee first (on their Channels tab)."
+            staff_gettext(
+                "%(name)s answers the website chat. Assign the website chat to another "
+                "employee first (on their Channels tab).",
+                name=agent.name,
+            )
         )
     chat_count = db.session.scalar(select(func.count(Chat.id)).where(Chat.agent_id == agent.id))
     if chat_count:
         raise AgentInUse(
-            f"{agent.name} has {chat_count} chat{'s' if chat_count != 1 else ''} and "
-            "cannot be deleted: their conversations stay with them."
+            staff_ngettext(
+                "%(name)s has %(num)s chat and cannot be deleted: their conversations stay "
+                "with them.",
+                "%(name)s has %(num)s chats and cannot be deleted: their conversations stay "
+                "with them.",
+                chat_count,
+                name=agent.name,
+            )
         )
     db.session.delete(agent)
     db.session.commit()
@@ -198,7 +211,9 @@ def update_working_hours(
     `special_dates`: (date, intervals) pairs, in the order the staff listed them."""
     dates = _listed_once(special_dates)
     errors = FieldErrors()
-    zone = errors.check(clean_text, timezone, "timezone", "Time zone", required=True, max_length=64)
+    zone = errors.check(
+        clean_text, timezone, "timezone", staff_text("Time zone"), required=True, max_length=64
+    )
     if zone:
         zone = errors.check(parse_timezone, zone)
     checked = errors.check(working_hours.validate_working_hours, hours, dates)
@@ -218,9 +233,9 @@ def _listed_once(special_dates: list[tuple[str, object]]) -> dict:
     dates, errors = {}, {}
     for position, (day, intervals) in enumerate(special_dates):
         if day in dates:
-            label = f"Special date {day}"
+            label = staff_gettext("Special date %(day)s", day=day)
             errors[f"special_dates[{position}].date"] = problem(
-                label, "it is already listed above."
+                label, staff_text("it is already listed above.")
             )
         dates[day] = intervals
     if errors:
@@ -252,7 +267,8 @@ def _number_taken(number: str, agent_id: int) -> bool:
     )
 
 
-NUMBER_TAKEN = problem(SMS_NUMBER, "another AI employee already uses this number.")
+def _number_taken_problem() -> str:
+    return problem(SMS_NUMBER, staff_text("another AI employee already uses this number."))
 
 
 def update_channels(tenant_id: int, agent_id: int, serves_web_widget: bool, sms_number: object):
@@ -263,12 +279,14 @@ def update_channels(tenant_id: int, agent_id: int, serves_web_widget: bool, sms_
     errors = FieldErrors()
     number = errors.check(_sms_number, sms_number)
     if number and _number_taken(number, agent.id):
-        errors.errors["sms_number"] = NUMBER_TAKEN
+        errors.errors["sms_number"] = _number_taken_problem()
     if agent.serves_web_widget and not serves_web_widget:
         errors.errors["serves_web_widget"] = problem(
-            "This employee answers the website chat",
-            "it stays on, as the website chat always needs an employee. To move it, "
-            "open another employee's Channels tab and switch it on there.",
+            staff_text("This employee answers the website chat"),
+            staff_text(
+                "it stays on, as the website chat always needs an employee. To move it, "
+                "open another employee's Channels tab and switch it on there."
+            ),
         )
     errors.raise_if_any()
     if serves_web_widget and not agent.serves_web_widget:
@@ -284,7 +302,7 @@ def update_channels(tenant_id: int, agent_id: int, serves_web_widget: bool, sms_
     except IntegrityError:
         # Another save took the number between our check and this commit.
         db.session.rollback()
-        raise ValidationFailed({"sms_number": NUMBER_TAKEN}) from None
+        raise ValidationFailed({"sms_number": _number_taken_problem()}) from None
     return agent
 
 
@@ -336,17 +354,22 @@ def validate_step(data: dict) -> StepSettings:
         data.get("delay_hours"),
         "delay_hours",
         MAX_DELAY_HOURS,
-        problem("Hours", f"use a whole number from 0 to {MAX_DELAY_HOURS}."),
+        problem(
+            staff_text("Hours"),
+            staff_gettext("use a whole number from 0 to %(most)s.", most=MAX_DELAY_HOURS),
+        ),
     )
     minutes = errors.check(
         _whole_number,
         data.get("delay_minutes"),
         "delay_minutes",
         59,
-        problem("Minutes", "use a whole number from 0 to 59."),
+        problem(staff_text("Minutes"), staff_text("use a whole number from 0 to 59.")),
     )
     if hours == 0 and minutes == 0:
-        errors.errors["delay"] = problem("Delay", "make it at least 1 minute.")
+        errors.errors["delay"] = problem(
+            staff_text("Delay"), staff_text("make it at least 1 minute.")
+        )
     instruction = errors.check(
         clean_text,
         data.get("instruction"),
@@ -357,7 +380,7 @@ def validate_step(data: dict) -> StepSettings:
     )
     if instruction is None and "instruction" not in errors.errors:
         errors.errors["instruction"] = problem(
-            INSTRUCTION, "describe what the employee should write."
+            INSTRUCTION, staff_text("describe what the employee should write.")
         )
     errors.raise_if_any()
     return StepSettings(
@@ -376,10 +399,8 @@ def _renumber(agent: Agent) -> None:
 
 def _room_for(agent: Agent, count: int) -> None:
     if len(agent.steps) + count > MAX_STEPS:
-        raise ValidationFailed(
-            {"steps": f"An employee can have at most {MAX_STEPS} steps."},
-            f"An employee can have at most {MAX_STEPS} steps.",
-        )
+        too_many = staff_gettext("An employee can have at most %(most)s steps.", most=MAX_STEPS)
+        raise ValidationFailed({"steps": too_many}, too_many)
 
 
 def add_step(tenant_id: int, agent_id: int, data: dict) -> AutoFollowupStep:
@@ -402,13 +423,13 @@ def add_example_chain(tenant_id: int, agent_id: int) -> Agent:
     """The spec's three-step example, as a start for an empty chain."""
     agent = get_agent(tenant_id, agent_id)
     if agent.steps:
-        raise ValidationFailed(
-            {"steps": "The example chain can only start an empty chain."},
-            "The example chain can only start an empty chain.",
-        )
+        only_empty = staff_gettext("The example chain can only start an empty chain.")
+        raise ValidationFailed({"steps": only_empty}, only_empty)
     for position, (delay, instruction) in enumerate(EXAMPLE_CHAIN, start=1):
         agent.steps.append(
-            AutoFollowupStep(position=position, delay_minutes=delay, instruction=instruction)
+            AutoFollowupStep(
+                position=position, delay_minutes=delay, instruction=staff_gettext(instruction)
+            )
         )
     db.session.commit()
     _settings_changed(agent)
@@ -440,7 +461,7 @@ def move_step(tenant_id: int, agent_id: int, step_id: int, direction: object) ->
     agent = get_agent(tenant_id, agent_id)
     step = get_step(agent, step_id)
     if direction not in DIRECTIONS:
-        raise ValidationFailed({"direction": "Move a step up or down."})
+        raise ValidationFailed({"direction": staff_gettext("Move a step up or down.")})
     steps = sorted(agent.steps, key=lambda s: s.position)
     index = steps.index(step)
     other = index - 1 if direction == "up" else index + 1

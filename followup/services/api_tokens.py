@@ -5,6 +5,7 @@ from sqlalchemy import select
 from followup.clock import utcnow
 from followup.errors import NotFound
 from followup.extensions import db
+from followup.locales import staff_gettext
 from followup.models import ApiToken, hash_api_token
 from followup.services.tenants import tenant_by_slug
 
@@ -34,7 +35,7 @@ def revoke_api_token(token_id: int) -> ApiToken:
     """Revoke a token: the next request that sends it gets a 401. Revoking twice is a no-op."""
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"No API token with id {token_id}.")
+        raise NotFound(staff_gettext("No API token with id %(id)s.", id=token_id))
     token.revoked_at = token.revoked_at or utcnow()
     db.session.commit()
     return token

@@ -22,6 +22,7 @@ import logging
 import requests
 
 from followup.extensions import db
+from followup.locales import staff_gettext
 from followup.models import Channel, Chat, Message
 from followup.notify import DeliveryFailed, Undeliverable
 from followup.notify.failures import kind
@@ -103,4 +104,5 @@ def note_undelivered(message: Message, error: Exception) -> None:
     # Only the failure's kind: Twilio's text names the customer's number (staff see it).
     log.warning("SMS of message %s not delivered: %s", message.id, kind(error))
     chat = db.session.get(Chat, message.chat_id)
-    messages.note_for_staff(chat, f"This message could not be sent by SMS: {error}")
+    note = staff_gettext("This message could not be sent by SMS: %(reason)s", reason=error)
+    messages.note_for_staff(chat, note)

@@ -24,7 +24,7 @@ from followup.errors import DomainError, NotFound, ValidationFailed
 from followup.extensions import db
 from followup.llm import prompts
 from followup.llm.client import Completion, LLMUnavailable, TextDelta, is_configured, stream_chat
-from followup.locales import in_language, mark
+from followup.locales import in_language, mark, staff_gettext, staff_text
 from followup.logs import note_tenant
 from followup.models import (
     ActionType,
@@ -283,9 +283,9 @@ def _first_answer(reply_to_id: int | None) -> Message | None:
 
 
 def _stage_client_message(chat: Chat, text: object, mode: object, **fields) -> Message:
-    content = clean_text(text, "text", "Message", required=True, max_length=MAX_MESSAGE_CHARS)
+    content = clean_text(text, "text", mark("Message"), required=True, max_length=MAX_MESSAGE_CHARS)
     if mode not in tuple(Mode):
-        raise ValidationFailed({"mode": problem("Mode", "use text or voice.")})
+        raise ValidationFailed({"mode": problem(mark("Mode"), mark("use text or voice."))})
     return messages.append(chat, Role.CLIENT, content, mode=mode, **fields)
 
 
@@ -328,7 +328,11 @@ class CustomerOptedOut(DomainError):
     http_status = 409
 
     def __init__(self) -> None:
-        super().__init__("The customer texted STOP: nothing more can be sent to them in this chat.")
+        super().__init__(
+            staff_gettext(
+                "The customer texted STOP: nothing more can be sent to them in this chat."
+            )
+        )
 
 
 def post_staff_reply(chat: Chat, staff_user: StaffUser, text: object) -> Message:
@@ -337,7 +341,7 @@ def post_staff_reply(chat: Chat, staff_user: StaffUser, text: object) -> Message
     if staff_user.tenant_id != chat.tenant_id:
         raise NotFound(mark("No such chat."))
     content = clean_text(
-        text, "text", "Reply as staff", required=True, max_length=MAX_MESSAGE_CHARS
+        text, "text", staff_text("Reply as staff"), required=True, max_length=MAX_MESSAGE_CHARS
     )
     if chat.channel == Channel.SMS and chat.opted_out:
         raise CustomerOptedOut()

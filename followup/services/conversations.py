@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from followup.extensions import db
+from followup.locales import mark, staff_gettext, staff_text
 from followup.models import Agent, AutoFollowupStep, ChainEnd, Chat, Message, ReminderSend
 from followup.services import autofollowup
 from followup.services.queries import tenant_row
@@ -21,7 +22,7 @@ CONVERSATION_LIMIT = 300
 
 
 def get_chat(tenant_id: int, chat_id: int) -> Chat:
-    return tenant_row(Chat, tenant_id, chat_id, "No such chat.")
+    return tenant_row(Chat, tenant_id, chat_id, mark("No such chat."))
 
 
 class ChainStatus(StrEnum):
@@ -38,13 +39,13 @@ class ChainStatus(StrEnum):
 
 # What a list's badge says; the chat's own page says more (`ChainState.label`).
 _BADGES = {
-    ChainStatus.OPTED_OUT: "Opted out",
-    ChainStatus.PAUSED: "Paused",
-    ChainStatus.OFF: "Off",
-    ChainStatus.SCHEDULED: "Scheduled",
-    ChainStatus.HANDED_OFF: "Handed to the team",
-    ChainStatus.FINISHED: "Finished",
-    ChainStatus.IDLE: "Not running",
+    ChainStatus.OPTED_OUT: staff_text("Opted out"),
+    ChainStatus.PAUSED: staff_text("Paused"),
+    ChainStatus.OFF: staff_text("Off"),
+    ChainStatus.SCHEDULED: staff_text("Scheduled"),
+    ChainStatus.HANDED_OFF: staff_text("Handed to the team"),
+    ChainStatus.FINISHED: staff_text("Finished"),
+    ChainStatus.IDLE: staff_text("Not running"),
 }
 
 
@@ -61,7 +62,7 @@ class ChainState:
 
     @property
     def badge(self) -> str:
-        return _BADGES[self.state]
+        return staff_gettext(_BADGES[self.state])
 
 
 def chain_state(chat: Chat, now: datetime | None = None) -> ChainState:
@@ -74,20 +75,24 @@ def chain_state(chat: Chat, now: datetime | None = None) -> ChainState:
         # From the session when the agent's steps are loaded (a list of chats), else one query.
         step = db.session.get(AutoFollowupStep, chat.chain_step_id)
         number = step.position if step else None
-        return ChainState(ChainStatus.SCHEDULED, "Scheduled", number, chat.chain_due_at, held_until)
+        return ChainState(
+            ChainStatus.SCHEDULED, staff_gettext("Scheduled"), number, chat.chain_due_at, held_until
+        )
     if chat.chain_ended == ChainEnd.HANDED_OFF:
-        return ChainState(ChainStatus.HANDED_OFF, "Handed to the team")
+        return ChainState(ChainStatus.HANDED_OFF, staff_gettext("Handed to the team"))
     if chat.chain_ended == ChainEnd.EXHAUSTED:
-        return ChainState(ChainStatus.FINISHED, "Finished: every step was sent")
-    return ChainState(ChainStatus.IDLE, "Not running")
+        return ChainState(ChainStatus.FINISHED, staff_gettext("Finished: every step was sent"))
+    return ChainState(ChainStatus.IDLE, staff_gettext("Not running"))
 
 
 def _why_not_allowed(chat: Chat) -> ChainState:
     if chat.opted_out:
-        return ChainState(ChainStatus.OPTED_OUT, "Opted out: the client asked for no more messages")
+        return ChainState(
+            ChainStatus.OPTED_OUT, staff_gettext("Opted out: the client asked for no more messages")
+        )
     if chat.autofollowup_paused:
-        return ChainState(ChainStatus.PAUSED, "Paused by staff")
-    return ChainState(ChainStatus.OFF, f"Off for {chat.agent.name}")
+        return ChainState(ChainStatus.PAUSED, staff_gettext("Paused by staff"))
+    return ChainState(ChainStatus.OFF, staff_gettext("Off for %(name)s", name=chat.agent.name))
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ and transcripts are capped and say how many there are in all.
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import and_, func, or_, select
 
 from followup.errors import NotFound
 from followup.extensions import db
+from followup.locales import staff_text
 from followup.models import (
     Chat,
     Customer,
@@ -113,7 +115,7 @@ def list_page(tenant_id: int, filters: Filters, cursor: str | None = None, limit
 
 
 def get_customer(tenant_id: int, customer_id: int) -> Customer:
-    return tenant_row(Customer, tenant_id, customer_id, "No such customer.")
+    return tenant_row(Customer, tenant_id, customer_id, staff_text("No such customer."))
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ def parse_chat_id(raw: str) -> int:
     """The `chat` query argument; anything but an id names no chat."""
     chat_id = whole_number(raw, MAX_ID)
     if not chat_id:
-        raise NotFound("No such chat.")
+        raise NotFound(gettext("No such chat."))
     return chat_id
 
 
@@ -181,5 +183,5 @@ def transcript(tenant_id: int, customer_id: int, chat_id: int) -> Conversation:
         )
     )
     if chat is None:
-        raise NotFound("No such chat.")
+        raise NotFound(gettext("No such chat."))
     return conversation_of(chat, TRANSCRIPT_LIMIT)

@@ -132,7 +132,9 @@ def request_login_link(chat: Chat, email: object) -> str:
     work: the request only queues the job, which looks the customer up. Nobody can
     probe which addresses are customers, by the answer or by its time.
     """
-    address = normalize_email(clean_text(email, "email", "Email", required=True, max_length=320))
+    address = normalize_email(
+        clean_text(email, "email", mark("Email"), required=True, max_length=320)
+    )
     code = new_login_code()
     queue_login_link(chat.id, address, _hash(code))
     return code

@@ -24,6 +24,7 @@ from time import monotonic
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, current_app
+from flask_babel import force_locale, get_locale
 from redis.exceptions import RedisError
 from requests import RequestException
 from sqlalchemy import text
@@ -32,6 +33,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from followup.extensions import db
 from followup.llm import client as llm_client
+from followup.locales import staff_gettext, staff_ngettext, staff_text
 from followup.notify import email, sms
 from followup.queue import PRIORITY, redis_connection, scheduler_elected, workers
 from followup.services import schema
@@ -77,14 +79,16 @@ Check = Callable[[], Finding]
 
 
 def run_checks(checks: tuple[Check, ...] | None = None) -> list[Finding]:
-    """Run each check (all of them by default), at once; the findings in their order."""
+    """Run each check (all of them by default), at once; the findings in their order,
+    worded in the language of whoever asked."""
     chosen = checks or CHECKS
     app = current_app._get_current_object()
+    locale = str(get_locale())
     found: dict[int, Finding] = {}
     # Daemon threads: one stuck past the deadline neither holds up the answer nor
     # keeps `flask --app app doctor` from exiting.
     threads = [
-        threading.Thread(target=_run_in, args=(app, check, found, index), daemon=True)
+        threading.Thread(target=_run_in, args=(app, locale, check, found, index), daemon=True)
         for index, check in enumerate(chosen)
     ]
     for thread in threads:
@@ -95,8 +99,8 @@ def run_checks(checks: tuple[Check, ...] | None = None) -> list[Finding]:
     return [found.get(index) or _too_slow(check) for index, check in enumerate(chosen)]
 
 
-def _run_in(app: Flask, check: Check, found: dict[int, Finding], index: int) -> None:
-    with app.app_context():
+def _run_in(app: Flask, locale: str, check: Check, found: dict[int, Finding], index: int) -> None:
+    with app.app_context(), force_locale(locale):
         found[index] = _run(check)
 
 
@@ -104,8 +108,8 @@ def _too_slow(check: Check) -> Finding:
     return Finding(
         _label(check),
         Verdict.FAIL,
-        f"No answer within {CHECKS_DEADLINE_S:g} s.",
-        "Run it again; if it persists, look at the service it checks.",
+        staff_gettext("No answer within %(seconds)s s.", seconds=format(CHECKS_DEADLINE_S, "g")),
+        staff_gettext("Run it again; if it persists, look at the service it checks."),
     )
 
 
@@ -116,14 +120,21 @@ def _run(check: Check) -> Finding:
         return Finding(
             _label(check),
             Verdict.FAIL,
-            f"The check itself failed ({type(exc).__name__}).",
-            "Run it again; if it persists, look at the log.",
+            staff_gettext("The check itself failed (%(kind)s).", kind=type(exc).__name__),
+            staff_gettext("Run it again; if it persists, look at the log."),
         )
 
 
 def _label(check: Check) -> str:
     name = check.__name__.removeprefix("check_")
-    return _LABELS.get(name, name.replace("_", " ").capitalize())
+    label = _LABELS.get(name)
+    # A check of no label of ours (a test's) is named after its function.
+    return staff_gettext(label) if label else name.replace("_", " ").capitalize()
+
+
+def _found(check: str, verdict: Verdict, detail: str, advice: str = "") -> Finding:
+    """A check's finding, under its label (`_LABELS[check]`)."""
+    return Finding(staff_gettext(_LABELS[check]), verdict, detail, advice)
 
 
 def failed(findings: list[Finding]) -> bool:
@@ -147,22 +158,35 @@ def check_database() -> Finding:
             connection.execute(text("SELECT 1"))
             current = schema.revisions(connection)
     except Exception as exc:
-        return Finding(
-            "Database",
+        return _found(
+            "database",
             Verdict.FAIL,
-            f"Cannot connect to {_database_url()} ({type(exc).__name__}).",
-            "Check DATABASE_URL and that the database server is running.",
+            staff_gettext(
+                "Cannot connect to %(url)s (%(kind)s).",
+                url=_database_url(),
+                kind=type(exc).__name__,
+            ),
+            staff_gettext("Check DATABASE_URL and that the database server is running."),
         )
-    head = schema.heads()
-    if current != head:
-        return Finding(
-            "Database",
+    head = ", ".join(schema.heads())
+    if current != schema.heads():
+        return _found(
+            "database",
             Verdict.FAIL,
-            f"Reachable, but the schema is at {', '.join(current) or 'nothing'}, "
-            f"not {', '.join(head)}.",
-            f"Run: {UPGRADE_COMMAND}",
+            _schema_behind(", ".join(current), head),
+            staff_gettext("Run: %(command)s", command=UPGRADE_COMMAND),
         )
-    return Finding("Database", Verdict.OK, f"Reachable; schema current ({', '.join(head)}).")
+    return _found(
+        "database", Verdict.OK, staff_gettext("Reachable; schema current (%(head)s).", head=head)
+    )
+
+
+def _schema_behind(current: str, head: str) -> str:
+    if not current:
+        return staff_gettext("Reachable, but the schema is at nothing, not %(head)s.", head=head)
+    return staff_gettext(
+        "Reachable, but the schema is at %(current)s, not %(head)s.", current=current, head=head
+    )
 
 
 def _database_url() -> str:
@@ -173,13 +197,17 @@ def check_redis() -> Finding:
     try:
         redis_connection().ping()
     except Exception as exc:
-        return Finding(
-            "Redis",
+        return _found(
+            "redis",
             Verdict.FAIL,
-            f"Cannot connect to {masked(current_app.config['REDIS_URL'])} ({type(exc).__name__}).",
-            "Check REDIS_URL and that Redis is running.",
+            staff_gettext(
+                "Cannot connect to %(url)s (%(kind)s).",
+                url=masked(current_app.config["REDIS_URL"]),
+                kind=type(exc).__name__,
+            ),
+            staff_gettext("Check REDIS_URL and that Redis is running."),
         )
-    return Finding("Redis", Verdict.OK, "Reachable.")
+    return _found("redis", Verdict.OK, staff_gettext("Reachable."))
 
 
 # --- the workers --------------------------------------------------------------------------------
@@ -190,37 +218,60 @@ def check_workers() -> Finding:
         alive = workers()
         elected = scheduler_elected()
     except RedisError:
-        return Finding(
-            "Workers", Verdict.FAIL, "Cannot tell: Redis does not answer.", "Fix Redis first."
+        return _found(
+            "workers",
+            Verdict.FAIL,
+            staff_gettext("Cannot tell: Redis does not answer."),
+            staff_gettext("Fix Redis first."),
         )
     if not alive:
-        return Finding(
-            "Workers",
+        return _found(
+            "workers",
             Verdict.FAIL,
-            "No worker is running: emails, texts and reminders wait in the queues.",
-            f"Start them: {START_WORKERS_COMMAND} (installed from deploy/), or {WORKER_COMMAND}.",
+            staff_gettext("No worker is running: emails, texts and reminders wait in the queues."),
+            staff_gettext(
+                "Start them: %(service)s (installed from deploy/), or %(command)s.",
+                service=START_WORKERS_COMMAND,
+                command=WORKER_COMMAND,
+            ),
         )
-    count = f"{len(alive)} worker{'s' if len(alive) > 1 else ''} alive"
+    count = staff_ngettext("%(num)s worker alive", "%(num)s workers alive", len(alive))
     served = {name for worker in alive for name in worker.queues}
     unserved = [name for name in PRIORITY if name not in served]
     if unserved:
-        return Finding(
-            "Workers",
-            Verdict.FAIL,
-            f"{count}, but nobody serves the queue{'s' if len(unserved) > 1 else ''} "
-            f"{', '.join(unserved)}: its jobs never run.",
-            "Start a worker for them, or one without WORKER_QUEUES (it serves every queue).",
-        )
+        return _found("workers", Verdict.FAIL, *_unserved(count, unserved))
     if not elected:
         # RQ elects it as a worker starts, and again within minutes if its holder died.
-        return Finding(
-            "Workers",
+        return _found(
+            "workers",
             Verdict.FAIL,
-            f"{count}, but no scheduler is elected: jobs queued for later (retries, "
-            "reminders' wake-ups) are not run when due.",
-            "Run this again in a minute; if it persists, restart the workers.",
+            staff_gettext(
+                "%(workers)s, but no scheduler is elected: jobs queued for later (retries, "
+                "reminders' wake-ups) are not run when due.",
+                workers=count,
+            ),
+            staff_gettext("Run this again in a minute; if it persists, restart the workers."),
         )
-    return Finding("Workers", Verdict.OK, f"{count}, serving every queue; scheduler elected.")
+    return _found(
+        "workers",
+        Verdict.OK,
+        staff_gettext("%(workers)s, serving every queue; scheduler elected.", workers=count),
+    )
+
+
+def _unserved(count: str, queues: list[str]) -> tuple[str, str]:
+    """(detail, advice) when no worker serves `queues`."""
+    detail = staff_ngettext(
+        "%(workers)s, but nobody serves the queue %(queues)s: its jobs never run.",
+        "%(workers)s, but nobody serves the queues %(queues)s: its jobs never run.",
+        len(queues),
+        workers=count,
+        queues=", ".join(queues),
+    )
+    advice = staff_gettext(
+        "Start a worker for them, or one without WORKER_QUEUES (it serves every queue)."
+    )
+    return detail, advice
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -232,19 +283,23 @@ def _on_sqlite() -> bool:
 
 def check_secret_key() -> Finding:
     if not current_app.config.get("SECRET_KEY_GENERATED"):
-        return Finding("Secret key", Verdict.OK, "SECRET_KEY is set.")
+        return _found("secret_key", Verdict.OK, staff_gettext("SECRET_KEY is set."))
     if _on_sqlite():
-        return Finding(
-            "Secret key", Verdict.OK, "Generated in instance/secret_key: fine for SQLite."
+        return _found(
+            "secret_key",
+            Verdict.OK,
+            staff_gettext("Generated in instance/secret_key: fine for SQLite."),
         )
     # Another box on the same database would make a key of its own: its logins, stream
     # links and widget sessions would not open elsewhere, nor the sealed TOTP secrets.
-    return Finding(
-        "Secret key",
+    return _found(
+        "secret_key",
         Verdict.FAIL,
-        "Generated in instance/secret_key, with a database other boxes can share.",
-        "Set SECRET_KEY in the settings to the text of instance/secret_key, the same on "
-        "every box (a new key logs everyone out and turns off two-factor codes).",
+        staff_gettext("Generated in instance/secret_key, with a database other boxes can share."),
+        staff_gettext(
+            "Set SECRET_KEY in the settings to the text of instance/secret_key, the same on "
+            "every box (a new key logs everyone out and turns off two-factor codes)."
+        ),
     )
 
 
@@ -262,25 +317,34 @@ def check_public_url() -> Finding:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
-        return Finding(
-            "Public URL",
+        return _found(
+            "public_url",
             Verdict.FAIL,
-            "PUBLIC_BASE_URL is not a web address.",
-            "Set it to the address people open, e.g. https://followup.example.com.",
+            staff_gettext("PUBLIC_BASE_URL is not a web address."),
+            staff_gettext("Set it to the address people open, e.g. https://followup.example.com."),
         )
     shown = masked(url)
     if parts.scheme == "https":
-        return Finding("Public URL", Verdict.OK, f"{shown} (HTTPS).")
+        return _found("public_url", Verdict.OK, staff_gettext("%(url)s (HTTPS).", url=shown))
     if _is_loopback(host):
-        return Finding("Public URL", Verdict.OK, f"{shown}: this machine only (development).")
+        return _found(
+            "public_url",
+            Verdict.OK,
+            staff_gettext("%(url)s: this machine only (development).", url=shown),
+        )
     # FAIL, not WARN: passwords and session cookies would cross the network readable,
     # and cookies are not marked Secure (config.py), on any host but this machine.
-    return Finding(
-        "Public URL",
+    return _found(
+        "public_url",
         Verdict.FAIL,
-        f"{shown}: plain HTTP on a host others reach; logins cross the network readable.",
-        "Serve it behind a TLS proxy (README, Install on a server) and set "
-        "PUBLIC_BASE_URL to its https:// address.",
+        staff_gettext(
+            "%(url)s: plain HTTP on a host others reach; logins cross the network readable.",
+            url=shown,
+        ),
+        staff_gettext(
+            "Serve it behind a TLS proxy (README, Install on a server) and set "
+            "PUBLIC_BASE_URL to its https:// address."
+        ),
     )
 
 
@@ -290,32 +354,47 @@ def check_public_url() -> Finding:
 def check_email() -> Finding:
     config = current_app.config
     if email.saves_to_files():
-        return Finding(
-            "Email",
+        return _found(
+            "email",
             Verdict.WARN,
-            f"No MAIL_SERVER: emails are saved as files in {email.mail_folder_label()}, "
-            "nobody receives them.",
-            "Set MAIL_SERVER (and MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME, MAIL_PASSWORD).",
+            staff_gettext(
+                "No MAIL_SERVER: emails are saved as files in %(folder)s, nobody receives them.",
+                folder=email.mail_folder_label(),
+            ),
+            staff_gettext(
+                "Set MAIL_SERVER (and MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME, MAIL_PASSWORD)."
+            ),
         )
     address = f"{config['MAIL_SERVER']}:{config['MAIL_PORT']}"
     steps: list[str] = []
     try:
         _smtp_conversation(steps)
     except smtplib.SMTPAuthenticationError:
-        return Finding(
-            "Email",
+        return _found(
+            "email",
             Verdict.FAIL,
-            f"{address} refused the login of MAIL_USERNAME.",
-            "Check MAIL_USERNAME and MAIL_PASSWORD.",
+            staff_gettext("%(address)s refused the login of MAIL_USERNAME.", address=address),
+            staff_gettext("Check MAIL_USERNAME and MAIL_PASSWORD."),
         )
     except (smtplib.SMTPException, OSError) as exc:
-        return Finding(
-            "Email",
+        return _found(
+            "email",
             Verdict.FAIL,
-            f"{address} failed at {steps[-1]}: {_smtp_trouble(exc)}.",
-            "Check MAIL_SERVER, MAIL_PORT and MAIL_USE_TLS, and that this box may reach it.",
+            staff_gettext(
+                "%(address)s failed at %(step)s: %(trouble)s.",
+                address=address,
+                step=steps[-1],
+                trouble=_smtp_trouble(exc),
+            ),
+            staff_gettext(
+                "Check MAIL_SERVER, MAIL_PORT and MAIL_USE_TLS, and that this box may reach it."
+            ),
         )
-    return Finding("Email", Verdict.OK, f"{address} answers ({', '.join(steps)}).")
+    return _found(
+        "email",
+        Verdict.OK,
+        staff_gettext("%(address)s answers (%(steps)s).", address=address, steps=", ".join(steps)),
+    )
 
 
 def _smtp_conversation(steps: list[str]) -> None:
@@ -340,13 +419,16 @@ def _smtp_conversation(steps: list[str]) -> None:
 def _smtp_trouble(exc: Exception) -> str:
     # smtplib reports a read that timed out as a disconnection, raised while handling it.
     if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
-        return f"no answer within MAIL_TIMEOUT_S ({current_app.config['MAIL_TIMEOUT_S']:g} s)"
+        return staff_gettext(
+            "no answer within MAIL_TIMEOUT_S (%(seconds)s s)",
+            seconds=format(current_app.config["MAIL_TIMEOUT_S"], "g"),
+        )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return "the server does not offer it"
+        return staff_gettext("the server does not offer it")
     if isinstance(exc, ssl.SSLError):
-        return "the TLS handshake failed (certificate or protocol)"
+        return staff_gettext("the TLS handshake failed (certificate or protocol)")
     if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
+        return staff_gettext("connection refused")
     return type(exc).__name__
 
 
@@ -354,70 +436,86 @@ def check_sms() -> Finding:
     config = current_app.config
     missing = [name for name in TWILIO_SETTINGS if not config.get(name)]
     if len(missing) == len(TWILIO_SETTINGS):
-        return Finding("SMS", Verdict.OK, "SMS is off (no TWILIO_ACCOUNT_SID).")
+        return _found("sms", Verdict.OK, staff_gettext("SMS is off (no TWILIO_ACCOUNT_SID)."))
     if missing:
-        return Finding(
-            "SMS",
+        return _found(
+            "sms",
             Verdict.WARN,
-            f"SMS is off: {', '.join(missing)} not set.",
-            f"Set all of {', '.join(TWILIO_SETTINGS)}, or none.",
+            staff_gettext("SMS is off: %(missing)s not set.", missing=", ".join(missing)),
+            staff_gettext("Set all of %(settings)s, or none.", settings=", ".join(TWILIO_SETTINGS)),
         )
     try:
         status = sms.account_status()
     except TwilioRestException as exc:
         return _twilio_refusal(exc.status)
     except (RequestException, OSError) as exc:
-        return Finding(
-            "SMS",
+        return _found(
+            "sms",
             Verdict.FAIL,
-            f"Cannot reach Twilio at {masked(config['TWILIO_API_BASE'])} ({type(exc).__name__}).",
-            "Check that this box reaches it (firewall, proxy), and TWILIO_TIMEOUT_S.",
+            staff_gettext(
+                "Cannot reach Twilio at %(url)s (%(kind)s).",
+                url=masked(config["TWILIO_API_BASE"]),
+                kind=type(exc).__name__,
+            ),
+            staff_gettext(
+                "Check that this box reaches it (firewall, proxy), and TWILIO_TIMEOUT_S."
+            ),
         )
     if status != "active":
-        return Finding(
-            "SMS",
+        return _found(
+            "sms",
             Verdict.FAIL,
-            f"Twilio says the account is {status}.",
-            "Reactivate it in the Twilio console.",
+            staff_gettext("Twilio says the account is %(status)s.", status=status),
+            staff_gettext("Reactivate it in the Twilio console."),
         )
-    return Finding("SMS", Verdict.OK, "Twilio accepted the credentials; the account is active.")
+    return _found(
+        "sms", Verdict.OK, staff_gettext("Twilio accepted the credentials; the account is active.")
+    )
 
 
 def _twilio_refusal(status: int) -> Finding:
     if status in (401, 403, 404):
-        return Finding(
-            "SMS",
+        return _found(
+            "sms",
             Verdict.FAIL,
-            f"Twilio refused the account SID and auth token (HTTP {status}).",
-            "Copy both again from the Twilio console into TWILIO_ACCOUNT_SID and "
-            "TWILIO_AUTH_TOKEN.",
+            staff_gettext(
+                "Twilio refused the account SID and auth token (HTTP %(status)s).", status=status
+            ),
+            staff_gettext(
+                "Copy both again from the Twilio console into TWILIO_ACCOUNT_SID and "
+                "TWILIO_AUTH_TOKEN."
+            ),
         )
-    return Finding(
-        "SMS",
+    return _found(
+        "sms",
         Verdict.FAIL,
-        f"Twilio answered with an error (HTTP {status}).",
-        "Run this again later; look at status.twilio.com if it persists.",
+        staff_gettext("Twilio answered with an error (HTTP %(status)s).", status=status),
+        staff_gettext("Run this again later; look at status.twilio.com if it persists."),
     )
 
 
 def check_ai() -> Finding:
     if not llm_client.is_configured():
-        return Finding(
-            "AI model",
+        return _found(
+            "ai",
             Verdict.WARN,
-            "The AI is off: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set.",
-            "Set OPENAI_API_KEY (and OPENAI_BASE_URL for a server other than OpenAI's).",
+            staff_gettext("The AI is off: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set."),
+            staff_gettext(
+                "Set OPENAI_API_KEY (and OPENAI_BASE_URL for a server other than OpenAI's)."
+            ),
         )
     try:
         model = llm_client.answer_one_token()
     except llm_client.LLMUnavailable as exc:
-        return Finding(
-            "AI model",
+        return _found(
+            "ai",
             Verdict.FAIL,
             str(exc),
-            "Check OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL, and that the server runs.",
+            staff_gettext(
+                "Check OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL, and that the server runs."
+            ),
         )
-    return Finding("AI model", Verdict.OK, f"{model} answered.")
+    return _found("ai", Verdict.OK, staff_gettext("%(model)s answered.", model=model))
 
 
 # --- the disk -----------------------------------------------------------------------------------
@@ -426,29 +524,42 @@ def check_ai() -> Finding:
 def check_disk_space() -> Finding:
     database = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     if database.get_backend_name() != "sqlite":
-        return Finding("Disk space", Verdict.OK, "Not SQLite: the database server keeps its disk.")
+        return _found(
+            "disk_space",
+            Verdict.OK,
+            staff_gettext("Not SQLite: the database server keeps its disk."),
+        )
     if not database.database or database.database == ":memory:":
-        return Finding("Disk space", Verdict.OK, "SQLite in memory: no file.")
+        return _found("disk_space", Verdict.OK, staff_gettext("SQLite in memory: no file."))
     path = Path(database.database).resolve()
     size = path.stat().st_size if path.exists() else 0
     free = shutil.disk_usage(path.parent).free
-    found = f"{_size(free)} free in {path.parent} (the database: {_size(size)})."
+    found = staff_gettext(
+        "%(free)s free in %(folder)s (the database: %(size)s).",
+        free=_size(free),
+        folder=path.parent,
+        size=_size(size),
+    )
     if free < DISK_FAIL_BYTES:
-        return Finding(
-            "Disk space",
+        return _found(
+            "disk_space",
             Verdict.FAIL,
             found,
-            f"Free space now: below {_size(DISK_FAIL_BYTES)} writes start to fail.",
+            staff_gettext(
+                "Free space now: below %(size)s writes start to fail.", size=_size(DISK_FAIL_BYTES)
+            ),
         )
     if free < max(DISK_WARN_BYTES, size):
-        return Finding(
-            "Disk space",
+        return _found(
+            "disk_space",
             Verdict.WARN,
             found,
-            "Free some space or move the backups to another disk: a backup needs "
-            "the database's size.",
+            staff_gettext(
+                "Free some space or move the backups to another disk: a backup needs "
+                "the database's size."
+            ),
         )
-    return Finding("Disk space", Verdict.OK, found)
+    return _found("disk_space", Verdict.OK, found)
 
 
 def _size(count: int) -> str:
@@ -457,7 +568,18 @@ def _size(count: int) -> str:
     return f"{count // MIB} MiB" if count >= MIB else f"{count // 1024} KiB"
 
 
-_LABELS = {"public_url": "Public URL", "sms": "SMS", "ai": "AI model"}
+# Each check's name, as the System page and `flask doctor` show it.
+_LABELS = {
+    "database": staff_text("Database"),
+    "redis": staff_text("Redis"),
+    "workers": staff_text("Workers"),
+    "secret_key": staff_text("Secret key"),
+    "public_url": staff_text("Public URL"),
+    "email": staff_text("Email"),
+    "sms": staff_text("SMS"),
+    "ai": staff_text("AI model"),
+    "disk_space": staff_text("Disk space"),
+}
 
 CHECKS: tuple[Check, ...] = (
     check_database,

@@ -3,15 +3,17 @@ tenant's own settings (origins, phone, time zone) are in `tenant_settings`."""
 
 from followup.errors import ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models import RESPONSE_TIME_HOURS_RANGE, Tenant
 from followup.services.validation import problem, whole_number
 
-RESPONSE_TIME = "Response Time (hours)"
+RESPONSE_TIME = staff_text("Response Time (hours)")
 
 
 def parse_response_time_hours(value: object) -> int:
     low, high = RESPONSE_TIME_HOURS_RANGE
-    message = problem(RESPONSE_TIME, f"use a whole number from {low} to {high}.")
+    advice = staff_gettext("use a whole number from %(low)s to %(high)s.", low=low, high=high)
+    message = problem(RESPONSE_TIME, advice)
     if isinstance(value, bool):
         raise ValidationFailed({"response_time_hours": message})
     if isinstance(value, str):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 from followup.clock import utcnow
 from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
+from followup.locales import mark, staff_gettext, staff_text
 from followup.models import (
     ActivityKind,
     Customer,
@@ -66,7 +67,7 @@ from followup.services.validation import (
     status_filter,
 )
 
-NOTES = "Notes"  # the legacy field's label, which its messages name
+NOTES = staff_text("Notes")  # the legacy field's label, which its messages name
 
 
 class AssigneeFilter(StrEnum):
@@ -100,11 +101,12 @@ class Filters:
         errors = FieldErrors()
         text = errors.check(search_text, q)
         chosen = errors.check(status_filter, status, tuple(Status))
-        whose = errors.check(_choice, assignee, "assignee", "Assignee", AssigneeFilter)
-        origin = errors.check(_choice, source, "source", "Source", Source)
-        is_overdue = errors.check(_flag, overdue, "overdue", "Overdue")
-        level = errors.check(_choice, priority, "priority", "Priority", Priority)
-        member = errors.check(_id_filter, assignee_id, "assignee_id", "Assignee")
+        assignee_label = staff_text("Assignee")
+        whose = errors.check(_choice, assignee, "assignee", assignee_label, AssigneeFilter)
+        origin = errors.check(_choice, source, "source", staff_text("Source"), Source)
+        is_overdue = errors.check(_flag, overdue, "overdue", staff_text("Overdue"))
+        level = errors.check(_choice, priority, "priority", staff_text("Priority"), Priority)
+        member = errors.check(_id_filter, assignee_id, "assignee_id", assignee_label)
         errors.raise_if_any()
         return cls(
             q=text,
@@ -130,7 +132,9 @@ def _choice(value: object, field: str, label: str, choices: type[StrEnum]) -> st
     if isinstance(value, str) and value in set(choices):
         return value
     known = ", ".join(choice.value for choice in choices)
-    raise ValidationFailed({field: problem(label, f"use one of {known}.")})
+    raise ValidationFailed(
+        {field: problem(label, staff_gettext("use one of %(choices)s.", choices=known))}
+    )
 
 
 def _id_filter(value: object, field: str, label: str) -> int | None:
@@ -138,7 +142,7 @@ def _id_filter(value: object, field: str, label: str) -> int | None:
         return None
     number = number_in_range(value, 1, MAX_ID)
     if number is None:
-        raise ValidationFailed({field: problem(label, "use the id of a staff member.")})
+        raise ValidationFailed({field: problem(label, staff_text("use the id of a staff member."))})
     return number
 
 
@@ -149,7 +153,7 @@ def _flag(value: object, field: str, label: str) -> bool:
         return False
     if value in ("1", "true", "on", True):
         return True
-    raise ValidationFailed({field: problem(label, "use 1 or 0.")})
+    raise ValidationFailed({field: problem(label, staff_text("use 1 or 0."))})
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,9 @@ class Cursor:
     def decode(cls, raw: str) -> "Cursor":
         position = parse_keyset_cursor(raw)
         if position is None:
-            raise ValidationFailed({"cursor": "The list changed too much to go on: reload it."})
+            raise ValidationFailed(
+                {"cursor": staff_gettext("The list changed too much to go on: reload it.")}
+            )
         return cls(*position)
 
 
@@ -200,10 +206,11 @@ def _session() -> Session:
     return db.session
 
 
+NO_SUCH_FOLLOWUP = staff_text("No such follow-up request.")
+
+
 def get_followup(tenant_id: int, followup_id: int, *options) -> FollowUpRequest:
-    return tenant_row(
-        FollowUpRequest, tenant_id, followup_id, "No such follow-up request.", *options
-    )
+    return tenant_row(FollowUpRequest, tenant_id, followup_id, NO_SUCH_FOLLOWUP, *options)
 
 
 def followup_for_detail(tenant_id: int, followup_id: int) -> FollowUpRequest:
@@ -403,7 +410,11 @@ def _parse_priority(value: object) -> Priority | None:
     try:
         return Priority(value)
     except (ValueError, TypeError):
-        raise ValidationFailed({"priority": problem("Priority", "use normal or high.")}) from None
+        raise ValidationFailed({"priority": _normal_or_high()}) from None
+
+
+def _normal_or_high() -> str:
+    return problem(staff_text("Priority"), staff_text("use normal or high."))
 
 
 @dataclass(frozen=True)
@@ -420,31 +431,38 @@ NEW_FOLLOWUP_FIELDS = frozenset(("name", "email", "phone", "reason", "summary", 
 
 
 def validate_new_followup(data: dict) -> NewFollowUp:
-    """Check every field at once; raise ValidationFailed naming each bad field."""
+    """Check every field at once; raise ValidationFailed naming each bad field. The
+    widget's form is checked here too: its labels are the customers' texts (`mark`)."""
     errors = FieldErrors()
     # A misspelt optional field would otherwise be dropped without a word.
-    errors.errors |= {name: UNKNOWN_FIELD for name in sorted(set(data) - NEW_FOLLOWUP_FIELDS)}
+    unknown = sorted(set(data) - NEW_FOLLOWUP_FIELDS)
+    errors.errors |= dict.fromkeys(unknown, staff_gettext(UNKNOWN_FIELD))
     name = errors.check(
-        clean_text, data.get("name"), "name", "Name", required=True, max_length=MAX_NAME
+        clean_text, data.get("name"), "name", mark("Name"), required=True, max_length=MAX_NAME
     )
     email = errors.check(
-        clean_text, data.get("email"), "email", "Email", required=True, max_length=MAX_EMAIL
+        clean_text, data.get("email"), "email", mark("Email"), required=True, max_length=MAX_EMAIL
     )
     if email:
         email = errors.check(normalize_email, email)
     phone = errors.check(
-        clean_text, data.get("phone"), "phone", "Phone", required=False, max_length=MAX_PHONE
+        clean_text, data.get("phone"), "phone", mark("Phone"), required=False, max_length=MAX_PHONE
     )
     if phone:
         phone = errors.check(normalize_phone, phone)
     reason = errors.check(
-        clean_text, data.get("reason"), "reason", "Reason", required=True, max_length=MAX_REASON
+        clean_text,
+        data.get("reason"),
+        "reason",
+        mark("Reason"),
+        required=True,
+        max_length=MAX_REASON,
     )
     summary = errors.check(
         clean_text,
         data.get("summary"),
         "summary",
-        "Summary",
+        mark("Summary"),
         required=False,
         max_length=MAX_SUMMARY,
     )
@@ -458,7 +476,7 @@ def _customer_for(tenant_id: int, new: NewFollowUp, customer_id: int | None) -> 
     of the chat), else the record for (tenant, email), reused, never duplicated. The
     request's details fill what the record is missing."""
     if customer_id is not None:
-        customer = tenant_row(Customer, tenant_id, customer_id, "No such customer.")
+        customer = tenant_row(Customer, tenant_id, customer_id, staff_text("No such customer."))
         customer.email = customer.email or new.email
     else:
         customer = customer_login.customer_with_email(tenant_id, new.email)
@@ -583,7 +601,7 @@ class NotesChangedMeanwhile(DomainError):
     http_status = 409
 
     def __init__(self):
-        super().__init__("Someone else changed these notes since you read them.")
+        super().__init__(staff_gettext("Someone else changed these notes since you read them."))
 
 
 def _parse_notes_version(value: object) -> int:
@@ -593,7 +611,12 @@ def _parse_notes_version(value: object) -> int:
     number = number_in_range(value, 0, MAX_NOTES_VERSION)
     if number is None:
         raise ValidationFailed(
-            {"notes_version": problem("Notes version", "use the whole number read with the notes.")}
+            {
+                "notes_version": problem(
+                    staff_text("Notes version"),
+                    staff_text("use the whole number read with the notes."),
+                )
+            }
         )
     return number
 
@@ -629,7 +652,8 @@ def update_followup(
     ones changed after that version; without it, the last save wins."""
     unknown = sorted(set(changes) - UPDATABLE_FIELDS - PRECONDITION_FIELDS)
     if unknown:
-        raise ValidationFailed({name: "This field cannot be changed." for name in unknown})
+        cannot = staff_gettext("This field cannot be changed.")
+        raise ValidationFailed(dict.fromkeys(unknown, cannot))
     get_followup(tenant_id, followup_id)  # another tenant's id: 404 before any field error
     errors = FieldErrors()
     notes = errors.check(_clean_notes, changes.get("notes"))
@@ -663,11 +687,12 @@ def update_followup(
 
 # --- Assignment and priority -------------------------------------------------------------
 
-NOBODY = "Nobody"  # an unassigned request's assignee, in the timeline's words
+# An unassigned request's assignee, in the timeline's words (stored with the change).
+NOBODY = staff_text("Nobody")
 
 
 def _member_label(member: StaffUser | None) -> str:
-    return member.display_name if member is not None else NOBODY
+    return member.display_name if member is not None else staff_gettext(NOBODY)
 
 
 def active_member(tenant_id: int, staff_user_id: object) -> StaffUser:
@@ -680,8 +705,8 @@ def active_member(tenant_id: int, staff_user_id: object) -> StaffUser:
             select(StaffUser).where(StaffUser.id == number, StaffUser.tenant_id == tenant_id)
         )
     if member is None or not member.is_active:
-        advice = "choose an active member of your team."
-        raise ValidationFailed({"assignee_id": problem("Assignee", advice)})
+        advice = staff_text("choose an active member of your team.")
+        raise ValidationFailed({"assignee_id": problem(staff_text("Assignee"), advice)})
     return member
 
 
@@ -760,7 +785,7 @@ def _set_priority(followup: FollowUpRequest, priority: Priority, actor: Actor) -
 def _required_priority(value: object) -> Priority:
     priority = _parse_priority(value)
     if priority is None:
-        raise ValidationFailed({"priority": problem("Priority", "use normal or high.")})
+        raise ValidationFailed({"priority": _normal_or_high()})
     return priority
 
 
@@ -802,11 +827,11 @@ def _parse_ids(ids: object) -> list[int]:
         if number not in parsed:
             parsed.append(number)
     if not values:
-        raise ValidationFailed({"ids": problem("Selection", "select one request or more.")})
+        advice = staff_text("select one request or more.")
+        raise ValidationFailed({"ids": problem(staff_text("Selection"), advice)})
     if len(parsed) > MAX_BULK:
-        raise ValidationFailed(
-            {"ids": problem("Selection", f"select at most {MAX_BULK} requests at once.")}
-        )
+        advice = staff_gettext("select at most %(most)s requests at once.", most=MAX_BULK)
+        raise ValidationFailed({"ids": problem(staff_text("Selection"), advice)})
     return parsed
 
 
@@ -823,7 +848,7 @@ def _bulk(tenant_id: int, ids: object, change: Callable[[FollowUpRequest], None]
             FollowUpRequest.tenant_id == tenant_id,
         )
         if followup is None:
-            result.refused[followup_id] = "No such follow-up request."
+            result.refused[followup_id] = staff_gettext(NO_SUCH_FOLLOWUP)
             continue
         try:
             change(followup)

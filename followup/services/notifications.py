@@ -29,6 +29,7 @@ from sqlalchemy.orm import configure_mappers
 from followup.clock import utcnow
 from followup.errors import NotFound, TransitionNotAllowed, ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models import (
     STAFF_LINK_KINDS,
     DeliveryState,
@@ -619,34 +620,45 @@ def notifications_of(tenant_id: int, followup_id: int) -> list[Notification]:
 
 # What each notification about a request is, in staff's words.
 LABELS = {
-    (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_EMAIL): "Email to your team",
-    (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_SMS): "SMS to your team",
-    (NotificationKind.NEW_REQUEST, NotificationChannel.CUSTOMER_EMAIL): (
-        "Confirmation email to the customer"
+    (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_EMAIL): staff_text(
+        "Email to your team"
     ),
-    (NotificationKind.ASSIGNED, NotificationChannel.STAFF_EMAIL): "Assignment email",
-    (NotificationKind.AT_RISK, NotificationChannel.STAFF_EMAIL): "At-risk alert by email",
-    (NotificationKind.AT_RISK, NotificationChannel.STAFF_SMS): "At-risk alert by SMS",
-    (NotificationKind.OVERDUE, NotificationChannel.STAFF_EMAIL): "Overdue alert by email",
-    (NotificationKind.OVERDUE, NotificationChannel.STAFF_SMS): "Overdue alert by SMS",
+    (NotificationKind.NEW_REQUEST, NotificationChannel.STAFF_SMS): staff_text("SMS to your team"),
+    (NotificationKind.NEW_REQUEST, NotificationChannel.CUSTOMER_EMAIL): (
+        staff_text("Confirmation email to the customer")
+    ),
+    (NotificationKind.ASSIGNED, NotificationChannel.STAFF_EMAIL): staff_text("Assignment email"),
+    (NotificationKind.AT_RISK, NotificationChannel.STAFF_EMAIL): staff_text(
+        "At-risk alert by email"
+    ),
+    (NotificationKind.AT_RISK, NotificationChannel.STAFF_SMS): staff_text("At-risk alert by SMS"),
+    (NotificationKind.OVERDUE, NotificationChannel.STAFF_EMAIL): staff_text(
+        "Overdue alert by email"
+    ),
+    (NotificationKind.OVERDUE, NotificationChannel.STAFF_SMS): staff_text("Overdue alert by SMS"),
     (NotificationKind.SATISFACTION, NotificationChannel.CUSTOMER_EMAIL): (
-        '"How did we do?" email to the customer'
+        staff_text('"How did we do?" email to the customer')
     ),
     (NotificationKind.SATISFACTION, NotificationChannel.CUSTOMER_SMS): (
-        '"How did we do?" SMS to the customer'
+        staff_text('"How did we do?" SMS to the customer')
     ),
 }
 
 
 def label_of(notification: Notification) -> str:
-    return LABELS[notification.kind, notification.channel]
+    return staff_gettext(LABELS[notification.kind, notification.channel])
 
 
 def _parse_notification_id(value: object) -> int:
     number = number_in_range(value, 1, MAX_ID)
     if number is None:
-        raise ValidationFailed({"notification_id": "Choose a notification of this request."})
+        raise ValidationFailed(
+            {"notification_id": staff_gettext("Choose a notification of this request.")}
+        )
     return number
+
+
+BEING_SENT = staff_text("This notification is being sent right now.")
 
 
 def staff_may_retry(notification: Notification) -> bool:
@@ -668,15 +680,15 @@ def retry_now(tenant_id: int, followup_id: int, notification_id: object) -> Noti
         )
     )
     if notification is None:
-        raise NotFound("This request has no such notification.")
+        raise NotFound(staff_gettext("This request has no such notification."))
     if not staff_may_retry(notification):
         raise TransitionNotAllowed(
-            "This notification was sent already."
+            staff_gettext("This notification was sent already.")
             if notification.state in DONE
-            else "This notification is being sent right now."
+            else staff_gettext(BEING_SENT)
         )
     if not _send_again(notification, notification.state, notification.attempts):
-        raise TransitionNotAllowed("This notification is being sent right now.")
+        raise TransitionNotAllowed(staff_gettext(BEING_SENT))
     db.session.refresh(notification)
     return notification
 

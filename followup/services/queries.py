@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from followup.clock import LAST_MICROS, from_micros, to_micros, utcnow
 from followup.errors import NotFound
 from followup.extensions import db
+from followup.locales import staff_gettext
 from followup.services.validation import whole_number
 
 LIKE_ESCAPE = "\\"
@@ -23,15 +24,16 @@ def tenant_row(model, tenant_id: int, row_id: int, not_found: str, *options):
     """The tenant's row of `model` with this id; NotFound for any other id or tenant.
     A row this transaction has read already is taken from the session, without a
     query (a view and the service it calls both look the row up). `options`: loader
-    options for a query, e.g. relationships to read with the row."""
+    options for a query, e.g. relationships to read with the row. `not_found`: the
+    message of the NotFound, a marked text (`staff_text`)."""
     if not 0 < row_id <= MAX_ID:
-        raise NotFound(not_found)
+        raise NotFound(staff_gettext(not_found))
     row = _read_already(model, tenant_id, row_id)
     if row is None:
         statement = select(model).options(*options)
         row = db.session.scalar(statement.where(model.id == row_id, model.tenant_id == tenant_id))
     if row is None:
-        raise NotFound(not_found)
+        raise NotFound(staff_gettext(not_found))
     return row
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models import (
     RESPONSE_TIME_HOURS_RANGE,
     Agent,
@@ -64,8 +65,8 @@ LONGEST_PROMISE_HOURS = RESPONSE_TIME_HOURS_RANGE[1]
 
 
 SOURCE_LABELS = {
-    ReportSource.CHAT: "Chat",
-    ReportSource.VOICE: "Voice",
+    ReportSource.CHAT: staff_text("Chat"),
+    ReportSource.VOICE: staff_text("Voice"),
     ReportSource.SMS: "SMS",
     ReportSource.API: "API",
 }
@@ -78,9 +79,9 @@ class BacklogAge(StrEnum):
 
 
 BACKLOG_LABELS = {
-    BacklogAge.ON_TIME: "Under the promise",
-    BacklogAge.AT_RISK: "At risk",
-    BacklogAge.OVERDUE: "Overdue",
+    BacklogAge.ON_TIME: staff_text("Under the promise"),
+    BacklogAge.AT_RISK: staff_text("At risk"),
+    BacklogAge.OVERDUE: staff_text("Overdue"),
 }
 
 
@@ -118,12 +119,15 @@ class Period:
     @property
     def description(self) -> str:
         if self.last_days:
-            return f"the last {self.last_days} days"
-        return f"the days {_day(self.first_day)} to {_day(self.last_day)}"
+            return staff_gettext("the last %(days)s days", days=self.last_days)
+        return staff_gettext(
+            "the days %(first)s to %(last)s", first=_day(self.first_day), last=_day(self.last_day)
+        )
 
     def days(self) -> list[Bucket]:
         count = (self.last_day - self.first_day).days + 1
-        return [self._bucket(self.first_day + timedelta(days=n), 1, "") for n in range(count)]
+        days = (self.first_day + timedelta(days=n) for n in range(count))
+        return [self._bucket(day, 1, _short_day(day)) for day in days]
 
     def weeks(self) -> list[Bucket]:
         """Weeks from Monday, the first and last clipped to the period."""
@@ -132,27 +136,34 @@ class Period:
         while monday <= self.last_day:
             first = max(monday, self.first_day)
             last = min(monday + timedelta(days=6), self.last_day)
-            buckets.append(self._bucket(first, (last - first).days + 1, "Week of "))
+            label = staff_gettext("Week of %(day)s", day=_short_day(first))
+            buckets.append(self._bucket(first, (last - first).days + 1, label))
             monday += timedelta(days=7)
         return buckets
 
-    def _bucket(self, first: date, days: int, prefix: str) -> Bucket:
+    def _bucket(self, first: date, days: int, label: str) -> Bucket:
         end = report_rollups.local_midnight(first + timedelta(days=days), self.zone)
-        label = f"{prefix}{first.day} {first:%b}"  # "1 Apr", not "01 Apr"
         return Bucket(label, first, report_rollups.local_midnight(first, self.zone), end)
+
+
+def _short_day(day: date) -> str:
+    return f"{day.day} {day:%b}"  # "1 Apr", not "01 Apr"
 
 
 def _day(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def _parse_day(raw: str, label: str) -> date:
+# The period's fields, as the form labels them.
+FROM, TO = staff_text("From"), staff_text("To")
+
+
+def _parse_day(raw: str, field: str, label: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed(
-            {label.lower(): problem(label, "give a date as YYYY-MM-DD.")}
-        ) from None
+        advice = staff_text("give a date as YYYY-MM-DD.")
+        raise ValidationFailed({field: problem(label, advice)}) from None
 
 
 def period_of(
@@ -166,16 +177,16 @@ def period_of(
     local days from `date_from` to `date_to` (both included). Refuses what is not."""
     if date_from or date_to:
         if not (date_from and date_to):
-            field_name = "from" if not date_from else "to"
-            raise ValidationFailed(
-                {field_name: problem(field_name.title(), "give both dates, or neither.")}
-            )
-        first, last = _parse_day(date_from, "From"), _parse_day(date_to, "To")
+            field, label = ("from", FROM) if not date_from else ("to", TO)
+            advice = staff_text("give both dates, or neither.")
+            raise ValidationFailed({field: problem(label, advice)})
+        first, last = _parse_day(date_from, "from", FROM), _parse_day(date_to, "to", TO)
         if last < first:
-            raise ValidationFailed({"to": problem("To", "pick a day on or after From.")})
+            advice = staff_text("pick a day on or after From.")
+            raise ValidationFailed({"to": problem(TO, advice)})
         if (last - first).days + 1 > MAX_PERIOD_DAYS:
-            advice = f"a report covers at most {MAX_PERIOD_DAYS} days."
-            raise ValidationFailed({"to": problem("To", advice)})
+            advice = staff_gettext("a report covers at most %(days)s days.", days=MAX_PERIOD_DAYS)
+            raise ValidationFailed({"to": problem(TO, advice)})
         return Period(first, last, zone)
     days = DEFAULT_DAYS if last_days in (None, "") else _known_span(last_days)
     today = (now or utcnow()).astimezone(ZoneInfo(zone)).date()
@@ -189,7 +200,8 @@ def _known_span(raw: str | int) -> int:
         days = 0
     if days not in LAST_DAYS:
         spans = ", ".join(str(d) for d in LAST_DAYS)
-        raise ValidationFailed({"days": problem("Period", f"choose the last {spans} days.")})
+        advice = staff_gettext("choose the last %(spans)s days.", spans=spans)
+        raise ValidationFailed({"days": problem(staff_text("Period"), advice)})
     return days
 
 
@@ -497,7 +509,7 @@ def per_assignee(
     rows = [
         AssigneeRow(
             assignee_id,
-            names[assignee_id] if assignee_id else "Unassigned",
+            names[assignee_id] if assignee_id else staff_gettext("Unassigned"),
             figures[ReportMetric.REQUESTS],
             figures[ReportMetric.CONTACTED],
             median_of_buckets(buckets[assignee_id]),
@@ -840,7 +852,10 @@ def _price(raw: str | None, key: str, label: str) -> Decimal | None:
     except ArithmeticError:
         price = None
     if price is None or not price.is_finite() or not 0 <= price <= MAX_PRICE:
-        advice = f"give dollars per million tokens, from 0 to {MAX_PRICE:,}, e.g. 2.50."
+        advice = staff_gettext(
+            "give dollars per million tokens, from 0 to %(most)s, e.g. 2.50.",
+            most=format(MAX_PRICE, ","),
+        )
         raise ValidationFailed({key: problem(label, advice)})
     return price.quantize(Decimal("0.0001"))
 
@@ -855,8 +870,18 @@ def save_prices(tenant_id: int, prices: dict[str, tuple[str | None, str | None]]
         if not name:
             continue
         parsed[name] = (
-            errors.check(_price, raw_input, f"input:{name}", f"Input price of {name}"),
-            errors.check(_price, raw_output, f"output:{name}", f"Output price of {name}"),
+            errors.check(
+                _price,
+                raw_input,
+                f"input:{name}",
+                staff_gettext("Input price of %(model)s", model=name),
+            ),
+            errors.check(
+                _price,
+                raw_output,
+                f"output:{name}",
+                staff_gettext("Output price of %(model)s", model=name),
+            ),
         )
     errors.raise_if_any()
     existing = {price.model: price for price in model_prices(tenant_id)}
@@ -924,7 +949,9 @@ def _agent_filter(raw: str | None) -> int | None:
         return None
     agent_id = whole_number(raw, MAX_ID)
     if not agent_id:
-        raise ValidationFailed({"agent": problem("Agent", "give the id of one AI employee.")})
+        raise ValidationFailed(
+            {"agent": problem(staff_text("Agent"), staff_text("give the id of one AI employee."))}
+        )
     return agent_id
 
 

@@ -47,7 +47,7 @@ class LinkNotValid(DomainError):
     http_status = 404
 
     def __init__(self):
-        super().__init__("This link is not valid.")
+        super().__init__(gettext("This link is not valid."))
 
 
 class LinkExpired(DomainError):
@@ -55,7 +55,7 @@ class LinkExpired(DomainError):
     http_status = 410
 
     def __init__(self):
-        super().__init__("This link has expired.")
+        super().__init__(gettext("This link has expired."))
 
 
 class AlreadyRated(DomainError):
@@ -63,7 +63,7 @@ class AlreadyRated(DomainError):
     http_status = 409
 
     def __init__(self):
-        super().__init__("You already rated this request — thank you.")
+        super().__init__(gettext("You already rated this request — thank you."))
 
 
 # --- the link ----------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from followup.errors import NotFound
 from followup.extensions import db
-from followup.locales import in_language
+from followup.locales import in_language, staff_gettext, staff_text
 from followup.models import Agent, AnswerState, Channel, Chat, Customer, Message, Role, Tenant
 from followup.services import autofollowup, capture, chats, messages, sms_answers
 from followup.services.validation import normalize_phone, without_refused_characters
@@ -50,7 +50,7 @@ def agent_for_number(number: object) -> Agent:
     if isinstance(number, str) and number:
         agent = db.session.scalar(select(Agent).where(Agent.sms_number == number))
     if agent is None:
-        raise NotFound("No AI employee has this SMS number.")
+        raise NotFound(staff_gettext("No AI employee has this SMS number."))
     return agent
 
 
@@ -58,7 +58,7 @@ def receive(to_number: object, from_number: object, text: object) -> Received:
     """Store an inbound SMS in its chat, awaiting its answer (`sms_answers`) in the same
     commit. Bad input raises before anything is stored."""
     agent = agent_for_number(to_number)
-    phone = normalize_phone(str(from_number or ""), "From", "From")
+    phone = normalize_phone(str(from_number or ""), field="From", label=staff_text("From"))
     try:
         return _store(chat_for(agent, phone), printable(text))
     except Exception:
@@ -148,14 +148,16 @@ def opt_out(chat: Chat, keyword: str) -> None:
     a follow-up being captured is dropped (they asked for silence, not a call back)."""
     autofollowup.opt_out(chat)
     capture.finish(chat)
-    messages.note_for_staff(
-        chat, f"The customer texted {keyword}: opted out of SMS. Nothing more is sent."
+    note = staff_gettext(
+        "The customer texted %(keyword)s: opted out of SMS. Nothing more is sent.", keyword=keyword
     )
+    messages.note_for_staff(chat, note)
 
 
 def opt_in(chat: Chat, keyword: str) -> None:
     chat.opted_out = False
-    messages.note_for_staff(chat, f"The customer texted {keyword}: opted back in to SMS.")
+    note = staff_gettext("The customer texted %(keyword)s: opted back in to SMS.", keyword=keyword)
+    messages.note_for_staff(chat, note)
 
 
 def answer_and_send(chat_id: int, message_id: int) -> int | None:
@@ -228,5 +230,6 @@ def awaits_answer(chat: Chat, message_id: int) -> bool:
 def note_unanswered(chat_id: int) -> None:
     chat = db.session.get(Chat, chat_id)
     messages.note_for_staff(
-        chat, "The AI could not answer this text after several tries: please answer it."
+        chat,
+        staff_gettext("The AI could not answer this text after several tries: please answer it."),
     )

@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from followup.clock import utcnow
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models import StaffRole, StaffStatus, StaffUser
 from followup.services.tenants import tenant_by_slug
 from followup.services.validation import FieldErrors, normalize_email, problem
@@ -20,8 +21,8 @@ MIN_PASSWORD_LENGTH = 12
 
 def new_password(password: str | None) -> str:
     if password is None or len(password) < MIN_PASSWORD_LENGTH:
-        advice = f"use at least {MIN_PASSWORD_LENGTH} characters."
-        raise ValidationFailed({"password": problem("Password", advice)})
+        advice = staff_gettext("use at least %(least)s characters.", least=MIN_PASSWORD_LENGTH)
+        raise ValidationFailed({"password": problem(staff_text("Password"), advice)})
     return password
 
 
@@ -35,9 +36,10 @@ def create_staff_user(
     email = errors.check(normalize_email, email)
     errors.check(new_password, password)
     if email and db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
-        errors.errors["email"] = problem("Email", f"a staff account for {email} already exists.")
+        advice = staff_gettext("a staff account for %(email)s already exists.", email=email)
+        errors.errors["email"] = problem(staff_text("Email"), advice)
     if role is not None and role not in (StaffRole.ADMIN, StaffRole.AGENT):
-        errors.errors["role"] = problem("Role", "choose admin or agent.")
+        errors.errors["role"] = problem(staff_text("Role"), staff_text("choose admin or agent."))
     errors.raise_if_any()
     has_owner = db.session.scalar(
         select(func.count()).select_from(StaffUser).where(StaffUser.tenant_id == tenant.id)
@@ -62,7 +64,7 @@ def set_staff_password(email: str, password: str) -> StaffUser:
     errors.raise_if_any()
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
     if user is None:
-        raise NotFound(f"No staff account for {email}.")
+        raise NotFound(staff_gettext("No staff account for %(email)s.", email=email))
     user.set_password(password, current_app.config["PASSWORD_HASH_METHOD"])
     db.session.commit()
     return user

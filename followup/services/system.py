@@ -20,6 +20,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from followup.clock import utcnow
+from followup.locales import staff_gettext, staff_text
 from followup.models import DeliveryState, StaffUser
 from followup.notify import email, failures, sms
 from followup.queue import (
@@ -40,11 +41,11 @@ from followup.services.doctor import Finding, Verdict
 log = logging.getLogger(__name__)
 
 SWEEP_LABELS = {
-    SweepKind.NOTIFICATIONS: "Notifications",
-    SweepKind.PROMISES: "Promises (at-risk and overdue alerts)",
-    SweepKind.DUE_REMINDERS: "Due reminders",
-    SweepKind.SMS_ANSWERS: "SMS answers",
-    SweepKind.SMS_SENDS: "SMS sends",
+    SweepKind.NOTIFICATIONS: staff_text("Notifications"),
+    SweepKind.PROMISES: staff_text("Promises (at-risk and overdue alerts)"),
+    SweepKind.DUE_REMINDERS: staff_text("Due reminders"),
+    SweepKind.SMS_ANSWERS: staff_text("SMS answers"),
+    SweepKind.SMS_SENDS: staff_text("SMS sends"),
 }
 # A sweep whose last run is older than this many of its intervals has stopped.
 STALE_AFTER_INTERVALS = 3
@@ -52,7 +53,7 @@ CHECKS_KEY = "followup:system:checks"
 CHECKS_RUN_KEY = "followup:system:checks-run"
 CHECKS_KEPT_S = 60
 CHECKS_MIN_INTERVAL_S = 10
-SEND_FAILED = (
+SEND_FAILED = staff_text(
     "The message could not be sent, for a reason we do not know; the server log says more."
 )
 
@@ -78,7 +79,7 @@ def sweep_runs(now: datetime | None = None) -> list[SweepRun] | None:
         interval_s = float(current_app.config[SWEEP_INTERVAL_SETTING[kind]])
         at = last[kind]
         stale = at is None or now - at > timedelta(seconds=STALE_AFTER_INTERVALS * interval_s)
-        runs.append(SweepRun(kind, SWEEP_LABELS[kind], at, interval_s, stale))
+        runs.append(SweepRun(kind, staff_gettext(SWEEP_LABELS[kind]), at, interval_s, stale))
     return runs
 
 
@@ -113,7 +114,7 @@ def _send(outgoing, recipient: str, channel: str) -> SendOutcome:
     except Exception as exc:  # every failure is told in our words, none escapes
         log.warning("Test %s not sent: %s", channel, failures.kind(exc))
         text = failures.explain(exc)[0]
-        failure = SEND_FAILED if text == failures.SOMETHING_ELSE else text
+        failure = staff_gettext(SEND_FAILED) if text == failures.SOMETHING_ELSE else text
         return SendOutcome(False, recipient, now, failure=failure)
     saved = receipt.provider_id if receipt.state == DeliveryState.SAVED_TO_FILE else None
     return SendOutcome(True, recipient, now, saved_to=saved)

@@ -20,6 +20,7 @@ from sqlalchemy import case, select, update
 from followup.clock import utcnow
 from followup.errors import DomainError, TransitionNotAllowed, ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models import (
     NotificationKind,
     StaffRole,
@@ -53,8 +54,8 @@ PASSWORD_RESET_VALID = timedelta(hours=1)
 RESET_QUIET_FOR = timedelta(minutes=5)
 EMAIL_CHANGE_VALID = timedelta(hours=72)
 INVITABLE_ROLES = (StaffRole.ADMIN, StaffRole.AGENT)
-NO_SUCH_MEMBER = "There is no such member in your team."
-LINK_INVALID = (
+NO_SUCH_MEMBER = staff_text("There is no such member in your team.")
+LINK_INVALID = staff_text(
     "This link no longer works: it was used already, a newer one replaced it, or it "
     "expired. Ask for a new one."
 )
@@ -87,12 +88,13 @@ class LinkInvalid(DomainError):
     http_status = 410
 
     def __init__(self) -> None:
-        super().__init__(LINK_INVALID)
+        super().__init__(staff_gettext(LINK_INVALID))
 
 
-def _require(actor: StaffUser, permission: Permission, action: str) -> None:
+def _require(actor: StaffUser, permission: Permission, refusal: str) -> None:
+    """`refusal`: what a role without `permission` is told, naming it as `%(role)s`."""
     if not allows(actor.role, permission):
-        raise NotAllowed(f"Your role ({actor.role}) does not allow you to {action}.")
+        raise NotAllowed(staff_gettext(refusal, role=actor.role))
 
 
 # --- the team page -----------------------------------------------------------------------------
@@ -119,14 +121,20 @@ def member(tenant_id: int, member_id: int) -> StaffUser:
 
 def _parse_role(value: object) -> StaffRole:
     if value not in INVITABLE_ROLES:
-        raise ValidationFailed({"role": problem("Role", "choose admin or agent.")})
+        raise ValidationFailed(
+            {"role": problem(staff_text("Role"), staff_text("choose admin or agent."))}
+        )
     return StaffRole(value)
 
 
 def invite(actor: StaffUser, email: object, role: object) -> StaffUser:
     """A new member, invited by email with a link to choose their name and password.
     Inviting an address whose invitation is still open sends a fresh link instead."""
-    _require(actor, Permission.MANAGE_TEAM, "invite members")
+    _require(
+        actor,
+        Permission.MANAGE_TEAM,
+        staff_text("Your role (%(role)s) does not allow you to invite members."),
+    )
     errors = FieldErrors()
     address = errors.check(normalize_email, email if isinstance(email, str) else "")
     chosen_role = errors.check(_parse_role, role)
@@ -136,7 +144,7 @@ def invite(actor: StaffUser, email: object, role: object) -> StaffUser:
         if existing is not None and (
             existing.tenant_id != actor.tenant_id or existing.status != StaffStatus.INVITED
         ):
-            errors.errors["email"] = problem("Email", f"{address} already has a Followup account.")
+            errors.errors["email"] = problem(staff_text("Email"), _has_an_account(address))
         invited = existing
     errors.raise_if_any()
     if invited is None:
@@ -153,43 +161,65 @@ def invite(actor: StaffUser, email: object, role: object) -> StaffUser:
     return invited
 
 
+def _has_an_account(address: str) -> str:
+    return staff_gettext("%(email)s already has a Followup account.", email=address)
+
+
 def resend_invitation(actor: StaffUser, member_id: int) -> StaffUser:
-    _require(actor, Permission.MANAGE_TEAM, "invite members")
+    _require(
+        actor,
+        Permission.MANAGE_TEAM,
+        staff_text("Your role (%(role)s) does not allow you to invite members."),
+    )
     invited = member(actor.tenant_id, member_id)
     if invited.status != StaffStatus.INVITED:
-        raise TransitionNotAllowed(f"{invited.email} accepted their invitation already.")
+        raise TransitionNotAllowed(
+            staff_gettext("%(email)s accepted their invitation already.", email=invited.email)
+        )
     _send_link(invited, StaffTokenPurpose.INVITATION, invited.email, created_by=actor)
     return invited
 
 
 def cancel_invitation(actor: StaffUser, member_id: int) -> None:
     """An invitation not accepted yet is withdrawn: its link stops working."""
-    _require(actor, Permission.MANAGE_TEAM, "withdraw invitations")
+    _require(
+        actor,
+        Permission.MANAGE_TEAM,
+        staff_text("Your role (%(role)s) does not allow you to withdraw invitations."),
+    )
     invited = member(actor.tenant_id, member_id)
     if invited.status != StaffStatus.INVITED:
         raise TransitionNotAllowed(
-            f"{invited.email} accepted their invitation already: deactivate them instead."
+            staff_gettext(
+                "%(email)s accepted their invitation already: deactivate them instead.",
+                email=invited.email,
+            )
         )
     db.session.delete(invited)
     db.session.commit()
 
 
-def _changeable(actor: StaffUser, member_id: int, action: str) -> StaffUser:
-    """A member whose role or status `actor` may change: not the owner, not themselves."""
-    _require(actor, Permission.MANAGE_TEAM, action)
+def _changeable(actor: StaffUser, member_id: int, refusal: str) -> StaffUser:
+    """A member whose role or status `actor` may change: not the owner, not themselves.
+    `refusal`: what a role that may not change members is told (`_require`)."""
+    _require(actor, Permission.MANAGE_TEAM, refusal)
     target = member(actor.tenant_id, member_id)
     if target.role == StaffRole.OWNER:
         raise NotAllowed(
-            "The owner cannot be deactivated or given another role: the business needs "
-            "one. The owner can hand ownership over to another member first."
+            staff_gettext(
+                "The owner cannot be deactivated or given another role: the business needs "
+                "one. The owner can hand ownership over to another member first."
+            )
         )
     if target.id == actor.id:
-        raise NotAllowed("You cannot change your own role or deactivate yourself.")
+        raise NotAllowed(staff_gettext("You cannot change your own role or deactivate yourself."))
     return target
 
 
 def change_role(actor: StaffUser, member_id: int, role: object) -> StaffUser:
-    target = _changeable(actor, member_id, "change roles")
+    target = _changeable(
+        actor, member_id, staff_text("Your role (%(role)s) does not allow you to change roles.")
+    )
     target.role = _parse_role(role)
     db.session.commit()
     return target
@@ -198,9 +228,13 @@ def change_role(actor: StaffUser, member_id: int, role: object) -> StaffUser:
 def deactivate(actor: StaffUser, member_id: int) -> StaffUser:
     """The member can no longer sign in; every session of theirs ends at once, their
     open links stop working, and their open requests go back to the team."""
-    target = _changeable(actor, member_id, "deactivate members")
+    target = _changeable(
+        actor,
+        member_id,
+        staff_text("Your role (%(role)s) does not allow you to deactivate members."),
+    )
     if target.status != StaffStatus.ACTIVE:
-        raise TransitionNotAllowed(f"{target.email} is not an active member.")
+        raise TransitionNotAllowed(_not_active(target))
     target.status = StaffStatus.DEACTIVATED
     target.end_sessions()
     _expire_links(target)
@@ -212,22 +246,36 @@ def deactivate(actor: StaffUser, member_id: int) -> StaffUser:
 
 
 def reactivate(actor: StaffUser, member_id: int) -> StaffUser:
-    target = _changeable(actor, member_id, "reactivate members")
+    target = _changeable(
+        actor,
+        member_id,
+        staff_text("Your role (%(role)s) does not allow you to reactivate members."),
+    )
     if target.status != StaffStatus.DEACTIVATED:
-        raise TransitionNotAllowed(f"{target.email} is not deactivated.")
+        raise TransitionNotAllowed(
+            staff_gettext("%(email)s is not deactivated.", email=target.email)
+        )
     target.status = StaffStatus.ACTIVE
     db.session.commit()
     return target
 
 
+def _not_active(target: StaffUser) -> str:
+    return staff_gettext("%(email)s is not an active member.", email=target.email)
+
+
 def transfer_ownership(actor: StaffUser, member_id: int) -> StaffUser:
     """The owner hands the business over to an active member and becomes an admin."""
-    _require(actor, Permission.MANAGE_OWNERSHIP, "hand over ownership")
+    _require(
+        actor,
+        Permission.MANAGE_OWNERSHIP,
+        staff_text("Your role (%(role)s) does not allow you to hand over ownership."),
+    )
     target = member(actor.tenant_id, member_id)
     if target.id == actor.id:
-        raise TransitionNotAllowed("You are the owner already.")
+        raise TransitionNotAllowed(staff_gettext("You are the owner already."))
     if target.status != StaffStatus.ACTIVE:
-        raise TransitionNotAllowed(f"{target.email} is not an active member.")
+        raise TransitionNotAllowed(_not_active(target))
     target.role = StaffRole.OWNER
     actor.role = StaffRole.ADMIN
     db.session.commit()
@@ -328,7 +376,7 @@ def _use(raw_token: object, purpose: StaffTokenPurpose) -> StaffToken:
 
 
 def _name(value: object) -> str:
-    return clean_text(value, "name", "Name", required=True, max_length=200)
+    return clean_text(value, "name", staff_text("Name"), required=True, max_length=200)
 
 
 def accept_invitation(raw_token: object, name: object, password: object) -> StaffUser:
@@ -362,7 +410,9 @@ def request_password_reset(email: object) -> None:
         queue_password_reset(address)
     except RedisError as exc:
         log.warning("Password reset not queued (%s).", exc)
-        raise TryAgainLater("We could not send the link just now. Try again in a minute.") from exc
+        raise TryAgainLater(
+            staff_gettext("We could not send the link just now. Try again in a minute.")
+        ) from exc
 
 
 def email_password_reset(address: str) -> None:
@@ -421,7 +471,7 @@ def rename(member_: StaffUser, name: object) -> StaffUser:
 def set_phone(member_: StaffUser, phone: object) -> StaffUser:
     """The member's own mobile number; empty takes it away."""
     text = phone.strip() if isinstance(phone, str) else ""
-    member_.phone = normalize_phone(text, label="Mobile number") if text else None
+    member_.phone = normalize_phone(text, label=staff_text("Mobile number")) if text else None
     db.session.commit()
     return member_
 
@@ -429,7 +479,11 @@ def set_phone(member_: StaffUser, phone: object) -> StaffUser:
 def _current_password(member_: StaffUser, password: object) -> None:
     if not isinstance(password, str) or not member_.check_password(password):
         raise ValidationFailed(
-            {"current_password": problem("Current password", "that is not your password.")}
+            {
+                "current_password": problem(
+                    staff_text("Current password"), staff_text("that is not your password.")
+                )
+            }
         )
 
 
@@ -439,9 +493,10 @@ def request_email_change(member_: StaffUser, new_email: object, password: object
     errors.check(_current_password, member_, password)
     address = errors.check(normalize_email, new_email if isinstance(new_email, str) else "")
     if address == member_.email:
-        errors.errors["email"] = problem("New email", "that is your email already.")
+        advice = staff_text("that is your email already.")
+        errors.errors["email"] = problem(staff_text("New email"), advice)
     elif address and db.session.scalar(select(StaffUser.id).where(StaffUser.email == address)):
-        errors.errors["email"] = problem("New email", f"{address} already has a Followup account.")
+        errors.errors["email"] = problem(staff_text("New email"), _has_an_account(address))
     errors.raise_if_any()
     return _send_link(member_, StaffTokenPurpose.EMAIL_CHANGE, address, new_email=address)
 
@@ -454,7 +509,9 @@ def confirm_email_change(raw_token: object) -> StaffUser:
     )
     if taken:
         db.session.rollback()
-        raise TransitionNotAllowed(f"{token.new_email} has a Followup account of its own now.")
+        raise TransitionNotAllowed(
+            staff_gettext("%(email)s has a Followup account of its own now.", email=token.new_email)
+        )
     member_.email = token.new_email
     db.session.commit()
     return member_

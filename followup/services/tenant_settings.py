@@ -16,7 +16,7 @@ from flask import current_app
 from followup.clock import utcnow
 from followup.errors import DomainError, ValidationFailed
 from followup.extensions import db
-from followup.locales import NATIVE_NAMES, Language
+from followup.locales import NATIVE_NAMES, Language, staff_gettext, staff_text
 from followup.models import Tenant, VoiceMode
 from followup.models.tenant import new_widget_secret
 from followup.services import report_rollups
@@ -32,11 +32,14 @@ from followup.services.validation import (
 )
 
 MAX_ORIGINS = 50
-ORIGINS = "Allowed website origins"
+ORIGINS = staff_text("Allowed website origins")
 MAX_ORIGIN_LENGTH = 300
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-SIGN_IN_URL = "Sign-in page"
-SIGN_IN_URL_SHAPE = "use a full https:// address, such as https://www.example.com/login."
+SIGN_IN_URL = staff_text("Sign-in page")
+SIGN_IN_URL_SHAPE = staff_text(
+    "use a full https:// address, such as https://www.example.com/login."
+)
+NO_USER_NAMES = staff_text("leave out user names and passwords.")
 MAX_SIGN_IN_URL_LENGTH = 2000
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -45,8 +48,9 @@ class OwnerOnly(DomainError):
     code = "forbidden"
     http_status = 403
 
-    def __init__(self, action: str) -> None:
-        super().__init__(f"Only the account owner can {action}. Ask the owner to do it.")
+    def __init__(self, refusal: str) -> None:
+        """`refusal`: a marked text, "Only the account owner can … Ask the owner to do it." """
+        super().__init__(staff_gettext(refusal))
 
 
 @cache
@@ -65,33 +69,47 @@ class BusinessSettings:
     visitor_locale: Language | None  # None: not given, left as it is
 
 
+CONTACT_EMAIL = staff_text("Contact email")
+CONTACT_PHONE = staff_text("Contact phone")
+
+
 def validate_business(data: dict) -> BusinessSettings:
     errors = FieldErrors()
     name = errors.check(
-        clean_text, data.get("name"), "name", "Business name", required=True, max_length=200
+        clean_text,
+        data.get("name"),
+        "name",
+        staff_text("Business name"),
+        required=True,
+        max_length=200,
     )
     email = errors.check(
         clean_text,
         data.get("contact_email"),
         "contact_email",
-        "Contact email",
+        CONTACT_EMAIL,
         required=False,
         max_length=320,
     )
     if email:
-        email = errors.check(normalize_email, email, "contact_email", "Contact email")
+        email = errors.check(normalize_email, email, "contact_email", CONTACT_EMAIL)
     phone = errors.check(
         clean_text,
         data.get("contact_phone"),
         "contact_phone",
-        "Contact phone",
+        CONTACT_PHONE,
         required=False,
         max_length=40,
     )
     if phone:
-        phone = errors.check(normalize_phone, phone, "contact_phone", "Contact phone")
+        phone = errors.check(normalize_phone, phone, "contact_phone", CONTACT_PHONE)
     timezone = errors.check(
-        clean_text, data.get("timezone"), "timezone", "Time zone", required=True, max_length=64
+        clean_text,
+        data.get("timezone"),
+        "timezone",
+        staff_text("Time zone"),
+        required=True,
+        max_length=64,
     )
     if timezone:
         timezone = errors.check(parse_timezone, timezone)
@@ -99,7 +117,7 @@ def validate_business(data: dict) -> BusinessSettings:
     if sms_enabled and not phone and "contact_phone" not in errors.errors:
         # SMS notifications go to this number; without it the switch would do nothing.
         errors.errors["contact_phone"] = problem(
-            "Contact phone", "add one to receive SMS notifications, or switch them off."
+            CONTACT_PHONE, staff_text("add one to receive SMS notifications, or switch them off.")
         )
     visitor_locale = errors.check(_visitor_locale, data.get("visitor_locale"))
     errors.raise_if_any()
@@ -114,10 +132,9 @@ def _visitor_locale(value: object) -> Language | None:
         return Language(value)
     except ValueError:
         choices = ", ".join(NATIVE_NAMES[language] for language in Language)
-        advice = f"choose one of {choices}."
-        raise ValidationFailed(
-            {"visitor_locale": problem("Default language for visitors", advice)}
-        ) from None
+        advice = staff_gettext("choose one of %(choices)s.", choices=choices)
+        label = staff_text("Default language for visitors")
+        raise ValidationFailed({"visitor_locale": problem(label, advice)}) from None
 
 
 def update_business(tenant_id: int, data: dict) -> Tenant:
@@ -159,7 +176,7 @@ def normalize_origin(value: str) -> str:
     Lowercase scheme and host, no default port, no trailing slash: the widget's
     CSP `frame-ancestors` and CORS checks compare origins as plain strings.
     """
-    shape = "use http:// or https://, a host and an optional port, with no path."
+    shape = staff_gettext("use http:// or https://, a host and an optional port, with no path.")
     text = value.strip()
     try:
         parts = urlsplit(text)
@@ -169,12 +186,14 @@ def normalize_origin(value: str) -> str:
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise ValueError(shape)
     if parts.username is not None or parts.password is not None:
-        raise ValueError("leave out user names and passwords.")
+        raise ValueError(staff_gettext(NO_USER_NAMES))
     if parts.path not in ("", "/") or "?" in text or "#" in text:
         raise ValueError(shape)
     host = _origin_host(parts.hostname)
     if host is None:
-        raise ValueError(f"use a real host name, not {parts.hostname} (no wildcards).")
+        raise ValueError(
+            staff_gettext("use a real host name, not %(host)s (no wildcards).", host=parts.hostname)
+        )
     keep_port = port is not None and port != _DEFAULT_PORTS[parts.scheme]
     return f"{parts.scheme}://{host}" + (f":{port}" if keep_port else "")
 
@@ -194,10 +213,13 @@ def allowed_origin_of(tenant: Tenant, page_url: str | None) -> str | None:
 def parse_origins(text: object) -> list[str]:
     """One origin per line; blank lines ignored, duplicates dropped, order kept."""
     if not isinstance(text, str):
-        raise ValidationFailed({"allowed_origins": problem(ORIGINS, "enter them as text.")})
+        advice = staff_text("enter them as text.")
+        raise ValidationFailed({"allowed_origins": problem(ORIGINS, advice)})
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) > MAX_ORIGINS:
-        advice = f"enter {MAX_ORIGINS} or fewer (this has {len(lines)})."
+        advice = staff_gettext(
+            "enter %(most)s or fewer (this has %(count)s).", most=MAX_ORIGINS, count=len(lines)
+        )
         raise ValidationFailed({"allowed_origins": problem(ORIGINS, advice)})
     origins, problems = [], []
     for number, line in enumerate(lines, start=1):
@@ -206,7 +228,14 @@ def parse_origins(text: object) -> list[str]:
                 raise ValueError(shorter(MAX_ORIGIN_LENGTH, len(line)))
             origin = normalize_origin(line)
         except ValueError as exc:
-            problems.append(f'on line {number}, "{line[:80]}", {exc}')
+            problems.append(
+                staff_gettext(
+                    'on line %(number)s, "%(line)s", %(problem)s',
+                    number=number,
+                    line=line[:80],
+                    problem=exc,
+                )
+            )
             continue
         if origin not in origins:
             origins.append(origin)
@@ -218,7 +247,12 @@ def parse_origins(text: object) -> list[str]:
 def update_allowed_origins(tenant_id: int, text: object, staff_role: str) -> Tenant:
     """Which websites may show the widget: the owner's decision, like the secret's."""
     if not allows(staff_role, Permission.MANAGE_WIDGET_SECURITY):
-        raise OwnerOnly("change the allowed website origins")
+        raise OwnerOnly(
+            staff_text(
+                "Only the account owner can change the allowed website origins. Ask the owner "
+                "to do it."
+            )
+        )
     origins = parse_origins(text)
     tenant = db.session.get(Tenant, tenant_id)
     tenant.allowed_origins = origins
@@ -231,7 +265,11 @@ def rotate_widget_secret(tenant_id: int, staff_role: str) -> Tenant:
     (`widget_identity.SECRET_GRACE`). A second rotation within it ends the older
     secret's grace at once: only the last two secrets are ever kept."""
     if not allows(staff_role, Permission.MANAGE_WIDGET_SECURITY):
-        raise OwnerOnly("rotate the widget secret")
+        raise OwnerOnly(
+            staff_text(
+                "Only the account owner can rotate the widget secret. Ask the owner to do it."
+            )
+        )
     tenant = db.session.get(Tenant, tenant_id)
     tenant.previous_widget_secret = tenant.widget_secret
     tenant.widget_secret_rotated_at = utcnow()
@@ -256,13 +294,13 @@ def parse_sign_in_url(value: str) -> str:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - reading it checks the port is a number
     except ValueError:
-        raise ValueError(SIGN_IN_URL_SHAPE) from None
+        raise ValueError(staff_gettext(SIGN_IN_URL_SHAPE)) from None
     if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in text):
-        raise ValueError(SIGN_IN_URL_SHAPE)
+        raise ValueError(staff_gettext(SIGN_IN_URL_SHAPE))
     if parts.username is not None or parts.password is not None:
-        raise ValueError("leave out user names and passwords.")
+        raise ValueError(staff_gettext(NO_USER_NAMES))
     if _origin_host(parts.hostname) is None:
-        raise ValueError(f"use a real host name, not {parts.hostname}.")
+        raise ValueError(staff_gettext("use a real host name, not %(host)s.", host=parts.hostname))
     return text
 
 
@@ -270,7 +308,8 @@ def validate_identity(data: dict) -> IdentitySettings:
     required = bool(data.get("require_verified_identity"))
     raw = data.get("sign_in_url")
     if raw is not None and not isinstance(raw, str):
-        raise ValidationFailed({"sign_in_url": problem(SIGN_IN_URL, "enter it as text.")})
+        advice = staff_text("enter it as text.")
+        raise ValidationFailed({"sign_in_url": problem(SIGN_IN_URL, advice)})
     url = None
     if raw and raw.strip():
         try:
@@ -279,7 +318,9 @@ def validate_identity(data: dict) -> IdentitySettings:
             raise ValidationFailed({"sign_in_url": problem(SIGN_IN_URL, str(exc))}) from None
     if required and url is None:
         # Visitors who are not signed in are sent there: without it they would be stuck.
-        advice = "add the page where visitors sign in, or switch off Require verified identity."
+        advice = staff_text(
+            "add the page where visitors sign in, or switch off Require verified identity."
+        )
         raise ValidationFailed({"sign_in_url": problem(SIGN_IN_URL, advice)})
     return IdentitySettings(required, url)
 
@@ -288,7 +329,9 @@ def update_widget_identity(tenant_id: int, data: dict, staff_role: str) -> Tenan
     """Whether only visitors the website signed in may chat, and where the others sign
     in: the owner's decision, like the secret's (turning it off lets anybody chat)."""
     if not allows(staff_role, Permission.MANAGE_WIDGET_SECURITY):
-        raise OwnerOnly("change who may chat")
+        raise OwnerOnly(
+            staff_text("Only the account owner can change who may chat. Ask the owner to do it.")
+        )
     settings = validate_identity(data)
     tenant = db.session.get(Tenant, tenant_id)
     tenant.require_verified_identity = settings.require_verified_identity
@@ -297,19 +340,25 @@ def update_widget_identity(tenant_id: int, data: dict, staff_role: str) -> Tenan
     return tenant
 
 
-VOICE_MODE = "Speech recognition and spoken replies"  # as Settings labels it
+VOICE_MODE = staff_text("Speech recognition and spoken replies")  # as Settings labels it
 # As Settings offers them, in this order.
 VOICE_MODE_CHOICES = {
-    VoiceMode.AUTOMATIC: "Automatic: the browser's own speech where it has it, else our server",
-    VoiceMode.BROWSER: "Browser only: no voice in browsers without speech recognition",
-    VoiceMode.SERVER: "Server only: always through the AI model server's audio endpoints",
+    VoiceMode.AUTOMATIC: staff_text(
+        "Automatic: the browser's own speech where it has it, else our server"
+    ),
+    VoiceMode.BROWSER: staff_text("Browser only: no voice in browsers without speech recognition"),
+    VoiceMode.SERVER: staff_text(
+        "Server only: always through the AI model server's audio endpoints"
+    ),
 }
 
 
 def update_voice_mode(tenant_id: int, value: object) -> Tenant:
     """Where the widget's voice mode turns speech into text and back."""
     if value not in set(VoiceMode):
-        raise ValidationFailed({"voice_mode": problem(VOICE_MODE, "choose one of the options.")})
+        raise ValidationFailed(
+            {"voice_mode": problem(VOICE_MODE, staff_text("choose one of the options."))}
+        )
     tenant = db.session.get(Tenant, tenant_id)
     tenant.voice_mode = VoiceMode(value)
     db.session.commit()

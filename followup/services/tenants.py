@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models import Tenant
 from followup.services.validation import (
     FieldErrors,
@@ -19,14 +20,19 @@ from followup.services.validation import (
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
+SLUG = staff_text("Slug")
+
+
 def _parse_slug(slug: str) -> str:
     if not SLUG_PATTERN.match(slug or ""):
         raise ValidationFailed(
             {
                 "slug": problem(
-                    "Slug",
-                    "use 1-64 lowercase letters, digits and hyphens, "
-                    "not starting or ending with a hyphen.",
+                    SLUG,
+                    staff_text(
+                        "use 1-64 lowercase letters, digits and hyphens, "
+                        "not starting or ending with a hyphen."
+                    ),
                 )
             }
         )
@@ -35,8 +41,10 @@ def _parse_slug(slug: str) -> str:
 
 def parse_timezone(name: str) -> str:
     if name not in available_timezones():
-        advice = f'"{name}" is not a time zone we know; choose one like Europe/Berlin.'
-        raise ValidationFailed({"timezone": problem("Time zone", advice)})
+        advice = staff_gettext(
+            '"%(name)s" is not a time zone we know; choose one like Europe/Berlin.', name=name
+        )
+        raise ValidationFailed({"timezone": problem(staff_text("Time zone"), advice)})
     return name
 
 
@@ -50,20 +58,23 @@ def create_tenant(
 ) -> Tenant:
     errors = FieldErrors()
     slug = errors.check(_parse_slug, slug)
-    name = errors.check(clean_text, name, "name", "Business name", required=True, max_length=200)
+    name = errors.check(
+        clean_text, name, "name", staff_text("Business name"), required=True, max_length=200
+    )
     email = (
-        errors.check(normalize_email, contact_email, "contact_email", "Contact email")
+        errors.check(normalize_email, contact_email, "contact_email", staff_text("Contact email"))
         if contact_email
         else None
     )
     phone = (
-        errors.check(normalize_phone, contact_phone, "contact_phone", "Contact phone")
+        errors.check(normalize_phone, contact_phone, "contact_phone", staff_text("Contact phone"))
         if contact_phone
         else None
     )
     timezone = errors.check(parse_timezone, timezone)
     if slug and db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)):
-        errors.errors["slug"] = problem("Slug", f"{slug} is taken by another business.")
+        advice = staff_gettext("%(slug)s is taken by another business.", slug=slug)
+        errors.errors["slug"] = problem(SLUG, advice)
     errors.raise_if_any()
     tenant = Tenant(
         slug=slug,
@@ -81,5 +92,5 @@ def create_tenant(
 def tenant_by_slug(slug: str) -> Tenant:
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
-        raise NotFound(f"No tenant with slug {slug!r}.")
+        raise NotFound(staff_gettext("No tenant with slug %(slug)r.", slug=slug))
     return tenant

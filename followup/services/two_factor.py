@@ -21,6 +21,7 @@ from followup import sealing
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models import StaffRecoveryCode, StaffUser, Tenant
 from followup.services.permissions import Permission, allows
 from followup.services.team import NotAllowed
@@ -32,7 +33,9 @@ RECOVERY_CODES = 10
 # A secret as pyotp makes it (base32), stored in clear before secrets were sealed.
 _KEPT_BEFORE_SEALING = re.compile(r"[A-Z2-7]{16,64}")
 ISSUER = "Followup"
-WRONG_CODE = "That code is not right. Type the 6 digits your app shows now, or a recovery code."
+WRONG_CODE = staff_text(
+    "That code is not right. Type the 6 digits your app shows now, or a recovery code."
+)
 
 
 def new_secret() -> str:
@@ -93,7 +96,7 @@ def enable(member: StaffUser, secret: str, code: object) -> list[str]:
     """Keep the secret once a code from the app matches it; the recovery codes, once."""
     step = _matching_step(secret, _normalized(code), None)
     if step is None:
-        raise ValidationFailed({"code": problem("Code", WRONG_CODE)})
+        raise ValidationFailed({"code": problem(staff_text("Code"), WRONG_CODE)})
     member.totp_secret = sealing.seal(secret, sealing.TOTP_SECRET)
     member.totp_last_step = step
     codes = _new_recovery_codes(member)
@@ -104,10 +107,16 @@ def enable(member: StaffUser, secret: str, code: object) -> list[str]:
 def disable(member: StaffUser, password: object) -> None:
     if not isinstance(password, str) or not member.check_password(password):
         raise ValidationFailed(
-            {"current_password": problem("Current password", "that is not your password.")}
+            {
+                "current_password": problem(
+                    staff_text("Current password"), staff_text("that is not your password.")
+                )
+            }
         )
     if member.tenant.require_two_factor:
-        raise NotAllowed("Your team requires two-factor sign-in: it cannot be turned off.")
+        raise NotAllowed(
+            staff_gettext("Your team requires two-factor sign-in: it cannot be turned off.")
+        )
     member.totp_secret = None
     member.totp_last_step = None
     db.session.execute(
@@ -187,7 +196,9 @@ def recovery_codes_left(member: StaffUser) -> int:
 def set_required(actor: StaffUser, required: bool) -> Tenant:
     """The owner requires two-factor sign-in of every member (or no longer does)."""
     if not allows(actor.role, Permission.MANAGE_TEAM_SECURITY):
-        raise NotAllowed("Only the owner can decide whether the team must use two-factor sign-in.")
+        raise NotAllowed(
+            staff_gettext("Only the owner can decide whether the team must use two-factor sign-in.")
+        )
     tenant = db.session.get(Tenant, actor.tenant_id)
     tenant.require_two_factor = bool(required)
     db.session.commit()

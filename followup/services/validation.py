@@ -13,7 +13,7 @@ import phonenumbers
 from flask_babel import gettext
 
 from followup.errors import ValidationFailed
-from followup.locales import mark
+from followup.locales import mark, staff_gettext, staff_text
 
 # The one rule for the characters of a text we are sent: any Unicode character but the
 # control characters (C0 save tab, line feed and carriage return; DEL; C1) and lone
@@ -61,7 +61,7 @@ def clean_text(
     if value is None:
         value = ""
     elif not isinstance(value, str):
-        raise ValidationFailed({field: problem(label, "enter it as text.")})
+        raise ValidationFailed({field: problem(label, mark("enter it as text."))})
     text = value.strip()
     if not text:
         if required:
@@ -73,7 +73,7 @@ def clean_text(
 
 
 # For a JSON body: its key is the API's name, which the client sent and will look up.
-UNKNOWN_FIELD = "There is no field of this name: check its spelling."
+UNKNOWN_FIELD = staff_text("There is no field of this name: check its spelling.")
 MAX_SEARCH_CHARS = 200
 
 
@@ -82,7 +82,8 @@ def search_text(q: object) -> str:
     refused past MAX_SEARCH_CHARS, which no name, email or reason needs."""
     text = q.strip() if isinstance(q, str) else ""
     if len(text) > MAX_SEARCH_CHARS:
-        raise ValidationFailed({"q": problem("Search", shorter(MAX_SEARCH_CHARS, len(text)))})
+        advice = shorter(MAX_SEARCH_CHARS, len(text))
+        raise ValidationFailed({"q": problem(staff_text("Search"), advice)})
     return text
 
 
@@ -92,7 +93,8 @@ def status_filter(value: object, statuses: tuple[str, ...]) -> str | None:
         return None
     if value not in statuses:
         known = ", ".join(("all", *statuses))
-        raise ValidationFailed({"status": problem("Status", f"choose one of {known}.")})
+        advice = staff_gettext("choose one of %(choices)s.", choices=known)
+        raise ValidationFailed({"status": problem(staff_text("Status"), advice)})
     return value
 
 
@@ -118,7 +120,7 @@ def number_in_range(value: object, minimum: int, maximum: int) -> int | None:
     return number if number is not None and minimum <= number <= maximum else None
 
 
-def normalize_email(value: str, field: str = "email", label: str = "Email") -> str:
+def normalize_email(value: str, field: str = "email", label: str = mark("Email")) -> str:
     """A valid address, lowercased: one person, one key, however they typed it.
     email-validator's reasons are written for developers: people get ours."""
     try:
@@ -138,7 +140,7 @@ def _phone_number(value: str) -> phonenumbers.PhoneNumber | None:
     return number if phonenumbers.is_valid_number(number) else None
 
 
-def normalize_phone(value: str, field: str = "phone", label: str = "Phone") -> str:
+def normalize_phone(value: str, field: str = "phone", label: str = mark("Phone")) -> str:
     """Return the number in E.164 (as it is stored); it must carry its country code."""
     number = _phone_number(value)
     if number is None:

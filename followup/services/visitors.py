@@ -11,7 +11,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import String, literal_column
 
-from followup.locales import Language, choose_language, supported_language
+from followup.locales import (
+    Language,
+    choose_language,
+    staff_gettext,
+    supported_language,
+)
 from followup.models import Channel, Chat, Customer, DeviceClass, Tenant
 from followup.services.validation import international_phone
 
@@ -30,7 +35,11 @@ _TABLET = re.compile(r"iPad|Tablet(?! PC)|Kindle|Silk/|PlayBook|Android(?!.*Mobi
 
 def customer_name(customer: Customer) -> str:
     # A website customer may come with neither; the website's id then names them.
-    return customer.name or customer.email or f"Website customer {customer.external_id}"
+    return (
+        customer.name
+        or customer.email
+        or staff_gettext("Website customer %(id)s", id=customer.external_id)
+    )
 
 
 def chat_label(chat: Chat) -> str:

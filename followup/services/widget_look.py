@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from followup.errors import NotFound, ValidationFailed
 from followup.extensions import db
+from followup.locales import staff_gettext, staff_text
 from followup.models import (
     DEFAULT_ACCENT,
     Agent,
@@ -35,12 +36,13 @@ MAX_GREETING = 500
 MAX_OFFLINE_MESSAGE = 300
 MAX_PICTURE_BYTES = 200 * 1024
 
-ACCENT = "Accent colour"
-POSITION = "Launcher position"
-GREETING = "Greeting"
-OFFLINE_MESSAGE = "Offline message"
-AGENT_NAME = "AI employee's name"
-PICTURE = "Header picture"
+# The Look form's labels, which its messages name.
+ACCENT = staff_text("Accent colour")
+POSITION = staff_text("Launcher position")
+GREETING = staff_text("Greeting")
+OFFLINE_MESSAGE = staff_text("Offline message")
+AGENT_NAME = staff_text("AI employee's name")
+PICTURE = staff_text("Header picture")
 
 _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 # The first bytes of each picture type we take, as the file itself says, whatever its name.
@@ -107,7 +109,9 @@ def parse_accent(value: object) -> str:
     text = value.strip() if isinstance(value, str) else ""
     match = _HEX_COLOUR.fullmatch(text)
     if not match:
-        raise ValueError("use a colour like #3451d1 (a # and six hexadecimal digits).")
+        raise ValueError(
+            staff_gettext("use a colour like #3451d1 (a # and six hexadecimal digits).")
+        )
     digits = match.group(1).lower()
     colour = "#" + (digits if len(digits) == 6 else "".join(d * 2 for d in digits))
     ratio = contrast_ratio(TEXT_ON_ACCENT, colour)
@@ -115,8 +119,12 @@ def parse_accent(value: object) -> str:
         # Rounded down: a ratio of 4.46 must not read as the 4.5 it falls short of.
         shown = math.floor(ratio * 10) / 10
         raise ValueError(
-            f"this colour is too light for white text on it (contrast {shown:.1f}:1; "
-            f"needs {MIN_CONTRAST}:1). Pick a darker shade."
+            staff_gettext(
+                "this colour is too light for white text on it (contrast %(ratio)s:1; "
+                "needs %(needed)s:1). Pick a darker shade.",
+                ratio=format(shown, ".1f"),
+                needed=MIN_CONTRAST,
+            )
         )
     return colour
 
@@ -155,14 +163,20 @@ def check_picture(data: bytes) -> str:
     """The picture's content type; ValidationFailed saying why it is refused. `data` may
     stop a byte past MAX_PICTURE_BYTES: more is never read."""
     if len(data) > MAX_PICTURE_BYTES:
-        advice = f"keep it to {MAX_PICTURE_BYTES // 1024} KB or less: save it smaller, or as WebP."
+        advice = staff_gettext(
+            "keep it to %(kilobytes)s KB or less: save it smaller, or as WebP.",
+            kilobytes=MAX_PICTURE_BYTES // 1024,
+        )
         raise ValidationFailed({"avatar": problem(PICTURE, advice)})
     content_type = picture_type(data)
     if content_type is None:
         advice = (
-            "SVG pictures can carry scripts, so we do not take them: save it as PNG, JPEG or WebP."
+            staff_text(
+                "SVG pictures can carry scripts, so we do not take them: save it as PNG, JPEG "
+                "or WebP."
+            )
             if _looks_like_svg(data)
-            else "use a PNG, JPEG or WebP picture."
+            else staff_text("use a PNG, JPEG or WebP picture.")
         )
         raise ValidationFailed({"avatar": problem(PICTURE, advice)})
     return content_type
@@ -181,7 +195,7 @@ def avatar_of(public_key: str, digest: str) -> tuple[bytes, str]:
         .where(Tenant.widget_public_key == public_key, WidgetLook.avatar_digest == digest)
     ).first()
     if row is None or row.avatar is None:
-        raise NotFound("No such picture.")
+        raise NotFound(gettext("No such picture."))
     return row.avatar, row.avatar_type
 
 
@@ -233,7 +247,9 @@ def validate_look(data: dict) -> LookSettings:
         errors.errors["accent"] = problem(ACCENT, str(exc))
     position = data.get("position")
     if position not in tuple(LauncherPosition):
-        errors.errors["position"] = problem(POSITION, "choose bottom right or bottom left.")
+        errors.errors["position"] = problem(
+            POSITION, staff_text("choose bottom right or bottom left.")
+        )
     first_message = _optional_text(errors, data, "greeting", GREETING, MAX_GREETING)
     offline = _optional_text(errors, data, "offline_message", OFFLINE_MESSAGE, MAX_OFFLINE_MESSAGE)
     agent_name = errors.check(

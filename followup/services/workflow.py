@@ -1,6 +1,7 @@
 """The follow-up status workflow: the only place that knows which moves are allowed."""
 
 from followup.errors import TransitionNotAllowed, ValidationFailed
+from followup.locales import staff_gettext, staff_text
 from followup.models import Status
 from followup.services.validation import problem
 
@@ -27,8 +28,8 @@ def parse_status(value: object) -> Status:
         return Status(value)
     except ValueError:
         known = ", ".join(s.value for s in Status)
-        advice = f"use one of {known}."
-        raise ValidationFailed({"status": problem("Status", advice)}) from None
+        advice = staff_gettext("use one of %(choices)s.", choices=known)
+        raise ValidationFailed({"status": problem(staff_text("Status"), advice)}) from None
 
 
 def allowed_next(current: str) -> tuple[Status, ...]:
@@ -40,11 +41,28 @@ def check_transition(current: str, new: Status) -> None:
     current_status = Status(current)
     if new in ALLOWED_TRANSITIONS[current_status]:
         return
-    if not ALLOWED_TRANSITIONS[current_status]:
+    moves = [s.value.capitalize() for s in ALLOWED_TRANSITIONS[current_status]]
+    if not moves:
         raise TransitionNotAllowed(
-            f"This request is {current_status.value}, a final status; it cannot be changed."
+            staff_gettext(
+                "This request is %(status)s, a final status; it cannot be changed.",
+                status=current_status.value,
+            )
         )
-    choices = " or ".join(s.value.capitalize() for s in ALLOWED_TRANSITIONS[current_status])
+    named = {"status": current_status.value, "target": new.value.capitalize()}
+    if len(moves) == 1:
+        raise TransitionNotAllowed(
+            staff_gettext(
+                "A %(status)s request can move to %(move)s, not to %(target)s.",
+                move=moves[0],
+                **named,
+            )
+        )
     raise TransitionNotAllowed(
-        f"A {current_status.value} request can move to {choices}, not to {new.value.capitalize()}."
+        staff_gettext(
+            "A %(status)s request can move to %(moves)s or %(last)s, not to %(target)s.",
+            moves=", ".join(moves[:-1]),
+            last=moves[-1],
+            **named,
+        )
     )

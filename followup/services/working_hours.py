@@ -22,6 +22,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from followup.errors import ValidationFailed
+from followup.locales import staff_gettext, staff_text
 from followup.models import WEEKDAYS, Agent, always_open
 from followup.services.validation import problem
 
@@ -36,7 +37,15 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DAY_NAMES = dict(
     zip(
         WEEKDAYS,
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        (
+            staff_text("Monday"),
+            staff_text("Tuesday"),
+            staff_text("Wednesday"),
+            staff_text("Thursday"),
+            staff_text("Friday"),
+            staff_text("Saturday"),
+            staff_text("Sunday"),
+        ),
         strict=True,
     )
 )
@@ -46,8 +55,8 @@ MON_FRI_9_18 = {day: [] if day in WEEKEND else [["09:00", "18:00"]] for day in W
 DASH = "\u2013"  # an en dash, between the ends of a range
 # The presets the Working Hours tab offers, by the key its buttons post.
 PRESETS = {
-    "always-open": {"label": "24/7", "hours": ALWAYS_OPEN},
-    "mon-fri-9-18": {"label": f"Mon{DASH}Fri 9:00{DASH}18:00", "hours": MON_FRI_9_18},
+    "always-open": {"label": staff_text("24/7"), "hours": ALWAYS_OPEN},
+    "mon-fri-9-18": {"label": staff_text("Mon\u2013Fri 9:00\u201318:00"), "hours": MON_FRI_9_18},
 }
 
 
@@ -148,18 +157,27 @@ def validate_working_hours(hours: object, special_dates: object = None) -> tuple
     return cleaned_hours, cleaned_dates
 
 
+WORKING_HOURS = staff_text("Working hours")
+SPECIAL_DATES = staff_text("Special dates")
+
+
 def _clean_week(hours: object, errors: dict) -> dict:
     if not isinstance(hours, dict):
-        errors["working_hours"] = problem("Working hours", "give each weekday its intervals.")
+        errors["working_hours"] = problem(
+            WORKING_HOURS, staff_text("give each weekday its intervals.")
+        )
         return {}
     unknown = sorted(str(key) for key in hours if key not in WEEKDAYS)
     if unknown:
-        advice = f"there is no weekday {', '.join(unknown)}; use mon … sun."
-        errors["working_hours"] = problem("Working hours", advice)
+        advice = staff_gettext(
+            "there is no weekday %(days)s; use mon … sun.", days=", ".join(unknown)
+        )
+        errors["working_hours"] = problem(WORKING_HOURS, advice)
     week = {}
     for day in WEEKDAYS:
         intervals = hours.get(day) or []
-        week[day] = _clean_intervals(intervals, f"working_hours.{day}", DAY_NAMES[day], errors)
+        label = staff_gettext(DAY_NAMES[day])
+        week[day] = _clean_intervals(intervals, f"working_hours.{day}", label, errors)
     return week
 
 
@@ -167,10 +185,12 @@ def _clean_special_dates(special_dates: object, errors: dict) -> dict:
     if special_dates in (None, ""):
         return {}
     if not isinstance(special_dates, dict):
-        errors["special_dates"] = problem("Special dates", "give each date its intervals.")
+        advice = staff_text("give each date its intervals.")
+        errors["special_dates"] = problem(SPECIAL_DATES, advice)
         return {}
     if len(special_dates) > MAX_SPECIAL_DATES:
-        errors["special_dates"] = problem("Special dates", f"list {MAX_SPECIAL_DATES} or fewer.")
+        advice = staff_gettext("list %(most)s or fewer.", most=MAX_SPECIAL_DATES)
+        errors["special_dates"] = problem(SPECIAL_DATES, advice)
         return {}
     cleaned = {}
     for key, intervals in special_dates.items():
@@ -178,11 +198,15 @@ def _clean_special_dates(special_dates: object, errors: dict) -> dict:
         day = _parse_date(key)
         if day is None:
             typed = str(key).strip()[:20]
-            label = f'Special date "{typed}"' if typed else "Special date"
-            advice = "enter a real date as YYYY-MM-DD, e.g. 2026-12-24."
+            label = (
+                staff_gettext('Special date "%(typed)s"', typed=typed)
+                if typed
+                else staff_gettext("Special date")
+            )
+            advice = staff_text("enter a real date as YYYY-MM-DD, e.g. 2026-12-24.")
             errors[f"{field}.date"] = problem(label, advice)
             continue
-        label = f"Special date {day.isoformat()}"
+        label = staff_gettext("Special date %(day)s", day=day.isoformat())
         cleaned[day.isoformat()] = _clean_intervals(intervals or [], field, label, errors)
     return dict(sorted(cleaned.items()))
 
@@ -200,10 +224,12 @@ def _clean_intervals(intervals: object, field: str, label: str, errors: dict) ->
     """One day's intervals, sorted. Every interval is checked, each problem filed under
     the time that is wrong (its position as sent); overlaps only once each is right."""
     if not isinstance(intervals, list | tuple):
-        errors[field] = problem(label, "give the intervals as a list of [start, end] times.")
+        advice = staff_text("give the intervals as a list of [start, end] times.")
+        errors[field] = problem(label, advice)
         return []
     if len(intervals) > MAX_INTERVALS_PER_DAY:
-        errors[field] = problem(label, f"keep to {MAX_INTERVALS_PER_DAY} intervals or fewer.")
+        advice = staff_gettext("keep to %(most)s intervals or fewer.", most=MAX_INTERVALS_PER_DAY)
+        errors[field] = problem(label, advice)
         return []
     cleaned, problems = [], {}
     for index, interval in enumerate(intervals):
@@ -217,9 +243,10 @@ def _clean_intervals(intervals: object, field: str, label: str, errors: dict) ->
     cleaned.sort(key=lambda entry: _seconds(entry[1][0]))
     for (_, earlier), (index, later) in pairwise(cleaned):
         if _seconds(later[0]) < _seconds(earlier[1]):
-            advice = (
-                f"{_range(later)} overlaps {_range(earlier)}; the intervals of one day "
-                "must not overlap."
+            advice = staff_gettext(
+                "%(later)s overlaps %(earlier)s; the intervals of one day must not overlap.",
+                later=_range(later),
+                earlier=_range(earlier),
             )
             errors[f"{field}.{index}.start"] = problem(label, advice)
             return []
@@ -234,19 +261,25 @@ def _interval_problems(interval: object) -> dict[str, str]:
     """What is wrong with one interval, by the part at fault: "" (the interval),
     ".start" or ".end"; empty when it is right."""
     if not isinstance(interval, list | tuple) or len(interval) != 2:
-        return {"": "each interval needs a start and an end time."}
+        return {"": staff_gettext("each interval needs a start and an end time.")}
     start, end = (_clean_time(value) for value in interval)
     found = {}
     if start is None or start == "24:00":
-        found[".start"] = (
-            f"{_shown(interval[0])} is not a start time; use 00:00 to 23:59, e.g. 09:00."
+        found[".start"] = staff_gettext(
+            "%(time)s is not a start time; use 00:00 to 23:59, e.g. 09:00.",
+            time=_shown(interval[0]),
         )
     if end is None:
-        found[".end"] = f"{_shown(interval[1])} is not an end time; use 00:01 to 24:00, e.g. 18:00."
+        found[".end"] = staff_gettext(
+            "%(time)s is not an end time; use 00:01 to 24:00, e.g. 18:00.",
+            time=_shown(interval[1]),
+        )
     if not found and _seconds(end) <= _seconds(start):
-        found[".end"] = (
-            f"the end ({end}) must be after the start ({start}). For hours past midnight, "
-            "end this day at 24:00 and start the next day at 00:00."
+        found[".end"] = staff_gettext(
+            "the end (%(end)s) must be after the start (%(start)s). For hours past midnight, "
+            "end this day at 24:00 and start the next day at 00:00.",
+            end=end,
+            start=start,
         )
     return found
 
@@ -264,4 +297,4 @@ def _clean_time(value: object) -> str | None:
 
 def _shown(value: object) -> str:
     text = str(value).strip() if value is not None else ""
-    return f'"{text[:20]}"' if text else "an empty time"
+    return f'"{text[:20]}"' if text else staff_gettext("an empty time")

@@ -27,6 +27,10 @@ HTTP_MESSAGES = {
 }
 OTHER_CLIENT_ERROR = mark("The request could not be handled. Reload the page and try again.")
 SERVER_ERROR = mark("Something went wrong on our side.")
+# Customers read it too: the login and rating pages post forms with the token.
+SESSION_FORM_EXPIRED = mark(
+    "Your session form expired or is missing its security token. Reload the page and try again."
+)
 
 
 def http_message(exc: HTTPException) -> str:
@@ -66,12 +70,7 @@ def register_error_handlers(app: Flask) -> None:
         if request.blueprint == "admin" and not current_user.is_authenticated:
             # The staff session ended, taking its CSRF secret along: log in again.
             return login_manager.unauthorized()
-        return error_response(
-            400,
-            "csrf_failed",
-            "Your session form expired or is missing its security token. "
-            "Reload the page and try again.",
-        )
+        return error_response(400, "csrf_failed", SESSION_FORM_EXPIRED)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

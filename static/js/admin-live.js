@@ -2,7 +2,8 @@
 // once a second whether anything changed; after a change it comes back with the new
 // pending count and the newest request's id, and the server's `followups-changed`
 // event refreshes the list and the badge. Here: the tab title, an open detail, the
-// optional desktop notification, and the Export CSV link's filters.
+// optional desktop notification, and the Export CSV link's filters. Its texts are the
+// page's (`followupText`, static/js/app.js, which loads first).
 (function () {
   "use strict";
 
@@ -32,7 +33,7 @@
     var on = alertsOn();
     button.hidden = false;
     button.setAttribute("aria-pressed", on ? "true" : "false");
-    button.textContent = on ? "Desktop alerts: on" : "Desktop alerts: off";
+    button.textContent = followupText(on ? "alertsOn" : "alertsOff");
   }
 
   function toggleAlerts() {
@@ -50,8 +51,8 @@
   function announceNewRequest(newestId, pending) {
     if (!alertsOn()) return;
     // Every open tab gets the news; the tag makes the browser show it once.
-    var note = new Notification("New follow-up request", {
-      body: pending + " pending",
+    var note = new Notification(followupText("newRequest"), {
+      body: followupText("pending", pending),
       tag: "followup-request-" + newestId,
     });
     note.onclick = function () { window.focus(); note.close(); };

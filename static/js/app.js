@@ -1,4 +1,12 @@
 // Admin page behaviour that HTMX attributes cannot express on their own.
+
+// A text the scripts show, as the page wrote it for them, translated (`data-texts` on
+// <body>, templates/base.html); `num` goes where it says "{num}".
+window.followupText = function (key, num) {
+  var texts = JSON.parse(document.body.dataset.texts || "{}");
+  return String(texts[key] || "").replace("{num}", num);
+};
+
 (function () {
   "use strict";
 
@@ -109,7 +117,7 @@
     all.checked = boxes.length > 0 && checked === boxes.length;
     all.indeterminate = checked > 0 && checked < boxes.length;
     all.disabled = boxes.length === 0;
-    document.getElementById("bulk-count").textContent = checked + " selected";
+    document.getElementById("bulk-count").textContent = followupText("selected", checked);
     document.getElementById("bulk-clear").disabled = checked === 0;
   }
 
@@ -219,12 +227,12 @@ window.addEventListener("pageshow", function (event) {
     select(element);
     var copied = false;
     try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
-    done(button, copied ? "Copied" : "Selected: press Ctrl+C");
+    done(button, followupText(copied ? "copied" : "selectToCopy"));
   }
   function done(button, label) {
     button.textContent = label;
     say(label);
-    setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    setTimeout(function () { button.textContent = followupText("copy"); }, 2000);
   }
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-target]");
@@ -233,7 +241,7 @@ window.addEventListener("pageshow", function (event) {
     var text = element.textContent;
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(
-        function () { done(button, "Copied"); },
+        function () { done(button, followupText("copied")); },
         function () { fallback(element, button); }
       );
     } else {

@@ -142,9 +142,7 @@ def test_counting_a_day_twice_leaves_one_set_of_rows(dataset, report_clock):
     assert db.session.scalar(select(func.count()).where(ReportCount.day == day)) == rows > 0
 
 
-def test_the_backlog_counts_old_requests_from_the_rollups_once_every_day_is(
-    dataset, report_clock
-):
+def test_the_backlog_counts_old_requests_from_the_rollups_once_every_day_is(dataset, report_clock):
     """A month on, the four pending requests are all overdue. Until every day since the
     first request is counted they are counted live; then the rollups count those made
     before the longest promise (168 h) ago, and the answer is the same."""

@@ -26,6 +26,8 @@ from babel.messages.pofile import read_po
 from babel.util import pathmatch
 from jinja2 import Environment, nodes
 
+from tests.helpers.texts import READS_AS_WORDS
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 ADMIN_TEMPLATES = sorted(
@@ -41,8 +43,6 @@ READ_ATTRIBUTES = {"aria-label", "title", "placeholder", "alt", "hx-confirm"}
 BUTTON_INPUTS = {"submit", "button", "reset"}
 NOT_LANGUAGE = {"code", "pre", "script", "style"}
 GETTEXT = {"_", "gettext", "ngettext"}
-# Two words, or one capitalised word: "public key", "Verified" (not "step-", "#id", "SMS").
-READS_AS_WORDS = re.compile(r"[^\W\d_]{2,} [^\W\d_]+|^[A-Z][a-z]+$")
 PARSER = Environment(extensions=["jinja2.ext.i18n"])
 ATTRIBUTES_ONLY = re.compile(r'\s*(?:[\w-]+="[^"]*"\s*)+')
 

@@ -4,6 +4,7 @@ from typing import TypeVar
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from followup.locales import staff_gettext, staff_text
 from followup.models import Tenant
 from followup.services.permissions import Permission, allows
 from followup.web.staff_pages import add_staff_page_headers
@@ -13,7 +14,7 @@ bp.after_request(add_staff_page_headers)
 
 View = TypeVar("View", bound=Callable)
 PERMISSION_ATTRIBUTE = "required_permission"
-UNDECLARED = "This page has no access rule yet, so it is closed to everyone."
+UNDECLARED = staff_text("This page has no access rule yet, so it is closed to everyone.")
 
 
 def requires(permission: Permission) -> Callable[[View], View]:
@@ -33,7 +34,9 @@ def permission_of(endpoint: str | None) -> Permission | None:
 
 
 def refusal(role: str, permission: Permission) -> str:
-    return f"Your role ({role}) does not allow this. Ask an owner or admin of your team."
+    return staff_gettext(
+        "Your role (%(role)s) does not allow this. Ask an owner or admin of your team.", role=role
+    )
 
 
 @bp.before_request
@@ -43,7 +46,7 @@ def require_staff_login():
     a page that declares no permission is refused to everyone (secure by default)."""
     permission = permission_of(request.endpoint)
     if permission is None:
-        abort(403, UNDECLARED)
+        abort(403, staff_gettext(UNDECLARED))
     if not allows(current_user.role, permission):
         abort(403, refusal(current_user.role, permission))
     if current_user.tenant.require_two_factor and not current_user.has_two_factor:

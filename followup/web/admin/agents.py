@@ -14,6 +14,7 @@ from flask import current_app, request, url_for
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import answer, redirect_after_post, render
+from followup.locales import staff_gettext, staff_text
 from followup.models import WEEKDAYS, Agent, AutoFollowupStep
 from followup.services import agents as service
 from followup.services import conversations, reports, working_hours
@@ -28,11 +29,11 @@ LIST_PAGE = "admin/agents/page.html"
 AGENT_PAGE = "admin/agents/agent.html"
 AGENT_AREA = "admin/agents/_agent.html"
 TABS = {
-    "persona": "Persona",
-    "working-hours": "Working Hours",
-    "channels": "Channels",
-    "auto-followup": "Auto Follow-up",
-    "chats": "Chats",
+    "persona": staff_text("Persona"),
+    "working-hours": staff_text("Working Hours"),
+    "channels": staff_text("Channels"),
+    "auto-followup": staff_text("Auto Follow-up"),
+    "chats": staff_text("Chats"),
 }
 SMS_WEBHOOK_PATH = "/hooks/twilio/sms"  # CONTRACT.md
 # A day that is opened again starts from the usual office hours.
@@ -187,7 +188,7 @@ def chain_context(agent: Agent, **forms) -> dict:
         "steps": [forms.get(f"step_{step.id}") or step_form(step) for step in agent.steps],
         "new_step": forms.get("new_step"),
         "max_steps": service.MAX_STEPS,
-        "example_chain": EXAMPLE_CHAIN,
+        "example_chain": [(delay, staff_gettext(text)) for delay, text in EXAMPLE_CHAIN],
         "max_delay_hours": service.MAX_DELAY_HOURS,
         "toggle_saved": forms.get("toggle_saved", False),
         "steps_error": forms.get("steps_error"),
@@ -207,7 +208,7 @@ def agent_context(agent: Agent, tab: str, **forms) -> dict:
     context = {
         "agent": agent,
         "tab": tab,
-        "tabs": TABS,
+        "tabs": {key: staff_gettext(label) for key, label in TABS.items()},
         "tenant": current_tenant(),
         "now": utcnow(),
     }
@@ -217,8 +218,13 @@ def agent_context(agent: Agent, tab: str, **forms) -> dict:
         context |= {
             "hours": forms.get("hours") or hours_form(agent),
             "timezones": timezone_choices(),
-            "day_names": working_hours.DAY_NAMES,
-            "presets": working_hours.PRESETS,
+            "day_names": {
+                day: staff_gettext(name) for day, name in working_hours.DAY_NAMES.items()
+            },
+            "presets": {
+                key: preset | {"label": staff_gettext(preset["label"])}
+                for key, preset in working_hours.PRESETS.items()
+            },
         }
     elif tab == "channels":
         context["channels"] = forms.get("channels") or channels_form(agent)

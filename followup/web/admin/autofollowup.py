@@ -11,6 +11,7 @@ from flask import request
 
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
+from followup.locales import staff_text
 from followup.models import Agent
 from followup.services import agents as service
 from followup.services import autofollowup
@@ -149,7 +150,9 @@ def _agent_id(raw: str) -> int | None:
         return None
     agent_id = whole_number(raw, MAX_ID)
     if agent_id is None:
-        raise ValidationFailed({"agent": problem("Employee", "choose one from the list.")})
+        raise ValidationFailed(
+            {"agent": problem(staff_text("Employee"), staff_text("choose one from the list."))}
+        )
     return agent_id
 
 

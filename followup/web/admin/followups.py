@@ -12,6 +12,7 @@ from markupsafe import Markup
 from followup.clock import utcnow
 from followup.errors import DomainError, TransitionNotAllowed, ValidationFailed
 from followup.htmx import answer, html_response, render
+from followup.locales import staff_gettext
 from followup.models import Source, Status
 from followup.models.followup import SOURCE_LABELS
 from followup.notify import email
@@ -90,7 +91,9 @@ def _detail_context(followup_id: int) -> dict:
     return {
         "selected": followup,
         "rating": rating,
-        "score_labels": satisfaction.SCORE_LABELS,
+        "score_labels": {
+            score: staff_gettext(label) for score, label in satisfaction.SCORE_LABELS.items()
+        },
         "next_statuses": allowed_next(followup.status),
         "members": service.team_members(current_tenant().id),
         "timeline": activity.timeline(followup, deliveries["notifications"], rating),
@@ -121,7 +124,7 @@ def _page_context(filters: service.Filters, selected=None, **extra) -> dict:
         "pending_count": service.count_pending(current_tenant().id),
         "members": service.team_members(current_tenant().id),
         "sources": list(Source),
-        "source_labels": SOURCE_LABELS,
+        "source_labels": {source: staff_gettext(label) for source, label in SOURCE_LABELS.items()},
         "selected": selected,
         "settings_form": None,
     } | extra
@@ -307,7 +310,7 @@ def bulk_action():
     action = BULK_ACTIONS.get(form.action.data or "")
     try:
         if action is None:
-            raise ValidationFailed({"action": "Choose assign, priority or status."})
+            raise ValidationFailed({"action": staff_gettext("Choose assign, priority or status.")})
         run, value_field = action
         result = run(current_tenant().id, form.ids.data, form[value_field].data, _actor())
     except ValidationFailed as exc:

@@ -10,6 +10,7 @@ and scripts the admin CSP refuses.
 
 from dataclasses import dataclass, field
 
+from followup.locales import staff_gettext, staff_ngettext
 from followup.services.reports import (
     BACKLOG_LABELS,
     SOURCE_LABELS,
@@ -141,13 +142,18 @@ def percent(share: float | None) -> str:
 # --- the charts -----------------------------------------------------------------------------
 
 
+def _labels(labels: dict) -> dict:
+    """Labels the services mark (`staff_text`), as the panel shows them."""
+    return {key: staff_gettext(label) for key, label in labels.items()}
+
+
 def requests_chart(report: Report) -> Chart:
     figures = report.followups
     total = figures.total
+    sources = _labels(SOURCE_LABELS)
     days = [d.label for d in figures.days]
     series = [
-        Series(SOURCE_LABELS[s], f"bar-{s}", [day[s] for day in figures.per_day])
-        for s in ReportSource
+        Series(sources[s], f"bar-{s}", [day[s] for day in figures.per_day]) for s in ReportSource
     ]
     rows = [
         [d, *(day[s] for s in ReportSource), sum(day.values())]
@@ -155,19 +161,27 @@ def requests_chart(report: Report) -> Chart:
     ]
     busiest = max(ReportSource, key=lambda s: sum(day[s] for day in figures.per_day))
     title = (
-        f"{total:,} follow-up requests, most via {SOURCE_LABELS[busiest]}"
+        staff_gettext(
+            "%(total)s follow-up requests, most via %(source)s",
+            total=format(total, ","),
+            source=sources[busiest],
+        )
         if total
-        else "No follow-up requests"
+        else staff_gettext("No follow-up requests")
     )
     return Chart(
         "requests",
         title,
-        None if total else f"No follow-up requests in {report.period.description}.",
-        "Day",
-        "Requests",
+        None
+        if total
+        else staff_gettext(
+            "No follow-up requests in %(description)s.", description=report.period.description
+        ),
+        staff_gettext("Day"),
+        staff_gettext("Requests"),
         days,
         series,
-        ["Day", *(SOURCE_LABELS[s] for s in ReportSource), "Total"],
+        [staff_gettext("Day"), *(sources[s] for s in ReportSource), staff_gettext("Total")],
         rows,
     )
 
@@ -177,22 +191,31 @@ def contact_chart(report: Report) -> Chart:
     hours = figures.promise_hours
     bins = figures.contact_bins
     title = (
-        f"{percent(figures.within_share)} contacted within {hours} h"
+        staff_gettext(
+            "%(share)s contacted within %(hours)s h",
+            share=percent(figures.within_share),
+            hours=hours,
+        )
         if figures.contacted
-        else "Nobody contacted yet"
+        else staff_gettext("Nobody contacted yet")
     )
     promise_bound = next(n for n, b in enumerate(bins) if b.low_hours == hours)
+    requests = staff_gettext("Requests")
     return Chart(
         "contact",
         title,
-        None if figures.contacted else f"No request was contacted in {report.period.description}.",
-        "Time to first contact (hours)",
-        "Requests",
+        None
+        if figures.contacted
+        else staff_gettext(
+            "No request was contacted in %(description)s.", description=report.period.description
+        ),
+        staff_gettext("Time to first contact (hours)"),
+        requests,
         [b.label for b in bins],
-        [Series("Requests", "bar-main", [b.count for b in bins])],
-        ["Time to first contact", "Requests"],
+        [Series(requests, "bar-main", [b.count for b in bins])],
+        [staff_gettext("Time to first contact"), requests],
         [[b.label, b.count] for b in bins],
-        marker=(promise_bound, f"Promise: {hours} h"),
+        marker=(promise_bound, staff_gettext("Promise: %(hours)s h", hours=hours)),
     )
 
 
@@ -200,17 +223,25 @@ def promise_chart(report: Report) -> Chart:
     weeks = report.followups.weeks
     decided = sum(w.decided for w in weeks)
     shares = [(w.share or 0) * 100 for w in weeks]
+    within = staff_gettext("Within the promise")
     return Chart(
         "promise",
-        f"{percent(report.followups.within_share)} of requests answered within the promise"
+        staff_gettext(
+            "%(share)s of requests answered within the promise",
+            share=percent(report.followups.within_share),
+        )
         if decided
-        else "No promise came due",
-        None if decided else f"No request came due in {report.period.description}.",
-        "Week",
-        "Within the promise (%)",
+        else staff_gettext("No promise came due"),
+        None
+        if decided
+        else staff_gettext(
+            "No request came due in %(description)s.", description=report.period.description
+        ),
+        staff_gettext("Week"),
+        staff_gettext("Within the promise (%)"),
         [w.label for w in weeks],
-        [Series("Within the promise", "bar-ok", shares)],
-        ["Week", "Due or contacted", "Within the promise", "Share"],
+        [Series(within, "bar-ok", shares)],
+        [staff_gettext("Week"), staff_gettext("Due or contacted"), within, staff_gettext("Share")],
         [[w.label, w.decided, w.within_promise, percent(w.share)] for w in weeks],
         percent=True,
     )
@@ -220,48 +251,79 @@ def backlog_chart(report: Report) -> Chart:
     backlog = report.followups.backlog
     total = sum(backlog.values())
     overdue = backlog[BacklogAge.OVERDUE]
+    ages = _labels(BACKLOG_LABELS)
+    stands = staff_gettext("Where the request stands")
+    open_requests = staff_gettext("Open requests")
     return Chart(
         "backlog",
-        f"{overdue:,} of {total:,} open requests overdue" if total else "No open requests",
-        None if total else "No open requests: nobody is waiting.",
-        "Where the request stands",
-        "Open requests",
-        [BACKLOG_LABELS[a] for a in BacklogAge],
-        [Series("Open", "bar-main", [backlog[a] for a in BacklogAge])],
-        ["Where the request stands", "Open requests"],
-        [[BACKLOG_LABELS[a], backlog[a]] for a in BacklogAge],
+        staff_gettext(
+            "%(overdue)s of %(total)s open requests overdue",
+            overdue=format(overdue, ","),
+            total=format(total, ","),
+        )
+        if total
+        else staff_gettext("No open requests"),
+        None if total else staff_gettext("No open requests: nobody is waiting."),
+        stands,
+        open_requests,
+        [ages[a] for a in BacklogAge],
+        [Series(staff_gettext("Open"), "bar-main", [backlog[a] for a in BacklogAge])],
+        [stands, open_requests],
+        [[ages[a], backlog[a]] for a in BacklogAge],
     )
+
+
+def _step_label(step, named: bool) -> str:
+    if named:
+        return staff_gettext(
+            "%(name)s · step %(position)s", name=step.agent_name, position=step.position
+        )
+    return staff_gettext("Step %(position)s", position=step.position)
 
 
 def steps_chart(report: Report) -> Chart:
     chains = report.chains
     steps = chains.steps
-    names = {s.agent_name for s in steps}
-    labels = [
-        f"{s.agent_name} · step {s.position}" if len(names) > 1 else f"Step {s.position}"
-        for s in steps
-    ]
+    named = len({s.agent_name for s in steps}) > 1
+    labels = [_step_label(s, named) for s in steps]
     title = (
-        f"{percent(chains.reply_share)} of reminders got a reply within 24 h"
+        staff_gettext(
+            "%(share)s of reminders got a reply within 24 h", share=percent(chains.reply_share)
+        )
         if chains.sent
-        else "No reminders sent"
+        else staff_gettext("No reminders sent")
     )
+    replied = staff_gettext("Replied within 24 h")
     return Chart(
         "steps",
         title,
-        None if chains.sent else f"No reminders were sent in {report.period.description}.",
-        "Step",
-        "Reminders",
+        None
+        if chains.sent
+        else staff_gettext(
+            "No reminders were sent in %(description)s.", description=report.period.description
+        ),
+        staff_gettext("Step"),
+        staff_gettext("Reminders"),
         labels,
         [
-            Series("Replied within 24 h", "bar-ok", [s.replied for s in steps]),
-            Series("No reply", "bar-muted", [s.sent - s.replied for s in steps]),
+            Series(replied, "bar-ok", [s.replied for s in steps]),
+            Series(staff_gettext("No reply"), "bar-muted", [s.sent - s.replied for s in steps]),
         ],
-        ["Step", "Sent", "Replied within 24 h", "Reply rate"],
+        [staff_gettext("Step"), staff_gettext("Sent"), replied, staff_gettext("Reply rate")],
         [
             [label, s.sent, s.replied, percent(s.reply_share)]
             for label, s in zip(labels, steps, strict=True)
         ],
+    )
+
+
+def _tokens_title(total: int, cost) -> str:
+    if not total:
+        return staff_gettext("No tokens used")
+    if cost is None:
+        return staff_gettext("%(total)s tokens", total=format(total, ","))
+    return staff_gettext(
+        "%(total)s tokens, about %(cost)s", total=format(total, ","), cost=dollars(cost)
     )
 
 
@@ -277,41 +339,60 @@ def tokens_chart(report: Report) -> Chart:
         for n, a in enumerate(agents)
     ]
     total = sum(per.values())
-    cost = ai.cost
-    title = f"{total:,} tokens" + (f", about {dollars(cost)}" if cost is not None else "")
     rows = [
         [days[t.day], ai.names.get(t.agent_id, "?"), t.input_tokens, t.output_tokens]
         for t in ai.token_days
     ]
     return Chart(
         "tokens",
-        title if total else "No tokens used",
-        None if total else f"The AI used no tokens in {report.period.description}.",
-        "Day",
-        "Tokens",
+        _tokens_title(total, ai.cost),
+        None
+        if total
+        else staff_gettext(
+            "The AI used no tokens in %(description)s.", description=report.period.description
+        ),
+        staff_gettext("Day"),
+        staff_gettext("Tokens"),
         days,
         series,
-        ["Day", "AI employee", "Input tokens", "Output tokens"],
+        [
+            staff_gettext("Day"),
+            staff_gettext("AI employee"),
+            staff_gettext("Input tokens"),
+            staff_gettext("Output tokens"),
+        ],
         rows,
     )
 
 
 def satisfaction_chart(report: Report) -> Chart:
     ratings = report.satisfaction
-    labels = [f"{score} · {SCORE_LABELS[score]}" for score in ratings.distribution]
+    labels = [f"{score} · {staff_gettext(SCORE_LABELS[score])}" for score in ratings.distribution]
     counts = list(ratings.distribution.values())
-    noun = "rating" if ratings.count == 1 else "ratings"
+    title = (
+        staff_ngettext(
+            "%(average)s average from %(count)s rating",
+            "%(average)s average from %(count)s ratings",
+            ratings.count,
+            average=format(ratings.average, ".1f"),
+            count=format(ratings.count, ","),
+        )
+        if ratings.count
+        else staff_gettext("No ratings")
+    )
     return Chart(
         "satisfaction",
-        f"{ratings.average:.1f} average from {ratings.count:,} {noun}"
+        title,
+        None
         if ratings.count
-        else "No ratings",
-        None if ratings.count else f"No customer rated a request in {report.period.description}.",
-        "Score (1 to 5)",
-        "Ratings",
+        else staff_gettext(
+            "No customer rated a request in %(description)s.", description=report.period.description
+        ),
+        staff_gettext("Score (1 to 5)"),
+        staff_gettext("Ratings"),
         labels,
-        [Series("Ratings", "bar-main", counts)],
-        ["Score", "Ratings"],
+        [Series(staff_gettext("Ratings"), "bar-main", counts)],
+        [staff_gettext("Score"), staff_gettext("Ratings")],
         [[label, count] for label, count in zip(labels, counts, strict=True)],
     )
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 from followup.clock import utcnow
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
-from followup.locales import NATIVE_NAMES, Language
+from followup.locales import NATIVE_NAMES, Language, staff_gettext
 from followup.models import Tenant, response_promise
 from followup.notify import email
 from followup.services import (
@@ -162,7 +162,9 @@ def _context(tenant: Tenant, **sections) -> dict:
         "seen_allowed": snippet.seen_on_allowed_origin(tenant),
         "identity": _identity_form(tenant),
         "voice": _voice_form(tenant),
-        "voice_modes": tenant_settings.VOICE_MODE_CHOICES,
+        "voice_modes": {
+            mode: staff_gettext(label) for mode, label in tenant_settings.VOICE_MODE_CHOICES.items()
+        },
         "look": _look_form(tenant),
         "prices": _prices_form(tenant),
         "previous_secret_until": widget_identity.previous_secret_valid_until(tenant),

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from followup.errors import ValidationFailed
 from followup.htmx import answer, render
+from followup.locales import staff_gettext, staff_ngettext, staff_text
 from followup.models import StaffRole, StaffStatus, StaffUser
 from followup.services import team, two_factor
 from followup.services.permissions import Permission, allows
@@ -62,7 +63,14 @@ def team_invite():
             PAGE, CONTENT, 422, **_context(invite={"values": values, "errors": exc.fields})
         )
     hours = int(team.INVITATION_VALID.total_seconds() // 3600)
-    return _done(f"Invitation sent to {invited.email}. The link works once, for {hours} hours.")
+    return _done(
+        staff_ngettext(
+            "Invitation sent to %(email)s. The link works once, for %(num)s hour.",
+            "Invitation sent to %(email)s. The link works once, for %(num)s hours.",
+            hours,
+            email=invited.email,
+        )
+    )
 
 
 @bp.post("/team/<int:member_id>/cancel")
@@ -70,21 +78,36 @@ def team_invite():
 def team_cancel(member_id: int):
     email = team.member(current_tenant().id, member_id).email  # the row goes with it
     team.cancel_invitation(_me(), member_id)
-    return _done(f"The invitation of {email} was withdrawn.")
+    return _done(staff_gettext("The invitation of %(email)s was withdrawn.", email=email))
 
 
 def _change_role(me: StaffUser, member_id: int) -> StaffUser:
     return team.change_role(me, member_id, RoleForm.posted().role.data)
 
 
-def _member_action(change: Callable[[StaffUser, int], StaffUser], notice: str) -> Callable:
+def _member_action(
+    change: Callable[[StaffUser, int], StaffUser], notice: Callable[[StaffUser], str]
+) -> Callable:
     """The view of a button on a member's row: `change` the member, then the page with
-    `notice` (formatted with the member as changed)."""
+    `notice` (what it says of the member as changed)."""
 
     def view(member_id: int):
-        return _done(notice.format(member=change(_me(), member_id)))
+        return _done(notice(change(_me(), member_id)))
 
     return view
+
+
+# A role named in a sentence takes its article, which another language may not want
+# apart from the sentence: one whole sentence per role.
+ROLE_NOW = {
+    StaffRole.OWNER: staff_text("%(name)s is now the owner."),
+    StaffRole.ADMIN: staff_text("%(name)s is now an admin."),
+    StaffRole.AGENT: staff_text("%(name)s is now an agent."),
+}
+
+
+def _role_now(member: StaffUser) -> str:
+    return staff_gettext(ROLE_NOW[member.role], name=member.display_name)
 
 
 # The other buttons of a member's row: endpoint, path, what it does (services/team.py
@@ -94,35 +117,42 @@ MEMBER_ACTIONS = (
         "team_resend",
         "resend",
         team.resend_invitation,
-        "A new invitation was sent to {member.email}; the earlier link no longer works.",
+        lambda member: staff_gettext(
+            "A new invitation was sent to %(email)s; the earlier link no longer works.",
+            email=member.email,
+        ),
         Permission.MANAGE_TEAM,
     ),
     (
         "team_role",
         "role",
         _change_role,
-        "{member.display_name} is now {member.role_label}.",
+        _role_now,
         Permission.MANAGE_TEAM,
     ),
     (
         "team_deactivate",
         "deactivate",
         team.deactivate,
-        "{member.display_name} was deactivated and signed out everywhere.",
+        lambda member: staff_gettext(
+            "%(name)s was deactivated and signed out everywhere.", name=member.display_name
+        ),
         Permission.MANAGE_TEAM,
     ),
     (
         "team_reactivate",
         "reactivate",
         team.reactivate,
-        "{member.display_name} can sign in again.",
+        lambda member: staff_gettext("%(name)s can sign in again.", name=member.display_name),
         Permission.MANAGE_TEAM,
     ),
     (
         "team_transfer",
         "ownership",
         team.transfer_ownership,
-        "{member.display_name} is the owner now; you are an admin.",
+        lambda member: staff_gettext(
+            "%(name)s is the owner now; you are an admin.", name=member.display_name
+        ),
         Permission.MANAGE_OWNERSHIP,
     ),
 )
@@ -140,5 +170,7 @@ for endpoint, path, change, notice, permission in MEMBER_ACTIONS:
 def team_two_factor():
     tenant = two_factor.set_required(_me(), RequireTwoFactorForm.posted().required.data)
     if tenant.require_two_factor:
-        return _done("Two-factor sign-in is required: members without it set it up next time.")
-    return _done("Two-factor sign-in is up to each member now.")
+        return _done(
+            staff_gettext("Two-factor sign-in is required: members without it set it up next time.")
+        )
+    return _done(staff_gettext("Two-factor sign-in is up to each member now."))

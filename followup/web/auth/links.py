@@ -13,6 +13,7 @@ from flask import redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
 from followup.errors import ValidationFailed
+from followup.locales import staff_gettext, staff_ngettext
 from followup.models import StaffTokenPurpose, StaffUser
 from followup.services import team, two_factor
 from followup.services.validation import international_phone
@@ -30,12 +31,6 @@ from followup.web.auth.forms import (
 )
 from followup.web.rate_limits import per_ip
 
-RESET_SENT = (
-    "If {email} belongs to an active Followup account, a link to reset its password is on "
-    "its way. It works once, for {minutes} minutes. Check your spam folder if it does not "
-    "arrive."
-)
-
 
 def _me():
     """The signed-in member themselves, not Flask-Login's proxy for them."""
@@ -45,7 +40,8 @@ def _me():
 @bp.errorhandler(team.LinkInvalid)
 def link_gone(_exc: team.LinkInvalid):
     """A link that no longer works, found when its page is opened or its form posted."""
-    return render_template("auth/link_invalid.html", message=team.LINK_INVALID), 410
+    page = render_template("auth/link_invalid.html", message=staff_gettext(team.LINK_INVALID))
+    return page, 410
 
 
 def _signing_in(form, use: Callable[[], StaffUser], page: Callable[[dict], str]):
@@ -85,6 +81,23 @@ def accept_invitation(token: str):
     )
 
 
+def _reset_minutes() -> int:
+    return int(team.PASSWORD_RESET_VALID.total_seconds() // 60)
+
+
+def _reset_sent(email: str) -> str:
+    return staff_ngettext(
+        "If %(email)s belongs to an active Followup account, a link to reset its password is "
+        "on its way. It works once, for %(num)s minute. Check your spam folder if it does not "
+        "arrive.",
+        "If %(email)s belongs to an active Followup account, a link to reset its password is "
+        "on its way. It works once, for %(num)s minutes. Check your spam folder if it does not "
+        "arrive.",
+        _reset_minutes(),
+        email=email,
+    )
+
+
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @per_ip("LOGIN_RATE_LIMIT", methods=["POST"])
 def forgot_password():
@@ -96,13 +109,12 @@ def forgot_password():
             sent_to = form.email.data.strip()
         except team.TryAgainLater as exc:
             refusal = exc
-    minutes = int(team.PASSWORD_RESET_VALID.total_seconds() // 60)
-    notice = RESET_SENT.format(email=sent_to, minutes=minutes) if sent_to is not None else None
+    notice = _reset_sent(sent_to) if sent_to is not None else None
     page = render_template(
         "auth/forgot_password.html",
         notice=notice,
         refusal=refusal,
-        minutes=minutes,
+        minutes=_reset_minutes(),
         # Refused for now: the address stays in the box for the next try.
         email=form.email.data if refusal else "",
     )

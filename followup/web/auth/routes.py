@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, select
 
 from followup.errors import ValidationFailed
 from followup.extensions import db, login_manager
+from followup.locales import staff_gettext, staff_text
 from followup.models import StaffUser
 from followup.services import staff_accounts, two_factor
 from followup.services.queries import MAX_ID
@@ -15,7 +16,7 @@ from followup.web.auth import bp, sessions
 from followup.web.auth.forms import CodeForm, LoginForm
 from followup.web.rate_limits import per_client_key, per_ip
 
-TOO_MANY_WRONG_CODES = "Too many wrong codes. Type your email and password again."
+TOO_MANY_WRONG_CODES = staff_text("Too many wrong codes. Type your email and password again.")
 
 # Every admin request loads its user: the statement is built once (with the tenant,
 # joined by the relationship) and only the id changes.
@@ -90,7 +91,7 @@ def login():
             return redirect(_safe_next(request.args.get("next")), 303)
         if user is not None:  # the password was right; the code from the app comes next
             return redirect(url_for("auth.login_code", next=request.args.get("next")), 303)
-        error = "Wrong email or password."
+        error = staff_gettext("Wrong email or password.")
     status = 401 if error else 200
     page = render_template("auth/login.html", error=error, email=form.email.data)
     return page, status
@@ -121,9 +122,11 @@ def login_code():
             return redirect(_safe_next(request.args.get("next")), 303)
         if sessions.count_wrong_code():
             sessions.forget_second_factor()
-            page = render_template("auth/login.html", error=TOO_MANY_WRONG_CODES, email=user.email)
+            page = render_template(
+                "auth/login.html", error=staff_gettext(TOO_MANY_WRONG_CODES), email=user.email
+            )
             return page, 401
-        error = two_factor.WRONG_CODE
+        error = staff_gettext(two_factor.WRONG_CODE)
     page = render_template("auth/login_code.html", error=error)
     return page, 401 if error else 200
 
