@@ -87,12 +87,12 @@ def _span_words(span: timedelta) -> str:
     minutes = max(int(span.total_seconds() // 60), 1)
     hours, rest = divmod(minutes, 60)
     if hours == 0:
-        return f"{minutes} min"
-    if hours < 10:
-        return f"{hours} h {rest} min" if rest else f"{hours} h"
+        return staff_gettext("%(minutes)s min", minutes=minutes)
+    if hours < 10 and rest:
+        return staff_gettext("%(hours)s h %(minutes)s min", hours=hours, minutes=rest)
     if hours < 48:
-        return f"{round(minutes / 60)} h"
-    return f"{minutes // (24 * 60)} d"
+        return staff_gettext("%(hours)s h", hours=hours if hours < 10 else round(minutes / 60))
+    return staff_gettext("%(days)s d", days=minutes // (24 * 60))
 
 
 def promise_clock(
@@ -101,10 +101,11 @@ def promise_clock(
     """The clock of a pending request, from its stored promise (the response time in
     force when it was made)."""
     if is_past_due(due_at, now):
-        return PromiseClock(PromiseState.OVERDUE, f"overdue by {_span_words(now - due_at)}")
+        words = staff_gettext("overdue by %(span)s", span=_span_words(now - due_at))
+        return PromiseClock(PromiseState.OVERDUE, words)
     at_risk = now >= at_risk_at(created_at, response_time_hours)
     state = PromiseState.AT_RISK if at_risk else PromiseState.ON_TIME
-    return PromiseClock(state, f"due in {_span_words(due_at - now)}")
+    return PromiseClock(state, staff_gettext("due in %(span)s", span=_span_words(due_at - now)))
 
 
 class FollowUpRequest(db.Model):

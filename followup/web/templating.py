@@ -10,7 +10,7 @@ from flask import Flask
 from flask_babel import format_timedelta, get_locale, gettext
 
 from followup.clock import iso_utc
-from followup.locales import mark
+from followup.locales import mark, staff_gettext, staff_ngettext, staff_text
 from followup.models import (
     ActionType,
     Channel,
@@ -24,20 +24,36 @@ from followup.services import notifications, promise, senders, visitors
 from followup.services.conversations import ChainStatus
 from followup.services.validation import international_phone
 
-_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60))
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Each unit's size, and its words for `time_ago`.
+_UNITS = (
+    (86400, staff_text("%(num)s day ago"), staff_text("%(num)s days ago")),
+    (3600, staff_text("%(num)s hour ago"), staff_text("%(num)s hours ago")),
+    (60, staff_text("%(num)s minute ago"), staff_text("%(num)s minutes ago")),
+)
+# The months as staff read them in a date ("Nov 21, 2026"), each shown through gettext.
+_MONTHS = (
+    staff_text("Jan"),
+    staff_text("Feb"),
+    staff_text("Mar"),
+    staff_text("Apr"),
+    staff_text("May"),
+    staff_text("Jun"),
+    staff_text("Jul"),
+    staff_text("Aug"),
+    staff_text("Sep"),
+    staff_text("Oct"),
+    staff_text("Nov"),
+    staff_text("Dec"),
+)
 
 
 def time_ago(moment: datetime, now: datetime) -> str:
     """ "5 minutes ago", "3 days ago": how long ago, in the largest whole unit."""
     seconds = int((now - moment).total_seconds())
-    if seconds < 60:
-        return "just now"
-    for unit, size in _UNITS:
+    for size, singular, plural in _UNITS:
         if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"
+            return staff_ngettext(singular, plural, seconds // size)
+    return staff_gettext("just now")
 
 
 def local_datetime(moment: datetime | None, timezone: str) -> str:
@@ -47,7 +63,7 @@ def local_datetime(moment: datetime | None, timezone: str) -> str:
     local = moment.astimezone(ZoneInfo(timezone))
     # Written out rather than strftime("%b %-d, %Y %H:%M %Z"): about 40% cheaper, once
     # per card, and English whatever the server's locale.
-    month = _MONTHS[local.month - 1]
+    month = staff_gettext(_MONTHS[local.month - 1])
     return f"{month} {local.day}, {local.year} {local.hour:02d}:{local.minute:02d} {local.tzname()}"
 
 
@@ -55,13 +71,12 @@ def ago(moment: datetime, now: datetime) -> str:
     """ "12 s ago", "2 min ago", "3 h ago", "4 days ago": short, for status tables."""
     seconds = max(int((now - moment).total_seconds()), 0)
     if seconds < 60:
-        return f"{seconds} s ago"
+        return staff_gettext("%(seconds)s s ago", seconds=seconds)
     if seconds < 3600:
-        return f"{seconds // 60} min ago"
+        return staff_gettext("%(minutes)s min ago", minutes=seconds // 60)
     if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    days = seconds // 86400
-    return f"{days} day{'s' if days != 1 else ''} ago"
+        return staff_gettext("%(hours)s h ago", hours=seconds // 3600)
+    return staff_ngettext("%(num)s day ago", "%(num)s days ago", seconds // 86400)
 
 
 def local_clock(moment: datetime, timezone: str, now: datetime) -> str:
@@ -71,7 +86,7 @@ def local_clock(moment: datetime, timezone: str, now: datetime) -> str:
     clock = f"{local.hour:02d}:{local.minute:02d}"
     if local.date() == now.astimezone(zone).date():
         return clock
-    return f"{_MONTHS[local.month - 1]} {local.day} {clock}"
+    return f"{staff_gettext(_MONTHS[local.month - 1])} {local.day} {clock}"
 
 
 def visitor_time_ago(moment: datetime, now: datetime) -> str:

@@ -1,16 +1,18 @@
 """The admin panel's texts written in Python and JavaScript are ready for catalogues, as
 its templates are (tests/unit/test_admin_texts.py).
 
-Python: in the admin and sign-in views, the staff page helpers and the services, every
+Python: in the admin and sign-in views, the staff page helpers, the template helpers
+(`web/templating.py`: "5 minutes ago"), the request model (the promise clock: "due in
+3 h") and the services, every
 string constant that reads as words (READS_AS_WORDS) is the message of a gettext call or
 marker: `staff_text`, `staff_gettext`, `staff_ngettext` (followup/locales.py; extracted
 into translations/admin.pot), or `mark` / `gettext` for a text customers read too (the
 customers' catalogue). That message is written out, never an f-string or a sum: values go
 in by name (`%(name)s`). Not staff UI, so not checked, by rule:
 - docstrings and annotations; the messages of log calls and warnings;
-- what machines read: SQL (`text()`), regular expressions, markup and code (a text that
-  starts with "<"), the keys of a dict or a request (`x["From"]`, `.get("From")`,
-  `field="From"`), values compared with (`== "Mobi"`), enum definitions, `__all__`;
+- what machines read: SQL (`text()`, `DDL()`, `ondelete=`), regular expressions, markup
+  and code (a text that starts with "<"), the keys of a dict or a request (`x["From"]`,
+  `.get("From")`, `field="From"`), values compared with (`== "Mobi"`), enum definitions, `__all__`;
 - constants that hold a name or code, by their own name: `*_NAME` and `ISSUER` (a
   person's or the product's name), `*_SALT`, `*_COMMAND` (a shell command to type);
 - the messages of exceptions other than DomainError (Python's, a delivery failure's, a
@@ -44,6 +46,8 @@ STAFF_MODULES = sorted(
         *FOLLOWUP.glob("web/auth/*.py"),
         FOLLOWUP / "web" / "staff_pages.py",
         FOLLOWUP / "web" / "errors.py",
+        FOLLOWUP / "web" / "templating.py",
+        FOLLOWUP / "models" / "followup.py",
         *FOLLOWUP.glob("services/*.py"),
     ]
 )
@@ -57,10 +61,20 @@ MESSAGES_OF = {
     "ngettext": 2,
 }
 LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical", "log", "warn"}
-MACHINE_CALLS = {"text", "compile", "get", "getenv", "TypeVar", "Counter", "Gauge", "Histogram"}
+MACHINE_CALLS = {
+    "text",
+    "DDL",
+    "compile",
+    "get",
+    "getenv",
+    "TypeVar",
+    "Counter",
+    "Gauge",
+    "Histogram",
+}
 NOT_READ_CALLS = {"Verdict"}
 ENUM_BASES = {"Enum", "StrEnum", "IntEnum"}
-KEY_ARGUMENTS = {"field"}
+KEY_ARGUMENTS = {"field", "ondelete"}
 MODEL_ARGUMENTS = {"after_offer", "writing"}
 NAME_OR_CODE = re.compile(r"(_NAME|_SALT|_COMMAND|^ISSUER|^__all__)$")
 NOT_STAFF_UI = {
