@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from followup.clock import utcnow
 from followup.extensions import db
+from followup.locales import staff_gettext
 from followup.models.base import UTCDateTime, one_of
 from followup.models.tenant import Tenant
 
@@ -116,7 +117,12 @@ class ApiToken(db.Model):
 
     @property
     def actor_label(self) -> str:
-        return f"API token {self.prefix}…" + (f" ({self.name})" if self.name else "")
+        # Kept on the records it signs, in the words of the panel when it was written.
+        if self.name:
+            return staff_gettext(
+                "API token %(prefix)s… (%(name)s)", prefix=self.prefix, name=self.name
+            )
+        return staff_gettext("API token %(prefix)s…", prefix=self.prefix)
 
 
 class StaffTokenPurpose(StrEnum):

@@ -15,6 +15,7 @@ from flask import current_app
 from rq.timeouts import JobTimeoutException
 from twilio.base.exceptions import TwilioRestException
 
+from followup.locales import staff_gettext, staff_text
 from followup.models import NotificationChannel
 from followup.notify import DeliveryFailed, NotSent, Undeliverable
 
@@ -24,31 +25,35 @@ SECRET_SETTINGS = ("MAIL_PASSWORD", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "OPENAI_A
 HIDDEN = "[hidden]"
 
 NOBODY_TO_TELL = {
-    NotificationChannel.STAFF_EMAIL: "There is no contact email and no owner email to send to.",
-    NotificationChannel.STAFF_SMS: "There is no contact phone with SMS turned on to send to.",
-    NotificationChannel.CUSTOMER_EMAIL: "The request has no email address.",
-    NotificationChannel.CUSTOMER_SMS: "The request has no phone number.",
+    NotificationChannel.STAFF_EMAIL: staff_text(
+        "There is no contact email and no owner email to send to."
+    ),
+    NotificationChannel.STAFF_SMS: staff_text(
+        "There is no contact phone with SMS turned on to send to."
+    ),
+    NotificationChannel.CUSTOMER_EMAIL: staff_text("The request has no email address."),
+    NotificationChannel.CUSTOMER_SMS: staff_text("The request has no phone number."),
 }
-LINK_NO_LONGER_VALID = (
+LINK_NO_LONGER_VALID = staff_text(
     "The link in this email was used, replaced or expired before it could be sent."
 )
-SMS_NOT_CONFIGURED = (
+SMS_NOT_CONFIGURED = staff_text(
     "SMS is not configured on this server: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
     "and TWILIO_FROM_NUMBER."
 )
-TWILIO_BAD_CREDENTIALS = (
+TWILIO_BAD_CREDENTIALS = staff_text(
     "Twilio rejected the credentials. Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
 )
-SOMETHING_ELSE = "Something went wrong while sending; the technical details say what."
+SOMETHING_ELSE = staff_text("Something went wrong while sending; the technical details say what.")
 
 # Twilio's error codes about the number sent to, each with the reason in our words.
 TWILIO_REFUSED_NUMBER = {
-    21211: "it is not a valid phone number",
-    21214: "it is not a phone number that can be reached",
-    21408: "texts to its country are not enabled in the Twilio account",
-    21610: "its owner has unsubscribed from this sender (replied STOP)",
-    21612: "Twilio cannot send from this sender to it",
-    21614: "it cannot receive text messages",
+    21211: staff_text("it is not a valid phone number"),
+    21214: staff_text("it is not a phone number that can be reached"),
+    21408: staff_text("texts to its country are not enabled in the Twilio account"),
+    21610: staff_text("its owner has unsubscribed from this sender (replied STOP)"),
+    21612: staff_text("Twilio cannot send from this sender to it"),
+    21614: staff_text("it cannot receive text messages"),
 }
 # …and about the number sent from.
 TWILIO_REFUSED_SENDER = {21212, 21603, 21606, 21659}
@@ -85,16 +90,20 @@ def explain(exc: BaseException) -> tuple[str, str | None]:
 
 def _staff_text(exc: BaseException) -> str:
     if isinstance(exc, NotSent):
-        return exc.staff_text
+        return staff_gettext(exc.staff_text)  # a constant here is translated; a sentence kept
     if isinstance(exc, requests.Timeout):
-        limit = current_app.config["TWILIO_TIMEOUT_S"]
-        return f"Twilio did not answer within {limit:g} s (TWILIO_TIMEOUT_S)."
+        limit = f"{current_app.config['TWILIO_TIMEOUT_S']:g}"
+        return staff_gettext(
+            "Twilio did not answer within %(limit)s s (TWILIO_TIMEOUT_S).", limit=limit
+        )
     if isinstance(exc, requests.ConnectionError):
-        return "Twilio could not be reached. Check the server's internet connection."
+        return staff_gettext("Twilio could not be reached. Check the server's internet connection.")
     if isinstance(exc, JobTimeoutException):
-        limit = current_app.config["NOTIFY_JOB_TIMEOUT_S"]
-        return f"Sending took longer than {limit} s (NOTIFY_JOB_TIMEOUT_S) and was stopped."
-    return SOMETHING_ELSE
+        return staff_gettext(
+            "Sending took longer than %(limit)s s (NOTIFY_JOB_TIMEOUT_S) and was stopped.",
+            limit=current_app.config["NOTIFY_JOB_TIMEOUT_S"],
+        )
+    return staff_gettext(SOMETHING_ELSE)
 
 
 # --- email -------------------------------------------------------------------------------------
@@ -113,58 +122,91 @@ def smtp_failure(exc: Exception, server: str) -> NotSent:
         addresses = ", ".join(exc.recipients)
         replies = "; ".join(_reply(code, text) for code, text in exc.recipients.values())
         if all(code >= 500 for code, _ in exc.recipients.values()):
-            return Undeliverable(
-                technical, f"The mail server refused the address {addresses}: {replies}."
+            refused = staff_gettext(
+                "The mail server refused the address %(addresses)s: %(replies)s.",
+                addresses=addresses,
+                replies=replies,
             )
-        return DeliveryFailed(
-            technical, f"The mail server did not take the address {addresses} for now: {replies}."
+            return Undeliverable(technical, refused)
+        not_now = staff_gettext(
+            "The mail server did not take the address %(addresses)s for now: %(replies)s.",
+            addresses=addresses,
+            replies=replies,
         )
+        return DeliveryFailed(technical, not_now)
     return DeliveryFailed(technical, _smtp_staff_text(exc, server))
 
 
 def _smtp_staff_text(exc: Exception, server: str) -> str:
     host = server.rsplit(":", 1)[0]
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return "The mail server rejected the login. Check MAIL_USERNAME and MAIL_PASSWORD."
+        return staff_gettext(
+            "The mail server rejected the login. Check MAIL_USERNAME and MAIL_PASSWORD."
+        )
     if isinstance(exc, smtplib.SMTPSenderRefused):
-        return (
-            f"The mail server refused the sender address {exc.sender} "
-            f"({_reply(exc.smtp_code, exc.smtp_error)}). Check MAIL_DEFAULT_SENDER."
+        return staff_gettext(
+            "The mail server refused the sender address %(sender)s (%(reply)s). "
+            "Check MAIL_DEFAULT_SENDER.",
+            sender=exc.sender,
+            reply=_reply(exc.smtp_code, exc.smtp_error),
         )
     if isinstance(exc, smtplib.SMTPDataError):
-        refusal = "rejected" if exc.smtp_code >= 500 else "could not take"
-        return f"The mail server {refusal} the message: {_reply(exc.smtp_code, exc.smtp_error)}."
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        if exc.smtp_code >= 500:
+            return staff_gettext("The mail server rejected the message: %(reply)s.", reply=reply)
+        return staff_gettext("The mail server could not take the message: %(reply)s.", reply=reply)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         if "STARTTLS" in str(exc):
-            return f"The mail server ({server}) does not offer encryption. Check MAIL_USE_TLS."
-        return (
-            f"The mail server ({server}) does not offer a login here. Check MAIL_USE_TLS, "
-            "MAIL_USERNAME and MAIL_PASSWORD."
+            return staff_gettext(
+                "The mail server (%(server)s) does not offer encryption. Check MAIL_USE_TLS.",
+                server=server,
+            )
+        return staff_gettext(
+            "The mail server (%(server)s) does not offer a login here. Check MAIL_USE_TLS, "
+            "MAIL_USERNAME and MAIL_PASSWORD.",
+            server=server,
         )
     # smtplib reports a reply that never came as the server hanging up.
     if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
-        limit = current_app.config["MAIL_TIMEOUT_S"]
-        return f"The mail server ({server}) did not answer within {limit:g} s (MAIL_TIMEOUT_S)."
+        return staff_gettext(
+            "The mail server (%(server)s) did not answer within %(limit)s s (MAIL_TIMEOUT_S).",
+            server=server,
+            limit=f"{current_app.config['MAIL_TIMEOUT_S']:g}",
+        )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return f"The mail server ({server}) closed the connection before the message was sent."
+        return staff_gettext(
+            "The mail server (%(server)s) closed the connection before the message was sent.",
+            server=server,
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"The mail server ({server}) answered: {_reply(exc.smtp_code, exc.smtp_error)}."
+        return staff_gettext(
+            "The mail server (%(server)s) answered: %(reply)s.",
+            server=server,
+            reply=_reply(exc.smtp_code, exc.smtp_error),
+        )
     if isinstance(exc, ConnectionRefusedError):
-        return f"The mail server refused the connection ({server}). Check MAIL_SERVER."
+        return staff_gettext(
+            "The mail server refused the connection (%(server)s). Check MAIL_SERVER.",
+            server=server,
+        )
     if isinstance(exc, socket.gaierror):
-        return f"The mail server's name {host} could not be found. Check MAIL_SERVER."
+        return staff_gettext(
+            "The mail server's name %(host)s could not be found. Check MAIL_SERVER.", host=host
+        )
     if isinstance(exc, ssl.SSLError):
-        return (
-            f"The encrypted connection to the mail server failed ({server}). "
-            "Check MAIL_USE_TLS and MAIL_PORT."
+        return staff_gettext(
+            "The encrypted connection to the mail server failed (%(server)s). "
+            "Check MAIL_USE_TLS and MAIL_PORT.",
+            server=server,
         )
     if isinstance(exc, OSError):
-        reason = exc.strerror or type(exc).__name__
-        return (
-            f"The mail server could not be reached ({server}): {reason}. "
-            "Check MAIL_SERVER and MAIL_PORT."
+        return staff_gettext(
+            "The mail server could not be reached (%(server)s): %(reason)s. "
+            "Check MAIL_SERVER and MAIL_PORT.",
+            server=server,
+            reason=exc.strerror or type(exc).__name__,
         )
-    return SOMETHING_ELSE
+    return staff_gettext(SOMETHING_ELSE)
 
 
 # --- SMS ---------------------------------------------------------------------------------------
@@ -176,17 +218,28 @@ def twilio_refusal(exc: TwilioRestException, to: str, sender: str) -> NotSent:
     technical = f"Twilio answered {exc.status}" + (f" (error {exc.code})" if exc.code else "")
     technical = _hide_secrets(f"{technical}: {exc.msg}")[:TECHNICAL_TEXT_LIMIT]
     if exc.status == 429:
-        return DeliveryFailed(technical, "Twilio asked us to slow down (too many messages).")
+        slow_down = staff_gettext("Twilio asked us to slow down (too many messages).")
+        return DeliveryFailed(technical, slow_down)
     if exc.status >= 500 or exc.status < 400:
-        return DeliveryFailed(technical, f"Twilio had a problem on its side (HTTP {exc.status}).")
+        their_side = staff_gettext(
+            "Twilio had a problem on its side (HTTP %(status)s).", status=exc.status
+        )
+        return DeliveryFailed(technical, their_side)
     return Undeliverable(technical, _twilio_staff_text(exc, to, sender))
 
 
 def _twilio_staff_text(exc: TwilioRestException, to: str, sender: str) -> str:
     if exc.code == TWILIO_AUTHENTICATION or exc.status == 401:
-        return TWILIO_BAD_CREDENTIALS
+        return staff_gettext(TWILIO_BAD_CREDENTIALS)
     if exc.code in TWILIO_REFUSED_NUMBER:
-        return f"The phone number {to} was refused by Twilio: {TWILIO_REFUSED_NUMBER[exc.code]}."
+        return staff_gettext(
+            "The phone number %(number)s was refused by Twilio: %(reason)s.",
+            number=to,
+            reason=staff_gettext(TWILIO_REFUSED_NUMBER[exc.code]),
+        )
     if exc.code in TWILIO_REFUSED_SENDER:
-        return f"Twilio refused the sending number {sender}. Check TWILIO_FROM_NUMBER."
-    return f"Twilio refused the message: {exc.msg}"
+        return staff_gettext(
+            "Twilio refused the sending number %(number)s. Check TWILIO_FROM_NUMBER.",
+            number=sender,
+        )
+    return staff_gettext("Twilio refused the message: %(reason)s", reason=exc.msg)

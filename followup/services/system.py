@@ -114,7 +114,8 @@ def _send(outgoing, recipient: str, channel: str) -> SendOutcome:
     except Exception as exc:  # every failure is told in our words, none escapes
         log.warning("Test %s not sent: %s", channel, failures.kind(exc))
         text = failures.explain(exc)[0]
-        failure = staff_gettext(SEND_FAILED) if text == failures.SOMETHING_ELSE else text
+        unexplained = text == staff_gettext(failures.SOMETHING_ELSE)
+        failure = staff_gettext(SEND_FAILED) if unexplained else text
         return SendOutcome(False, recipient, now, failure=failure)
     saved = receipt.provider_id if receipt.state == DeliveryState.SAVED_TO_FILE else None
     return SendOutcome(True, recipient, now, saved_to=saved)

@@ -14,7 +14,8 @@ in by name (`%(name)s`). Not staff UI, so not checked, by rule:
   and code (a text that starts with "<"), the keys of a dict or a request (`x["From"]`,
   `.get("From")`, `field="From"`), values compared with (`== "Mobi"`), enum definitions, `__all__`;
 - constants that hold a name or code, by their own name: `*_NAME` and `ISSUER` (a
-  person's or the product's name), `*_SALT`, `*_COMMAND` (a shell command to type);
+  person's or the product's name), `*_SALT`, `*_COMMAND` (a shell command to type), and
+  `technical` (a provider's own words about a failed send, folded away for an operator);
 - the messages of exceptions other than DomainError (Python's, a delivery failure's, a
   token's refusal): for developers and the log; a DomainError's message is read;
 - the engine's verdict on a reminder (`Verdict`) and the words for the AI model
@@ -48,6 +49,8 @@ STAFF_MODULES = sorted(
         FOLLOWUP / "web" / "errors.py",
         FOLLOWUP / "web" / "templating.py",
         FOLLOWUP / "models" / "followup.py",
+        FOLLOWUP / "models" / "staff.py",
+        FOLLOWUP / "notify" / "failures.py",
         *FOLLOWUP.glob("services/*.py"),
     ]
 )
@@ -76,7 +79,7 @@ NOT_READ_CALLS = {"Verdict"}
 ENUM_BASES = {"Enum", "StrEnum", "IntEnum"}
 KEY_ARGUMENTS = {"field", "ondelete"}
 MODEL_ARGUMENTS = {"after_offer", "writing"}
-NAME_OR_CODE = re.compile(r"(_NAME|_SALT|_COMMAND|^ISSUER|^__all__)$")
+NAME_OR_CODE = re.compile(r"(_NAME|_SALT|_COMMAND|^ISSUER|^__all__|^technical)$")
 NOT_STAFF_UI = {
     # `flask backup` / `flask restore`: CLI output.
     "services/backups.py",
