@@ -49,7 +49,7 @@
   }
 
   function customerData() {
-    var value = Object(settings.customer), customer = {};
+    var value = Object(Object(W.FollowupWidget).customer), customer = {};
     ["id", "name", "email", "phone", "signature", "token"].forEach(function (field) {
       var item = value[field];
       if (typeof item == "string" || (typeof item == "number" && isFinite(item))) customer[field] = String(item);
@@ -64,6 +64,11 @@
       if (value && typeof value == "object") localStorage.setItem(storageKey, JSON.stringify(value));
       else localStorage.removeItem(storageKey);
     } catch (e) { return null; }
+  }
+
+  // At ready and at each open: a page may sign its visitor in after load.
+  function greet() {
+    tellChat({ type: "customer", customer: customerData(), session: session() });
   }
 
   function tellChat(message) {
@@ -101,7 +106,7 @@
     if (open) {
       requestAnimationFrame(function () { box.classList.add("is-open"); });
       iframe.focus();
-      if (ready) tellChat({ type: "open" });
+      if (ready) greet(), tellChat({ type: "open" });
     } else {
       box.classList.remove("is-open");
       launcher.focus();
@@ -118,7 +123,7 @@
     if ((data || 0).source != SOURCE) return;
     if (data.type == "ready") {
       ready = 1;
-      tellChat({ type: "customer", customer: customerData(), session: session() });
+      greet();
       if (isOpen) tellChat({ type: "open" });
     } else if (data.type == "session") {
       session(data.session);

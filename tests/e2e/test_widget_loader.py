@@ -9,7 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.helpers.embedded_widget import DESKTOP, chat_frame_loaded, host_page, launcher
+from tests.helpers.embedded_widget import (
+    DESKTOP,
+    chat_frame_loaded,
+    host_page,
+    launcher,
+    send,
+    signed_customer,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -165,3 +172,19 @@ def test_the_business_look_colours_the_launcher_and_picks_the_side(
     for box in (frame_box, button_box):
         centre = box["x"] + box["width"] / 2
         assert (centre < middle) == (side == "left"), box
+
+
+def test_a_visitor_the_page_signs_in_after_load_chats_signed_in(browser_page, shop, host_site):
+    """A single-page website sets `FollowupWidget.customer` once its visitor signs in, after
+    the snippet loaded and the frame was made: the chat started on the first open knows
+    them (their name is in the contact form)."""
+    page = browser_page
+    page.goto(host_site.publish("/spa", host_page(shop, None)))
+    launcher(page).hover()
+    chat_frame_loaded(page)
+    page.evaluate(f"window.FollowupWidget = {{customer: {json.dumps(signed_customer(shop))}}}")
+    launcher(page).click()
+    chat = page.frame_locator(CHAT_FRAME)
+    send(chat, "I want to speak to someone")
+    form = chat.locator(".msg-agent .followup-card").last
+    expect(form.get_by_label("Name")).to_have_value("Maria Garcia")
