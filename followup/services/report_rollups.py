@@ -14,6 +14,7 @@ under a lock on its report_days row, so a page and a worker counting it at once 
 one set of rows.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    inspect,
     literal,
     null,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,6 +50,8 @@ from sqlalchemy.orm import Session, aliased
 from followup.clock import utcnow
 from followup.extensions import db
 from followup.models import (
+    Agent,
+    AutoFollowupStep,
     ChainEnd,
     Channel,
     Chat,
@@ -65,6 +70,7 @@ from followup.models import (
 from followup.models.base import seconds_between, whole_multiples
 from followup.queue import first_in_interval
 
+log = logging.getLogger(__name__)
 REFRESH_LOCK_KEY = "followup:reports:refresh"
 # A customer "wrote back" to a reminder when they wrote within this long of it.
 REPLY_WINDOW = timedelta(hours=24)
@@ -222,14 +228,18 @@ def _count_chains(day: _Day) -> None:
     )
     other = aliased(ReminderSend)
     # A chat enters a chain once: with its first reminder ever (a reply starts a new
-    # cycle of the same chain).
-    earlier = exists().where(
-        other.chat_id == ReminderSend.chat_id, other.sent_at < ReminderSend.sent_at
+    # cycle of the same chain). Two at the same instant: the first made.
+    before = or_(
+        other.sent_at < ReminderSend.sent_at,
+        and_(other.sent_at == ReminderSend.sent_at, other.id < ReminderSend.id),
     )
+    earlier = exists().where(other.chat_id == ReminderSend.chat_id, before)
     _write(day, ReportMetric.CHAINS_ENTERED, sends.where(~earlier), agent=Chat.agent_id)
-    later = exists().where(
-        other.chat_id == ReminderSend.chat_id, other.sent_at > ReminderSend.sent_at
+    after = or_(
+        other.sent_at > ReminderSend.sent_at,
+        and_(other.sent_at == ReminderSend.sent_at, other.id > ReminderSend.id),
     )
+    later = exists().where(other.chat_id == ReminderSend.chat_id, after)
     exhausted = sends.where(Chat.chain_ended == ChainEnd.EXHAUSTED, ~later)
     _write(day, ReportMetric.EXHAUSTED, exhausted, agent=Chat.agent_id)
     opted_out = select(Chat.id).where(
@@ -296,20 +306,31 @@ def count_day(tenant_id: int, zone: str, day: date) -> None:
 # --- which days to count --------------------------------------------------------------------
 
 
-def _marked_days(tenant_id: int, zone: str) -> tuple[set[date], int]:
-    """The local days of the follow-ups changed since they were counted, and the last
-    mark read (the marks up to it are dropped once those days are counted)."""
-    marks = db.session.execute(
+@dataclass(frozen=True)
+class _Marks:
+    """The marks read: the local day of each, by id."""
+
+    days: dict[int, date]
+
+    def within(self, first: date, last: date) -> "_Marks":
+        return _Marks({i: day for i, day in self.days.items() if first <= day <= last})
+
+
+def _marks(tenant_id: int, zone: str) -> _Marks:
+    rows = db.session.execute(
         select(ReportMark.id, ReportMark.created_at).where(ReportMark.tenant_id == tenant_id)
-    ).all()
-    return {local_day(at, zone) for _id, at in marks}, max((i for i, _at in marks), default=0)
+    )
+    return _Marks({mark_id: local_day(at, zone) for mark_id, at in rows})
 
 
-def _drop_marks(tenant_id: int, up_to: int) -> None:
-    """Drop the marks read (up to id `up_to`): their days are counted now."""
-    if up_to:
+def _drop_marks(tenant_id: int, marks: _Marks) -> None:
+    """Drop exactly the marks read, their days counted now (an id is no order: a mark
+    committed later may have a smaller one)."""
+    if marks.days:
         db.session.execute(
-            delete(ReportMark).where(ReportMark.tenant_id == tenant_id, ReportMark.id <= up_to)
+            delete(ReportMark).where(
+                ReportMark.tenant_id == tenant_id, ReportMark.id.in_(list(marks.days))
+            )
         )
         db.session.commit()
 
@@ -327,11 +348,30 @@ def refresh(tenant_id: int, now: datetime | None = None) -> int:
     marked ones. Returns how many days it counted."""
     zone = db.session.get(Tenant, tenant_id).timezone
     now = now or utcnow()
-    marked, last_mark = _marked_days(tenant_id, zone)
-    days = _still_changing(zone, now) | marked | _never_counted(tenant_id, zone, now)
+    marks = _marks(tenant_id, zone)
+    days = (
+        _still_changing(zone, now)
+        | _open_days(tenant_id, zone)
+        | set(marks.days.values())
+        | _never_counted(tenant_id, zone, now)
+    )
     counted = _count_days(tenant_id, zone, days)
-    _drop_marks(tenant_id, last_mark)
+    _drop_marks(tenant_id, marks)
     return counted
+
+
+def _is_open(day: date, computed_at: datetime, zone: str) -> bool:
+    """Counted before the last reply to its reminders could come: it may still change."""
+    return computed_at < local_midnight(day + timedelta(days=1), zone) + REPLY_WINDOW
+
+
+def _open_days(tenant_id: int, zone: str) -> set[date]:
+    """Days counted while they could still change (by a page, or by a pass before a
+    worker outage): counted again until a count comes after their reply window."""
+    rows = db.session.execute(
+        select(ReportDay.day, ReportDay.computed_at).where(ReportDay.tenant_id == tenant_id)
+    )
+    return {day for day, at in rows if _is_open(day, at, zone)}
 
 
 def first_request_day(tenant_id: int, zone: str) -> date | None:
@@ -376,7 +416,16 @@ def pending_before(tenant_id: int, zone: str, day: date, agent_id: int | None) -
 def refresh_all(now: datetime | None = None) -> int:
     """The pass for every tenant; returns the days counted."""
     tenant_ids = db.session.scalars(select(Tenant.id).order_by(Tenant.id)).all()
-    return sum(refresh(tenant_id, now) for tenant_id in tenant_ids)
+    counted = 0
+    for tenant_id in tenant_ids:
+        try:
+            counted += refresh(tenant_id, now)
+        except Exception:  # one tenant's failure must not stop the others' counts
+            db.session.rollback()
+            log.exception(
+                "Reports: counting tenant %s failed; the next pass tries again.", tenant_id
+            )
+    return counted
 
 
 def refresh_once_per_interval() -> int:
@@ -396,15 +445,16 @@ def _counted_days(tenant_id: int, first: date, last: date) -> dict[date, datetim
 
 
 def ensure_counted(tenant_id: int, zone: str, first: date, last: date) -> dict[date, datetime]:
-    """Before a report reads the days `first` to `last`: count those never counted, and
-    every marked day (the backlog reads all days). Returns {day: when it was counted}."""
+    """Before a report reads the days `first` to `last`: count those never counted and
+    those marked (the workers count the marked days outside it). Returns {day: when it
+    was counted}."""
     counted = _counted_days(tenant_id, first, last)
-    marked, last_mark = _marked_days(tenant_id, zone)
+    marks = _marks(tenant_id, zone).within(first, last)
     every_day = {first + timedelta(days=n) for n in range((last - first).days + 1)}
-    missing = (every_day - counted.keys()) | marked
+    missing = (every_day - counted.keys()) | set(marks.days.values())
     if missing:
         _count_days(tenant_id, zone, missing)
-        _drop_marks(tenant_id, last_mark)
+        _drop_marks(tenant_id, marks)
         counted = _counted_days(tenant_id, first, last)
     return counted
 
@@ -422,34 +472,82 @@ def as_of(counted: dict[date, datetime], zone: str) -> datetime | None:
     last of its days was counted."""
     if not counted:
         return None
-    open_days = [
-        at
-        for day, at in counted.items()
-        if at < local_midnight(day + timedelta(days=1), zone) + REPLY_WINDOW
-    ]
+    open_days = [at for day, at in counted.items() if _is_open(day, at, zone)]
     return min(open_days) if open_days else max(counted.values())
 
 
-# --- marks: follow-ups changed after their day was counted ------------------------------------
+# --- marks: rows changed after their day was counted ------------------------------------------
+
+# What a follow-up's day counts: a change to anything else (notes, alerts) changes nothing.
+COUNTED_FOLLOWUP_FIELDS = (
+    "status",
+    "contacted_at",
+    "assignee_id",
+    "chat_id",
+    "due_at",
+    "created_at",
+    "source",
+)
 
 
-def _mark_changed_followups(session: Session, _context, _instances) -> None:
-    changed = [
-        item
-        for item in (*session.new, *session.dirty, *session.deleted)
-        if isinstance(item, FollowUpRequest)
-        and (item in session.new or item in session.deleted or session.is_modified(item))
-    ]
-    for followup in changed:
-        if followup.tenant_id is not None:
-            made = followup.created_at or utcnow()
-            session.add(ReportMark(tenant_id=followup.tenant_id, created_at=made))
+def _changed(session: Session, item, fields: Iterable[str]) -> bool:
+    if item in session.new or item in session.deleted:
+        return True
+    state = inspect(item)
+    return any(state.attrs[name].history.has_changes() for name in fields)
+
+
+def _mark(session: Session, tenant_id: int | None, at: datetime | None) -> None:
+    if tenant_id is not None:
+        session.add(ReportMark(tenant_id=tenant_id, created_at=at or utcnow()))
+
+
+def _mark_changed_rows(session: Session, _context, _instances) -> None:
+    """Mark the days whose figures a flush changes after they may have been counted: a
+    follow-up's (made, contacted, assigned, cancelled, erased); the day of a chat's last
+    reminder when its chain ends or starts again (exhausted); every day a deleted step
+    sent reminders on (they go with it)."""
+    with session.no_autoflush:
+        for item in (*session.new, *session.dirty, *session.deleted):
+            if isinstance(item, FollowUpRequest):
+                if _changed(session, item, COUNTED_FOLLOWUP_FIELDS):
+                    _mark(session, item.tenant_id, item.created_at)
+            elif isinstance(item, Chat) and item not in session.new:
+                if _changed(session, item, ("chain_ended", "agent_id")):
+                    _mark(session, item.tenant_id, _last_reminder(session, item.id))
+            elif isinstance(item, AutoFollowupStep) and item in session.deleted:
+                _mark_step_days(session, item)
+            elif isinstance(item, Agent):  # a step taken out of its list goes as an orphan
+                for step in inspect(item).attrs.steps.history.deleted:
+                    _mark_step_days(session, step)
+
+
+def _last_reminder(session: Session, chat_id: int) -> datetime | None:
+    latest = select(func.max(ReminderSend.sent_at)).where(ReminderSend.chat_id == chat_id)
+    return session.scalar(latest)
+
+
+def _mark_step_days(session: Session, step: AutoFollowupStep) -> None:
+    """A mark every 12 hours from the step's first reminder to its last: one in each
+    local day between (a day has 23 to 25 hours)."""
+    first, last = session.execute(
+        select(func.min(ReminderSend.sent_at), func.max(ReminderSend.sent_at)).where(
+            ReminderSend.step_id == step.id
+        )
+    ).one()
+    if first is None:
+        return
+    tenant_id = session.scalar(select(Agent.tenant_id).where(Agent.id == step.agent_id))
+    while first < last:
+        _mark(session, tenant_id, first)
+        first += timedelta(hours=12)
+    _mark(session, tenant_id, last)
 
 
 def watch_followup_changes() -> None:
-    """Every session marks the day of each follow-up it adds, changes or deletes."""
-    if not event.contains(Session, "before_flush", _mark_changed_followups):
-        event.listen(Session, "before_flush", _mark_changed_followups)
+    """Every session marks the days of the rows it changes that the rollups count."""
+    if not event.contains(Session, "before_flush", _mark_changed_rows):
+        event.listen(Session, "before_flush", _mark_changed_rows)
 
 
 # --- reading a period -----------------------------------------------------------------------

@@ -1,12 +1,11 @@
 """Reports: is the promise kept, do the reminders bring people back, what does the AI cost.
 
-Every figure is one SQL aggregate over the period, grouped in the database by day,
-week, source, assignee, step or employee: no follow-up, message or reminder is read
-into Python one by one. Days and weeks are the tenant's local ones: their bounds are
-computed here with zoneinfo (a day of 23 or 25 hours at a change of daylight saving
-time is still one day) and each row falls into its bucket by a CASE over those bounds,
-so SQLite and PostgreSQL count alike. Daily rollups can later replace the queries
-behind these functions without the pages noticing.
+Every figure is a sum of the daily rollups (`services.report_rollups`: each tenant's
+figures per local day, kept by the workers) over the period's days, grouped by day,
+week, source, assignee, step or employee. Days and weeks are the tenant's local ones,
+computed with zoneinfo (a day of 23 or 25 hours at a change of daylight saving time is
+still one day). Read live, as they change by the minute: the requests not due yet (the
+promise still undecided) and the backlog's last week.
 """
 
 from bisect import bisect_right
@@ -25,7 +24,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    or_,
     select,
 )
 
@@ -229,22 +227,6 @@ def _staff_names(tenant_id: int) -> dict[int, str]:
 
 def _within(column, period: Period) -> ColumnElement[bool]:
     return and_(column >= period.start, column < period.end)
-
-
-def median_by(source: Select, group: str, value: str) -> dict:
-    """{group: median of value} over the rows of `source` (a select with those two
-    labelled columns), in SQL on both databases: the middle row (or the two middle rows'
-    mean) of each group by row number."""
-    rows = source.subquery("median_rows")
-    ranked = select(
-        rows.c[group].label("g"),
-        rows.c[value].label("v"),
-        func.row_number().over(partition_by=rows.c[group], order_by=rows.c[value]).label("rn"),
-        func.count().over(partition_by=rows.c[group]).label("n"),
-    ).subquery("ranked")
-    middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
-    statement = select(ranked.c.g, func.avg(ranked.c.v)).where(middle).group_by(ranked.c.g)
-    return {g: float(v) for g, v in db.session.execute(statement)}
 
 
 # --- reading the rollups ----------------------------------------------------------------

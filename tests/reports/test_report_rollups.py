@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from followup.extensions import db
 from followup.models import Message, ReportCount, ReportDay, ReportMark, Role
-from followup.services import followups, report_rollups, reports, tenant_settings
+from followup.services import agents, followups, report_rollups, reports, tenant_settings
 from followup.services.activity import Actor
 from followup.services.reports import BacklogAge
 from tests.helpers import reports as data
@@ -45,8 +45,7 @@ def test_a_report_counts_each_day_of_its_period_once(dataset, period, report_clo
     tenant_id = dataset.tenant.id
     assert days_counted(tenant_id) == 0
     first = reports.report(tenant_id, period, 24)
-    # The week, and 26 March: a request made then (marked) is in the backlog.
-    assert days_counted(tenant_id) == 8
+    assert days_counted(tenant_id) == 7  # the week's (26 March's mark waits for the workers)
     rows = db.session.scalar(select(func.count()).select_from(ReportCount))
     assert rows > 0
 
@@ -74,7 +73,8 @@ def test_a_request_contacted_days_later_has_its_day_counted_again(dataset, perio
     # Contacted 6 days after it was made: in the last bin, and past its promise.
     assert [b.count for b in after.followups.contact_bins][-1] == 1
     assert after.followups.within_promise == before.followups.within_promise
-    assert marked_days(tenant_id) == set()  # its day is counted again
+    # Its day is counted again; 26 March's mark waits for the workers.
+    assert marked_days(tenant_id) == {date(2026, 3, 26)}
 
 
 def test_the_workers_pass_counts_a_reply_that_came_after_the_day_was_counted(dataset, report_clock):
@@ -116,7 +116,7 @@ def test_as_of_is_the_oldest_count_of_a_day_that_could_still_change(dataset, rep
 def test_a_new_time_zone_counts_every_day_again(dataset, period, tenant, report_clock):
     tenant_id = dataset.tenant.id
     reports.report(tenant_id, period, 24)
-    assert days_counted(tenant_id) == 8
+    assert days_counted(tenant_id) == 7
     tenant_settings.update_business(
         tenant_id,
         {
@@ -180,3 +180,60 @@ def test_time_to_contact_is_kept_in_buckets_that_start_on_their_minute(tenant, r
     )
     assert sorted(int(key) for key in keys) == [0, 6, 354, 4320]
     assert reports.median_of_buckets({0: 1, 6: 1, 354: 1, 4320: 1}) == (6 + 354) / 2 * 60
+
+
+def test_a_day_counted_while_it_could_change_is_counted_again_after_its_window(
+    dataset, report_clock
+):
+    """A page counted 2 April at noon; the workers were away for three days. Their first
+    pass counts it again (its reminders could get replies until 3 April), the next not."""
+    tenant_id = dataset.tenant.id
+    today = reports.period_of(data.ZONE, date_from=data.LAST_DAY, date_to=data.LAST_DAY)
+    reports.report(tenant_id, today, 24)
+    report_clock.move_to(NOW + timedelta(days=3))
+    report_rollups.refresh(tenant_id)
+    counted = db.session.scalar(
+        select(ReportDay.computed_at).where(ReportDay.day == date(2026, 4, 2))
+    )
+    assert counted == NOW + timedelta(days=3)
+    report_clock.shift(timedelta(minutes=5))
+    report_rollups.refresh(tenant_id)
+    assert db.session.scalar(
+        select(ReportDay.computed_at).where(ReportDay.day == date(2026, 4, 2))
+    ) == NOW + timedelta(days=3)
+
+
+def test_a_chain_that_ends_later_has_the_day_of_its_last_reminder_counted_again(
+    dataset, period, report_clock
+):
+    tenant_id = dataset.tenant.id
+    assert reports.chain_figures(tenant_id, period).exhausted == 1  # c2's, on 31 March
+    chat = dataset.chats["c1"]  # its last reminder: 30 March
+    chat.chain_ended = "exhausted"
+    db.session.commit()
+    assert date(2026, 3, 30) in marked_days(tenant_id)
+    assert reports.chain_figures(tenant_id, period).exhausted == 2
+
+
+def test_a_deleted_step_takes_its_reminders_out_of_the_counted_days(dataset, period, report_clock):
+    tenant_id = dataset.tenant.id
+    before = reports.chain_figures(tenant_id, period)
+    assert (before.sent, [s.position for s in before.steps if s.agent_name == "Alex"]) == (
+        6,
+        [1, 2],
+    )
+    step = dataset.steps["s2"]  # Alex's second: sent on 30 and 31 March
+    agents.remove_step(tenant_id, step.agent_id, step.id)
+    assert marked_days(tenant_id) >= {date(2026, 3, 30), date(2026, 3, 31)}
+    after = reports.chain_figures(tenant_id, period)
+    assert after.sent == 4
+    assert sum(row.sent for row in after.employees) == sum(row.sent for row in after.steps)
+
+
+def test_one_tenant_failing_leaves_the_others_counted(dataset, report_clock, other_tenant):
+    broken = dataset.tenant
+    broken.timezone = "Mars/Olympus_Mons"  # not a zone: its count fails
+    db.session.commit()
+    assert report_rollups.refresh_all() >= 1  # the other tenant's days
+    assert days_counted(other_tenant.id) >= 1
+    assert days_counted(broken.id) == 0
