@@ -362,6 +362,12 @@ def requests_per_day(
     return per_day
 
 
+def _bin_label(low: int, high: int | None) -> str:
+    if high is None:
+        return staff_gettext("%(low)s h +", low=low)
+    return staff_gettext("%(low)s-%(high)s h", low=low, high=high)
+
+
 def contact_bins(
     tenant_id: int,
     period: Period,
@@ -379,7 +385,7 @@ def contact_bins(
         in_bin[next((n for n, bound in enumerate(bounds) if hours < bound), len(bounds))] += count
     lows, highs = (0, *bounds), (*bounds, None)
     return [
-        ContactBin(f"{low}-{high} h" if high is not None else f"{low} h +", low, high, in_bin[n])
+        ContactBin(_bin_label(low, high), low, high, in_bin[n])
         for n, (low, high) in enumerate(zip(lows, highs, strict=True))
     ]
 
