@@ -184,15 +184,21 @@ def node_with_jsonwebtoken() -> str:
     return str(NODE_PACKAGES)
 
 
+# Node's clock moved with Python's under `make test-clock`.
+NODE_CLOCK_AHEAD = Path(__file__).resolve().parents[1] / "clock_ahead" / "clock-ahead.cjs"
+
+
 def test_node_token_example_makes_a_token_the_server_accepts(staff_browser, tenant):
     folder = node_with_jsonwebtoken()
     code = code_block(text_of(staff_browser.get("/admin/settings")), "token-node")
     customer = '{id: 42, name: "Ada", email: "ada@example.com", phone: null}'
+    script = f"const customer = {customer};\n{code}\nconsole.log(token);"
     result = subprocess.run(
-        ["node", "-e", f"const customer = {customer};\n{code}\nconsole.log(token);"],
+        ["node", "--require", str(NODE_CLOCK_AHEAD), "-e", script],
         env={
             "FOLLOWUP_WIDGET_SECRET": tenant.widget_secret,
             "PATH": os.environ["PATH"],
+            "FOLLOWUP_TEST_CLOCK_AHEAD_DAYS": os.environ.get("FOLLOWUP_TEST_CLOCK_AHEAD_DAYS", ""),
         },
         cwd=folder,
         capture_output=True,
