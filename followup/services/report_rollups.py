@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from itertools import islice
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -137,7 +136,11 @@ def local_day(instant: datetime, zone: str) -> date:
 def _still_changing(zone: str, now: datetime) -> set[date]:
     """The local days the last REPLY_WINDOW touches: a reminder sent there may still
     get its reply, and today still gets chats and messages."""
-    first, last = local_day(now - REPLY_WINDOW, zone), local_day(now, zone)
+    return days_between(local_day(now - REPLY_WINDOW, zone), local_day(now, zone))
+
+
+def days_between(first: date, last: date) -> set[date]:
+    """Every day from `first` to `last`, both included."""
     return {first + timedelta(days=n) for n in range((last - first).days + 1)}
 
 
@@ -387,9 +390,8 @@ def _never_counted(tenant_id: int, zone: str, now: datetime) -> set[date]:
     first, today = first_request_day(tenant_id, zone), local_day(now, zone)
     if first is None:
         return set()
-    counted = _counted_days(tenant_id, first, today).keys()
-    days = (today - timedelta(days=n) for n in range((today - first).days + 1))
-    return set(islice((day for day in days if day not in counted), BACKFILL_DAYS))
+    missing = days_between(first, today) - _counted_days(tenant_id, first, today).keys()
+    return set(sorted(missing, reverse=True)[:BACKFILL_DAYS])
 
 
 def pending_before(tenant_id: int, zone: str, day: date, agent_id: int | None) -> int | None:
@@ -450,7 +452,7 @@ def ensure_counted(tenant_id: int, zone: str, first: date, last: date) -> dict[d
     was counted}."""
     counted = _counted_days(tenant_id, first, last)
     marks = _marks(tenant_id, zone).within(first, last)
-    every_day = {first + timedelta(days=n) for n in range((last - first).days + 1)}
+    every_day = days_between(first, last)
     missing = (every_day - counted.keys()) | set(marks.days.values())
     if missing:
         _count_days(tenant_id, zone, missing)
